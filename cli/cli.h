@@ -1,0 +1,76 @@
+/*
+ * cli: the face of firedrill. main.c parses the global options and
+ * dispatches through one table to one file per subcommand. Commands parse
+ * their own flags, call one module, print, and map errors to exit codes
+ * (fd_error_exit_code). Nothing below cli/ prints or exits.
+ */
+#ifndef FD_CLI_H
+#define FD_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "fd_error.h"
+
+/* Exit codes (DESIGN.md). */
+enum {
+	EXIT_OK = 0,          /* done; objectives met */
+	EXIT_MISSED = 1,      /* objectives missed or not recovered */
+	EXIT_USAGE = 2,       /* bad input or usage */
+	EXIT_ENV = 3,         /* missing privilege, kernel feature, disk */
+	EXIT_INTERNAL = 4,    /* a bug; also "not implemented yet" */
+};
+
+struct cli_ctx {
+	const char *db_path; /* --db, else $FIREDRILL_DB, else ./firedrill.db */
+	int verbosity;       /* -q: -1, default 0, -v: 1, -vv: 2 */
+	bool json;           /* --json: data output as JSON */
+	bool force;          /* --force: allow guarded (over-broad) targets */
+	const char *self;    /* argv[0], for re-executing helpers (holder, guardian) */
+};
+
+struct cli_command {
+	const char *name;
+	int (*run)(struct cli_ctx *ctx, int argc, char **argv);
+	const char *args;    /* "FILE...": the synopsis after the name */
+	const char *summary; /* one line */
+};
+
+/* The command table (main.c), NULL-terminated. */
+extern const struct cli_command cli_commands[];
+
+const struct cli_command *cli_find_command(const char *name);
+
+/* "usage: firedrill NAME ARGS" + summary, to out. */
+void cli_print_usage(const struct cli_command *cmd, FILE *out);
+
+/* Prints "firedrill: error: MSG" to stderr and returns the exit code. */
+int cli_report_error(const struct fd_error *err);
+
+/* Prints a usage error for cmd and returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Verbose diagnostics to stderr when ctx->verbosity >= level. */
+void cli_log(const struct cli_ctx *ctx, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Returns EXIT_INTERNAL after saying the command is not implemented yet. */
+int cli_not_implemented(const char *name);
+
+/* One function per subcommand, each in cmd_NAME.c. */
+int cmd_validate(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_plan(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_inject(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_revert(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_status(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_lap(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_history(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_report(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_keygen(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_lab(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_demo(struct cli_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,299 @@
+/*
+ * scenario: the typed, validated model of a scenario file.
+ *
+ * scenario_load() parses YAML with libfyaml, checks every key and value, and
+ * returns a fully validated model or an error with file:line:col. Nothing
+ * outside scenarios/ ever sees YAML. The model is a plain read-only data
+ * structure: all strings and arrays are owned by the struct scenario and
+ * released by scenario_free(). Probe references (steady-state,
+ * stop-if-failing, recovery, failback) are resolved to indices into
+ * scenario->probes at load time, so consumers never look names up.
+ *
+ * Optional durations are 0 when absent unless a default is documented in
+ * docs/scenarios.md (the loader fills defaults in, so consumers never
+ * re-derive them).
+ */
+#ifndef FD_SCENARIO_H
+#define FD_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fd_error.h"
+#include "fd_net.h"
+
+/* Where a value came from, for errors found after loading (at apply time). */
+struct scenario_loc {
+	int line; /* 1-based; 0 when unknown */
+	int col;  /* 1-based */
+};
+
+enum fault_kind {
+	FAULT_DROP,
+	FAULT_REJECT,
+	FAULT_BLACKHOLE_ROUTE,
+	FAULT_UNREACHABLE_ROUTE,
+	FAULT_PROHIBIT_ROUTE,
+	FAULT_LINK_DOWN,
+	FAULT_DELAY,
+	FAULT_LOSS,
+	FAULT_RATE,
+	FAULT_KILL,
+	FAULT_STOP,
+	FAULT_FREEZE,
+	FAULT_EXEC,
+	FAULT_KIND_COUNT
+};
+
+/* "drop", "blackhole-route", ...: the scenario spelling. */
+const char *scenario_fault_kind_name(enum fault_kind k);
+
+enum fault_direction { DIRECTION_EGRESS, DIRECTION_INGRESS };
+enum fault_protocol { PROTOCOL_ANY, PROTOCOL_TCP, PROTOCOL_UDP };
+
+struct scenario_prefix_list {
+	char *file;           /* AWS ip-ranges.json path, relative to the scenario's folder resolved at load */
+	char *service;        /* e.g. "S3"; NULL = any service */
+	char *region;         /* e.g. "us-east-1"; NULL = any region */
+	bool include_global;  /* also the "GLOBAL" region entries */
+};
+
+struct scenario_targets {
+	struct fd_cidr *cidrs;
+	size_t n_cidrs;
+	char **hosts; /* resolved at inject time */
+	size_t n_hosts;
+	struct scenario_prefix_list *prefix_list; /* NULL when absent */
+	enum fault_protocol protocol;
+	uint16_t *ports;
+	size_t n_ports;
+};
+
+/* Exactly one of match / pidfile / pid is set. */
+struct scenario_process {
+	char *match;   /* PCRE2 over the cmdline, arguments joined by NUL */
+	char *pidfile;
+	int pid;       /* 0 when not set */
+};
+
+struct scenario_fault {
+	char *id;
+	enum fault_kind kind;
+	int64_t duration_ns; /* max duration: required, > 0 */
+	struct scenario_loc loc;
+
+	/* drop, reject, *-route */
+	enum fault_direction direction;
+	struct scenario_targets targets;
+
+	/* link-down, delay, loss, rate */
+	char *link;
+	int64_t delay_ns;      /* delay */
+	int64_t jitter_ns;     /* delay, optional */
+	double loss_percent;   /* loss: 0 < x <= 100 */
+	uint64_t rate_bps;     /* rate: bits per second ("1mbit", "500kbit") */
+
+	/* kill, stop, freeze */
+	struct scenario_process process;
+	int signal;            /* kill: default SIGTERM */
+	char *cgroup;          /* freeze: a cgroup path; NULL = the process's own cgroup */
+
+	/* exec */
+	char *inject_cmd;
+	char *revert_cmd;      /* may be NULL */
+	int64_t timeout_ns;    /* exec: default 1m */
+};
+
+/* Accepted HTTP statuses: a union of inclusive ranges ("200-299", [200, 204]). */
+struct scenario_status_range {
+	uint16_t lo, hi;
+};
+
+struct scenario_http {
+	char *method;   /* default "GET" */
+	char *url;
+	char **headers; /* "Name: value" lines */
+	size_t n_headers;
+	char *body;     /* may be NULL */
+	struct scenario_status_range *expect_status; /* default 200-299 */
+	size_t n_expect_status;
+	char *body_match;       /* PCRE2, optional */
+	int64_t max_latency_ns; /* 0 = no bound */
+	char *ca_file;
+	bool insecure;          /* skip TLS verification (staging only) */
+	bool follow_redirects;  /* default false */
+};
+
+struct scenario_command {
+	char *run;           /* run by /bin/sh -c */
+	char *stdout_match;  /* PCRE2, optional */
+};
+
+enum probe_kind {
+	PROBE_HTTP,
+	PROBE_TCP,
+	PROBE_DNS,
+	PROBE_COMMAND,
+	PROBE_LOG,
+	PROBE_PCAP,
+	PROBE_KIND_COUNT
+};
+
+const char *scenario_probe_kind_name(enum probe_kind k);
+
+struct scenario_probe {
+	char *id;
+	enum probe_kind kind;
+	int64_t interval_ns; /* default 1s, minimum 10ms */
+	int64_t timeout_ns;  /* default 1s; may exceed interval: probes are open-loop */
+	struct scenario_loc loc;
+
+	struct scenario_http http;
+	struct {
+		char *host;
+		uint16_t port;
+	} tcp;
+	struct {
+		char *name;
+		struct fd_cidr *expect_in;
+		size_t n_expect_in;
+	} dns;
+	struct scenario_command command;
+	struct {
+		char *path;
+		char *match;      /* a matching line means healthy */
+		char *fail_match; /* optional: a matching line means unhealthy */
+	} log;
+	struct {
+		char *interface;
+		char *filter;     /* BPF, compiled at validation time */
+	} pcap;
+};
+
+enum criterion_mode { CRITERION_ALL, CRITERION_ANY };
+
+/* A boolean over probes that must hold continuously for stable_for. */
+struct scenario_criterion {
+	enum criterion_mode mode;
+	size_t *probes; /* indices into scenario->probes */
+	size_t n_probes;
+	int64_t stable_for_ns; /* default 0 */
+	int64_t timeout_ns;    /* required */
+};
+
+struct scenario_step {
+	char *name;
+	char *run;          /* NULL when manual */
+	bool manual;
+	int64_t timeout_ns; /* default: the recovery timeout */
+};
+
+struct scenario_stop_if {
+	size_t probe; /* index into scenario->probes */
+	int64_t for_ns;
+};
+
+enum action_kind { ACTION_HTTP, ACTION_COMMAND };
+
+/* A canary write or read, or an RPO query: an HTTP request or a command. */
+struct scenario_action {
+	enum action_kind kind;
+	struct scenario_http http;
+	struct scenario_command command;
+};
+
+struct scenario_rpo {
+	bool has_canary;
+	struct {
+		int64_t interval_ns;         /* default 200ms */
+		struct scenario_action write; /* templated with {{seq}} and {{ts}} */
+		struct scenario_action read;  /* templated with {{seq}} */
+	} canary;
+	bool has_query;
+	struct {
+		struct scenario_action action;
+		char *value_match; /* PCRE2 with one capture group; default: whole output */
+	} query;
+};
+
+enum notify_event {
+	NOTIFY_START = 1 << 0,
+	NOTIFY_INJECTED = 1 << 1,
+	NOTIFY_RECOVERED = 1 << 2,
+	NOTIFY_OBJECTIVES_MISSED = 1 << 3,
+	NOTIFY_END = 1 << 4,
+};
+
+struct scenario_notify {
+	char *webhook_env; /* name of the environment variable holding the URL */
+	unsigned events;   /* enum notify_event bits; default all */
+};
+
+struct scenario {
+	char *path;   /* as given to scenario_load() */
+	char *text;   /* the file's exact bytes, NUL-terminated (for the store and evidence) */
+	size_t text_len;
+	char sha256[65]; /* hex of text */
+
+	char *name;
+	char *description;
+	char *environment; /* default "default" */
+	unsigned iterations; /* default 1 */
+	int64_t cool_down_ns;
+	int64_t rto_objective_ns;
+	int64_t rpo_objective_ns;
+	bool has_rto_objective;
+	bool has_rpo_objective;
+
+	char *netns; /* scope.netns, NULL = the caller's namespace */
+
+	struct scenario_fault *faults;
+	size_t n_faults;
+	struct scenario_probe *probes;
+	size_t n_probes;
+
+	size_t *steady_state; /* probe indices */
+	size_t n_steady_state;
+	struct scenario_stop_if *stop_if;
+	size_t n_stop_if;
+
+	struct scenario_criterion recovery;
+	struct scenario_step *steps;
+	size_t n_steps;
+
+	struct scenario_rpo rpo;
+
+	bool has_failback;
+	struct scenario_criterion failback;
+
+	struct scenario_notify *notify;
+	size_t n_notify;
+};
+
+/*
+ * Loads and validates a scenario file. On success *out owns everything.
+ * On failure returns a negative code and err->msg reads
+ * "FILE:LINE:COL: error: WHAT (expected ...)", kind FD_ERR_INPUT
+ * (FD_ERR_ENV when the file cannot be read).
+ */
+int scenario_load(const char *path, struct scenario **out, struct fd_error *err);
+
+/* The same from a buffer; name is used as the file name in errors. */
+int scenario_load_buffer(const char *name, const char *buf, size_t len,
+			 struct scenario **out, struct fd_error *err);
+
+void scenario_free(struct scenario *s);
+
+/* Index of a probe by id, or -1. */
+long scenario_find_probe(const struct scenario *s, const char *id);
+
+/*
+ * Writes the human-readable plan: exactly what would be injected, probed and
+ * measured, in order, touching nothing. Used by `firedrill plan` and
+ * `firedrill run --dry-run`.
+ */
+#include <stdio.h>
+void scenario_print_plan(const struct scenario *s, FILE *out);
+
+#endif

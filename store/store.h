@@ -1,0 +1,235 @@
+/*
+ * store: everything firedrill remembers, in one SQLite file.
+ *
+ * The only module that writes SQL. WAL mode, foreign keys on, a busy
+ * timeout, schema version in PRAGMA user_version with forward migrations.
+ * Every write is one transaction, committed before the call returns, so a
+ * crash loses nothing already recorded. The database is also a user
+ * interface (sqlite3 shell, Grafana): table and column names are plain and
+ * documented in docs/store.md.
+ *
+ * Rows of drills and iterations carry a sha256 hash chain (each row's hash
+ * covers its content and the previous row's hash) so that tampering is
+ * detectable by store_verify_chain().
+ *
+ * All times: *_mono_ns are CLOCK_MONOTONIC (intervals only), *_real_ns are
+ * CLOCK_REALTIME ns since the epoch (display). Durations are stored in ms
+ * (rto_ms, ...) as REAL for people, plus exact ns where noted.
+ */
+#ifndef FD_STORE_H
+#define FD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fd_error.h"
+
+struct store;
+
+/* Opens (creating and migrating) the database at path. */
+int store_open(const char *path, struct store **out, struct fd_error *err);
+void store_close(struct store *st);
+int store_schema_version(struct store *st);
+
+/* ---- scenarios ---------------------------------------------------------- */
+
+/* Inserts the scenario text if its sha256 is new; returns its row id. */
+int store_put_scenario(struct store *st, const char *name, const char *sha256,
+		       const char *text, int64_t *scenario_id, struct fd_error *err);
+
+/* ---- drills and iterations ---------------------------------------------- */
+
+enum drill_outcome {
+	OUTCOME_RUNNING,       /* still going, or died without finishing */
+	OUTCOME_RECOVERED,     /* recovered within the timeout */
+	OUTCOME_NOT_RECOVERED, /* timeout passed without a stable window */
+	OUTCOME_ABORTED,       /* stopped: stop-if-failing, signal, crash found later */
+	OUTCOME_NOT_HEALTHY,   /* steady state failed: nothing injected */
+	OUTCOME_ERROR,         /* an environment or internal error ended it */
+};
+
+const char *store_outcome_name(enum drill_outcome o); /* "recovered", "not-recovered", ... */
+int store_outcome_parse(const char *name, enum drill_outcome *out);
+
+struct store_drill {
+	int64_t id;
+	int64_t scenario_id;
+	char scenario_name[128];
+	char scenario_sha256[65];
+	char environment[128];
+	char operator_name[128];
+	char host[256];
+	char tool_version[64];
+	int64_t started_real_ns;
+	int64_t ended_real_ns; /* 0 while running */
+	enum drill_outcome outcome;
+	bool objectives_met;
+	int iterations_planned;
+	char note[512]; /* free text: e.g. the lab's tuning for this drill */
+	char hash[65];
+};
+
+/* Fills id, hash. Caller fills the descriptive fields. */
+int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *err);
+int store_finish_drill(struct store *st, int64_t drill_id, enum drill_outcome o,
+		       bool objectives_met, int64_t ended_real_ns, struct fd_error *err);
+
+/* Marks every drill still RUNNING whose holder is gone as ABORTED (at start). */
+int store_abort_stale_drills(struct store *st, int *n_marked, struct fd_error *err);
+
+struct store_iteration {
+	int64_t id;
+	int64_t drill_id;
+	int number; /* 1-based */
+	enum drill_outcome outcome;
+	int64_t t0_real_ns;     /* wall time of T0 (faults confirmed applied) */
+	int64_t t0_mono_ns;
+	bool has_rto;           /* false unless recovered */
+	double rto_ms;
+	bool has_rpo;
+	double rpo_ms;
+	int64_t writes_acked;       /* canary writes acknowledged, whole iteration */
+	int64_t writes_acked_outage;/* ... of which during the outage (after T0) */
+	int64_t lost_writes;        /* acknowledged writes missing after recovery */
+	bool has_detect;
+	double detect_ms;           /* first failing sample after T0 */
+	bool has_first_success;
+	double first_success_ms;
+	double error_bound_ms;      /* RTO is late by at most this */
+	bool has_failback;
+	double failback_ms;
+	bool objectives_met;
+	char detail[512];           /* why: "not healthy before the drill", abort reason */
+	char hash[65];
+};
+
+int store_begin_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);
+/* Writes every measured field of it (by it->id) and extends the hash chain. */
+int store_finish_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);
+
+/* ---- timeline ----------------------------------------------------------- */
+
+struct store_event {
+	int64_t id;
+	int64_t drill_id;
+	int64_t iteration_id; /* 0 when drill-level */
+	int64_t mono_ns;
+	int64_t real_ns;
+	char kind[32];     /* "phase", "fault-applied", "fault-reverted", "probe-up", "probe-down", "lap", "note", ... */
+	char subject[128]; /* fault id, probe id, step name, phase name */
+	char detail[1024];
+};
+
+/* Committed before returning: a crash right after loses nothing. */
+int store_add_event(struct store *st, struct store_event *ev, struct fd_error *err);
+
+struct store_sample {
+	int64_t iteration_id;
+	char probe[64];
+	int64_t mono_ns; /* at send */
+	bool ok;
+	int64_t latency_ns;
+	char detail[256];
+};
+
+/* Appends many samples in one transaction. */
+int store_add_samples(struct store *st, const struct store_sample *s, size_t n,
+		      struct fd_error *err);
+
+struct store_lap {
+	int64_t iteration_id;
+	int step; /* 0-based position in the runbook */
+	char name[256];
+	bool manual;
+	int64_t started_mono_ns;
+	int64_t ended_mono_ns;
+	double duration_ms;
+	bool ok;
+	char detail[512];
+};
+
+int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error *err);
+
+/* ---- fault journal (write-ahead) ---------------------------------------- */
+
+enum journal_state {
+	JOURNAL_PLANNED,  /* written before apply */
+	JOURNAL_APPLIED,  /* apply confirmed */
+	JOURNAL_REVERTED, /* revert confirmed (or found already gone) */
+	JOURNAL_FAILED,   /* apply failed and nothing remained */
+};
+
+const char *store_journal_state_name(enum journal_state s);
+
+struct store_fault {
+	int64_t id;
+	int64_t drill_id;      /* 0 for `firedrill inject` outside a drill */
+	char fault_id[64];     /* scenario fault id */
+	char kind[32];         /* scenario kind name */
+	char netns[64];        /* "" = the caller's namespace */
+	char *spec;            /* JSON the driver needs to revert (owned; store_fault_free) */
+	enum journal_state state;
+	int64_t planned_real_ns;
+	int64_t applied_real_ns;
+	int64_t expires_real_ns; /* applied + max duration */
+	int64_t reverted_real_ns;
+	int holder_pid;
+	char detail[1024];      /* targets applied, captured output, revert notes */
+};
+
+/* Writes a PLANNED row; fills f->id. */
+int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error *err);
+int store_journal_set_state(struct store *st, int64_t fault_row, enum journal_state s,
+			    int64_t when_real_ns, const char *detail, struct fd_error *err);
+/* Updates spec (e.g. resolved addresses) of a planned or applied row. */
+int store_journal_set_spec(struct store *st, int64_t fault_row, const char *spec,
+			   struct fd_error *err);
+/* Rows in PLANNED or APPLIED state (a PLANNED row may be half-applied). */
+int store_journal_list_active(struct store *st, struct store_fault **out, size_t *n,
+			      struct fd_error *err);
+void store_faults_free(struct store_fault *f, size_t n);
+
+/* ---- reading (reports) -------------------------------------------------- */
+
+struct store_filter {
+	const char *scenario;    /* NULL = all */
+	const char *environment; /* NULL = all */
+	int64_t since_real_ns;   /* 0 = no bound */
+	int64_t until_real_ns;   /* 0 = no bound */
+};
+
+/* Drills matching filter, oldest first. */
+int store_list_drills(struct store *st, const struct store_filter *f,
+		      struct store_drill **out, size_t *n, struct fd_error *err);
+int store_get_drill(struct store *st, int64_t drill_id, struct store_drill *out,
+		    struct fd_error *err);
+int store_list_iterations(struct store *st, int64_t drill_id,
+			  struct store_iteration **out, size_t *n, struct fd_error *err);
+int store_list_events(struct store *st, int64_t drill_id,
+		      struct store_event **out, size_t *n, struct fd_error *err);
+int store_list_laps(struct store *st, int64_t iteration_id,
+		    struct store_lap **out, size_t *n, struct fd_error *err);
+
+/* Per-probe statistics of an iteration: count, ok count, latency p50/p99. */
+struct store_probe_stats {
+	char probe[64];
+	int64_t samples;
+	int64_t ok;
+	double latency_p50_ms;
+	double latency_p99_ms;
+};
+int store_probe_stats(struct store *st, int64_t iteration_id,
+		      struct store_probe_stats **out, size_t *n, struct fd_error *err);
+
+/* The scenario text and hash stored for a drill. text is malloc'd (caller frees). */
+int store_get_scenario_text(struct store *st, int64_t scenario_id, char **text,
+			    char sha256[65], struct fd_error *err);
+
+/*
+ * Recomputes the drills/iterations hash chain. Returns 0 when intact; on a
+ * mismatch returns -EBADMSG and err says which row and which field changed.
+ */
+int store_verify_chain(struct store *st, struct fd_error *err);
+
+#endif
