@@ -1,0 +1,66 @@
+/*
+ * injector: how to break things. One driver per fault kind behind one small
+ * interface (injector/driver.h), a write-ahead journal in the store, and a
+ * revert that leaves the machine as it found it. Nothing here measures.
+ *
+ * Life of an injection:
+ *   injector_new()      takes the scenario's faults; nothing touched
+ *   injector_prepare()  validates and plans every fault: resolves hosts,
+ *                       loads prefix lists, finds pids, checks kernel
+ *                       support and guards. Nothing applied; an error here
+ *                       means nothing will be.
+ *   injector_apply()    journals every fault (PLANNED) before touching it,
+ *                       applies all (all nft changes in one atomic batch),
+ *                       marks them APPLIED, starts the guardian; if any
+ *                       driver fails, rolls back what was applied and
+ *                       returns the error naming fault, target and the
+ *                       kernel's message. Returns once confirmed applied.
+ *   injector_revert()   undoes every applied fault, marks them REVERTED.
+ *                       Idempotent.
+ *   injector_free()     releases memory; does NOT revert.
+ *
+ * The caller must already be inside the scenario's network namespace
+ * (fd_netns_enter) when it calls prepare/apply/revert.
+ */
+#ifndef FD_INJECTOR_H
+#define FD_INJECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fd_error.h"
+#include "scenario.h"
+#include "store.h"
+
+struct injector;
+
+struct injector_opts {
+	struct store *store;   /* journal; required */
+	const char *db_path;   /* the guardian opens its own connection to it */
+	int64_t drill_id;      /* 0 outside a drill (`firedrill inject`) */
+	bool force;            /* allow guarded targets */
+	bool no_guardian;      /* tests only: do not start the guardian */
+};
+
+int injector_new(const struct scenario *s, const struct injector_opts *opts,
+		 struct injector **out, struct fd_error *err);
+int injector_prepare(struct injector *inj, struct fd_error *err);
+int injector_apply(struct injector *inj, struct fd_error *err);
+int injector_revert(struct injector *inj, struct fd_error *err);
+void injector_free(struct injector *inj);
+
+/* After prepare: one line per fault, saying exactly what it does
+ * ("drop egress tcp/443 to 41 prefixes (S3 us-east-1) for 15m"). */
+size_t injector_fault_count(const struct injector *inj);
+const char *injector_fault_summary(const struct injector *inj, size_t i);
+const char *injector_fault_id(const struct injector *inj, size_t i);
+
+/*
+ * `firedrill revert`: reverts every journal row still PLANNED or APPLIED,
+ * entering each row's network namespace as needed. Idempotent: a fault the
+ * kernel already expired, or one reverted twice, counts as reverted.
+ */
+int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err);
+
+#endif

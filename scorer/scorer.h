@@ -1,0 +1,94 @@
+/*
+ * scorer: how to watch. Probes on one event loop, the stopwatch, recovery
+ * criteria, RTO and RPO. Nothing here breaks anything; nothing here writes
+ * the store (samples go to a callback the drill owns).
+ *
+ * The drill drives time: it calls scorer_poll() with a deadline, repeatedly;
+ * probes fire on a fixed schedule (next send = previous scheduled send +
+ * interval: no drift) and are open-loop (a slow answer never delays the next
+ * send). Every sample is stamped at send on CLOCK_MONOTONIC.
+ */
+#ifndef FD_SCORER_H
+#define FD_SCORER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fd_error.h"
+#include "scenario.h"
+
+struct scorer;
+
+struct scorer_sample {
+	size_t probe;          /* index into scenario->probes */
+	int64_t sent_mono_ns;  /* at send; a pcap event carries the packet's own time */
+	bool ok;
+	int64_t latency_ns;
+	char detail[256];      /* why it failed: "connect: Connection refused", "status 503", ... */
+};
+
+typedef void (*scorer_sample_fn)(void *user, const struct scorer_sample *s);
+
+/* Builds every probe of the scenario (curl multi, sockets, pcap handles). */
+int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
+	       struct scorer **out, struct fd_error *err);
+void scorer_free(struct scorer *sc);
+
+/* Starts (or restarts) probing; first sends happen at now. */
+int scorer_start(struct scorer *sc, struct fd_error *err);
+void scorer_stop(struct scorer *sc);
+
+/* Runs the loop until deadline (CLOCK_MONOTONIC ns); returns early never. */
+int scorer_poll(struct scorer *sc, int64_t deadline_mono_ns, struct fd_error *err);
+
+/* Latest known state of a probe (false before its first sample). */
+bool scorer_probe_ok(const struct scorer *sc, size_t probe);
+
+/* ---- recovery criterion (pure arithmetic over samples) ------------------ */
+
+struct recovery_watch;
+
+/* c: the criterion; n_probes: scenario->n_probes; t0: T0 on CLOCK_MONOTONIC. */
+struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
+					  const struct scenario *s, int64_t t0_mono_ns);
+void recovery_watch_free(struct recovery_watch *w);
+void recovery_watch_feed(struct recovery_watch *w, const struct scorer_sample *s);
+
+struct recovery_result {
+	bool recovered;           /* a window of stable_for held */
+	int64_t rto_ns;           /* window start - T0; valid only when recovered */
+	bool has_detect;
+	int64_t detect_ns;        /* first failing sample (criterion probes) after T0 */
+	bool has_first_success;
+	int64_t first_success_ns; /* criterion first true after T0 */
+	int64_t error_bound_ns;   /* longest probe interval in the criterion (pcap: 1 us) */
+};
+
+/* True once a stable window is complete as of now_mono_ns; fills r either way. */
+bool recovery_watch_done(struct recovery_watch *w, int64_t now_mono_ns,
+			 struct recovery_result *r);
+
+/* ---- RPO ----------------------------------------------------------------- */
+
+struct rpo_result {
+	bool has_rpo;
+	int64_t rpo_ns;             /* span of acknowledged data lost (canary), or T0 - newest ts (query) */
+	int64_t writes_sent;
+	int64_t writes_acked;
+	int64_t writes_acked_outage; /* acknowledged after T0 */
+	int64_t lost_writes;         /* acknowledged, then missing on read-back */
+	char detail[256];
+};
+
+/* Canary writes on the same loop, at the scenario's interval, from now on. */
+int scorer_canary_start(struct scorer *sc, struct fd_error *err);
+void scorer_canary_stop(struct scorer *sc);
+/* Reads back every acknowledged write (blocking, bounded) and computes RPO. */
+int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_result *r,
+			   struct fd_error *err);
+/* rpo.query: asks for the newest timestamp; RPO = T0 (wall) - that. */
+int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r,
+		     struct fd_error *err);
+
+#endif
