@@ -29,6 +29,12 @@ struct store;
 
 /* Opens (creating and migrating) the database at path. */
 int store_open(const char *path, struct store **out, struct fd_error *err);
+/*
+ * Opens an existing database for reading only: never creates the file and
+ * never migrates (an older or newer schema is an FD_ERR_ENV error). A
+ * missing file gives -ENOENT. For history and reports.
+ */
+int store_open_readonly(const char *path, struct store **out, struct fd_error *err);
 void store_close(struct store *st);
 int store_schema_version(struct store *st);
 
@@ -67,15 +73,34 @@ struct store_drill {
 	bool objectives_met;
 	int iterations_planned;
 	char note[512]; /* free text: e.g. the lab's tuning for this drill */
-	char hash[65];
+	char hash[65];  /* "" until the drill is finished (rows are sealed into the chain when final) */
+	/*
+	 * The process running the drill, so store_abort_stale_drills can tell
+	 * a live drill from a dead one. 0 = store_begin_drill records the
+	 * calling process. holder_start is its start time (/proc/PID/stat
+	 * field 22, clock ticks since boot), filled by the store; a different
+	 * start time under the same pid means the pid was reused.
+	 */
+	int holder_pid;
+	uint64_t holder_start;
 };
 
-/* Fills id, hash. Caller fills the descriptive fields. */
+/*
+ * Fills id and the holder fields. Caller fills the descriptive fields
+ * (scenario_id, or scenario_name/scenario_sha256 when there is no scenario
+ * row). hash stays "" until store_finish_drill seals the row.
+ */
 int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *err);
 int store_finish_drill(struct store *st, int64_t drill_id, enum drill_outcome o,
 		       bool objectives_met, int64_t ended_real_ns, struct fd_error *err);
 
-/* Marks every drill still RUNNING whose holder is gone as ABORTED (at start). */
+/*
+ * Marks every drill still RUNNING whose holder process is gone (no such
+ * pid, or the pid now belongs to a process with another start time) as
+ * ABORTED, keeping its partial data; its open iterations become ABORTED
+ * too. Drills started on another host are left alone (their pid means
+ * nothing here). Call at start, before beginning a drill.
+ */
 int store_abort_stale_drills(struct store *st, int *n_marked, struct fd_error *err);
 
 struct store_iteration {
@@ -102,10 +127,17 @@ struct store_iteration {
 	bool objectives_met;
 	char detail[512];           /* why: "not healthy before the drill", abort reason */
 	char hash[65];
+	int64_t started_real_ns;    /* set by store_begin_iteration */
+	int64_t ended_real_ns;      /* set by store_finish_iteration; 0 while open */
 };
 
 int store_begin_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);
-/* Writes every measured field of it (by it->id) and extends the hash chain. */
+/*
+ * Writes every measured field of it (by it->id) and extends the hash chain
+ * (fills it->hash). A has_* flag that is false stores NULL, never a number;
+ * lost_writes is NULL unless has_rpo. A finished row is sealed: finishing
+ * it again is an FD_ERR_INTERNAL error.
+ */
 int store_finish_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);
 
 /* ---- timeline ----------------------------------------------------------- */
@@ -176,10 +208,17 @@ struct store_fault {
 	int64_t reverted_real_ns;
 	int holder_pid;
 	char detail[1024];      /* targets applied, captured output, revert notes */
+	int64_t max_duration_ns; /* when > 0, APPLIED sets expires = applied + this */
 };
 
 /* Writes a PLANNED row; fills f->id. */
 int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error *err);
+/*
+ * Moves a row to state s at when_real_ns (0 = now). detail, if not NULL
+ * or "", is appended to the row's detail (the journal keeps history).
+ * Allowed: PLANNED -> any, APPLIED -> REVERTED, and a state to itself (a
+ * no-op that keeps the first time, so revert is idempotent).
+ */
 int store_journal_set_state(struct store *st, int64_t fault_row, enum journal_state s,
 			    int64_t when_real_ns, const char *detail, struct fd_error *err);
 /* Updates spec (e.g. resolved addresses) of a planned or applied row. */
@@ -197,6 +236,7 @@ struct store_filter {
 	const char *environment; /* NULL = all */
 	int64_t since_real_ns;   /* 0 = no bound */
 	int64_t until_real_ns;   /* 0 = no bound */
+	size_t limit;            /* 0 = all; else only the newest `limit` (still oldest first) */
 };
 
 /* Drills matching filter, oldest first. */
@@ -211,7 +251,10 @@ int store_list_events(struct store *st, int64_t drill_id,
 int store_list_laps(struct store *st, int64_t iteration_id,
 		    struct store_lap **out, size_t *n, struct fd_error *err);
 
-/* Per-probe statistics of an iteration: count, ok count, latency p50/p99. */
+/*
+ * Per-probe statistics of an iteration: count, ok count, latency p50/p99
+ * (nearest rank, over ok samples only; 0 when ok == 0).
+ */
 struct store_probe_stats {
 	char probe[64];
 	int64_t samples;
@@ -231,5 +274,14 @@ int store_get_scenario_text(struct store *st, int64_t scenario_id, char **text,
  * mismatch returns -EBADMSG and err says which row and which field changed.
  */
 int store_verify_chain(struct store *st, struct fd_error *err);
+
+/*
+ * The newest sealed row of a chain ("drills" or "iterations"): its chain
+ * position and hash (seq 0, hash "" when empty). A hash chain without a
+ * key only proves order and integrity relative to a head someone kept
+ * elsewhere: signed evidence reports should include it.
+ */
+int store_chain_head(struct store *st, const char *table, int64_t *seq, char hash[65],
+		     struct fd_error *err);
 
 #endif
