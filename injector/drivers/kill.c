@@ -1,53 +1,99 @@
-/* Placeholder: the real kill driver follows. */
+/*
+ * kill: sends the scenario's signal (default TERM) to the matched
+ * processes. Nothing to revert: the service's recovery is what the drill
+ * measures, so revert is a successful no-op.
+ */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "driver.h"
+#include "procmatch.h"
 
-static int placeholder_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
-			       void **state, struct fd_error *err)
+struct kill_state {
+	char *fault_id;
+	int signal;
+	struct procmatch_set procs;
+};
+
+static void kill_free(void *state)
 {
-	(void)ctx;
+	struct kill_state *ks = state;
+
+	if (!ks)
+		return;
+	procmatch_set_clear(&ks->procs);
+	free(ks->fault_id);
+	free(ks);
+}
+
+static int kill_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
+			void **state, struct fd_error *err)
+{
+	struct kill_state *ks = calloc(1, sizeof(*ks));
+	int rc;
+
 	*state = NULL;
-	return fd_error_set(err, FD_ERR_INTERNAL, -ENOSYS, "fault %s: kill driver not implemented yet",
-			    f->id);
-}
-
-static void placeholder_describe(const void *state, char *buf, size_t len)
-{
-	(void)state;
-	if (len)
-		buf[0] = '\0';
-}
-
-static json_t *placeholder_spec(const void *state)
-{
-	(void)state;
-	return json_object();
-}
-
-static int placeholder_apply(void *state, const struct driver_ctx *ctx, struct fd_error *err)
-{
-	return fd_error_set(err, FD_ERR_INTERNAL, -ENOSYS, "kill driver not implemented yet");
-}
-
-static int placeholder_revert(const json_t *spec, struct fd_error *err)
-{
+	if (!ks || !(ks->fault_id = strdup(f->id))) {
+		kill_free(ks);
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	ks->signal = f->signal > 0 ? f->signal : SIGTERM;
+	if (ks->signal >= NSIG) {
+		kill_free(ks);
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "fault %s: bad signal %d", f->id,
+				    f->signal);
+	}
+	rc = procmatch_find(f, ctx, &ks->procs, err);
+	if (rc < 0) {
+		kill_free(ks);
+		return rc;
+	}
+	*state = ks;
 	return 0;
 }
 
-static void placeholder_free(void *state)
+static void kill_describe(const void *state, char *buf, size_t len)
 {
-	(void)state;
+	const struct kill_state *ks = state;
+	char sig[32], list[768];
+
+	procmatch_set_format(&ks->procs, list, sizeof(list));
+	snprintf(buf, len, "kill with SIG%s %zu process%s: %s",
+		 procmatch_signal_name(ks->signal, sig, sizeof(sig)), ks->procs.n,
+		 ks->procs.n == 1 ? "" : "es", list);
+}
+
+static json_t *kill_spec(const void *state)
+{
+	const struct kill_state *ks = state;
+
+	return json_pack("{s:s, s:s, s:i, s:o*}", "driver", "kill", "fault", ks->fault_id,
+			 "signal", ks->signal, "procs", procmatch_set_to_json(&ks->procs));
+}
+
+static int kill_apply(void *state, const struct driver_ctx *ctx, struct fd_error *err)
+{
+	struct kill_state *ks = state;
+
+	return procmatch_signal_set(&ks->procs, ks->signal, 0, ks->fault_id, NULL, err);
+}
+
+static int kill_revert(const json_t *spec, struct fd_error *err)
+{
+	return 0;
 }
 
 const struct injector_driver driver_kill = {
 	.name = "kill",
 	.kind = FAULT_KILL,
-	.kernel_expires = false,
-	.prepare = placeholder_prepare,
-	.describe = placeholder_describe,
-	.spec = placeholder_spec,
-	.apply = placeholder_apply,
-	.revert = placeholder_revert,
-	.free_state = placeholder_free,
+	.kernel_expires = true, /* nothing outlives the signal */
+	.prepare = kill_prepare,
+	.describe = kill_describe,
+	.spec = kill_spec,
+	.apply = kill_apply,
+	.revert = kill_revert,
+	.free_state = kill_free,
 };
