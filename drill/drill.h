@@ -1,0 +1,129 @@
+/*
+ * drill: the conductor. For each iteration of a scenario:
+ *
+ *   steady-state -> canary lead-in -> inject (T0) -> watch + runbook steps
+ *   -> RPO read-back -> revert -> failback watch -> cool-down
+ *
+ * and every event (phase changes, faults applied/reverted, probe up/down,
+ * laps) goes to the store's timeline as it happens. The drill enters the
+ * scenario's network namespace after opening the store and before any
+ * socket or nft context exists, and leaves it again before returning.
+ *
+ * Only one drill may run per scope at a time: drill_run() holds an flock on
+ * RUNDIR/scope-NAME.lock (NAME = the scenario's netns, or "host").
+ *
+ * Manual runbook steps are marked done by Enter on the operator's terminal
+ * (opts.lap_tty_fd) or by `firedrill lap` from another shell, which talks to
+ * the drill over a unix socket RUNDIR/lap-HASH.sock keyed by the store path
+ * (docs/drill.md). RUNDIR is $FIREDRILL_RUN_DIR, else /run/firedrill when
+ * writable, else $XDG_RUNTIME_DIR/firedrill, else /tmp/firedrill-UID.
+ */
+#ifndef FD_DRILL_H
+#define FD_DRILL_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fd_error.h"
+#include "scenario.h"
+#include "store.h"
+
+enum drill_phase {
+	DRILL_PHASE_SETUP,
+	DRILL_PHASE_STEADY_STATE,
+	DRILL_PHASE_INJECT,
+	DRILL_PHASE_WATCH,
+	DRILL_PHASE_READBACK,
+	DRILL_PHASE_REVERT,
+	DRILL_PHASE_FAILBACK,
+	DRILL_PHASE_COOL_DOWN,
+	DRILL_PHASE_DONE,
+	DRILL_PHASE_COUNT
+};
+
+/* "steady-state", "inject", ...: the names used in the store's timeline. */
+const char *drill_phase_name(enum drill_phase p);
+
+/* A snapshot handed to the progress callback; valid only during the call. */
+struct drill_progress {
+	const struct scenario *scenario;
+	unsigned iteration;        /* 1-based */
+	unsigned iterations;
+	enum drill_phase phase;
+	int64_t phase_elapsed_ns;
+	bool has_t0;
+	int64_t since_t0_ns;       /* valid when has_t0 */
+	const bool *probe_seen;    /* per scenario probe: any sample yet */
+	const bool *probe_ok;      /* per scenario probe: latest sample ok */
+	const char *step;          /* runbook step in progress, NULL when none */
+	bool step_manual;
+	/* Non-NULL when this call reports an event ("fault applied: ..."); NULL
+	 * for the periodic refresh (about every 200 ms). */
+	const char *event;
+};
+
+typedef void (*drill_progress_fn)(void *user, const struct drill_progress *p);
+
+struct drill_opts {
+	const char *db_path;        /* required */
+	const char *environment;    /* NULL = the scenario's */
+	const char *operator_name;  /* NULL = "unknown" */
+	unsigned iterations;        /* 0 = the scenario's */
+	/* Preflight only: lock, enter the scope, prepare the faults, check the
+	 * steady state. Nothing injected, nothing recorded. */
+	bool dry_run;
+	bool force;                 /* allow guarded targets */
+	bool no_guardian;           /* tests only */
+	const char *note;           /* stored with the drill (e.g. the lab's tuning) */
+	/* Enter marks the current manual step done when >= 0 (a terminal). */
+	int lap_tty_fd;
+	/* Set to non-zero (by a signal handler) to abort: revert, record ABORTED. */
+	const volatile sig_atomic_t *stop;
+	drill_progress_fn progress;
+	void *progress_user;
+	/* How long the steady-state probes get to be healthy; 0 = derived from
+	 * the probes' intervals and timeouts (1 s to 30 s). */
+	int64_t steady_window_ns;
+};
+
+/* Fills defaults: lap_tty_fd -1, everything else zero. */
+void drill_opts_init(struct drill_opts *o);
+
+struct drill_iteration_result {
+	struct store_iteration rec; /* what was recorded (outcome, rto_ms, ...) */
+	struct store_lap *laps;     /* one per runbook step, in order */
+	size_t n_laps;
+};
+
+struct drill_result {
+	int64_t drill_id;           /* 0 for a dry run */
+	enum drill_outcome outcome; /* the worst iteration outcome */
+	bool objectives_met;        /* every iteration met its objectives */
+	struct drill_iteration_result *iterations;
+	size_t n_iterations;
+	char detail[512];           /* why it stopped, when it did */
+};
+
+/*
+ * Runs the whole drill. Returns 0 when the drill ran to a verdict (even
+ * NOT_RECOVERED, NOT_HEALTHY or ABORTED: see res->outcome), or a negative
+ * code when it could not run or an error ended it (err says why; a drill
+ * already begun is recorded with outcome ERROR and its faults reverted).
+ * res is filled in both cases; release it with drill_result_free().
+ */
+int drill_run(const struct scenario *s, const struct drill_opts *opts,
+	      struct drill_result *res, struct fd_error *err);
+void drill_result_free(struct drill_result *res);
+
+/*
+ * `firedrill lap`: asks the drill running on the store at db_path to mark
+ * its current manual step done, with an optional note. On success reply
+ * holds the drill's answer ("lap: Swap DNS (2m13s)"). -ENOENT when no drill
+ * is listening, -EAGAIN when no manual step is waiting (reply says so).
+ */
+int drill_lap_send(const char *db_path, const char *note, char *reply, size_t reply_len,
+		   struct fd_error *err);
+
+#endif

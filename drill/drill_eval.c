@@ -1,0 +1,158 @@
+/*
+ * The drill's verdict arithmetic: objectives, outcome ranking, steady-state
+ * and stop-if-failing decisions over probe states. Pure functions of their
+ * arguments, so the unit tests can check them with synthetic samples.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "drill.h"
+#include "drill_internal.h"
+#include "fd_time.h"
+
+static const char *const phase_names[DRILL_PHASE_COUNT] = {
+	[DRILL_PHASE_SETUP] = "setup",
+	[DRILL_PHASE_STEADY_STATE] = "steady-state",
+	[DRILL_PHASE_INJECT] = "inject",
+	[DRILL_PHASE_WATCH] = "watch",
+	[DRILL_PHASE_READBACK] = "readback",
+	[DRILL_PHASE_REVERT] = "revert",
+	[DRILL_PHASE_FAILBACK] = "failback",
+	[DRILL_PHASE_COOL_DOWN] = "cool-down",
+	[DRILL_PHASE_DONE] = "done",
+};
+
+void drill_textf(char *dst, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(dst, len, fmt, ap);
+	va_end(ap);
+}
+
+const char *drill_phase_name(enum drill_phase p)
+{
+	if ((unsigned)p >= DRILL_PHASE_COUNT)
+		return "?";
+	return phase_names[p];
+}
+
+bool drill_objectives_met(const struct scenario *s, const struct store_iteration *it,
+			  char *why, size_t why_len)
+{
+	char a[32], b[32];
+
+	if (why_len)
+		why[0] = '\0';
+	if (it->outcome != OUTCOME_RECOVERED || !it->has_rto) {
+		snprintf(why, why_len, "%s", it->outcome == OUTCOME_NOT_HEALTHY ? "not healthy before the drill"
+					      : it->outcome == OUTCOME_ABORTED ? "aborted"
+					      : it->outcome == OUTCOME_ERROR ? "error"
+					      : "not recovered");
+		return false;
+	}
+	if (s->has_rto_objective && it->rto_ms * (double)FD_NS_PER_MS > (double)s->rto_objective_ns) {
+		snprintf(why, why_len, "RTO %s over objective %s",
+			 fd_duration_format((int64_t)(it->rto_ms * (double)FD_NS_PER_MS), a, sizeof(a)),
+			 fd_duration_format(s->rto_objective_ns, b, sizeof(b)));
+		return false;
+	}
+	if (s->has_rpo_objective && !it->has_rpo) {
+		snprintf(why, why_len, "RPO objective set but RPO not measured");
+		return false;
+	}
+	if (s->has_rpo_objective && it->rpo_ms * (double)FD_NS_PER_MS > (double)s->rpo_objective_ns) {
+		snprintf(why, why_len, "RPO %s over objective %s",
+			 fd_duration_format((int64_t)(it->rpo_ms * (double)FD_NS_PER_MS), a, sizeof(a)),
+			 fd_duration_format(s->rpo_objective_ns, b, sizeof(b)));
+		return false;
+	}
+	return true;
+}
+
+static int outcome_rank(enum drill_outcome o)
+{
+	switch (o) {
+	case OUTCOME_RECOVERED:
+		return 1;
+	case OUTCOME_NOT_RECOVERED:
+		return 2;
+	case OUTCOME_NOT_HEALTHY:
+		return 3;
+	case OUTCOME_ABORTED:
+		return 4;
+	case OUTCOME_ERROR:
+		return 5;
+	case OUTCOME_RUNNING:
+		break;
+	}
+	return 0;
+}
+
+enum drill_outcome drill_outcome_worse(enum drill_outcome a, enum drill_outcome b)
+{
+	return outcome_rank(a) >= outcome_rank(b) ? a : b;
+}
+
+int64_t drill_steady_window_ns(const struct scenario *s)
+{
+	int64_t interval = 0, timeout = 0, w;
+
+	if (s->n_steady_state == 0)
+		return 0;
+	for (size_t i = 0; i < s->n_steady_state; i++) {
+		const struct scenario_probe *p = &s->probes[s->steady_state[i]];
+
+		if (p->interval_ns > interval)
+			interval = p->interval_ns;
+		if (p->timeout_ns > timeout)
+			timeout = p->timeout_ns;
+	}
+	w = 3 * interval + timeout;
+	if (w < FD_NS_PER_S)
+		w = FD_NS_PER_S;
+	if (w > 30 * FD_NS_PER_S)
+		w = 30 * FD_NS_PER_S;
+	return w;
+}
+
+int drill_track_sample(struct probe_track *t, bool ok, int64_t sent_mono_ns)
+{
+	bool changed = !t->seen || t->ok != ok;
+
+	if (!ok && (!t->seen || t->ok))
+		t->failing_since_ns = sent_mono_ns;
+	t->seen = true;
+	t->ok = ok;
+	if (!changed)
+		return 0;
+	return ok ? 1 : -1;
+}
+
+bool drill_stop_if_tripped(const struct scenario *s, const struct probe_track *tracks,
+			   int64_t now_mono_ns, size_t *which)
+{
+	for (size_t i = 0; i < s->n_stop_if; i++) {
+		const struct probe_track *t = &tracks[s->stop_if[i].probe];
+
+		if (t->seen && !t->ok && now_mono_ns - t->failing_since_ns >= s->stop_if[i].for_ns) {
+			*which = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool drill_steady_ok(const struct scenario *s, const struct probe_track *tracks)
+{
+	for (size_t i = 0; i < s->n_steady_state; i++) {
+		const struct probe_track *t = &tracks[s->steady_state[i]];
+
+		if (!t->seen || !t->ok)
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,122 @@
+/*
+ * drill internals shared by drill.c and the unit tests: the pure verdict
+ * arithmetic (drill_eval.c), the run directory, scope lock and lap socket
+ * (drill_ipc.c), and the runbook step runner (drill_steps.c). None of these
+ * touch the store, the injector or the scorer.
+ */
+#ifndef FD_DRILL_INTERNAL_H
+#define FD_DRILL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fd_error.h"
+#include "scenario.h"
+#include "store.h"
+
+/* snprintf that truncates on purpose: detail strings are bounded columns. */
+void drill_textf(char *dst, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- verdicts (drill_eval.c) -------------------------------------------- */
+
+/*
+ * Objectives met = recovered, and rto <= objective, and rpo <= objective
+ * (each only when the scenario sets it). An RPO objective with no measured
+ * RPO is not met: nothing proves it. why gets a short reason when not met.
+ */
+bool drill_objectives_met(const struct scenario *s, const struct store_iteration *it,
+			  char *why, size_t why_len);
+
+/* The worse of two outcomes: error > aborted > not-healthy > not-recovered > recovered. */
+enum drill_outcome drill_outcome_worse(enum drill_outcome a, enum drill_outcome b);
+
+/* Time the steady-state probes get: 3 x the longest interval + the longest
+ * timeout, clamped to [1 s, 30 s]; 0 when there are no steady-state probes. */
+int64_t drill_steady_window_ns(const struct scenario *s);
+
+/* One probe's state as the drill sees it, from its samples. */
+struct probe_track {
+	bool seen;
+	bool ok;
+	int64_t failing_since_ns; /* send time of the first sample of the current failing run */
+};
+
+/* Feeds one sample; returns +1 when the probe went up, -1 when it went down
+ * (the first sample counts as a change), 0 otherwise. */
+int drill_track_sample(struct probe_track *t, bool ok, int64_t sent_mono_ns);
+
+/*
+ * stop-if-failing: true when a listed probe has failed continuously for its
+ * `for` as of now; *which gets the index into s->stop_if.
+ */
+bool drill_stop_if_tripped(const struct scenario *s, const struct probe_track *tracks,
+			   int64_t now_mono_ns, size_t *which);
+
+/* True when every steady-state probe's latest sample is ok. */
+bool drill_steady_ok(const struct scenario *s, const struct probe_track *tracks);
+
+/* ---- run directory, scope lock, lap socket (drill_ipc.c) ---------------- */
+
+/* Creates (0700) and returns the run directory. */
+int drill_run_dir(char *buf, size_t len, struct fd_error *err);
+
+/* RUNDIR/lap-HASH.sock, HASH = FNV-1a 64 of the store's absolute path. */
+int drill_lap_socket_path(const char *db_path, char *buf, size_t len, struct fd_error *err);
+
+/* flock on RUNDIR/scope-NAME.lock; -EBUSY (FD_ERR_ENV) when another drill
+ * holds it, naming its pid. *fd_out is released by drill_scope_unlock(). */
+int drill_scope_lock(const char *netns, int *fd_out, struct fd_error *err);
+void drill_scope_unlock(int fd);
+
+struct lap_server;
+
+int lap_server_open(const char *db_path, struct lap_server **out, struct fd_error *err);
+/*
+ * Non-blocking: when a `firedrill lap` request is waiting, returns 1 and
+ * copies its note (may be empty); the caller must answer it with
+ * lap_server_reply() before polling again. Returns 0 when none is waiting.
+ */
+int lap_server_poll(struct lap_server *ls, char *note, size_t note_len);
+void lap_server_reply(struct lap_server *ls, bool done, const char *text);
+void lap_server_close(struct lap_server *ls); /* removes the socket file; NULL ok */
+
+/* ---- runbook steps (drill_steps.c) -------------------------------------- */
+
+struct step_runner;
+
+/* Steps run in order; a step without its own timeout gets default_timeout_ns. */
+struct step_runner *step_runner_new(const struct scenario_step *steps, size_t n,
+				    int64_t default_timeout_ns);
+void step_runner_free(struct step_runner *sr); /* kills a running command */
+
+/* Starts the first step (T0). */
+int step_runner_start(struct step_runner *sr, int64_t now_mono_ns, struct fd_error *err);
+
+/*
+ * Reaps a finished command, kills a timed-out one, starts the next step.
+ * Returns the index of a step that just ended (its lap in *lap), or -1.
+ * Call until it returns -1.
+ */
+long step_runner_tick(struct step_runner *sr, int64_t now_mono_ns, struct store_lap *lap);
+
+/* Marks the current manual step done. Returns its index (lap in *lap), or
+ * -EAGAIN when the current step is not a manual one. */
+long step_runner_mark(struct step_runner *sr, int64_t now_mono_ns, const char *note,
+		      struct store_lap *lap);
+
+/* The step in progress, or NULL (not started, or all done). */
+const struct scenario_step *step_runner_current(const struct step_runner *sr, size_t *index);
+bool step_runner_finished(const struct step_runner *sr);
+
+/* Ends the runbook early (recovered first, aborted): kills a running
+ * command; every step not ended gets ok=false and why. */
+void step_runner_cancel(struct step_runner *sr, int64_t now_mono_ns, const char *why);
+
+/* Every step's lap so far, in order (n = the number of steps). */
+const struct store_lap *step_runner_laps(const struct step_runner *sr, size_t *n);
+/* True when step i started (its lap belongs in the store). */
+bool step_runner_started(const struct step_runner *sr, size_t i);
+
+#endif

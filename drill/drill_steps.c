@@ -1,0 +1,324 @@
+/*
+ * The runbook: steps run in order, one at a time, while the drill watches.
+ * An automated step is `/bin/sh -c RUN` in its own process group (so a
+ * timeout kills the whole pipeline, and a Ctrl-C meant for firedrill does
+ * not hit it first); its lap is exit 0 within the timeout. A manual step
+ * waits for the operator (step_runner_mark). Laps are on CLOCK_MONOTONIC.
+ * Nothing here blocks: the drill calls step_runner_tick() every slice.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "drill_internal.h"
+#include "fd_time.h"
+
+extern char **environ;
+
+#define OUTPUT_TAIL 200
+
+struct step_runner {
+	const struct scenario_step *steps;
+	size_t n;
+	int64_t default_timeout_ns;
+	size_t cur;          /* index of the step in progress; n when all ended */
+	bool started;
+	pid_t pid;           /* automated step running, 0 when none */
+	int out_fd;          /* its stdout+stderr, non-blocking */
+	char tail[OUTPUT_TAIL + 1]; /* last bytes of its output, for the lap detail */
+	struct store_lap *laps;
+	bool *began;
+	char spawn_error[256];
+};
+
+struct step_runner *step_runner_new(const struct scenario_step *steps, size_t n,
+				    int64_t default_timeout_ns)
+{
+	struct step_runner *sr = calloc(1, sizeof(*sr));
+
+	if (!sr)
+		return NULL;
+	sr->laps = calloc(n ? n : 1, sizeof(*sr->laps));
+	sr->began = calloc(n ? n : 1, sizeof(*sr->began));
+	if (!sr->laps || !sr->began) {
+		free(sr->laps);
+		free(sr->began);
+		free(sr);
+		return NULL;
+	}
+	sr->steps = steps;
+	sr->n = n;
+	sr->default_timeout_ns = default_timeout_ns;
+	sr->out_fd = -1;
+	for (size_t i = 0; i < n; i++) {
+		drill_textf(sr->laps[i].name, sizeof(sr->laps[i].name), "%s", steps[i].name);
+		sr->laps[i].step = (int)i;
+		sr->laps[i].manual = steps[i].manual;
+	}
+	return sr;
+}
+
+static void kill_running(struct step_runner *sr)
+{
+	if (sr->pid > 0) {
+		kill(-sr->pid, SIGKILL);
+		while (waitpid(sr->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		sr->pid = 0;
+	}
+	if (sr->out_fd >= 0) {
+		close(sr->out_fd);
+		sr->out_fd = -1;
+	}
+}
+
+void step_runner_free(struct step_runner *sr)
+{
+	if (!sr)
+		return;
+	kill_running(sr);
+	free(sr->laps);
+	free(sr->began);
+	free(sr);
+}
+
+static int spawn_step(struct step_runner *sr, const char *cmd, struct fd_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, dfl;
+	char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
+	int pipefd[2] = { -1, -1 }, rc;
+
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
+		return fd_error_set(err, FD_ERR_ENV, -errno, "pipe: %s", strerror(errno));
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	rc = posix_spawn(&sr->pid, "/bin/sh", &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(pipefd[1]);
+	if (rc != 0) {
+		close(pipefd[0]);
+		sr->pid = 0;
+		return fd_error_set(err, FD_ERR_ENV, -rc, "runbook step: cannot run /bin/sh: %s",
+				    strerror(rc));
+	}
+	sr->out_fd = pipefd[0];
+	sr->tail[0] = '\0';
+	return 0;
+}
+
+/* Keeps the last OUTPUT_TAIL bytes of the step's output. */
+static void drain_output(struct step_runner *sr)
+{
+	char buf[1024];
+	ssize_t n;
+	size_t have, keep;
+
+	while (sr->out_fd >= 0 && (n = read(sr->out_fd, buf, sizeof(buf))) > 0) {
+		have = strlen(sr->tail);
+		if ((size_t)n >= OUTPUT_TAIL) {
+			memcpy(sr->tail, buf + n - OUTPUT_TAIL, OUTPUT_TAIL);
+			sr->tail[OUTPUT_TAIL] = '\0';
+			continue;
+		}
+		keep = have + (size_t)n > OUTPUT_TAIL ? OUTPUT_TAIL - (size_t)n : have;
+		memmove(sr->tail, sr->tail + have - keep, keep);
+		memcpy(sr->tail + keep, buf, (size_t)n);
+		sr->tail[keep + (size_t)n] = '\0';
+	}
+}
+
+static void trim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' '))
+		s[--n] = '\0';
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
+static void end_lap(struct step_runner *sr, int64_t now, bool ok, const char *detail)
+{
+	struct store_lap *l = &sr->laps[sr->cur];
+
+	l->ended_mono_ns = now;
+	l->duration_ms = (double)(now - l->started_mono_ns) / (double)FD_NS_PER_MS;
+	l->ok = ok;
+	drill_textf(l->detail, sizeof(l->detail), "%s", detail);
+	sr->cur++;
+}
+
+/* Starts step sr->cur (if any) at now. An automated step that cannot even
+ * be spawned is ended, not ok, by the next tick (spawn_error). */
+static void begin_step(struct step_runner *sr, int64_t now)
+{
+	const struct scenario_step *st;
+	struct fd_error e;
+
+	if (sr->cur >= sr->n)
+		return;
+	st = &sr->steps[sr->cur];
+	sr->began[sr->cur] = true;
+	sr->laps[sr->cur].started_mono_ns = now;
+	sr->spawn_error[0] = '\0';
+	if (st->manual || !st->run)
+		return;
+	fd_error_clear(&e);
+	if (spawn_step(sr, st->run, &e) < 0)
+		drill_textf(sr->spawn_error, sizeof(sr->spawn_error), "%s", e.msg);
+}
+
+int step_runner_start(struct step_runner *sr, int64_t now_mono_ns, struct fd_error *err)
+{
+	(void)err;
+	sr->started = true;
+	sr->cur = 0;
+	begin_step(sr, now_mono_ns);
+	return 0;
+}
+
+static int64_t step_timeout(const struct step_runner *sr)
+{
+	int64_t t = sr->steps[sr->cur].timeout_ns;
+
+	return t > 0 ? t : sr->default_timeout_ns;
+}
+
+/* Checks the running command; true when the current step ended. */
+static bool check_command(struct step_runner *sr, int64_t now)
+{
+	char detail[512], dur[32];
+	int status;
+	pid_t r;
+
+	drain_output(sr);
+	r = waitpid(sr->pid, &status, WNOHANG);
+	if (r == sr->pid) {
+		sr->pid = 0;
+		drain_output(sr);
+		close(sr->out_fd);
+		sr->out_fd = -1;
+		trim(sr->tail);
+		if (WIFEXITED(status))
+			drill_textf(detail, sizeof(detail), "exit %d%s%s", WEXITSTATUS(status),
+				 *sr->tail ? ": " : "", sr->tail);
+		else
+			drill_textf(detail, sizeof(detail), "killed by signal %d%s%s", WTERMSIG(status),
+				 *sr->tail ? ": " : "", sr->tail);
+		end_lap(sr, now, WIFEXITED(status) && WEXITSTATUS(status) == 0, detail);
+		return true;
+	}
+	if (step_timeout(sr) > 0 && now - sr->laps[sr->cur].started_mono_ns >= step_timeout(sr)) {
+		kill_running(sr);
+		drill_textf(detail, sizeof(detail), "timed out after %s",
+			 fd_duration_format(step_timeout(sr), dur, sizeof(dur)));
+		end_lap(sr, now, false, detail);
+		return true;
+	}
+	return false;
+}
+
+long step_runner_tick(struct step_runner *sr, int64_t now_mono_ns, struct store_lap *lap)
+{
+	size_t ended;
+	char detail[64], dur[32];
+
+	if (!sr->started || sr->cur >= sr->n)
+		return -1;
+	ended = sr->cur;
+	if (sr->pid > 0) {
+		if (!check_command(sr, now_mono_ns))
+			return -1;
+	} else if (!sr->steps[sr->cur].manual) {
+		end_lap(sr, now_mono_ns, false, sr->spawn_error[0] ? sr->spawn_error : "nothing to run");
+	} else if (step_timeout(sr) > 0 &&
+		   now_mono_ns - sr->laps[sr->cur].started_mono_ns >= step_timeout(sr)) {
+		drill_textf(detail, sizeof(detail), "not marked done within %s",
+			 fd_duration_format(step_timeout(sr), dur, sizeof(dur)));
+		end_lap(sr, now_mono_ns, false, detail);
+	} else {
+		return -1;
+	}
+	*lap = sr->laps[ended];
+	begin_step(sr, now_mono_ns);
+	return (long)ended;
+}
+
+long step_runner_mark(struct step_runner *sr, int64_t now_mono_ns, const char *note,
+		      struct store_lap *lap)
+{
+	size_t ended = sr->cur;
+
+	if (!sr->started || sr->cur >= sr->n || !sr->steps[sr->cur].manual)
+		return -EAGAIN;
+	end_lap(sr, now_mono_ns, true, note && *note ? note : "marked done");
+	*lap = sr->laps[ended];
+	begin_step(sr, now_mono_ns);
+	return (long)ended;
+}
+
+const struct scenario_step *step_runner_current(const struct step_runner *sr, size_t *index)
+{
+	if (!sr || !sr->started || sr->cur >= sr->n)
+		return NULL;
+	if (index)
+		*index = sr->cur;
+	return &sr->steps[sr->cur];
+}
+
+bool step_runner_finished(const struct step_runner *sr)
+{
+	return sr->started && sr->cur >= sr->n;
+}
+
+void step_runner_cancel(struct step_runner *sr, int64_t now_mono_ns, const char *why)
+{
+	kill_running(sr);
+	for (size_t i = sr->cur; i < sr->n; i++) {
+		struct store_lap *l = &sr->laps[i];
+
+		if (sr->began[i]) {
+			l->ended_mono_ns = now_mono_ns;
+			l->duration_ms = (double)(now_mono_ns - l->started_mono_ns) / (double)FD_NS_PER_MS;
+		}
+		l->ok = false;
+		drill_textf(l->detail, sizeof(l->detail), "%s", why);
+	}
+	sr->cur = sr->n;
+	sr->started = true;
+}
+
+const struct store_lap *step_runner_laps(const struct step_runner *sr, size_t *n)
+{
+	*n = sr->n;
+	return sr->laps;
+}
+
+bool step_runner_started(const struct step_runner *sr, size_t i)
+{
+	return i < sr->n && sr->began[i];
+}

@@ -1,0 +1,173 @@
+/* The runbook step runner: order, exit status, timeouts, manual laps, cancel. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "drill_internal.h"
+#include "fd_time.h"
+
+#define MS FD_NS_PER_MS
+
+/* Ticks until a step ends or limit_ms passes; returns its index or -1. */
+static long tick_until(struct step_runner *sr, struct store_lap *lap, int limit_ms)
+{
+	int64_t end = fd_mono_ns() + limit_ms * MS;
+	long r;
+
+	while ((r = step_runner_tick(sr, fd_mono_ns(), lap)) < 0 && fd_mono_ns() < end)
+		usleep(5000);
+	return r;
+}
+
+static void automated_in_order(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"first", .run = (char *)"echo hello; exit 0" },
+		{ .name = (char *)"second", .run = (char *)"echo oops >&2; exit 3" },
+	};
+	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S);
+	struct store_lap lap;
+	size_t idx = 99;
+
+	(void)state;
+	assert_non_null(sr);
+	assert_null(step_runner_current(sr, &idx));
+	assert_int_equal(step_runner_tick(sr, fd_mono_ns(), &lap), -1); /* not started */
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	assert_string_equal(step_runner_current(sr, &idx)->name, "first");
+	assert_int_equal(idx, 0);
+	assert_int_equal(tick_until(sr, &lap, 5000), 0);
+	assert_true(lap.ok);
+	assert_string_equal(lap.name, "first");
+	assert_non_null(strstr(lap.detail, "exit 0: hello"));
+	assert_true(lap.ended_mono_ns >= lap.started_mono_ns);
+	assert_int_equal(tick_until(sr, &lap, 5000), 1);
+	assert_false(lap.ok);
+	assert_non_null(strstr(lap.detail, "exit 3: oops"));
+	assert_true(step_runner_finished(sr));
+	assert_int_equal(step_runner_tick(sr, fd_mono_ns(), &lap), -1);
+	step_runner_free(sr);
+}
+
+static void automated_timeout_kills_group(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"hang", .run = (char *)"sleep 30 | cat", .timeout_ns = 200 * MS },
+	};
+	struct step_runner *sr = step_runner_new(steps, 1, 0);
+	struct store_lap lap;
+	int64_t t0 = fd_mono_ns();
+
+	(void)state;
+	assert_int_equal(step_runner_start(sr, t0, NULL), 0);
+	assert_int_equal(tick_until(sr, &lap, 5000), 0);
+	assert_false(lap.ok);
+	assert_non_null(strstr(lap.detail, "timed out"));
+	/* killed promptly, not after sleep 30 */
+	assert_true(fd_mono_ns() - t0 < 10 * FD_NS_PER_S);
+	step_runner_free(sr);
+}
+
+static void manual_marked(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"auto", .run = (char *)"true" },
+		{ .name = (char *)"by hand", .manual = true },
+		{ .name = (char *)"after", .run = (char *)"true" },
+	};
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	struct store_lap lap;
+	size_t idx;
+
+	(void)state;
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	/* marking while an automated step runs is refused */
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), "x", &lap), -EAGAIN);
+	assert_int_equal(tick_until(sr, &lap, 5000), 0);
+	assert_true(step_runner_current(sr, &idx)->manual);
+	assert_int_equal(step_runner_tick(sr, fd_mono_ns(), &lap), -1); /* waits for the operator */
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), "done by alice", &lap), 1);
+	assert_true(lap.ok);
+	assert_true(lap.manual);
+	assert_string_equal(lap.detail, "done by alice");
+	assert_int_equal(tick_until(sr, &lap, 5000), 2);
+	assert_true(step_runner_finished(sr));
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), NULL, &lap), -EAGAIN);
+	step_runner_free(sr);
+}
+
+static void manual_timeout(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"by hand", .manual = true, .timeout_ns = 100 * MS },
+	};
+	struct step_runner *sr = step_runner_new(steps, 1, 0);
+	struct store_lap lap;
+	int64_t t0 = 1000 * MS;
+
+	(void)state;
+	assert_int_equal(step_runner_start(sr, t0, NULL), 0);
+	assert_int_equal(step_runner_tick(sr, t0 + 99 * MS, &lap), -1);
+	assert_int_equal(step_runner_tick(sr, t0 + 100 * MS, &lap), 0);
+	assert_false(lap.ok);
+	assert_non_null(strstr(lap.detail, "not marked done"));
+	step_runner_free(sr);
+}
+
+static void cancel_marks_rest(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"slow", .run = (char *)"sleep 30" },
+		{ .name = (char *)"never", .run = (char *)"true" },
+	};
+	struct step_runner *sr = step_runner_new(steps, 2, 0);
+	const struct store_lap *laps;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	step_runner_cancel(sr, fd_mono_ns(), "the system recovered before this step ended");
+	assert_true(step_runner_finished(sr));
+	laps = step_runner_laps(sr, &n);
+	assert_int_equal(n, 2);
+	assert_true(step_runner_started(sr, 0));
+	assert_false(step_runner_started(sr, 1));
+	assert_false(laps[0].ok);
+	assert_non_null(strstr(laps[0].detail, "recovered"));
+	assert_true(laps[0].ended_mono_ns > 0);
+	assert_int_equal(laps[1].ended_mono_ns, 0);
+	step_runner_free(sr);
+}
+
+static void no_steps(void **state)
+{
+	struct step_runner *sr = step_runner_new(NULL, 0, 0);
+	struct store_lap lap;
+
+	(void)state;
+	assert_non_null(sr);
+	assert_int_equal(step_runner_start(sr, 0, NULL), 0);
+	assert_true(step_runner_finished(sr));
+	assert_int_equal(step_runner_tick(sr, 0, &lap), -1);
+	step_runner_free(sr);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(automated_in_order),
+		cmocka_unit_test(automated_timeout_kills_group),
+		cmocka_unit_test(manual_marked),
+		cmocka_unit_test(manual_timeout),
+		cmocka_unit_test(cancel_marks_rest),
+		cmocka_unit_test(no_steps),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
