@@ -1,0 +1,189 @@
+/*
+ * JSON renderer (jansson). The schema is documented in docs/reports.md;
+ * "schema" names the document kind and "version" changes only when a field
+ * changes meaning or disappears (new fields may appear at any version).
+ * Durations are milliseconds as numbers; an absent value (not recovered,
+ * not measured) is null, never a number.
+ */
+#include "report_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "fd_config.h"
+
+#define TREND_SCHEMA_VERSION 1
+#define EVIDENCE_SCHEMA_VERSION 1
+
+static json_t *opt_ms(bool has, double ms)
+{
+	return has ? json_real(ms) : json_null();
+}
+
+static json_t *objectives_json(const struct report_objectives *o)
+{
+	return json_pack("{s:o, s:o}", "rto_ms", rp_json_value(&o->rto), "rpo_ms",
+			 rp_json_value(&o->rpo));
+}
+
+static json_t *iteration_json(const struct store_iteration *it)
+{
+	json_t *j = json_pack("{s:I, s:i, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:f, s:I, s:I, s:I, s:b, s:o, s:o}",
+		"id", (json_int_t)it->id, "number", it->number,
+		"outcome", store_outcome_name(it->outcome), "t0", rp_json_time(it->t0_real_ns),
+		"recovered", it->outcome == OUTCOME_RECOVERED,
+		"rto_ms", opt_ms(it->has_rto, it->rto_ms), "rpo_ms", opt_ms(it->has_rpo, it->rpo_ms),
+		"detect_ms", opt_ms(it->has_detect, it->detect_ms),
+		"first_success_ms", opt_ms(it->has_first_success, it->first_success_ms),
+		"failback_ms", opt_ms(it->has_failback, it->failback_ms),
+		"error_bound_ms", it->error_bound_ms,
+		"writes_acked", (json_int_t)it->writes_acked,
+		"writes_acked_outage", (json_int_t)it->writes_acked_outage,
+		"lost_writes", (json_int_t)it->lost_writes,
+		"objectives_met", it->objectives_met,
+		"detail", rp_json_str(it->detail), "hash", rp_json_str(it->hash));
+	return j;
+}
+
+static json_t *drill_info_json(const struct store_drill *d)
+{
+	return json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:b, s:o, s:o, s:o}",
+		"id", (json_int_t)d->id, "scenario", rp_json_str(d->scenario_name),
+		"environment", rp_json_str(d->environment), "operator", rp_json_str(d->operator_name),
+		"host", rp_json_str(d->host), "tool_version", rp_json_str(d->tool_version),
+		"started", rp_json_time(d->started_real_ns), "ended", rp_json_time(d->ended_real_ns),
+		"outcome", store_outcome_name(d->outcome), "objectives_met", d->objectives_met,
+		"note", rp_json_str(d->note), "scenario_sha256", rp_json_str(d->scenario_sha256), "hash", rp_json_str(d->hash));
+}
+
+static json_t *trend_drill_json(const struct report_series *s, const struct report_drill *d)
+{
+	json_t *j = drill_info_json(&d->info), *its = json_array(), *laps = json_array();
+
+	for (size_t i = 0; i < d->n_iterations; i++)
+		json_array_append_new(its, iteration_json(&d->iterations[i]));
+	for (size_t k = 0; k < s->n_steps; k++)
+		json_array_append_new(laps, json_pack("{s:o, s:o}", "step", rp_json_str(s->steps[k]),
+						      "median_ms", rp_json_value(&d->lap_medians[k])));
+	json_object_set_new(j, "objectives", objectives_json(&d->objectives));
+	json_object_set_new(j, "rto_median_ms", rp_json_value(&d->rto_median));
+	json_object_set_new(j, "rto_median_not_recovered", json_boolean(d->rto_not_recovered));
+	json_object_set_new(j, "rpo_median_ms", rp_json_value(&d->rpo_median));
+	json_object_set_new(j, "error_bound_ms", json_real(d->error_bound_ms));
+	json_object_set_new(j, "lost_writes", json_integer(d->lost_writes));
+	json_object_set_new(j, "recovered", json_integer(d->n_recovered));
+	json_object_set_new(j, "met", json_integer(d->n_met));
+	json_object_set_new(j, "pass_rate", json_real(d->pass_rate));
+	json_object_set_new(j, "rto_change_vs_previous_pct", rp_json_value(&d->rto_change_prev_pct));
+	json_object_set_new(j, "rto_change_vs_first_pct", rp_json_value(&d->rto_change_first_pct));
+	json_object_set_new(j, "rpo_change_vs_previous_pct", rp_json_value(&d->rpo_change_prev_pct));
+	json_object_set_new(j, "rpo_change_vs_first_pct", rp_json_value(&d->rpo_change_first_pct));
+	json_object_set_new(j, "rto_regression", json_boolean(d->rto_regression));
+	json_object_set_new(j, "rpo_regression", json_boolean(d->rpo_regression));
+	json_object_set_new(j, "laps", laps);
+	json_object_set_new(j, "iterations", its);
+	return j;
+}
+
+static json_t *series_json(const struct report_series *s)
+{
+	json_t *drills = json_array(), *steps = json_array();
+	char line[256];
+
+	for (size_t k = 0; k < s->n_steps; k++)
+		json_array_append_new(steps, rp_json_str(s->steps[k]));
+	for (size_t d = 0; d < s->n_drills; d++)
+		json_array_append_new(drills, trend_drill_json(s, &s->drills[d]));
+	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:f, s:o, s:o}",
+		"scenario", rp_json_str(s->scenario), "environment", rp_json_str(s->environment),
+		"headline", rp_json_str(report_trend_headline(s, line, sizeof(line))),
+		"iterations", s->n_iterations, "met", s->n_met, "pass_rate", s->pass_rate,
+		"steps", steps, "drills", drills);
+}
+
+static int dump(json_t *root, FILE *out, struct fd_error *err)
+{
+	int r = 0;
+
+	if (!root)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "building the JSON report failed");
+	if (json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 || fputc('\n', out) == EOF)
+		r = fd_error_set(err, FD_ERR_ENV, -EIO, "writing the JSON report failed");
+	json_decref(root);
+	return r;
+}
+
+int rp_trend_json(const struct report_trend *t, FILE *out, struct fd_error *err)
+{
+	json_t *series = json_array();
+
+	for (size_t i = 0; i < t->n_series; i++)
+		json_array_append_new(series, series_json(&t->series[i]));
+	return dump(json_pack("{s:s, s:i, s:o, s:s, s:{s:o, s:o, s:o, s:o}, s:o}",
+		"schema", "firedrill-trend", "version", TREND_SCHEMA_VERSION,
+		"generated", rp_json_time(t->generated_real_ns), "firedrill_version", FD_VERSION,
+		"filter", "scenario", t->scenario_filter[0] ? rp_json_str(t->scenario_filter) : json_null(),
+		"environment", t->environment_filter[0] ? rp_json_str(t->environment_filter) : json_null(),
+		"since", rp_json_time(t->since_real_ns), "until", rp_json_time(t->until_real_ns),
+		"series", series), out, err);
+}
+
+static json_t *evidence_iteration_json(const struct report_evidence_iteration *ei)
+{
+	json_t *j = iteration_json(&ei->it), *laps = json_array(), *probes = json_array();
+
+	for (size_t k = 0; k < ei->n_laps; k++) {
+		const struct store_lap *l = &ei->laps[k];
+
+		json_array_append_new(laps, json_pack("{s:i, s:o, s:b, s:f, s:b, s:o}",
+			"step", l->step, "name", rp_json_str(l->name), "manual", l->manual,
+			"duration_ms", l->duration_ms, "ok", l->ok, "detail", rp_json_str(l->detail)));
+	}
+	for (size_t k = 0; k < ei->n_probes; k++) {
+		const struct store_probe_stats *p = &ei->probes[k];
+
+		json_array_append_new(probes, json_pack("{s:o, s:I, s:I, s:f, s:f}",
+			"probe", rp_json_str(p->probe), "samples", (json_int_t)p->samples,
+			"ok", (json_int_t)p->ok, "latency_p50_ms", p->latency_p50_ms,
+			"latency_p99_ms", p->latency_p99_ms));
+	}
+	json_object_set_new(j, "laps", laps);
+	json_object_set_new(j, "probes", probes);
+	return j;
+}
+
+static json_t *event_json(const struct store_event *e)
+{
+	return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o}",
+		"time", rp_json_time(e->real_ns), "mono_ns", (json_int_t)e->mono_ns,
+		"iteration_id", (json_int_t)e->iteration_id, "kind", rp_json_str(e->kind),
+		"subject", rp_json_str(e->subject), "detail", rp_json_str(e->detail));
+}
+
+int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_error *err)
+{
+	json_t *its = json_array(), *events = json_array();
+	struct report_drill s;
+	char verdict[512];
+
+	if (rp_evidence_summary(ev, &s) < 0)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < ev->n_iterations; i++)
+		json_array_append_new(its, evidence_iteration_json(&ev->iterations[i]));
+	for (size_t i = 0; i < ev->n_events; i++)
+		json_array_append_new(events, event_json(&ev->events[i]));
+	free(s.iterations);
+	return dump(json_pack("{s:s, s:i, s:o, s:s, s:o, s:o, s:o, s:{s:o, s:b, s:o, s:o, s:f}, "
+			      "s:{s:o, s:b, s:o}, s:o, s:o}",
+		"schema", "firedrill-evidence", "version", EVIDENCE_SCHEMA_VERSION,
+		"generated", rp_json_time(ev->generated_real_ns), "firedrill_version", ev->tool_version,
+		"verdict", rp_json_str(report_evidence_verdict(ev, verdict, sizeof(verdict))),
+		"drill", drill_info_json(&ev->drill), "objectives", objectives_json(&ev->objectives),
+		"measured", "rto_median_ms", rp_json_value(&s.rto_median),
+		"rto_median_not_recovered", s.rto_not_recovered,
+		"rpo_median_ms", rp_json_value(&s.rpo_median), "lost_writes", json_integer(s.lost_writes),
+		"error_bound_ms", s.error_bound_ms,
+		"scenario", "sha256", rp_json_str(ev->scenario_sha256), "sha256_matches_text", ev->scenario_hash_ok,
+		"text", rp_json_str(ev->scenario_text),
+		"iterations", its, "events", events), out, err);
+}

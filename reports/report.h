@@ -1,0 +1,227 @@
+/*
+ * report: what firedrill tells. Trend reports (drill-over-drill improvement
+ * per scenario x environment) and evidence reports (one drill, for an
+ * auditor), rendered as HTML, Markdown, JSON, CSV or JUnit XML, and signed
+ * with Ed25519 (libsodium) as a detached sidecar signature.
+ *
+ * reports/ reads only through store/store.h. The models below are plain
+ * read-only structures owned by their top-level object: a caller (and the
+ * unit tests) may also build a trend from hand-made store structs with
+ * report_trend_build(), without any database.
+ *
+ * Rules every renderer keeps:
+ *  - "not recovered" is never shown or drawn as a number;
+ *  - durations through fd_duration_format() ("850 ms", "42.3 s", "1h05m"),
+ *    wall times as ISO 8601 UTC ("...Z");
+ *  - every string that came from a scenario, a probe or a system under test
+ *    is escaped for the output format, control bytes and invalid UTF-8 are
+ *    shown as visible "\xNN".
+ */
+#ifndef FD_REPORT_H
+#define FD_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fd_error.h"
+#include "store.h"
+
+enum report_format {
+	REPORT_HTML,
+	REPORT_MARKDOWN,
+	REPORT_JSON,
+	REPORT_CSV,
+	REPORT_JUNIT,
+};
+
+/* "html", "md", "json", "csv", "junit" (also "markdown", "xml"). */
+int report_format_parse(const char *name, enum report_format *out);
+/* From a file name's extension (.html .htm .md .json .csv .xml); -EINVAL if none. */
+int report_format_from_path(const char *path, enum report_format *out);
+const char *report_format_name(enum report_format f);
+
+/* "2026-11-26", "2026-11-26T03:15:30Z", "2026-11-26T03:15:30.5+01:00" -> ns. */
+int report_parse_time(const char *s, int64_t *real_ns);
+
+/* A measured value that may be absent (not recovered, not measured). */
+struct report_value {
+	bool has;
+	double ms;
+};
+
+struct report_objectives {
+	struct report_value rto; /* has=false: the scenario sets no RTO objective */
+	struct report_value rpo;
+};
+
+/* ---- trend -------------------------------------------------------------- */
+
+/* What the trend builder needs of one drill (all borrowed by the builder). */
+struct report_drill_input {
+	const struct store_drill *drill;
+	struct report_objectives objectives;
+	const struct store_iteration *iterations;
+	size_t n_iterations;
+	const struct store_lap *laps; /* laps of all its iterations */
+	size_t n_laps;
+};
+
+struct report_drill {
+	struct store_drill info;
+	struct report_objectives objectives;
+	struct store_iteration *iterations; /* by number */
+	size_t n_iterations;
+
+	/*
+	 * Median RTO: not-recovered iterations rank above every number, so
+	 * when they make up the middle the median itself is "not recovered"
+	 * (has=false, rto_not_recovered=true).
+	 */
+	struct report_value rto_median;
+	bool rto_not_recovered;
+	struct report_value rpo_median;  /* over iterations that measured RPO */
+	double error_bound_ms;           /* the largest of its iterations */
+	int64_t lost_writes;             /* sum over iterations */
+	int n_recovered;
+	int n_met;                       /* iterations that met their objectives */
+	double pass_rate;                /* n_met / n_iterations, 0..1 */
+
+	/* Percent changes of the medians (has=false when either side lacks a number). */
+	struct report_value rto_change_prev_pct;
+	struct report_value rto_change_first_pct;
+	struct report_value rpo_change_prev_pct;
+	struct report_value rpo_change_first_pct;
+	/* Worse than the previous drill by more than the error bound. */
+	bool rto_regression;
+	bool rpo_regression;
+
+	struct report_value *lap_medians; /* [series->n_steps], per step name */
+};
+
+struct report_series {
+	char scenario[128];
+	char environment[128];
+	struct report_drill *drills; /* oldest first */
+	size_t n_drills;
+	char **steps;                /* runbook step names in first-seen order */
+	size_t n_steps;
+	int n_iterations;
+	int n_met;
+	double pass_rate;
+};
+
+struct report_trend {
+	struct report_series *series; /* sorted by scenario, then environment */
+	size_t n_series;
+	int64_t generated_real_ns;
+	int64_t since_real_ns; /* the filter, 0 = unbounded */
+	int64_t until_real_ns;
+	char scenario_filter[128];
+	char environment_filter[128];
+};
+
+/* Builds a trend from borrowed inputs (any order; grouped and sorted here). */
+int report_trend_build(const struct report_drill_input *in, size_t n,
+		       struct report_trend **out, struct fd_error *err);
+/* Reads drills matching f from the store and builds their trend. */
+int report_trend_load(struct store *st, const struct store_filter *f,
+		      struct report_trend **out, struct fd_error *err);
+void report_trend_free(struct report_trend *t);
+
+/* HTML, Markdown, JSON, CSV or JUnit XML. */
+int report_trend_write(const struct report_trend *t, enum report_format fmt,
+		       FILE *out, struct fd_error *err);
+
+/* "RTO 2h05m -> 40m, -68% since first drill" (series with >= 1 drill). */
+char *report_trend_headline(const struct report_series *s, char *buf, size_t len);
+
+/* ---- evidence ----------------------------------------------------------- */
+
+struct report_evidence_iteration {
+	struct store_iteration it;
+	struct store_lap *laps;
+	size_t n_laps;
+	struct store_probe_stats *probes;
+	size_t n_probes;
+};
+
+struct report_evidence {
+	struct store_drill drill;
+	struct report_objectives objectives;
+	char *scenario_text;
+	char scenario_sha256[65];
+	bool scenario_hash_ok; /* the stored text still hashes to scenario_sha256 */
+	struct report_evidence_iteration *iterations;
+	size_t n_iterations;
+	struct store_event *events;
+	size_t n_events;
+	int64_t generated_real_ns;
+	char tool_version[64]; /* the firedrill writing the report */
+};
+
+int report_evidence_load(struct store *st, int64_t drill_id,
+			 struct report_evidence **out, struct fd_error *err);
+void report_evidence_free(struct report_evidence *ev);
+
+/* HTML, Markdown or JSON (-EINVAL, FD_ERR_INPUT for the other formats). */
+int report_evidence_write(const struct report_evidence *ev, enum report_format fmt,
+			  FILE *out, struct fd_error *err);
+
+/* "PASS: recovered in 41.2 s (objective 5m00s), RPO 0 ms, 3/3 iterations met". */
+char *report_evidence_verdict(const struct report_evidence *ev, char *buf, size_t len);
+
+/*
+ * Objectives of a scenario text (parsed with the scenario loader). Absent
+ * objectives, or a text that no longer parses, give has=false.
+ */
+void report_objectives_from_text(const char *text, struct report_objectives *out);
+
+/* ---- signatures --------------------------------------------------------- */
+
+/*
+ * Key files (docs/reports.md): one line each,
+ *   PREFIX.key  "firedrill-ed25519-secret BASE64(64-byte libsodium secret key)\n", mode 0600
+ *   PREFIX.pub  "firedrill-ed25519-public BASE64(32-byte public key)\n"
+ */
+int report_keygen(const char *prefix, struct fd_error *err);
+
+/*
+ * Signs the bytes of report_path with the secret key file; writes the
+ * detached signature to report_path + ".sig" (format in docs/reports.md).
+ * ev (NULL for a trend report) binds the signature to the drill's and its
+ * iterations' row hashes in the store's chain.
+ */
+int report_sign_file(const char *report_path, const char *key_path,
+		     const struct report_evidence *ev, struct fd_error *err);
+
+enum report_verify_status {
+	REPORT_VERIFY_OK,
+	REPORT_VERIFY_BAD_SIGNATURE, /* the .sig itself was altered, or another key */
+	REPORT_VERIFY_REPORT_CHANGED, /* the report's bytes differ from what was signed */
+	REPORT_VERIFY_WRONG_KEY,      /* signed, but not by --pubkey */
+	REPORT_VERIFY_CHAIN_BROKEN,   /* store_verify_chain failed */
+	REPORT_VERIFY_STORE_CHANGED,  /* the signed drill/iteration rows differ in the store */
+};
+
+struct report_verify_result {
+	enum report_verify_status status;
+	char key_id[17];      /* first 16 hex of sha256(public key) */
+	int64_t drill_id;
+	char signed_at[40];
+	char what[FD_ERROR_MSG_MAX]; /* what was altered, in words */
+};
+
+/*
+ * Checks report_path against report_path.sig: the signature (with pubkey_path
+ * when given, else the key embedded in the .sig), the report's bytes, and,
+ * when st is not NULL, the store's chain and the signed rows. Returns 0 when
+ * the check ran (result->status says how it went), or a negative code when it
+ * could not run (missing or malformed files: FD_ERR_ENV / FD_ERR_INPUT).
+ */
+int report_verify_file(const char *report_path, const char *pubkey_path,
+		       struct store *st, struct report_verify_result *result,
+		       struct fd_error *err);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * Internal to reports/: escaping, number and time formatting shared by the
+ * renderers. Nothing here is part of the module's contract.
+ */
+#ifndef FD_REPORT_PRIV_H
+#define FD_REPORT_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "report.h"
+
+/*
+ * Returns a malloc'd copy of s that is valid UTF-8 with every control byte
+ * (and, unless keep_newlines, also \n \r \t) and every invalid byte written
+ * as a visible "\xNN". NULL in gives "". NULL only when out of memory.
+ */
+char *rp_sanitize(const char *s, bool keep_newlines);
+
+/* Text escaped for HTML/XML element content and attribute values. */
+void rp_put_html(FILE *out, const char *s, bool keep_newlines);
+/* Text for a Markdown table cell or inline text: | ` * _ [ ] < > \ # escaped. */
+void rp_put_md(FILE *out, const char *s);
+/* One RFC 4180 field (quoted when needed; leading = + - @ neutralised with '). */
+void rp_put_csv(FILE *out, const char *s);
+
+/* Humane duration of ms ("850 ms", "42.3 s", "1h05m"; 0 is "0 s"). */
+char *rp_dur(double ms, char *buf, size_t len);
+/* Humane duration or "not recovered" / "-" when absent. */
+char *rp_value(const struct report_value *v, const char *absent, char *buf, size_t len);
+/* ISO 8601 UTC, or "-" for 0. */
+char *rp_time(int64_t real_ns, char *buf, size_t len);
+/* "+12%", "-68%", "-0.4%", or "" when absent. */
+char *rp_pct(const struct report_value *v, char *buf, size_t len);
+
+/* Median of v[0..n) (sorted in place; +INFINITY allowed). n > 0. */
+double rp_median(double *v, size_t n);
+
+/* The store_iteration's RTO as a chart/median value; false when excluded. */
+bool rp_iteration_rto(const struct store_iteration *it, double *ms);
+
+/* Fills medians, bound, counts and pass rate of d from d->iterations. */
+void rp_drill_stats(struct report_drill *d);
+
+/*
+ * Summary of an evidence drill as a trend drill (medians, counts);
+ * out->iterations is malloc'd, the caller frees it.
+ */
+int rp_evidence_summary(const struct report_evidence *ev, struct report_drill *out);
+
+/* Writes one line "X -> Y, -68% since first drill" for RTO or RPO. */
+char *rp_change_line(const struct report_series *s, bool rto, char *buf, size_t len);
+
+/* Shared per-format writers (render_*.c). */
+int rp_trend_html(const struct report_trend *t, FILE *out, struct fd_error *err);
+int rp_trend_md(const struct report_trend *t, FILE *out, struct fd_error *err);
+int rp_trend_json(const struct report_trend *t, FILE *out, struct fd_error *err);
+int rp_trend_csv(const struct report_trend *t, FILE *out, struct fd_error *err);
+int rp_trend_junit(const struct report_trend *t, FILE *out, struct fd_error *err);
+int rp_evidence_html(const struct report_evidence *ev, FILE *out, struct fd_error *err);
+int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error *err);
+int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_error *err);
+
+/* jansson helpers: a sanitized string, a number or null. */
+#include <jansson.h>
+json_t *rp_json_str(const char *s);
+json_t *rp_json_value(const struct report_value *v);
+json_t *rp_json_time(int64_t real_ns);
+
+#endif

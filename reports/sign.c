@@ -1,0 +1,457 @@
+/*
+ * Ed25519 signatures of report files (libsodium), detached in REPORT.sig.
+ *
+ * The .sig is a small text file (docs/reports.md). Every line before the
+ * "signature " line is the signed payload: the report's sha256 and size,
+ * the sha256 of each block of BLOCK_LINES lines (so verify can say which
+ * lines changed), the drill's and its iterations' row hashes from the
+ * store's chain, the time and the signer's public key. The signature is
+ * over those exact bytes, so nothing in the .sig can change unnoticed either.
+ */
+#include "report_priv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fd_time.h"
+
+#define SIG_MAGIC "firedrill-signature 1\n"
+#define SECRET_TAG "firedrill-ed25519-secret "
+#define PUBLIC_TAG "firedrill-ed25519-public "
+#define BLOCK_LINES 20
+
+static int read_all(const char *path, char **buf, size_t *len, struct fd_error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	size_t cap = 0, n = 0;
+	int r = 0;
+
+	if (!f)
+		return fd_error_set(err, FD_ERR_ENV, -errno, "%s: %s", path, strerror(errno));
+	for (;;) {
+		if (n + 65536 + 1 > cap) {
+			char *grown = realloc(data, cap = (cap ? cap * 2 : 65536) + 65537);
+
+			if (!grown) {
+				r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "%s: out of memory", path);
+				break;
+			}
+			data = grown;
+		}
+		size_t got = fread(data + n, 1, 65536, f);
+
+		n += got;
+		if (got < 65536) {
+			if (ferror(f))
+				r = fd_error_set(err, FD_ERR_ENV, -EIO, "%s: read error", path);
+			break;
+		}
+	}
+	fclose(f);
+	if (r) {
+		free(data);
+		return r;
+	}
+	data[n] = '\0';
+	*buf = data;
+	*len = n;
+	return 0;
+}
+
+static void hex_sha256(const void *data, size_t len, char hex[65])
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+
+	crypto_hash_sha256(h, data, len);
+	sodium_bin2hex(hex, 65, h, sizeof(h));
+}
+
+static void key_id(const unsigned char pk[crypto_sign_PUBLICKEYBYTES], char id[17])
+{
+	char hex[65];
+
+	hex_sha256(pk, crypto_sign_PUBLICKEYBYTES, hex);
+	memcpy(id, hex, 16);
+	id[16] = '\0';
+}
+
+static int write_key_file(const char *path, mode_t mode, const char *tag, const unsigned char *key,
+			  size_t key_len, struct fd_error *err)
+{
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_SECRETKEYBYTES, sodium_base64_VARIANT_ORIGINAL)];
+	int fd, r = 0;
+	FILE *f;
+
+	/* O_EXCL: never overwrite a key someone may still be using. */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return fd_error_set(err, errno == EEXIST ? FD_ERR_INPUT : FD_ERR_ENV, -errno,
+				    "%s: %s", path, strerror(errno));
+	if (fchmod(fd, mode) < 0 || !(f = fdopen(fd, "w"))) {
+		r = fd_error_set(err, FD_ERR_ENV, -errno, "%s: %s", path, strerror(errno));
+		close(fd);
+		return r;
+	}
+	sodium_bin2base64(b64, sizeof(b64), key, key_len, sodium_base64_VARIANT_ORIGINAL);
+	fprintf(f, "%s%s\n", tag, b64);
+	sodium_memzero(b64, sizeof(b64));
+	if (fclose(f) != 0)
+		r = fd_error_set(err, FD_ERR_ENV, -EIO, "%s: write error", path);
+	return r;
+}
+
+int report_keygen(const char *prefix, struct fd_error *err)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	char *key_path = NULL, *pub_path = NULL;
+	int r;
+
+	if (sodium_init() < 0)
+		return fd_error_set(err, FD_ERR_ENV, -EIO, "libsodium failed to initialise");
+	if (asprintf(&key_path, "%s.key", prefix) < 0 || asprintf(&pub_path, "%s.pub", prefix) < 0) {
+		r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	crypto_sign_keypair(pk, sk);
+	r = write_key_file(key_path, 0600, SECRET_TAG, sk, sizeof(sk), err);
+	if (r == 0) {
+		r = write_key_file(pub_path, 0644, PUBLIC_TAG, pk, sizeof(pk), err);
+		if (r)
+			unlink(key_path);
+	}
+cleanup:
+	sodium_memzero(sk, sizeof(sk));
+	free(key_path);
+	free(pub_path);
+	return r;
+}
+
+/* Reads "TAG BASE64\n" from path into key (exactly key_len bytes). */
+static int read_key(const char *path, const char *tag, unsigned char *key, size_t key_len,
+		    struct fd_error *err)
+{
+	char *text = NULL, *nl;
+	size_t len = 0, bin_len = 0;
+	int r = read_all(path, &text, &len, err);
+
+	if (r)
+		return r;
+	nl = strchr(text, '\n');
+	if (nl)
+		*nl = '\0';
+	if (strncmp(text, tag, strlen(tag)) != 0 ||
+	    sodium_base642bin(key, key_len, text + strlen(tag), strlen(text + strlen(tag)), NULL,
+			      &bin_len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    bin_len != key_len)
+		r = fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s: not a firedrill key (expected \"%s<base64>\")",
+				 path, tag);
+	sodium_memzero(text, len);
+	free(text);
+	return r;
+}
+
+/* Appends one line per block of BLOCK_LINES lines: "block FIRST LAST SHA256". */
+static void write_blocks(FILE *out, const char *data, size_t len)
+{
+	size_t start = 0, line = 1;
+
+	while (start < len) {
+		size_t end = start, first = line, n = 0;
+		char hex[65];
+
+		while (end < len && n < BLOCK_LINES) {
+			const char *nl = memchr(data + end, '\n', len - end);
+
+			end = nl ? (size_t)(nl - data) + 1 : len;
+			n++;
+		}
+		hex_sha256(data + start, end - start, hex);
+		fprintf(out, "block %zu %zu %s\n", first, first + n - 1, hex);
+		line += n;
+		start = end;
+	}
+}
+
+static int build_payload(const char *report, size_t len, const unsigned char *pk,
+			 const struct report_evidence *ev, char **payload, size_t *plen)
+{
+	char hex[65], b64[sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES,
+						    sodium_base64_VARIANT_ORIGINAL)];
+	char when[40], id[17];
+	FILE *f = open_memstream(payload, plen);
+
+	if (!f)
+		return -ENOMEM;
+	hex_sha256(report, len, hex);
+	key_id(pk, id);
+	sodium_bin2base64(b64, sizeof(b64), pk, crypto_sign_PUBLICKEYBYTES,
+			  sodium_base64_VARIANT_ORIGINAL);
+	fprintf(f, SIG_MAGIC "report-sha256 %s\nreport-bytes %zu\n", hex, len);
+	write_blocks(f, report, len);
+	if (ev) {
+		fprintf(f, "drill %lld %s\n", (long long)ev->drill.id, ev->drill.hash);
+		for (size_t i = 0; i < ev->n_iterations; i++)
+			fprintf(f, "iteration %d %s\n", ev->iterations[i].it.number,
+				ev->iterations[i].it.hash);
+	}
+	fprintf(f, "signed-at %s\nkey-id %s\npublic-key %s\n",
+		fd_time_format_utc(fd_real_ns(), when, sizeof(when)), id, b64);
+	return fclose(f) == 0 ? 0 : -EIO;
+}
+
+int report_sign_file(const char *report_path, const char *key_path,
+		     const struct report_evidence *ev, struct fd_error *err)
+{
+	unsigned char sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
+	char *report = NULL, *payload = NULL, *sig_path = NULL;
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	size_t len = 0, plen = 0;
+	FILE *f = NULL;
+	int r;
+
+	if (sodium_init() < 0)
+		return fd_error_set(err, FD_ERR_ENV, -EIO, "libsodium failed to initialise");
+	r = read_key(key_path, SECRET_TAG, sk, sizeof(sk), err);
+	if (r == 0)
+		r = read_all(report_path, &report, &len, err);
+	if (r)
+		goto cleanup;
+	/* The public key is the second half of a libsodium Ed25519 secret key. */
+	if (build_payload(report, len, sk + 32, ev, &payload, &plen) < 0 ||
+	    asprintf(&sig_path, "%s.sig", report_path) < 0) {
+		r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	crypto_sign_detached(sig, NULL, (const unsigned char *)payload, plen, sk);
+	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	f = fopen(sig_path, "w");
+	if (!f || fprintf(f, "%ssignature %s\n", payload, b64) < 0 || fclose(f) != 0)
+		r = fd_error_set(err, FD_ERR_ENV, -EIO, "%s: cannot write the signature", sig_path);
+cleanup:
+	sodium_memzero(sk, sizeof(sk));
+	free(report);
+	free(payload);
+	free(sig_path);
+	return r;
+}
+
+/* ---- verify ------------------------------------------------------------- */
+
+/* The value after "name " on the payload line starting with it, or NULL. */
+static const char *field(const char *payload, const char *name, char *buf, size_t len)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = payload; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			const char *end = strchr(p + n + 1, '\n');
+			size_t l = end ? (size_t)(end - (p + n + 1)) : strlen(p + n + 1);
+
+			if (l >= len)
+				return NULL;
+			memcpy(buf, p + n + 1, l);
+			buf[l] = '\0';
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+static void add_what(struct report_verify_result *res, enum report_verify_status st,
+		     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void add_what(struct report_verify_result *res, enum report_verify_status st,
+		     const char *fmt, ...)
+{
+	size_t used = strlen(res->what);
+	va_list ap;
+
+	if (res->status == REPORT_VERIFY_OK)
+		res->status = st;
+	if (used && used + 2 < sizeof(res->what)) {
+		strcat(res->what, "; ");
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(res->what + used, sizeof(res->what) - used, fmt, ap);
+	va_end(ap);
+}
+
+/* Names the first changed block of lines, comparing with the signed block hashes. */
+static void locate_change(const char *payload, const char *report, size_t len,
+			  struct report_verify_result *res)
+{
+	char *now = NULL;
+	size_t nlen = 0, changed = 0;
+	FILE *f = open_memstream(&now, &nlen);
+	const char *a, *b;
+	char first[64] = "";
+
+	if (!f)
+		return;
+	write_blocks(f, report, len);
+	fclose(f);
+	a = strstr(payload, "\nblock ");
+	b = now;
+	while (a && (a = strstr(a, "\nblock ")) != NULL) {
+		a++;
+		const char *ae = strchr(a, '\n');
+		const char *be = b && *b ? strchr(b, '\n') : NULL;
+
+		if (!ae)
+			break;
+		if (!be || (size_t)(ae - a) != (size_t)(be - b) || memcmp(a, b, (size_t)(ae - a)) != 0) {
+			unsigned long lo = 0, hi = 0;
+
+			if (!changed++ && sscanf(a, "block %lu %lu", &lo, &hi) == 2)
+				snprintf(first, sizeof(first), "lines %lu-%lu", lo, hi);
+		}
+		a = ae;
+		b = be ? be + 1 : NULL;
+	}
+	if (first[0])
+		add_what(res, REPORT_VERIFY_REPORT_CHANGED,
+			 "the report text changed: first in %s (%zu of the signed blocks of %d lines differ)",
+			 first, changed, BLOCK_LINES);
+	else
+		add_what(res, REPORT_VERIFY_REPORT_CHANGED,
+			 "the report text changed: text was appended after the signed end");
+	free(now);
+}
+
+static int check_signature(const char *payload, size_t plen, const char *sig_line,
+			   const char *pubkey_path, struct report_verify_result *res,
+			   struct fd_error *err)
+{
+	unsigned char pk[crypto_sign_PUBLICKEYBYTES], given[crypto_sign_PUBLICKEYBYTES];
+	unsigned char sig[crypto_sign_BYTES];
+	char b64[128];
+	size_t n = 0;
+
+	if (!field(payload, "public-key", b64, sizeof(b64)) ||
+	    sodium_base642bin(pk, sizeof(pk), b64, strlen(b64), NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 || n != sizeof(pk) ||
+	    sodium_base642bin(sig, sizeof(sig), sig_line, strcspn(sig_line, "\n"), NULL, &n, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 || n != sizeof(sig))
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "malformed signature file");
+	key_id(pk, res->key_id);
+	if (pubkey_path) {
+		int r = read_key(pubkey_path, PUBLIC_TAG, given, sizeof(given), err);
+
+		if (r)
+			return r;
+		if (memcmp(given, pk, sizeof(pk)) != 0) {
+			char want[17];
+
+			key_id(given, want);
+			add_what(res, REPORT_VERIFY_WRONG_KEY,
+				 "signed by key %s, not by the given public key %s", res->key_id, want);
+			return 0;
+		}
+	}
+	if (crypto_sign_verify_detached(sig, (const unsigned char *)payload, plen, pk) != 0)
+		add_what(res, REPORT_VERIFY_BAD_SIGNATURE,
+			 "signature mismatch: the signature file was altered after signing");
+	return 0;
+}
+
+static void check_store(const char *payload, struct store *st, struct report_verify_result *res)
+{
+	struct fd_error e = { 0 };
+	struct store_drill d;
+	struct store_iteration *its = NULL;
+	size_t n = 0;
+	char hash[65];
+	long long id = 0;
+	const char *p;
+
+	if (store_verify_chain(st, &e) < 0)
+		add_what(res, REPORT_VERIFY_CHAIN_BROKEN, "store hash chain broken: %s", e.msg);
+	p = strstr(payload, "\ndrill ");
+	if (!p || sscanf(p + 1, "drill %lld %64s", &id, hash) != 2)
+		return; /* a trend report binds no rows */
+	res->drill_id = id;
+	if (store_get_drill(st, id, &d, &e) < 0) {
+		add_what(res, REPORT_VERIFY_STORE_CHANGED, "drill %lld is not in the store: %s", id, e.msg);
+		return;
+	}
+	if (strcmp(d.hash, hash) != 0)
+		add_what(res, REPORT_VERIFY_STORE_CHANGED,
+			 "drill %lld's row in the store differs from the one signed (hash %.12s..., signed %.12s...)",
+			 id, d.hash, hash);
+	if (store_list_iterations(st, id, &its, &n, &e) < 0)
+		return;
+	for (p = strstr(payload, "\niteration "); p; p = strstr(p + 1, "\niteration ")) {
+		int num = 0;
+		bool found = false;
+
+		if (sscanf(p + 1, "iteration %d %64s", &num, hash) != 2)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (its[i].number != num)
+				continue;
+			found = true;
+			if (strcmp(its[i].hash, hash) != 0)
+				add_what(res, REPORT_VERIFY_STORE_CHANGED,
+					 "iteration %d of drill %lld: its row in the store differs from the one signed",
+					 num, id);
+		}
+		if (!found)
+			add_what(res, REPORT_VERIFY_STORE_CHANGED,
+				 "iteration %d of drill %lld is missing from the store", num, id);
+	}
+	free(its);
+}
+
+int report_verify_file(const char *report_path, const char *pubkey_path, struct store *st,
+		       struct report_verify_result *res, struct fd_error *err)
+{
+	char *report = NULL, *sigfile = NULL, *sig_path = NULL, *sig_line;
+	size_t len = 0, slen = 0;
+	char hex[65], want[80], bytes[32];
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (sodium_init() < 0)
+		return fd_error_set(err, FD_ERR_ENV, -EIO, "libsodium failed to initialise");
+	if (asprintf(&sig_path, "%s.sig", report_path) < 0)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	r = read_all(report_path, &report, &len, err);
+	if (r == 0)
+		r = read_all(sig_path, &sigfile, &slen, err);
+	if (r)
+		goto cleanup;
+	sig_line = strstr(sigfile, "\nsignature ");
+	if (strncmp(sigfile, SIG_MAGIC, strlen(SIG_MAGIC)) != 0 || !sig_line) {
+		r = fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s: not a firedrill signature file", sig_path);
+		goto cleanup;
+	}
+	sig_line[1] = '\0'; /* the payload ends with the newline before "signature" */
+	r = check_signature(sigfile, (size_t)(sig_line + 1 - sigfile), sig_line + 2 + strlen("signature"),
+			    pubkey_path, res, err);
+	if (r)
+		goto cleanup;
+	field(sigfile, "signed-at", res->signed_at, sizeof(res->signed_at));
+	hex_sha256(report, len, hex);
+	if (!field(sigfile, "report-sha256", want, sizeof(want)) ||
+	    !field(sigfile, "report-bytes", bytes, sizeof(bytes))) {
+		r = fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s: malformed signature file", sig_path);
+		goto cleanup;
+	}
+	if (strcmp(hex, want) != 0)
+		locate_change(sigfile, report, len, res);
+	if (st)
+		check_store(sigfile, st, res);
+cleanup:
+	free(report);
+	free(sigfile);
+	free(sig_path);
+	return r;
+}

@@ -1,0 +1,480 @@
+/*
+ * The trend model: drills grouped per scenario x environment, oldest first,
+ * with per-drill medians, changes against the previous and the first drill,
+ * regressions and per-step lap medians.
+ *
+ * Arithmetic rules (docs/reports.md):
+ *  - median RTO ranks a not-recovered iteration above every number, so a
+ *    drill where most iterations did not recover has the median "not
+ *    recovered"; iterations that never injected (not healthy, aborted,
+ *    error) say nothing about recovery and are left out;
+ *  - a regression is a median worse than the previous drill's by more than
+ *    the larger of the two drills' error bounds, or a drill that did not
+ *    recover after one that did.
+ */
+#include "report_priv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fd_time.h"
+#include "scenario.h"
+
+static int cmp_input(const void *a, const void *b)
+{
+	const struct report_drill_input *x = *(const struct report_drill_input *const *)a;
+	const struct report_drill_input *y = *(const struct report_drill_input *const *)b;
+	int c = strcmp(x->drill->scenario_name, y->drill->scenario_name);
+
+	if (c)
+		return c;
+	c = strcmp(x->drill->environment, y->drill->environment);
+	if (c)
+		return c;
+	if (x->drill->started_real_ns != y->drill->started_real_ns)
+		return x->drill->started_real_ns < y->drill->started_real_ns ? -1 : 1;
+	return (x->drill->id > y->drill->id) - (x->drill->id < y->drill->id);
+}
+
+static int cmp_iteration(const void *a, const void *b)
+{
+	const struct store_iteration *x = a, *y = b;
+
+	return (x->number > y->number) - (x->number < y->number);
+}
+
+static bool same_series(const struct store_drill *a, const struct store_drill *b)
+{
+	return strcmp(a->scenario_name, b->scenario_name) == 0 &&
+	       strcmp(a->environment, b->environment) == 0;
+}
+
+void rp_drill_stats(struct report_drill *d)
+{
+	double *v = malloc((d->n_iterations + 1) * sizeof(*v));
+	size_t n = 0, m = 0;
+
+	if (!v)
+		return;
+	for (size_t i = 0; i < d->n_iterations; i++) {
+		const struct store_iteration *it = &d->iterations[i];
+
+		if (rp_iteration_rto(it, &v[n]))
+			n++;
+		if (it->error_bound_ms > d->error_bound_ms)
+			d->error_bound_ms = it->error_bound_ms;
+		d->lost_writes += it->lost_writes;
+		d->n_recovered += it->outcome == OUTCOME_RECOVERED;
+		d->n_met += it->objectives_met;
+	}
+	if (n) {
+		double med = rp_median(v, n);
+
+		d->rto_not_recovered = isinf(med);
+		d->rto_median = (struct report_value){ !isinf(med), isinf(med) ? 0 : med };
+	}
+	for (size_t i = 0; i < d->n_iterations; i++)
+		if (d->iterations[i].has_rpo)
+			v[m++] = d->iterations[i].rpo_ms;
+	if (m)
+		d->rpo_median = (struct report_value){ true, rp_median(v, m) };
+	d->pass_rate = d->n_iterations ? (double)d->n_met / (double)d->n_iterations : 0;
+	free(v);
+}
+
+static struct report_value change_pct(const struct report_value *cur,
+				      const struct report_value *ref)
+{
+	struct report_value r = { 0 };
+
+	if (!cur->has || !ref->has)
+		return r;
+	if (ref->ms > 0)
+		r = (struct report_value){ true, (cur->ms - ref->ms) / ref->ms * 100.0 };
+	else if (cur->ms == 0)
+		r = (struct report_value){ true, 0 };
+	return r; /* from 0 to something: no finite percentage */
+}
+
+static void drill_changes(struct report_drill *d, const struct report_drill *prev,
+			  const struct report_drill *first)
+{
+	double bound = fmax(d->error_bound_ms, prev->error_bound_ms);
+
+	d->rto_change_prev_pct = change_pct(&d->rto_median, &prev->rto_median);
+	d->rto_change_first_pct = change_pct(&d->rto_median, &first->rto_median);
+	d->rpo_change_prev_pct = change_pct(&d->rpo_median, &prev->rpo_median);
+	d->rpo_change_first_pct = change_pct(&d->rpo_median, &first->rpo_median);
+	if (prev->rto_median.has)
+		d->rto_regression = d->rto_not_recovered ||
+				    (d->rto_median.has && d->rto_median.ms - prev->rto_median.ms > bound);
+	if (prev->rpo_median.has && d->rpo_median.has)
+		d->rpo_regression = d->rpo_median.ms - prev->rpo_median.ms > bound;
+}
+
+static int add_step(struct report_series *s, const char *name)
+{
+	char **grown;
+
+	for (size_t i = 0; i < s->n_steps; i++)
+		if (strcmp(s->steps[i], name) == 0)
+			return 0;
+	grown = realloc(s->steps, (s->n_steps + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	s->steps = grown;
+	s->steps[s->n_steps] = strdup(name);
+	if (!s->steps[s->n_steps])
+		return -ENOMEM;
+	s->n_steps++;
+	return 0;
+}
+
+static int cmp_lap_step(const void *a, const void *b)
+{
+	const struct store_lap *const *x = a, *const *y = b;
+
+	return ((*x)->step > (*y)->step) - ((*x)->step < (*y)->step);
+}
+
+/* Step names in runbook order of the first drill that had them. */
+static int collect_steps(struct report_series *s, const struct report_drill_input *const *in)
+{
+	for (size_t d = 0; d < s->n_drills; d++) {
+		size_t n = in[d]->n_laps;
+		const struct store_lap **order = malloc((n + 1) * sizeof(*order));
+		int r = 0;
+
+		if (!order)
+			return -ENOMEM;
+		for (size_t i = 0; i < n; i++)
+			order[i] = &in[d]->laps[i];
+		qsort(order, n, sizeof(*order), cmp_lap_step);
+		for (size_t i = 0; i < n && r == 0; i++)
+			r = add_step(s, order[i]->name);
+		free(order);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+static int lap_medians(struct report_series *s, const struct report_drill_input *const *in)
+{
+	for (size_t d = 0; d < s->n_drills; d++) {
+		struct report_drill *dr = &s->drills[d];
+		double *v = malloc((in[d]->n_laps + 1) * sizeof(*v));
+
+		dr->lap_medians = calloc(s->n_steps + 1, sizeof(*dr->lap_medians));
+		if (!v || !dr->lap_medians) {
+			free(v);
+			return -ENOMEM;
+		}
+		for (size_t k = 0; k < s->n_steps; k++) {
+			size_t n = 0;
+
+			for (size_t i = 0; i < in[d]->n_laps; i++)
+				if (strcmp(in[d]->laps[i].name, s->steps[k]) == 0)
+					v[n++] = in[d]->laps[i].duration_ms;
+			if (n)
+				dr->lap_medians[k] = (struct report_value){ true, rp_median(v, n) };
+		}
+		free(v);
+	}
+	return 0;
+}
+
+static int build_drill(struct report_drill *d, const struct report_drill_input *in)
+{
+	d->info = *in->drill;
+	d->objectives = in->objectives;
+	d->iterations = malloc((in->n_iterations + 1) * sizeof(*d->iterations));
+	if (!d->iterations)
+		return -ENOMEM;
+	if (in->n_iterations)
+		memcpy(d->iterations, in->iterations, in->n_iterations * sizeof(*d->iterations));
+	d->n_iterations = in->n_iterations;
+	qsort(d->iterations, d->n_iterations, sizeof(*d->iterations), cmp_iteration);
+	rp_drill_stats(d);
+	return 0;
+}
+
+static int build_series(struct report_series *s, const struct report_drill_input *const *in,
+			size_t n)
+{
+	int r;
+
+	snprintf(s->scenario, sizeof(s->scenario), "%s", in[0]->drill->scenario_name);
+	snprintf(s->environment, sizeof(s->environment), "%s", in[0]->drill->environment);
+	s->drills = calloc(n, sizeof(*s->drills));
+	if (!s->drills)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		r = build_drill(&s->drills[i], in[i]);
+		if (r)
+			return r;
+		s->n_drills++;
+		if (i > 0)
+			drill_changes(&s->drills[i], &s->drills[i - 1], &s->drills[0]);
+		s->n_iterations += (int)s->drills[i].n_iterations;
+		s->n_met += s->drills[i].n_met;
+	}
+	s->pass_rate = s->n_iterations ? (double)s->n_met / s->n_iterations : 0;
+	r = collect_steps(s, in);
+	return r ? r : lap_medians(s, in);
+}
+
+int report_trend_build(const struct report_drill_input *in, size_t n,
+		       struct report_trend **out, struct fd_error *err)
+{
+	const struct report_drill_input **order = malloc((n + 1) * sizeof(*order));
+	struct report_trend *t = calloc(1, sizeof(*t));
+	int r = -ENOMEM;
+
+	if (!order || !t)
+		goto cleanup;
+	t->generated_real_ns = fd_real_ns();
+	t->series = calloc(n + 1, sizeof(*t->series));
+	if (!t->series)
+		goto cleanup;
+	for (size_t i = 0; i < n; i++)
+		order[i] = &in[i];
+	qsort(order, n, sizeof(*order), cmp_input);
+	r = 0;
+	for (size_t i = 0; i < n && r == 0;) {
+		size_t j = i + 1;
+
+		while (j < n && same_series(order[i]->drill, order[j]->drill))
+			j++;
+		r = build_series(&t->series[t->n_series], order + i, j - i);
+		t->n_series++;
+		i = j;
+	}
+cleanup:
+	free(order);
+	if (r) {
+		report_trend_free(t);
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "trend report: out of memory");
+	}
+	*out = t;
+	return 0;
+}
+
+void report_trend_free(struct report_trend *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n_series; i++) {
+		struct report_series *s = &t->series[i];
+
+		for (size_t d = 0; d < s->n_drills; d++) {
+			free(s->drills[d].iterations);
+			free(s->drills[d].lap_medians);
+		}
+		free(s->drills);
+		for (size_t k = 0; k < s->n_steps; k++)
+			free(s->steps[k]);
+		free(s->steps);
+	}
+	free(t->series);
+	free(t);
+}
+
+void report_objectives_from_text(const char *text, struct report_objectives *out)
+{
+	struct scenario *sc = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!text || scenario_load_buffer("stored scenario", text, strlen(text), &sc, NULL) < 0)
+		return;
+	if (sc->has_rto_objective)
+		out->rto = (struct report_value){ true, (double)sc->rto_objective_ns / 1e6 };
+	if (sc->has_rpo_objective)
+		out->rpo = (struct report_value){ true, (double)sc->rpo_objective_ns / 1e6 };
+	scenario_free(sc);
+}
+
+/* One stored drill with everything the trend needs; freed by input_free(). */
+struct loaded {
+	struct report_drill_input in;
+	struct store_iteration *its;
+	struct store_lap *laps;
+};
+
+static void input_free(struct loaded *l)
+{
+	free(l->its);
+	free(l->laps);
+}
+
+static int load_laps(struct store *st, struct loaded *l, struct fd_error *err)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < l->in.n_iterations; i++) {
+		struct store_lap *laps = NULL;
+		size_t n = 0;
+		int r = store_list_laps(st, l->its[i].id, &laps, &n, err);
+
+		if (r < 0)
+			return r;
+		if (l->in.n_laps + n > cap) {
+			size_t ncap = (l->in.n_laps + n) * 2;
+			struct store_lap *grown = realloc(l->laps, ncap * sizeof(*grown));
+
+			if (!grown) {
+				free(laps);
+				return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+			}
+			l->laps = grown;
+			cap = ncap;
+		}
+		if (n)
+			memcpy(l->laps + l->in.n_laps, laps, n * sizeof(*laps));
+		l->in.n_laps += n;
+		free(laps);
+	}
+	l->in.laps = l->laps;
+	return 0;
+}
+
+/* Objectives per scenario row, parsed once per distinct scenario. */
+struct objectives_cache {
+	int64_t scenario_id;
+	struct report_objectives obj;
+};
+
+static void objectives_for(struct store *st, struct objectives_cache *cache, size_t *n_cache,
+			   int64_t scenario_id, struct report_objectives *out)
+{
+	char *text = NULL;
+	char sha[65];
+
+	for (size_t i = 0; i < *n_cache; i++) {
+		if (cache[i].scenario_id == scenario_id) {
+			*out = cache[i].obj;
+			return;
+		}
+	}
+	memset(out, 0, sizeof(*out));
+	if (store_get_scenario_text(st, scenario_id, &text, sha, NULL) == 0)
+		report_objectives_from_text(text, out);
+	free(text);
+	cache[*n_cache].scenario_id = scenario_id;
+	cache[*n_cache].obj = *out;
+	(*n_cache)++;
+}
+
+int report_trend_load(struct store *st, const struct store_filter *f,
+		      struct report_trend **out, struct fd_error *err)
+{
+	struct store_drill *drills = NULL;
+	struct loaded *l = NULL;
+	struct report_drill_input *in = NULL;
+	struct objectives_cache *cache = NULL;
+	size_t n = 0, n_cache = 0, n_loaded = 0;
+	int r;
+
+	r = store_list_drills(st, f, &drills, &n, err);
+	if (r < 0)
+		return r;
+	l = calloc(n + 1, sizeof(*l));
+	in = calloc(n + 1, sizeof(*in));
+	cache = calloc(n + 1, sizeof(*cache));
+	if (!l || !in || !cache) {
+		r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (; n_loaded < n; n_loaded++) {
+		struct loaded *x = &l[n_loaded];
+
+		x->in.drill = &drills[n_loaded];
+		r = store_list_iterations(st, drills[n_loaded].id, &x->its, &x->in.n_iterations, err);
+		if (r < 0)
+			goto cleanup;
+		x->in.iterations = x->its;
+		r = load_laps(st, x, err);
+		if (r < 0) {
+			n_loaded++;
+			goto cleanup;
+		}
+		objectives_for(st, cache, &n_cache, drills[n_loaded].scenario_id, &x->in.objectives);
+		in[n_loaded] = x->in;
+	}
+	r = report_trend_build(in, n, out, err);
+	if (r == 0 && f) {
+		(*out)->since_real_ns = f->since_real_ns;
+		(*out)->until_real_ns = f->until_real_ns;
+		snprintf((*out)->scenario_filter, sizeof((*out)->scenario_filter), "%s",
+			 f->scenario ? f->scenario : "");
+		snprintf((*out)->environment_filter, sizeof((*out)->environment_filter), "%s",
+			 f->environment ? f->environment : "");
+	}
+cleanup:
+	for (size_t i = 0; i < n_loaded; i++)
+		input_free(&l[i]);
+	free(l);
+	free(in);
+	free(cache);
+	free(drills);
+	return r;
+}
+
+static const char *med_text(const struct report_drill *d, bool rto, char *buf, size_t len)
+{
+	if (rto && d->rto_not_recovered)
+		return "not recovered";
+	return rp_value(rto ? &d->rto_median : &d->rpo_median, "-", buf, len);
+}
+
+char *rp_change_line(const struct report_series *s, bool rto, char *buf, size_t len)
+{
+	const struct report_drill *first = &s->drills[0], *last = &s->drills[s->n_drills - 1];
+	char a[32], b[32], pct[32];
+	const struct report_value *c = rto ? &last->rto_change_first_pct : &last->rpo_change_first_pct;
+
+	if (s->n_drills == 1) {
+		snprintf(buf, len, "%s %s (one drill)", rto ? "RTO" : "RPO", med_text(first, rto, a, sizeof(a)));
+		return buf;
+	}
+	snprintf(buf, len, "%s %s -> %s%s%s%s", rto ? "RTO" : "RPO",
+		 med_text(first, rto, a, sizeof(a)), med_text(last, rto, b, sizeof(b)),
+		 c->has ? ", " : "", rp_pct(c, pct, sizeof(pct)),
+		 c->has ? " since first drill" : "");
+	return buf;
+}
+
+char *report_trend_headline(const struct report_series *s, char *buf, size_t len)
+{
+	char rto[128], rpo[128];
+
+	if (!s->n_drills) {
+		snprintf(buf, len, "no drills");
+		return buf;
+	}
+	rp_change_line(s, true, rto, sizeof(rto));
+	rp_change_line(s, false, rpo, sizeof(rpo));
+	snprintf(buf, len, "%s; %s", rto, rpo);
+	return buf;
+}
+
+int report_trend_write(const struct report_trend *t, enum report_format fmt, FILE *out,
+		       struct fd_error *err)
+{
+	int r;
+
+	switch (fmt) {
+	case REPORT_HTML: r = rp_trend_html(t, out, err); break;
+	case REPORT_MARKDOWN: r = rp_trend_md(t, out, err); break;
+	case REPORT_JSON: r = rp_trend_json(t, out, err); break;
+	case REPORT_CSV: r = rp_trend_csv(t, out, err); break;
+	case REPORT_JUNIT: r = rp_trend_junit(t, out, err); break;
+	default:
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "unknown report format");
+	}
+	if (r == 0 && (fflush(out) != 0 || ferror(out)))
+		r = fd_error_set(err, FD_ERR_ENV, -EIO, "writing the report failed");
+	return r;
+}
