@@ -1,0 +1,323 @@
+/*
+ * scenario_print_plan: the model as an ordered, human-readable plan, in the
+ * order a drill runs it. It reads the model only; nothing is resolved,
+ * opened or touched (hosts and prefix lists are resolved at inject time, so
+ * the plan says so instead of guessing).
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "fd_time.h"
+#include "scenario.h"
+#include "scenario_values.h"
+
+static const char *dur(int64_t ns, char *buf, size_t len)
+{
+	return fd_duration_format(ns, buf, len);
+}
+
+static void print_cidrs(FILE *out, const char *label, const struct fd_cidr *c, size_t n)
+{
+	char buf[FD_CIDR_STRLEN];
+
+	fprintf(out, "%s", label);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "", fd_cidr_format(&c[i], buf, sizeof(buf)));
+	fputc('\n', out);
+}
+
+static void print_targets(FILE *out, const struct scenario_fault *f)
+{
+	const struct scenario_targets *t = &f->targets;
+	static const char *const protos[] = { "any", "tcp", "udp" };
+
+	if (t->n_cidrs)
+		print_cidrs(out, "       prefixes: ", t->cidrs, t->n_cidrs);
+	if (t->n_hosts) {
+		fprintf(out, "       hosts (resolved at inject time):");
+		for (size_t i = 0; i < t->n_hosts; i++)
+			fprintf(out, " %s", t->hosts[i]);
+		fputc('\n', out);
+	}
+	if (t->prefix_list)
+		fprintf(out, "       prefix list: %s, service %s, region %s%s\n", t->prefix_list->file,
+			t->prefix_list->service ? t->prefix_list->service : "any",
+			t->prefix_list->region ? t->prefix_list->region : "any",
+			t->prefix_list->include_global ? " + GLOBAL" : "");
+	if (f->kind == FAULT_DROP || f->kind == FAULT_REJECT) {
+		fprintf(out, "       %s, protocol %s", f->direction == DIRECTION_INGRESS ? "ingress" : "egress",
+			protos[t->protocol]);
+		if (t->n_ports) {
+			fprintf(out, ", ports");
+			for (size_t i = 0; i < t->n_ports; i++)
+				fprintf(out, "%s%u", i ? "," : " ", t->ports[i]);
+		}
+		fputc('\n', out);
+	}
+}
+
+static void print_fault_body(FILE *out, const struct scenario_fault *f)
+{
+	char a[32], b[32];
+	const char *sig;
+
+	switch (f->kind) {
+	case FAULT_DROP:
+	case FAULT_REJECT:
+	case FAULT_BLACKHOLE_ROUTE:
+	case FAULT_UNREACHABLE_ROUTE:
+	case FAULT_PROHIBIT_ROUTE:
+		print_targets(out, f);
+		break;
+	case FAULT_LINK_DOWN:
+		fprintf(out, "       link %s down\n", f->link);
+		break;
+	case FAULT_DELAY:
+		fprintf(out, "       link %s: delay %s", f->link, dur(f->delay_ns, a, sizeof(a)));
+		if (f->jitter_ns)
+			fprintf(out, " +/- %s", dur(f->jitter_ns, b, sizeof(b)));
+		fputc('\n', out);
+		break;
+	case FAULT_LOSS:
+		fprintf(out, "       link %s: lose %g%% of packets\n", f->link, f->loss_percent);
+		break;
+	case FAULT_RATE:
+		fprintf(out, "       link %s: limit to %" PRIu64 " bit/s\n", f->link, f->rate_bps);
+		break;
+	case FAULT_KILL:
+	case FAULT_STOP:
+	case FAULT_FREEZE:
+		if (f->process.match)
+			fprintf(out, "       process whose cmdline matches /%s/\n", f->process.match);
+		else if (f->process.pidfile)
+			fprintf(out, "       process named by pidfile %s\n", f->process.pidfile);
+		else
+			fprintf(out, "       process %d\n", f->process.pid);
+		sig = scenario_value_signal_name(f->signal);
+		if (f->kind == FAULT_KILL)
+			fprintf(out, "       send SIG%s (no revert: restarting it is the test)\n",
+				sig ? sig : "?");
+		else if (f->kind == FAULT_STOP)
+			fprintf(out, "       send SIGSTOP; revert: SIGCONT\n");
+		else
+			fprintf(out, "       freeze cgroup %s; revert: thaw\n",
+				f->cgroup ? f->cgroup : "(the process's own)");
+		break;
+	case FAULT_EXEC:
+		fprintf(out, "       inject: %s\n       revert: %s\n       command timeout %s\n",
+			f->inject_cmd, f->revert_cmd ? f->revert_cmd : "(none)",
+			dur(f->timeout_ns, a, sizeof(a)));
+		break;
+	case FAULT_KIND_COUNT:
+		break;
+	}
+}
+
+static void print_http(FILE *out, const struct scenario_http *h, const char *indent)
+{
+	char a[32];
+
+	fprintf(out, "%s%s %s, expect status", indent, h->method, h->url);
+	for (size_t i = 0; i < h->n_expect_status; i++) {
+		if (h->expect_status[i].lo == h->expect_status[i].hi)
+			fprintf(out, "%s%u", i ? "," : " ", h->expect_status[i].lo);
+		else
+			fprintf(out, "%s%u-%u", i ? "," : " ", h->expect_status[i].lo,
+				h->expect_status[i].hi);
+	}
+	fputc('\n', out);
+	for (size_t i = 0; i < h->n_headers; i++)
+		fprintf(out, "%s  header %s\n", indent, h->headers[i]);
+	if (h->body)
+		fprintf(out, "%s  body %s\n", indent, h->body);
+	if (h->body_match)
+		fprintf(out, "%s  body must match /%s/\n", indent, h->body_match);
+	if (h->max_latency_ns)
+		fprintf(out, "%s  within %s\n", indent, dur(h->max_latency_ns, a, sizeof(a)));
+	if (h->insecure)
+		fprintf(out, "%s  TLS not verified (insecure)\n", indent);
+	if (h->follow_redirects)
+		fprintf(out, "%s  follows redirects\n", indent);
+}
+
+static void print_command(FILE *out, const struct scenario_command *c, const char *indent)
+{
+	fprintf(out, "%s$ %s\n", indent, c->run);
+	if (c->stdout_match)
+		fprintf(out, "%s  output must match /%s/\n", indent, c->stdout_match);
+}
+
+static void print_probe(FILE *out, const struct scenario_probe *p)
+{
+	char a[32], b[32], buf[FD_CIDR_STRLEN];
+
+	fprintf(out, "  %-12s %-7s every %s, timeout %s\n", p->id, scenario_probe_kind_name(p->kind),
+		dur(p->interval_ns, a, sizeof(a)), dur(p->timeout_ns, b, sizeof(b)));
+	switch (p->kind) {
+	case PROBE_HTTP:
+		print_http(out, &p->http, "       ");
+		break;
+	case PROBE_TCP:
+		fprintf(out, "       connect to %s port %u\n", p->tcp.host, p->tcp.port);
+		break;
+	case PROBE_DNS:
+		fprintf(out, "       resolve %s", p->dns.name);
+		for (size_t i = 0; i < p->dns.n_expect_in; i++)
+			fprintf(out, "%s%s", i ? ", " : "; answers inside ",
+				fd_cidr_format(&p->dns.expect_in[i], buf, sizeof(buf)));
+		fputc('\n', out);
+		break;
+	case PROBE_COMMAND:
+		print_command(out, &p->command, "       ");
+		break;
+	case PROBE_LOG:
+		fprintf(out, "       follow %s: healthy on /%s/", p->log.path, p->log.match);
+		if (p->log.fail_match)
+			fprintf(out, ", unhealthy on /%s/", p->log.fail_match);
+		fputc('\n', out);
+		break;
+	case PROBE_PCAP:
+		fprintf(out, "       capture on %s: %s\n", p->pcap.interface, p->pcap.filter);
+		break;
+	case PROBE_KIND_COUNT:
+		break;
+	}
+}
+
+static void print_probe_list(FILE *out, const struct scenario *s, const size_t *idx, size_t n,
+			     const char *sep)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? sep : "", s->probes[idx[i]].id);
+}
+
+static void print_criterion(FILE *out, const struct scenario *s, const struct scenario_criterion *c)
+{
+	char a[32], b[32];
+
+	fprintf(out, "  %s of: ", c->mode == CRITERION_ALL ? "all" : "any");
+	print_probe_list(out, s, c->probes, c->n_probes, ", ");
+	fprintf(out, "\n  healthy continuously for %s; give up after %s (\"not recovered\")\n",
+		dur(c->stable_for_ns, a, sizeof(a)), dur(c->timeout_ns, b, sizeof(b)));
+}
+
+static void print_action(FILE *out, const char *label, const struct scenario_action *a)
+{
+	fprintf(out, "    %s:\n", label);
+	if (a->kind == ACTION_HTTP)
+		print_http(out, &a->http, "      ");
+	else
+		print_command(out, &a->command, "      ");
+}
+
+static void print_header(FILE *out, const struct scenario *s)
+{
+	char a[32];
+
+	fprintf(out, "plan for scenario \"%s\" (%s)\n", s->name, s->path);
+	fprintf(out, "  sha256 %s\n", s->sha256);
+	if (s->description)
+		fprintf(out, "  %s%s", s->description,
+			s->description[strlen(s->description) ? strlen(s->description) - 1 : 0] == '\n'
+				? "" : "\n");
+	fprintf(out, "  environment %s; %u iteration%s", s->environment, s->iterations,
+		s->iterations == 1 ? "" : "s");
+	if (s->iterations > 1)
+		fprintf(out, ", cool-down %s between them", dur(s->cool_down_ns, a, sizeof(a)));
+	fputc('\n', out);
+	fprintf(out, "  objectives: RTO %s", s->has_rto_objective ? dur(s->rto_objective_ns, a, sizeof(a)) : "none");
+	fprintf(out, ", RPO %s\n", s->has_rpo_objective ? dur(s->rpo_objective_ns, a, sizeof(a)) : "none");
+	fprintf(out, "  scope: %s%s\n", s->netns ? "network namespace " : "the current network namespace",
+		s->netns ? s->netns : "");
+}
+
+static void print_faults(FILE *out, const struct scenario *s, int *step)
+{
+	char a[32];
+
+	fprintf(out, "\n%d. inject (journaled before each is applied; T0 when the last is confirmed)\n",
+		(*step)++);
+	for (size_t i = 0; i < s->n_faults; i++) {
+		const struct scenario_fault *f = &s->faults[i];
+
+		fprintf(out, "  %-12s %s, at most %s\n", f->id, scenario_fault_kind_name(f->kind),
+			dur(f->duration_ns, a, sizeof(a)));
+		print_fault_body(out, f);
+	}
+}
+
+static void print_rpo(FILE *out, const struct scenario_rpo *rpo, int *step)
+{
+	char a[32];
+
+	if (!rpo->has_canary && !rpo->has_query)
+		return;
+	fprintf(out, "\n%d. RPO\n", (*step)++);
+	if (rpo->has_canary) {
+		fprintf(out, "  canary writes every %s from steady state through recovery, read back after:\n",
+			dur(rpo->canary.interval_ns, a, sizeof(a)));
+		print_action(out, "write", &rpo->canary.write);
+		print_action(out, "read", &rpo->canary.read);
+	}
+	if (rpo->has_query) {
+		fprintf(out, "  newest timestamp in the recovered datastore%s%s%s:\n",
+			rpo->query.value_match ? " (value: /" : "",
+			rpo->query.value_match ? rpo->query.value_match : "",
+			rpo->query.value_match ? "/)" : "");
+		print_action(out, "query", &rpo->query.action);
+	}
+}
+
+static void print_notify(FILE *out, const struct scenario *s)
+{
+	static const char *const names[] = { "start", "injected", "recovered", "objectives-missed", "end" };
+
+	for (size_t i = 0; i < s->n_notify; i++) {
+		fprintf(out, "  webhook from $%s on:", s->notify[i].webhook_env);
+		for (size_t e = 0; e < sizeof(names) / sizeof(names[0]); e++)
+			if (s->notify[i].events & (1u << e))
+				fprintf(out, " %s", names[e]);
+		fputc('\n', out);
+	}
+}
+
+void scenario_print_plan(const struct scenario *s, FILE *out)
+{
+	char a[32];
+	int step = 1;
+
+	print_header(out, s);
+	fprintf(out, "\nprobes\n");
+	for (size_t i = 0; i < s->n_probes; i++)
+		print_probe(out, &s->probes[i]);
+	fprintf(out, "\n%d. steady state: ", step++);
+	if (s->n_steady_state) {
+		print_probe_list(out, s, s->steady_state, s->n_steady_state, ", ");
+		fprintf(out, " must be healthy, or nothing is injected\n");
+	} else {
+		fprintf(out, "no check (nothing listed under steady-state)\n");
+	}
+	print_faults(out, s, &step);
+	for (size_t i = 0; i < s->n_stop_if; i++)
+		fprintf(out, "  abort and revert at once if %s fails for %s\n",
+			s->probes[s->stop_if[i].probe].id, dur(s->stop_if[i].for_ns, a, sizeof(a)));
+	fprintf(out, "\n%d. recovery (RTO = start of the first stable window - T0)\n", step++);
+	print_criterion(out, s, &s->recovery);
+	for (size_t i = 0; i < s->n_steps; i++)
+		fprintf(out, "  step %zu: %s [%s%s%s], timeout %s\n", i + 1, s->steps[i].name,
+			s->steps[i].manual ? "manual" : "run: ",
+			s->steps[i].manual ? "" : s->steps[i].run, "",
+			dur(s->steps[i].timeout_ns, a, sizeof(a)));
+	print_rpo(out, &s->rpo, &step);
+	fprintf(out, "\n%d. revert every fault (in reverse order)\n", step++);
+	if (s->has_failback) {
+		fprintf(out, "\n%d. failback (time until the primary serves again)\n", step++);
+		print_criterion(out, s, &s->failback);
+	}
+	fprintf(out, "\n%d. record the iteration%s\n", step++,
+		s->iterations > 1 ? "; cool down, then repeat from 1" : "");
+	if (s->n_notify) {
+		fprintf(out, "\nnotify\n");
+		print_notify(out, s);
+	}
+}
