@@ -1,14 +1,323 @@
-/* firedrill run */
+/*
+ * firedrill run FILE: runs a drill (drill/) and prints live progress and a
+ * final table, or JSON. Exit 0 when every iteration met its objectives, 1
+ * when any did not (missed, not recovered, not healthy, aborted), 2 for a
+ * bad scenario or usage, 3 for an environment error.
+ */
+#include <jansson.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "drill.h"
+#include "fd_time.h"
+#include "scenario.h"
+
+struct run_flags {
+	const char *file;
+	const char *env;
+	const char *operator_name;
+	unsigned iterations;
+	bool dry_run;
+};
+
+struct live {
+	bool tty;        /* update one line in place */
+	bool line_open;  /* a status line is on screen without its newline */
+	const char *hinted; /* the manual step the operator was last told about */
+	FILE *out;
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = { 0 };
+
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static const char *default_operator(void)
+{
+	const char *u = getenv("SUDO_USER");
+	struct passwd *pw;
+
+	if (u && *u)
+		return u;
+	u = getenv("USER");
+	if (u && *u)
+		return u;
+	pw = getpwuid(getuid());
+	return pw ? pw->pw_name : "unknown";
+}
+
+static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_flags *f)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--iterations") == 0 && i + 1 < argc) {
+			char *end;
+			long n = strtol(argv[++i], &end, 10);
+
+			if (*end || n < 1 || n > 10000)
+				return cli_usage_error("run", "--iterations needs a number from 1 to 10000, not \"%s\"",
+						       argv[i]);
+			f->iterations = (unsigned)n;
+		} else if (strcmp(a, "--env") == 0 && i + 1 < argc) {
+			f->env = argv[++i];
+		} else if (strcmp(a, "--operator") == 0 && i + 1 < argc) {
+			f->operator_name = argv[++i];
+		} else if (strcmp(a, "--dry-run") == 0) {
+			f->dry_run = true;
+		} else if (strcmp(a, "--json") == 0) {
+			ctx->json = true;
+		} else if (a[0] == '-' && a[1]) {
+			return cli_usage_error("run", "unknown or incomplete option \"%s\"", a);
+		} else if (!f->file) {
+			f->file = a;
+		} else {
+			return cli_usage_error("run", "one scenario file at a time (got \"%s\" too)", a);
+		}
+	}
+	if (!f->file)
+		return cli_usage_error("run", "which scenario? (firedrill run FILE)");
+	return 0;
+}
+
+/* ---- live progress ------------------------------------------------------- */
+
+static void end_line(struct live *lv)
+{
+	if (lv->line_open) {
+		fputs("\r\033[K", lv->out);
+		lv->line_open = false;
+	}
+}
+
+static void on_progress(void *user, const struct drill_progress *p)
+{
+	struct live *lv = user;
+	char el[32], t0[32];
+
+	if (p->event) {
+		end_line(lv);
+		fprintf(lv->out, "[%u/%u] %s\n", p->iteration ? p->iteration : 1,
+			p->iterations ? p->iterations : 1, p->event);
+	}
+	if (p->step && p->step_manual && p->step != lv->hinted) {
+		end_line(lv);
+		fprintf(lv->out, "      manual step \"%s\": press Enter here or run `firedrill lap` when done\n",
+			p->step);
+		lv->hinted = p->step;
+	}
+	if (!lv->tty) {
+		fflush(lv->out);
+		return;
+	}
+	end_line(lv);
+	fprintf(lv->out, "[%u/%u] %s %s", p->iteration ? p->iteration : 1,
+		p->iterations ? p->iterations : 1, drill_phase_name(p->phase),
+		fd_duration_format(p->phase_elapsed_ns, el, sizeof(el)));
+	if (p->has_t0)
+		fprintf(lv->out, "  T0+%s", fd_duration_format(p->since_t0_ns, t0, sizeof(t0)));
+	for (size_t i = 0; i < p->scenario->n_probes; i++)
+		fprintf(lv->out, "  %s:%s", p->scenario->probes[i].id,
+			!p->probe_seen[i] ? "?" : p->probe_ok[i] ? "up" : "DOWN");
+	if (p->step)
+		fprintf(lv->out, "  step: %s%s", p->step, p->step_manual ? " (Enter / firedrill lap)" : "");
+	lv->line_open = true;
+	fflush(lv->out);
+}
+
+/* ---- results --------------------------------------------------------------- */
+
+static const char *ms_text(bool has, double ms, char *buf, size_t len)
+{
+	if (!has)
+		return "-";
+	return fd_duration_format((int64_t)(ms * (double)FD_NS_PER_MS), buf, len);
+}
+
+static void print_table(const struct scenario *s, const struct drill_result *res,
+			const char *db_path)
+{
+	char a[32], b[32], c[32], d[32];
+
+	printf("\n%-4s %-14s %-18s %-10s %-6s %-10s %-6s %s\n", "iter", "outcome", "RTO (+bound)",
+	       "RPO", "lost", "detect", "laps", "objectives");
+	for (size_t i = 0; i < res->n_iterations; i++) {
+		const struct store_iteration *it = &res->iterations[i].rec;
+		char rto[48], laps[16];
+		size_t ok = 0;
+
+		for (size_t l = 0; l < res->iterations[i].n_laps; l++)
+			ok += res->iterations[i].laps[l].ok;
+		snprintf(laps, sizeof(laps), "%zu/%zu", ok, res->iterations[i].n_laps);
+		if (it->has_rto)
+			snprintf(rto, sizeof(rto), "%s (+%s)", ms_text(true, it->rto_ms, a, sizeof(a)),
+				 ms_text(true, it->error_bound_ms, b, sizeof(b)));
+		else
+			snprintf(rto, sizeof(rto), "-");
+		printf("%-4d %-14s %-18s %-10s %-6s %-10s %-6s %s\n", it->number,
+		       store_outcome_name(it->outcome), rto, ms_text(it->has_rpo, it->rpo_ms, c, sizeof(c)),
+		       it->has_rpo ? (snprintf(d, sizeof(d), "%lld", (long long)it->lost_writes), d) : "-",
+		       ms_text(it->has_detect, it->detect_ms, b, sizeof(b)),
+		       s->n_steps ? laps : "-", it->objectives_met ? "met" : "MISSED");
+		for (size_t l = 0; l < res->iterations[i].n_laps; l++) {
+			const struct store_lap *lap = &res->iterations[i].laps[l];
+
+			printf("     lap %zu %-28s %-10s %s%s%s\n", l + 1, lap->name,
+			       lap->ended_mono_ns ? fd_duration_format(lap->ended_mono_ns - lap->started_mono_ns,
+								       a, sizeof(a)) : "-",
+			       lap->ok ? "ok" : "not ok", *lap->detail ? ": " : "", lap->detail);
+		}
+		if (*it->detail)
+			printf("     %s\n", it->detail);
+	}
+	printf("\n%s: %s, objectives %s", s->name, store_outcome_name(res->outcome),
+	       res->objectives_met ? "met" : "NOT met");
+	if (s->has_rto_objective)
+		printf(" (RTO <= %s", fd_duration_format(s->rto_objective_ns, a, sizeof(a)));
+	if (s->has_rpo_objective)
+		printf("%sRPO <= %s", s->has_rto_objective ? ", " : " (",
+		       fd_duration_format(s->rpo_objective_ns, b, sizeof(b)));
+	printf("%s\n", s->has_rto_objective || s->has_rpo_objective ? ")" : "");
+	if (res->drill_id)
+		printf("recorded as drill %lld in %s\n", (long long)res->drill_id, db_path);
+}
+
+static json_t *ms_json(bool has, double ms)
+{
+	return has ? json_real(ms) : json_null();
+}
+
+static json_t *iteration_json(const struct drill_iteration_result *r)
+{
+	const struct store_iteration *it = &r->rec;
+	json_t *laps = json_array();
+
+	for (size_t l = 0; l < r->n_laps; l++) {
+		const struct store_lap *lap = &r->laps[l];
+
+		json_array_append_new(laps, json_pack("{s:i, s:s, s:b, s:b, s:o, s:s}",
+			"step", lap->step, "name", lap->name, "manual", lap->manual, "ok", lap->ok,
+			"duration_ms", ms_json(lap->ended_mono_ns != 0,
+					       (double)(lap->ended_mono_ns - lap->started_mono_ns) / 1e6),
+			"detail", lap->detail));
+	}
+	return json_pack("{s:i, s:s, s:o, s:f, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:b, s:s, s:o}",
+		"number", it->number, "outcome", store_outcome_name(it->outcome),
+		"rto_ms", ms_json(it->has_rto, it->rto_ms), "rto_error_bound_ms", it->error_bound_ms,
+		"rpo_ms", ms_json(it->has_rpo, it->rpo_ms),
+		"lost_writes", it->has_rpo ? json_integer(it->lost_writes) : json_null(),
+		"writes_acked", (json_int_t)it->writes_acked,
+		"writes_acked_outage", (json_int_t)it->writes_acked_outage,
+		"detect_ms", ms_json(it->has_detect, it->detect_ms),
+		"first_success_ms", ms_json(it->has_first_success, it->first_success_ms),
+		"failback_ms", ms_json(it->has_failback, it->failback_ms),
+		"objectives_met", it->objectives_met, "detail", it->detail, "laps", laps);
+}
+
+static void print_json(const struct scenario *s, const struct drill_result *res,
+		       const struct run_flags *f, const char *db_path)
+{
+	json_t *its = json_array(), *root;
+	char *text;
+
+	for (size_t i = 0; i < res->n_iterations; i++)
+		json_array_append_new(its, iteration_json(&res->iterations[i]));
+	root = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:s, s:o}",
+		"drill_id", (json_int_t)res->drill_id, "scenario", s->name,
+		"environment", f->env ? f->env : s->environment ? s->environment : "default",
+		"outcome", store_outcome_name(res->outcome), "objectives_met", res->objectives_met,
+		"dry_run", f->dry_run, "db", db_path,
+		"rto_objective_ms", ms_json(s->has_rto_objective, (double)s->rto_objective_ns / 1e6),
+		"rpo_objective_ms", ms_json(s->has_rpo_objective, (double)s->rpo_objective_ns / 1e6),
+		"detail", res->detail, "iterations", its);
+	text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+	if (text)
+		printf("%s\n", text);
+	free(text);
+	json_decref(root);
+}
 
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
+	struct run_flags f = { 0 };
+	struct scenario *s = NULL;
+	struct drill_opts o;
+	struct drill_result res = { 0 };
+	struct fd_error err;
+	struct live lv = { .out = stderr };
+	int rc, code;
+
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		cli_print_usage(cli_find_command("run"), stdout);
+		printf("  --json prints the result as JSON; --dry-run prints the plan, then checks\n"
+		       "  the steady state and prepares the faults without injecting or recording.\n"
+		       "  Manual runbook steps: press Enter here, or run `firedrill lap` elsewhere.\n");
 		return EXIT_OK;
 	}
-	return cli_not_implemented("run");
+	rc = parse_flags(argc, argv, ctx, &f);
+	if (rc)
+		return rc;
+	fd_error_clear(&err);
+	if (scenario_load(f.file, &s, &err) < 0)
+		return cli_report_error(&err);
+	if (f.dry_run && !ctx->json)
+		scenario_print_plan(s, stdout);
+
+	drill_opts_init(&o);
+	o.db_path = ctx->db_path;
+	o.environment = f.env;
+	o.operator_name = f.operator_name ? f.operator_name : default_operator();
+	o.iterations = f.iterations;
+	o.dry_run = f.dry_run;
+	o.force = ctx->force;
+	o.stop = &stop_flag;
+	if (isatty(STDIN_FILENO))
+		o.lap_tty_fd = STDIN_FILENO;
+	if (ctx->verbosity >= 0) {
+		lv.tty = isatty(fileno(stderr)) && !ctx->json;
+		o.progress = on_progress;
+		o.progress_user = &lv;
+	}
+	catch_signals();
+	rc = drill_run(s, &o, &res, &err);
+	end_line(&lv);
+	if (rc < 0) {
+		if (ctx->json && res.n_iterations)
+			print_json(s, &res, &f, ctx->db_path);
+		code = cli_report_error(&err);
+	} else {
+		if (ctx->json)
+			print_json(s, &res, &f, ctx->db_path);
+		else if (f.dry_run)
+			printf("\npreflight: %s\n", res.detail);
+		else
+			print_table(s, &res, ctx->db_path);
+		if (f.dry_run)
+			code = res.outcome == OUTCOME_RECOVERED ? EXIT_OK : EXIT_MISSED;
+		else
+			code = res.objectives_met ? EXIT_OK : EXIT_MISSED;
+	}
+	drill_result_free(&res);
+	scenario_free(s);
+	return code;
 }
