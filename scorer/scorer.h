@@ -91,4 +91,20 @@ int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_res
 int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r,
 		     struct fd_error *err);
 
+/* ---- additions ------------------------------------------------------------ */
+
+/* Scheduling lateness (actual send - scheduled send) over every probe send. */
+struct scorer_lateness {
+	int64_t sends;     /* sends measured */
+	int64_t skipped;   /* grid points skipped because the loop stalled > 1 interval */
+	int64_t p50_ns, p99_ns, max_ns;
+};
+void scorer_lateness_stats(const struct scorer *sc, struct scorer_lateness *out);
+
+/* Matching packets seen by a pcap probe since scorer_start (0 for other kinds). */
+int64_t scorer_probe_count(const struct scorer *sc, size_t probe);
+
+/* The error bound of a probe's samples: its interval (pcap: 1 us). */
+int64_t scorer_probe_error_bound(const struct scenario_probe *p);
+
 #endif

@@ -1,0 +1,341 @@
+/*
+ * Name resolution off the loop: a small pool of resolver threads running
+ * getaddrinfo(), results handed back through an eventfd.
+ *
+ * Why not getaddrinfo_a(): its completion arrives by signal or by a thread
+ * glibc spawns per notification, and a request it cannot cancel must be
+ * waited for (gai_suspend) before its memory can be freed, which would make
+ * scorer_free() block on a dead DNS server. With our own pool an abandoned
+ * request is simply dropped when its thread returns, and the pool (threads
+ * detached, reference counted) outlives the scorer if it has to.
+ * Threads are created lazily from the loop's thread, so they resolve in the
+ * network namespace the drill entered before starting the scorer.
+ */
+#include "scorer_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "fd_time.h"
+
+#define RESOLVER_THREADS 2
+
+struct rreq {
+	struct rreq *next;
+	char *name;
+	int rc;
+	struct addrinfo *ai;
+	bool abandoned;
+	resolve_fn cb;
+	void *cookie;
+};
+
+struct resolver {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct rreq *todo, *todo_tail;
+	struct rreq *done;
+	int efd;
+	int refs;   /* the scorer + each thread */
+	bool stop;
+};
+
+static void rreq_free(struct rreq *q)
+{
+	if (q->ai)
+		freeaddrinfo(q->ai);
+	free(q->name);
+	free(q);
+}
+
+static void resolver_unref(struct resolver *r)
+{
+	bool last;
+
+	pthread_mutex_lock(&r->mu);
+	last = --r->refs == 0;
+	pthread_mutex_unlock(&r->mu);
+	if (!last)
+		return;
+	while (r->todo) {
+		struct rreq *q = r->todo;
+
+		r->todo = q->next;
+		rreq_free(q);
+	}
+	while (r->done) {
+		struct rreq *q = r->done;
+
+		r->done = q->next;
+		rreq_free(q);
+	}
+	close(r->efd);
+	pthread_cond_destroy(&r->cv);
+	pthread_mutex_destroy(&r->mu);
+	free(r);
+}
+
+static void *resolver_main(void *arg)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct resolver *r = arg;
+	uint64_t one = 1;
+	struct rreq *q;
+
+	pthread_mutex_lock(&r->mu);
+	for (;;) {
+		while (!r->todo && !r->stop)
+			pthread_cond_wait(&r->cv, &r->mu);
+		if (r->stop)
+			break;
+		q = r->todo;
+		r->todo = q->next;
+		if (!r->todo)
+			r->todo_tail = NULL;
+		if (q->abandoned) {
+			rreq_free(q);
+			continue;
+		}
+		pthread_mutex_unlock(&r->mu);
+		q->rc = getaddrinfo(q->name, NULL, &hints, &q->ai);
+		pthread_mutex_lock(&r->mu);
+		if (r->stop) {
+			rreq_free(q);
+			break;
+		}
+		q->next = r->done;
+		r->done = q;
+		if (write(r->efd, &one, sizeof(one)) < 0) {
+			/* the counter cannot overflow at our rates; nothing to do */
+		}
+	}
+	pthread_mutex_unlock(&r->mu);
+	resolver_unref(r);
+	return NULL;
+}
+
+static void resolver_event(struct scorer *sc, struct watch_ev *ev, uint32_t events)
+{
+	struct resolver *r = sc->res;
+	struct rreq *list, *q, *rev = NULL;
+	uint64_t n;
+
+	(void)events;
+	if (read(ev->fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	pthread_mutex_lock(&r->mu);
+	list = r->done;
+	r->done = NULL;
+	pthread_mutex_unlock(&r->mu);
+	while (list) { /* completion order */
+		q = list;
+		list = q->next;
+		q->next = rev;
+		rev = q;
+	}
+	while (rev) {
+		q = rev;
+		rev = q->next;
+		if (!q->abandoned)
+			q->cb(sc, q->cookie, q->rc, q->ai);
+		rreq_free(q);
+	}
+}
+
+static int resolver_start(struct scorer *sc)
+{
+	struct resolver *r = calloc(1, sizeof(*r));
+	pthread_attr_t attr;
+	pthread_t th;
+	int i;
+
+	if (!r)
+		return -ENOMEM;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	r->refs = 1;
+	if (r->efd < 0) {
+		resolver_unref(r);
+		return -errno;
+	}
+	sc->res = r;
+	sc->res_ev.fd = r->efd;
+	sc->res_ev.fn = resolver_event;
+	loop_add(sc, &sc->res_ev, EPOLLIN);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (i = 0; i < RESOLVER_THREADS; i++) {
+		pthread_mutex_lock(&r->mu);
+		r->refs++;
+		pthread_mutex_unlock(&r->mu);
+		if (pthread_create(&th, &attr, resolver_main, r) != 0) {
+			pthread_mutex_lock(&r->mu);
+			r->refs--;
+			pthread_mutex_unlock(&r->mu);
+		}
+	}
+	pthread_attr_destroy(&attr);
+	return 0;
+}
+
+void resolver_free(struct resolver *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	r->stop = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+	resolver_unref(r);
+}
+
+struct rreq *resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie)
+{
+	struct rreq *q;
+
+	if (!sc->res && resolver_start(sc) < 0)
+		return NULL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return NULL;
+	q->name = strdup(name);
+	if (!q->name) {
+		free(q);
+		return NULL;
+	}
+	q->cb = cb;
+	q->cookie = cookie;
+	pthread_mutex_lock(&sc->res->mu);
+	if (sc->res->todo_tail)
+		sc->res->todo_tail->next = q;
+	else
+		sc->res->todo = q;
+	sc->res->todo_tail = q;
+	pthread_cond_signal(&sc->res->cv);
+	pthread_mutex_unlock(&sc->res->mu);
+	return q;
+}
+
+void resolver_abandon(struct scorer *sc, struct rreq *q)
+{
+	pthread_mutex_lock(&sc->res->mu);
+	q->abandoned = true;
+	pthread_mutex_unlock(&sc->res->mu);
+}
+
+/* ---- dns probes ---------------------------------------------------------- */
+
+struct dns_job {
+	struct tnode timer;
+	struct rreq *rq;
+	const struct scenario_probe *p;
+	int64_t sent_ns;
+	job_done_fn done;
+	void *cookie;
+};
+
+static void dns_finish(struct scorer *sc, struct dns_job *j, bool ok, bool answered,
+		       const char *detail)
+{
+	struct job_result r = { .ok = ok, .answered = answered, .sent_ns = j->sent_ns };
+
+	r.done_ns = fd_mono_ns();
+	snprintf(r.detail, sizeof(r.detail), "%s", detail);
+	timer_disarm(sc, &j->timer);
+	j->done(sc, j->cookie, &r);
+	free(j);
+}
+
+static bool addr_expected(const struct scenario_probe *p, const struct addrinfo *ai,
+			  char *txt, size_t len)
+{
+	const uint8_t *a;
+	size_t i;
+
+	if (ai->ai_family == AF_INET)
+		a = (const uint8_t *)&((const struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	else if (ai->ai_family == AF_INET6)
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+	else
+		return true;
+	inet_ntop(ai->ai_family, a, txt, (socklen_t)len);
+	if (p->dns.n_expect_in == 0)
+		return true;
+	for (i = 0; i < p->dns.n_expect_in; i++)
+		if (fd_cidr_contains(&p->dns.expect_in[i], ai->ai_family, a))
+			return true;
+	return false;
+}
+
+/* Healthy when every address of the answer lies inside expect-in: a mixed
+ * answer still sends some clients to the old place. */
+static void dns_resolved(struct scorer *sc, void *cookie, int rc, const struct addrinfo *ai)
+{
+	struct dns_job *j = cookie;
+	char detail[256], addr[64];
+	const struct addrinfo *it;
+
+	j->rq = NULL;
+	if (rc != 0) {
+		snprintf(detail, sizeof(detail), "dns: %s", gai_strerror(rc));
+		dns_finish(sc, j, false, true, detail);
+		return;
+	}
+	for (it = ai; it; it = it->ai_next) {
+		if (!addr_expected(j->p, it, addr, sizeof(addr))) {
+			snprintf(detail, sizeof(detail), "answer %s not in expect-in", addr);
+			dns_finish(sc, j, false, true, detail);
+			return;
+		}
+	}
+	addr[0] = '\0';
+	if (ai)
+		addr_expected(j->p, ai, addr, sizeof(addr));
+	snprintf(detail, sizeof(detail), "answer %s", addr);
+	dns_finish(sc, j, true, true, detail);
+}
+
+static void dns_timeout(struct scorer *sc, struct tnode *t)
+{
+	struct dns_job *j = (struct dns_job *)t;
+	char detail[64];
+
+	if (!sc) {
+		free(j); /* the request itself dies with the pool */
+		return;
+	}
+	resolver_abandon(sc, j->rq);
+	j->rq = NULL;
+	detail_duration(detail, sizeof(detail), "dns: timeout after", j->p->timeout_ns);
+	dns_finish(sc, j, false, false, detail);
+}
+
+int dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn done,
+		  void *cookie, int64_t *sent_ns)
+{
+	struct dns_job *j = calloc(1, sizeof(*j));
+
+	*sent_ns = fd_mono_ns();
+	if (!j)
+		return -ENOMEM;
+	j->timer.fn = dns_timeout;
+	j->p = p;
+	j->sent_ns = *sent_ns;
+	j->done = done;
+	j->cookie = cookie;
+	j->rq = resolver_submit(sc, p->dns.name, dns_resolved, j);
+	if (!j->rq) {
+		free(j);
+		return -ENOMEM;
+	}
+	timer_arm(sc, &j->timer, j->sent_ns + p->timeout_ns);
+	return 0;
+}

@@ -1,0 +1,391 @@
+/*
+ * HTTP requests on libcurl's multi interface, driven by the scorer's epoll
+ * loop through the socket and timer callbacks (no thread per request).
+ *
+ * Bodies are bounded (SCORER_BODY_MAX): a larger body fails the request with
+ * "body too large" instead of growing without limit. Redirects are not
+ * followed unless the probe says so, and never to anything but http(s).
+ */
+#include "scorer_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "fd_config.h"
+#include "fd_time.h"
+
+struct http_job {
+	struct http_job *prev, *next; /* sc->http_jobs */
+	CURL *easy;
+	struct curl_slist *headers;
+	const struct scenario_http *h;
+	int64_t sent_ns;
+	bool keep;
+	bool too_large;
+	char *body;
+	size_t len, cap;
+	char *post;
+	job_done_fn done;
+	void *cookie;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct curl_sock {
+	struct watch_ev ev;
+};
+
+static void curl_sock_event(struct scorer *sc, struct watch_ev *ev, uint32_t events);
+
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct scorer *sc = userp;
+	struct curl_sock *cs = socketp;
+	uint32_t ev = 0;
+
+	(void)easy;
+	if (what == CURL_POLL_REMOVE) {
+		if (cs) {
+			loop_del(sc, &cs->ev);
+			curl_multi_assign(sc->multi, s, NULL);
+			free(cs);
+		}
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		ev |= EPOLLIN;
+	if (what & CURL_POLL_OUT)
+		ev |= EPOLLOUT;
+	if (!cs) {
+		cs = calloc(1, sizeof(*cs));
+		if (!cs)
+			return -1;
+		cs->ev.fd = s;
+		cs->ev.fn = curl_sock_event;
+		curl_multi_assign(sc->multi, s, cs);
+		if (loop_add(sc, &cs->ev, ev) == -EEXIST)
+			loop_mod(sc, &cs->ev, ev);
+		return 0;
+	}
+	if (loop_mod(sc, &cs->ev, ev) == -ENOENT)
+		loop_add(sc, &cs->ev, ev);
+	return 0;
+}
+
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct scorer *sc = userp;
+
+	(void)multi;
+	sc->curl_due_ns = timeout_ms < 0 ? -1 : fd_mono_ns() + timeout_ms * FD_NS_PER_MS;
+	return 0;
+}
+
+int http_init(struct scorer *sc, struct fd_error *err)
+{
+	static bool global_done;
+
+	/* Not thread-safe, and the drill calls it from one thread only. */
+	if (!global_done) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+			return fd_error_set(err, FD_ERR_ENV, -EIO, "curl_global_init failed");
+		global_done = true;
+	}
+	sc->multi = curl_multi_init();
+	if (!sc->multi)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "curl_multi_init failed");
+	curl_multi_setopt(sc->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(sc->multi, CURLMOPT_SOCKETDATA, sc);
+	curl_multi_setopt(sc->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(sc->multi, CURLMOPT_TIMERDATA, sc);
+	return 0;
+}
+
+static void job_free(struct http_job *j)
+{
+	if (!j)
+		return;
+	if (j->easy)
+		curl_easy_cleanup(j->easy);
+	curl_slist_free_all(j->headers);
+	free(j->body);
+	free(j->post);
+	free(j);
+}
+
+static void job_link(struct scorer *sc, struct http_job *j)
+{
+	j->prev = NULL;
+	j->next = sc->http_jobs;
+	if (j->next)
+		j->next->prev = j;
+	sc->http_jobs = j;
+}
+
+static void job_unlink(struct scorer *sc, struct http_job *j)
+{
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		sc->http_jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+}
+
+void http_cleanup(struct scorer *sc)
+{
+	struct http_job *j;
+
+	if (!sc->multi)
+		return;
+	while ((j = sc->http_jobs)) {
+		job_unlink(sc, j);
+		curl_multi_remove_handle(sc->multi, j->easy);
+		job_free(j);
+	}
+	curl_multi_cleanup(sc->multi);
+	sc->multi = NULL;
+}
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userp)
+{
+	struct http_job *j = userp;
+	size_t n = size * nmemb, cap;
+	char *nb;
+
+	if (j->len + n > SCORER_BODY_MAX) {
+		j->too_large = true;
+		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+	}
+	if (j->len + n + 1 > j->cap) {
+		cap = j->cap ? j->cap : 4096;
+		while (cap < j->len + n + 1)
+			cap *= 2;
+		nb = realloc(j->body, cap);
+		if (!nb)
+			return 0;
+		j->body = nb;
+		j->cap = cap;
+	}
+	memcpy(j->body + j->len, ptr, n);
+	j->len += n;
+	j->body[j->len] = '\0';
+	return n;
+}
+
+static bool status_ok(const struct scenario_http *h, long status)
+{
+	size_t i;
+
+	if (h->n_expect_status == 0)
+		return status >= 200 && status <= 299;
+	for (i = 0; i < h->n_expect_status; i++)
+		if (status >= h->expect_status[i].lo && status <= h->expect_status[i].hi)
+			return true;
+	return false;
+}
+
+static void judge(struct scorer *sc, struct http_job *j, CURLcode res, struct job_result *r)
+{
+	const char *e = j->errbuf[0] ? j->errbuf : curl_easy_strerror(res);
+	const pcre2_code *re = scorer_regex(sc, j->h->body_match);
+	int64_t lat = r->done_ns - r->sent_ns;
+	char a[32], b[32];
+	long status = 0;
+
+	if (j->too_large) {
+		r->answered = true;
+		snprintf(r->detail, sizeof(r->detail), "body too large (> %zu bytes)",
+			 SCORER_BODY_MAX);
+		return;
+	}
+	switch (res) {
+	case CURLE_OK:
+		break;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		snprintf(r->detail, sizeof(r->detail), "dns: %.200s", e);
+		return;
+	case CURLE_COULDNT_CONNECT:
+		snprintf(r->detail, sizeof(r->detail), "connect: %.200s", e);
+		return;
+	case CURLE_OPERATION_TIMEDOUT:
+		snprintf(r->detail, sizeof(r->detail), "timeout: %.200s", e);
+		return;
+	default:
+		snprintf(r->detail, sizeof(r->detail), "%.60s: %.180s", curl_easy_strerror(res), e);
+		return;
+	}
+	r->answered = true;
+	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (!status_ok(j->h, status)) {
+		snprintf(r->detail, sizeof(r->detail), "status %ld", status);
+		return;
+	}
+	if (re && !regex_match(re, j->body ? j->body : "", j->len, NULL, NULL)) {
+		snprintf(r->detail, sizeof(r->detail), "body mismatch (%zu bytes)", j->len);
+		return;
+	}
+	if (j->h->max_latency_ns > 0 && lat > j->h->max_latency_ns) {
+		snprintf(r->detail, sizeof(r->detail), "too slow: %s > %s",
+			 fd_duration_format(lat, a, sizeof(a)),
+			 fd_duration_format(j->h->max_latency_ns, b, sizeof(b)));
+		return;
+	}
+	r->ok = true;
+	snprintf(r->detail, sizeof(r->detail), "status %ld", status);
+}
+
+static void check_done(struct scorer *sc)
+{
+	struct job_result r;
+	struct http_job *j;
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(sc->multi, &left))) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		j = NULL;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		memset(&r, 0, sizeof(r));
+		r.sent_ns = j->sent_ns;
+		r.done_ns = fd_mono_ns();
+		judge(sc, j, m->data.result, &r);
+		if (j->keep) {
+			r.out = j->body;
+			r.out_len = j->len;
+		}
+		curl_multi_remove_handle(sc->multi, j->easy);
+		job_unlink(sc, j);
+		j->done(sc, j->cookie, &r);
+		job_free(j);
+	}
+}
+
+static void curl_sock_event(struct scorer *sc, struct watch_ev *ev, uint32_t events)
+{
+	int flags = 0, running;
+
+	if (events & EPOLLIN)
+		flags |= CURL_CSELECT_IN;
+	if (events & EPOLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (events & (EPOLLERR | EPOLLHUP))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(sc->multi, ev->fd, flags, &running);
+	check_done(sc);
+}
+
+void http_timer_fire(struct scorer *sc)
+{
+	int running;
+
+	curl_multi_socket_action(sc->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(sc);
+}
+
+static int set_headers(struct http_job *j, const struct scenario_http *h, const struct tmpl *t)
+{
+	struct curl_slist *n;
+	char *line;
+	size_t i;
+
+	for (i = 0; i < h->n_headers; i++) {
+		line = t ? tmpl_expand(h->headers[i], t->seq, t->ts_ms) : NULL;
+		n = curl_slist_append(j->headers, line ? line : h->headers[i]);
+		free(line);
+		if (!n)
+			return -ENOMEM;
+		j->headers = n;
+	}
+	return 0;
+}
+
+static int configure(struct http_job *j, const struct scenario_http *h, int64_t timeout_ns,
+		     const struct tmpl *t)
+{
+	const char *method = h->method ? h->method : "GET";
+	long ms = (long)((timeout_ns + FD_NS_PER_MS - 1) / FD_NS_PER_MS);
+	char *url = t ? tmpl_expand(h->url, t->seq, t->ts_ms) : NULL;
+	CURL *e = j->easy;
+
+	if (t && !url)
+		return -ENOMEM;
+	curl_easy_setopt(e, CURLOPT_URL, url ? url : h->url);
+	free(url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "firedrill/" FD_VERSION);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, h->follow_redirects ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
+	/* A drill may swap DNS: never trust a resolution older than a second. */
+	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 1L);
+	if (h->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+	if (h->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	else if (strcmp(method, "GET") != 0 || h->body)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	if (h->body) {
+		j->post = t ? tmpl_expand(h->body, t->seq, t->ts_ms) : strdup(h->body);
+		if (!j->post)
+			return -ENOMEM;
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->post));
+	}
+	if (set_headers(j, h, t) < 0)
+		return -ENOMEM;
+	if (j->headers)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
+	return 0;
+}
+
+int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
+		   const struct tmpl *t, bool keep_body, job_done_fn done, void *cookie,
+		   int64_t *sent_ns)
+{
+	struct http_job *j = calloc(1, sizeof(*j));
+	int running, rc;
+
+	*sent_ns = fd_mono_ns();
+	if (!j)
+		return -ENOMEM;
+	j->h = h;
+	j->keep = keep_body;
+	j->done = done;
+	j->cookie = cookie;
+	j->easy = curl_easy_init();
+	if (!j->easy) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	rc = configure(j, h, timeout_ns, t);
+	if (rc < 0) {
+		job_free(j);
+		return rc;
+	}
+	j->sent_ns = fd_mono_ns();
+	*sent_ns = j->sent_ns;
+	if (curl_multi_add_handle(sc->multi, j->easy) != CURLM_OK) {
+		job_free(j);
+		return -ENOMEM;
+	}
+	job_link(sc, j);
+	/* Kick it now so the request leaves at its send stamp, not at the next wake. */
+	curl_multi_socket_action(sc->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(sc);
+	return 0;
+}

@@ -1,0 +1,208 @@
+/*
+ * RPO arithmetic, canary templates and timestamp parsing: pure functions,
+ * no I/O, so the unit tests can check them with synthetic writes.
+ *
+ * RPO from canary writes is the span of acknowledged data lost: the ack time
+ * of the newest acknowledged write that is missing on read-back minus the
+ * ack time of the newest acknowledged write before it that survived. With
+ * no surviving write before it, the span starts at the canary's first send
+ * (everything written since then is gone).
+ */
+#include "scorer_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fd_time.h"
+
+void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
+		 struct rpo_result *r)
+{
+	const struct canary_write *newest_lost = NULL, *survivor = NULL;
+	int64_t first_send = INT64_MAX, unknown = 0;
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->writes_sent = (int64_t)n;
+	for (i = 0; i < n; i++) {
+		if (w[i].sent_ns < first_send)
+			first_send = w[i].sent_ns;
+		if (!w[i].acked)
+			continue;
+		r->writes_acked++;
+		if (w[i].ack_ns > t0_mono_ns)
+			r->writes_acked_outage++;
+		if (!w[i].read_done) {
+			unknown++;
+			continue;
+		}
+		if (!w[i].survived) {
+			r->lost_writes++;
+			if (!newest_lost || w[i].ack_ns > newest_lost->ack_ns)
+				newest_lost = &w[i];
+		}
+	}
+	if (r->writes_acked == 0) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "no canary write was acknowledged (%" PRId64 " sent): RPO unknown",
+			 r->writes_sent);
+		return;
+	}
+	if (unknown > 0) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "%" PRId64 " acknowledged writes could not be read back: RPO unknown",
+			 unknown);
+		return;
+	}
+	r->has_rpo = true;
+	if (!newest_lost) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "all %" PRId64 " acknowledged writes read back", r->writes_acked);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (!w[i].acked || !w[i].survived || w[i].ack_ns >= newest_lost->ack_ns)
+			continue;
+		if (!survivor || w[i].ack_ns > survivor->ack_ns)
+			survivor = &w[i];
+	}
+	if (survivor) {
+		r->rpo_ns = newest_lost->ack_ns - survivor->ack_ns;
+		snprintf(r->detail, sizeof(r->detail),
+			 "%" PRId64 " acknowledged writes lost; newest lost seq %" PRId64
+			 ", newest survivor before it seq %" PRId64,
+			 r->lost_writes, newest_lost->seq, survivor->seq);
+	} else {
+		r->rpo_ns = newest_lost->ack_ns - first_send;
+		snprintf(r->detail, sizeof(r->detail),
+			 "%" PRId64 " acknowledged writes lost; newest lost seq %" PRId64
+			 ", none survived before it",
+			 r->lost_writes, newest_lost->seq);
+	}
+}
+
+char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms)
+{
+	char seqs[32], tss[32];
+	size_t cap, len = 0;
+	char *out;
+
+	snprintf(seqs, sizeof(seqs), "%" PRId64, seq);
+	snprintf(tss, sizeof(tss), "%" PRId64, ts_ms);
+	cap = strlen(in) + 1;
+	/* Each placeholder ("{{ts}}", 6 bytes) expands to at most 20 digits. */
+	cap += (cap / 6 + 1) * 24;
+	out = malloc(cap);
+	if (!out)
+		return NULL;
+	while (*in) {
+		if (strncmp(in, "{{seq}}", 7) == 0) {
+			len += (size_t)sprintf(out + len, "%s", seqs);
+			in += 7;
+		} else if (strncmp(in, "{{ts}}", 6) == 0) {
+			len += (size_t)sprintf(out + len, "%s", tss);
+			in += 6;
+		} else {
+			out[len++] = *in++;
+		}
+	}
+	out[len] = '\0';
+	return out;
+}
+
+static int parse_epoch(const char *s, int64_t *real_ns)
+{
+	char *end;
+	double v;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || *end != '\0' || v < 0 || v > 1e11)
+		return -EINVAL;
+	*real_ns = (int64_t)(v * 1e9 + 0.5);
+	return 0;
+}
+
+static int parse_zone(const char *p, int64_t *offset_s)
+{
+	int hh = 0, mm = 0, sign;
+
+	*offset_s = 0;
+	if (*p == '\0' || strcmp(p, "Z") == 0 || strcmp(p, "z") == 0)
+		return 0;
+	if (*p != '+' && *p != '-')
+		return -EINVAL;
+	sign = *p == '-' ? -1 : 1;
+	p++;
+	if (sscanf(p, "%2d:%2d", &hh, &mm) == 2 && strlen(p) == 5)
+		;
+	else if (strlen(p) == 4 && sscanf(p, "%2d%2d", &hh, &mm) == 2)
+		;
+	else if (strlen(p) == 2 && sscanf(p, "%2d", &hh) == 1)
+		mm = 0;
+	else
+		return -EINVAL;
+	if (hh > 23 || mm > 59)
+		return -EINVAL;
+	*offset_s = sign * (hh * 3600 + mm * 60);
+	return 0;
+}
+
+static int parse_iso(const char *s, int64_t *real_ns)
+{
+	struct tm tm;
+	const char *p;
+	int64_t frac = 0, scale = FD_NS_PER_S / 10, off;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p) {
+		memset(&tm, 0, sizeof(tm));
+		p = strptime(s, "%Y-%m-%d %H:%M:%S", &tm);
+	}
+	if (!p)
+		return -EINVAL;
+	if (*p == '.' || *p == ',') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++) {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (parse_zone(p, &off) < 0)
+		return -EINVAL;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	*real_ns = ((int64_t)t - off) * FD_NS_PER_S + frac;
+	return 0;
+}
+
+int rpo_parse_timestamp(const char *in, int64_t *real_ns)
+{
+	char buf[128];
+	size_t len;
+
+	while (isspace((unsigned char)*in))
+		in++;
+	len = strlen(in);
+	while (len > 0 && isspace((unsigned char)in[len - 1]))
+		len--;
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, in, len);
+	buf[len] = '\0';
+	if (parse_epoch(buf, real_ns) == 0)
+		return 0;
+	return parse_iso(buf, real_ns);
+}

@@ -1,0 +1,747 @@
+/*
+ * scorer: the loop, the probe schedule, samples, canary writes, read-back
+ * and the RPO query.
+ *
+ * Everything runs on the caller's thread inside scorer_poll() (and the
+ * blocking read-back / query): one epoll set, one timerfd armed at the
+ * earliest due time with nanosecond resolution (epoll_wait's own timeout
+ * is in milliseconds, too coarse for 10 ms probes). The only other threads
+ * are the DNS resolver pool (dns.c).
+ */
+#include "scorer_int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "fd_time.h"
+
+/* Canary writes, read-backs and queries have no timeout key of their own. */
+#define ACTION_TIMEOUT_NS (5 * FD_NS_PER_S)
+#define READBACK_PARALLEL 8
+#define READBACK_TRIES 3
+
+/* ---- epoll and timers ---------------------------------------------------- */
+
+int loop_add(struct scorer *sc, struct watch_ev *ev, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+
+	return epoll_ctl(sc->epfd, EPOLL_CTL_ADD, ev->fd, &e) < 0 ? -errno : 0;
+}
+
+int loop_mod(struct scorer *sc, struct watch_ev *ev, uint32_t events)
+{
+	struct epoll_event e = { .events = events, .data.ptr = ev };
+
+	return epoll_ctl(sc->epfd, EPOLL_CTL_MOD, ev->fd, &e) < 0 ? -errno : 0;
+}
+
+void loop_del(struct scorer *sc, struct watch_ev *ev)
+{
+	if (ev->fd >= 0)
+		epoll_ctl(sc->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+}
+
+void timer_arm(struct scorer *sc, struct tnode *t, int64_t due_ns)
+{
+	if (t->armed)
+		timer_disarm(sc, t);
+	t->due_ns = due_ns;
+	t->prev = NULL;
+	t->next = sc->timers;
+	if (sc->timers)
+		sc->timers->prev = t;
+	sc->timers = t;
+	t->armed = true;
+}
+
+void timer_disarm(struct scorer *sc, struct tnode *t)
+{
+	if (!t->armed)
+		return;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		sc->timers = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->armed = false;
+}
+
+/* ---- regexes ------------------------------------------------------------- */
+
+pcre2_code *scorer_regex(const struct scorer *sc, const char *pattern)
+{
+	size_t i;
+
+	for (i = 0; pattern && i < sc->n_rx; i++)
+		if (sc->rx[i].pattern == pattern)
+			return sc->rx[i].code;
+	return NULL;
+}
+
+bool regex_match(const pcre2_code *re, const char *s, size_t len, const char **cap,
+		 size_t *cap_len)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	PCRE2_SIZE *ov;
+	bool ok = false;
+	int rc;
+
+	if (!md)
+		return false;
+	rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL);
+	if (rc > 0) {
+		ok = true;
+		ov = pcre2_get_ovector_pointer(md);
+		if (cap) {
+			int g = rc > 1 ? 1 : 0;
+
+			*cap = s + ov[2 * g];
+			*cap_len = ov[2 * g + 1] - ov[2 * g];
+		}
+	}
+	pcre2_match_data_free(md);
+	return ok;
+}
+
+static int regex_add(struct scorer *sc, const char *pattern, const char *where,
+		     struct fd_error *err)
+{
+	PCRE2_UCHAR msg[256];
+	PCRE2_SIZE off;
+	struct regex_entry *n;
+	pcre2_code *re;
+	int ec;
+
+	if (!pattern || scorer_regex(sc, pattern))
+		return 0;
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
+	if (!re) {
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s: regex '%s' at offset %zu: %s",
+				    where, pattern, (size_t)off, (char *)msg);
+	}
+	n = realloc(sc->rx, (sc->n_rx + 1) * sizeof(*n));
+	if (!n) {
+		pcre2_code_free(re);
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	sc->rx = n;
+	sc->rx[sc->n_rx].pattern = pattern;
+	sc->rx[sc->n_rx].code = re;
+	sc->n_rx++;
+	return 0;
+}
+
+static int regex_add_action(struct scorer *sc, const struct scenario_action *a,
+			    const char *where, struct fd_error *err)
+{
+	int rc = regex_add(sc, a->http.body_match, where, err);
+
+	return rc < 0 ? rc : regex_add(sc, a->command.stdout_match, where, err);
+}
+
+static int compile_regexes(struct scorer *sc, struct fd_error *err)
+{
+	const struct scenario *s = sc->s;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < s->n_probes; i++) {
+		const struct scenario_probe *p = &s->probes[i];
+
+		rc = regex_add(sc, p->http.body_match, p->id, err);
+		if (rc == 0)
+			rc = regex_add(sc, p->command.stdout_match, p->id, err);
+		if (rc == 0)
+			rc = regex_add(sc, p->log.match, p->id, err);
+		if (rc == 0)
+			rc = regex_add(sc, p->log.fail_match, p->id, err);
+	}
+	if (rc == 0 && s->rpo.has_canary)
+		rc = regex_add_action(sc, &s->rpo.canary.write, "rpo.canary.write", err);
+	if (rc == 0 && s->rpo.has_canary)
+		rc = regex_add_action(sc, &s->rpo.canary.read, "rpo.canary.read", err);
+	if (rc == 0 && s->rpo.has_query)
+		rc = regex_add_action(sc, &s->rpo.query.action, "rpo.query", err);
+	if (rc == 0 && s->rpo.has_query)
+		rc = regex_add(sc, s->rpo.query.value_match, "rpo.query.value-match", err);
+	return rc;
+}
+
+/* ---- samples ------------------------------------------------------------- */
+
+void detail_duration(char *buf, size_t len, const char *what, int64_t ns)
+{
+	char d[32];
+
+	snprintf(buf, len, "%s %s", what, fd_duration_format(ns, d, sizeof(d)));
+}
+
+void probe_emit(struct scorer *sc, struct probe_rt *pr, int64_t sent_ns, bool ok,
+		int64_t latency_ns, const char *detail)
+{
+	struct scorer_sample smp = {
+		.probe = pr->index,
+		.sent_mono_ns = sent_ns,
+		.ok = ok,
+		.latency_ns = latency_ns,
+	};
+
+	snprintf(smp.detail, sizeof(smp.detail), "%s", detail ? detail : "");
+	/* Open loop: the state is the newest sample by send time, not by arrival. */
+	if (!pr->has_state || sent_ns >= pr->state_sent_ns) {
+		pr->has_state = true;
+		pr->state_sent_ns = sent_ns;
+		pr->state_ok = ok;
+	}
+	if (sc->on_sample)
+		sc->on_sample(sc->user, &smp);
+}
+
+static void probe_done(struct scorer *sc, void *cookie, const struct job_result *r)
+{
+	struct probe_rt *pr = cookie;
+
+	sc->inflight--;
+	probe_emit(sc, pr, r->sent_ns, r->ok, r->done_ns - r->sent_ns, r->detail);
+}
+
+static bool probe_periodic(const struct scenario_probe *p)
+{
+	return p->kind != PROBE_LOG && p->kind != PROBE_PCAP;
+}
+
+static void probe_send(struct scorer *sc, struct probe_rt *pr, int64_t due)
+{
+	const struct scenario_probe *p = pr->p;
+	int64_t sent = fd_mono_ns();
+	char detail[256];
+	int rc = -EINVAL;
+
+	switch (p->kind) {
+	case PROBE_HTTP:
+		rc = http_job_start(sc, &p->http, p->timeout_ns, NULL, false, probe_done, pr, &sent);
+		break;
+	case PROBE_TCP:
+		rc = tcp_job_start(sc, p->tcp.host, p->tcp.port, p->timeout_ns, probe_done, pr,
+				   &sent);
+		break;
+	case PROBE_DNS:
+		rc = dns_job_start(sc, p, probe_done, pr, &sent);
+		break;
+	case PROBE_COMMAND:
+		rc = cmd_job_start(sc, &p->command, p->timeout_ns, NULL, false, probe_done, pr,
+				   &sent);
+		break;
+	default:
+		return;
+	}
+	lateness_add(&sc->late, sent - due);
+	if (rc == 0) {
+		sc->inflight++;
+		return;
+	}
+	/* Could not even send (no fds, no memory): a failing sample, not an error. */
+	snprintf(detail, sizeof(detail), "send: %s", strerror(-rc));
+	probe_emit(sc, pr, sent, false, 0, detail);
+}
+
+/* ---- canary writes ------------------------------------------------------- */
+
+static void canary_done(struct scorer *sc, void *cookie, const struct job_result *r)
+{
+	struct canary_write *w = &sc->cw[(uintptr_t)cookie];
+
+	sc->inflight--;
+	sc->canary_inflight--;
+	w->done = true;
+	w->acked = r->ok;
+	w->ack_ns = r->done_ns;
+}
+
+static void action_start(struct scorer *sc, const struct scenario_action *a,
+			 const struct tmpl *t, bool keep, job_done_fn done, void *cookie,
+			 int64_t *sent, int *rc)
+{
+	if (a->kind == ACTION_HTTP)
+		*rc = http_job_start(sc, &a->http, ACTION_TIMEOUT_NS, t, keep, done, cookie, sent);
+	else
+		*rc = cmd_job_start(sc, &a->command, ACTION_TIMEOUT_NS, t, keep, done, cookie,
+				    sent);
+}
+
+static void canary_send(struct scorer *sc)
+{
+	struct canary_write *w;
+	struct tmpl t;
+	int rc;
+
+	if (sc->n_cw == sc->cap_cw) {
+		size_t cap = sc->cap_cw ? sc->cap_cw * 2 : 1024;
+		struct canary_write *n = realloc(sc->cw, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		sc->cw = n;
+		sc->cap_cw = cap;
+	}
+	w = &sc->cw[sc->n_cw];
+	memset(w, 0, sizeof(*w));
+	w->seq = (int64_t)sc->n_cw + 1;
+	w->ts_ms = fd_real_ns() / FD_NS_PER_MS;
+	t.seq = w->seq;
+	t.ts_ms = w->ts_ms;
+	action_start(sc, &sc->s->rpo.canary.write, &t, false, canary_done,
+		     (void *)(uintptr_t)sc->n_cw, &w->sent_ns, &rc);
+	sc->n_cw++;
+	if (rc < 0) {
+		w->done = true;
+		return;
+	}
+	sc->inflight++;
+	sc->canary_inflight++;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static int64_t run_due(struct scorer *sc, int64_t now)
+{
+	int64_t next = INT64_MAX;
+	struct tnode *t, *tn;
+	size_t i;
+
+	for (i = 0; sc->running && i < sc->n_probes; i++) {
+		struct probe_rt *pr = &sc->probes[i];
+
+		if (!probe_periodic(pr->p))
+			continue;
+		while (pr->sched.next_ns <= now) {
+			int64_t due = pr->sched.next_ns, before = pr->sched.skipped;
+
+			sched_fire(&pr->sched, now);
+			sc->skipped += pr->sched.skipped - before;
+			probe_send(sc, pr, due);
+			now = fd_mono_ns();
+		}
+		if (pr->sched.next_ns < next)
+			next = pr->sched.next_ns;
+	}
+	if (sc->canary_on) {
+		while (sc->canary_sched.next_ns <= now) {
+			sched_fire(&sc->canary_sched, now);
+			canary_send(sc);
+			now = fd_mono_ns();
+		}
+		if (sc->canary_sched.next_ns < next)
+			next = sc->canary_sched.next_ns;
+	}
+	for (t = sc->timers; t; t = tn) {
+		tn = t->next;
+		if (t->due_ns <= now) {
+			timer_disarm(sc, t);
+			t->fn(sc, t);
+			/* The callback may have changed the list: restart. */
+			tn = sc->timers;
+			now = fd_mono_ns();
+			continue;
+		}
+	}
+	for (t = sc->timers; t; t = t->next)
+		if (t->due_ns < next)
+			next = t->due_ns;
+	if (sc->curl_due_ns >= 0 && sc->curl_due_ns <= now) {
+		sc->curl_due_ns = -1;
+		http_timer_fire(sc);
+	}
+	if (sc->curl_due_ns >= 0 && sc->curl_due_ns < next)
+		next = sc->curl_due_ns;
+	return next;
+}
+
+static void tfd_read(struct scorer *sc, struct watch_ev *ev, uint32_t events)
+{
+	uint64_t n;
+
+	(void)sc;
+	(void)events;
+	if (read(ev->fd, &n, sizeof(n)) < 0)
+		return;
+}
+
+static int wait_until(struct scorer *sc, int64_t wake, struct fd_error *err)
+{
+	struct itimerspec its = { 0 };
+	struct epoll_event evs[64];
+	int i, n;
+
+	its.it_value.tv_sec = wake / FD_NS_PER_S;
+	its.it_value.tv_nsec = wake % FD_NS_PER_S;
+	if (timerfd_settime(sc->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		return fd_error_set(err, FD_ERR_INTERNAL, -errno, "timerfd_settime: %s",
+				    strerror(errno));
+	n = epoll_wait(sc->epfd, evs, 64, -1);
+	if (n < 0 && errno != EINTR)
+		return fd_error_set(err, FD_ERR_INTERNAL, -errno, "epoll_wait: %s",
+				    strerror(errno));
+	for (i = 0; i < n; i++) {
+		struct watch_ev *ev = evs[i].data.ptr;
+
+		ev->fn(sc, ev, evs[i].events);
+	}
+	return 0;
+}
+
+int loop_run_until(struct scorer *sc, bool (*done)(struct scorer *), int64_t deadline_ns,
+		   struct fd_error *err)
+{
+	int64_t now, next;
+	int rc;
+
+	for (;;) {
+		now = fd_mono_ns();
+		next = run_due(sc, now);
+		if (done && done(sc))
+			return 0;
+		now = fd_mono_ns();
+		if (now >= deadline_ns)
+			return done ? -ETIMEDOUT : 0;
+		if (next > deadline_ns)
+			next = deadline_ns;
+		if (next <= now)
+			continue;
+		rc = wait_until(sc, next, err);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int scorer_poll(struct scorer *sc, int64_t deadline_mono_ns, struct fd_error *err)
+{
+	return loop_run_until(sc, NULL, deadline_mono_ns, err);
+}
+
+/* ---- lifecycle ----------------------------------------------------------- */
+
+int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
+	       struct scorer **out, struct fd_error *err)
+{
+	struct scorer *sc = calloc(1, sizeof(*sc));
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!sc)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	sc->s = s;
+	sc->on_sample = on_sample;
+	sc->user = user;
+	sc->curl_due_ns = -1;
+	sc->tfd = sc->ino_fd = sc->res_ev.fd = -1;
+	sc->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (sc->epfd < 0 || sc->tfd < 0) {
+		rc = fd_error_set(err, FD_ERR_ENV, -errno, "scorer loop: %s", strerror(errno));
+		goto fail;
+	}
+	sc->tfd_ev.fd = sc->tfd;
+	sc->tfd_ev.fn = tfd_read;
+	rc = loop_add(sc, &sc->tfd_ev, EPOLLIN);
+	if (rc < 0) {
+		fd_error_set(err, FD_ERR_ENV, rc, "scorer loop: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = compile_regexes(sc, err);
+	if (rc < 0)
+		goto fail;
+	rc = http_init(sc, err);
+	if (rc < 0)
+		goto fail;
+	sc->n_probes = s->n_probes;
+	sc->probes = calloc(s->n_probes ? s->n_probes : 1, sizeof(*sc->probes));
+	if (!sc->probes) {
+		rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < s->n_probes; i++) {
+		sc->probes[i].p = &s->probes[i];
+		sc->probes[i].index = i;
+		if (s->probes[i].kind == PROBE_LOG)
+			rc = logp_open(sc, &sc->probes[i], err);
+		else if (s->probes[i].kind == PROBE_PCAP)
+			rc = pcapp_open(sc, &sc->probes[i], err);
+		if (rc < 0) {
+			fd_error_prefix(err, "probe %s", s->probes[i].id);
+			goto fail;
+		}
+	}
+	*out = sc;
+	return 0;
+fail:
+	scorer_free(sc);
+	return rc;
+}
+
+void scorer_free(struct scorer *sc)
+{
+	size_t i;
+
+	if (!sc)
+		return;
+	for (i = 0; sc->probes && i < sc->n_probes; i++) {
+		if (sc->probes[i].p->kind == PROBE_LOG)
+			logp_close(sc, &sc->probes[i]);
+		else if (sc->probes[i].p->kind == PROBE_PCAP)
+			pcapp_close(sc, &sc->probes[i]);
+	}
+	/* Jobs still in flight are dropped without callbacks. */
+	http_cleanup(sc);
+	while (sc->timers) {
+		struct tnode *t = sc->timers;
+
+		timer_disarm(sc, t);
+		t->fn(NULL, t); /* NULL scorer: release only */
+	}
+	resolver_free(sc->res);
+	for (i = 0; i < sc->n_rx; i++)
+		pcre2_code_free(sc->rx[i].code);
+	free(sc->rx);
+	free(sc->probes);
+	free(sc->cw);
+	free(sc->late.ring);
+	if (sc->ino_fd >= 0)
+		close(sc->ino_fd);
+	if (sc->tfd >= 0)
+		close(sc->tfd);
+	if (sc->epfd >= 0)
+		close(sc->epfd);
+	free(sc);
+}
+
+int scorer_start(struct scorer *sc, struct fd_error *err)
+{
+	int64_t now = fd_mono_ns();
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < sc->n_probes; i++) {
+		struct probe_rt *pr = &sc->probes[i];
+
+		sched_init(&pr->sched, now, pr->p->interval_ns);
+		pr->has_state = false;
+		if (pr->p->kind == PROBE_LOG)
+			logp_start(sc, pr);
+		else if (pr->p->kind == PROBE_PCAP)
+			pcapp_start(sc, pr);
+	}
+	sc->running = true;
+	return 0;
+}
+
+void scorer_stop(struct scorer *sc)
+{
+	if (sc)
+		sc->running = false;
+}
+
+bool scorer_probe_ok(const struct scorer *sc, size_t probe)
+{
+	if (!sc || probe >= sc->n_probes)
+		return false;
+	return sc->probes[probe].has_state && sc->probes[probe].state_ok;
+}
+
+int64_t scorer_probe_count(const struct scorer *sc, size_t probe)
+{
+	if (!sc || probe >= sc->n_probes)
+		return 0;
+	return sc->probes[probe].count;
+}
+
+int64_t scorer_probe_error_bound(const struct scenario_probe *p)
+{
+	/* pcap timestamps the packet itself (microsecond precision or better). */
+	if (p->kind == PROBE_PCAP)
+		return 1000;
+	return p->interval_ns;
+}
+
+void scorer_lateness_stats(const struct scorer *sc, struct scorer_lateness *out)
+{
+	lateness_stats(&sc->late, out);
+	out->skipped = sc->skipped;
+}
+
+/* ---- canary and RPO ------------------------------------------------------ */
+
+int scorer_canary_start(struct scorer *sc, struct fd_error *err)
+{
+	if (!sc->s->rpo.has_canary)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.canary");
+	sched_init(&sc->canary_sched, fd_mono_ns(), sc->s->rpo.canary.interval_ns > 0 ?
+		   sc->s->rpo.canary.interval_ns : 200 * FD_NS_PER_MS);
+	sc->canary_on = true;
+	return 0;
+}
+
+void scorer_canary_stop(struct scorer *sc)
+{
+	if (sc)
+		sc->canary_on = false;
+}
+
+static bool writes_settled(struct scorer *sc)
+{
+	return sc->canary_inflight == 0;
+}
+
+static bool reads_settled(struct scorer *sc)
+{
+	return sc->reads_inflight == 0;
+}
+
+static void read_done(struct scorer *sc, void *cookie, const struct job_result *r)
+{
+	struct canary_write *w = &sc->cw[(uintptr_t)cookie];
+
+	sc->inflight--;
+	sc->reads_inflight--;
+	w->read_tries++;
+	/* A transport failure says nothing about the record: try again. */
+	if (!r->answered)
+		return;
+	w->read_done = true;
+	w->survived = r->ok;
+}
+
+/* Starts reads for acknowledged writes not yet answered, READBACK_PARALLEL at a time. */
+static void readback_fill(struct scorer *sc, size_t *cursor, int pass)
+{
+	struct tmpl t;
+	int64_t sent;
+	int rc;
+
+	while (sc->reads_inflight < READBACK_PARALLEL && *cursor < sc->n_cw) {
+		struct canary_write *w = &sc->cw[*cursor];
+
+		(*cursor)++;
+		if (!w->acked || w->read_done || w->read_tries > pass)
+			continue;
+		t.seq = w->seq;
+		t.ts_ms = w->ts_ms;
+		action_start(sc, &sc->s->rpo.canary.read, &t, false, read_done,
+			     (void *)(uintptr_t)(*cursor - 1), &sent, &rc);
+		if (rc < 0) {
+			w->read_tries++;
+			continue;
+		}
+		sc->inflight++;
+		sc->reads_inflight++;
+	}
+}
+
+int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_result *r,
+			   struct fd_error *err)
+{
+	int64_t bound;
+	size_t cursor;
+	int pass, rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!sc->s->rpo.has_canary)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.canary");
+	sc->canary_on = false;
+	/* Writes still in flight finish (ack or timeout) before anything is read. */
+	rc = loop_run_until(sc, writes_settled, fd_mono_ns() + ACTION_TIMEOUT_NS + FD_NS_PER_S,
+			    err);
+	if (rc < 0 && rc != -ETIMEDOUT)
+		return rc;
+	for (pass = 0; pass < READBACK_TRIES; pass++) {
+		cursor = 0;
+		while (cursor < sc->n_cw || sc->reads_inflight > 0) {
+			readback_fill(sc, &cursor, pass);
+			bound = fd_mono_ns() + ACTION_TIMEOUT_NS + FD_NS_PER_S;
+			rc = loop_run_until(sc, reads_settled, bound, err);
+			if (rc == -ETIMEDOUT)
+				return fd_error_set(err, FD_ERR_INTERNAL, rc,
+						    "canary read-back: reads did not finish");
+			if (rc < 0)
+				return rc;
+		}
+	}
+	rpo_compute(sc->cw, sc->n_cw, t0_mono_ns, r);
+	return 0;
+}
+
+static bool query_settled(struct scorer *sc)
+{
+	return sc->query_done;
+}
+
+static void query_done(struct scorer *sc, void *cookie, const struct job_result *jr)
+{
+	struct rpo_result *r = sc->query_out;
+	int64_t ts;
+	const pcre2_code *re = scorer_regex(sc, sc->s->rpo.query.value_match);
+	const char *v = jr->out ? jr->out : "";
+	size_t vlen = jr->out ? jr->out_len : 0;
+	char buf[128];
+
+	(void)cookie;
+	sc->inflight--;
+	sc->query_done = true;
+	if (!r)
+		return;
+	if (!jr->ok) {
+		snprintf(r->detail, sizeof(r->detail), "rpo query failed: %.200s", jr->detail);
+		return;
+	}
+	if (re && !regex_match(re, v, vlen, &v, &vlen)) {
+		snprintf(r->detail, sizeof(r->detail), "rpo query: value-match did not match");
+		return;
+	}
+	if (vlen >= sizeof(buf))
+		vlen = sizeof(buf) - 1;
+	memcpy(buf, v, vlen);
+	buf[vlen] = '\0';
+	if (rpo_parse_timestamp(buf, &ts) < 0) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "rpo query: '%s' is neither epoch seconds nor ISO 8601", buf);
+		return;
+	}
+	r->has_rpo = true;
+	r->rpo_ns = sc->query_t0_real_ns - ts;
+	snprintf(r->detail, sizeof(r->detail), "newest record at %s", buf);
+}
+
+int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r,
+		     struct fd_error *err)
+{
+	int64_t sent;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!sc->s->rpo.has_query)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.query");
+	sc->query_out = r;
+	sc->query_done = false;
+	sc->query_t0_real_ns = t0_real_ns;
+	action_start(sc, &sc->s->rpo.query.action, NULL, true, query_done, NULL, &sent,
+		     &rc);
+	if (rc < 0)
+		return fd_error_set(err, FD_ERR_ENV, rc, "rpo query: %s", strerror(-rc));
+	sc->inflight++;
+	rc = loop_run_until(sc, query_settled, fd_mono_ns() + ACTION_TIMEOUT_NS + FD_NS_PER_S,
+			    err);
+	sc->query_out = NULL;
+	if (rc == -ETIMEDOUT)
+		return fd_error_set(err, FD_ERR_INTERNAL, rc, "rpo query did not finish");
+	return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,243 @@
+/*
+ * scorer internals shared by the files of scorer/ (and its unit tests).
+ * Nothing outside scorer/ and tests/unit/scorer includes this header.
+ *
+ * The loop: one epoll set, one timerfd armed at the earliest due time
+ * (probe schedule, curl timer, job deadlines, the poll deadline). Every
+ * request in flight is a job; a job's completion calls back its owner (a
+ * probe, the canary writer, the read-back or the RPO query).
+ */
+#ifndef FD_SCORER_INT_H
+#define FD_SCORER_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netdb.h>
+
+#include "scorer.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+/* ---- schedule arithmetic (sched.c) --------------------------------------- */
+
+/* A fixed grid: sends are due at start + k * interval, never drifting. */
+struct sched {
+	int64_t start_ns;
+	int64_t interval_ns;
+	int64_t next_ns;   /* next due grid point */
+	int64_t skipped;   /* grid points skipped because the loop was stalled */
+};
+
+void sched_init(struct sched *s, int64_t start_ns, int64_t interval_ns);
+/*
+ * Called when a send happens at now for the due point s->next_ns. Advances
+ * next_ns by one interval; when the loop fell more than one interval behind,
+ * jumps to the first grid point after now (counting the skipped ones)
+ * instead of bursting to catch up. Returns the lateness (now - due).
+ */
+int64_t sched_fire(struct sched *s, int64_t now_ns);
+
+/* Lateness samples kept in a bounded ring for percentiles. */
+#define LATENESS_RING 65536
+struct lateness {
+	int64_t *ring;
+	size_t n;      /* total recorded */
+	int64_t max_ns;
+};
+
+void lateness_add(struct lateness *l, int64_t ns);
+void lateness_stats(const struct lateness *l, struct scorer_lateness *out);
+
+/* ---- RPO arithmetic and templates (rpo.c) ------------------------------- */
+
+struct canary_write {
+	int64_t seq;
+	int64_t ts_ms;       /* wall-clock ms written into the record */
+	int64_t sent_ns;     /* CLOCK_MONOTONIC */
+	int64_t ack_ns;      /* valid when acked */
+	bool done;           /* the write request completed (acked or not) */
+	bool acked;
+	bool read_done;      /* read-back answered */
+	bool survived;       /* read-back found it */
+	int read_tries;
+};
+
+/*
+ * RPO over canary writes (any order): lost = acknowledged and not survived.
+ * rpo = ack of the newest lost write - ack of the newest surviving write
+ * acknowledged before it (the first send of the canary when none did).
+ */
+void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
+		 struct rpo_result *r);
+
+/* "{{seq}}" and "{{ts}}" replaced; other text copied. Caller frees. NULL on ENOMEM. */
+char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms);
+
+/* Epoch seconds ("1764127530.25") or ISO 8601 ("2026-11-26T03:15:30.5Z",
+ * "2026-11-26 03:15:30+00"). Returns 0 or -EINVAL. */
+int rpo_parse_timestamp(const char *s, int64_t *real_ns);
+
+/* ---- recovery window (watch.c): exposed for tests ----------------------- */
+
+/* Samples of one criterion probe, kept sorted by send time. */
+struct watch_series {
+	int64_t *t;
+	bool *ok;
+	size_t n, cap;
+	int64_t timeout_ns; /* how late a sample may still arrive after its send */
+};
+
+/* ---- the loop (scorer.c) ------------------------------------------------- */
+
+#include <curl/curl.h>
+
+struct scorer;
+
+/* Anything registered in the epoll set. */
+struct watch_ev {
+	void (*fn)(struct scorer *sc, struct watch_ev *ev, uint32_t events);
+	int fd;
+};
+
+/* A deadline on the loop (job timeouts, log fallback ticks). */
+struct tnode {
+	int64_t due_ns;
+	void (*fn)(struct scorer *sc, struct tnode *t);
+	struct tnode *prev, *next;
+	bool armed;
+};
+
+/* Outcome of one request (probe send, canary write or read, RPO query). */
+struct job_result {
+	bool ok;
+	bool answered;   /* an answer came (HTTP response, exit status), not a transport failure */
+	int64_t sent_ns;
+	int64_t done_ns;
+	char detail[256];
+	const char *out; /* body or stdout when kept; valid during the callback only */
+	size_t out_len;
+};
+
+typedef void (*job_done_fn)(struct scorer *sc, void *cookie, const struct job_result *r);
+
+/* Canary template values; NULL where a request is not templated. */
+struct tmpl {
+	int64_t seq;
+	int64_t ts_ms;
+};
+
+#define SCORER_BODY_MAX ((size_t)1 << 20)
+#define SCORER_STDOUT_MAX ((size_t)64 << 10)
+
+struct probe_rt {
+	const struct scenario_probe *p;
+	size_t index;
+	struct sched sched;
+	bool has_state;
+	int64_t state_sent_ns;
+	bool state_ok;
+	int64_t count;   /* pcap: matching packets since start */
+	void *impl;      /* log / pcap state */
+};
+
+struct regex_entry {
+	const char *pattern; /* owned by the scenario */
+	pcre2_code *code;
+};
+
+struct resolver;
+
+struct scorer {
+	const struct scenario *s;
+	scorer_sample_fn on_sample;
+	void *user;
+	int epfd;
+	int tfd;
+	struct watch_ev tfd_ev;
+	CURLM *multi;
+	int64_t curl_due_ns;   /* -1: no curl timer */
+	struct tnode *timers;
+	struct probe_rt *probes;
+	size_t n_probes;
+	bool running;
+	int64_t inflight;      /* jobs not yet completed */
+	struct lateness late;
+	int64_t skipped;
+	struct regex_entry *rx;
+	size_t n_rx;
+	struct resolver *res;
+	void *http_jobs;       /* http.c: requests in flight */
+	struct watch_ev res_ev;
+	int ino_fd;
+	struct watch_ev ino_ev;
+
+	/* canary */
+	bool canary_on;
+	struct sched canary_sched;
+	struct canary_write *cw;
+	size_t n_cw, cap_cw;
+	int64_t canary_inflight;
+	int64_t reads_inflight;
+	struct rpo_result *query_out;
+	bool query_done;
+	int64_t query_t0_real_ns;
+	int query_rc;
+	struct fd_error *query_err;
+};
+
+int loop_add(struct scorer *sc, struct watch_ev *ev, uint32_t events);
+int loop_mod(struct scorer *sc, struct watch_ev *ev, uint32_t events);
+void loop_del(struct scorer *sc, struct watch_ev *ev);
+void timer_arm(struct scorer *sc, struct tnode *t, int64_t due_ns);
+void timer_disarm(struct scorer *sc, struct tnode *t);
+/* Runs the loop until done(sc) or deadline; 0, or -ETIMEDOUT at deadline. */
+int loop_run_until(struct scorer *sc, bool (*done)(struct scorer *), int64_t deadline_ns,
+		   struct fd_error *err);
+
+/* The compiled form of a pattern compiled at scorer_new (NULL if none). */
+pcre2_code *scorer_regex(const struct scorer *sc, const char *pattern);
+/* Match; with cap, returns group 1 (or the whole match) in cap and cap_len. */
+bool regex_match(const pcre2_code *re, const char *s, size_t len, const char **cap,
+		 size_t *cap_len);
+void probe_emit(struct scorer *sc, struct probe_rt *pr, int64_t sent_ns, bool ok,
+		int64_t latency_ns, const char *detail);
+void detail_duration(char *buf, size_t len, const char *what, int64_t ns);
+
+/* ---- request kinds ------------------------------------------------------- */
+
+int http_init(struct scorer *sc, struct fd_error *err);
+void http_cleanup(struct scorer *sc);
+void http_timer_fire(struct scorer *sc);
+/* Starts one request; *sent_ns is its send stamp. */
+int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
+		   const struct tmpl *t, bool keep_body, job_done_fn done, void *cookie,
+		   int64_t *sent_ns);
+
+int tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,
+		  job_done_fn done, void *cookie, int64_t *sent_ns);
+int dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn done,
+		  void *cookie, int64_t *sent_ns);
+void resolver_free(struct resolver *r);
+/* Resolves name asynchronously; cb gets getaddrinfo's rc and list (freed after). */
+typedef void (*resolve_fn)(struct scorer *sc, void *cookie, int rc, const struct addrinfo *ai);
+struct rreq;
+struct rreq *resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie);
+void resolver_abandon(struct scorer *sc, struct rreq *q);
+
+int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
+		  const struct tmpl *t, bool keep_out, job_done_fn done, void *cookie,
+		  int64_t *sent_ns);
+
+int logp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err);
+void logp_start(struct scorer *sc, struct probe_rt *pr);
+void logp_close(struct scorer *sc, struct probe_rt *pr);
+void logp_inotify(struct scorer *sc);
+
+int pcapp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err);
+void pcapp_start(struct scorer *sc, struct probe_rt *pr);
+void pcapp_close(struct scorer *sc, struct probe_rt *pr);
+
+#endif

@@ -1,0 +1,493 @@
+/*
+ * Unit tests of the scorer's arithmetic with synthetic samples: the probe
+ * schedule, the recovery window, RPO and lost-write accounting, templates
+ * and timestamp parsing. No clock, no network.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fd_time.h"
+#include "scorer_int.h"
+
+#define MS FD_NS_PER_MS
+#define T0 (1000 * FD_NS_PER_S)
+/* Far enough past every window that the horizon covers all samples. */
+#define LATER (T0 + 3600 * FD_NS_PER_S)
+
+/* ---- schedule ------------------------------------------------------------ */
+
+static void sched_no_drift(void **state)
+{
+	struct sched s;
+	int64_t start = 123456789, now, late;
+	int i;
+
+	(void)state;
+	sched_init(&s, start, 10 * MS);
+	for (i = 0; i < 10000; i++) {
+		/* Jittery sends, each up to 9.9 ms late: the grid must not move. */
+		now = s.next_ns + (int64_t)((unsigned)(i * 7919) % 9900) * 1000;
+		late = sched_fire(&s, now);
+		assert_true(late >= 0 && late < 10 * MS);
+	}
+	assert_int_equal(s.next_ns, start + 10000 * 10 * MS);
+	assert_int_equal(s.skipped, 0);
+}
+
+static void sched_stall_skips(void **state)
+{
+	struct sched s;
+	int64_t late;
+
+	(void)state;
+	sched_init(&s, 0, 10 * MS);
+	sched_fire(&s, 0);
+	/* The loop stalled 35 ms past the point due at 10 ms. */
+	late = sched_fire(&s, 45 * MS);
+	assert_int_equal(late, 35 * MS);
+	assert_int_equal(s.next_ns, 50 * MS);
+	assert_int_equal(s.skipped, 3);
+}
+
+static void lateness_percentiles(void **state)
+{
+	struct lateness l = { 0 };
+	struct scorer_lateness st;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 1000; i++)
+		lateness_add(&l, i < 990 ? 100 : 5000000);
+	lateness_stats(&l, &st);
+	assert_int_equal(st.sends, 1000);
+	assert_int_equal(st.p50_ns, 100);
+	assert_int_equal(st.p99_ns, 5000000);
+	assert_int_equal(st.max_ns, 5000000);
+	free(l.ring);
+}
+
+/* ---- recovery window ----------------------------------------------------- */
+
+struct fixture {
+	struct scenario s;
+	struct scenario_probe probes[3];
+	size_t idx[3];
+	struct scenario_criterion c;
+};
+
+static void fixture_init(struct fixture *f, enum criterion_mode mode, size_t n,
+			 int64_t stable_for)
+{
+	size_t i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < 3; i++) {
+		f->probes[i].kind = PROBE_HTTP;
+		f->probes[i].interval_ns = 10 * MS;
+		f->probes[i].timeout_ns = 1000 * MS;
+		f->idx[i] = i;
+	}
+	f->probes[1].interval_ns = 50 * MS;
+	f->s.probes = f->probes;
+	f->s.n_probes = 3;
+	f->c.mode = mode;
+	f->c.probes = f->idx;
+	f->c.n_probes = n;
+	f->c.stable_for_ns = stable_for;
+	f->c.timeout_ns = 600 * FD_NS_PER_S;
+}
+
+static void feed(struct recovery_watch *w, size_t probe, int64_t at_ms, bool ok)
+{
+	struct scorer_sample s = { .probe = probe, .sent_mono_ns = T0 + at_ms * MS, .ok = ok };
+
+	recovery_watch_feed(w, &s);
+}
+
+/* Probe p fails every 10 ms from 0 until down_ms, then answers up to end_ms. */
+static void feed_outage(struct recovery_watch *w, size_t p, int64_t down_ms, int64_t end_ms)
+{
+	int64_t t;
+
+	for (t = 0; t < end_ms; t += 10)
+		feed(w, p, t, t >= down_ms);
+}
+
+static void window_simple(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 1, 100 * MS);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	assert_non_null(w);
+	feed_outage(w, 0, 500, 1000);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_true(r.recovered);
+	assert_int_equal(r.rto_ns, 500 * MS);
+	assert_true(r.has_detect);
+	assert_int_equal(r.detect_ns, 0);
+	assert_int_equal(r.first_success_ns, 500 * MS);
+	assert_int_equal(r.error_bound_ns, 10 * MS);
+	recovery_watch_free(w);
+}
+
+static void window_not_before_horizon(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 1, 100 * MS);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed_outage(w, 0, 500, 1000);
+	/* A sample sent at 550 ms could still be in flight until its 1 s timeout. */
+	assert_false(recovery_watch_done(w, T0 + 700 * MS, &r));
+	assert_false(r.recovered);
+	assert_true(r.has_first_success);
+	assert_int_equal(r.first_success_ns, 500 * MS);
+	assert_true(recovery_watch_done(w, T0 + 1800 * MS, &r));
+	assert_int_equal(r.rto_ns, 500 * MS);
+	recovery_watch_free(w);
+}
+
+static void window_flapping(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+	int64_t t;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 1, 100 * MS);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	/* ok 200..250, fail 260, ok 300..380, fail 390, ok from 400 on. */
+	for (t = 0; t < 1000; t += 10) {
+		bool ok = (t >= 200 && t < 260) || (t >= 300 && t < 390) || t >= 400;
+
+		feed(w, 0, t, ok);
+	}
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 400 * MS);
+	assert_int_equal(r.first_success_ns, 200 * MS);
+	recovery_watch_free(w);
+}
+
+static void window_stable_exactly_met(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 1, 100 * MS);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 0, 0, false);
+	feed(w, 0, 100, true);
+	feed(w, 0, 200, false); /* held exactly 100 ms */
+	feed(w, 0, 300, true);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 100 * MS);
+	recovery_watch_free(w);
+
+	/* One nanosecond more is not met by that run; the next one holds. */
+	fixture_init(&f, CRITERION_ALL, 1, 100 * MS + 1);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 0, 0, false);
+	feed(w, 0, 100, true);
+	feed(w, 0, 200, false);
+	feed(w, 0, 300, true);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 300 * MS);
+	recovery_watch_free(w);
+}
+
+static void window_all_vs_any(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 2, 50 * MS);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed_outage(w, 0, 300, 2000);
+	feed_outage(w, 1, 700, 2000);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 700 * MS);
+	assert_int_equal(r.error_bound_ns, 50 * MS); /* the longer interval */
+	recovery_watch_free(w);
+
+	fixture_init(&f, CRITERION_ANY, 2, 50 * MS);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed_outage(w, 0, 300, 2000);
+	feed_outage(w, 1, 700, 2000);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 300 * MS);
+	recovery_watch_free(w);
+}
+
+static void window_out_of_order(void **state)
+{
+	struct recovery_result r1, r2;
+	struct recovery_watch *w1, *w2;
+	int64_t order[100];
+	struct fixture f;
+	int i, j;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 1, 100 * MS);
+	w1 = recovery_watch_new(&f.c, &f.s, T0);
+	w2 = recovery_watch_new(&f.c, &f.s, T0);
+	for (i = 0; i < 100; i++)
+		order[i] = i * 10;
+	for (i = 99; i > 0; i--) { /* deterministic shuffle */
+		int64_t tmp;
+
+		j = (i * 7 + 3) % (i + 1);
+		tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	for (i = 0; i < 100; i++) {
+		bool ok = (order[i] >= 400 && order[i] != 450) || order[i] == 200;
+
+		feed(w1, 0, order[i], ok);
+	}
+	feed_outage(w2, 0, 460, 1000);
+	feed(w2, 0, 200, true); /* same samples, in send order */
+	feed(w2, 0, 400, true);
+	feed(w2, 0, 410, true);
+	feed(w2, 0, 420, true);
+	feed(w2, 0, 430, true);
+	feed(w2, 0, 440, true);
+	assert_true(recovery_watch_done(w1, LATER, &r1));
+	assert_true(recovery_watch_done(w2, LATER, &r2));
+	assert_int_equal(r1.rto_ns, 460 * MS);
+	assert_int_equal(r2.rto_ns, r1.rto_ns);
+	assert_int_equal(r1.first_success_ns, 200 * MS);
+
+	/* A late, failing sample older than a window already settled: rescan. */
+	feed(w2, 0, 500, false);
+	assert_true(recovery_watch_done(w2, LATER, &r2));
+	assert_int_equal(r2.rto_ns, 510 * MS);
+	recovery_watch_free(w1);
+	recovery_watch_free(w2);
+}
+
+static void window_never_recovers(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 2, 100 * MS);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed_outage(w, 0, 100, 5000);
+	feed_outage(w, 1, 1000000, 5000); /* never healthy */
+	assert_false(recovery_watch_done(w, LATER, &r));
+	assert_false(recovery_watch_done(w, LATER + FD_NS_PER_S, &r));
+	assert_false(r.recovered);
+	assert_int_equal(r.rto_ns, 0);
+	assert_false(r.has_first_success);
+	recovery_watch_free(w);
+}
+
+static void window_ignores_pre_t0(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 1, 0);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 0, -10, true); /* healthy before the fault says nothing about after */
+	assert_false(recovery_watch_done(w, LATER, &r));
+	feed(w, 0, 20, true);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 20 * MS);
+	assert_false(r.has_detect);
+	recovery_watch_free(w);
+}
+
+/* ---- RPO ----------------------------------------------------------------- */
+
+static void writes_init(struct canary_write *w, size_t n)
+{
+	size_t i;
+
+	memset(w, 0, n * sizeof(*w));
+	for (i = 0; i < n; i++) {
+		w[i].seq = (int64_t)i + 1;
+		w[i].sent_ns = T0 - 1000 * MS + (int64_t)i * 200 * MS;
+		w[i].ack_ns = w[i].sent_ns + 5 * MS;
+		w[i].done = w[i].acked = w[i].read_done = w[i].survived = true;
+	}
+}
+
+static void rpo_none_lost(void **state)
+{
+	struct canary_write w[10];
+	struct rpo_result r;
+
+	(void)state;
+	writes_init(w, 10);
+	rpo_compute(w, 10, T0, &r);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.rpo_ns, 0);
+	assert_int_equal(r.lost_writes, 0);
+	assert_int_equal(r.writes_sent, 10);
+	assert_int_equal(r.writes_acked, 10);
+	assert_int_equal(r.writes_acked_outage, 5); /* seq 6..10 acked after T0 */
+}
+
+static void rpo_tail_lost(void **state)
+{
+	struct canary_write w[10];
+	struct rpo_result r;
+
+	(void)state;
+	writes_init(w, 10);
+	w[7].survived = w[8].survived = w[9].survived = false;
+	w[9].acked = false; /* never acknowledged: not counted as lost */
+	w[9].survived = false;
+	rpo_compute(w, 10, T0, &r);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.lost_writes, 2);
+	assert_int_equal(r.writes_acked, 9);
+	assert_int_equal(r.rpo_ns, w[8].ack_ns - w[6].ack_ns);
+}
+
+static void rpo_gaps(void **state)
+{
+	struct canary_write w[10];
+	struct rpo_result r;
+
+	(void)state;
+	writes_init(w, 10);
+	w[2].survived = w[3].survived = false;
+	w[7].survived = false;
+	rpo_compute(w, 10, T0, &r);
+	assert_int_equal(r.lost_writes, 3);
+	/* Newest lost is seq 8; newest survivor acknowledged before it is seq 7. */
+	assert_int_equal(r.rpo_ns, w[7].ack_ns - w[6].ack_ns);
+}
+
+static void rpo_all_lost(void **state)
+{
+	struct canary_write w[4];
+	struct rpo_result r;
+	size_t i;
+
+	(void)state;
+	writes_init(w, 4);
+	for (i = 0; i < 4; i++)
+		w[i].survived = false;
+	rpo_compute(w, 4, T0, &r);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.lost_writes, 4);
+	assert_int_equal(r.rpo_ns, w[3].ack_ns - w[0].sent_ns);
+}
+
+static void rpo_no_acked(void **state)
+{
+	struct canary_write w[5];
+	struct rpo_result r;
+	size_t i;
+
+	(void)state;
+	writes_init(w, 5);
+	for (i = 0; i < 5; i++)
+		w[i].acked = false;
+	rpo_compute(w, 5, T0, &r);
+	assert_false(r.has_rpo);
+	assert_int_equal(r.writes_sent, 5);
+	assert_int_equal(r.writes_acked, 0);
+	assert_int_equal(r.lost_writes, 0);
+	rpo_compute(NULL, 0, T0, &r);
+	assert_false(r.has_rpo);
+}
+
+static void rpo_unknown_reads(void **state)
+{
+	struct canary_write w[5];
+	struct rpo_result r;
+
+	(void)state;
+	writes_init(w, 5);
+	w[3].read_done = false; /* read-back never answered */
+	rpo_compute(w, 5, T0, &r);
+	assert_false(r.has_rpo);
+	assert_non_null(strstr(r.detail, "could not be read back"));
+}
+
+static void template_expand(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = tmpl_expand("/canary/{{seq}}?ts={{ts}}&x={{other}}{{seq}}", 42, 1764127530123);
+	assert_string_equal(s, "/canary/42?ts=1764127530123&x={{other}}42");
+	free(s);
+	s = tmpl_expand("", 1, 2);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+static void timestamp_parse(void **state)
+{
+	int64_t ns;
+
+	(void)state;
+	assert_int_equal(rpo_parse_timestamp(" 1764127530.5\n", &ns), 0);
+	assert_int_equal(ns, 1764127530500000000);
+	assert_int_equal(rpo_parse_timestamp("2025-11-26T03:25:30Z", &ns), 0);
+	assert_int_equal(ns, 1764127530 * FD_NS_PER_S);
+	assert_int_equal(rpo_parse_timestamp("2025-11-26T03:25:30.25Z", &ns), 0);
+	assert_int_equal(ns, 1764127530 * FD_NS_PER_S + 250 * MS);
+	assert_int_equal(rpo_parse_timestamp("2025-11-26 05:25:30+02:00", &ns), 0);
+	assert_int_equal(ns, 1764127530 * FD_NS_PER_S);
+	assert_int_equal(rpo_parse_timestamp("2025-11-26 03:25:30+00", &ns), 0);
+	assert_int_equal(ns, 1764127530 * FD_NS_PER_S);
+	assert_int_not_equal(rpo_parse_timestamp("yesterday", &ns), 0);
+	assert_int_not_equal(rpo_parse_timestamp("", &ns), 0);
+	assert_int_not_equal(rpo_parse_timestamp("12abc", &ns), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(sched_no_drift),
+		cmocka_unit_test(sched_stall_skips),
+		cmocka_unit_test(lateness_percentiles),
+		cmocka_unit_test(window_simple),
+		cmocka_unit_test(window_not_before_horizon),
+		cmocka_unit_test(window_flapping),
+		cmocka_unit_test(window_stable_exactly_met),
+		cmocka_unit_test(window_all_vs_any),
+		cmocka_unit_test(window_out_of_order),
+		cmocka_unit_test(window_never_recovers),
+		cmocka_unit_test(window_ignores_pre_t0),
+		cmocka_unit_test(rpo_none_lost),
+		cmocka_unit_test(rpo_tail_lost),
+		cmocka_unit_test(rpo_gaps),
+		cmocka_unit_test(rpo_all_lost),
+		cmocka_unit_test(rpo_no_acked),
+		cmocka_unit_test(rpo_unknown_reads),
+		cmocka_unit_test(template_expand),
+		cmocka_unit_test(timestamp_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
