@@ -88,10 +88,15 @@ int fd_duration_parse(const char *s, int64_t *out_ns)
 		s += ulen;
 		if (whole > INT64_MAX / u->ns)
 			return -ERANGE;
-		int64_t part = whole * u->ns + (int64_t)((double)frac / (double)frac_div * (double)u->ns);
-		if (total > INT64_MAX - part)
+		/*
+		 * frac/frac_div of a unit in integers: through a double, "0.3s"
+		 * came out as 299999999 ns. Both products stay far below 2^63.
+		 */
+		int64_t frac_ns = frac * (u->ns / frac_div) + frac * (u->ns % frac_div) / frac_div;
+		int64_t part = whole * u->ns;
+		if (part > INT64_MAX - frac_ns || total > INT64_MAX - part - frac_ns)
 			return -ERANGE;
-		total += part;
+		total += part + frac_ns;
 	}
 	*out_ns = total;
 	return 0;

@@ -489,6 +489,11 @@ static int check_keys(struct lctx *c, const struct ynode *map, const struct fiel
 		if (found[idx])
 			return fail(c, k, "duplicate key \"%s\" (first at line %d)", k->str,
 				    found[idx]->line);
+		/* a refused key explains itself before anything else is said */
+		if (fields[idx].hidden) {
+			c->key = k->str;
+			return fields[idx].fn(c, map->kids[i + 1], NULL);
+		}
 		found[idx] = k;
 	}
 	return 0;
