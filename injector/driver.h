@@ -27,11 +27,16 @@
 #include "fd_error.h"
 #include "scenario.h"
 
+struct inj_nft;
+
 /* What every driver call may consult. */
 struct driver_ctx {
 	bool force;           /* --force: allow guarded targets */
 	const char *base_dir; /* the scenario file's folder (relative paths) */
 	const char *netns;    /* scenario scope (already entered), NULL = caller's */
+	/* drop/reject only: apply() stages its rules here and the core commits
+	 * all of them in one atomic nft batch (injector/internal.h). */
+	struct inj_nft *nft;
 };
 
 struct injector_driver {

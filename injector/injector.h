@@ -63,4 +63,36 @@ const char *injector_fault_id(const struct injector *inj, size_t i);
  */
 int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err);
 
+/* ---- added by the injector core (additive) ------------------------------ */
+
+/* A flow that hit a drop/reject fault (read from nfnetlink_log): the drill
+ * lists these as hidden dependencies. */
+struct injector_flow {
+	int family;         /* AF_INET or AF_INET6 */
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint8_t protocol;   /* IPPROTO_* */
+	uint16_t dport;     /* host order; 0 when not TCP/UDP */
+	uint64_t packets;
+	char fault_id[64];
+};
+
+/* An fd to poll (readable = flows to read), or -1 without drop/reject faults. */
+int injector_flow_fd(const struct injector *inj);
+/* Drains the log socket into the flow list; never blocks. */
+int injector_read_flows(struct injector *inj);
+/* The distinct flows seen so far (valid until the next read or free). */
+size_t injector_blackholed_flows(const struct injector *inj,
+				 const struct injector_flow **flows);
+
+/* After apply: CLOCK_MONOTONIC ns at which the longest fault's max duration ends. */
+int64_t injector_deadline_mono_ns(const struct injector *inj);
+/* After apply: whether any of this injection's journal rows is still
+ * PLANNED/APPLIED (false once `firedrill revert` or the guardian undid them). */
+int injector_still_applied(struct injector *inj, bool *applied, struct fd_error *err);
+
+/* Tests only: make the Nth kernel-changing call fail with -EIO (0 disarms).
+ * Returns how many checked calls happened since the last arming. */
+int injector_seam_fail_at(int n);
+
 #endif

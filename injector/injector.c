@@ -1,0 +1,433 @@
+/*
+ * The injector core: prepare every fault, journal it, apply all of them
+ * (every drop/reject in one nft batch), roll back on the first failure,
+ * start the guardian, revert.
+ *
+ * Invariants:
+ *  - A journal row is PLANNED before its driver touches anything, APPLIED
+ *    only once the driver confirmed, REVERTED once undone, FAILED when apply
+ *    failed and nothing of it remained.
+ *  - An apply that fails leaves nothing applied: what was applied before
+ *    the failure is reverted in reverse order.
+ *  - This process holds the nft table (owner flag) from apply to revert;
+ *    the guardian (guardian.c) watches it and reverts the rest if it dies.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fd_time.h"
+#include "injector_int.h"
+
+static bool is_nft_kind(enum fault_kind k)
+{
+	return k == FAULT_DROP || k == FAULT_REJECT;
+}
+
+int injector_new(const struct scenario *s, const struct injector_opts *opts,
+		 struct injector **out, struct fd_error *err)
+{
+	struct injector *inj;
+
+	if (!s || !opts || !opts->store)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "injector: scenario and store required");
+	inj = calloc(1, sizeof(*inj));
+	if (!inj)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	inj->faults = calloc(s->n_faults ? s->n_faults : 1, sizeof(*inj->faults));
+	if (!inj->faults) {
+		free(inj);
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	inj->s = s;
+	inj->opts = *opts;
+	inj->n = s->n_faults;
+	inj->ctx.force = opts->force;
+	inj->ctx.netns = s->netns;
+	inj->guardian_fd = -1;
+	for (size_t i = 0; i < inj->n; i++)
+		inj->faults[i].f = &s->faults[i];
+	*out = inj;
+	return 0;
+}
+
+static char *dirname_of(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	if (!slash)
+		return strdup(".");
+	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+int injector_prepare(struct injector *inj, struct fd_error *err)
+{
+	int rc = 0;
+
+	if (inj->prepared)
+		return 0;
+	inj->base_dir = dirname_of(inj->s->path);
+	inj->ctx.base_dir = inj->base_dir;
+	for (size_t i = 0; i < inj->n && rc == 0; i++) {
+		struct inj_fault *x = &inj->faults[i];
+
+		x->drv = injector_driver_for(x->f->kind);
+		if (!x->drv) {
+			rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOSYS, "fault %s: no driver for kind %d",
+					  x->f->id, (int)x->f->kind);
+			break;
+		}
+		if (x->f->duration_ns <= 0) {
+			rc = fd_error_set(err, FD_ERR_INPUT, -EINVAL,
+					  "fault %s: no max duration (every fault needs one)", x->f->id);
+			break;
+		}
+		rc = x->drv->prepare(x->f, &inj->ctx, &x->state, err);
+		if (rc < 0)
+			break;
+		x->drv->describe(x->state, x->summary, sizeof(x->summary));
+	}
+	if (rc < 0) {
+		/* An error here means nothing will be applied: drop every plan. */
+		for (size_t i = 0; i < inj->n; i++) {
+			struct inj_fault *x = &inj->faults[i];
+
+			if (x->state)
+				x->drv->free_state(x->state);
+			x->state = NULL;
+		}
+		return rc;
+	}
+	inj->prepared = true;
+	return 0;
+}
+
+size_t injector_fault_count(const struct injector *inj)
+{
+	return inj->n;
+}
+
+const char *injector_fault_summary(const struct injector *inj, size_t i)
+{
+	return i < inj->n ? inj->faults[i].summary : NULL;
+}
+
+const char *injector_fault_id(const struct injector *inj, size_t i)
+{
+	return i < inj->n ? inj->faults[i].f->id : NULL;
+}
+
+/* Refreshes x->spec from the driver (resolved targets, pids, handles). */
+static int refresh_spec(struct inj_fault *x, struct fd_error *err)
+{
+	json_t *j = x->drv->spec(x->state);
+	char *s;
+
+	if (!j)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "fault %s: journal spec", x->f->id);
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	if (!s)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "fault %s: journal spec", x->f->id);
+	free(x->spec);
+	x->spec = s;
+	return 0;
+}
+
+static int journal_plan(struct injector *inj, struct inj_fault *x, struct fd_error *err)
+{
+	struct store_fault row = { 0 };
+	int rc = refresh_spec(x, err);
+
+	if (rc < 0)
+		return rc;
+	row.drill_id = inj->opts.drill_id;
+	snprintf(row.fault_id, sizeof(row.fault_id), "%s", x->f->id);
+	snprintf(row.kind, sizeof(row.kind), "%s", x->drv->name);
+	snprintf(row.netns, sizeof(row.netns), "%s", inj->s->netns ? inj->s->netns : "");
+	snprintf(row.detail, sizeof(row.detail), "%s", x->summary);
+	row.spec = x->spec;
+	row.state = JOURNAL_PLANNED;
+	row.planned_real_ns = fd_real_ns();
+	row.holder_pid = (int)getpid();
+	row.max_duration_ns = x->f->duration_ns;
+	rc = store_journal_plan(inj->opts.store, &row, err);
+	if (rc < 0)
+		return rc;
+	x->row = row.id;
+	x->phase = INJ_PLANNED;
+	return 0;
+}
+
+static void journal_mark(struct injector *inj, struct inj_fault *x, enum journal_state s,
+			 const char *detail)
+{
+	struct fd_error ignored = { 0 };
+
+	/* A journal write failing here must not stop a rollback or revert:
+	 * `firedrill revert` is idempotent and fixes the rows later. */
+	if (s == JOURNAL_APPLIED)
+		store_journal_set_spec(inj->opts.store, x->row, x->spec, &ignored);
+	store_journal_set_state(inj->opts.store, x->row, s, 0, detail, &ignored);
+}
+
+static int revert_one(struct inj_fault *x, struct fd_error *err)
+{
+	json_error_t jerr;
+	json_t *spec = json_loads(x->spec ? x->spec : "{}", 0, &jerr);
+	int rc;
+
+	if (!spec)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "fault %s: spec: %s", x->f->id,
+				    jerr.text);
+	rc = x->drv->revert(spec, err);
+	json_decref(spec);
+	if (rc < 0)
+		fd_error_prefix(err, "fault %s: revert", x->f->id);
+	return rc;
+}
+
+/* Undoes whatever is applied, in reverse order; rows become state s. */
+static int undo_all(struct injector *inj, enum journal_state s, const char *detail,
+		    struct fd_error *err)
+{
+	struct fd_error e = { 0 };
+	int first = 0, rc;
+
+	for (size_t k = inj->n; k-- > 0;) {
+		struct inj_fault *x = &inj->faults[k];
+
+		if (x->phase != INJ_APPLIED || is_nft_kind(x->f->kind))
+			continue;
+		rc = revert_one(x, &e);
+		if (rc < 0) {
+			if (first == 0) {
+				first = rc;
+				if (err)
+					*err = e;
+			}
+			continue;
+		}
+		journal_mark(inj, x, s, detail);
+		x->phase = INJ_IDLE;
+	}
+	if (inj->nft) {
+		rc = inj_nft_remove(inj->nft, &e);
+		if (rc < 0 && first == 0) {
+			first = rc;
+			if (err)
+				*err = e;
+		}
+		for (size_t k = 0; rc == 0 && k < inj->n; k++) {
+			struct inj_fault *x = &inj->faults[k];
+
+			if (x->phase == INJ_APPLIED && is_nft_kind(x->f->kind)) {
+				journal_mark(inj, x, s, detail);
+				x->phase = INJ_IDLE;
+			}
+		}
+		if (rc == 0) {
+			inj_nft_free(inj->nft);
+			inj->nft = NULL;
+			inj->ctx.nft = NULL;
+		}
+	}
+	return first;
+}
+
+/* Rows planned but never applied become FAILED. */
+static void fail_planned(struct injector *inj, const char *detail)
+{
+	for (size_t k = 0; k < inj->n; k++) {
+		struct inj_fault *x = &inj->faults[k];
+
+		if (x->phase == INJ_PLANNED) {
+			journal_mark(inj, x, JOURNAL_FAILED, detail);
+			x->phase = INJ_IDLE;
+		}
+	}
+}
+
+static void rollback(struct injector *inj, const struct fd_error *cause)
+{
+	char detail[FD_ERROR_MSG_MAX + 32];
+	struct fd_error e = { 0 };
+
+	snprintf(detail, sizeof(detail), "rolled back: %s", cause->msg);
+	undo_all(inj, JOURNAL_REVERTED, detail, &e);
+	fail_planned(inj, detail);
+	inj_flowlog_free(inj->flows);
+	inj->flows = NULL;
+}
+
+static int apply_nft(struct injector *inj, struct fd_error *err)
+{
+	size_t staged = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < inj->n && rc == 0; i++) {
+		struct inj_fault *x = &inj->faults[i];
+
+		if (!is_nft_kind(x->f->kind))
+			continue;
+		if (!inj->nft) {
+			inj->nft = inj_nft_new();
+			if (!inj->nft)
+				return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+			inj->ctx.nft = inj->nft;
+		}
+		rc = x->drv->apply(x->state, &inj->ctx, err);
+		staged++;
+	}
+	if (rc < 0 || staged == 0)
+		return rc;
+	/* Best effort: without the log the faults still work, only the list of
+	 * blackholed flows stays empty. */
+	if (!inj->flows) {
+		struct fd_error ignored = { 0 };
+
+		inj_flowlog_open(&inj->flows, &ignored);
+	}
+	rc = inj_nft_commit(inj->nft, err);
+	if (rc < 0) {
+		inj_nft_free(inj->nft);
+		inj->nft = NULL;
+		inj->ctx.nft = NULL;
+		return rc;
+	}
+	for (size_t i = 0; i < inj->n; i++) {
+		struct inj_fault *x = &inj->faults[i];
+
+		if (is_nft_kind(x->f->kind)) {
+			x->phase = INJ_APPLIED;
+			x->applied_mono = fd_mono_ns();
+			journal_mark(inj, x, JOURNAL_APPLIED, NULL);
+		}
+	}
+	return 0;
+}
+
+int injector_apply(struct injector *inj, struct fd_error *err)
+{
+	int rc = 0;
+
+	if (!inj->prepared)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "injector: apply before prepare");
+	if (inj->applied)
+		return 0;
+	for (size_t i = 0; i < inj->n && rc == 0; i++)
+		rc = journal_plan(inj, &inj->faults[i], err);
+	if (rc == 0)
+		rc = apply_nft(inj, err);
+	for (size_t i = 0; i < inj->n && rc == 0; i++) {
+		struct inj_fault *x = &inj->faults[i];
+
+		if (is_nft_kind(x->f->kind))
+			continue;
+		rc = x->drv->apply(x->state, &inj->ctx, err);
+		if (rc < 0)
+			break;
+		x->phase = INJ_APPLIED;
+		x->applied_mono = fd_mono_ns();
+		if (refresh_spec(x, err) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		journal_mark(inj, x, JOURNAL_APPLIED, NULL);
+	}
+	if (rc == 0 && !inj->opts.no_guardian)
+		rc = inj_guardian_start(inj, err);
+	if (rc < 0) {
+		rollback(inj, err);
+		return rc;
+	}
+	inj->deadline_mono = 0;
+	for (size_t i = 0; i < inj->n; i++) {
+		int64_t end = inj->faults[i].applied_mono + inj->faults[i].f->duration_ns;
+
+		if (end > inj->deadline_mono)
+			inj->deadline_mono = end;
+	}
+	inj->applied = true;
+	return 0;
+}
+
+int injector_revert(struct injector *inj, struct fd_error *err)
+{
+	int rc;
+
+	if (!inj->applied)
+		return 0;
+	inj_flowlog_read(inj->flows);
+	rc = undo_all(inj, JOURNAL_REVERTED, "reverted", err);
+	if (rc < 0)
+		return rc; /* the guardian stays on watch for what is left */
+	inj_guardian_release(inj);
+	inj->applied = false;
+	return 0;
+}
+
+void injector_free(struct injector *inj)
+{
+	if (!inj)
+		return;
+	for (size_t i = 0; i < inj->n; i++) {
+		struct inj_fault *x = &inj->faults[i];
+
+		if (x->state)
+			x->drv->free_state(x->state);
+		free(x->spec);
+	}
+	/* Closing the nft socket lets the kernel drop a still-held table. */
+	inj_nft_free(inj->nft);
+	inj_flowlog_free(inj->flows);
+	if (inj->guardian_fd >= 0)
+		close(inj->guardian_fd);
+	free(inj->faults);
+	free(inj->base_dir);
+	free(inj);
+}
+
+int injector_flow_fd(const struct injector *inj)
+{
+	return inj_flowlog_fd(inj->flows);
+}
+
+int injector_read_flows(struct injector *inj)
+{
+	return inj_flowlog_read(inj->flows);
+}
+
+size_t injector_blackholed_flows(const struct injector *inj, const struct injector_flow **flows)
+{
+	return inj_flowlog_flows(inj->flows, flows);
+}
+
+int64_t injector_deadline_mono_ns(const struct injector *inj)
+{
+	return inj->deadline_mono;
+}
+
+int injector_still_applied(struct injector *inj, bool *applied, struct fd_error *err)
+{
+	struct store_fault *rows = NULL;
+	size_t n = 0;
+	int rc;
+
+	*applied = false;
+	if (!inj->applied)
+		return 0;
+	rc = store_journal_list_active(inj->opts.store, &rows, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t r = 0; r < n && !*applied; r++)
+		for (size_t i = 0; i < inj->n && !*applied; i++)
+			*applied = inj->faults[i].phase == INJ_APPLIED && rows[r].id == inj->faults[i].row;
+	store_faults_free(rows, n);
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * The injector's own state, shared by injector.c, guardian.c and journal.c.
+ */
+#ifndef FD_INJECTOR_INT_H
+#define FD_INJECTOR_INT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+enum inj_phase { INJ_IDLE, INJ_PLANNED, INJ_APPLIED };
+
+struct inj_fault {
+	const struct scenario_fault *f;
+	const struct injector_driver *drv;
+	void *state;
+	char summary[512];
+	char *spec;           /* the journal spec as last written (JSON text) */
+	int64_t row;          /* journal row id */
+	enum inj_phase phase;
+	int64_t applied_mono;
+};
+
+struct injector {
+	const struct scenario *s;
+	struct injector_opts opts;
+	struct driver_ctx ctx;
+	char *base_dir;
+	struct inj_fault *faults;
+	size_t n;
+	bool prepared;
+	bool applied;
+	struct inj_nft *nft;        /* holds table inet firedrill while applied */
+	struct inj_flowlog *flows;
+	pid_t guardian_pid;
+	int guardian_fd;            /* write end; a byte on it = "reverted, stand down" */
+	int64_t deadline_mono;
+};
+
+/* Forks the guardian (after apply). */
+int inj_guardian_start(struct injector *inj, struct fd_error *err);
+/* After a clean revert: tells the guardian to stand down and reaps it. */
+void inj_guardian_release(struct injector *inj);
+
+#endif

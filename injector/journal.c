@@ -1,0 +1,174 @@
+/*
+ * `firedrill revert`: undo every journal row still PLANNED or APPLIED, from
+ * the journal alone (no scenario), entering each row's namespace.
+ *
+ * A drop/reject row cannot be undone from here while its holder lives: the
+ * table is owner-flagged and only the holder's socket may delete it. Then
+ * the holder is asked to revert (SIGTERM through a pidfd, after checking
+ * that the pid still is the process that applied the fault) and we wait
+ * for it to go. A fault already gone (expired, reverted, namespace
+ * deleted) counts as reverted.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "fd_netns.h"
+#include "fd_time.h"
+#include "injector_int.h"
+
+#define HOLDER_WAIT_MS 5000
+
+/* CLOCK_REALTIME ns at which pid started, or 0 when unknown. */
+static int64_t process_start_real_ns(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start = 0, btime = 0;
+	FILE *f;
+	size_t n;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* comm may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+			 &start) != 1)
+		return 0;
+	f = fopen("/proc/stat", "re");
+	if (!f)
+		return 0;
+	while (fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "btime %llu", &btime) == 1)
+			break;
+	fclose(f);
+	if (!btime || hz <= 0)
+		return 0;
+	return (int64_t)btime * FD_NS_PER_S + (int64_t)(start * (unsigned long long)FD_NS_PER_S / (unsigned long long)hz);
+}
+
+/* Asks the holder to revert and waits for it to exit. */
+static int ask_holder(const struct store_fault *row, struct fd_error *err)
+{
+	int64_t started;
+	struct pollfd p;
+	int pidfd;
+
+	if (row->holder_pid <= 0 || row->holder_pid == getpid())
+		return -ESRCH;
+	started = process_start_real_ns(row->holder_pid);
+	/* btime has 1 s resolution: allow 2 s of slack. A later start means
+	 * the pid now belongs to another process. */
+	if (started == 0 || started > row->planned_real_ns + 2 * FD_NS_PER_S)
+		return -ESRCH;
+	pidfd = (int)syscall(SYS_pidfd_open, row->holder_pid, 0);
+	if (pidfd < 0)
+		return -ESRCH;
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0) < 0) {
+		int e = errno;
+
+		close(pidfd);
+		return fd_error_set(err, FD_ERR_ENV, -e, "fault %s: signalling holder pid %d: %s",
+				    row->fault_id, row->holder_pid, strerror(e));
+	}
+	p = (struct pollfd){ .fd = pidfd, .events = POLLIN };
+	poll(&p, 1, HOLDER_WAIT_MS);
+	close(pidfd);
+	return 0;
+}
+
+static int revert_row(const struct store_fault *row, struct fd_error *err)
+{
+	const struct injector_driver *drv = injector_driver_by_name(row->kind);
+	json_t *spec;
+	int rc;
+
+	if (!drv)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "fault %s: unknown kind \"%s\"",
+				    row->fault_id, row->kind);
+	spec = json_loads(row->spec ? row->spec : "{}", 0, NULL);
+	if (!spec)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "fault %s: unreadable journal spec",
+				    row->fault_id);
+	rc = drv->revert(spec, err);
+	if (rc == -EBUSY && ask_holder(row, err) == 0)
+		rc = drv->revert(spec, err);
+	json_decref(spec);
+	if (rc < 0 && strncmp(err->msg, "fault ", 6) != 0)
+		fd_error_prefix(err, "fault %s", row->fault_id);
+	return rc;
+}
+
+/* Runs revert_row inside the row's namespace; a namespace gone took the
+ * fault with it. */
+static int revert_in_netns(const struct store_fault *row, const char **note, struct fd_error *err)
+{
+	struct fd_error e = { 0 };
+	int home, rc;
+
+	*note = "reverted by firedrill revert";
+	if (!row->netns[0])
+		return revert_row(row, err);
+	home = fd_netns_current();
+	if (home < 0)
+		return fd_error_set(err, FD_ERR_ENV, home, "cannot open the current network namespace: %s",
+				    strerror(-home));
+	rc = fd_netns_enter(row->netns, &e);
+	if (rc == -ENOENT) {
+		*note = "network namespace gone: nothing left to revert";
+		rc = 0;
+	} else if (rc < 0) {
+		*err = e;
+	} else {
+		rc = revert_row(row, err);
+		if (fd_netns_restore(home, &e) < 0 && rc == 0) {
+			*err = e;
+			rc = -EIO;
+		}
+	}
+	close(home);
+	return rc;
+}
+
+int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err)
+{
+	struct store_fault *rows = NULL;
+	size_t n = 0;
+	int rc, first = 0;
+
+	*n_reverted = 0;
+	rc = store_journal_list_active(st, &rows, &n, err);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct fd_error e = { 0 };
+		const char *note = NULL;
+
+		rc = revert_in_netns(&rows[i], &note, &e);
+		if (rc < 0) {
+			if (first == 0) {
+				first = rc;
+				*err = e;
+			}
+			continue;
+		}
+		rc = store_journal_set_state(st, rows[i].id, JOURNAL_REVERTED, 0, note, &e);
+		if (rc < 0 && first == 0) {
+			first = rc;
+			*err = e;
+		}
+		if (rc == 0)
+			(*n_reverted)++;
+	}
+	store_faults_free(rows, n);
+	return first;
+}
