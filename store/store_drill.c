@@ -1,0 +1,618 @@
+/*
+ * store_drill.c: drills and their iterations (writing, reading, and
+ * aborting drills whose process died).
+ *
+ * Unmeasured values are NULL in the database and has_* = false in C:
+ * a drill that did not recover has rto_ms NULL, never a number.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fd_time.h"
+
+static const char *const outcome_names[] = {
+	[OUTCOME_RUNNING] = "running",
+	[OUTCOME_RECOVERED] = "recovered",
+	[OUTCOME_NOT_RECOVERED] = "not-recovered",
+	[OUTCOME_ABORTED] = "aborted",
+	[OUTCOME_NOT_HEALTHY] = "not-healthy",
+	[OUTCOME_ERROR] = "error",
+};
+
+#define N_OUTCOMES (sizeof(outcome_names) / sizeof(outcome_names[0]))
+
+const char *store_outcome_name(enum drill_outcome o)
+{
+	return (size_t)o < N_OUTCOMES ? outcome_names[o] : "unknown";
+}
+
+int store_outcome_parse(const char *name, enum drill_outcome *out)
+{
+	for (size_t i = 0; name && i < N_OUTCOMES; i++) {
+		if (strcmp(name, outcome_names[i]) == 0) {
+			*out = (enum drill_outcome)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static enum drill_outcome col_outcome(sqlite3_stmt *s, int i)
+{
+	enum drill_outcome o = OUTCOME_ERROR;
+
+	store_outcome_parse((const char *)sqlite3_column_text(s, i), &o);
+	return o;
+}
+
+/* ---- holder processes ------------------------------------------------------ */
+
+/* Start time of pid in clock ticks since boot (/proc/PID/stat field 22); 0 if unknown. */
+static uint64_t proc_start_time(int pid)
+{
+	char path[64], buf[1024];
+	unsigned long long start = 0;
+	FILE *f;
+	size_t n;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* comm (field 2) may contain spaces and ')': fields resume after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* After ") ": field 3 (state) is token 0, so field 22 is token 19. */
+	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			  "%*d %*d %llu", &start) != 1)
+		return 0;
+	return start;
+}
+
+static bool holder_alive(int pid, uint64_t start)
+{
+	uint64_t now;
+
+	if (pid <= 0)
+		return false;
+	if (kill(pid, 0) != 0 && errno == ESRCH)
+		return false;
+	now = proc_start_time(pid);
+	/* Without /proc we cannot see pid reuse; the pid exists, so assume alive. */
+	return !(now && start && now != start);
+}
+
+static void local_host(char *buf, size_t n)
+{
+	if (gethostname(buf, n) != 0)
+		snprintf(buf, n, "?");
+	buf[n - 1] = '\0';
+}
+
+/* ---- drills ------------------------------------------------------------------ */
+
+static int resolve_scenario(struct store *st, struct store_drill *d, struct fd_error *err)
+{
+	static const char sql[] = "SELECT name, sha256 FROM scenarios WHERE id = ?1";
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!d->scenario_id)
+		return 0;
+	s = store_stmt(st, sql, err);
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, d->scenario_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (!d->scenario_name[0])
+			store_col_text(s, 0, d->scenario_name, sizeof(d->scenario_name));
+		store_col_text(s, 1, d->scenario_sha256, sizeof(d->scenario_sha256));
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOENT, "%s: no scenario with id %lld",
+				  st->path, (long long)d->scenario_id);
+	} else {
+		rc = store_sql_error(st, err, rc, "reading the scenario");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+static int insert_drill(struct store *st, struct store_drill *d, const char *host,
+			struct fd_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO drills (scenario_id, scenario, scenario_sha256, environment, operator,"
+		" host, tool_version, started_real_ns, started_utc, outcome, iterations_planned,"
+		" note, holder_pid, holder_start, holder_host)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13, ?14)";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	store_bind_i64_nz(s, 1, d->scenario_id);
+	sqlite3_bind_text(s, 2, d->scenario_name, -1, SQLITE_STATIC);
+	store_bind_text(s, 3, d->scenario_sha256);
+	sqlite3_bind_text(s, 4, d->environment, -1, SQLITE_STATIC);
+	store_bind_text(s, 5, d->operator_name);
+	store_bind_text(s, 6, d->host);
+	store_bind_text(s, 7, d->tool_version);
+	sqlite3_bind_int64(s, 8, d->started_real_ns);
+	store_bind_utc(s, 9, d->started_real_ns);
+	sqlite3_bind_int(s, 10, d->iterations_planned);
+	store_bind_text(s, 11, d->note);
+	sqlite3_bind_int(s, 12, d->holder_pid);
+	sqlite3_bind_int64(s, 13, (sqlite3_int64)d->holder_start);
+	sqlite3_bind_text(s, 14, host, -1, SQLITE_STATIC);
+	rc = store_step_done(st, s, "recording the drill", err);
+	if (!rc)
+		d->id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *err)
+{
+	char host[256];
+	int rc;
+
+	if (!d->holder_pid)
+		d->holder_pid = getpid();
+	d->holder_start = proc_start_time(d->holder_pid);
+	if (!d->started_real_ns)
+		d->started_real_ns = fd_real_ns();
+	d->outcome = OUTCOME_RUNNING;
+	d->ended_real_ns = 0;
+	d->hash[0] = '\0';
+	local_host(host, sizeof(host));
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	rc = resolve_scenario(st, d, err);
+	if (!rc && !d->scenario_name[0])
+		rc = fd_error_set(err, FD_ERR_INTERNAL, -EINVAL,
+				  "store_begin_drill: no scenario_id and no scenario_name");
+	if (!rc)
+		rc = insert_drill(st, d, host, err);
+	return store_tx_end(st, rc, err);
+}
+
+/* Sets the final fields of a running drill; -ENOENT/-EALREADY explained in err. */
+static int close_drill(struct store *st, int64_t id, enum drill_outcome o, bool met,
+		       int64_t ended, const char *note_add, struct fd_error *err)
+{
+	static const char sql[] =
+		"UPDATE drills SET outcome = ?2, objectives_met = ?3, ended_real_ns = ?4,"
+		" ended_utc = ?5, note = CASE WHEN ?6 IS NULL THEN note"
+		" WHEN note IS NULL OR note = '' THEN ?6 ELSE note || char(10) || ?6 END"
+		" WHERE id = ?1 AND outcome = 'running' AND chain_seq IS NULL";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_text(s, 2, store_outcome_name(o), -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, met);
+	sqlite3_bind_int64(s, 4, ended);
+	store_bind_utc(s, 5, ended);
+	store_bind_text(s, 6, note_add);
+	rc = store_step_done(st, s, "finishing the drill", err);
+	if (!rc && sqlite3_changes(st->db) == 0)
+		rc = fd_error_set(err, FD_ERR_INTERNAL, -EALREADY,
+				  "%s: drill %lld does not exist or is already finished",
+				  st->path, (long long)id);
+	return rc;
+}
+
+int store_finish_drill(struct store *st, int64_t drill_id, enum drill_outcome o,
+		       bool objectives_met, int64_t ended_real_ns, struct fd_error *err)
+{
+	char hash[65];
+	int rc;
+
+	if (o == OUTCOME_RUNNING || (size_t)o >= N_OUTCOMES)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL,
+				    "store_finish_drill: drill %lld: final outcome %d is not final",
+				    (long long)drill_id, (int)o);
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	rc = close_drill(st, drill_id, o, objectives_met,
+			 ended_real_ns ? ended_real_ns : fd_real_ns(), NULL, err);
+	if (!rc)
+		rc = store_abort_open_iterations(st, drill_id,
+						 "the drill finished while this iteration was open", err);
+	if (!rc)
+		rc = store_chain_seal(st, CHAIN_DRILLS, drill_id, hash, err);
+	return store_tx_end(st, rc, err);
+}
+
+/* ---- stale drills ----------------------------------------------------------- */
+
+struct stale {
+	int64_t id;
+	int64_t last_real_ns;
+	int pid;
+};
+
+/* Running drills of this host whose holder is gone. */
+static int find_stale(struct store *st, struct stale **out, size_t *n, struct fd_error *err)
+{
+	static const char sql[] =
+		"SELECT d.id, d.holder_pid, d.holder_start, d.holder_host,"
+		" max(d.started_real_ns, coalesce((SELECT max(real_ns) FROM events e"
+		"  WHERE e.drill_id = d.id), 0))"
+		" FROM drills d WHERE d.outcome = 'running' ORDER BY d.id";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	char host[256], row_host[256];
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return -EIO;
+	local_host(host, sizeof(host));
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int pid = sqlite3_column_int(s, 1);
+
+		store_col_text(s, 3, row_host, sizeof(row_host));
+		if (strcmp(row_host, host) != 0 ||
+		    holder_alive(pid, (uint64_t)sqlite3_column_int64(s, 2)))
+			continue;
+		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		(*out)[(*n)++] = (struct stale){ sqlite3_column_int64(s, 0),
+						  sqlite3_column_int64(s, 4), pid };
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_sql_error(st, err, rc, "looking for stale drills");
+	sqlite3_reset(s);
+	return rc;
+}
+
+static int abort_one(struct store *st, const struct stale *sd, struct fd_error *err)
+{
+	char note[160], when[40], hash[65];
+	int rc;
+
+	fd_time_format_utc(fd_real_ns(), when, sizeof(when));
+	snprintf(note, sizeof(note), "aborted: holder process %d was gone when checked at %s",
+		 sd->pid, when);
+	rc = store_abort_open_iterations(st, sd->id, note, err);
+	if (!rc)
+		rc = close_drill(st, sd->id, OUTCOME_ABORTED, false, sd->last_real_ns, note, err);
+	if (!rc)
+		rc = store_chain_seal(st, CHAIN_DRILLS, sd->id, hash, err);
+	return rc;
+}
+
+int store_abort_stale_drills(struct store *st, int *n_marked, struct fd_error *err)
+{
+	struct stale *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	*n_marked = 0;
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	rc = find_stale(st, &list, &n, err);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = abort_one(st, &list[i], err);
+	rc = store_tx_end(st, rc, err);
+	if (!rc)
+		*n_marked = (int)n;
+	free(list);
+	return rc;
+}
+
+/* ---- iterations -------------------------------------------------------------- */
+
+int store_abort_open_iterations(struct store *st, int64_t drill_id, const char *detail,
+				struct fd_error *err)
+{
+	static const char sel[] =
+		"SELECT id FROM iterations WHERE drill_id = ?1 AND outcome = 'running'"
+		" AND chain_seq IS NULL ORDER BY id";
+	static const char upd[] =
+		"UPDATE iterations SET outcome = 'aborted', objectives_met = 0,"
+		" ended_real_ns = ?2, ended_utc = ?3,"
+		" detail = CASE WHEN detail IS NULL OR detail = '' THEN ?4"
+		" ELSE detail || char(10) || ?4 END WHERE id = ?1";
+	int64_t ids[64], now = fd_real_ns();
+	size_t n = 0;
+	sqlite3_stmt *s;
+	int rc;
+
+	/* Batches of 64 ids: a statement must be reset before rows are updated and sealed. */
+	do {
+		s = store_stmt(st, sel, err);
+		if (!s)
+			return -EIO;
+		sqlite3_bind_int64(s, 1, drill_id);
+		for (n = 0; n < 64 && (rc = sqlite3_step(s)) == SQLITE_ROW; n++)
+			ids[n] = sqlite3_column_int64(s, 0);
+		if (n < 64 && rc != SQLITE_DONE)
+			return store_sql_error(st, err, rc, "reading open iterations");
+		sqlite3_reset(s);
+		for (size_t i = 0; i < n; i++) {
+			char hash[65];
+
+			s = store_stmt(st, upd, err);
+			if (!s)
+				return -EIO;
+			sqlite3_bind_int64(s, 1, ids[i]);
+			sqlite3_bind_int64(s, 2, now);
+			store_bind_utc(s, 3, now);
+			sqlite3_bind_text(s, 4, detail, -1, SQLITE_STATIC);
+			rc = store_step_done(st, s, "aborting an iteration", err);
+			if (!rc)
+				rc = store_chain_seal(st, CHAIN_ITERATIONS, ids[i], hash, err);
+			if (rc)
+				return rc;
+		}
+	} while (n == 64);
+	return 0;
+}
+
+int store_begin_iteration(struct store *st, struct store_iteration *it, struct fd_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO iterations (drill_id, number, outcome, started_real_ns, started_utc)"
+		" VALUES (?1, ?2, 'running', ?3, ?4)";
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!it->started_real_ns)
+		it->started_real_ns = fd_real_ns();
+	it->outcome = OUTCOME_RUNNING;
+	it->hash[0] = '\0';
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	s = store_stmt(st, sql, err);
+	if (!s)
+		return store_tx_end(st, -EIO, err);
+	sqlite3_bind_int64(s, 1, it->drill_id);
+	sqlite3_bind_int(s, 2, it->number);
+	sqlite3_bind_int64(s, 3, it->started_real_ns);
+	store_bind_utc(s, 4, it->started_real_ns);
+	rc = store_step_done(st, s, "recording the iteration", err);
+	if (!rc)
+		it->id = sqlite3_last_insert_rowid(st->db);
+	return store_tx_end(st, rc, err);
+}
+
+static int update_iteration(struct store *st, const struct store_iteration *it, struct fd_error *err)
+{
+	static const char sql[] =
+		"UPDATE iterations SET outcome = ?2, ended_real_ns = ?3, ended_utc = ?4,"
+		" t0_real_ns = ?5, t0_utc = ?6, t0_mono_ns = ?7, rto_ms = ?8, rpo_ms = ?9,"
+		" writes_acked = ?10, writes_acked_outage = ?11, lost_writes = ?12,"
+		" detect_ms = ?13, first_success_ms = ?14, error_bound_ms = ?15,"
+		" failback_ms = ?16, objectives_met = ?17, detail = ?18"
+		" WHERE id = ?1 AND outcome = 'running' AND chain_seq IS NULL";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, it->id);
+	sqlite3_bind_text(s, 2, store_outcome_name(it->outcome), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, it->ended_real_ns);
+	store_bind_utc(s, 4, it->ended_real_ns);
+	store_bind_i64_nz(s, 5, it->t0_real_ns);
+	store_bind_utc(s, 6, it->t0_real_ns);
+	store_bind_i64_nz(s, 7, it->t0_mono_ns);
+	store_bind_double_opt(s, 8, it->has_rto, it->rto_ms);
+	store_bind_double_opt(s, 9, it->has_rpo, it->rpo_ms);
+	sqlite3_bind_int64(s, 10, it->writes_acked);
+	sqlite3_bind_int64(s, 11, it->writes_acked_outage);
+	if (it->has_rpo)
+		sqlite3_bind_int64(s, 12, it->lost_writes);
+	store_bind_double_opt(s, 13, it->has_detect, it->detect_ms);
+	store_bind_double_opt(s, 14, it->has_first_success, it->first_success_ms);
+	sqlite3_bind_double(s, 15, it->error_bound_ms);
+	store_bind_double_opt(s, 16, it->has_failback, it->failback_ms);
+	sqlite3_bind_int(s, 17, it->objectives_met);
+	store_bind_text(s, 18, it->detail);
+	rc = store_step_done(st, s, "finishing the iteration", err);
+	if (!rc && sqlite3_changes(st->db) == 0)
+		rc = fd_error_set(err, FD_ERR_INTERNAL, -EALREADY,
+				  "%s: iteration %lld does not exist or is already finished",
+				  st->path, (long long)it->id);
+	return rc;
+}
+
+int store_finish_iteration(struct store *st, struct store_iteration *it, struct fd_error *err)
+{
+	int rc;
+
+	if (it->outcome == OUTCOME_RUNNING || (size_t)it->outcome >= N_OUTCOMES)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL,
+				    "store_finish_iteration: iteration %lld: outcome %d is not final",
+				    (long long)it->id, (int)it->outcome);
+	if (!it->ended_real_ns)
+		it->ended_real_ns = fd_real_ns();
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	rc = update_iteration(st, it, err);
+	if (!rc)
+		rc = store_chain_seal(st, CHAIN_ITERATIONS, it->id, it->hash, err);
+	return store_tx_end(st, rc, err);
+}
+
+/* ---- reading ----------------------------------------------------------------- */
+
+#define DRILL_COLS \
+	"id, coalesce(scenario_id, 0), scenario, scenario_sha256, environment, operator, host," \
+	" tool_version, started_real_ns, coalesce(ended_real_ns, 0), outcome," \
+	" coalesce(objectives_met, 0), coalesce(iterations_planned, 0), note, hash," \
+	" coalesce(holder_pid, 0), coalesce(holder_start, 0)"
+
+static void read_drill(sqlite3_stmt *s, struct store_drill *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(s, 0);
+	d->scenario_id = sqlite3_column_int64(s, 1);
+	store_col_text(s, 2, d->scenario_name, sizeof(d->scenario_name));
+	store_col_text(s, 3, d->scenario_sha256, sizeof(d->scenario_sha256));
+	store_col_text(s, 4, d->environment, sizeof(d->environment));
+	store_col_text(s, 5, d->operator_name, sizeof(d->operator_name));
+	store_col_text(s, 6, d->host, sizeof(d->host));
+	store_col_text(s, 7, d->tool_version, sizeof(d->tool_version));
+	d->started_real_ns = sqlite3_column_int64(s, 8);
+	d->ended_real_ns = sqlite3_column_int64(s, 9);
+	d->outcome = col_outcome(s, 10);
+	d->objectives_met = sqlite3_column_int(s, 11) != 0;
+	d->iterations_planned = sqlite3_column_int(s, 12);
+	store_col_text(s, 13, d->note, sizeof(d->note));
+	store_col_text(s, 14, d->hash, sizeof(d->hash));
+	d->holder_pid = sqlite3_column_int(s, 15);
+	d->holder_start = (uint64_t)sqlite3_column_int64(s, 16);
+}
+
+int store_get_drill(struct store *st, int64_t drill_id, struct store_drill *out,
+		    struct fd_error *err)
+{
+	static const char sql[] = "SELECT " DRILL_COLS " FROM drills WHERE id = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, drill_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		read_drill(s, out);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = fd_error_set(err, FD_ERR_INPUT, -ENOENT, "%s: no drill with id %lld",
+				  st->path, (long long)drill_id);
+	} else {
+		rc = store_sql_error(st, err, rc, "reading the drill");
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_list_drills(struct store *st, const struct store_filter *f,
+		      struct store_drill **out, size_t *n, struct fd_error *err)
+{
+	/* Newest first so LIMIT keeps the newest; reversed below to oldest first. */
+	static const char sql[] =
+		"SELECT " DRILL_COLS " FROM drills"
+		" WHERE (?1 IS NULL OR scenario = ?1) AND (?2 IS NULL OR environment = ?2)"
+		" AND (?3 = 0 OR started_real_ns >= ?3) AND (?4 = 0 OR started_real_ns < ?4)"
+		" ORDER BY started_real_ns DESC, id DESC LIMIT ?5";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return -EIO;
+	if (f && f->scenario)
+		sqlite3_bind_text(s, 1, f->scenario, -1, SQLITE_TRANSIENT);
+	if (f && f->environment)
+		sqlite3_bind_text(s, 2, f->environment, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, f ? f->since_real_ns : 0);
+	sqlite3_bind_int64(s, 4, f ? f->until_real_ns : 0);
+	sqlite3_bind_int64(s, 5, f && f->limit ? (sqlite3_int64)f->limit : -1);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		read_drill(s, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return store_sql_error(st, err, rc, "listing drills");
+	}
+	for (size_t i = 0; i < *n / 2; i++) {
+		struct store_drill tmp = (*out)[i];
+		(*out)[i] = (*out)[*n - 1 - i];
+		(*out)[*n - 1 - i] = tmp;
+	}
+	return 0;
+}
+
+static void read_iteration(sqlite3_stmt *s, struct store_iteration *it)
+{
+	memset(it, 0, sizeof(*it));
+	it->id = sqlite3_column_int64(s, 0);
+	it->drill_id = sqlite3_column_int64(s, 1);
+	it->number = sqlite3_column_int(s, 2);
+	it->outcome = col_outcome(s, 3);
+	it->started_real_ns = sqlite3_column_int64(s, 4);
+	it->ended_real_ns = sqlite3_column_int64(s, 5);
+	it->t0_real_ns = sqlite3_column_int64(s, 6);
+	it->t0_mono_ns = sqlite3_column_int64(s, 7);
+	it->rto_ms = store_col_double_opt(s, 8, &it->has_rto);
+	it->rpo_ms = store_col_double_opt(s, 9, &it->has_rpo);
+	it->writes_acked = sqlite3_column_int64(s, 10);
+	it->writes_acked_outage = sqlite3_column_int64(s, 11);
+	it->lost_writes = sqlite3_column_int64(s, 12);
+	it->detect_ms = store_col_double_opt(s, 13, &it->has_detect);
+	it->first_success_ms = store_col_double_opt(s, 14, &it->has_first_success);
+	it->error_bound_ms = sqlite3_column_double(s, 15);
+	it->failback_ms = store_col_double_opt(s, 16, &it->has_failback);
+	it->objectives_met = sqlite3_column_int(s, 17) != 0;
+	store_col_text(s, 18, it->detail, sizeof(it->detail));
+	store_col_text(s, 19, it->hash, sizeof(it->hash));
+}
+
+int store_list_iterations(struct store *st, int64_t drill_id,
+			  struct store_iteration **out, size_t *n, struct fd_error *err)
+{
+	static const char sql[] =
+		"SELECT id, drill_id, number, outcome, started_real_ns, ended_real_ns, t0_real_ns,"
+		" t0_mono_ns, rto_ms, rpo_ms, writes_acked, writes_acked_outage, lost_writes,"
+		" detect_ms, first_success_ms, error_bound_ms, failback_ms, objectives_met,"
+		" detail, hash FROM iterations WHERE drill_id = ?1 ORDER BY number, id";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, drill_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		read_iteration(s, &(*out)[(*n)++]);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return store_sql_error(st, err, rc, "listing iterations");
+	}
+	return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * store internals shared by the store's source files (not a public header).
+ *
+ * Invariants: every public write function opens one IMMEDIATE transaction
+ * (store_tx_begin) and ends it with store_tx_end before returning, so a
+ * row is either fully written and committed or not at all. Prepared
+ * statements are cached per connection, keyed by the address of their
+ * static SQL text.
+ */
+#ifndef FD_STORE_INT_H
+#define FD_STORE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+#define STORE_STMT_CACHE 64
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	bool read_only;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} cache[STORE_STMT_CACHE];
+};
+
+/* Fills err from an SQLite result code with the path and what was being done. */
+int store_sql_error(struct store *st, struct fd_error *err, int rc, const char *what);
+
+/* A cached statement for sql (a static string), reset and unbound. */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql, struct fd_error *err);
+
+int store_tx_begin(struct store *st, struct fd_error *err);
+/* Commits when rc == 0, else rolls back; returns rc or the commit's error. */
+int store_tx_end(struct store *st, int rc, struct fd_error *err);
+
+/* Runs a statement that returns no rows (after binding); resets it. */
+int store_step_done(struct store *st, sqlite3_stmt *s, const char *what, struct fd_error *err);
+
+/* Binding helpers: "" / 0 / has=false become NULL. */
+int store_bind_text(sqlite3_stmt *s, int i, const char *v);
+int store_bind_i64_nz(sqlite3_stmt *s, int i, int64_t v);
+int store_bind_double_opt(sqlite3_stmt *s, int i, bool has, double v);
+/* Binds the ISO-8601 UTC text of real_ns (NULL when 0). */
+int store_bind_utc(sqlite3_stmt *s, int i, int64_t real_ns);
+
+/* Copies a text column into dst (size n), "" for NULL. */
+void store_col_text(sqlite3_stmt *s, int i, char *dst, size_t n);
+/* Reads a REAL column; *has is false for NULL. */
+double store_col_double_opt(sqlite3_stmt *s, int i, bool *has);
+
+/* Grows *arr (element size sz) to hold at least need elements. */
+int store_grow(void **arr, size_t *cap, size_t need, size_t sz);
+
+/* ---- hash chain (store_chain.c) ----------------------------------------- */
+
+enum store_chain_table { CHAIN_DRILLS, CHAIN_ITERATIONS };
+
+/* Seals row_id into the chain (inside an open transaction); fills hash. */
+int store_chain_seal(struct store *st, enum store_chain_table t, int64_t row_id,
+		     char hash[65], struct fd_error *err);
+
+/* ---- drills (store_drill.c) --------------------------------------------- */
+
+/* Seals every open iteration of drill_id as ABORTED with detail (in a transaction). */
+int store_abort_open_iterations(struct store *st, int64_t drill_id, const char *detail,
+				struct fd_error *err);
+
+#endif

@@ -1,0 +1,282 @@
+/*
+ * store_timeline.c: what happened during a drill: events (the timeline,
+ * committed one by one as they happen), probe samples (in batches) and
+ * runbook laps.
+ */
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fd_time.h"
+
+int store_add_event(struct store *st, struct store_event *ev, struct fd_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO events (drill_id, iteration_id, mono_ns, real_ns, utc, kind, subject, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	sqlite3_stmt *s;
+	int rc;
+
+	if (!ev->real_ns)
+		ev->real_ns = fd_real_ns();
+	if (!ev->mono_ns)
+		ev->mono_ns = fd_mono_ns();
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	s = store_stmt(st, sql, err);
+	if (!s)
+		return store_tx_end(st, -EIO, err);
+	sqlite3_bind_int64(s, 1, ev->drill_id);
+	store_bind_i64_nz(s, 2, ev->iteration_id);
+	sqlite3_bind_int64(s, 3, ev->mono_ns);
+	sqlite3_bind_int64(s, 4, ev->real_ns);
+	store_bind_utc(s, 5, ev->real_ns);
+	sqlite3_bind_text(s, 6, ev->kind, -1, SQLITE_STATIC);
+	store_bind_text(s, 7, ev->subject);
+	store_bind_text(s, 8, ev->detail);
+	rc = store_step_done(st, s, "recording an event", err);
+	if (!rc)
+		ev->id = sqlite3_last_insert_rowid(st->db);
+	return store_tx_end(st, rc, err);
+}
+
+int store_add_samples(struct store *st, const struct store_sample *smp, size_t n,
+		      struct fd_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO samples (iteration_id, probe, mono_ns, ok, latency_ns, detail)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; !rc && i < n; i++) {
+		sqlite3_stmt *s = store_stmt(st, sql, err);
+
+		if (!s) {
+			rc = -EIO;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, smp[i].iteration_id);
+		sqlite3_bind_text(s, 2, smp[i].probe, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, smp[i].mono_ns);
+		sqlite3_bind_int(s, 4, smp[i].ok);
+		sqlite3_bind_int64(s, 5, smp[i].latency_ns);
+		store_bind_text(s, 6, smp[i].detail);
+		rc = store_step_done(st, s, "recording probe samples", err);
+	}
+	return store_tx_end(st, rc, err);
+}
+
+int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO laps (iteration_id, step, name, manual, started_mono_ns, ended_mono_ns,"
+		" duration_ms, ok, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+	sqlite3_stmt *s;
+	int rc;
+
+	rc = store_tx_begin(st, err);
+	if (rc)
+		return rc;
+	s = store_stmt(st, sql, err);
+	if (!s)
+		return store_tx_end(st, -EIO, err);
+	sqlite3_bind_int64(s, 1, lap->iteration_id);
+	sqlite3_bind_int(s, 2, lap->step);
+	sqlite3_bind_text(s, 3, lap->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, lap->manual);
+	store_bind_i64_nz(s, 5, lap->started_mono_ns);
+	store_bind_i64_nz(s, 6, lap->ended_mono_ns);
+	/* A step that never ended has no duration. */
+	store_bind_double_opt(s, 7, lap->ended_mono_ns != 0, lap->duration_ms);
+	sqlite3_bind_int(s, 8, lap->ok);
+	store_bind_text(s, 9, lap->detail);
+	rc = store_step_done(st, s, "recording a lap", err);
+	return store_tx_end(st, rc, err);
+}
+
+int store_list_events(struct store *st, int64_t drill_id,
+		      struct store_event **out, size_t *n, struct fd_error *err)
+{
+	static const char sql[] =
+		"SELECT id, drill_id, coalesce(iteration_id, 0), mono_ns, real_ns, kind, subject, detail"
+		" FROM events WHERE drill_id = ?1 ORDER BY id";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, drill_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_event *e;
+
+		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		e = &(*out)[(*n)++];
+		memset(e, 0, sizeof(*e));
+		e->id = sqlite3_column_int64(s, 0);
+		e->drill_id = sqlite3_column_int64(s, 1);
+		e->iteration_id = sqlite3_column_int64(s, 2);
+		e->mono_ns = sqlite3_column_int64(s, 3);
+		e->real_ns = sqlite3_column_int64(s, 4);
+		store_col_text(s, 5, e->kind, sizeof(e->kind));
+		store_col_text(s, 6, e->subject, sizeof(e->subject));
+		store_col_text(s, 7, e->detail, sizeof(e->detail));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return store_sql_error(st, err, rc, "listing events");
+	}
+	return 0;
+}
+
+int store_list_laps(struct store *st, int64_t iteration_id,
+		    struct store_lap **out, size_t *n, struct fd_error *err)
+{
+	static const char sql[] =
+		"SELECT iteration_id, step, name, manual, coalesce(started_mono_ns, 0),"
+		" coalesce(ended_mono_ns, 0), coalesce(duration_ms, 0), ok, detail"
+		" FROM laps WHERE iteration_id = ?1 ORDER BY step, id";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, iteration_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_lap *l;
+
+		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		l = &(*out)[(*n)++];
+		memset(l, 0, sizeof(*l));
+		l->iteration_id = sqlite3_column_int64(s, 0);
+		l->step = sqlite3_column_int(s, 1);
+		store_col_text(s, 2, l->name, sizeof(l->name));
+		l->manual = sqlite3_column_int(s, 3) != 0;
+		l->started_mono_ns = sqlite3_column_int64(s, 4);
+		l->ended_mono_ns = sqlite3_column_int64(s, 5);
+		l->duration_ms = sqlite3_column_double(s, 6);
+		l->ok = sqlite3_column_int(s, 7) != 0;
+		store_col_text(s, 8, l->detail, sizeof(l->detail));
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+		return store_sql_error(st, err, rc, "listing laps");
+	}
+	return 0;
+}
+
+/* ---- probe statistics ------------------------------------------------------ */
+
+/* Nearest-rank percentile of sorted v[0..n-1]. */
+static double percentile(const int64_t *v, size_t n, double p)
+{
+	size_t rank;
+
+	if (n == 0)
+		return 0.0;
+	rank = (size_t)((p / 100.0) * (double)n + 0.999999999);
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return (double)v[rank - 1] / 1e6;
+}
+
+static int probe_latencies(struct store *st, int64_t iteration_id, struct store_probe_stats *ps,
+			   struct fd_error *err)
+{
+	static const char sql[] =
+		"SELECT latency_ns FROM samples WHERE iteration_id = ?1 AND probe = ?2 AND ok = 1"
+		" AND latency_ns IS NOT NULL ORDER BY latency_ns";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	int64_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, iteration_id);
+	sqlite3_bind_text(s, 2, ps->probe, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (store_grow((void **)&v, &cap, n + 1, sizeof(*v))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		v[n++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		ps->latency_p50_ms = percentile(v, n, 50);
+		ps->latency_p99_ms = percentile(v, n, 99);
+		rc = 0;
+	} else {
+		rc = store_sql_error(st, err, rc, "reading probe latencies");
+	}
+	free(v);
+	return rc;
+}
+
+int store_probe_stats(struct store *st, int64_t iteration_id,
+		      struct store_probe_stats **out, size_t *n, struct fd_error *err)
+{
+	static const char sql[] =
+		"SELECT probe, count(*), sum(ok) FROM samples WHERE iteration_id = ?1"
+		" GROUP BY probe ORDER BY probe";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, iteration_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct store_probe_stats *p;
+
+		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		p = &(*out)[(*n)++];
+		memset(p, 0, sizeof(*p));
+		store_col_text(s, 0, p->probe, sizeof(p->probe));
+		p->samples = sqlite3_column_int64(s, 1);
+		p->ok = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	rc = rc == SQLITE_DONE ? 0 : store_sql_error(st, err, rc, "reading probe statistics");
+	for (size_t i = 0; !rc && i < *n; i++)
+		rc = probe_latencies(st, iteration_id, &(*out)[i], err);
+	if (rc) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return rc;
+}

@@ -1,0 +1,681 @@
+/*
+ * Unit tests of store/: each test gets a fresh temporary directory and
+ * database; raw SQL (the sqlite3 API) plays the tamperer and checks what
+ * people will see with the sqlite3 shell.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct fixture {
+	char dir[64];
+	char path[128];
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/fdt-store-XXXXXX");
+	if (!mkdtemp(fx->dir))
+		return -1;
+	snprintf(fx->path, sizeof(fx->path), "%s/firedrill.db", fx->dir);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	const char *suffix[] = { "", "-wal", "-shm", "-journal" };
+	char p[160];
+
+	store_close(fx->st);
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", fx->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(fx->dir);
+	free(fx);
+	return 0;
+}
+
+static struct store *open_store(struct fixture *fx)
+{
+	struct fd_error err = { 0 };
+	int rc = store_open(fx->path, &fx->st, &err);
+
+	if (rc)
+		fail_msg("store_open: %s", err.msg);
+	return fx->st;
+}
+
+/* Runs SQL on its own connection (the "sqlite3 shell"). */
+static void raw_exec(const char *path, const char *fmt, ...)
+{
+	sqlite3 *db = NULL;
+	char *sql, *emsg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &emsg) != SQLITE_OK)
+		fail_msg("raw sql \"%s\": %s", sql, emsg);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+}
+
+/* First column of the first row as text ("NULL" for NULL). */
+static void raw_query(const char *path, char *out, size_t n, const char *fmt, ...)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	char *sql;
+	va_list ap;
+
+	va_start(ap, fmt);
+	sql = sqlite3_vmprintf(fmt, ap);
+	va_end(ap);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+		snprintf(out, n, "NULL");
+	else
+		snprintf(out, n, "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	sqlite3_free(sql);
+	sqlite3_close(db);
+}
+
+static int64_t begin_drill(struct store *st, const char *scenario, const char *env, int pid)
+{
+	struct store_drill d = { 0 };
+	struct fd_error err = { 0 };
+
+	snprintf(d.scenario_name, sizeof(d.scenario_name), "%s", scenario);
+	snprintf(d.environment, sizeof(d.environment), "%s", env);
+	snprintf(d.operator_name, sizeof(d.operator_name), "alice");
+	snprintf(d.tool_version, sizeof(d.tool_version), "0.1.0");
+	d.iterations_planned = 2;
+	d.holder_pid = pid;
+	if (store_begin_drill(st, &d, &err))
+		fail_msg("store_begin_drill: %s", err.msg);
+	assert_true(d.id > 0);
+	assert_string_equal(d.hash, "");
+	return d.id;
+}
+
+static int64_t begin_iteration(struct store *st, int64_t drill, int number)
+{
+	struct store_iteration it = { .drill_id = drill, .number = number };
+	struct fd_error err = { 0 };
+
+	if (store_begin_iteration(st, &it, &err))
+		fail_msg("store_begin_iteration: %s", err.msg);
+	return it.id;
+}
+
+static void finish_recovered(struct store *st, int64_t id, double rto)
+{
+	struct store_iteration it = {
+		.id = id, .outcome = OUTCOME_RECOVERED, .t0_real_ns = 1700000000000000000,
+		.t0_mono_ns = 5000, .has_rto = true, .rto_ms = rto, .has_rpo = true,
+		.rpo_ms = 120.5, .writes_acked = 40, .writes_acked_outage = 7, .lost_writes = 2,
+		.has_detect = true, .detect_ms = 250, .has_first_success = true,
+		.first_success_ms = rto - 100, .error_bound_ms = 200, .objectives_met = true,
+	};
+	struct fd_error err = { 0 };
+
+	if (store_finish_iteration(st, &it, &err))
+		fail_msg("store_finish_iteration: %s", err.msg);
+	assert_int_equal(strlen(it.hash), 64);
+}
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void test_open_migrate_reopen(void **state)
+{
+	struct fixture *fx = *state;
+	char v[64];
+
+	open_store(fx);
+	assert_int_equal(store_schema_version(fx->st), 1);
+	store_close(fx->st);
+	fx->st = NULL;
+	open_store(fx);
+	assert_int_equal(store_schema_version(fx->st), 1);
+	raw_query(fx->path, v, sizeof(v), "PRAGMA journal_mode");
+	assert_string_equal(v, "wal");
+	raw_query(fx->path, v, sizeof(v), "PRAGMA application_id");
+	assert_string_equal(v, "1178882609");
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM sqlite_schema WHERE name IN "
+		  "('scenarios','drills','iterations','events','samples','laps','faults')");
+	assert_string_equal(v, "7");
+}
+
+static void test_refuses_foreign_and_newer(void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_error err = { 0 };
+
+	raw_exec(fx->path, "CREATE TABLE shopping (item TEXT)");
+	assert_int_not_equal(store_open(fx->path, &fx->st, &err), 0);
+	assert_null(fx->st);
+	assert_int_equal(err.kind, FD_ERR_ENV);
+	assert_non_null(strstr(err.msg, "not a firedrill store"));
+
+	raw_exec(fx->path, "DROP TABLE shopping");
+	open_store(fx);
+	store_close(fx->st);
+	fx->st = NULL;
+	raw_exec(fx->path, "PRAGMA user_version = 99");
+	assert_int_not_equal(store_open(fx->path, &fx->st, &err), 0);
+	assert_int_equal(err.kind, FD_ERR_ENV);
+	assert_non_null(strstr(err.msg, "newer firedrill"));
+}
+
+static void test_round_trip(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	int64_t scen = 0, again = 0;
+	char *text = NULL, sha[65];
+
+	assert_int_equal(store_put_scenario(st, "region-drop", NULL, "name: region-drop\n", &scen, &err), 0);
+	assert_int_equal(store_put_scenario(st, "region-drop", NULL, "name: region-drop\n", &again, &err), 0);
+	assert_int_equal(scen, again);
+	assert_int_equal(store_get_scenario_text(st, scen, &text, sha, &err), 0);
+	assert_string_equal(text, "name: region-drop\n");
+	free(text);
+	assert_int_equal(store_put_scenario(st, "x", "00", "other", &again, &err), -EINVAL);
+
+	struct store_drill d = { .scenario_id = scen, .iterations_planned = 2 };
+	snprintf(d.environment, sizeof(d.environment), "staging");
+	snprintf(d.operator_name, sizeof(d.operator_name), "alice");
+	snprintf(d.note, sizeof(d.note), "lab tuning: fast failover");
+	assert_int_equal(store_begin_drill(st, &d, &err), 0);
+	assert_string_equal(d.scenario_name, "region-drop");
+	assert_int_equal(d.holder_pid, getpid());
+
+	int64_t it1 = begin_iteration(st, d.id, 1);
+	struct store_event ev = { .drill_id = d.id, .iteration_id = it1 };
+	snprintf(ev.kind, sizeof(ev.kind), "fault-applied");
+	snprintf(ev.subject, sizeof(ev.subject), "drop-east");
+	assert_int_equal(store_add_event(st, &ev, &err), 0);
+	struct store_event ev2 = { .drill_id = d.id };
+	snprintf(ev2.kind, sizeof(ev2.kind), "phase");
+	snprintf(ev2.subject, sizeof(ev2.subject), "revert");
+	assert_int_equal(store_add_event(st, &ev2, &err), 0);
+
+	struct store_sample smp[5];
+	memset(smp, 0, sizeof(smp));
+	for (int i = 0; i < 5; i++) {
+		smp[i].iteration_id = it1;
+		snprintf(smp[i].probe, sizeof(smp[i].probe), "%s", i < 4 ? "api" : "db");
+		smp[i].mono_ns = 1000 + i;
+		smp[i].ok = i != 1;
+		smp[i].latency_ns = (i + 1) * 1000000;
+	}
+	assert_int_equal(store_add_samples(st, smp, 5, &err), 0);
+	struct store_lap lap = { .iteration_id = it1, .step = 0, .manual = true,
+				 .started_mono_ns = 10, .ended_mono_ns = 20, .duration_ms = 1500, .ok = true };
+	snprintf(lap.name, sizeof(lap.name), "promote replica");
+	assert_int_equal(store_add_lap(st, &lap, &err), 0);
+	finish_recovered(st, it1, 4200.25);
+
+	int64_t it2 = begin_iteration(st, d.id, 2);
+	struct store_iteration nr = { .id = it2, .outcome = OUTCOME_NOT_RECOVERED,
+				      .writes_acked = 10, .error_bound_ms = 200 };
+	snprintf(nr.detail, sizeof(nr.detail), "no stable window within 5m");
+	assert_int_equal(store_finish_iteration(st, &nr, &err), 0);
+	assert_int_equal(store_finish_drill(st, d.id, OUTCOME_NOT_RECOVERED, false, 0, &err), 0);
+
+	struct store_drill got;
+	assert_int_equal(store_get_drill(st, d.id, &got, &err), 0);
+	assert_string_equal(got.scenario_name, "region-drop");
+	assert_string_equal(got.scenario_sha256, sha);
+	assert_string_equal(got.environment, "staging");
+	assert_string_equal(got.note, "lab tuning: fast failover");
+	assert_int_equal(got.outcome, OUTCOME_NOT_RECOVERED);
+	assert_int_equal(strlen(got.hash), 64);
+	assert_true(got.ended_real_ns >= got.started_real_ns);
+
+	struct store_iteration *its = NULL;
+	size_t n = 0;
+	assert_int_equal(store_list_iterations(st, d.id, &its, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(its[0].outcome, OUTCOME_RECOVERED);
+	assert_true(its[0].has_rto);
+	assert_true(its[0].rto_ms == 4200.25);
+	assert_int_equal(its[0].lost_writes, 2);
+	assert_int_equal(its[0].writes_acked_outage, 7);
+	assert_true(its[0].objectives_met);
+	assert_false(its[1].has_rto);
+	assert_false(its[1].has_rpo);
+	assert_false(its[1].has_detect);
+	assert_string_equal(its[1].detail, "no stable window within 5m");
+	free(its);
+
+	struct store_event *evs = NULL;
+	assert_int_equal(store_list_events(st, d.id, &evs, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(evs[0].subject, "drop-east");
+	assert_int_equal(evs[0].iteration_id, it1);
+	assert_int_equal(evs[1].iteration_id, 0);
+	free(evs);
+
+	struct store_lap *laps = NULL;
+	assert_int_equal(store_list_laps(st, it1, &laps, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(laps[0].name, "promote replica");
+	assert_true(laps[0].manual);
+	assert_true(laps[0].duration_ms == 1500);
+	free(laps);
+
+	struct store_probe_stats *ps = NULL;
+	assert_int_equal(store_probe_stats(st, it1, &ps, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ps[0].probe, "api");
+	assert_int_equal(ps[0].samples, 4);
+	assert_int_equal(ps[0].ok, 3);
+	assert_true(ps[0].latency_p50_ms == 3.0); /* ok latencies 1, 3, 4 ms */
+	assert_true(ps[0].latency_p99_ms == 4.0);
+	free(ps);
+
+	assert_int_equal(store_verify_chain(st, &err), 0);
+}
+
+static void test_null_semantics(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	int64_t drill = begin_drill(st, "s", "dev", 0);
+	int64_t it1 = begin_iteration(st, drill, 1), it2 = begin_iteration(st, drill, 2);
+	char v[64];
+
+	finish_recovered(st, it1, 1000);
+	struct store_iteration nr = { .id = it2, .outcome = OUTCOME_NOT_RECOVERED, .writes_acked = 3 };
+	assert_int_equal(store_finish_iteration(st, &nr, &err), 0);
+
+	raw_query(fx->path, v, sizeof(v), "SELECT typeof(rto_ms) FROM iterations WHERE id = %lld", (long long)it1);
+	assert_string_equal(v, "real");
+	raw_query(fx->path, v, sizeof(v),
+		  "SELECT quote(rto_ms) || quote(rpo_ms) || quote(lost_writes) || quote(detect_ms)"
+		  " || quote(first_success_ms) || quote(failback_ms) || quote(t0_utc)"
+		  " FROM iterations WHERE id = %lld", (long long)it2);
+	assert_string_equal(v, "NULLNULLNULLNULLNULLNULLNULL");
+	raw_query(fx->path, v, sizeof(v), "SELECT writes_acked FROM iterations WHERE id = %lld", (long long)it2);
+	assert_string_equal(v, "3");
+	raw_query(fx->path, v, sizeof(v), "SELECT outcome FROM iterations WHERE id = %lld", (long long)it2);
+	assert_string_equal(v, "not-recovered");
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM drill_iterations WHERE rto_ms IS NULL");
+	assert_string_equal(v, "1");
+	/* A running drill has no end and no verdict yet. */
+	raw_query(fx->path, v, sizeof(v), "SELECT quote(ended_utc) || quote(objectives_met) FROM drills");
+	assert_string_equal(v, "NULLNULL");
+}
+
+static void test_sealed_rows_are_final(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	int64_t drill = begin_drill(st, "s", "dev", 0);
+	int64_t it = begin_iteration(st, drill, 1);
+
+	finish_recovered(st, it, 10);
+	struct store_iteration again = { .id = it, .outcome = OUTCOME_RECOVERED };
+	assert_int_not_equal(store_finish_iteration(st, &again, &err), 0);
+	assert_int_equal(err.kind, FD_ERR_INTERNAL);
+	assert_non_null(strstr(err.msg, "already finished"));
+	struct store_iteration running = { .id = it, .outcome = OUTCOME_RUNNING };
+	assert_int_equal(store_finish_iteration(st, &running, &err), -EINVAL);
+
+	/* An iteration still open when the drill finishes is sealed as aborted. */
+	begin_iteration(st, drill, 2);
+	assert_int_equal(store_finish_drill(st, drill, OUTCOME_RECOVERED, true, 0, &err), 0);
+	assert_int_not_equal(store_finish_drill(st, drill, OUTCOME_RECOVERED, true, 0, &err), 0);
+	char v[64];
+	raw_query(fx->path, v, sizeof(v), "SELECT outcome FROM iterations WHERE number = 2");
+	assert_string_equal(v, "aborted");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+}
+
+static void test_journal(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	struct store_fault *act = NULL;
+	size_t n = 0;
+	char spec[] = "{\"table\":\"firedrill\",\"cidrs\":[\"10.250.0.0/24\"]}";
+	struct store_fault f = { .spec = spec, .holder_pid = 4242, .max_duration_ns = 60000000000 };
+
+	snprintf(f.fault_id, sizeof(f.fault_id), "drop-east");
+	snprintf(f.kind, sizeof(f.kind), "drop");
+	snprintf(f.netns, sizeof(f.netns), "fdt-store");
+	assert_int_equal(store_journal_plan(st, &f, &err), 0);
+	assert_true(f.id > 0);
+
+	assert_int_equal(store_journal_list_active(st, &act, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(act[0].state, JOURNAL_PLANNED);
+	assert_string_equal(act[0].spec, spec);
+	assert_string_equal(act[0].netns, "fdt-store");
+	assert_int_equal(act[0].drill_id, 0);
+	store_faults_free(act, n);
+
+	assert_int_equal(store_journal_set_spec(st, f.id, "{\"resolved\":[\"10.250.0.1\"]}", &err), 0);
+	assert_int_equal(store_journal_set_spec(st, f.id, "{not json", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not valid JSON"));
+	assert_int_equal(store_journal_set_state(st, f.id, JOURNAL_APPLIED, 1000000000, "set of 1", &err), 0);
+	assert_int_equal(store_journal_list_active(st, &act, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(act[0].state, JOURNAL_APPLIED);
+	assert_int_equal(act[0].applied_real_ns, 1000000000);
+	assert_int_equal(act[0].expires_real_ns, 61000000000);
+	assert_string_equal(act[0].spec, "{\"resolved\":[\"10.250.0.1\"]}");
+	store_faults_free(act, n);
+
+	assert_int_equal(store_journal_set_state(st, f.id, JOURNAL_REVERTED, 2000000000, "table deleted", &err), 0);
+	assert_int_equal(store_journal_set_state(st, f.id, JOURNAL_REVERTED, 3000000000, "already gone", &err), 0);
+	assert_int_equal(store_journal_list_active(st, &act, &n, &err), 0);
+	assert_int_equal(n, 0);
+	store_faults_free(act, n);
+	assert_int_equal(store_journal_set_state(st, f.id, JOURNAL_APPLIED, 0, NULL, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "cannot go from reverted to applied"));
+
+	char v[128];
+	raw_query(fx->path, v, sizeof(v), "SELECT reverted_real_ns || ' ' || detail FROM faults");
+	assert_string_equal(v, "2000000000 set of 1\ntable deleted\nalready gone");
+
+	struct store_fault bad = { .spec = (char *)"[1, 2" };
+	snprintf(bad.fault_id, sizeof(bad.fault_id), "b");
+	snprintf(bad.kind, sizeof(bad.kind), "exec");
+	assert_int_equal(store_journal_plan(st, &bad, &err), -EINVAL);
+	assert_int_equal(store_journal_list_active(st, &act, &n, &err), 0);
+	assert_int_equal(n, 0);
+	store_faults_free(act, n);
+}
+
+static void make_chain(struct store *st, int64_t *drill, int64_t *it1, int64_t *it2)
+{
+	struct fd_error err = { 0 };
+
+	*drill = begin_drill(st, "chain", "dev", 0);
+	*it1 = begin_iteration(st, *drill, 1);
+	finish_recovered(st, *it1, 4000);
+	*it2 = begin_iteration(st, *drill, 2);
+	finish_recovered(st, *it2, 3000);
+	assert_int_equal(store_finish_drill(st, *drill, OUTCOME_RECOVERED, true, 0, &err), 0);
+	assert_int_equal(store_verify_chain(st, &err), 0);
+}
+
+static void test_chain_tamper_content(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	int64_t drill, it1, it2;
+	char want[64];
+
+	make_chain(st, &drill, &it1, &it2);
+	raw_exec(fx->path, "UPDATE iterations SET rto_ms = 900.0 WHERE id = %lld", (long long)it1);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	snprintf(want, sizeof(want), "iterations row %lld ", (long long)it1);
+	assert_non_null(strstr(err.msg, want));
+	assert_non_null(strstr(err.msg, "rto_ms (now 900)"));
+	assert_null(strstr(err.msg, "outcome"));
+}
+
+static void test_chain_tamper_link(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	int64_t drill, it1, it2;
+	char want[80];
+
+	make_chain(st, &drill, &it1, &it2);
+	/* Rewrite row 1 completely, hash and digests included: row 2's link breaks. */
+	raw_exec(fx->path, "UPDATE iterations SET hash = '%s' WHERE id = %lld",
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", (long long)it1);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	snprintf(want, sizeof(want), "iterations row %lld: prev_hash does not match row %lld's hash",
+		 (long long)it2, (long long)it1);
+	assert_non_null(strstr(err.msg, want));
+	assert_non_null(strstr(err.msg, "its hash column was changed"));
+}
+
+static void test_chain_tamper_drill_and_unseal(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	int64_t drill, it1, it2;
+	char want[80];
+
+	make_chain(st, &drill, &it1, &it2);
+	raw_exec(fx->path, "UPDATE drills SET outcome = 'recovered', objectives_met = 1, "
+		 "operator = 'mallory' WHERE id = %lld", (long long)drill);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	snprintf(want, sizeof(want), "drills row %lld ", (long long)drill);
+	assert_non_null(strstr(err.msg, want));
+	assert_non_null(strstr(err.msg, "operator (now \"mallory\")"));
+
+	raw_exec(fx->path, "UPDATE drills SET operator = 'alice' WHERE id = %lld", (long long)drill);
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	raw_exec(fx->path, "UPDATE iterations SET chain_seq = NULL, hash = NULL WHERE id = %lld",
+		 (long long)it2);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	snprintf(want, sizeof(want), "iterations row %lld: outcome \"recovered\" but not in the hash chain",
+		 (long long)it2);
+	assert_non_null(strstr(err.msg, want));
+}
+
+static void test_chain_scenario_text(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	int64_t scen;
+
+	assert_int_equal(store_put_scenario(st, "s", NULL, "rto: 5m\n", &scen, &err), 0);
+	raw_exec(fx->path, "UPDATE scenarios SET content = 'rto: 50m' WHERE id = %lld", (long long)scen);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "scenarios row 1: content no longer hashes"));
+}
+
+/* A pid that existed and is gone (reaped). */
+static int dead_pid(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+static void test_abort_stale(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	int marked = -1;
+	char v[256];
+
+	int64_t live = begin_drill(st, "s", "dev", 0);
+	int64_t dead = begin_drill(st, "s", "dev", dead_pid());
+	int64_t it = begin_iteration(st, dead, 1);
+	finish_recovered(st, it, 700);
+	int64_t open_it = begin_iteration(st, dead, 2);
+	struct store_event ev = { .drill_id = dead, .real_ns = 1800000000000000000 };
+	snprintf(ev.kind, sizeof(ev.kind), "probe-down");
+	assert_int_equal(store_add_event(st, &ev, &err), 0);
+	int64_t reused = begin_drill(st, "s", "dev", 0);
+	/* Same pid as ours, another start time: the pid was reused. */
+	raw_exec(fx->path, "UPDATE drills SET holder_start = holder_start + 1 WHERE id = %lld",
+		 (long long)reused);
+
+	assert_int_equal(store_abort_stale_drills(st, &marked, &err), 0);
+	assert_int_equal(marked, 2);
+	raw_query(fx->path, v, sizeof(v), "SELECT group_concat(id || ':' || outcome, ' ') FROM "
+		  "(SELECT id, outcome FROM drills ORDER BY id)");
+	char want[256];
+	snprintf(want, sizeof(want), "%lld:running %lld:aborted %lld:aborted", (long long)live,
+		 (long long)dead, (long long)reused);
+	assert_string_equal(v, want);
+	raw_query(fx->path, v, sizeof(v), "SELECT outcome || ' ' || detail FROM iterations WHERE id = %lld",
+		  (long long)open_it);
+	assert_non_null(strstr(v, "aborted aborted: holder process"));
+	raw_query(fx->path, v, sizeof(v), "SELECT outcome FROM iterations WHERE id = %lld", (long long)it);
+	assert_string_equal(v, "recovered");
+	/* Partial data kept; the end is the last thing observed. */
+	raw_query(fx->path, v, sizeof(v), "SELECT ended_real_ns FROM drills WHERE id = %lld", (long long)dead);
+	assert_string_equal(v, "1800000000000000000");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+
+	assert_int_equal(store_abort_stale_drills(st, &marked, &err), 0);
+	assert_int_equal(marked, 0);
+	assert_int_equal(store_finish_drill(st, live, OUTCOME_RECOVERED, true, 0, &err), 0);
+}
+
+static void test_list_filter_limit(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	struct store_drill *ds = NULL;
+	size_t n = 0;
+
+	for (int i = 0; i < 5; i++)
+		begin_drill(st, i % 2 ? "odd" : "even", i < 3 ? "staging" : "prod", 0);
+	struct store_filter f = { .scenario = "even" };
+	assert_int_equal(store_list_drills(st, &f, &ds, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_true(ds[0].id < ds[1].id && ds[1].id < ds[2].id);
+	free(ds);
+	f = (struct store_filter){ .environment = "staging", .limit = 2 };
+	assert_int_equal(store_list_drills(st, &f, &ds, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(ds[0].id, 2);
+	assert_int_equal(ds[1].id, 3);
+	free(ds);
+	assert_int_equal(store_list_drills(st, NULL, &ds, &n, &err), 0);
+	assert_int_equal(n, 5);
+	free(ds);
+}
+
+static void test_read_only(void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_error err = { 0 };
+	int status = 0;
+	char missing[160];
+	pid_t pid;
+
+	snprintf(missing, sizeof(missing), "%s/missing.db", fx->dir);
+	assert_int_equal(store_open_readonly(missing, &fx->st, &err), -ENOENT);
+	assert_int_not_equal(access(missing, F_OK), 0);
+
+	open_store(fx);
+	begin_drill(fx->st, "s", "dev", 0);
+	store_close(fx->st);
+	fx->st = NULL;
+	assert_int_equal(chmod(fx->path, 0444), 0);
+	assert_int_equal(chmod(fx->dir, 0555), 0);
+
+	/* Root ignores file modes: the child gives up root to see them. */
+	pid = fork();
+	if (pid == 0) {
+		struct store *st = NULL;
+		struct store_drill *ds = NULL;
+		size_t n = 0;
+		int rc;
+
+		if (geteuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(2);
+		rc = store_open(fx->path, &st, &err);
+		if (rc == 0 || err.kind != FD_ERR_ENV || !strstr(err.msg, "read-only")) {
+			printf("store_open on a read-only file: rc %d kind %d: %s\n", rc, err.kind, err.msg);
+			fflush(stdout);
+			_exit(1);
+		}
+		rc = store_open_readonly(fx->path, &st, &err);
+		if (rc == 0)
+			rc = store_list_drills(st, NULL, &ds, &n, &err);
+		store_close(st);
+		free(ds);
+		if (rc || n != 1) {
+			printf("store_open_readonly: rc %d n %zu: %s\n", rc, n, err.msg);
+			fflush(stdout);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	waitpid(pid, &status, 0);
+	chmod(fx->dir, 0700);
+	chmod(fx->path, 0644);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_names(void **state)
+{
+	enum drill_outcome o;
+
+	(void)state;
+	for (int i = OUTCOME_RUNNING; i <= OUTCOME_ERROR; i++) {
+		assert_int_equal(store_outcome_parse(store_outcome_name((enum drill_outcome)i), &o), 0);
+		assert_int_equal(o, i);
+	}
+	assert_string_equal(store_outcome_name(OUTCOME_NOT_RECOVERED), "not-recovered");
+	assert_int_equal(store_outcome_parse("recoverd", &o), -EINVAL);
+	assert_string_equal(store_journal_state_name(JOURNAL_REVERTED), "reverted");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_foreign_and_newer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_semantics, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sealed_rows_are_final, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_tamper_content, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_tamper_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_tamper_drill_and_unseal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_scenario_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_abort_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_filter_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
