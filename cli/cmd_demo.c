@@ -106,7 +106,7 @@ static int load_scenario(const char *file, struct scenario **s, struct fd_error 
 	if (file)
 		return scenario_load(file, s, err);
 #ifdef HAVE_EMBEDDED_SCENARIO
-	return scenario_load_buffer(DEMO_SCENARIO, demo_scenario_text, strlen(demo_scenario_text), s,
+	return scenario_load_buffer(DEMO_SCENARIO, FD_DEMO_SCENARIO_TEXT, strlen(FD_DEMO_SCENARIO_TEXT), s,
 				    err);
 #else
 	return load_from_disk(s, err);
