@@ -371,7 +371,7 @@ static void read_line(const char *path, const char *prefix, char *out, size_t le
 
 static void test_freeze_v1(void **st)
 {
-	char mk[96], cg[PATH_MAX], state_path[PATH_MAX + 32], state[64];
+	char mk[96], cg[PATH_MAX], state_path[PATH_MAX + 32], state[256];
 	struct scenario_fault f = { .id = "ice", .kind = FAULT_FREEZE };
 	struct fd_error err;
 	struct outcome o;
@@ -450,7 +450,7 @@ static void v2_mount(char *out, size_t len)
 
 static void test_freeze_v2(void **st)
 {
-	char mk[96], mount[PATH_MAX], cg[PATH_MAX], events[PATH_MAX + 32], line[64];
+	char mk[96], mount[PATH_MAX], cg[PATH_MAX], events[PATH_MAX + 32], line[256];
 	char freeze_file[PATH_MAX + 32];
 	struct scenario_fault f = { .id = "ice2", .kind = FAULT_FREEZE };
 	struct fd_error err;
@@ -524,7 +524,7 @@ static void test_netns_scope(void **st)
 
 static int group_teardown(void **st)
 {
-	char path[PATH_MAX + 32], cmd[128];
+	char path[sizeof(cgroups) + 32], cmd[128]; /* gcc cannot bound cgroups[i] tighter */
 	int i;
 
 	for (i = 0; i < 4; i++) {
