@@ -191,10 +191,12 @@ int report_keygen(const char *prefix, struct fd_error *err);
  * Signs the bytes of report_path with the secret key file; writes the
  * detached signature to report_path + ".sig" (format in docs/reports.md).
  * ev (NULL for a trend report) binds the signature to the drill's and its
- * iterations' row hashes in the store's chain.
+ * iterations' row hashes in the store's chain; st (may be NULL) adds the
+ * heads of the store's chains (store_chain_head), so a store later cut
+ * back or rewritten is noticed.
  */
 int report_sign_file(const char *report_path, const char *key_path,
-		     const struct report_evidence *ev, struct fd_error *err);
+		     const struct report_evidence *ev, struct store *st, struct fd_error *err);
 
 enum report_verify_status {
 	REPORT_VERIFY_OK,

@@ -179,8 +179,23 @@ static void write_blocks(FILE *out, const char *data, size_t len)
 	}
 }
 
+static void write_heads(FILE *f, struct store *st)
+{
+	static const char *const tables[] = { "drills", "iterations" };
+
+	for (size_t i = 0; st && i < 2; i++) {
+		int64_t seq = 0;
+		char hash[65] = "";
+
+		if (store_chain_head(st, tables[i], &seq, hash, NULL) == 0)
+			fprintf(f, "chain-head %s %lld %s\n", tables[i], (long long)seq,
+				hash[0] ? hash : "-");
+	}
+}
+
 static int build_payload(const char *report, size_t len, const unsigned char *pk,
-			 const struct report_evidence *ev, char **payload, size_t *plen)
+			 const struct report_evidence *ev, struct store *st, char **payload,
+			 size_t *plen)
 {
 	char hex[65], b64[sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES,
 						    sodium_base64_VARIANT_ORIGINAL)];
@@ -201,13 +216,14 @@ static int build_payload(const char *report, size_t len, const unsigned char *pk
 			fprintf(f, "iteration %d %s\n", ev->iterations[i].it.number,
 				ev->iterations[i].it.hash);
 	}
+	write_heads(f, st);
 	fprintf(f, "signed-at %s\nkey-id %s\npublic-key %s\n",
 		fd_time_format_utc(fd_real_ns(), when, sizeof(when)), id, b64);
 	return fclose(f) == 0 ? 0 : -EIO;
 }
 
 int report_sign_file(const char *report_path, const char *key_path,
-		     const struct report_evidence *ev, struct fd_error *err)
+		     const struct report_evidence *ev, struct store *st, struct fd_error *err)
 {
 	unsigned char sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
 	char *report = NULL, *payload = NULL, *sig_path = NULL;
@@ -224,7 +240,7 @@ int report_sign_file(const char *report_path, const char *key_path,
 	if (r)
 		goto cleanup;
 	/* The public key is the second half of a libsodium Ed25519 secret key. */
-	if (build_payload(report, len, sk + 32, ev, &payload, &plen) < 0 ||
+	if (build_payload(report, len, sk + 32, ev, st, &payload, &plen) < 0 ||
 	    asprintf(&sig_path, "%s.sig", report_path) < 0) {
 		r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto cleanup;
@@ -362,6 +378,31 @@ static int check_signature(const char *payload, size_t plen, const char *sig_lin
 	return 0;
 }
 
+/*
+ * The chain may have grown since signing, never shrunk; at the same length
+ * its head must be the signed one.
+ */
+static void check_heads(const char *payload, struct store *st, struct report_verify_result *res)
+{
+	for (const char *p = strstr(payload, "\nchain-head "); p; p = strstr(p + 1, "\nchain-head ")) {
+		char table[32], hash[65], now[65] = "";
+		long long seq = 0;
+		int64_t now_seq = 0;
+
+		if (sscanf(p + 1, "chain-head %31s %lld %64s", table, &seq, hash) != 3 ||
+		    store_chain_head(st, table, &now_seq, now, NULL) < 0)
+			continue;
+		if (now_seq < seq)
+			add_what(res, REPORT_VERIFY_CHAIN_BROKEN,
+				 "the %s chain is shorter than when the report was signed (%lld rows, "
+				 "signed at %lld): rows were deleted or the database was replaced",
+				 table, (long long)now_seq, seq);
+		else if (now_seq == seq && strcmp(now[0] ? now : "-", hash) != 0)
+			add_what(res, REPORT_VERIFY_CHAIN_BROKEN,
+				 "the %s chain's head row %lld differs from the one signed", table, seq);
+	}
+}
+
 static void check_store(const char *payload, struct store *st, struct report_verify_result *res)
 {
 	struct fd_error e = { 0 };
@@ -374,6 +415,7 @@ static void check_store(const char *payload, struct store *st, struct report_ver
 
 	if (store_verify_chain(st, &e) < 0)
 		add_what(res, REPORT_VERIFY_CHAIN_BROKEN, "store hash chain broken: %s", e.msg);
+	check_heads(payload, st, res);
 	p = strstr(payload, "\ndrill ");
 	if (!p || sscanf(p + 1, "drill %lld %64s", &id, hash) != 2)
 		return; /* a trend report binds no rows */
@@ -436,7 +478,8 @@ int report_verify_file(const char *report_path, const char *pubkey_path, struct 
 	sig_line[1] = '\0'; /* the payload ends with the newline before "signature" */
 	r = check_signature(sigfile, (size_t)(sig_line + 1 - sigfile), sig_line + 2 + strlen("signature"),
 			    pubkey_path, res, err);
-	if (r)
+	/* A payload whose signature fails says nothing trustworthy: stop here. */
+	if (r || res->status != REPORT_VERIFY_OK)
 		goto cleanup;
 	field(sigfile, "signed-at", res->signed_at, sizeof(res->signed_at));
 	hex_sha256(report, len, hex);

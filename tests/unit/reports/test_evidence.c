@@ -1,0 +1,200 @@
+/*
+ * Evidence renderers on a hand-made model: every section an auditor needs,
+ * the verdict, and hostile strings from scenarios and probes escaped.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "report.h"
+
+#define HOSTILE "<script>alert('x')</script>\"|`\x01\x1b\xc0\xaf"
+
+static struct report_evidence *make(bool recovered)
+{
+	struct report_evidence *ev = calloc(1, sizeof(*ev));
+
+	ev->drill.id = 42;
+	snprintf(ev->drill.scenario_name, sizeof(ev->drill.scenario_name), "s3-outage");
+	snprintf(ev->drill.environment, sizeof(ev->drill.environment), "staging");
+	snprintf(ev->drill.operator_name, sizeof(ev->drill.operator_name), "alice");
+	snprintf(ev->drill.host, sizeof(ev->drill.host), "drill-host-1");
+	snprintf(ev->drill.tool_version, sizeof(ev->drill.tool_version), "0.1.0");
+	snprintf(ev->drill.note, sizeof(ev->drill.note), "%s", HOSTILE);
+	snprintf(ev->drill.hash, sizeof(ev->drill.hash), "%064d", 7);
+	ev->drill.started_real_ns = INT64_C(1764126930123) * 1000000;
+	ev->drill.ended_real_ns = ev->drill.started_real_ns + INT64_C(300) * 1000000000;
+	ev->drill.outcome = recovered ? OUTCOME_RECOVERED : OUTCOME_NOT_RECOVERED;
+	ev->drill.objectives_met = recovered;
+	ev->objectives.rto = (struct report_value){ true, 300000 };
+	ev->objectives.rpo = (struct report_value){ true, 30000 };
+	ev->scenario_text = strdup("name: s3-outage\ndescription: \"" HOSTILE "\"\n```\n");
+	snprintf(ev->scenario_sha256, sizeof(ev->scenario_sha256), "%064d", 1);
+	ev->generated_real_ns = ev->drill.ended_real_ns;
+	snprintf(ev->tool_version, sizeof(ev->tool_version), "0.1.0");
+
+	ev->n_iterations = 1;
+	ev->iterations = calloc(1, sizeof(*ev->iterations));
+	struct store_iteration *it = &ev->iterations[0].it;
+	it->number = 1;
+	it->outcome = ev->drill.outcome;
+	it->has_rto = recovered;
+	it->rto_ms = 41200;
+	it->has_rpo = recovered;
+	it->rpo_ms = 0;
+	it->writes_acked = 120;
+	it->error_bound_ms = 100;
+	it->objectives_met = recovered;
+	snprintf(it->detail, sizeof(it->detail), "%s", HOSTILE);
+
+	ev->iterations[0].n_laps = 1;
+	ev->iterations[0].laps = calloc(1, sizeof(struct store_lap));
+	snprintf(ev->iterations[0].laps[0].name, 256, "Swap | DNS <now>");
+	ev->iterations[0].laps[0].duration_ms = 850;
+	ev->iterations[0].laps[0].ok = true;
+	ev->iterations[0].n_probes = 1;
+	ev->iterations[0].probes = calloc(1, sizeof(struct store_probe_stats));
+	snprintf(ev->iterations[0].probes[0].probe, 64, "api");
+	ev->iterations[0].probes[0].samples = 400;
+	ev->iterations[0].probes[0].ok = 380;
+	ev->iterations[0].probes[0].latency_p50_ms = 12;
+
+	ev->n_events = 2;
+	ev->events = calloc(2, sizeof(*ev->events));
+	snprintf(ev->events[0].kind, 32, "fault-applied");
+	snprintf(ev->events[0].subject, 128, "s3");
+	snprintf(ev->events[0].detail, 1024, "drop 52.216.0.0/15 %s", HOSTILE);
+	ev->events[0].real_ns = ev->drill.started_real_ns;
+	snprintf(ev->events[1].kind, 32, "probe-up");
+	snprintf(ev->events[1].subject, 128, "api");
+	ev->events[1].real_ns = ev->drill.started_real_ns + 41200000000;
+	ev->events[1].mono_ns = 41200000000;
+	return ev;
+}
+
+static char *render(const struct report_evidence *ev, enum report_format fmt, int want)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	struct fd_error err = { 0 };
+
+	assert_int_equal(report_evidence_write(ev, fmt, out, &err), want);
+	fclose(out);
+	return buf;
+}
+
+static void assert_clean(const char *doc)
+{
+	assert_null(strstr(doc, "<script>"));
+	assert_null(strstr(doc, "\x01"));
+	assert_null(strstr(doc, "\x1b"));
+	assert_null(strstr(doc, "\xc0"));
+}
+
+static void test_verdict(void **state)
+{
+	struct report_evidence *ev = make(true);
+	char v[512];
+
+	(void)state;
+	report_evidence_verdict(ev, v, sizeof(v));
+	assert_string_equal(v, "PASS: 1/1 iterations met objectives, 1/1 recovered; median RTO 41.2 s "
+			       "(objective 5m00s, error bound 100 ms), median RPO 0 s (objective 30.0 s), "
+			       "0 acknowledged writes lost");
+	report_evidence_free(ev);
+	ev = make(false);
+	report_evidence_verdict(ev, v, sizeof(v));
+	assert_non_null(strstr(v, "FAIL: 0/1 iterations met objectives, 0/1 recovered; median RTO not recovered"));
+	report_evidence_free(ev);
+}
+
+static void test_html(void **state)
+{
+	struct report_evidence *ev = make(true);
+	char *doc = render(ev, REPORT_HTML, 0);
+
+	(void)state;
+	assert_non_null(strstr(doc, "<h1>Disaster-recovery exercise evidence: s3-outage</h1>"));
+	assert_non_null(strstr(doc, "<td>alice</td>"));
+	assert_non_null(strstr(doc, "<td>drill-host-1</td>"));
+	assert_non_null(strstr(doc, "2025-11-26T03:15:30.123Z"));
+	assert_non_null(strstr(doc, "class=\"verdict pass\">PASS"));
+	assert_non_null(strstr(doc, "41.2 s"));
+	assert_non_null(strstr(doc, "Swap | DNS &lt;now&gt;"));
+	assert_non_null(strstr(doc, "fault-applied"));
+	assert_non_null(strstr(doc, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;|`\\x01\\x1B\\xC0\\xAF"));
+	assert_non_null(strstr(doc, "DOES NOT match"));
+	assert_clean(doc);
+	free(doc);
+	report_evidence_free(ev);
+}
+
+static void test_markdown(void **state)
+{
+	struct report_evidence *ev = make(false);
+	char *doc = render(ev, REPORT_MARKDOWN, 0);
+
+	(void)state;
+	assert_non_null(strstr(doc, "**Verdict:** FAIL"));
+	assert_non_null(strstr(doc, "Swap \\| DNS &lt;now&gt;"));
+	assert_non_null(strstr(doc, "| not recovered |"));
+	/* The scenario's own ``` cannot close the fence around it. */
+	assert_non_null(strstr(doc, "````yaml\nname: s3-outage"));
+	/* Inside the code fence markup is inert text; everywhere before it, escaped. */
+	*strstr(doc, "````yaml") = '\0';
+	assert_clean(doc);
+	free(doc);
+	report_evidence_free(ev);
+}
+
+static void test_json(void **state)
+{
+	struct report_evidence *ev = make(false);
+	char *doc = render(ev, REPORT_JSON, 0);
+	json_t *root = json_loads(doc, 0, NULL), *it;
+
+	(void)state;
+	assert_non_null(root);
+	assert_string_equal(json_string_value(json_object_get(root, "schema")), "firedrill-evidence");
+	assert_true(json_is_null(json_object_get(json_object_get(root, "measured"), "rto_median_ms")));
+	it = json_array_get(json_object_get(root, "iterations"), 0);
+	assert_true(json_is_null(json_object_get(it, "rto_ms")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "drill"), "operator")), "alice");
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(root, "scenario"), "text")),
+			       "\\x01\\x1B\\xC0\\xAF"));
+	assert_int_equal(json_array_size(json_object_get(root, "events")), 2);
+	json_decref(root);
+	free(doc);
+	report_evidence_free(ev);
+}
+
+static void test_bad_format(void **state)
+{
+	struct report_evidence *ev = make(true);
+
+	(void)state;
+	free(render(ev, REPORT_CSV, -22));
+	report_evidence_free(ev);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verdict),
+		cmocka_unit_test(test_html),
+		cmocka_unit_test(test_markdown),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_bad_format),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,284 @@
+/*
+ * Keys, signatures and verify against a real temporary store: sign then
+ * verify ok; one changed byte in the report, an altered .sig, another key,
+ * and a tampered store row are each detected and named.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "report.h"
+
+#define SCENARIO_TEXT "name: sign-test\nobjectives:\n  rto: 5m\n"
+
+struct ctx {
+	char dir[64];
+	char path[128];
+	struct store *st;
+	int64_t drill_id;
+};
+
+static void path_in(const struct ctx *c, const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%s/%s", c->dir, name);
+}
+
+static void seed_store(struct ctx *c)
+{
+	struct fd_error err = { 0 };
+	struct store_drill d = { 0 };
+	int64_t scenario_id = 0;
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char sha[65];
+
+	crypto_hash_sha256(h, (const unsigned char *)SCENARIO_TEXT, strlen(SCENARIO_TEXT));
+	sodium_bin2hex(sha, sizeof(sha), h, sizeof(h));
+	if (store_put_scenario(c->st, "sign-test", sha, SCENARIO_TEXT, &scenario_id, &err) < 0)
+		fail_msg("store_put_scenario: %s", err.msg);
+	d.scenario_id = scenario_id;
+	snprintf(d.scenario_name, sizeof(d.scenario_name), "sign-test");
+	snprintf(d.environment, sizeof(d.environment), "test");
+	snprintf(d.operator_name, sizeof(d.operator_name), "<b>mallory</b>");
+	snprintf(d.host, sizeof(d.host), "localhost");
+	snprintf(d.tool_version, sizeof(d.tool_version), "0.1.0");
+	d.started_real_ns = INT64_C(1764126930) * 1000000000;
+	d.iterations_planned = 2;
+	assert_int_equal(store_begin_drill(c->st, &d, &err), 0);
+	c->drill_id = d.id;
+	for (int i = 1; i <= 2; i++) {
+		struct store_iteration it = { .drill_id = d.id, .number = i };
+		struct store_lap lap = { .step = 0, .duration_ms = 1500, .ok = true };
+		struct store_event ev = { .drill_id = d.id, .mono_ns = i, .real_ns = d.started_real_ns + i };
+
+		assert_int_equal(store_begin_iteration(c->st, &it, &err), 0);
+		lap.iteration_id = it.id;
+		snprintf(lap.name, sizeof(lap.name), "restore");
+		assert_int_equal(store_add_lap(c->st, &lap, &err), 0);
+		ev.iteration_id = it.id;
+		snprintf(ev.kind, sizeof(ev.kind), "probe-up");
+		snprintf(ev.subject, sizeof(ev.subject), "api");
+		assert_int_equal(store_add_event(c->st, &ev, &err), 0);
+		it.outcome = OUTCOME_RECOVERED;
+		it.has_rto = true;
+		it.rto_ms = 1000.0 * i;
+		it.has_rpo = true;
+		it.error_bound_ms = 100;
+		it.objectives_met = true;
+		it.t0_real_ns = d.started_real_ns + i;
+		assert_int_equal(store_finish_iteration(c->st, &it, &err), 0);
+	}
+	assert_int_equal(store_finish_drill(c->st, d.id, OUTCOME_RECOVERED, true,
+					    d.started_real_ns + 1000, &err), 0);
+}
+
+static int setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	struct fd_error err = { 0 };
+
+	snprintf(c->dir, sizeof(c->dir), "/tmp/fdt-reports-XXXXXX");
+	if (!mkdtemp(c->dir))
+		return -1;
+	path_in(c, "store.db", c->path, sizeof(c->path));
+	if (store_open(c->path, &c->st, &err) < 0) {
+		fprintf(stderr, "store_open: %s\n", err.msg);
+		return -1;
+	}
+	seed_store(c);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+	char cmd[128];
+
+	store_close(c->st);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
+	if (system(cmd) != 0)
+		return -1;
+	free(c);
+	return 0;
+}
+
+/* Writes the evidence HTML for the seeded drill to name; signs it when key. */
+static void write_report(struct ctx *c, const char *name, const char *key)
+{
+	struct report_evidence *ev = NULL;
+	struct fd_error err = { 0 };
+	char path[192];
+	FILE *f;
+
+	path_in(c, name, path, sizeof(path));
+	assert_int_equal(report_evidence_load(c->st, c->drill_id, &ev, &err), 0);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(report_evidence_write(ev, REPORT_HTML, f, &err), 0);
+	fclose(f);
+	if (key)
+		assert_int_equal(report_sign_file(path, key, ev, c->st, &err), 0);
+	report_evidence_free(ev);
+}
+
+static void keygen(struct ctx *c, const char *prefix, char *key, char *pub)
+{
+	struct fd_error err = { 0 };
+	char p[192];
+
+	path_in(c, prefix, p, sizeof(p));
+	assert_int_equal(report_keygen(p, &err), 0);
+	snprintf(key, 200, "%s.key", p);
+	snprintf(pub, 200, "%s.pub", p);
+}
+
+static void verify(struct ctx *c, const char *name, const char *pub, struct store *st,
+		   struct report_verify_result *res)
+{
+	struct fd_error err = { 0 };
+	char path[192];
+
+	path_in(c, name, path, sizeof(path));
+	assert_int_equal(report_verify_file(path, pub, st, res, &err), 0);
+}
+
+static void test_keygen(void **state)
+{
+	struct ctx *c = *state;
+	char key[200], pub[200], line[128];
+	struct stat sb;
+	struct fd_error err = { 0 };
+	FILE *f;
+
+	keygen(c, "k", key, pub);
+	assert_int_equal(stat(key, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	f = fopen(pub, "r");
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_int_equal(strncmp(line, "firedrill-ed25519-public ", 25), 0);
+	/* Never overwrites an existing key. */
+	key[strlen(key) - 4] = '\0';
+	assert_int_not_equal(report_keygen(key, &err), 0);
+}
+
+static void test_sign_verify_ok(void **state)
+{
+	struct ctx *c = *state;
+	struct report_verify_result res;
+	char key[200], pub[200];
+
+	keygen(c, "k", key, pub);
+	write_report(c, "r.html", key);
+	verify(c, "r.html", pub, c->st, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_OK);
+	assert_string_equal(res.what, "");
+	assert_int_equal(res.drill_id, c->drill_id);
+	/* Without --pubkey: the embedded key, same result. */
+	verify(c, "r.html", NULL, NULL, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_OK);
+}
+
+static void flip_byte(const char *path, long at)
+{
+	FILE *f = fopen(path, "r+");
+	int ch;
+
+	assert_non_null(f);
+	fseek(f, at, at < 0 ? SEEK_END : SEEK_SET);
+	ch = fgetc(f);
+	fseek(f, -1, SEEK_CUR);
+	fputc(ch == 'a' ? 'b' : 'a', f);
+	fclose(f);
+}
+
+static void test_report_tamper(void **state)
+{
+	struct ctx *c = *state;
+	struct report_verify_result res;
+	char key[200], pub[200], path[192];
+
+	keygen(c, "k", key, pub);
+	write_report(c, "r.html", key);
+	path_in(c, "r.html", path, sizeof(path));
+	flip_byte(path, 100); /* in the first lines */
+	verify(c, "r.html", pub, c->st, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_REPORT_CHANGED);
+	assert_non_null(strstr(res.what, "the report text changed: first in lines 1-20"));
+}
+
+static void test_sig_tamper_and_wrong_key(void **state)
+{
+	struct ctx *c = *state;
+	struct report_verify_result res;
+	char key[200], pub[200], key2[200], pub2[200], sig[200];
+
+	keygen(c, "k", key, pub);
+	keygen(c, "other", key2, pub2);
+	write_report(c, "r.html", key);
+	verify(c, "r.html", pub2, NULL, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_WRONG_KEY);
+	assert_non_null(strstr(res.what, "not by the given public key"));
+	path_in(c, "r.html.sig", sig, sizeof(sig));
+	flip_byte(sig, 30); /* inside the report-sha256 line */
+	verify(c, "r.html", pub, NULL, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_BAD_SIGNATURE);
+	assert_non_null(strstr(res.what, "signature mismatch"));
+}
+
+static void test_chain_tamper(void **state)
+{
+	struct ctx *c = *state;
+	struct report_verify_result res;
+	char key[200], pub[200];
+	sqlite3 *db;
+
+	keygen(c, "k", key, pub);
+	write_report(c, "r.html", key);
+	assert_int_equal(sqlite3_open(c->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE iterations SET rto_ms = 1 WHERE number = 2",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	verify(c, "r.html", pub, c->st, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_CHAIN_BROKEN);
+	assert_non_null(strstr(res.what, "store hash chain broken"));
+	printf("# chain tamper reported as: %s\n", res.what);
+}
+
+static void test_missing_files(void **state)
+{
+	struct ctx *c = *state;
+	struct report_verify_result res;
+	struct fd_error err = { 0 };
+	char path[192];
+
+	write_report(c, "unsigned.html", NULL);
+	path_in(c, "unsigned.html", path, sizeof(path));
+	assert_int_not_equal(report_verify_file(path, NULL, NULL, &res, &err), 0);
+	assert_int_equal(err.kind, FD_ERR_ENV);
+	assert_non_null(strstr(err.msg, "unsigned.html.sig"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_keygen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sign_verify_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_report_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sig_tamper_and_wrong_key, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_missing_files, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
