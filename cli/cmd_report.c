@@ -1,14 +1,265 @@
-/* firedrill report */
+/*
+ * firedrill report trend|evidence: parse flags, load the model through
+ * reports/, render to -o FILE (written beside it, then renamed, so a reader
+ * never sees half a report) or stdout, and sign when asked.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "report.h"
+#include "store.h"
+
+struct report_opts {
+	const char *out;
+	const char *format;
+	const char *sign;
+	const char *scenario;
+	const char *env;
+	const char *since;
+	const char *until;
+};
+
+static void usage(FILE *out)
+{
+	fputs("usage: firedrill report trend [--scenario NAME] [--env NAME] [--since DATE] [--until DATE]\n"
+	      "                              [-o FILE] [--format html|md|json|csv|junit]\n"
+	      "       firedrill report evidence DRILL_ID [-o FILE] [--format html|md|json] [--sign KEYFILE]\n"
+	      "  The format comes from --format, else from FILE's extension, else md on stdout.\n"
+	      "  DATE: 2026-11-26 or 2026-11-26T03:15:30Z (UTC unless an offset is given).\n"
+	      "  --sign writes a detached Ed25519 signature to FILE.sig (needs -o); check it\n"
+	      "  with 'firedrill verify FILE'.\n", out);
+}
+
+static int parse_opts(const char *sub, int argc, char **argv, struct report_opts *o)
+{
+	static const struct option longs[] = {
+		{ "output", required_argument, NULL, 'o' }, { "format", required_argument, NULL, 'f' },
+		{ "sign", required_argument, NULL, 's' }, { "scenario", required_argument, NULL, 'S' },
+		{ "env", required_argument, NULL, 'e' }, { "since", required_argument, NULL, 'a' },
+		{ "until", required_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:h", longs, NULL)) != -1) {
+		switch (c) {
+		case 'o': o->out = optarg; break;
+		case 'f': o->format = optarg; break;
+		case 's': o->sign = optarg; break;
+		case 'S': o->scenario = optarg; break;
+		case 'e': o->env = optarg; break;
+		case 'a': o->since = optarg; break;
+		case 'b': o->until = optarg; break;
+		case 'h': usage(stdout); return -1;
+		default:
+			return cli_usage_error("report", "%s: unknown option or missing value: %s", sub,
+					       argv[optind - 1]);
+		}
+	}
+	return 0;
+}
+
+static int pick_format(const struct report_opts *o, enum report_format *fmt)
+{
+	if (o->format) {
+		if (report_format_parse(o->format, fmt) < 0)
+			return cli_usage_error("report", "unknown --format \"%s\" (html, md, json, csv, junit)",
+					       o->format);
+		return 0;
+	}
+	if (o->out) {
+		if (report_format_from_path(o->out, fmt) < 0)
+			return cli_usage_error("report", "cannot tell the format from \"%s\": use --format",
+					       o->out);
+		return 0;
+	}
+	*fmt = REPORT_MARKDOWN;
+	return 0;
+}
+
+static int open_store(const struct cli_ctx *ctx, struct store **st)
+{
+	struct fd_error err = { 0 };
+
+	if (store_open_readonly(ctx->db_path, st, &err) < 0)
+		return cli_report_error(&err);
+	return 0;
+}
+
+/* Output goes to PATH.tmp, renamed over PATH when complete. */
+static FILE *open_out(const char *path, char **tmp)
+{
+	FILE *f;
+
+	*tmp = NULL;
+	if (!path)
+		return stdout;
+	if (asprintf(tmp, "%s.tmp", path) < 0)
+		return NULL;
+	f = fopen(*tmp, "w");
+	if (!f)
+		fprintf(stderr, "firedrill report: %s: %s\n", *tmp, strerror(errno));
+	return f;
+}
+
+static int close_out(FILE *f, const char *path, char *tmp, int rc)
+{
+	int r = rc;
+
+	if (f == stdout) {
+		if (fflush(stdout) != 0 && r == 0) {
+			fprintf(stderr, "firedrill report: writing to stdout failed\n");
+			r = EXIT_ENV;
+		}
+		return r;
+	}
+	if (fclose(f) != 0 && r == 0) {
+		fprintf(stderr, "firedrill report: %s: write failed\n", tmp);
+		r = EXIT_ENV;
+	}
+	if (r == 0 && rename(tmp, path) < 0) {
+		fprintf(stderr, "firedrill report: %s: %s\n", path, strerror(errno));
+		r = EXIT_ENV;
+	}
+	if (r != 0)
+		unlink(tmp);
+	free(tmp);
+	return r;
+}
+
+static int filter_time(const char *s, const char *flag, int64_t *ns)
+{
+	if (s && report_parse_time(s, ns) < 0)
+		return cli_usage_error("report", "%s \"%s\": expected 2026-11-26 or 2026-11-26T03:15:30Z",
+				       flag, s);
+	return 0;
+}
+
+static int run_trend(struct cli_ctx *ctx, const struct report_opts *o)
+{
+	struct store_filter f = { .scenario = o->scenario, .environment = o->env };
+	struct report_trend *t = NULL;
+	struct store *st = NULL;
+	struct fd_error err = { 0 };
+	enum report_format fmt;
+	char *tmp = NULL;
+	FILE *out;
+	int rc;
+
+	if (o->sign)
+		return cli_usage_error("report", "--sign is for evidence reports");
+	rc = pick_format(o, &fmt);
+	if (rc == 0)
+		rc = filter_time(o->since, "--since", &f.since_real_ns);
+	if (rc == 0)
+		rc = filter_time(o->until, "--until", &f.until_real_ns);
+	if (rc == 0)
+		rc = open_store(ctx, &st);
+	if (rc)
+		return rc;
+	if (report_trend_load(st, &f, &t, &err) < 0) {
+		rc = cli_report_error(&err);
+		goto cleanup;
+	}
+	cli_log(ctx, 1, "trend: %zu series", t->n_series);
+	out = open_out(o->out, &tmp);
+	if (!out) {
+		rc = EXIT_ENV;
+		free(tmp);
+		goto cleanup;
+	}
+	rc = report_trend_write(t, fmt, out, &err) < 0 ? cli_report_error(&err) : 0;
+	rc = close_out(out, o->out, tmp, rc);
+cleanup:
+	report_trend_free(t);
+	store_close(st);
+	return rc;
+}
+
+static int sign_output(struct store *st, const struct report_opts *o,
+		       const struct report_evidence *ev)
+{
+	struct fd_error err = { 0 };
+
+	if (report_sign_file(o->out, o->sign, ev, st, &err) < 0)
+		return cli_report_error(&err);
+	fprintf(stderr, "signed: %s.sig\n", o->out);
+	return 0;
+}
+
+static int run_evidence(struct cli_ctx *ctx, const char *id_text, const struct report_opts *o)
+{
+	struct report_evidence *ev = NULL;
+	struct store *st = NULL;
+	struct fd_error err = { 0 };
+	enum report_format fmt;
+	char *end = NULL, *tmp = NULL;
+	long long id = strtoll(id_text, &end, 10);
+	FILE *out;
+	int rc;
+
+	if (!*id_text || *end || id <= 0)
+		return cli_usage_error("report", "evidence: DRILL_ID must be a drill number, not \"%s\"",
+				       id_text);
+	if (o->sign && !o->out)
+		return cli_usage_error("report", "--sign needs -o FILE (the signature goes to FILE.sig)");
+	if (o->scenario || o->env || o->since || o->until)
+		return cli_usage_error("report", "evidence takes one DRILL_ID, not trend filters");
+	rc = pick_format(o, &fmt);
+	if (rc == 0 && fmt != REPORT_HTML && fmt != REPORT_MARKDOWN && fmt != REPORT_JSON)
+		rc = cli_usage_error("report", "evidence reports are html, md or json");
+	if (rc == 0)
+		rc = open_store(ctx, &st);
+	if (rc)
+		return rc;
+	if (report_evidence_load(st, id, &ev, &err) < 0) {
+		rc = cli_report_error(&err);
+		goto cleanup;
+	}
+	out = open_out(o->out, &tmp);
+	if (!out) {
+		rc = EXIT_ENV;
+		free(tmp);
+		goto cleanup;
+	}
+	rc = report_evidence_write(ev, fmt, out, &err) < 0 ? cli_report_error(&err) : 0;
+	rc = close_out(out, o->out, tmp, rc);
+	if (rc == 0 && o->sign)
+		rc = sign_output(st, o, ev);
+cleanup:
+	report_evidence_free(ev);
+	store_close(st);
+	return rc;
+}
 
 int cmd_report(struct cli_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
-		cli_print_usage(cli_find_command("report"), stdout);
-		return EXIT_OK;
+	struct report_opts o = { 0 };
+	const char *sub = argc > 1 ? argv[1] : NULL;
+	int rc;
+
+	if (!sub || strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		usage(sub ? stdout : stderr);
+		return sub ? EXIT_OK : EXIT_USAGE;
 	}
-	return cli_not_implemented("report");
+	if (strcmp(sub, "trend") != 0 && strcmp(sub, "evidence") != 0)
+		return cli_usage_error("report", "unknown report \"%s\" (trend or evidence)", sub);
+	rc = parse_opts(sub, argc - 1, argv + 1, &o);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (strcmp(sub, "trend") == 0) {
+		if (optind < argc - 1)
+			return cli_usage_error("report", "trend: unexpected argument \"%s\"", argv[1 + optind]);
+		return run_trend(ctx, &o);
+	}
+	if (optind != argc - 2)
+		return cli_usage_error("report", "evidence needs exactly one DRILL_ID");
+	return run_evidence(ctx, argv[1 + optind], &o);
 }
