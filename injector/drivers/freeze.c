@@ -7,7 +7,8 @@
  * /proc/PID/cgroup, never assumed.
  *
  * The cgroup is the scenario's `cgroup` (a path under a cgroup mount, or a
- * path inside the hierarchy), else the cgroup(s) of the matched processes:
+ * path inside the hierarchy; the process selector, if any, must still
+ * match), else the cgroup(s) of the matched processes:
  * the v1 freezer cgroup when the process is in a non-root one, else its v2
  * cgroup. The root cgroup and any cgroup holding firedrill itself are
  * always refused (nothing could thaw it); the processes inside are checked
@@ -324,6 +325,8 @@ static bool has_selector(const struct scenario_process *p)
 	return p->match || p->pidfile || p->pid > 0;
 }
 
+/* The process selector, when given, must match (and pass the guards) even
+ * with a named cgroup: it is the scenario's statement of what is frozen. */
 static int resolve_targets(struct freeze_state *fs, const struct scenario_fault *f,
 			   const struct driver_ctx *ctx, const struct cg_mounts *ms,
 			   struct fd_error *err)
@@ -333,18 +336,18 @@ static int resolve_targets(struct freeze_state *fs, const struct scenario_fault 
 	size_t i;
 	int rc = 0;
 
-	if (f->cgroup) {
-		rc = target_from_config(ms, f->cgroup, f->id, &t, err);
-		if (rc == 0 && add_target(fs, &t) < 0)
-			rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
-		return rc;
-	}
-	if (!has_selector(&f->process))
+	if (!f->cgroup && !has_selector(&f->process))
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
 				    "fault %s: freeze needs a cgroup or a process (match, pidfile or pid)",
 				    f->id);
-	rc = procmatch_find(f, ctx, &matched, err);
-	for (i = 0; rc == 0 && i < matched.n; i++) {
+	if (has_selector(&f->process))
+		rc = procmatch_find(f, ctx, &matched, err);
+	if (rc == 0 && f->cgroup) {
+		rc = target_from_config(ms, f->cgroup, f->id, &t, err);
+		if (rc == 0 && add_target(fs, &t) < 0)
+			rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	for (i = 0; rc == 0 && !f->cgroup && i < matched.n; i++) {
 		rc = target_from_proc(ms, &matched.procs[i], f->id, &t, err);
 		if (rc == 0 && add_target(fs, &t) < 0)
 			rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");

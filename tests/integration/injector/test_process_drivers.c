@@ -406,8 +406,8 @@ static void test_freeze_v1(void **st)
 	assert_int_equal(driver_freeze.revert(spec, &err), 0);
 	json_decref(spec);
 
-	/* By a named cgroup. */
-	f.process.pid = 0;
+	/* By a named cgroup (the process selector must still match). */
+	f.process.pid = outsider;
 	f.cgroup = cg;
 	run_in_sibling(&driver_freeze, &f, false, NULL, &o);
 	assert_int_equal(o.rc, 0);
