@@ -177,6 +177,8 @@ int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *
 	d->ended_real_ns = 0;
 	d->hash[0] = '\0';
 	local_host(host, sizeof(host));
+	if (!d->host[0])
+		snprintf(d->host, sizeof(d->host), "%s", host);
 	rc = store_tx_begin(st, err);
 	if (rc)
 		return rc;
