@@ -121,17 +121,17 @@ static void on_progress(void *user, const struct drill_progress *p)
 		fprintf(stderr, "    %s\n", p->event);
 }
 
-static const char *ms_text(bool has, double ms, char *buf, size_t len)
+static const char *rto_text(const struct store_iteration *it, char *buf, size_t len)
 {
-	if (!has)
-		return "not recovered";
-	return fd_duration_format((int64_t)(ms * (double)FD_NS_PER_MS), buf, len);
+	if (!it->has_rto)
+		return store_outcome_name(it->outcome);
+	return fd_duration_format((int64_t)(it->rto_ms * (double)FD_NS_PER_MS), buf, len);
 }
 
 static void print_row(size_t i, const struct demo_row *r)
 {
 	const struct store_iteration *it;
-	char a[32], b[32], c[32], tun[32];
+	char a[32], b[32], c[32], tun[32], lost[32];
 
 	fd_duration_format(tunings[i].interval_ns * tunings[i].threshold, tun, sizeof(tun));
 	if (!r->ran || r->res.n_iterations == 0) {
@@ -141,10 +141,10 @@ static void print_row(size_t i, const struct demo_row *r)
 	}
 	it = &r->res.iterations[0].rec;
 	printf("  drill %zu (failover after %-7s): RTO %-10s (+%s)  RPO %-8s  lost writes %-3s  objectives %s\n",
-	       i + 1, tun, ms_text(it->has_rto, it->rto_ms, a, sizeof(a)),
+	       i + 1, tun, rto_text(it, a, sizeof(a)),
 	       fd_duration_format((int64_t)(it->error_bound_ms * (double)FD_NS_PER_MS), b, sizeof(b)),
 	       it->has_rpo ? fd_duration_format((int64_t)(it->rpo_ms * (double)FD_NS_PER_MS), c, sizeof(c)) : "-",
-	       it->has_rpo ? (snprintf(tun, sizeof(tun), "%lld", (long long)it->lost_writes), tun) : "-",
+	       it->has_rpo ? (snprintf(lost, sizeof(lost), "%lld", (long long)it->lost_writes), lost) : "-",
 	       it->objectives_met ? "met" : "MISSED");
 	if (*it->detail && !it->objectives_met)
 		printf("      %s\n", it->detail);
@@ -246,6 +246,8 @@ static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
 	o.note = note;
 	o.force = ctx->force;
 	o.stop = &demo_stop;
+	/* The lab's services were just (re)started: give them time to answer. */
+	o.steady_window_ns = 15 * FD_NS_PER_S;
 	o.progress = on_progress;
 	o.progress_user = ctx;
 	rc = drill_run(s, &o, &row->res, err);
