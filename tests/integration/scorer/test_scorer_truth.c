@@ -1,0 +1,183 @@
+/*
+ * Integration test of the scorer against a service with a known truth
+ * (truth_server.c) on the loopback of a network namespace this test creates
+ * and removes. The test makes the service fail at T0 and recover at a time
+ * it records itself, and makes it forget the writes acknowledged in the last
+ * 100 ms before T0. Asserts: measured RTO within the stated error bound (plus
+ * the loop's measured lateness) of the truth; lost writes exactly those
+ * forgotten; RPO equal to the server-side span within a few ms.
+ * Needs root (exit 77 otherwise).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fd_error.h"
+#include "fd_netns.h"
+#include "fd_time.h"
+#include "scen_build.h"
+#include "scorer.h"
+#include "truth_server.h"
+
+#define MS FD_NS_PER_MS
+
+static char netns_name[64];
+static struct scorer_sample *samples;
+static size_t n_samples;
+static int failures;
+
+#define CHECK(cond, ...)                                                        \
+	do {                                                                    \
+		if (!(cond)) {                                                  \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+			fprintf(stderr, __VA_ARGS__);                           \
+			fputc('\n', stderr);                                    \
+			failures++;                                             \
+		}                                                               \
+	} while (0)
+
+static void cleanup_netns(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null", netns_name);
+	if (system(cmd) != 0)
+		fprintf(stderr, "note: %s failed\n", cmd);
+}
+
+static void on_sample(void *user, const struct scorer_sample *s)
+{
+	(void)user;
+	if (n_samples < 200000)
+		samples[n_samples++] = *s;
+}
+
+static int run_iteration(int64_t outage_ns)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct truth_server *srv = NULL;
+	struct recovery_watch *w = NULL;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct recovery_result rr;
+	struct scorer_lateness lat;
+	struct rpo_result rpo;
+	int64_t t0, trec, lost_truth, newest_seq, newest_ack, survivor_ack = 0, s, a, fed = 0;
+	int64_t truth_rto, diff, end;
+	uint16_t port;
+	int rc = -1;
+
+	n_samples = 0;
+	srv = truth_server_start(false, &port);
+	if (!b || !srv) {
+		fprintf(stderr, "cannot start the truth server\n");
+		goto out;
+	}
+	sb_init(b);
+	sb_http(b, port, "/health", 10 * MS, 500 * MS);
+	sb_criterion(b, 1, 200 * MS);
+	sb_canary(b, port, 20 * MS);
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0 ||
+	    scorer_canary_start(sc, &err) < 0) {
+		fprintf(stderr, "scorer: %s\n", err.msg);
+		goto out;
+	}
+	if (scorer_poll(sc, fd_mono_ns() + 500 * MS, &err) < 0)
+		goto out;
+	CHECK(scorer_probe_ok(sc, 0), "healthy before the fault");
+
+	t0 = truth_server_set_healthy(srv, false);
+	lost_truth = truth_server_forget(srv, t0 - 100 * MS, t0 + 1, &newest_seq, &newest_ack);
+	for (s = 1; s < newest_seq; s++) {
+		a = truth_server_ack_ns(srv, s);
+		if (a > survivor_ack && a < newest_ack)
+			survivor_ack = a;
+	}
+	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	if (scorer_poll(sc, t0 + outage_ns, &err) < 0)
+		goto out;
+	trec = truth_server_set_healthy(srv, true);
+	end = trec + 10 * FD_NS_PER_S;
+	for (;;) {
+		if (scorer_poll(sc, fd_mono_ns() + 20 * MS, &err) < 0)
+			goto out;
+		for (; fed < (int64_t)n_samples; fed++)
+			recovery_watch_feed(w, &samples[fed]);
+		if (recovery_watch_done(w, fd_mono_ns(), &rr) || fd_mono_ns() > end)
+			break;
+	}
+	scorer_canary_stop(sc);
+	if (scorer_canary_readback(sc, t0, &rpo, &err) < 0) {
+		fprintf(stderr, "readback: %s\n", err.msg);
+		goto out;
+	}
+	scorer_lateness_stats(sc, &lat);
+
+	truth_rto = trec - t0;
+	diff = rr.rto_ns - truth_rto;
+	printf("outage %" PRId64 " ms: rto %.3f ms (truth %.3f, error %+.3f ms, bound %.0f ms), "
+	       "lateness p99 %.3f ms max %.3f ms\n",
+	       outage_ns / MS, rr.rto_ns / 1e6, truth_rto / 1e6, diff / 1e6,
+	       rr.error_bound_ns / 1e6, lat.p99_ns / 1e6, lat.max_ns / 1e6);
+	printf("  canary: sent %" PRId64 ", acked %" PRId64 ", acked in outage %" PRId64
+	       ", lost %" PRId64 " (truth %" PRId64 "), rpo %.3f ms (truth %.3f ms): %s\n",
+	       rpo.writes_sent, rpo.writes_acked, rpo.writes_acked_outage, rpo.lost_writes,
+	       lost_truth, rpo.rpo_ns / 1e6, (newest_ack - survivor_ack) / 1e6, rpo.detail);
+	CHECK(rr.recovered, "recovered");
+	CHECK(rr.has_detect && rr.detect_ns >= 0 && rr.detect_ns <= 20 * MS,
+	      "detect %" PRId64, rr.detect_ns);
+	/* Stamped at send: early by at most the time the server took to answer. */
+	CHECK(diff >= -20 * MS, "rto early by %" PRId64 " ns", -diff);
+	CHECK(diff <= rr.error_bound_ns + lat.max_ns + 2 * MS, "rto late by %" PRId64 " ns",
+	      diff);
+	CHECK(lost_truth > 0, "the test forgot some writes");
+	CHECK(rpo.has_rpo, "rpo: %s", rpo.detail);
+	CHECK(rpo.lost_writes == lost_truth, "lost %" PRId64 " vs truth %" PRId64,
+	      rpo.lost_writes, lost_truth);
+	CHECK(survivor_ack > 0, "a write survived before the lost ones");
+	/* Client ack = server ack + response transit, on the same clock. */
+	CHECK(llabs(rpo.rpo_ns - (newest_ack - survivor_ack)) <= 20 * MS,
+	      "rpo %" PRId64 " vs truth %" PRId64, rpo.rpo_ns, newest_ack - survivor_ack);
+	CHECK(rpo.writes_acked_outage > 0, "writes acknowledged after recovery");
+	rc = 0;
+out:
+	recovery_watch_free(w);
+	scorer_free(sc);
+	truth_server_stop(srv);
+	free(b);
+	return rc;
+}
+
+int main(void)
+{
+	struct fd_error err = { 0 };
+	char cmd[256];
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "skip: needs root for a network namespace\n");
+		return 77;
+	}
+	snprintf(netns_name, sizeof(netns_name), "fdt-scorer-%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "ip netns add %s && ip -n %s link set lo up", netns_name,
+		 netns_name);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "skip: cannot create netns %s\n", netns_name);
+		cleanup_netns();
+		return 77;
+	}
+	atexit(cleanup_netns);
+	if (fd_netns_enter(netns_name, &err) < 0) {
+		fprintf(stderr, "enter %s: %s\n", netns_name, err.msg);
+		return 1;
+	}
+	samples = calloc(200000, sizeof(*samples));
+	if (!samples)
+		return 1;
+	if (run_iteration(700 * MS) < 0 || run_iteration(1300 * MS) < 0)
+		failures++;
+	free(samples);
+	return failures ? 1 : 0;
+}

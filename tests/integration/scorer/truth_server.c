@@ -1,0 +1,201 @@
+/* See truth_server.h. Test support only. */
+#include "truth_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fd_time.h"
+
+struct truth_server {
+	struct MHD_Daemon *d;
+	atomic_bool healthy;
+	atomic_llong requests;
+	pthread_mutex_t mu;
+	int64_t *ack_ns;  /* by seq; 0 = not stored */
+	char *huge;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+								  MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result rc = MHD_queue_response(c, code, r);
+
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static ssize_t drip(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)max;
+	usleep(100000);
+	buf[0] = 'x';
+	return 1;
+}
+
+static enum MHD_Result canary(struct truth_server *t, struct MHD_Connection *c,
+			      const char *method, const char *url)
+{
+	long long seq = atoll(url + strlen("/canary/"));
+	bool known;
+
+	if (seq <= 0 || seq >= TRUTH_MAX_SEQ)
+		return reply(c, 400, "bad seq");
+	if (strcmp(method, "GET") == 0) {
+		pthread_mutex_lock(&t->mu);
+		known = t->ack_ns[seq] != 0;
+		pthread_mutex_unlock(&t->mu);
+		return known ? reply(c, 200, "present") : reply(c, 404, "missing");
+	}
+	if (!atomic_load(&t->healthy))
+		return reply(c, 503, "down");
+	pthread_mutex_lock(&t->mu);
+	t->ack_ns[seq] = fd_mono_ns();
+	pthread_mutex_unlock(&t->mu);
+	return reply(c, 200, "stored");
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_size, void **con_cls)
+{
+	static const unsigned char bin[256] = { 0 };
+	struct truth_server *t = cls;
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+
+	(void)version;
+	(void)upload;
+	/* First call: headers only; wait for (and discard) any upload. */
+	if (!*con_cls) {
+		*con_cls = (void *)1;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	atomic_fetch_add(&t->requests, 1);
+	if (strcmp(url, "/health") == 0)
+		return atomic_load(&t->healthy) ? reply(c, 200, "ok") : reply(c, 503, "down");
+	if (strncmp(url, "/canary/", 8) == 0)
+		return canary(t, c, method, url);
+	if (strcmp(url, "/huge") == 0) {
+		r = MHD_create_response_from_buffer(2u << 20, t->huge, MHD_RESPMEM_PERSISTENT);
+	} else if (strcmp(url, "/drip") == 0) {
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1, drip, NULL, NULL);
+	} else if (strcmp(url, "/binary") == 0) {
+		r = MHD_create_response_from_buffer(sizeof(bin), (void *)bin,
+						    MHD_RESPMEM_PERSISTENT);
+	} else if (strcmp(url, "/redirect") == 0) {
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(r, "Location", "http://127.0.0.2:9/");
+		rc = MHD_queue_response(c, 302, r);
+		MHD_destroy_response(r);
+		return rc;
+	} else {
+		return reply(c, 404, "no such path");
+	}
+	rc = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+struct truth_server *truth_server_start(bool threaded, uint16_t *port)
+{
+	struct truth_server *t = calloc(1, sizeof(*t));
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	const union MHD_DaemonInfo *di;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	if (!t)
+		return NULL;
+	t->ack_ns = calloc(TRUTH_MAX_SEQ, sizeof(*t->ack_ns));
+	t->huge = malloc(2u << 20);
+	if (!t->ack_ns || !t->huge)
+		goto fail;
+	memset(t->huge, 'h', 2u << 20);
+	pthread_mutex_init(&t->mu, NULL);
+	atomic_store(&t->healthy, true);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	flags |= threaded ? MHD_USE_THREAD_PER_CONNECTION : MHD_USE_EPOLL;
+	t->d = MHD_start_daemon(flags, 0, NULL, NULL, handler, t,
+				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_END);
+	if (!t->d)
+		goto fail;
+	di = MHD_get_daemon_info(t->d, MHD_DAEMON_INFO_BIND_PORT);
+	*port = di ? di->port : 0;
+	return t;
+fail:
+	free(t->ack_ns);
+	free(t->huge);
+	free(t);
+	return NULL;
+}
+
+void truth_server_stop(struct truth_server *t)
+{
+	if (!t)
+		return;
+	MHD_stop_daemon(t->d);
+	pthread_mutex_destroy(&t->mu);
+	free(t->ack_ns);
+	free(t->huge);
+	free(t);
+}
+
+int64_t truth_server_set_healthy(struct truth_server *t, bool healthy)
+{
+	atomic_store(&t->healthy, healthy);
+	return fd_mono_ns();
+}
+
+int64_t truth_server_ack_ns(struct truth_server *t, int64_t seq)
+{
+	int64_t v;
+
+	if (seq <= 0 || seq >= TRUTH_MAX_SEQ)
+		return 0;
+	pthread_mutex_lock(&t->mu);
+	v = t->ack_ns[seq];
+	pthread_mutex_unlock(&t->mu);
+	return v;
+}
+
+int64_t truth_server_forget(struct truth_server *t, int64_t from_ns, int64_t to_ns,
+			    int64_t *newest_seq, int64_t *newest_ack_ns)
+{
+	int64_t n = 0, s;
+
+	*newest_seq = 0;
+	*newest_ack_ns = 0;
+	pthread_mutex_lock(&t->mu);
+	for (s = 1; s < TRUTH_MAX_SEQ; s++) {
+		if (t->ack_ns[s] && t->ack_ns[s] >= from_ns && t->ack_ns[s] < to_ns) {
+			if (t->ack_ns[s] > *newest_ack_ns) {
+				*newest_ack_ns = t->ack_ns[s];
+				*newest_seq = s;
+			}
+			t->ack_ns[s] = 0;
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+int64_t truth_server_requests(struct truth_server *t)
+{
+	return atomic_load(&t->requests);
+}
