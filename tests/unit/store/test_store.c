@@ -563,6 +563,41 @@ static void test_abort_stale(void **state)
 	assert_int_equal(store_finish_drill(st, live, OUTCOME_RECOVERED, true, 0, &err), 0);
 }
 
+/* WAL + synchronous=NORMAL: a SIGKILLed writer loses nothing it committed. */
+static void test_sigkill_keeps_events(void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_error err = { 0 };
+	struct store_event *evs = NULL;
+	size_t n = 0;
+	int status = 0, marked = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct store *st = NULL;
+		struct store_event ev = { 0 };
+
+		if (store_open(fx->path, &st, &err))
+			_exit(1);
+		ev.drill_id = begin_drill(st, "s", "dev", 0);
+		snprintf(ev.kind, sizeof(ev.kind), "probe-down");
+		if (store_add_event(st, &ev, &err))
+			_exit(1);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	assert_true(pid > 0);
+	waitpid(pid, &status, 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	open_store(fx);
+	assert_int_equal(store_list_events(fx->st, 1, &evs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(evs[0].kind, "probe-down");
+	free(evs);
+	assert_int_equal(store_abort_stale_drills(fx->st, &marked, &err), 0);
+	assert_int_equal(marked, 1);
+}
+
 static void test_list_filter_limit(void **state)
 {
 	struct fixture *fx = *state;
@@ -672,6 +707,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_tamper_drill_and_unseal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_scenario_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill_keeps_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filter_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 		cmocka_unit_test(test_names),
