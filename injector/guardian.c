@@ -2,19 +2,29 @@
  * The guardian: a small process in its own session that outlives the
  * holder if the holder dies.
  *
- * Forked right after apply, it keeps only two fds: a pidfd of the holder
+ * Started right after apply, it keeps only two fds: a pidfd of the holder
  * and the read end of a pipe. It must not keep the holder's nft socket
- * (the owner-flagged table would then outlive the holder), so every other
- * fd is closed. It waits in poll():
+ * (the owner-flagged table would then outlive the holder), nor any SQLite
+ * state: SQLite connections and their lock bookkeeping do not survive
+ * fork() (a forked child opening the same database can hang). So the
+ * guardian is fork + exec of /proc/self/exe with FIREDRILL_GUARDIAN in the
+ * environment; a constructor in this file catches that before main() of
+ * whichever program links the injector (firedrill, tests, benchmarks),
+ * reads its rows from the journal with a fresh connection, and never
+ * returns. Without a db_path (no journal to read) the guardian stays a
+ * plain fork that reverts from the specs it inherited.
+ *
+ * It waits in poll():
  *   - a byte on the pipe: the holder reverted cleanly; exit.
  *   - the pidfd readable (holder died) or the pipe at EOF: revert every
- *     fault of this injection the kernel does not end by itself, from the
- *     journal specs, and mark the rows REVERTED.
+ *     fault the kernel does not end by itself, mark the rows REVERTED; the
+ *     owner-flagged nft table went with the holder (checked, and marked).
  *   - a fault's max duration passed: revert that fault.
- * It is forked from the holder, so it sits in the faults' network namespace.
+ * It inherits the holder's network namespace, where the faults are.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,137 +39,129 @@
 
 #define G_PIDFD 3
 #define G_PIPE 4
+#define G_ENV "FIREDRILL_GUARDIAN"
+#define G_MAX_ROWS 64
 
-static void guardian_mark(struct store *st, const struct inj_fault *x, const char *detail)
+struct g_row {
+	int64_t id;        /* journal row; 0 without a journal */
+	const struct injector_driver *drv;
+	const char *spec;
+	int64_t deadline_real;
+	bool done;
+};
+
+static void mark(struct store *st, const struct g_row *r, const char *detail)
 {
 	struct fd_error ignored = { 0 };
 
-	if (st)
-		store_journal_set_state(st, x->row, JOURNAL_REVERTED, 0, detail, &ignored);
+	if (st && r->id)
+		store_journal_set_state(st, r->id, JOURNAL_REVERTED, 0, detail, &ignored);
 }
 
-/* Is the row still APPLIED/PLANNED? Without a store: assume so. */
-static bool row_active(struct store *st, int64_t row)
+/* Is the row still APPLIED/PLANNED? Without a journal: assume so. */
+static bool row_active(struct store *st, int64_t id)
 {
 	struct fd_error ignored = { 0 };
 	struct store_fault *rows = NULL;
 	size_t n = 0;
 	bool found = false;
 
-	if (!st || store_journal_list_active(st, &rows, &n, &ignored) < 0)
+	if (!st || !id || store_journal_list_active(st, &rows, &n, &ignored) < 0)
 		return true;
 	for (size_t i = 0; i < n && !found; i++)
-		found = rows[i].id == row;
+		found = rows[i].id == id;
 	store_faults_free(rows, n);
 	return found;
 }
 
-static void guardian_revert(struct injector *inj, struct inj_fault *x, struct store *st,
-			    const char *why)
+static void revert_row(struct g_row *r, struct store *st, const char *why)
 {
 	struct fd_error e = { 0 };
+	char detail[128];
 	json_t *spec;
-	char detail[FD_ERROR_MSG_MAX + 64];
 
-	if (!row_active(st, x->row)) {
-		x->phase = INJ_IDLE; /* the holder or `firedrill revert` did it */
+	if (!row_active(st, r->id)) {
+		r->done = true; /* the holder or `firedrill revert` did it */
 		return;
 	}
-	spec = json_loads(x->spec ? x->spec : "{}", 0, NULL);
-	if (spec && x->drv->revert(spec, &e) == 0) {
+	spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
+	if (spec && r->drv->revert(spec, &e) == 0) {
 		snprintf(detail, sizeof(detail), "reverted by the guardian (%s)", why);
-		guardian_mark(st, x, detail);
-		x->phase = INJ_IDLE;
+		mark(st, r, detail);
+		r->done = true;
 	}
 	json_decref(spec);
-	(void)inj;
 }
 
-/* The holder is gone: its owner table went with it; make sure, and mark. */
-static void guardian_nft_gone(struct injector *inj, struct store *st)
+/* The holder is gone and its owner table with it: make sure, and mark. */
+static void nft_gone(struct g_row *rows, size_t n, struct store *st)
 {
 	struct fd_error e = { 0 };
 	bool any = false;
 
-	for (size_t i = 0; i < inj->n; i++)
-		any |= inj->faults[i].phase == INJ_APPLIED && inj->faults[i].drv->kernel_expires;
+	for (size_t i = 0; i < n; i++)
+		any |= !rows[i].done && rows[i].drv->kernel_expires;
 	if (!any)
 		return;
 	if (inj_nft_table_exists(&e) > 0)
 		inj_nft_table_delete(&e);
-	for (size_t i = 0; i < inj->n; i++) {
-		struct inj_fault *x = &inj->faults[i];
-
-		if (x->phase == INJ_APPLIED && x->drv->kernel_expires && row_active(st, x->row)) {
-			guardian_mark(st, x, "owner table removed by the kernel when the holder died");
-			x->phase = INJ_IDLE;
+	for (size_t i = 0; i < n; i++) {
+		if (!rows[i].done && rows[i].drv->kernel_expires && row_active(st, rows[i].id)) {
+			mark(st, &rows[i], "owner table removed by the kernel when the holder died");
+			rows[i].done = true;
 		}
 	}
 }
 
-static int64_t next_deadline(const struct injector *inj)
+static int64_t next_deadline(const struct g_row *rows, size_t n)
 {
 	int64_t next = INT64_MAX;
 
-	for (size_t i = 0; i < inj->n; i++) {
-		const struct inj_fault *x = &inj->faults[i];
-		int64_t end = x->applied_mono + x->f->duration_ns;
-
-		if (x->phase == INJ_APPLIED && !x->drv->kernel_expires && end < next)
-			next = end;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (!rows[i].done && !rows[i].drv->kernel_expires && rows[i].deadline_real < next)
+			next = rows[i].deadline_real;
 	return next;
 }
 
-static void guardian_loop(struct injector *inj)
+static void guardian_loop(struct g_row *rows, size_t n, struct store *st)
 {
-	struct store *st = NULL;
-	struct fd_error e = { 0 };
 	bool holder_gone = false;
 
-	if (inj->opts.db_path)
-		store_open(inj->opts.db_path, &st, &e);
-	for (;;) {
+	while (!holder_gone) {
 		struct pollfd p[2] = { { .fd = G_PIDFD, .events = POLLIN },
 				       { .fd = G_PIPE, .events = POLLIN } };
-		int64_t next = next_deadline(inj), now = fd_mono_ns();
+		int64_t next = next_deadline(rows, n), now = fd_real_ns();
 		int timeout = next == INT64_MAX ? -1 :
 			      next <= now ? 0 : (int)((next - now) / FD_NS_PER_MS + 1);
 		char c;
 
-		if (next == INT64_MAX && holder_gone)
-			break;
 		if (poll(p, 2, timeout) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents & POLLIN) {
+			return;
+		if (p[1].revents & (POLLIN | POLLHUP)) {
 			if (read(G_PIPE, &c, 1) == 1)
-				break; /* clean revert by the holder */
+				return; /* clean revert by the holder */
 			holder_gone = true; /* EOF: the holder is gone */
 		}
 		if (p[0].revents & (POLLIN | POLLHUP))
 			holder_gone = true;
-		now = fd_mono_ns();
-		for (size_t i = 0; i < inj->n; i++) {
-			struct inj_fault *x = &inj->faults[i];
-			bool due = now >= x->applied_mono + x->f->duration_ns;
+		now = fd_real_ns();
+		for (size_t i = 0; i < n; i++) {
+			struct g_row *r = &rows[i];
 
-			if (x->phase == INJ_APPLIED && !x->drv->kernel_expires && (holder_gone || due))
-				guardian_revert(inj, x, st,
-						holder_gone ? "holder died" : "max duration reached");
-		}
-		if (holder_gone) {
-			guardian_nft_gone(inj, st);
-			break;
+			if (!r->done && !r->drv->kernel_expires && (holder_gone || now >= r->deadline_real))
+				revert_row(r, st, holder_gone ? "holder died" : "max duration reached");
 		}
 	}
-	store_close(st);
+	nft_gone(rows, n, st);
 }
 
-static void guardian_main(struct injector *inj, int pidfd, int pipe_rd)
+/* Keeps the pidfd and the pipe at 3 and 4, closes everything else, leaves
+ * the terminal's session and signals. */
+static void isolate(int pidfd, int pipe_rd, bool keep_across_exec)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int a = fcntl(pidfd, F_DUPFD_CLOEXEC, 100), b = fcntl(pipe_rd, F_DUPFD_CLOEXEC, 101);
-	sigset_t all;
+	sigset_t none;
 
 	setsid();
 	if (null >= 0) {
@@ -167,17 +169,104 @@ static void guardian_main(struct injector *inj, int pidfd, int pipe_rd)
 		dup2(null, 1);
 		dup2(null, 2);
 	}
-	/* Keep the pidfd and the pipe, close everything else: above all the
-	 * holder's nft socket, whose life decides the owner table's. */
 	if (a < 0 || b < 0 || dup2(a, G_PIDFD) < 0 || dup2(b, G_PIPE) < 0)
 		_exit(1);
+	if (!keep_across_exec) {
+		fcntl(G_PIDFD, F_SETFD, FD_CLOEXEC);
+		fcntl(G_PIPE, F_SETFD, FD_CLOEXEC);
+	}
 	syscall(SYS_close_range, 5U, ~0U, 0U);
-	sigemptyset(&all);
-	sigprocmask(SIG_SETMASK, &all, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGINT, SIG_IGN); /* the terminal's Ctrl-C is the holder's business */
 	signal(SIGPIPE, SIG_IGN);
-	guardian_loop(inj);
+}
+
+/* Fork mode (no journal path): revert from the inherited specs. */
+static void guardian_forked(struct injector *inj, int pidfd, int pipe_rd)
+{
+	struct g_row rows[G_MAX_ROWS];
+	size_t n = 0;
+	int64_t now_real = fd_real_ns(), now_mono = fd_mono_ns();
+
+	isolate(pidfd, pipe_rd, false);
+	for (size_t i = 0; i < inj->n && n < G_MAX_ROWS; i++) {
+		struct inj_fault *x = &inj->faults[i];
+
+		if (x->phase != INJ_APPLIED)
+			continue;
+		rows[n++] = (struct g_row){
+			.drv = x->drv, .spec = x->spec,
+			.deadline_real = now_real + (x->applied_mono + x->f->duration_ns - now_mono),
+		};
+	}
+	guardian_loop(rows, n, NULL);
 	_exit(0);
+}
+
+/* Exec mode: runs before main() when FIREDRILL_GUARDIAN is set. */
+__attribute__((constructor)) static void guardian_exec_entry(void)
+{
+	const char *env = getenv(G_ENV);
+	struct g_row rows[G_MAX_ROWS];
+	int64_t ids[G_MAX_ROWS];
+	struct store_fault *active = NULL;
+	struct store *st = NULL;
+	struct fd_error e = { 0 };
+	size_t n_ids = 0, n = 0, n_active = 0;
+	char *copy, *tok, *save = NULL, *db;
+
+	if (!env)
+		return;
+	copy = strdup(env);
+	unsetenv(G_ENV);
+	/* "ROW,ROW,...;DB_PATH" */
+	db = copy ? strchr(copy, ';') : NULL;
+	if (!db)
+		_exit(1);
+	*db++ = '\0';
+	for (tok = strtok_r(copy, ",", &save); tok && n_ids < G_MAX_ROWS;
+	     tok = strtok_r(NULL, ",", &save))
+		ids[n_ids++] = strtoll(tok, NULL, 10);
+	if (store_open(db, &st, &e) < 0 ||
+	    store_journal_list_active(st, &active, &n_active, &e) < 0)
+		_exit(1);
+	for (size_t i = 0; i < n_active; i++) {
+		const struct injector_driver *drv = injector_driver_by_name(active[i].kind);
+
+		for (size_t k = 0; drv && k < n_ids && n < G_MAX_ROWS; k++) {
+			if (active[i].id != ids[k])
+				continue;
+			rows[n++] = (struct g_row){
+				.id = active[i].id, .drv = drv, .spec = active[i].spec,
+				.deadline_real = active[i].expires_real_ns ? active[i].expires_real_ns :
+					active[i].planned_real_ns + active[i].max_duration_ns,
+			};
+		}
+	}
+	guardian_loop(rows, n, st);
+	store_faults_free(active, n_active);
+	store_close(st);
+	free(copy);
+	_exit(0);
+}
+
+static void guardian_exec(struct injector *inj, int pidfd, int pipe_rd)
+{
+	char env[G_MAX_ROWS * 21 + 4096], *argv[] = { (char *)"firedrill-guardian", NULL };
+	size_t off = 0;
+
+	isolate(pidfd, pipe_rd, true);
+	for (size_t i = 0; i < inj->n && off < sizeof(env) - 4096; i++)
+		if (inj->faults[i].phase == INJ_APPLIED)
+			off += (size_t)snprintf(env + off, sizeof(env) - off, "%s%" PRId64,
+						off ? "," : "", inj->faults[i].row);
+	snprintf(env + off, sizeof(env) - off, ";%s", inj->opts.db_path);
+	setenv(G_ENV, env, 1);
+	execv("/proc/self/exe", argv);
+	/* Could not exec: guard from the inherited specs instead. */
+	unsetenv(G_ENV);
+	guardian_forked(inj, G_PIDFD, G_PIPE);
 }
 
 int inj_guardian_start(struct injector *inj, struct fd_error *err)
@@ -204,8 +293,11 @@ int inj_guardian_start(struct injector *inj, struct fd_error *err)
 		close(p[1]);
 		return fd_error_set(err, FD_ERR_ENV, -e, "guardian: fork: %s", strerror(e));
 	}
-	if (pid == 0)
-		guardian_main(inj, pidfd, p[0]);
+	if (pid == 0) {
+		if (inj->opts.db_path)
+			guardian_exec(inj, pidfd, p[0]);
+		guardian_forked(inj, pidfd, p[0]);
+	}
 	close(pidfd);
 	close(p[0]);
 	if (inj->guardian_fd >= 0)

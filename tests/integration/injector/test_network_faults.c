@@ -1,0 +1,547 @@
+/*
+ * Network drivers against the real kernel, in two namespaces this test
+ * creates (fdt-inj-a, fdt-inj-b joined by a veth pair, 10.250.1.0/24) and
+ * always removes. The test process enters fdt-inj-a and injects there;
+ * a listener runs in fdt-inj-b. Every test checks that the namespace's nft
+ * ruleset, routes, links and qdiscs are the same after revert as before.
+ * Exits 77 (skip) when not root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <cmocka.h>
+
+#include "fd_netns.h"
+#include "fd_time.h"
+#include "injector.h"
+#include "store.h"
+
+#define NS_A "fdt-inj-a"
+#define NS_B "fdt-inj-b"
+#define PEER "10.250.1.2"
+
+static char db_path[] = "/tmp/fdt-inj-XXXXXX";
+static pid_t listener = -1;
+static int home_ns = -1;
+
+static void sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd) != 0)
+		fprintf(stderr, "(setup command failed: %s)\n", cmd);
+}
+
+/* The namespace's state as the tools print it: nft, routes, links, qdiscs. */
+static char *snapshot(void)
+{
+	FILE *p = popen("ip netns exec " NS_A " sh -c 'nft list ruleset; ip route; ip -6 route;"
+			" ip -o link | sed \"s/ qlen.*//\"; tc qdisc' 2>&1", "r");
+	char *buf = calloc(1, 65536);
+	size_t n = 0;
+
+	assert_non_null(p);
+	while (n < 65535 && fgets(buf + n, (int)(65536 - n), p))
+		n = strlen(buf);
+	pclose(p);
+	return buf;
+}
+
+static void listen_in_b(void)
+{
+	listener = fork();
+	if (listener == 0) {
+		struct fd_error e;
+		int fds[2];
+		uint16_t ports[2] = { 80, 443 };
+
+		if (fd_netns_enter(NS_B, &e) < 0)
+			_exit(1);
+		for (int i = 0; i < 2; i++) {
+			struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ports[i]) };
+			int one = 1;
+
+			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+			setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+			if (bind(fds[i], (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fds[i], 64) < 0)
+				_exit(1);
+		}
+		for (;;) {
+			struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+
+			poll(p, 2, -1);
+			for (int i = 0; i < 2; i++)
+				if (p[i].revents & POLLIN)
+					close(accept(fds[i], NULL, NULL));
+		}
+	}
+	usleep(200000);
+}
+
+/* 0 connected, else -errno (ETIMEDOUT after timeout_ms). From namespace A. */
+static int try_connect(const char *addr, uint16_t port, int timeout_ms)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), rc, soerr = 0;
+	socklen_t len = sizeof(soerr);
+	struct pollfd p;
+
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+	if (rc < 0 && errno != EINPROGRESS) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	p = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (rc < 0 && poll(&p, 1, timeout_ms) == 0) {
+		close(fd);
+		return -ETIMEDOUT;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	close(fd);
+	return -soerr;
+}
+
+static int setup_all(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		return 0;
+	sh("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
+	sh("ip netns add " NS_A " && ip netns add " NS_B);
+	sh("ip -n " NS_A " link add va type veth peer name vb netns " NS_B);
+	sh("ip -n " NS_A " addr add 10.250.1.1/24 dev va && ip -n " NS_A " link set va up && ip -n " NS_A " link set lo up");
+	sh("ip -n " NS_B " addr add 10.250.1.2/24 dev vb && ip -n " NS_B " link set vb up && ip -n " NS_B " link set lo up");
+	listen_in_b();
+	home_ns = fd_netns_current();
+	{
+		struct fd_error e;
+
+		if (fd_netns_enter(NS_A, &e) < 0)
+			return -1;
+	}
+	close(mkstemp(db_path));
+	return 0;
+}
+
+static int teardown_all(void **state)
+{
+	(void)state;
+	if (listener > 0) {
+		kill(listener, SIGKILL);
+		waitpid(listener, NULL, 0);
+	}
+	if (home_ns >= 0)
+		fd_netns_restore(home_ns, NULL);
+	sh("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
+	unlink(db_path);
+	return 0;
+}
+
+/* ---- a tiny scenario built in C ---- */
+
+struct fixture {
+	struct scenario s;
+	struct scenario_fault f[4];
+	struct fd_cidr cidrs[4][2];
+	uint16_t ports[4][2];
+	char ids[4][16];
+};
+
+static struct scenario_fault *add_fault(struct fixture *x, enum fault_kind k, int64_t dur_ns)
+{
+	size_t i = x->s.n_faults++;
+	struct scenario_fault *f = &x->f[i];
+
+	x->s.faults = x->f;
+	x->s.path = (char *)"test.yaml";
+	x->s.netns = (char *)NS_A;
+	snprintf(x->ids[i], sizeof(x->ids[i]), "f%zu", i);
+	f->id = x->ids[i];
+	f->kind = k;
+	f->duration_ns = dur_ns;
+	return f;
+}
+
+static void target(struct fixture *x, struct scenario_fault *f, const char *cidr, uint16_t port)
+{
+	size_t i = (size_t)(f - x->f);
+
+	assert_int_equal(fd_cidr_parse(cidr, &x->cidrs[i][f->targets.n_cidrs]), 0);
+	f->targets.cidrs = x->cidrs[i];
+	f->targets.n_cidrs++;
+	if (port) {
+		x->ports[i][f->targets.n_ports++] = port;
+		f->targets.ports = x->ports[i];
+		f->targets.protocol = PROTOCOL_TCP;
+	}
+}
+
+static struct injector *inject(struct fixture *x, struct store *st, bool guardian)
+{
+	struct injector_opts o = { .store = st, .db_path = db_path, .no_guardian = !guardian };
+	struct fd_error e = { 0 };
+	struct injector *inj = NULL;
+	int rc = injector_new(&x->s, &o, &inj, &e);
+
+	if (rc == 0)
+		rc = injector_prepare(inj, &e);
+	if (rc == 0)
+		rc = injector_apply(inj, &e);
+	if (rc < 0)
+		fail_msg("inject: %s", e.msg);
+	return inj;
+}
+
+static void revert(struct injector *inj)
+{
+	struct fd_error e = { 0 };
+
+	if (injector_revert(inj, &e) < 0)
+		fail_msg("revert: %s", e.msg);
+	injector_free(inj);
+}
+
+static struct store *open_store(void)
+{
+	struct store *st = NULL;
+	struct fd_error e = { 0 };
+
+	if (store_open(db_path, &st, &e) < 0)
+		fail_msg("store: %s", e.msg);
+	return st;
+}
+
+static size_t active_rows(struct store *st)
+{
+	struct store_fault *rows = NULL;
+	size_t n = 0;
+	struct fd_error e;
+
+	assert_int_equal(store_journal_list_active(st, &rows, &n, &e), 0);
+	store_faults_free(rows, n);
+	return n;
+}
+
+#define SKIP_UNLESS_ROOT() do { if (geteuid() != 0) skip(); } while (0)
+
+static void test_drop_port_exactly(void **state)
+{
+	struct fixture x = { 0 };
+	struct store *st;
+	struct injector *inj;
+	char *before, *after;
+	const struct injector_flow *flows;
+	size_t nf;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	st = open_store();
+	before = snapshot();
+	assert_int_equal(try_connect(PEER, 443, 1000), 0);
+	target(&x, add_fault(&x, FAULT_DROP, 60 * FD_NS_PER_S), PEER, 443);
+	inj = inject(&x, st, true);
+	assert_int_equal(try_connect(PEER, 443, 300), -ETIMEDOUT);
+	assert_int_equal(try_connect(PEER, 80, 1000), 0); /* untargeted port untouched */
+	usleep(100000);
+	injector_read_flows(inj);
+	nf = injector_blackholed_flows(inj, &flows);
+	assert_true(nf >= 1);
+	assert_int_equal(flows[0].dport, 443);
+	assert_string_equal(flows[0].fault_id, "f0");
+	revert(inj);
+	assert_int_equal(try_connect(PEER, 443, 1000), 0);
+	after = snapshot();
+	assert_string_equal(before, after);
+	assert_int_equal(active_rows(st), 0);
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+static void test_reject_resets(void **state)
+{
+	struct fixture x = { 0 };
+	struct store *st;
+	struct injector *inj;
+	char *before, *after;
+	struct scenario_fault *f;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	st = open_store();
+	before = snapshot();
+	f = add_fault(&x, FAULT_REJECT, 60 * FD_NS_PER_S);
+	target(&x, f, "10.250.1.0/30", 443);
+	inj = inject(&x, st, false);
+	assert_int_equal(try_connect(PEER, 443, 1000), -ECONNREFUSED);
+	assert_int_equal(try_connect(PEER, 80, 1000), 0);
+	revert(inj);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+static void test_blackhole_route_and_link_down(void **state)
+{
+	struct fixture x = { 0 };
+	struct store *st;
+	struct injector *inj;
+	char *before, *after;
+	struct scenario_fault *f;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	st = open_store();
+	before = snapshot();
+	target(&x, add_fault(&x, FAULT_BLACKHOLE_ROUTE, 60 * FD_NS_PER_S), PEER, 0);
+	inj = inject(&x, st, false);
+	assert_int_not_equal(try_connect(PEER, 80, 300), 0);
+	revert(inj);
+	assert_int_equal(try_connect(PEER, 80, 1000), 0);
+
+	memset(&x, 0, sizeof(x));
+	f = add_fault(&x, FAULT_LINK_DOWN, 60 * FD_NS_PER_S);
+	f->link = (char *)"va";
+	inj = inject(&x, st, false);
+	assert_int_not_equal(try_connect(PEER, 80, 300), 0);
+	revert(inj);
+	assert_int_equal(try_connect(PEER, 80, 2000), 0);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+static void test_rate_tbf_and_netem_detection(void **state)
+{
+	struct fixture x = { 0 };
+	struct injector_opts o = { 0 };
+	struct fd_error e = { 0 };
+	struct injector *inj = NULL;
+	struct store *st;
+	char *before, *during, *after;
+	struct scenario_fault *f;
+	int rc;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	st = open_store();
+	before = snapshot();
+	f = add_fault(&x, FAULT_RATE, 60 * FD_NS_PER_S);
+	f->link = (char *)"va";
+	f->rate_bps = 8000000;
+	inj = inject(&x, st, false);
+	during = snapshot();
+	assert_non_null(strstr(during, "qdisc tbf fd00: dev va root"));
+	revert(inj);
+	after = snapshot();
+	assert_string_equal(before, after);
+
+	/* delay: where sch_netem is missing, a clear environment error at
+	 * prepare, before anything is journaled or applied. */
+	memset(&x, 0, sizeof(x));
+	f = add_fault(&x, FAULT_DELAY, 60 * FD_NS_PER_S);
+	f->link = (char *)"va";
+	f->delay_ns = 100 * FD_NS_PER_MS;
+	o.store = st;
+	o.no_guardian = true;
+	assert_int_equal(injector_new(&x.s, &o, &inj, &e), 0);
+	rc = injector_prepare(inj, &e);
+	if (rc < 0) {
+		assert_int_equal(e.kind, FD_ERR_ENV);
+		assert_non_null(strstr(e.msg, "kernel lacks sch_netem"));
+		injector_free(inj);
+	} else {
+		assert_int_equal(injector_apply(inj, &e), 0);
+		revert(inj);
+	}
+	free(after);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(during);
+	free(after);
+	store_close(st);
+}
+
+/* The holder dies with SIGKILL right after inject, no revert: the owner
+ * table vanishes at once, the guardian undoes route and link within 1 s. */
+static void test_sigkill_holder(void **state)
+{
+	int ready[2];
+	char *before, *after, c;
+	pid_t holder;
+	int64_t t0;
+	bool reverted = false;
+	struct store *st;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	before = snapshot();
+	assert_int_equal(pipe(ready), 0);
+	holder = fork();
+	if (holder == 0) {
+		struct fixture x = { 0 };
+		struct store *hst = open_store();
+		struct scenario_fault *f;
+
+		target(&x, add_fault(&x, FAULT_DROP, 60 * FD_NS_PER_S), PEER, 443);
+		target(&x, add_fault(&x, FAULT_BLACKHOLE_ROUTE, 60 * FD_NS_PER_S), "10.250.9.0/24", 0);
+		f = add_fault(&x, FAULT_LINK_DOWN, 60 * FD_NS_PER_S);
+		f->link = (char *)"va";
+		inject(&x, hst, true);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	after = snapshot();
+	assert_non_null(strstr(after, "table inet firedrill"));
+	assert_non_null(strstr(after, "blackhole 10.250.9.0/24"));
+	free(after);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	t0 = fd_mono_ns();
+	after = snapshot();
+	assert_null(strstr(after, "table inet firedrill"));
+	free(after);
+	st = open_store();
+	while (fd_mono_ns() - t0 < 3 * FD_NS_PER_S && !reverted) {
+		usleep(20000);
+		reverted = active_rows(st) == 0;
+	}
+	assert_true(reverted);
+	printf("# guardian reverted %.0f ms after SIGKILL\n", (double)(fd_mono_ns() - t0) / 1e6);
+	usleep(300000); /* IPv6 link-local routes come back with the link */
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+/* A holder that stays alive past the max duration still loses its set
+ * elements to their nft timeouts. */
+static void test_element_timeout(void **state)
+{
+	struct fixture x = { 0 };
+	struct store *st;
+	struct injector *inj;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	st = open_store();
+	target(&x, add_fault(&x, FAULT_DROP, 2 * FD_NS_PER_S), PEER, 80);
+	inj = inject(&x, st, false);
+	assert_int_equal(try_connect(PEER, 80, 300), -ETIMEDOUT);
+	usleep(2500000);
+	assert_int_equal(try_connect(PEER, 80, 1000), 0);
+	revert(inj);
+	store_close(st);
+}
+
+/* `firedrill revert` from another process: routes reverted directly, the
+ * nft table by asking its holder (SIGTERM) to revert. */
+static volatile sig_atomic_t got_term;
+static void on_term(int sig)
+{
+	(void)sig;
+	got_term = 1;
+}
+
+static void test_revert_journal(void **state)
+{
+	int ready[2];
+	char *before, *after, c;
+	pid_t holder;
+	int n = 0, status = 0;
+	struct fd_error e = { 0 };
+	struct store *st;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	before = snapshot();
+	assert_int_equal(pipe(ready), 0);
+	holder = fork();
+	if (holder == 0) {
+		struct fixture x = { 0 };
+		struct store *hst = open_store();
+		struct injector *inj;
+
+		signal(SIGTERM, on_term);
+		target(&x, add_fault(&x, FAULT_REJECT, 60 * FD_NS_PER_S), PEER, 443);
+		target(&x, add_fault(&x, FAULT_UNREACHABLE_ROUTE, 60 * FD_NS_PER_S), "10.250.8.0/24", 0);
+		inj = inject(&x, hst, true);
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		while (!got_term)
+			usleep(10000);
+		injector_revert(inj, &e);
+		injector_free(inj);
+		store_close(hst);
+		_exit(0);
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	st = open_store();
+	assert_int_equal(injector_revert_journal(st, &n, &e), 0);
+	assert_int_equal(n, 2);
+	waitpid(holder, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(active_rows(st), 0);
+	assert_int_equal(injector_revert_journal(st, &n, &e), 0); /* idempotent */
+	assert_int_equal(n, 0);
+	after = snapshot();
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_drop_port_exactly),
+		cmocka_unit_test(test_reject_resets),
+		cmocka_unit_test(test_blackhole_route_and_link_down),
+		cmocka_unit_test(test_rate_tbf_and_netem_detection),
+		cmocka_unit_test(test_sigkill_holder),
+		cmocka_unit_test(test_element_timeout),
+		cmocka_unit_test(test_revert_journal),
+	};
+
+	if (getenv("FDT_FILTER"))
+		cmocka_set_test_filter(getenv("FDT_FILTER"));
+	if (geteuid() != 0) {
+		printf("skipping: needs root for network namespaces\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, setup_all, teardown_all);
+}
