@@ -95,6 +95,52 @@ static size_t utf8_invalid_at(const unsigned char *s, size_t len)
 	return len;
 }
 
+/*
+ * libfyaml scans a whole flow sequence ahead before it emits the first event
+ * (1 MiB of "[" costs seconds and hundreds of MiB), so deep flow nesting is
+ * refused by this cheap pre-scan before libfyaml sees the bytes. It counts
+ * "[" and "{" that can only open a flow collection (inside one, or after
+ * ": ", "- ", "? " or at column 1), skipping comments and quoted scalars
+ * inside flows. It errs towards counting too few; the event-time check
+ * stays the authority. Returns the offset of the bracket past the limit, or len.
+ */
+static size_t flow_too_deep(const char *b, size_t len)
+{
+	char prev = '\n';
+	int depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = b[i];
+
+		if (c == '\n') {
+			prev = '\n';
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r')
+			continue;
+		if (c == '#' && (i == 0 || b[i - 1] == ' ' || b[i - 1] == '\t' || b[i - 1] == '\n')) {
+			while (i + 1 < len && b[i + 1] != '\n')
+				i++;
+			continue;
+		}
+		if (depth > 0 && (c == '"' || c == '\'') &&
+		    (prev == '[' || prev == '{' || prev == ',' || prev == ':')) {
+			for (i++; i < len && b[i] != c; i++)
+				if (c == '"' && b[i] == '\\')
+					i++;
+		} else if ((c == '[' || c == '{') &&
+			   (depth > 0 || prev == ':' || prev == '-' || prev == '?' ||
+			    (prev == '\n' && (i == 0 || b[i - 1] == '\n')))) {
+			if (++depth > SCENARIO_MAX_DEPTH)
+				return i;
+		} else if ((c == ']' || c == '}') && depth > 0) {
+			depth--;
+		}
+		prev = c;
+	}
+	return len;
+}
+
 static int check_bytes(const char *name, const char *buf, size_t len, struct fd_error *err)
 {
 	const char *nul;
@@ -116,6 +162,12 @@ static int check_bytes(const char *name, const char *buf, size_t len, struct fd_
 		offset_to_line_col(buf, bad, &line, &col);
 		return tree_fail(err, name, line, col, "invalid UTF-8 (byte 0x%02x)",
 				 (unsigned char)buf[bad]);
+	}
+	bad = flow_too_deep(buf, len);
+	if (bad < len) {
+		offset_to_line_col(buf, bad, &line, &col);
+		return tree_fail(err, name, line, col, "nesting deeper than %d levels; refused",
+				 SCENARIO_MAX_DEPTH);
 	}
 	return 0;
 }

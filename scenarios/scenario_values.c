@@ -94,7 +94,7 @@ int scenario_value_rate(const char *s, uint64_t *bps)
 				return -ERANGE;
 			if (r >= 18446744073709551615.0)
 				return -ERANGE;
-			*bps = (uint64_t)llround(r);
+			*bps = (uint64_t)(r + 0.5);
 			return 0;
 		}
 	}

@@ -1,0 +1,392 @@
+/* The loader: model values, documented defaults, hostile input, the plan. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fd_time.h"
+#include "scenario.h"
+
+#define MINIMAL_SHA256 "6c4c5934daccec7e50a9e442d79da9516fbfc98d9b4148e08758ccf3fb05300a"
+
+#define MINIMAL                                         \
+	"name: minimal\n"                               \
+	"faults:\n"                                     \
+	"  - id: f\n"                                   \
+	"    kind: drop\n"                              \
+	"    duration: 1m\n"                            \
+	"    targets: { cidrs: [10.0.0.0/8] }\n"        \
+	"probes:\n"                                     \
+	"  - id: p\n"                                   \
+	"    http: { url: 'http://127.0.0.1/' }\n"      \
+	"recovery:\n"                                   \
+	"  any: [p]\n"                                  \
+	"  timeout: 5m\n"                               \
+	"  steps:\n"                                    \
+	"    - { name: wait, manual: true }\n"
+
+static struct scenario *load_ok(const char *name, const char *text)
+{
+	struct scenario *s = NULL;
+	struct fd_error err;
+
+	if (scenario_load_buffer(name, text, strlen(text), &s, &err) != 0)
+		fail_msg("%s", err.msg);
+	return s;
+}
+
+static void test_defaults(void **state)
+{
+	struct scenario *s = load_ok("min.yaml", MINIMAL);
+
+	(void)state;
+	assert_string_equal(s->name, "minimal");
+	assert_string_equal(s->environment, "default");
+	assert_int_equal(s->iterations, 1);
+	assert_null(s->netns);
+	assert_false(s->has_rto_objective);
+	assert_int_equal(s->faults[0].direction, DIRECTION_EGRESS);
+	assert_int_equal(s->faults[0].targets.protocol, PROTOCOL_ANY);
+	assert_int_equal(s->probes[0].interval_ns, FD_NS_PER_S);
+	assert_int_equal(s->probes[0].timeout_ns, FD_NS_PER_S);
+	assert_string_equal(s->probes[0].http.method, "GET");
+	assert_int_equal(s->probes[0].http.n_expect_status, 1);
+	assert_int_equal(s->probes[0].http.expect_status[0].lo, 200);
+	assert_int_equal(s->probes[0].http.expect_status[0].hi, 299);
+	assert_int_equal(s->recovery.mode, CRITERION_ANY);
+	assert_int_equal(s->recovery.stable_for_ns, 0);
+	assert_int_equal(s->steps[0].timeout_ns, 300 * FD_NS_PER_S);
+	assert_true(s->steps[0].manual);
+	assert_false(s->has_failback);
+	assert_false(s->rpo.has_canary);
+	assert_int_equal(s->text_len, strlen(MINIMAL));
+	assert_string_equal(s->text, MINIMAL);
+	assert_int_equal(strlen(s->sha256), 64);
+	scenario_free(s);
+}
+
+static void test_sha256(void **state)
+{
+	struct scenario *s = load_ok("min.yaml", MINIMAL);
+
+	(void)state;
+	/* sha256sum of MINIMAL's bytes */
+	assert_string_equal(s->sha256, MINIMAL_SHA256);
+	scenario_free(s);
+}
+
+static const char full[] =
+	"name: full\n"
+	"environment: staging\n"
+	"iterations: 3\n"
+	"cool-down: 30s\n"
+	"objectives: { rto: 5m, rpo: 30s }\n"
+	"scope: { netns: app }\n"
+	"faults:\n"
+	"  - id: s3\n"
+	"    kind: reject\n"
+	"    direction: ingress\n"
+	"    duration: 15m\n"
+	"    targets:\n"
+	"      cidrs: [52.216.0.0/15, \"2600:1fa0::/32\"]\n"
+	"      hosts: [s3.us-east-1.amazonaws.com]\n"
+	"      prefix-list: { file: ranges.json, service: S3, region: us-east-1, include-global: true }\n"
+	"      protocol: udp\n"
+	"      ports: [443, 8443]\n"
+	"  - id: k\n"
+	"    kind: kill\n"
+	"    signal: SIGKILL\n"
+	"    process: { pidfile: /run/api.pid }\n"
+	"    duration: 1m\n"
+	"  - { id: st, kind: stop, process: { pid: 4242 }, duration: 1m }\n"
+	"  - { id: fr, kind: freeze, cgroup: /sys/fs/cgroup/api, process: { match: api }, duration: 1m }\n"
+	"  - { id: x, kind: exec, inject: 'true', duration: 1m }\n"
+	"  - { id: d, kind: delay, link: eth0, delay: 200ms, jitter: 20ms, duration: 5m }\n"
+	"  - { id: l, kind: loss, link: eth0, loss: 2.5, duration: 5m }\n"
+	"  - { id: r, kind: rate, link: eth0, rate: 1.5mbit, duration: 5m }\n"
+	"  - { id: ld, kind: link-down, link: veth1, duration: 5m }\n"
+	"  - { id: bh, kind: blackhole-route, targets: { cidrs: [192.0.2.0/24] }, duration: 5m }\n"
+	"probes:\n"
+	"  - id: api\n"
+	"    interval: 100ms\n"
+	"    timeout: 3s\n"
+	"    http:\n"
+	"      url: https://api/health\n"
+	"      method: POST\n"
+	"      headers: ['X-Drill: yes']\n"
+	"      expect-status: [200, \"300-399\"]\n"
+	"      body-match: ok\n"
+	"      max-latency: 500ms\n"
+	"      insecure: true\n"
+	"      follow-redirects: true\n"
+	"  - { id: db, tcp: { host: db.internal, port: 5432 } }\n"
+	"  - { id: dns, dns: { name: api.internal, expect-in: [10.20.0.0/16] } }\n"
+	"  - { id: cmd, command: { run: ./smoke.sh, stdout-match: PASS } }\n"
+	"  - { id: log, log: { path: /var/log/x, match: up, fail-match: down } }\n"
+	"  - { id: wire, pcap: { interface: eth0, filter: 'tcp port 443' } }\n"
+	"steady-state: { probes: [api, db] }\n"
+	"stop-if-failing: [{ probe: db, for: 2m }]\n"
+	"recovery: { all: [api, dns], stable-for: 10s, timeout: 30m }\n"
+	"rpo:\n"
+	"  canary:\n"
+	"    write: { run: 'redis-cli SET c:{{seq}} {{ts}}', stdout-match: OK }\n"
+	"    read: { url: 'http://kv/c/{{seq}}' }\n"
+	"  query: { run: 'psql -Atc x', value-match: '^(\\d+)$' }\n"
+	"failback: { any: [db], timeout: 10m }\n"
+	"notify: [{ webhook-env: HOOK, events: [start, end] }]\n";
+
+static void test_full_model(void **state)
+{
+	struct scenario *s = load_ok("/srv/drills/full.yaml", full);
+	const struct scenario_fault *f = &s->faults[0];
+	char buf[FD_CIDR_STRLEN];
+
+	(void)state;
+	assert_int_equal(s->iterations, 3);
+	assert_int_equal(s->cool_down_ns, 30 * FD_NS_PER_S);
+	assert_true(s->has_rto_objective && s->has_rpo_objective);
+	assert_int_equal(s->rpo_objective_ns, 30 * FD_NS_PER_S);
+	assert_string_equal(s->netns, "app");
+	assert_int_equal(s->n_faults, 10);
+	assert_int_equal(f->kind, FAULT_REJECT);
+	assert_int_equal(f->direction, DIRECTION_INGRESS);
+	assert_int_equal(f->duration_ns, 900 * FD_NS_PER_S);
+	assert_int_equal(f->targets.n_cidrs, 2);
+	assert_string_equal(fd_cidr_format(&f->targets.cidrs[1], buf, sizeof(buf)), "2600:1fa0::/32");
+	assert_string_equal(f->targets.hosts[0], "s3.us-east-1.amazonaws.com");
+	assert_string_equal(f->targets.prefix_list->file, "/srv/drills/ranges.json");
+	assert_string_equal(f->targets.prefix_list->service, "S3");
+	assert_true(f->targets.prefix_list->include_global);
+	assert_int_equal(f->targets.protocol, PROTOCOL_UDP);
+	assert_int_equal(f->targets.n_ports, 2);
+	assert_int_equal(f->targets.ports[1], 8443);
+	assert_int_equal(s->faults[1].signal, SIGKILL);
+	assert_string_equal(s->faults[1].process.pidfile, "/run/api.pid");
+	assert_int_equal(s->faults[2].process.pid, 4242);
+	assert_string_equal(s->faults[3].cgroup, "/sys/fs/cgroup/api");
+	assert_int_equal(s->faults[4].timeout_ns, 60 * FD_NS_PER_S);
+	assert_null(s->faults[4].revert_cmd);
+	assert_int_equal(s->faults[5].delay_ns, 200 * FD_NS_PER_MS);
+	assert_int_equal(s->faults[5].jitter_ns, 20 * FD_NS_PER_MS);
+	assert_true(s->faults[6].loss_percent > 2.49 && s->faults[6].loss_percent < 2.51);
+	assert_int_equal(s->faults[7].rate_bps, 1500000);
+	assert_int_equal(s->faults[8].kind, FAULT_LINK_DOWN);
+	assert_int_equal(s->faults[9].kind, FAULT_BLACKHOLE_ROUTE);
+	assert_int_equal(s->faults[9].loc.line, 30);
+
+	assert_int_equal(s->n_probes, 6);
+	assert_int_equal(s->probes[0].interval_ns, 100 * FD_NS_PER_MS);
+	assert_string_equal(s->probes[0].http.method, "POST");
+	assert_int_equal(s->probes[0].http.n_expect_status, 2);
+	assert_int_equal(s->probes[0].http.expect_status[1].lo, 300);
+	assert_int_equal(s->probes[0].http.expect_status[1].hi, 399);
+	assert_true(s->probes[0].http.insecure && s->probes[0].http.follow_redirects);
+	assert_int_equal(s->probes[1].kind, PROBE_TCP);
+	assert_int_equal(s->probes[1].tcp.port, 5432);
+	assert_int_equal(s->probes[2].dns.n_expect_in, 1);
+	assert_int_equal(s->probes[5].kind, PROBE_PCAP);
+	assert_int_equal(scenario_find_probe(s, "wire"), 5);
+	assert_int_equal(scenario_find_probe(s, "nope"), -1);
+
+	assert_int_equal(s->n_steady_state, 2);
+	assert_int_equal(s->steady_state[1], 1);
+	assert_int_equal(s->stop_if[0].probe, 1);
+	assert_int_equal(s->stop_if[0].for_ns, 120 * FD_NS_PER_S);
+	assert_int_equal(s->recovery.mode, CRITERION_ALL);
+	assert_int_equal(s->recovery.probes[1], 2);
+	assert_true(s->rpo.has_canary && s->rpo.has_query);
+	assert_int_equal(s->rpo.canary.interval_ns, 200 * FD_NS_PER_MS);
+	assert_int_equal(s->rpo.canary.write.kind, ACTION_COMMAND);
+	assert_int_equal(s->rpo.canary.read.kind, ACTION_HTTP);
+	assert_string_equal(s->rpo.query.value_match, "^(\\d+)$");
+	assert_true(s->has_failback);
+	assert_int_equal(s->failback.mode, CRITERION_ANY);
+	assert_int_equal(s->notify[0].events, NOTIFY_START | NOTIFY_END);
+	scenario_free(s);
+}
+
+static void test_relative_prefix_list(void **state)
+{
+	static const char text[] =
+		"name: x\n"
+		"faults: [{ id: f, kind: drop, duration: 1m, targets: { prefix-list: { file: ip.json } } }]\n"
+		"probes: [{ id: p, tcp: { host: h, port: 1 } }]\n"
+		"recovery: { all: [p], timeout: 1m }\n";
+	struct scenario *s = load_ok("lib/sub/x.yaml", text);
+
+	(void)state;
+	assert_string_equal(s->faults[0].targets.prefix_list->file, "lib/sub/ip.json");
+	assert_null(s->faults[0].targets.prefix_list->service);
+	scenario_free(s);
+	s = load_ok("x.yaml", text);
+	assert_string_equal(s->faults[0].targets.prefix_list->file, "ip.json");
+	scenario_free(s);
+}
+
+/* A hostile buffer must be refused, with msg containing want, without blowing up. */
+static void refuse(const char *what, const char *buf, size_t len, const char *want)
+{
+	struct scenario *s = NULL;
+	struct fd_error err;
+	int64_t t0 = fd_mono_ns(), dt;
+	int r = scenario_load_buffer(what, buf, len, &s, &err);
+
+	dt = fd_mono_ns() - t0;
+	print_message("%-16s refused in %.1f ms: %s\n", what, (double)dt / 1e6, err.msg);
+	assert_int_not_equal(r, 0);
+	assert_null(s);
+	if (!strstr(err.msg, want))
+		fail_msg("%s: \"%s\" lacks \"%s\"", what, err.msg, want);
+	assert_true(dt < 10 * FD_NS_PER_S); /* a blow-up catcher, not a threshold */
+}
+
+static void test_hostile(void **state)
+{
+	size_t big = 2 * 1024 * 1024, n = 0;
+	char *buf = malloc(big + 1);
+
+	(void)state;
+	assert_non_null(buf);
+	/* 2 MiB of valid YAML comments */
+	for (size_t i = 0; i < big; i++)
+		buf[i] = (i % 64 == 63) ? '\n' : '#';
+	refuse("huge", buf, big, "at most 1 MiB");
+	/* binary */
+	for (size_t i = 0; i < 4096; i++)
+		buf[i] = (char)(i * 7 + 3);
+	refuse("binary", buf, 4096, "NUL byte");
+	memset(buf, 0xff, 64);
+	refuse("not-utf8", buf, 64, "invalid UTF-8");
+	/* 200k nested flow sequences */
+	memcpy(buf, "a: ", 3);
+	memset(buf + 3, '[', 200000);
+	refuse("deep", buf, 200003, "nesting deeper than 64");
+	/* a flat list of 300k items: too many nodes even without aliases */
+	n = (size_t)sprintf(buf, "a: [");
+	for (int i = 0; i < 300000; i++)
+		buf[n++] = '1', buf[n++] = ',';
+	buf[n++] = ']';
+	refuse("many-nodes", buf, n, "more than 100000 nodes");
+	/* billion laughs: 10 levels of 10 */
+	n = (size_t)sprintf(buf, "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+	for (int i = 1; i < 10; i++) {
+		n += (size_t)sprintf(buf + n, "l%d: &l%d [", i, i);
+		for (int k = 0; k < 10; k++)
+			n += (size_t)sprintf(buf + n, "%s*l%d", k ? ", " : "", i - 1);
+		n += (size_t)sprintf(buf + n, "]\n");
+	}
+	refuse("alias-bomb", buf, n, "alias bomb");
+	/* one 512 KiB scalar aliased many times */
+	n = (size_t)sprintf(buf, "a: &big ");
+	memset(buf + n, 'z', 512 * 1024);
+	n += 512 * 1024;
+	n += (size_t)sprintf(buf + n, "\nb: [");
+	for (int i = 0; i < 100; i++)
+		n += (size_t)sprintf(buf + n, "*big, ");
+	n += (size_t)sprintf(buf + n, "]\n");
+	refuse("alias-big-scalar", buf, n, "alias bomb");
+	refuse("two-docs", "a: 1\n---\nb: 2\n", 14, "more than one YAML document");
+	refuse("scalar-top", "hello\n", 6, "a scenario is a mapping");
+	refuse("empty", "", 0, "the file is empty");
+	free(buf);
+}
+
+static void test_load_file_errors(void **state)
+{
+	struct scenario *s = NULL;
+	struct fd_error err;
+
+	(void)state;
+	assert_int_not_equal(scenario_load("/nonexistent/x.yaml", &s, &err), 0);
+	assert_int_equal(err.kind, FD_ERR_ENV);
+	assert_non_null(strstr(err.msg, "/nonexistent/x.yaml: error: cannot open"));
+	assert_int_not_equal(scenario_load("/dev/zero", &s, &err), 0);
+	assert_int_equal(err.kind, FD_ERR_INPUT);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_not_equal(scenario_load("/tmp", &s, &err), 0);
+	assert_null(s);
+}
+
+static void test_library(void **state)
+{
+	const char *root = getenv("FD_SOURCE_ROOT");
+	char dir[4096], path[8192];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/scenarios/library", root ? root : ".");
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		struct scenario *s = NULL;
+		struct fd_error err;
+		char *text = NULL;
+		size_t text_len = 0;
+		FILE *mem;
+
+		if (len < 6 || strcmp(de->d_name + len - 5, ".yaml") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (scenario_load(path, &s, &err) != 0)
+			fail_msg("%s", err.msg);
+		mem = open_memstream(&text, &text_len);
+		assert_non_null(mem);
+		scenario_print_plan(s, mem);
+		fclose(mem);
+		assert_non_null(strstr(text, "inject"));
+		assert_non_null(strstr(text, "recovery"));
+		free(text);
+		scenario_free(s);
+		n++;
+	}
+	closedir(d);
+	assert_true(n >= 5);
+}
+
+static void test_plan(void **state)
+{
+	struct scenario *s = load_ok("full.yaml", full);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+
+	(void)state;
+	scenario_print_plan(s, mem);
+	fclose(mem);
+	assert_non_null(strstr(text, "plan for scenario \"full\""));
+	assert_non_null(strstr(text, "scope: network namespace app"));
+	assert_non_null(strstr(text, "s3           reject, at most 15m00s"));
+	assert_non_null(strstr(text, "ingress, protocol udp, ports 443,8443"));
+	assert_non_null(strstr(text, "send SIGKILL"));
+	assert_non_null(strstr(text, "all of: api, dns"));
+	assert_non_null(strstr(text, "abort and revert at once if db fails for 2m00s"));
+	assert_non_null(strstr(text, "webhook from $HOOK on: start end"));
+	free(text);
+	scenario_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_sha256),
+		cmocka_unit_test(test_full_model),
+		cmocka_unit_test(test_relative_prefix_list),
+		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_load_file_errors),
+		cmocka_unit_test(test_library),
+		cmocka_unit_test(test_plan),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
