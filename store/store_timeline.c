@@ -192,6 +192,13 @@ int store_list_laps(struct store *st, int64_t iteration_id,
 
 /* ---- probe statistics ------------------------------------------------------ */
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 /* Nearest-rank percentile of sorted v[0..n-1]. */
 static double percentile(const int64_t *v, size_t n, double p)
 {
@@ -207,48 +214,24 @@ static double percentile(const int64_t *v, size_t n, double p)
 	return (double)v[rank - 1] / 1e6;
 }
 
-static int probe_latencies(struct store *st, int64_t iteration_id, struct store_probe_stats *ps,
-			   struct fd_error *err)
+/* Closes the probe group in ps: percentiles of its ok latencies v[0..n-1]. */
+static void close_group(struct store_probe_stats *ps, int64_t *v, size_t n)
 {
-	static const char sql[] =
-		"SELECT latency_ns FROM samples WHERE iteration_id = ?1 AND probe = ?2 AND ok = 1"
-		" AND latency_ns IS NOT NULL ORDER BY latency_ns";
-	sqlite3_stmt *s = store_stmt(st, sql, err);
-	int64_t *v = NULL;
-	size_t n = 0, cap = 0;
-	int rc;
-
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, iteration_id);
-	sqlite3_bind_text(s, 2, ps->probe, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (store_grow((void **)&v, &cap, n + 1, sizeof(*v))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		v[n++] = sqlite3_column_int64(s, 0);
-	}
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE) {
-		ps->latency_p50_ms = percentile(v, n, 50);
-		ps->latency_p99_ms = percentile(v, n, 99);
-		rc = 0;
-	} else {
-		rc = store_sql_error(st, err, rc, "reading probe latencies");
-	}
-	free(v);
-	return rc;
+	qsort(v, n, sizeof(*v), cmp_i64);
+	ps->latency_p50_ms = percentile(v, n, 50);
+	ps->latency_p99_ms = percentile(v, n, 99);
 }
 
+/* One pass in probe order (the samples index), percentiles computed here. */
 int store_probe_stats(struct store *st, int64_t iteration_id,
 		      struct store_probe_stats **out, size_t *n, struct fd_error *err)
 {
 	static const char sql[] =
-		"SELECT probe, count(*), sum(ok) FROM samples WHERE iteration_id = ?1"
-		" GROUP BY probe ORDER BY probe";
+		"SELECT probe, ok, latency_ns FROM samples WHERE iteration_id = ?1 ORDER BY probe";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	size_t cap = 0;
+	struct store_probe_stats *cur = NULL;
+	int64_t *lat = NULL;
+	size_t cap = 0, nlat = 0, latcap = 0;
 	int rc;
 
 	*out = NULL;
@@ -257,26 +240,42 @@ int store_probe_stats(struct store *st, int64_t iteration_id,
 		return -EIO;
 	sqlite3_bind_int64(s, 1, iteration_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_probe_stats *p;
+		const char *probe = (const char *)sqlite3_column_text(s, 0);
+		bool ok = sqlite3_column_int(s, 1) != 0;
 
-		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+		if (!cur || strcmp(cur->probe, probe ? probe : "") != 0) {
+			if (cur)
+				close_group(cur, lat, nlat);
+			if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
+				rc = SQLITE_NOMEM;
+				break;
+			}
+			cur = &(*out)[(*n)++];
+			memset(cur, 0, sizeof(*cur));
+			store_col_text(s, 0, cur->probe, sizeof(cur->probe));
+			nlat = 0;
+		}
+		cur->samples++;
+		if (!ok)
+			continue;
+		cur->ok++;
+		if (sqlite3_column_type(s, 2) == SQLITE_NULL)
+			continue;
+		if (store_grow((void **)&lat, &latcap, nlat + 1, sizeof(*lat))) {
 			rc = SQLITE_NOMEM;
 			break;
 		}
-		p = &(*out)[(*n)++];
-		memset(p, 0, sizeof(*p));
-		store_col_text(s, 0, p->probe, sizeof(p->probe));
-		p->samples = sqlite3_column_int64(s, 1);
-		p->ok = sqlite3_column_int64(s, 2);
+		lat[nlat++] = sqlite3_column_int64(s, 2);
 	}
 	sqlite3_reset(s);
-	rc = rc == SQLITE_DONE ? 0 : store_sql_error(st, err, rc, "reading probe statistics");
-	for (size_t i = 0; !rc && i < *n; i++)
-		rc = probe_latencies(st, iteration_id, &(*out)[i], err);
-	if (rc) {
+	if (rc == SQLITE_DONE && cur)
+		close_group(cur, lat, nlat);
+	free(lat);
+	if (rc != SQLITE_DONE) {
 		free(*out);
 		*out = NULL;
 		*n = 0;
+		return store_sql_error(st, err, rc, "reading probe statistics");
 	}
-	return rc;
+	return 0;
 }
