@@ -1,0 +1,63 @@
+#!/bin/sh
+# CLI contract of `firedrill validate` and `firedrill plan`: exit codes,
+# the exact error line on stderr, "FILE: ok", -q, --json.
+# usage: test_validate_plan.sh FIREDRILL SOURCE_ROOT
+set -u
+fd=$1
+root=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+fails=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# every malformed scenario: exit 2 and exactly its expected line on stderr
+cd "$root/tests/data/bad" || exit 1
+n=0
+for f in *.yaml; do
+	n=$((n + 1))
+	"$fd" validate "$f" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" -eq 2 ] || bad "$f: exit $rc, want 2"
+	cmp -s "$tmp/err" "${f%.yaml}.expected" || bad "$f: stderr $(cat "$tmp/err") want $(cat "${f%.yaml}.expected")"
+	[ -s "$tmp/out" ] && bad "$f: stdout not empty"
+done
+[ "$n" -ge 30 ] || bad "only $n bad scenarios"
+
+# the library: exit 0, one "FILE: ok" line each, plan prints for each
+cd "$root/scenarios/library" || exit 1
+"$fd" validate *.yaml >"$tmp/out" 2>"$tmp/err" || bad "library: exit $? $(cat "$tmp/err")"
+[ "$(grep -c ': ok$' "$tmp/out")" -eq "$(ls *.yaml | wc -l)" ] || bad "library: ok lines"
+for f in *.yaml; do
+	"$fd" plan "$f" >"$tmp/plan" 2>"$tmp/err" || bad "plan $f: exit $? $(cat "$tmp/err")"
+	grep -q '^plan for scenario' "$tmp/plan" || bad "plan $f: no header"
+done
+
+# -q prints nothing for good files; a mix of good and bad validates all, exits 2
+out=$("$fd" -q validate region-endpoint-drop.yaml) || bad "-q: exit $?"
+[ -z "$out" ] || bad "-q printed $out"
+"$fd" validate region-endpoint-drop.yaml "$root/tests/data/bad/01-unknown-kind.yaml" dns-outage.yaml \
+	>"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] || bad "mixed: want exit 2"
+[ "$(wc -l <"$tmp/out")" -eq 2 ] || bad "mixed: want 2 ok lines"
+grep -q 'unknown kind "blackhol"' "$tmp/err" || bad "mixed: error line missing"
+
+# --json: an array of {file, ok, error}
+"$fd" validate --json dns-outage.yaml "$root/tests/data/bad/13-unknown-signal.yaml" >"$tmp/json"
+[ $? -eq 2 ] || bad "json: want exit 2"
+grep -q '"ok": true' "$tmp/json" || bad "json: no ok entry"
+grep -q '"ok": false' "$tmp/json" || bad "json: no failed entry"
+grep -q '"error": null' "$tmp/json" || bad "json: error null for a good file"
+grep -q 'unknown signal' "$tmp/json" || bad "json: error text"
+
+# unreadable file: environment error (3); usage errors: 2; --help: 0
+"$fd" validate "$tmp/missing.yaml" 2>/dev/null
+[ $? -eq 3 ] || bad "missing file: want exit 3"
+"$fd" validate 2>/dev/null
+[ $? -eq 2 ] || bad "no files: want exit 2"
+"$fd" plan a.yaml b.yaml 2>/dev/null
+[ $? -eq 2 ] || bad "plan two files: want exit 2"
+"$fd" validate --help >/dev/null || bad "validate --help"
+"$fd" plan --help >/dev/null || bad "plan --help"
+
+echo "$n bad scenarios, $(ls *.yaml | wc -l) library scenarios; $fails failure(s)"
+[ "$fails" -eq 0 ]
