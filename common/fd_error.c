@@ -28,8 +28,8 @@ int fd_error_set(struct fd_error *e, enum fd_error_kind kind, int code,
 
 void fd_error_prefix(struct fd_error *e, const char *fmt, ...)
 {
-	char prefix[FD_ERROR_MSG_MAX];
-	char old[FD_ERROR_MSG_MAX];
+	char prefix[256];
+	size_t plen, mlen;
 	va_list ap;
 
 	if (!e)
@@ -37,8 +37,15 @@ void fd_error_prefix(struct fd_error *e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	plen = strlen(prefix);
+	mlen = strlen(e->msg);
+	/* prefix + ": " + message + NUL; the message's tail is cut when too long */
+	if (plen + 2 + mlen + 1 > sizeof(e->msg))
+		mlen = sizeof(e->msg) - plen - 3;
+	memmove(e->msg + plen + 2, e->msg, mlen);
+	e->msg[plen + 2 + mlen] = '\0';
+	memcpy(e->msg, prefix, plen);
+	memcpy(e->msg + plen, ": ", 2);
 }
 
 int fd_error_exit_code(const struct fd_error *e)
