@@ -1,0 +1,286 @@
+/*
+ * Injector core: prefix collapsing, the AWS ip-ranges sample, the driver
+ * table, guards, and rollback under failure injection: the Nth
+ * kernel-changing call fails (injector_seam_fail_at) and nothing may be
+ * left behind, in the kernel or in the journal.
+ *
+ * The rollback test runs in a private network namespace (unshare) when
+ * root, so it never touches the host; otherwise it is skipped.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fd_time.h"
+#include "injector.h"
+#include "internal.h"
+#include "store.h"
+
+static void cidr(struct fd_cidr *c, const char *s)
+{
+	assert_int_equal(fd_cidr_parse(s, c), 0);
+}
+
+static void test_collapse(void **state)
+{
+	struct fd_cidr c[8];
+	char buf[FD_CIDR_STRLEN];
+	size_t n;
+
+	(void)state;
+	cidr(&c[0], "10.0.1.0/24");
+	cidr(&c[1], "10.0.0.0/24");    /* sibling of 10.0.1.0/24 -> 10.0.0.0/23 */
+	cidr(&c[2], "10.0.0.128/25");  /* inside 10.0.0.0/24 */
+	cidr(&c[3], "192.168.0.0/16");
+	cidr(&c[4], "192.168.4.4");    /* inside 192.168/16 */
+	cidr(&c[5], "2600:1fa0::/33");
+	cidr(&c[6], "2600:1fa0:8000::/33"); /* sibling -> /32 */
+	cidr(&c[7], "10.0.2.0/24");    /* adjacent but not a sibling of 10.0.0.0/23 */
+	n = inj_cidr_collapse(c, 8);
+	assert_int_equal(n, 4);
+	assert_string_equal(fd_cidr_format(&c[0], buf, sizeof(buf)), "10.0.0.0/23");
+	assert_string_equal(fd_cidr_format(&c[1], buf, sizeof(buf)), "10.0.2.0/24");
+	assert_string_equal(fd_cidr_format(&c[2], buf, sizeof(buf)), "192.168.0.0/16");
+	assert_string_equal(fd_cidr_format(&c[3], buf, sizeof(buf)), "2600:1fa0::/32");
+}
+
+static void sample_path(char *buf, size_t len)
+{
+	const char *root = getenv("FD_SOURCE_ROOT");
+
+	snprintf(buf, len, "%s/scenarios/library/aws-ip-ranges-sample.json", root ? root : ".");
+}
+
+static void test_aws_ranges(void **state)
+{
+	struct fd_error e = { 0 };
+	struct fd_cidr *c = NULL;
+	size_t n = 0, n_global;
+	char path[4096];
+
+	(void)state;
+	sample_path(path, sizeof(path));
+	assert_int_equal(inj_aws_ranges_load(path, "S3", "us-east-1", false, &c, &n, &e), 0);
+	assert_true(n > 0);
+	for (size_t i = 0; i < n; i++)
+		assert_true(c[i].family == AF_INET || c[i].family == AF_INET6);
+	n_global = n;
+	assert_int_equal(inj_aws_ranges_load(path, "S3", "us-east-1", true, &c, &n_global, &e), 0);
+	assert_true(n_global - n >= n); /* with GLOBAL: at least as many again */
+	free(c);
+	c = NULL;
+	n = 0;
+	assert_int_equal(inj_aws_ranges_load(path, "NO-SUCH", "us-east-1", false, &c, &n, &e), 0);
+	assert_int_equal(n, 0);
+	free(c);
+	c = NULL;
+	assert_int_not_equal(inj_aws_ranges_load("/nonexistent.json", "S3", NULL, false, &c, &n, &e), 0);
+	assert_non_null(strstr(e.msg, "/nonexistent.json"));
+	free(c);
+}
+
+static void test_driver_table(void **state)
+{
+	(void)state;
+	for (int k = 0; k < FAULT_KIND_COUNT; k++) {
+		const struct injector_driver *d = injector_driver_for((enum fault_kind)k);
+
+		assert_non_null(d);
+		assert_int_equal(d->kind, k);
+		assert_ptr_equal(injector_driver_by_name(d->name), d);
+		assert_non_null(d->prepare);
+		assert_non_null(d->revert);
+	}
+	assert_null(injector_driver_for(FAULT_KIND_COUNT));
+	assert_null(injector_driver_by_name("nope"));
+	assert_true(injector_driver_by_name("drop")->kernel_expires);
+	assert_false(injector_driver_by_name("blackhole-route")->kernel_expires);
+}
+
+/* ---- scenario fixture ---- */
+
+struct fixture {
+	struct scenario s;
+	struct scenario_fault f[4];
+	struct fd_cidr c[4][2];
+	uint16_t port;
+};
+
+static struct scenario_fault *add(struct fixture *x, enum fault_kind k, const char *id)
+{
+	struct scenario_fault *f = &x->f[x->s.n_faults++];
+
+	x->s.faults = x->f;
+	x->s.path = (char *)"unit.yaml";
+	f->id = (char *)id;
+	f->kind = k;
+	f->duration_ns = 60 * FD_NS_PER_S;
+	return f;
+}
+
+static void targets(struct fixture *x, struct scenario_fault *f, const char *a, const char *b)
+{
+	size_t i = (size_t)(f - x->f);
+
+	cidr(&x->c[i][0], a);
+	f->targets.n_cidrs = 1;
+	if (b) {
+		cidr(&x->c[i][1], b);
+		f->targets.n_cidrs = 2;
+	}
+	f->targets.cidrs = x->c[i];
+}
+
+static struct store *temp_store(void)
+{
+	char path[] = "/tmp/fdt-injunit-XXXXXX";
+	struct fd_error e = { 0 };
+	struct store *st = NULL;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(store_open(path, &st, &e), 0);
+	unlink(path); /* the open connection keeps it */
+	return st;
+}
+
+static int prepare_only(struct fixture *x, bool force, struct fd_error *e)
+{
+	struct store *st = NULL;
+	struct injector *inj = NULL;
+	struct injector_opts o = { .force = force, .no_guardian = true };
+	int rc;
+
+	st = temp_store();
+	o.store = st;
+	rc = injector_new(&x->s, &o, &inj, e);
+	if (rc == 0)
+		rc = injector_prepare(inj, e);
+	injector_free(inj);
+	store_close(st);
+	return rc;
+}
+
+static void test_guards(void **state)
+{
+	struct fixture x = { 0 };
+	struct fd_error e = { 0 };
+	struct scenario_fault *f;
+
+	(void)state;
+	f = add(&x, FAULT_DROP, "everything");
+	targets(&x, f, "0.0.0.0/0", NULL);
+	assert_int_equal(prepare_only(&x, false, &e), -EPERM);
+	assert_non_null(strstr(e.msg, "0.0.0.0/0"));
+	assert_non_null(strstr(e.msg, "everything"));
+	assert_int_equal(e.kind, FD_ERR_INPUT);
+
+	memset(&x, 0, sizeof(x));
+	f = add(&x, FAULT_DROP, "no-duration");
+	targets(&x, f, "10.250.0.0/16", NULL);
+	f->duration_ns = 0;
+	assert_int_equal(prepare_only(&x, true, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "max duration"));
+}
+
+/* ---- rollback under failure injection ---- */
+
+static char *kernel_state(void)
+{
+	FILE *p = popen("nft list ruleset; ip route show table all; tc qdisc show dev lo", "r");
+	char *buf = calloc(1, 65536);
+	size_t n = 0;
+
+	while (p && n < 65535 && fgets(buf + n, (int)(65536 - n), p))
+		n = strlen(buf);
+	if (p)
+		pclose(p);
+	return buf;
+}
+
+static void test_rollback_call_n(void **state)
+{
+	struct fixture x = { 0 };
+	struct scenario_fault *f;
+	struct store *st = NULL;
+	struct fd_error e = { 0 };
+	char *before;
+	bool succeeded = false;
+	int failures = 0;
+
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	if (system("ip link set lo up") != 0)
+		skip();
+	f = add(&x, FAULT_DROP, "drop-a");
+	targets(&x, f, "10.250.3.0/24", "fd00:250::/64");
+	f = add(&x, FAULT_BLACKHOLE_ROUTE, "bh-b");
+	targets(&x, f, "10.250.4.0/24", "10.250.6.0/24");
+	f = add(&x, FAULT_RATE, "rate-c");
+	f->link = (char *)"lo";
+	f->rate_bps = 100000000;
+	f = add(&x, FAULT_REJECT, "reject-d");
+	targets(&x, f, "10.250.5.0/24", NULL);
+	st = temp_store();
+	before = kernel_state();
+
+	for (int n = 1; n < 20 && !succeeded; n++) {
+		struct injector_opts o = { .store = st, .no_guardian = true };
+		struct injector *inj = NULL;
+		struct store_fault *rows = NULL;
+		size_t nrows = 0;
+		char *now;
+		int rc;
+
+		assert_int_equal(injector_new(&x.s, &o, &inj, &e), 0);
+		if (injector_prepare(inj, &e) < 0)
+			fail_msg("prepare: %s", e.msg);
+		injector_seam_fail_at(n);
+		rc = injector_apply(inj, &e);
+		if (rc == 0) {
+			succeeded = true;
+			injector_seam_fail_at(0);
+			assert_int_equal(injector_revert(inj, &e), 0);
+		} else {
+			/* The error names a fault and says what failed. */
+			assert_non_null(strstr(e.msg, "fault "));
+			failures++;
+		}
+		injector_seam_fail_at(0);
+		now = kernel_state();
+		assert_string_equal(before, now);
+		free(now);
+		assert_int_equal(store_journal_list_active(st, &rows, &nrows, &e), 0);
+		assert_int_equal(nrows, 0);
+		store_faults_free(rows, nrows);
+		injector_free(inj);
+	}
+	assert_true(succeeded);
+	/* nft batch, two routes, the qdisc: each failed once. */
+	assert_int_equal(failures, 4);
+	free(before);
+	store_close(st);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_collapse),
+		cmocka_unit_test(test_aws_ranges),
+		cmocka_unit_test(test_driver_table),
+		cmocka_unit_test(test_guards),
+		cmocka_unit_test(test_rollback_call_n),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
