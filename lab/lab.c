@@ -55,6 +55,23 @@ static int need_root(const char *what, struct fd_error *err)
 			    what);
 }
 
+/*
+ * The namespace names are fixed, so there is one lab per machine: refuse to
+ * rebuild or delete the namespaces under a lab run from another state dir.
+ */
+static int check_exclusive(const char *dir, struct fd_error *err)
+{
+	char other[PATH_MAX];
+	pid_t pid = lab_proc_find_other(dir, other, sizeof(other));
+
+	if (!pid)
+		return 0;
+	return fd_error_set(err, FD_ERR_ENV, -EBUSY,
+			    "lab: another lab is up with state dir %s (pid %d); take it down with "
+			    "`firedrill lab down --state-dir %s` first",
+			    other, (int)pid, other);
+}
+
 static int check_config(const struct lab_config *cfg, struct fd_error *err)
 {
 	if (cfg->check_interval_ns < 10 * FD_NS_PER_MS)
@@ -119,6 +136,8 @@ static int up(const struct lab_config *cfg, bool always_restart, struct fd_error
 	if (rc == 0)
 		rc = need_root(always_restart ? "reset" : "up", err);
 	if (rc == 0)
+		rc = check_exclusive(dir, err);
+	if (rc == 0)
 		rc = make_dir(dir, err);
 	if (rc == 0)
 		rc = lab_net_ensure(dir, err);
@@ -156,7 +175,9 @@ int lab_down(const char *state_dir, struct fd_error *err)
 	if (rc < 0)
 		return rc;
 	lab_proc_stop_all(dir);
-	rc = lab_net_delete(err);
+	rc = check_exclusive(dir, err);
+	if (rc == 0)
+		rc = lab_net_delete(err);
 	for (size_t i = 0; i < sizeof(state_files) / sizeof(state_files[0]); i++) {
 		lab_path(path, sizeof(path), dir, state_files[i]);
 		unlink(path);

@@ -105,16 +105,16 @@ static void pidfile_path(char *buf, size_t len, const char *dir, enum lab_role r
 }
 
 /*
- * True when pid runs `... lab serve --role ROLE --state-dir DIR` (role NULL:
- * any role). Guards against pid reuse and against other labs' state dirs.
+ * Reads pid's command line; true when it is `EXE lab serve --role ROLE
+ * --state-dir DIR`, with ROLE and DIR copied out. Guards against pid reuse.
  */
-static bool is_lab_service(pid_t pid, const char *role, const char *dir)
+static bool service_info(pid_t pid, char *role, size_t rlen, char *dir, size_t dlen)
 {
+	static const char *const words[] = { "lab", "serve", "--role", NULL, "--state-dir" };
 	char path[64], buf[4096];
-	const char *want[] = { "lab", "serve", "--role", role, "--state-dir", dir };
-	size_t n, w = 0, at = 0;
+	size_t n, at;
 	ssize_t r;
-	int fd;
+	int fd, i = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -126,17 +126,49 @@ static bool is_lab_service(pid_t pid, const char *role, const char *dir)
 		return false;
 	n = (size_t)r;
 	buf[n] = '\0';
-	/* Skip argv[0], then match the fixed words in order. */
-	at = strlen(buf) + 1;
-	while (at < n && w < sizeof(want) / sizeof(want[0])) {
-		const char *arg = buf + at;
-
-		if (want[w] && strcmp(arg, want[w]) != 0)
+	for (at = strlen(buf) + 1; at < n; at += strlen(buf + at) + 1, i++) {
+		if (i < 5 && words[i] && strcmp(buf + at, words[i]) != 0)
 			return false;
-		w++;
-		at += strlen(arg) + 1;
+		if (i == 3)
+			snprintf(role, rlen, "%s", buf + at);
+		if (i == 5) {
+			snprintf(dir, dlen, "%s", buf + at);
+			return true;
+		}
 	}
-	return w == sizeof(want) / sizeof(want[0]);
+	return false;
+}
+
+/* True when pid is a lab service of dir (of any role when role is NULL). */
+static bool is_lab_service(pid_t pid, const char *role, const char *dir)
+{
+	char r[32], d[PATH_MAX];
+
+	return service_info(pid, r, sizeof(r), d, sizeof(d)) && strcmp(d, dir) == 0 &&
+	       (!role || strcmp(r, role) == 0);
+}
+
+pid_t lab_proc_find_other(const char *dir, char *other, size_t len)
+{
+	struct dirent *de;
+	char role[32];
+	pid_t found = 0;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return 0;
+	while (!found && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (service_info((pid_t)pid, role, sizeof(role), other, len) &&
+		    strcmp(other, dir) != 0)
+			found = (pid_t)pid;
+	}
+	closedir(d);
+	return found;
 }
 
 pid_t lab_proc_pid(const char *dir, enum lab_role role, bool *running)
