@@ -24,7 +24,8 @@ static const char css[] =
 	".warn{color:#9a6700;border-color:#9a6700}"
 	"table{border-collapse:collapse;margin:8px 0;font-size:13px}"
 	"th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}"
-	"th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}"
+	"th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
+	"td.t{white-space:nowrap}"
 	".flag{color:#a40e26;font-weight:600}.good{color:#116329}"
 	"pre{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;border:1px solid #d0d7de;"
 	"padding:8px;font-size:12px}"
@@ -52,6 +53,13 @@ static void td_text(FILE *out, const char *s)
 	fputs("</td>", out);
 }
 
+static void td_time(FILE *out, const char *s)
+{
+	fputs("<td class=\"t\">", out);
+	rp_put_html(out, s, false);
+	fputs("</td>", out);
+}
+
 static void td_num(FILE *out, const char *s)
 {
 	fputs("<td class=\"n\">", out);
@@ -62,7 +70,7 @@ static void td_num(FILE *out, const char *s)
 /* ---- charts ------------------------------------------------------------- */
 
 #define CW 1000.0 /* chart width */
-#define ML 78.0   /* left margin: tick labels */
+#define ML 96.0   /* left margin: tick labels, "not recovered" */
 #define MR 16.0
 #define MT 34.0   /* top: the "not recovered" strip */
 #define MB 44.0
@@ -159,7 +167,7 @@ static void drill_label(FILE *out, const struct report_drill *d, double x)
 	when[10] = '\0';
 	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>"
 		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" style=\"fill:#57606a\">#%lld</text>\n",
-		x, 0.0, when, x, 0.0, (long long)d->info.id);
+		x, 0.0, when, x, 13.0, (long long)d->info.id);
 }
 
 static void iteration_point(FILE *out, const struct store_iteration *it, double x, double y,
@@ -279,8 +287,8 @@ static void drill_row(FILE *out, const struct report_drill *d)
 {
 	char b[64];
 
-	fprintf(out, "<tr><td class=\"n\">%lld</td>", (long long)d->info.id);
-	td_text(out, rp_time(d->info.started_real_ns, b, sizeof(b)));
+	fprintf(out, "<tr><td class=\"n\">%lld</td><td class=\"t\">%s</td>", (long long)d->info.id,
+		rp_time(d->info.started_real_ns, b, sizeof(b)));
 	td_text(out, d->info.operator_name);
 	fprintf(out, "<td class=\"n\">%zu</td>", d->n_iterations);
 	td_num(out, d->rto_not_recovered ? "not recovered" : rp_value(&d->rto_median, "-", b, sizeof(b)));
@@ -431,7 +439,7 @@ static void objective_row(FILE *out, const char *name, const struct report_value
 	fprintf(out, "<tr><th>%s</th>", name);
 	td_num(out, rp_value(obj, "none", b, sizeof(b)));
 	td_num(out, not_recovered ? "not recovered" : rp_value(med, "not measured", b, sizeof(b)));
-	td_num(out, rp_dur(bound, b, sizeof(b)));
+	td_num(out, bound >= 0 ? rp_dur(bound, b, sizeof(b)) : "-");
 	fprintf(out, "<td class=\"%s\">%s</td></tr>\n", met ? "good" : "flag",
 		!obj->has ? "no objective" : met ? "met" : "missed");
 }
@@ -443,7 +451,8 @@ static void evidence_objectives(FILE *out, const struct report_evidence *ev,
 	      "<th>measured (median)</th><th>error bound</th><th></th></tr>\n", out);
 	objective_row(out, "RTO", &ev->objectives.rto, &sum->rto_median, sum->rto_not_recovered,
 		      sum->error_bound_ms);
-	objective_row(out, "RPO", &ev->objectives.rpo, &sum->rpo_median, false, sum->error_bound_ms);
+	/* The bound is the probe interval's: it applies to RTO only. */
+	objective_row(out, "RPO", &ev->objectives.rpo, &sum->rpo_median, false, -1);
 	fputs("</table>\n<p class=\"meta\">A sample-based RTO is late by at most the error bound "
 	      "(the probe interval).</p>\n", out);
 }
@@ -467,7 +476,7 @@ static void evidence_iterations(FILE *out, const struct report_evidence *ev)
 		const struct store_iteration *it = &ev->iterations[i].it;
 
 		fprintf(out, "<tr><td class=\"n\">%d</td>", it->number);
-		td_text(out, rp_time(it->t0_real_ns, b, sizeof(b)));
+		td_time(out, rp_time(it->t0_real_ns, b, sizeof(b)));
 		td_text(out, store_outcome_name(it->outcome));
 		if (it->has_rto)
 			optional_ms(out, true, it->rto_ms);
@@ -503,7 +512,8 @@ static void evidence_laps_probes(FILE *out, const struct report_evidence *ev)
 				fputs("<tr>", out);
 				td_text(out, ei->laps[k].name);
 				td_text(out, ei->laps[k].manual ? "manual" : "command");
-				td_num(out, rp_dur(ei->laps[k].duration_ms, b, sizeof(b)));
+				td_num(out, rp_lap_ended(&ei->laps[k]) ?
+				       rp_dur(ei->laps[k].duration_ms, b, sizeof(b)) : "not ended");
 				td_text(out, ei->laps[k].ok ? "ok" : "failed");
 				td_text(out, ei->laps[k].detail);
 				fputs("</tr>\n", out);
@@ -541,7 +551,7 @@ static void evidence_timeline(FILE *out, const struct report_evidence *ev)
 		const struct store_event *e = &ev->events[i];
 
 		fputs("<tr>", out);
-		td_text(out, rp_time(e->real_ns, b, sizeof(b)));
+		td_time(out, rp_time(e->real_ns, b, sizeof(b)));
 		td_num(out, rp_dur((double)(e->mono_ns - base) / 1e6, rel, sizeof(rel)));
 		if (e->iteration_id)
 			fprintf(out, "<td class=\"n\">%lld</td>", (long long)e->iteration_id);

@@ -50,6 +50,12 @@ void rp_drill_stats(struct report_drill *d);
  */
 int rp_evidence_summary(const struct report_evidence *ev, struct report_drill *out);
 
+/* A lap that ended has a duration; one cut short by an abort has none. */
+static inline bool rp_lap_ended(const struct store_lap *l)
+{
+	return l->ended_mono_ns != 0 || l->duration_ms > 0;
+}
+
 /* Writes one line "X -> Y, -68% since first drill" for RTO or RPO. */
 char *rp_change_line(const struct report_series *s, bool rto, char *buf, size_t len);
 

@@ -176,7 +176,8 @@ static int lap_medians(struct report_series *s, const struct report_drill_input 
 			size_t n = 0;
 
 			for (size_t i = 0; i < in[d]->n_laps; i++)
-				if (strcmp(in[d]->laps[i].name, s->steps[k]) == 0)
+				if (rp_lap_ended(&in[d]->laps[i]) &&
+				    strcmp(in[d]->laps[i].name, s->steps[k]) == 0)
 					v[n++] = in[d]->laps[i].duration_ms;
 			if (n)
 				dr->lap_medians[k] = (struct report_value){ true, rp_median(v, n) };
