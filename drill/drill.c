@@ -673,7 +673,7 @@ record:
 		it->outcome = OUTCOME_ERROR;
 		drill_textf(it->detail, sizeof(it->detail), "%s", err->msg);
 	}
-	end_iteration(d);
+	flush_samples(d);
 	it->objectives_met = drill_objectives_met(d->s, it, why, sizeof(why));
 	if (!it->objectives_met && it->outcome == OUTCOME_RECOVERED && !*it->detail)
 		drill_textf(it->detail, sizeof(it->detail), "%s", why);
@@ -683,6 +683,7 @@ record:
 		rc = rc2;
 	if (keep_result(d, it) < 0 && rc == 0)
 		rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	end_iteration(d); /* after keep_result: it copies the runbook's laps */
 	return rc;
 }
 

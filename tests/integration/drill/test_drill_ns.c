@@ -1,0 +1,544 @@
+/*
+ * drill_run() against a small service in a network namespace this test
+ * creates (fdt-drill-PID), as root. The service (libmicrohttpd) answers
+ * /health with 200 while it can connect to its backend, whose address it
+ * reads from a file on every request; the fault drops tcp/9090 to backend A
+ * (10.250.1.1), and recovery is switching the file to backend B
+ * (10.250.2.1): by a runbook command, or by hand with `firedrill lap`.
+ * The switch instant (the file's mtime) is the ground truth for the RTO.
+ *
+ * Checked: outcome, RTO within the error bound of the truth (plus a margin
+ * for the request in flight), laps, the timeline's order, and that nothing
+ * is left (nft ruleset of the namespace empty, no active journal rows).
+ * Exit 77 (skip) when not root.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "drill.h"
+#include "drill_internal.h"
+#include "fd_netns.h"
+#include "fd_time.h"
+#include "scenario.h"
+#include "store.h"
+
+#define MS FD_NS_PER_MS
+#define FRONT_PORT 8080
+#define BACKEND_PORT 9090
+#define MAX_SEQ 65536
+
+static char ns[64];
+static char dir[] = "/tmp/fdt-drill-XXXXXX";
+static char backend_file[256], db[256];
+static int failures;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char canary[MAX_SEQ];
+static volatile int watching; /* the drill reached its watch phase */
+
+#define CHECK(cond, ...)                                                                   \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
+			fprintf(stderr, __VA_ARGS__);                                      \
+			fputc('\n', stderr);                                               \
+			failures++;                                                        \
+		}                                                                          \
+	} while (0)
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void cleanup(void)
+{
+	if (*ns)
+		sh("ip netns del %s 2>/dev/null", ns);
+	sh("rm -rf %s", dir);
+}
+
+/* ---- the service --------------------------------------------------------- */
+
+static bool backend_reachable(void)
+{
+	char addr[64] = "";
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(BACKEND_PORT) };
+	struct pollfd pfd;
+	int fd, ok = 0, soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	FILE *f = fopen(backend_file, "r");
+
+	if (f) {
+		if (!fgets(addr, sizeof(addr), f))
+			addr[0] = '\0';
+		fclose(f);
+	}
+	addr[strcspn(addr, "\n")] = '\0';
+	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1)
+		return false;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		ok = 1;
+	} else if (errno == EINPROGRESS) {
+		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+		if (poll(&pfd, 1, 150) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+		    soerr == 0)
+			ok = 1;
+	}
+	close(fd);
+	return ok;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+								 MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret = MHD_queue_response(c, status, r);
+
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result front(void *cls, struct MHD_Connection *c, const char *url,
+			     const char *method, const char *version, const char *upload,
+			     size_t *upload_size, void **state)
+{
+	static int first_call;
+	unsigned long seq;
+
+	(void)cls;
+	(void)version;
+	(void)upload;
+	if (!*state) {
+		*state = &first_call;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		*upload_size = 0; /* the canary body: only the key matters */
+		return MHD_YES;
+	}
+	if (strcmp(url, "/health") == 0)
+		return backend_reachable() ? reply(c, 200, "ok\n") : reply(c, 503, "no backend\n");
+	if (strncmp(url, "/canary/", 8) == 0 && (seq = strtoul(url + 8, NULL, 10)) < MAX_SEQ) {
+		if (strcmp(method, "GET") == 0) {
+			pthread_mutex_lock(&mu);
+			bool have = canary[seq];
+			pthread_mutex_unlock(&mu);
+			return have ? reply(c, 200, "1\n") : reply(c, 404, "missing\n");
+		}
+		pthread_mutex_lock(&mu);
+		canary[seq] = 1;
+		pthread_mutex_unlock(&mu);
+		return reply(c, 200, "stored\n");
+	}
+	return reply(c, 404, "no such path\n");
+}
+
+static enum MHD_Result backend(void *cls, struct MHD_Connection *c, const char *url,
+			       const char *method, const char *version, const char *upload,
+			       size_t *upload_size, void **state)
+{
+	(void)cls, (void)url, (void)method, (void)version, (void)upload, (void)upload_size;
+	(void)state;
+	return reply(c, 200, "backend\n");
+}
+
+static void set_backend(const char *addr)
+{
+	FILE *f = fopen(backend_file, "w");
+
+	if (f) {
+		fprintf(f, "%s\n", addr);
+		fclose(f);
+	}
+}
+
+/* ---- scenarios ------------------------------------------------------------- */
+
+static void write_scenario(const char *path, const char *name, const char *timeout,
+			   const char *steps)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return;
+	fprintf(f,
+		"name: %s\n"
+		"environment: test\n"
+		"objectives:\n"
+		"  rto: 10s\n"
+		"scope:\n"
+		"  netns: %s\n"
+		"faults:\n"
+		"  - id: backend-a\n"
+		"    kind: drop\n"
+		"    duration: 1m\n"
+		"    targets:\n"
+		"      cidrs: [10.250.1.1/32]\n"
+		"      protocol: tcp\n"
+		"      ports: [%d]\n"
+		"probes:\n"
+		"  - id: api\n"
+		"    interval: 20ms\n"
+		"    timeout: 1s\n"
+		"    http:\n"
+		"      url: http://127.0.0.1:%d/health\n"
+		"steady-state:\n"
+		"  probes: [api]\n"
+		"recovery:\n"
+		"  all: [api]\n"
+		"  stable-for: 300ms\n"
+		"  timeout: %s\n"
+		"%s"
+		"rpo:\n"
+		"  canary:\n"
+		"    interval: 50ms\n"
+		"    write:\n"
+		"      method: PUT\n"
+		"      url: http://127.0.0.1:%d/canary/{{seq}}\n"
+		"      body: '{\"seq\": {{seq}}, \"ts\": {{ts}}}'\n"
+		"    read:\n"
+		"      url: http://127.0.0.1:%d/canary/{{seq}}\n"
+		"      expect-status: [200]\n",
+		name, ns, BACKEND_PORT, FRONT_PORT, timeout, steps, FRONT_PORT, FRONT_PORT);
+	fclose(f);
+}
+
+static void on_progress(void *user, const struct drill_progress *p)
+{
+	(void)user;
+	if (p->phase == DRILL_PHASE_WATCH)
+		watching = 1;
+}
+
+static int run(const char *name, const char *timeout, const char *steps,
+	       struct drill_result *res, struct fd_error *err)
+{
+	char path[512];
+	struct scenario *s = NULL;
+	struct drill_opts o;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s.yaml", dir, name);
+	write_scenario(path, name, timeout, steps);
+	fd_error_clear(err);
+	rc = scenario_load(path, &s, err);
+	if (rc < 0) {
+		fprintf(stderr, "scenario: %s\n", err->msg);
+		return rc;
+	}
+	drill_opts_init(&o);
+	o.db_path = db;
+	o.operator_name = "test";
+	o.no_guardian = true;
+	o.progress = on_progress;
+	rc = drill_run(s, &o, res, err);
+	scenario_free(s);
+	return rc;
+}
+
+/* ---- checks ------------------------------------------------------------------- */
+
+static void nothing_left(void)
+{
+	char cmd[256], out[4096] = "";
+	struct store *st = NULL;
+	struct store_fault *f = NULL;
+	struct fd_error e;
+	size_t n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s nft list ruleset 2>&1", ns);
+	p = popen(cmd, "r");
+	if (p) {
+		out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
+		pclose(p);
+	}
+	CHECK(out[0] == '\0', "nft ruleset left in %s: %s", ns, out);
+	if (store_open(db, &st, &e) == 0 && store_journal_list_active(st, &f, &n, &e) == 0) {
+		CHECK(n == 0, "%zu journal rows still active", n);
+		store_faults_free(f, n);
+	}
+	store_close(st);
+}
+
+/* kind/subject pairs must appear in this order (others may come between). */
+static void events_in_order(int64_t drill_id, const char *const *want)
+{
+	struct store *st = NULL;
+	struct store_event *ev = NULL;
+	struct fd_error e;
+	size_t n = 0, w = 0;
+	char pair[200];
+
+	if (store_open(db, &st, &e) < 0 || store_list_events(st, drill_id, &ev, &n, &e) < 0) {
+		CHECK(0, "events: %s", e.msg);
+		store_close(st);
+		return;
+	}
+	for (size_t i = 0; i < n && want[w]; i++) {
+		snprintf(pair, sizeof(pair), "%s %s", ev[i].kind, ev[i].subject);
+		if (strcmp(pair, want[w]) == 0)
+			w++;
+	}
+	CHECK(want[w] == NULL, "event \"%s\" missing or out of order", want[w]);
+	free(ev);
+	store_close(st);
+}
+
+static int64_t truth_rto_ns(const struct store_iteration *it)
+{
+	struct stat sb;
+
+	if (stat(backend_file, &sb) < 0)
+		return -1;
+	return (int64_t)sb.st_mtim.tv_sec * FD_NS_PER_S + sb.st_mtim.tv_nsec - it->t0_real_ns;
+}
+
+/* Measured RTO vs the switch instant: never early by more than a request
+ * in flight, never late by more than the error bound plus a margin. */
+static void rto_matches_truth(const struct store_iteration *it)
+{
+	int64_t truth = truth_rto_ns(it), rto = (int64_t)(it->rto_ms * (double)MS);
+	int64_t bound = (int64_t)(it->error_bound_ms * (double)MS);
+
+	fprintf(stderr, "  RTO measured %.1f ms, truth %.1f ms, bound %.1f ms\n", it->rto_ms,
+		(double)truth / 1e6, it->error_bound_ms);
+	CHECK(it->has_rto, "no RTO");
+	CHECK(rto >= truth - 50 * MS && rto <= truth + bound + 200 * MS,
+	      "RTO %.1f ms vs truth %.1f ms (bound %.1f ms)", it->rto_ms, (double)truth / 1e6,
+	      it->error_bound_ms);
+}
+
+/* ---- the drills ------------------------------------------------------------------ */
+
+static void recovers_by_runbook(void)
+{
+	static const char *const order[] = {
+		"phase steady-state", "phase inject", "fault-applied backend-a", "phase watch",
+		"probe-down api", "lap switch backend", "probe-up api", "outcome recovered",
+		"phase readback", "phase revert", "fault-reverted backend-a", "phase done", NULL,
+	};
+	char steps[512];
+	struct drill_result res;
+	struct fd_error e;
+	int rc;
+
+	fprintf(stderr, "recovers_by_runbook\n");
+	set_backend("10.250.1.1");
+	snprintf(steps, sizeof(steps),
+		 "  steps:\n"
+		 "    - name: switch backend\n"
+		 "      run: sleep 0.5; echo 10.250.2.1 > %s\n"
+		 "      timeout: 5s\n", backend_file);
+	rc = run("fdt-runbook", "15s", steps, &res, &e);
+	CHECK(rc == 0, "drill_run: %s", e.msg);
+	CHECK(res.n_iterations == 1, "%zu iterations", res.n_iterations);
+	if (rc == 0 && res.n_iterations == 1) {
+		const struct store_iteration *it = &res.iterations[0].rec;
+
+		CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", store_outcome_name(it->outcome),
+		      it->detail);
+		CHECK(res.outcome == OUTCOME_RECOVERED && res.objectives_met, "drill verdict");
+		rto_matches_truth(it);
+		CHECK(it->has_detect && it->detect_ms < it->rto_ms, "detect");
+		CHECK(res.iterations[0].n_laps == 1 && res.iterations[0].laps[0].ok, "lap not ok");
+		CHECK(it->has_rpo && it->lost_writes == 0 && it->writes_acked > 0,
+		      "RPO %d lost %lld acked %lld", it->has_rpo, (long long)it->lost_writes,
+		      (long long)it->writes_acked);
+		events_in_order(res.drill_id, order);
+	}
+	drill_result_free(&res);
+	nothing_left();
+}
+
+static void *lap_later(void *arg)
+{
+	char reply[256];
+	struct fd_error e;
+	int *rc = arg;
+
+	for (int i = 0; i < 1000 && !watching; i++)
+		usleep(10000);
+	usleep(300000);
+	set_backend("10.250.2.1");
+	*rc = drill_lap_send(db, "switched by hand", reply, sizeof(reply), &e);
+	if (*rc < 0)
+		fprintf(stderr, "lap: %s\n", e.msg);
+	return NULL;
+}
+
+static void recovers_by_manual_lap(void)
+{
+	struct drill_result res;
+	struct fd_error e;
+	pthread_t th;
+	int rc, lap_rc = -1;
+
+	fprintf(stderr, "recovers_by_manual_lap\n");
+	set_backend("10.250.1.1");
+	watching = 0;
+	pthread_create(&th, NULL, lap_later, &lap_rc);
+	rc = run("fdt-manual", "15s",
+		 "  steps:\n"
+		 "    - name: switch by hand\n"
+		 "      manual: true\n", &res, &e);
+	pthread_join(th, NULL);
+	CHECK(rc == 0, "drill_run: %s", e.msg);
+	CHECK(lap_rc == 0, "firedrill lap refused: %d", lap_rc);
+	if (rc == 0 && res.n_iterations == 1) {
+		const struct store_iteration *it = &res.iterations[0].rec;
+
+		CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", store_outcome_name(it->outcome),
+		      it->detail);
+		rto_matches_truth(it);
+		CHECK(res.iterations[0].n_laps == 1 && res.iterations[0].laps[0].ok &&
+		      strcmp(res.iterations[0].laps[0].detail, "switched by hand") == 0, "manual lap");
+	}
+	drill_result_free(&res);
+	nothing_left();
+}
+
+static void not_recovered(void)
+{
+	struct drill_result res;
+	struct fd_error e;
+	int rc;
+
+	fprintf(stderr, "not_recovered\n");
+	set_backend("10.250.1.1");
+	rc = run("fdt-stuck", "1500ms", "", &res, &e);
+	CHECK(rc == 0, "drill_run: %s", e.msg);
+	if (rc == 0 && res.n_iterations == 1) {
+		const struct store_iteration *it = &res.iterations[0].rec;
+
+		CHECK(it->outcome == OUTCOME_NOT_RECOVERED, "outcome %s", store_outcome_name(it->outcome));
+		CHECK(!it->has_rto, "a number for a drill that never recovered");
+		CHECK(!it->has_rpo, "RPO without recovery");
+		CHECK(!res.objectives_met && res.outcome == OUTCOME_NOT_RECOVERED, "drill verdict");
+	}
+	drill_result_free(&res);
+	nothing_left();
+}
+
+static void not_healthy(void)
+{
+	static const char *const order[] = { "phase steady-state", "outcome not-healthy", "phase done",
+					     NULL };
+	struct drill_result res;
+	struct store *st = NULL;
+	struct store_event *ev = NULL;
+	struct fd_error e;
+	size_t n = 0;
+	int rc;
+
+	fprintf(stderr, "not_healthy\n");
+	set_backend("10.250.3.1"); /* nothing there */
+	rc = run("fdt-unhealthy", "5s", "", &res, &e);
+	CHECK(rc == 0, "drill_run: %s", e.msg);
+	if (rc == 0 && res.n_iterations == 1) {
+		CHECK(res.iterations[0].rec.outcome == OUTCOME_NOT_HEALTHY, "outcome %s",
+		      store_outcome_name(res.iterations[0].rec.outcome));
+		CHECK(strstr(res.iterations[0].rec.detail, "not healthy before the drill") != NULL, "%s",
+		      res.iterations[0].rec.detail);
+		events_in_order(res.drill_id, order);
+		if (store_open(db, &st, &e) == 0 && store_list_events(st, res.drill_id, &ev, &n, &e) == 0)
+			for (size_t i = 0; i < n; i++)
+				CHECK(strcmp(ev[i].kind, "fault-applied") != 0, "injected while not healthy");
+		free(ev);
+		store_close(st);
+	}
+	drill_result_free(&res);
+	nothing_left();
+}
+
+static void scope_locked(void)
+{
+	struct drill_result res;
+	struct fd_error e;
+	int lock = -1, rc;
+
+	fprintf(stderr, "scope_locked\n");
+	set_backend("10.250.1.1");
+	CHECK(drill_scope_lock(ns, &lock, &e) == 0, "lock: %s", e.msg);
+	rc = run("fdt-locked", "5s", "", &res, &e);
+	CHECK(rc == -EBUSY && strstr(e.msg, "another drill"), "second drill on the scope: %d %s", rc,
+	      e.msg);
+	drill_result_free(&res);
+	drill_scope_unlock(lock);
+	nothing_left();
+}
+
+int main(void)
+{
+	struct MHD_Daemon *fd_front = NULL, *fd_back = NULL;
+	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = htons(FRONT_PORT) };
+	struct fd_error e;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "skip: needs root (network namespaces)\n");
+		return 77;
+	}
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(ns, sizeof(ns), "fdt-drill-%ld", (long)getpid());
+	atexit(cleanup);
+	snprintf(backend_file, sizeof(backend_file), "%s/backend", dir);
+	snprintf(db, sizeof(db), "%s/drill.db", dir);
+	setenv("FIREDRILL_RUN_DIR", dir, 1);
+	if (sh("ip netns add %s && ip -n %s link set lo up && ip -n %s addr add 10.250.1.1/32 dev lo && "
+	       "ip -n %s addr add 10.250.2.1/32 dev lo", ns, ns, ns, ns) != 0) {
+		fprintf(stderr, "cannot build namespace %s\n", ns);
+		return 1;
+	}
+	/* The services live in the namespace: their threads inherit it from here. */
+	if (fd_netns_enter(ns, &e) < 0) {
+		fprintf(stderr, "%s\n", e.msg);
+		return 1;
+	}
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd_front = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+				    FRONT_PORT, NULL, NULL, front, NULL, MHD_OPTION_SOCK_ADDR, &lo,
+				    MHD_OPTION_END);
+	fd_back = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, BACKEND_PORT, NULL, NULL, backend,
+				   NULL, MHD_OPTION_END);
+	if (!fd_front || !fd_back) {
+		fprintf(stderr, "cannot start the services\n");
+		return 1;
+	}
+
+	recovers_by_runbook();
+	recovers_by_manual_lap();
+	not_recovered();
+	not_healthy();
+	scope_locked();
+
+	MHD_stop_daemon(fd_front);
+	MHD_stop_daemon(fd_back);
+	fprintf(stderr, "%s (%d failure%s)\n", failures ? "FAILED" : "ok", failures, failures == 1 ? "" : "s");
+	return failures ? 1 : 0;
+}
