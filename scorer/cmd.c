@@ -66,8 +66,10 @@ static void cmd_free(struct scorer *sc, struct cmd_job *j)
 	}
 	watch_close(sc, &j->out);
 	watch_close(sc, &j->pid);
+	j->out.ev.dead = j->pid.ev.dead = true;
 	free(j->buf);
-	free(j);
+	j->buf = NULL;
+	loop_defer_free(sc, j);
 }
 
 /* Reads what is there; true at end of file. */

@@ -50,7 +50,8 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 		if (cs) {
 			loop_del(sc, &cs->ev);
 			curl_multi_assign(sc->multi, s, NULL);
-			free(cs);
+			cs->ev.dead = true;
+			loop_defer_free(sc, cs);
 		}
 		return 0;
 	}

@@ -48,6 +48,33 @@ void loop_del(struct scorer *sc, struct watch_ev *ev)
 		epoll_ctl(sc->epfd, EPOLL_CTL_DEL, ev->fd, NULL);
 }
 
+void loop_defer_free(struct scorer *sc, void *p)
+{
+	void **n;
+
+	if (!sc) {
+		free(p);
+		return;
+	}
+	if (sc->n_grave == sc->cap_grave) {
+		sc->cap_grave = sc->cap_grave ? sc->cap_grave * 2 : 64;
+		n = realloc(sc->graveyard, sc->cap_grave * sizeof(*n));
+		if (!n)
+			abort(); /* cannot free safely and cannot leak the event: give up */
+		sc->graveyard = n;
+	}
+	sc->graveyard[sc->n_grave++] = p;
+}
+
+static void graveyard_flush(struct scorer *sc)
+{
+	size_t i;
+
+	for (i = 0; i < sc->n_grave; i++)
+		free(sc->graveyard[i]);
+	sc->n_grave = 0;
+}
+
 void timer_arm(struct scorer *sc, struct tnode *t, int64_t due_ns)
 {
 	if (t->armed)
@@ -394,8 +421,10 @@ static int wait_until(struct scorer *sc, int64_t wake, struct fd_error *err)
 	for (i = 0; i < n; i++) {
 		struct watch_ev *ev = evs[i].data.ptr;
 
-		ev->fn(sc, ev, evs[i].events);
+		if (!ev->dead)
+			ev->fn(sc, ev, evs[i].events);
 	}
+	graveyard_flush(sc);
 	return 0;
 }
 
@@ -510,6 +539,8 @@ void scorer_free(struct scorer *sc)
 		t->fn(NULL, t); /* NULL scorer: release only */
 	}
 	resolver_free(sc->res);
+	graveyard_flush(sc);
+	free(sc->graveyard);
 	for (i = 0; i < sc->n_rx; i++)
 		pcre2_code_free(sc->rx[i].code);
 	free(sc->rx);
@@ -528,13 +559,23 @@ void scorer_free(struct scorer *sc)
 int scorer_start(struct scorer *sc, struct fd_error *err)
 {
 	int64_t now = fd_mono_ns();
-	size_t i;
+	size_t i, k = 0, n = 0;
 
 	(void)err;
+	for (i = 0; i < sc->n_probes; i++)
+		n += probe_periodic(sc->probes[i].p);
 	for (i = 0; i < sc->n_probes; i++) {
 		struct probe_rt *pr = &sc->probes[i];
+		int64_t phase = 0;
 
-		sched_init(&pr->sched, now, pr->p->interval_ns);
+		/*
+		 * Spread the probes' grids over their first interval: 100 probes
+		 * due at the same instant would make the last one late by 99
+		 * sends' work, every interval.
+		 */
+		if (probe_periodic(pr->p) && n > 1)
+			phase = pr->p->interval_ns / (int64_t)n * (int64_t)k++;
+		sched_init(&pr->sched, now + phase, pr->p->interval_ns);
 		pr->has_state = false;
 		if (pr->p->kind == PROBE_LOG)
 			logp_start(sc, pr);

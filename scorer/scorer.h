@@ -35,7 +35,11 @@ int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 	       struct scorer **out, struct fd_error *err);
 void scorer_free(struct scorer *sc);
 
-/* Starts (or restarts) probing; first sends happen at now. */
+/*
+ * Starts (or restarts) probing. The first send of the first probe happens
+ * at now; the other probes' first sends are spread over their first
+ * interval so that they never all fall due at the same instant.
+ */
 int scorer_start(struct scorer *sc, struct fd_error *err);
 void scorer_stop(struct scorer *sc);
 

@@ -100,6 +100,7 @@ struct scorer;
 struct watch_ev {
 	void (*fn)(struct scorer *sc, struct watch_ev *ev, uint32_t events);
 	int fd;
+	bool dead; /* released during this batch of events: skip it */
 };
 
 /* A deadline on the loop (job timeouts, log fallback ticks). */
@@ -170,6 +171,8 @@ struct scorer {
 	size_t n_rx;
 	struct resolver *res;
 	void *http_jobs;       /* http.c: requests in flight */
+	void **graveyard;      /* loop_defer_free() */
+	size_t n_grave, cap_grave;
 	struct watch_ev res_ev;
 	int ino_fd;
 	struct watch_ev ino_ev;
@@ -191,6 +194,12 @@ struct scorer {
 int loop_add(struct scorer *sc, struct watch_ev *ev, uint32_t events);
 int loop_mod(struct scorer *sc, struct watch_ev *ev, uint32_t events);
 void loop_del(struct scorer *sc, struct watch_ev *ev);
+/*
+ * Frees p after the current batch of epoll events: an event for an object
+ * released by an earlier callback of the same batch must not touch freed
+ * memory (mark its watch_ev dead first). With sc NULL, frees now.
+ */
+void loop_defer_free(struct scorer *sc, void *p);
 void timer_arm(struct scorer *sc, struct tnode *t, int64_t due_ns);
 void timer_disarm(struct scorer *sc, struct tnode *t);
 /* Runs the loop until done(sc) or deadline; 0, or -ETIMEDOUT at deadline. */

@@ -35,7 +35,8 @@ static void tcp_free(struct scorer *sc, struct tcp_job *j)
 			loop_del(sc, &j->ev);
 		close(j->ev.fd);
 	}
-	free(j);
+	j->ev.dead = true;
+	loop_defer_free(sc, j);
 }
 
 static void tcp_finish(struct scorer *sc, struct tcp_job *j, bool ok, const char *detail)

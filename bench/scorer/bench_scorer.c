@@ -1,0 +1,307 @@
+/*
+ * Scorer benchmarks; print figures, never pass or fail.
+ *
+ *   bench_scorer accuracy [iterations]   (default 20)
+ *     RTO error against the ground-truth service (tests/integration/scorer/
+ *     truth_server.c): 10 ms probe interval, outages of varied length at
+ *     instants recorded by the bench; median and max |measured - true|.
+ *     Runs in its own network namespace when root, else on the host loopback.
+ *   bench_scorer overhead [seconds] [runs]  (default 30 s, 3 runs)
+ *     100 HTTP probes at 10 Hz each against a loopback libmicrohttpd server
+ *     in a child process; CPU% of the scorer process (getrusage) and p99
+ *     scheduling lateness; median over runs.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fd_error.h"
+#include "fd_netns.h"
+#include "fd_time.h"
+#include "scen_build.h"
+#include "scorer.h"
+#include "truth_server.h"
+
+#define MS FD_NS_PER_MS
+
+static char netns_name[64];
+static struct scorer_sample *samples;
+static size_t n_samples;
+
+static void on_sample(void *user, const struct scorer_sample *s)
+{
+	(void)user;
+	if (n_samples < 400000)
+		samples[n_samples++] = *s;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static void cleanup_netns(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null", netns_name);
+	if (system(cmd) != 0)
+		fprintf(stderr, "note: %s failed\n", cmd);
+}
+
+static void enter_own_netns(void)
+{
+	struct fd_error err = { 0 };
+	char cmd[256];
+
+	if (geteuid() != 0) {
+		printf("(not root: host loopback)\n");
+		return;
+	}
+	snprintf(netns_name, sizeof(netns_name), "fdt-scorer-bench-%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "ip netns add %s && ip -n %s link set lo up", netns_name,
+		 netns_name);
+	if (system(cmd) != 0) {
+		cleanup_netns();
+		printf("(cannot create a netns: host loopback)\n");
+		return;
+	}
+	atexit(cleanup_netns);
+	if (fd_netns_enter(netns_name, &err) < 0)
+		printf("(%s: host loopback)\n", err.msg);
+	else
+		printf("(in network namespace %s)\n", netns_name);
+}
+
+/* Send time of the last failing sample before the window start (for the midpoint). */
+static int64_t last_fail_before(int64_t t)
+{
+	int64_t best = INT64_MIN;
+	size_t i;
+
+	for (i = 0; i < n_samples; i++)
+		if (!samples[i].ok && samples[i].sent_mono_ns < t && samples[i].sent_mono_ns > best)
+			best = samples[i].sent_mono_ns;
+	return best;
+}
+
+static int one_iteration(struct truth_server *srv, uint16_t port, int64_t outage_ns,
+			 int64_t *err_ns, int64_t *mid_err_ns)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct recovery_watch *w = NULL;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct recovery_result rr = { 0 };
+	int64_t t0, trec, end;
+	size_t fed = 0;
+	int rc = -1;
+
+	n_samples = 0;
+	if (!b)
+		return -1;
+	sb_init(b);
+	sb_http(b, port, "/health", 10 * MS, 500 * MS);
+	sb_criterion(b, 1, 100 * MS);
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0)
+		goto out;
+	if (scorer_poll(sc, fd_mono_ns() + 200 * MS, &err) < 0)
+		goto out;
+	t0 = truth_server_set_healthy(srv, false);
+	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	if (!w || scorer_poll(sc, t0 + outage_ns, &err) < 0)
+		goto out;
+	trec = truth_server_set_healthy(srv, true);
+	end = trec + 5 * FD_NS_PER_S;
+	do {
+		if (scorer_poll(sc, fd_mono_ns() + 20 * MS, &err) < 0)
+			goto out;
+		for (; fed < n_samples; fed++)
+			recovery_watch_feed(w, &samples[fed]);
+	} while (!recovery_watch_done(w, fd_mono_ns(), &rr) && fd_mono_ns() < end);
+	if (!rr.recovered)
+		goto out;
+	*err_ns = rr.rto_ns - (trec - t0);
+	*mid_err_ns = (last_fail_before(t0 + rr.rto_ns) + t0 + rr.rto_ns) / 2 - trec;
+	rc = 0;
+out:
+	if (rc < 0)
+		fprintf(stderr, "iteration failed: %s\n", err.msg);
+	recovery_watch_free(w);
+	scorer_free(sc);
+	free(b);
+	return rc;
+}
+
+static int bench_accuracy(int iterations)
+{
+	int64_t *errs = calloc((size_t)iterations, sizeof(*errs)), e, sum = 0;
+	int64_t *mids = calloc((size_t)iterations, sizeof(*mids)), m;
+	struct truth_server *srv;
+	uint16_t port;
+	int i, n = 0;
+
+	enter_own_netns();
+	srv = truth_server_start(false, &port);
+	if (!srv || !errs || !mids)
+		return 1;
+	for (i = 0; i < iterations; i++) {
+		/* Outage lengths spread over a few probe intervals' phases. */
+		int64_t outage = 300 * MS + (int64_t)i * 37 * MS + (i * 3) % 10 * MS / 3;
+
+		if (one_iteration(srv, port, outage, &e, &m) < 0)
+			continue;
+		printf("  iteration %2d: outage %7.3f ms, error %+7.3f ms (midpoint %+7.3f ms)\n",
+		       i + 1, outage / 1e6, e / 1e6, m / 1e6);
+		mids[n] = llabs(m);
+		errs[n++] = llabs(e);
+		sum += e;
+	}
+	truth_server_stop(srv);
+	if (n == 0)
+		return 1;
+	qsort(errs, (size_t)n, sizeof(*errs), cmp_i64);
+	printf("accuracy: %d iterations, 10 ms interval: |measured - true| RTO median %.3f ms, "
+	       "max %.3f ms (mean signed %+.3f ms)\n", n, errs[n / 2] / 1e6, errs[n - 1] / 1e6,
+	       sum / 1e6 / n);
+	qsort(mids, (size_t)n, sizeof(*mids), cmp_i64);
+	printf("  (for comparison, the midpoint of last failing and first healthy send: "
+	       "median %.3f ms, max %.3f ms)\n", mids[n / 2] / 1e6, mids[n - 1] / 1e6);
+	free(mids);
+	free(errs);
+	return 0;
+}
+
+struct overhead {
+	double cpu_pct;
+	int64_t p99_ns, max_ns, sends, samples, failed;
+};
+
+static int overhead_run(uint16_t port, int seconds, struct overhead *o)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scorer_lateness lat;
+	struct rusage r0, r1;
+	int64_t w0, w1, cpu;
+	size_t i;
+	int rc = -1;
+
+	n_samples = 0;
+	if (!b)
+		return -1;
+	sb_init(b);
+	for (i = 0; i < 100; i++)
+		sb_http(b, port, "/health", 100 * MS, 1000 * MS);
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0)
+		goto out;
+	getrusage(RUSAGE_SELF, &r0);
+	w0 = fd_mono_ns();
+	if (scorer_poll(sc, w0 + (int64_t)seconds * FD_NS_PER_S, &err) < 0)
+		goto out;
+	w1 = fd_mono_ns();
+	getrusage(RUSAGE_SELF, &r1);
+	cpu = ((int64_t)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) * 1000000 +
+	       (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) +
+	       (int64_t)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) * 1000000 +
+	       (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec)) * 1000;
+	scorer_lateness_stats(sc, &lat);
+	o->cpu_pct = 100.0 * (double)cpu / (double)(w1 - w0);
+	o->p99_ns = lat.p99_ns;
+	o->max_ns = lat.max_ns;
+	o->sends = lat.sends;
+	o->samples = (int64_t)n_samples;
+	o->failed = 0;
+	for (i = 0; i < n_samples; i++)
+		o->failed += !samples[i].ok;
+	rc = 0;
+out:
+	if (rc < 0)
+		fprintf(stderr, "overhead run failed: %s\n", err.msg);
+	scorer_free(sc);
+	free(b);
+	return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int bench_overhead(int seconds, int runs)
+{
+	double cpu[16], p99[16];
+	struct truth_server *srv;
+	struct overhead o;
+	int pipefd[2], i, n = 0;
+	uint16_t port = 0;
+	pid_t child;
+
+	if (runs > 16)
+		runs = 16;
+	/* The server lives in a child so getrusage(SELF) counts the scorer only. */
+	if (pipe(pipefd) < 0)
+		return 1;
+	child = fork();
+	if (child == 0) {
+		close(pipefd[0]);
+		srv = truth_server_start(false, &port);
+		if (write(pipefd[1], &port, sizeof(port)) != sizeof(port) || !srv)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pipefd[1]);
+	if (child < 0 || read(pipefd[0], &port, sizeof(port)) != sizeof(port) || port == 0)
+		return 1;
+	close(pipefd[0]);
+	for (i = 0; i < runs; i++) {
+		if (overhead_run(port, seconds, &o) < 0)
+			continue;
+		printf("  run %d: cpu %.2f%% of one core, lateness p99 %.3f ms max %.3f ms, "
+		       "%" PRId64 " sends, %" PRId64 " samples (%" PRId64 " failed)\n", i + 1,
+		       o.cpu_pct, o.p99_ns / 1e6, o.max_ns / 1e6, o.sends, o.samples, o.failed);
+		cpu[n] = o.cpu_pct;
+		p99[n] = o.p99_ns / 1e6;
+		n++;
+	}
+	kill(child, SIGTERM);
+	waitpid(child, NULL, 0);
+	if (n == 0)
+		return 1;
+	qsort(cpu, (size_t)n, sizeof(double), cmp_double);
+	qsort(p99, (size_t)n, sizeof(double), cmp_double);
+	printf("overhead: 100 HTTP probes at 10 Hz for %d s, median of %d runs: cpu %.2f%% of one "
+	       "core, lateness p99 %.3f ms\n", seconds, n, cpu[n / 2], p99[n / 2]);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	samples = calloc(400000, sizeof(*samples));
+	if (!samples)
+		return 1;
+	if (argc >= 2 && strcmp(argv[1], "accuracy") == 0) {
+		rc = bench_accuracy(argc >= 3 ? atoi(argv[2]) : 20);
+	} else if (argc >= 2 && strcmp(argv[1], "overhead") == 0) {
+		rc = bench_overhead(argc >= 3 ? atoi(argv[2]) : 30, argc >= 4 ? atoi(argv[3]) : 3);
+	} else {
+		fprintf(stderr, "usage: bench_scorer accuracy [iterations]\n"
+				"       bench_scorer overhead [seconds] [runs]\n");
+		rc = 2;
+	}
+	free(samples);
+	return rc;
+}
