@@ -180,7 +180,7 @@ static void set_backend(const char *addr)
 /* ---- scenarios ------------------------------------------------------------- */
 
 static void write_scenario(const char *path, const char *name, const char *timeout,
-			   const char *steps)
+			   const char *steps, const char *extra)
 {
 	FILE *f = fopen(path, "w");
 
@@ -223,8 +223,9 @@ static void write_scenario(const char *path, const char *name, const char *timeo
 		"      body: '{\"seq\": {{seq}}, \"ts\": {{ts}}}'\n"
 		"    read:\n"
 		"      url: http://127.0.0.1:%d/canary/{{seq}}\n"
-		"      expect-status: [200]\n",
-		name, ns, BACKEND_PORT, FRONT_PORT, timeout, steps, FRONT_PORT, FRONT_PORT);
+		"      expect-status: [200]\n"
+		"%s",
+		name, ns, BACKEND_PORT, FRONT_PORT, timeout, steps, FRONT_PORT, FRONT_PORT, extra);
 	fclose(f);
 }
 
@@ -235,7 +236,7 @@ static void on_progress(void *user, const struct drill_progress *p)
 		watching = 1;
 }
 
-static int run(const char *name, const char *timeout, const char *steps,
+static int run(const char *name, const char *timeout, const char *steps, const char *extra,
 	       struct drill_result *res, struct fd_error *err)
 {
 	char path[512];
@@ -244,7 +245,7 @@ static int run(const char *name, const char *timeout, const char *steps,
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s.yaml", dir, name);
-	write_scenario(path, name, timeout, steps);
+	write_scenario(path, name, timeout, steps, extra);
 	fd_error_clear(err);
 	rc = scenario_load(path, &s, err);
 	if (rc < 0) {
@@ -355,7 +356,7 @@ static void recovers_by_runbook(void)
 		 "    - name: switch backend\n"
 		 "      run: sleep 0.5; echo 10.250.2.1 > %s\n"
 		 "      timeout: 5s\n", backend_file);
-	rc = run("fdt-runbook", "15s", steps, &res, &e);
+	rc = run("fdt-runbook", "15s", steps, "", &res, &e);
 	CHECK(rc == 0, "drill_run: %s", e.msg);
 	CHECK(res.n_iterations == 1, "%zu iterations", res.n_iterations);
 	if (rc == 0 && res.n_iterations == 1) {
@@ -406,7 +407,7 @@ static void recovers_by_manual_lap(void)
 	rc = run("fdt-manual", "15s",
 		 "  steps:\n"
 		 "    - name: switch by hand\n"
-		 "      manual: true\n", &res, &e);
+		 "      manual: true\n", "", &res, &e);
 	pthread_join(th, NULL);
 	CHECK(rc == 0, "drill_run: %s", e.msg);
 	CHECK(lap_rc == 0, "firedrill lap refused: %d", lap_rc);
@@ -431,7 +432,7 @@ static void not_recovered(void)
 
 	fprintf(stderr, "not_recovered\n");
 	set_backend("10.250.1.1");
-	rc = run("fdt-stuck", "1500ms", "", &res, &e);
+	rc = run("fdt-stuck", "1500ms", "", "", &res, &e);
 	CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
 		const struct store_iteration *it = &res.iterations[0].rec;
@@ -440,6 +441,27 @@ static void not_recovered(void)
 		CHECK(!it->has_rto, "a number for a drill that never recovered");
 		CHECK(!it->has_rpo, "RPO without recovery");
 		CHECK(!res.objectives_met && res.outcome == OUTCOME_NOT_RECOVERED, "drill verdict");
+	}
+	drill_result_free(&res);
+	nothing_left();
+}
+
+static void stop_if_failing(void)
+{
+	struct drill_result res;
+	struct fd_error e;
+	int rc;
+
+	fprintf(stderr, "stop_if_failing\n");
+	set_backend("10.250.1.1");
+	rc = run("fdt-stop-if", "10s", "", "stop-if-failing:\n  - probe: api\n    for: 200ms\n", &res, &e);
+	CHECK(rc == 0, "drill_run: %s", e.msg);
+	if (rc == 0 && res.n_iterations == 1) {
+		const struct store_iteration *it = &res.iterations[0].rec;
+
+		CHECK(it->outcome == OUTCOME_ABORTED, "outcome %s", store_outcome_name(it->outcome));
+		CHECK(strstr(it->detail, "stop-if-failing: probe api") != NULL, "detail %s", it->detail);
+		CHECK(!it->has_rto && res.outcome == OUTCOME_ABORTED && !res.objectives_met, "verdict");
 	}
 	drill_result_free(&res);
 	nothing_left();
@@ -458,7 +480,7 @@ static void not_healthy(void)
 
 	fprintf(stderr, "not_healthy\n");
 	set_backend("10.250.3.1"); /* nothing there */
-	rc = run("fdt-unhealthy", "5s", "", &res, &e);
+	rc = run("fdt-unhealthy", "5s", "", "", &res, &e);
 	CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
 		CHECK(res.iterations[0].rec.outcome == OUTCOME_NOT_HEALTHY, "outcome %s",
@@ -485,7 +507,7 @@ static void scope_locked(void)
 	fprintf(stderr, "scope_locked\n");
 	set_backend("10.250.1.1");
 	CHECK(drill_scope_lock(ns, &lock, &e) == 0, "lock: %s", e.msg);
-	rc = run("fdt-locked", "5s", "", &res, &e);
+	rc = run("fdt-locked", "5s", "", "", &res, &e);
 	CHECK(rc == -EBUSY && strstr(e.msg, "another drill"), "second drill on the scope: %d %s", rc,
 	      e.msg);
 	drill_result_free(&res);
@@ -534,6 +556,7 @@ int main(void)
 	recovers_by_runbook();
 	recovers_by_manual_lap();
 	not_recovered();
+	stop_if_failing();
 	not_healthy();
 	scope_locked();
 
