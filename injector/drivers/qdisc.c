@@ -25,7 +25,7 @@
 #include "fd_time.h"
 #include "internal.h"
 
-#define FD_QDISC_HANDLE TC_HANDLE(0xfd00, 0)
+#define FD_QDISC_HANDLE 0xfd000000U /* fd00: (TC_HANDLE overflows int here) */
 
 struct qdisc_state {
 	const struct scenario_fault *f;
