@@ -253,30 +253,46 @@ static char *token_dup(struct fy_token *tok)
 }
 
 /*
- * libfyaml 0.7.12 leaks a 4 KiB buffer when fy_token_get_text() unescapes a
- * single-quoted scalar with ten or more '' (found by the fuzzer). A
- * one-line single-quoted scalar is unescaped here from the input instead;
- * its token marks span the text between the quotes. Returns false when the
- * scalar is not of that shape.
+ * libfyaml 0.7.12 leaks a buffer when fy_token_get_text() unescapes a
+ * single-quoted scalar with many '' (found by the fuzzer), so single-quoted
+ * scalars are unescaped here from the input; their token marks span the
+ * text between the quotes. YAML flow folding: white space around a line
+ * break is dropped, one break becomes a space, each further (empty) line a
+ * newline. Returns false when the token is not single-quoted.
  */
 static bool single_quoted_text(struct builder *b, struct fy_token *tok, struct ynode *n)
 {
 	const struct fy_mark *s = fy_token_start_mark(tok), *e = fy_token_end_mark(tok);
 	const char *raw;
-	size_t k = 0;
+	size_t k = 0, len;
 
 	if (fy_token_scalar_style(tok) != FYSS_SINGLE_QUOTED || !s || !e ||
 	    e->input_pos < s->input_pos || e->input_pos > b->len)
 		return false;
 	raw = b->buf + s->input_pos;
-	if (memchr(raw, '\n', e->input_pos - s->input_pos))
-		return false;
-	n->str = malloc(e->input_pos - s->input_pos + 1);
+	len = e->input_pos - s->input_pos;
+	n->str = malloc(len + 1);
 	if (!n->str)
 		return true; /* the caller sees str == NULL */
-	for (size_t i = 0; i < e->input_pos - s->input_pos; i++) {
+	for (size_t i = 0; i < len; i++) {
+		if (raw[i] == '\n' || raw[i] == '\r') {
+			size_t breaks = 0;
+
+			while (k && (n->str[k - 1] == ' ' || n->str[k - 1] == '\t'))
+				k--;
+			for (; i < len && strchr(" \t\r\n", raw[i]); i++)
+				breaks += raw[i] == '\n';
+			if (breaks == 0)
+				breaks = 1;
+			if (breaks == 1)
+				n->str[k++] = ' ';
+			while (breaks-- > 1)
+				n->str[k++] = '\n';
+			i--;
+			continue;
+		}
 		n->str[k++] = raw[i];
-		if (raw[i] == '\'' && i + 1 < e->input_pos - s->input_pos && raw[i + 1] == '\'')
+		if (raw[i] == '\'' && i + 1 < len && raw[i + 1] == '\'')
 			i++;
 	}
 	n->str[k] = '\0';

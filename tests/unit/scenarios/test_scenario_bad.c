@@ -39,7 +39,7 @@ static char *slurp(const char *path, size_t *len)
 
 static int check_one(const char *dir, const char *name)
 {
-	char path[4096], expected_path[4096];
+	char path[8192], expected_path[8192 + 16];
 	size_t len = 0, elen = 0;
 	char *buf, *expected;
 	struct scenario *s = NULL;

@@ -266,7 +266,8 @@ static void test_hostile(void **state)
 	refuse("not-utf8", buf, 64, "invalid UTF-8");
 	/* 200k nested flow sequences */
 	memcpy(buf, "a: ", 3);
-	memset(buf + 3, '[', 200000);
+	for (size_t i = 3; i < 200003; i++)
+		buf[i] = '[';
 	refuse("deep", buf, 200003, "nesting deeper than 64");
 	/* a flat list of 300k items: too many nodes even without aliases */
 	n = (size_t)sprintf(buf, "a: [");
@@ -285,8 +286,8 @@ static void test_hostile(void **state)
 	refuse("alias-bomb", buf, n, "alias bomb");
 	/* one 512 KiB scalar aliased many times */
 	n = (size_t)sprintf(buf, "a: &big ");
-	memset(buf + n, 'z', 512 * 1024);
-	n += 512 * 1024;
+	for (size_t i = 0; i < 512 * 1024; i++)
+		buf[n++] = 'z';
 	n += (size_t)sprintf(buf + n, "\nb: [");
 	for (int i = 0; i < 100; i++)
 		n += (size_t)sprintf(buf + n, "*big, ");
@@ -375,6 +376,34 @@ static void test_plan(void **state)
 	scenario_free(s);
 }
 
+/* Single-quoted scalars are unescaped by the loader (see scenario_tree.c). */
+static void test_single_quoted(void **state)
+{
+	static const struct {
+		const char *yaml, *want;
+	} cases[] = {
+		{ "'x''y'", "x'y" },
+		{ "'one\n  two'", "one two" },
+		{ "'one  \n\n  two'", "one\ntwo" },
+		{ "'one\n\n\n  two  three'", "one\n\ntwo  three" },
+		{ "' lead  trail '", " lead  trail " },
+		{ "'x\r\n  y'", "x y" },
+		{ "'a\n   \n  b'", "a\nb" },
+		{ "''''''''''''''''''''''''''''''''''''''''''", "''''''''''''''''''''" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		struct scenario *s;
+
+		snprintf(text, sizeof(text), "%sdescription: %s\n", MINIMAL, cases[i].yaml);
+		s = load_ok("q.yaml", text);
+		assert_string_equal(s->description, cases[i].want);
+		scenario_free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_load_file_errors),
 		cmocka_unit_test(test_library),
 		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_single_quoted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
