@@ -1,0 +1,217 @@
+/*
+ * The scorer's loop against hostile answers from a loopback test server
+ * (tests/integration/scorer/truth_server.c): a 2 MiB body, a slow drip, a
+ * redirect to another host, a binary body; a refused TCP port; a command
+ * that outlives its timeout; a log file that is rotated and truncated; a
+ * pcap probe on an interface that does not exist. Nothing may crash or
+ * hang, and each failure must say why.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fd_time.h"
+#include "scen_build.h"
+#include "scorer.h"
+#include "truth_server.h"
+
+#define MS FD_NS_PER_MS
+
+static struct scorer_sample got[4096];
+static size_t n_got;
+
+static void on_sample(void *user, const struct scorer_sample *s)
+{
+	(void)user;
+	if (n_got < 4096)
+		got[n_got++] = *s;
+}
+
+/* The newest detail of probe p, or NULL. */
+static const char *last_detail(size_t p, bool *ok)
+{
+	size_t i = n_got;
+
+	while (i-- > 0) {
+		if (got[i].probe == p) {
+			*ok = got[i].ok;
+			return got[i].detail;
+		}
+	}
+	return NULL;
+}
+
+static void expect_detail(size_t p, bool want_ok, const char *needle)
+{
+	const char *d;
+	bool ok = !want_ok;
+
+	d = last_detail(p, &ok);
+	if (!d || ok != want_ok || !strstr(d, needle))
+		fail_msg("probe %zu: want %s with '%s', got %s '%s'", p, want_ok ? "ok" : "fail",
+			 needle, ok ? "ok" : "fail", d ? d : "(no sample)");
+}
+
+static uint16_t closed_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static void append(const char *path, const char *line, const char *mode)
+{
+	FILE *f = fopen(path, mode);
+
+	assert_non_null(f);
+	fputs(line, f);
+	fclose(f);
+}
+
+static void hostile_answers(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct truth_server *srv;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+	char logpath[] = "/tmp/fdt-scorer-log-XXXXXX", rotated[64];
+	int64_t deadline;
+	uint16_t port;
+	int fd;
+
+	(void)state;
+	n_got = 0;
+	fd = mkstemp(logpath);
+	assert_true(fd >= 0);
+	close(fd);
+	srv = truth_server_start(true, &port);
+	assert_non_null(srv);
+	sb_init(b);
+	sb_http(b, port, "/huge", 100 * MS, 2000 * MS);                 /* 0 */
+	sb_http(b, port, "/drip", 100 * MS, 300 * MS);                  /* 1 */
+	sb_http(b, port, "/redirect", 100 * MS, 500 * MS);              /* 2 */
+	p = sb_http(b, port, "/binary", 100 * MS, 500 * MS);            /* 3 */
+	p->http.body_match = (char *)"^ok$";
+	p = sb_probe(b, PROBE_TCP, 100 * MS, 500 * MS);                 /* 4 */
+	p->tcp.host = (char *)"127.0.0.1";
+	p->tcp.port = closed_port();
+	p = sb_probe(b, PROBE_COMMAND, 500 * MS, 200 * MS);             /* 5 */
+	p->command.run = (char *)"sleep 5; echo late";
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 1000 * MS);            /* 6 */
+	p->command.run = (char *)"echo PASS";
+	p->command.stdout_match = (char *)"^PASS$";
+	p = sb_probe(b, PROBE_LOG, 50 * MS, 1000 * MS);                 /* 7 */
+	p->log.path = logpath;
+	p->log.match = (char *)"promoted";
+	p->log.fail_match = (char *)"demoted";
+	p = sb_http(b, port, "/health", 50 * MS, 500 * MS);             /* 8 */
+	p->http.max_latency_ns = 1; /* nothing answers in 1 ns */
+
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	append(logpath, "promoted before the drill: ignored\n", "a");
+	assert_int_equal(scorer_start(sc, &err), 0);
+	deadline = fd_mono_ns() + 800 * MS;
+	assert_int_equal(scorer_poll(sc, deadline, &err), 0);
+	/* The loop returns at its deadline, whatever the server does. */
+	assert_true(fd_mono_ns() < deadline + 200 * MS);
+
+	expect_detail(0, false, "body too large");
+	expect_detail(1, false, "timeout");
+	expect_detail(2, false, "status 302");
+	expect_detail(3, false, "body mismatch");
+	expect_detail(4, false, "connect: Connection refused");
+	expect_detail(5, false, "timeout");
+	expect_detail(6, true, "exit 0");
+	expect_detail(8, false, "too slow");
+	assert_false(scorer_probe_ok(sc, 7)); /* no log line yet */
+
+	append(logpath, "node promoted to primary\n", "a");
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 150 * MS, &err), 0);
+	expect_detail(7, true, "promoted");
+
+	/* Rotation: the old file moves away, a new one appears. */
+	snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+	assert_int_equal(rename(logpath, rotated), 0);
+	append(logpath, "node demoted\n", "w");
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 150 * MS, &err), 0);
+	expect_detail(7, false, "demoted");
+
+	/* Truncation in place, then a shorter line. */
+	append(logpath, "promoted\n", "w");
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 150 * MS, &err), 0);
+	expect_detail(7, true, "promoted");
+
+	scorer_stop(sc);
+	scorer_free(sc);
+	/* The timed-out command's process group was killed and reaped. */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	truth_server_stop(srv);
+	unlink(logpath);
+	unlink(rotated);
+	free(b);
+}
+
+static void pcap_missing_interface(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+
+	(void)state;
+	sb_init(b);
+	p = sb_probe(b, PROBE_PCAP, 100 * MS, 100 * MS);
+	p->pcap.interface = (char *)"fdt-nosuch0";
+	p->pcap.filter = (char *)"tcp";
+	assert_int_not_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_null(sc);
+	assert_int_equal(err.kind, FD_ERR_ENV);
+	assert_non_null(strstr(err.msg, "fdt-nosuch0"));
+	free(b);
+}
+
+static void bad_regex_is_input_error(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+
+	(void)state;
+	sb_init(b);
+	p = sb_http(b, 9, "/", 100 * MS, 100 * MS);
+	p->http.body_match = (char *)"(unclosed";
+	assert_int_not_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(err.kind, FD_ERR_INPUT);
+	free(b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(hostile_answers),
+		cmocka_unit_test(pcap_missing_interface),
+		cmocka_unit_test(bad_regex_is_input_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
