@@ -139,6 +139,9 @@ static int filter_time(const char *s, const char *flag, int64_t *ns)
 	if (s && report_parse_time(s, ns) < 0)
 		return cli_usage_error("report", "%s \"%s\": expected 2026-11-26 or 2026-11-26T03:15:30Z",
 				       flag, s);
+	/* The store's bound is exclusive: a bare --until date includes that whole day. */
+	if (s && strcmp(flag, "--until") == 0 && strlen(s) == 10)
+		*ns += INT64_C(86400) * 1000000000;
 	return 0;
 }
 

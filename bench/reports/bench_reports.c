@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd_time.h"
@@ -60,6 +61,15 @@
 static double now_ms(void)
 {
 	return (double)fd_mono_ns() / 1e6;
+}
+
+/* CPU time of this process: steadier than wall time on a busy machine. */
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -172,13 +182,13 @@ static int fill(struct store *st, int n_iterations, int per_drill, struct fd_err
 	return r;
 }
 
-/* ms to load the trend and (unless fmt < 0) render it to /dev/null. */
-static double time_once(struct store *st, int fmt, FILE *sink)
+/* Wall and CPU ms to load the trend and (unless fmt < 0) render it to /dev/null. */
+static void time_once(struct store *st, int fmt, FILE *sink, double *wall, double *cpu)
 {
 	struct store_filter f = { 0 };
 	struct report_trend *t = NULL;
 	struct fd_error err = { 0 };
-	double t0 = now_ms();
+	double t0 = now_ms(), c0 = cpu_ms();
 
 	if (report_trend_load(st, &f, &t, &err) < 0) {
 		fprintf(stderr, "bench_reports: %s\n", err.msg);
@@ -189,17 +199,25 @@ static double time_once(struct store *st, int fmt, FILE *sink)
 		exit(1);
 	}
 	report_trend_free(t);
-	return now_ms() - t0;
+	*wall = now_ms() - t0;
+	*cpu = cpu_ms() - c0;
 }
 
-static double median_ms(struct store *st, int fmt, int runs, FILE *sink)
+static double median(double *v, int runs)
 {
-	double v[64];
-
-	for (int i = 0; i < runs; i++)
-		v[i] = time_once(st, fmt, sink);
 	qsort(v, (size_t)runs, sizeof(v[0]), cmp_double);
 	return runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2;
+}
+
+static void measure(struct store *st, int fmt, int runs, FILE *sink, const char *note)
+{
+	double wall[64], cpu[64];
+
+	for (int i = 0; i < runs; i++)
+		time_once(st, fmt, sink, &wall[i], &cpu[i]);
+	printf("  %-6s %8.1f ms wall %8.1f ms cpu%s\n",
+	       fmt < 0 ? "load" : report_format_name((enum report_format)fmt), median(wall, runs),
+	       median(cpu, runs), note);
 }
 
 int main(int argc, char **argv)
@@ -250,11 +268,9 @@ int main(int argc, char **argv)
 	printf("store: %d iterations in %d drills of %d (filled in %.0f ms): %s\n", n,
 	       (n + per_drill - 1) / per_drill, per_drill, fill_ms, db);
 	printf("trend report over all of it, median of %d runs (load from the store + render):\n", runs);
-	printf("  %-6s %8.1f ms  (baseline: load and build the model only)\n", "load",
-	       median_ms(st, -1, runs, sink));
+	measure(st, -1, runs, sink, "  (baseline: read the store, build the model)");
 	for (int f = REPORT_HTML; f <= REPORT_JUNIT; f++)
-		printf("  %-6s %8.1f ms\n", report_format_name((enum report_format)f),
-		       median_ms(st, f, runs, sink));
+		measure(st, f, runs, sink, "");
 	fclose(sink);
 	store_close(st);
 	if (!keep) {
