@@ -250,7 +250,7 @@ static void print_json(const struct scenario *s, const struct drill_result *res,
 		"rto_objective_ms", ms_json(s->has_rto_objective, (double)s->rto_objective_ns / 1e6),
 		"rpo_objective_ms", ms_json(s->has_rpo_objective, (double)s->rpo_objective_ns / 1e6),
 		"detail", res->detail, "iterations", its);
-	text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;
 	if (text)
 		printf("%s\n", text);
 	free(text);
