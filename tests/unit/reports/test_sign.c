@@ -19,7 +19,12 @@
 
 #include "report.h"
 
-#define SCENARIO_TEXT "name: sign-test\nobjectives:\n  rto: 5m\n"
+/* A valid scenario, so reports read its objectives back from the store. */
+#define SCENARIO_TEXT \
+	"name: sign-test\nobjectives:\n  rto: 5m\n  rpo: 30s\n" \
+	"faults:\n  - id: f\n    kind: drop\n    duration: 1m\n    targets:\n      cidrs: [10.250.9.0/24]\n" \
+	"probes:\n  - id: api\n    interval: 100ms\n    tcp: { host: 10.250.9.1, port: 80 }\n" \
+	"recovery:\n  all: [api]\n  stable-for: 1s\n  timeout: 1m\n"
 
 struct ctx {
 	char dir[64];
@@ -57,7 +62,8 @@ static void seed_store(struct ctx *c)
 	c->drill_id = d.id;
 	for (int i = 1; i <= 2; i++) {
 		struct store_iteration it = { .drill_id = d.id, .number = i };
-		struct store_lap lap = { .step = 0, .duration_ms = 1500, .ok = true };
+		struct store_lap lap = { .step = 0, .duration_ms = 1500.0 * i, .ok = true,
+					 .started_mono_ns = 1, .ended_mono_ns = 2 };
 		struct store_event ev = { .drill_id = d.id, .mono_ns = i, .real_ns = d.started_real_ns + i };
 
 		assert_int_equal(store_begin_iteration(c->st, &it, &err), 0);
@@ -269,6 +275,33 @@ static void test_missing_files(void **state)
 	assert_non_null(strstr(err.msg, "unsigned.html.sig"));
 }
 
+static void test_trend_from_store(void **state)
+{
+	struct ctx *c = *state;
+	struct store_filter f = { .scenario = "sign-test" };
+	struct report_trend *t = NULL;
+	struct fd_error err = { 0 };
+	const struct report_drill *d;
+
+	assert_int_equal(report_trend_load(c->st, &f, &t, &err), 0);
+	assert_int_equal(t->n_series, 1);
+	assert_int_equal(t->series[0].n_drills, 1);
+	d = &t->series[0].drills[0];
+	assert_int_equal(d->n_iterations, 2);
+	assert_float_equal(d->rto_median.ms, 1500, 1e-9);
+	assert_true(d->objectives.rto.has);
+	assert_float_equal(d->objectives.rto.ms, 300000, 1e-9);
+	assert_float_equal(d->objectives.rpo.ms, 30000, 1e-9);
+	assert_int_equal(t->series[0].n_steps, 1);
+	assert_float_equal(d->lap_medians[0].ms, 2250, 1e-9);
+	assert_string_equal(t->scenario_filter, "sign-test");
+	report_trend_free(t);
+	f.scenario = "no-such-scenario";
+	assert_int_equal(report_trend_load(c->st, &f, &t, &err), 0);
+	assert_int_equal(t->n_series, 0);
+	report_trend_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +311,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sig_tamper_and_wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trend_from_store, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

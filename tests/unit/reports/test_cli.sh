@@ -1,0 +1,45 @@
+#!/bin/sh
+# firedrill report / keygen / verify end to end, with their exit codes.
+#   test_cli.sh FIREDRILL SEED_STORE
+set -u
+fd=$1
+seed=$2
+dir=$(mktemp -d /tmp/fdt-reports-cli-XXXXXX)
+trap 'rm -rf "$dir"' EXIT INT TERM
+db=$dir/store.db
+fail=0
+
+expect() { # CODE DESCRIPTION COMMAND...
+	want=$1; what=$2; shift 2
+	"$@" >"$dir/out" 2>&1
+	got=$?
+	if [ "$got" != "$want" ]; then
+		echo "FAIL: $what: exit $got, expected $want"; cat "$dir/out"; fail=1
+	else
+		echo "ok: $what"
+	fi
+}
+
+"$seed" "$db" || { echo "seeding failed"; exit 1; }
+expect 0 "trend to stdout" "$fd" --db "$db" report trend
+grep -q "not recovered" "$dir/out" || { echo "FAIL: trend lacks 'not recovered'"; fail=1; }
+for ext in html md json csv xml; do
+	expect 0 "trend -o .$ext" "$fd" --db "$db" report trend -o "$dir/t.$ext"
+	[ -s "$dir/t.$ext" ] || { echo "FAIL: t.$ext empty"; fail=1; }
+done
+expect 2 "unknown format" "$fd" --db "$db" report trend --format pdf
+expect 2 "bad date" "$fd" --db "$db" report trend --since yesterday
+expect 3 "missing store" "$fd" --db "$dir/none.db" report trend
+expect 0 "keygen" "$fd" keygen -o "$dir/k"
+[ "$(stat -c %a "$dir/k.key")" = 600 ] || { echo "FAIL: key mode"; fail=1; }
+expect 2 "keygen never overwrites" "$fd" keygen -o "$dir/k"
+expect 2 "--sign needs -o" "$fd" --db "$db" report evidence 1 --sign "$dir/k.key"
+expect 0 "signed evidence" "$fd" --db "$db" report evidence 1 -o "$dir/e.md" --sign "$dir/k.key"
+expect 0 "verify" "$fd" --db "$db" verify "$dir/e.md" --pubkey "$dir/k.pub"
+expect 0 "verify without store" "$fd" verify "$dir/e.md" --no-store
+sed -i 's/ci/CI/' "$dir/e.md"
+expect 1 "verify tampered report" "$fd" --db "$db" verify "$dir/e.md" --pubkey "$dir/k.pub"
+grep -q "report text changed" "$dir/out" || { echo "FAIL: tamper not named"; fail=1; }
+expect 3 "verify missing report" "$fd" --db "$db" verify "$dir/nothing.html"
+expect 2 "verify usage" "$fd" verify
+exit $fail
