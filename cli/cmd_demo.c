@@ -231,7 +231,11 @@ static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
 	lab_config_init(&cfg);
 	cfg.check_interval_ns = tunings[i].interval_ns;
 	cfg.failure_threshold = tunings[i].threshold;
-	rc = i == 0 ? lab_up(&cfg, err) : lab_reset(&cfg, err);
+	/* A lab left up by someone may have failed over already: always start
+	 * each drill from a fresh one (A primary, empty stores). */
+	rc = i == 0 ? lab_up(&cfg, err) : 0;
+	if (rc == 0)
+		rc = lab_reset(&cfg, err);
 	if (rc < 0)
 		return rc;
 	snprintf(note, sizeof(note), "demo drill %zu: lab controller checks every %s, fails over after %d failures (%s)",
