@@ -378,9 +378,14 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 	size_t n = 0, n_cache = 0, n_loaded = 0;
 	int r;
 
-	r = store_list_drills(st, f, &drills, &n, err);
+	r = store_read_begin(st, err);
 	if (r < 0)
 		return r;
+	r = store_list_drills(st, f, &drills, &n, err);
+	if (r < 0) {
+		store_read_end(st);
+		return r;
+	}
 	l = calloc(n + 1, sizeof(*l));
 	in = calloc(n + 1, sizeof(*in));
 	cache = calloc(n + 1, sizeof(*cache));
@@ -414,6 +419,7 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 			 f->environment ? f->environment : "");
 	}
 cleanup:
+	store_read_end(st);
 	for (size_t i = 0; i < n_loaded; i++)
 		input_free(&l[i]);
 	free(l);

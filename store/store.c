@@ -301,6 +301,16 @@ int store_tx_end(struct store *st, int rc, struct fd_error *err)
 	return rc;
 }
 
+int store_read_begin(struct store *st, struct fd_error *err)
+{
+	return exec(st, "BEGIN DEFERRED", "starting a read snapshot", err);
+}
+
+void store_read_end(struct store *st)
+{
+	sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
 int store_step_done(struct store *st, sqlite3_stmt *s, const char *what, struct fd_error *err)
 {
 	int rc = sqlite3_step(s);

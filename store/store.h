@@ -276,6 +276,14 @@ int store_get_scenario_text(struct store *st, int64_t scenario_id, char **text,
 int store_verify_chain(struct store *st, struct fd_error *err);
 
 /*
+ * One read snapshot across many list calls (a report loading thousands of
+ * rows): BEGIN DEFERRED ... COMMIT, so SQLite takes its read lock once
+ * instead of once per query. Nothing may be written between begin and end.
+ */
+int store_read_begin(struct store *st, struct fd_error *err);
+void store_read_end(struct store *st);
+
+/*
  * The newest sealed row of a chain ("drills" or "iterations"): its chain
  * position and hash (seq 0, hash "" when empty). A hash chain without a
  * key only proves order and integrity relative to a head someone kept
