@@ -367,11 +367,30 @@ static json_t *who(const struct kv *kv)
 	return json_pack("{s:s, s:s}", "region", kv->region, "role", kv_role_names[kv->role]);
 }
 
+/* 200 {"region","seq"} with X-Fdlab-Region and X-Fdlab-Seq. */
+static enum MHD_Result reply_ack(struct MHD_Connection *c, const char *region, uint64_t seq)
+{
+	char body[96], seqbuf[32];
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	snprintf(seqbuf, sizeof(seqbuf), "%llu", (unsigned long long)seq);
+	snprintf(body, sizeof(body), "{\"region\":\"%s\",\"seq\":%s}", region, seqbuf);
+	resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, "X-Fdlab-Region", region);
+	MHD_add_response_header(resp, "X-Fdlab-Seq", seqbuf);
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result kv_put(struct kv *kv, struct MHD_Connection *c, struct map *m,
 			      const char *key, const struct lab_req *req, bool replicate)
 {
 	int64_t mono = fd_mono_ns(), real = fd_real_ns();
-	char seqbuf[32];
 	uint64_t seq;
 
 	if (kv->role != KV_PRIMARY)
@@ -388,28 +407,7 @@ static enum MHD_Result kv_put(struct kv *kv, struct MHD_Connection *c, struct ma
 	lab_truth_emit(kv->truth_fd, "commit", mono, real,
 		       json_pack("{s:s, s:s, s:I}", "region", kv->region, "key", key,
 				 "seq", (json_int_t)seq));
-	snprintf(seqbuf, sizeof(seqbuf), "%llu", (unsigned long long)seq);
-	{
-		json_t *o = json_pack("{s:s, s:I}", "region", kv->region, "seq", (json_int_t)seq);
-		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-		struct MHD_Response *resp;
-		enum MHD_Result ret = MHD_NO;
-
-		json_decref(o);
-		if (!s)
-			return MHD_NO;
-		resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
-		if (!resp) {
-			free(s);
-			return MHD_NO;
-		}
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-		MHD_add_response_header(resp, "X-Fdlab-Region", kv->region);
-		MHD_add_response_header(resp, "X-Fdlab-Seq", seqbuf);
-		ret = MHD_queue_response(c, 200, resp);
-		MHD_destroy_response(resp);
-		return ret;
-	}
+	return reply_ack(c, kv->region, seq);
 }
 
 static enum MHD_Result kv_get(struct kv *kv, struct MHD_Connection *c, struct map *m,
