@@ -2009,6 +2009,16 @@ static int read_file(const char *path, char **buf, size_t *len, struct fd_error 
 		r = fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s: error: not a regular file", path);
 		goto cleanup;
 	}
+	/* As sudo and sshd do with their configs: whoever can write the file
+	 * would choose what root breaks and which commands it runs. */
+	if (geteuid() == 0 && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		r = fd_error_set(err, FD_ERR_INPUT, -EPERM,
+				 "%s: error: file is writable by %s (mode %04o) and firedrill runs as root; "
+				 "refusing it (chmod go-w %s)",
+				 path, (st.st_mode & S_IWOTH) ? "other users" : "its group",
+				 (unsigned)(st.st_mode & 07777), path);
+		goto cleanup;
+	}
 	if (st.st_size > SCENARIO_MAX_BYTES) {
 		r = fd_error_set(err, FD_ERR_INPUT, -EFBIG,
 				 "%s:1:1: error: file is %lld bytes; a scenario may be at most 1 MiB",
