@@ -5,6 +5,19 @@
  * Bodies are bounded (SCORER_BODY_MAX): a larger body fails the request with
  * "body too large" instead of growing without limit. Redirects are not
  * followed unless the probe says so, and never to anything but http(s).
+ *
+ * Probe samples and canary writes each open a fresh TCP connection and
+ * close it after the answer (CURLOPT_FRESH_CONNECT + FORBID_REUSE): a health
+ * probe must see what a new client sees. A kept-alive connection hides
+ * failures that only new connections meet (a listener closed while old
+ * connections drain, a load balancer or DNS answer now pointing elsewhere,
+ * a TLS handshake the standby fails), and it would keep talking to the old
+ * region after a DNS swap. Read-backs and RPO queries may reuse connections.
+ *
+ * Easy handles are kept, not rebuilt: a finished job goes to an idle list
+ * with its options set, and the next request for the same probe takes it
+ * back and is only re-added to the multi handle (templated requests are
+ * reconfigured). That keeps allocations and option parsing off the send path.
  */
 #include "scorer_int.h"
 
@@ -17,11 +30,19 @@
 #include "fd_config.h"
 #include "fd_time.h"
 
+/* Idle jobs kept for reuse; beyond this they are freed. */
+#define HTTP_IDLE_MAX 512
+/* An idle job's body buffer larger than this is released. */
+#define HTTP_KEEP_BODY ((size_t)64 << 10)
+
 struct http_job {
-	struct http_job *prev, *next; /* sc->http_jobs */
+	struct http_job *prev, *next; /* sc->http_jobs in flight, sc->http_idle when idle */
 	CURL *easy;
 	struct curl_slist *headers;
-	const struct scenario_http *h;
+	const struct scenario_http *h; /* what easy is configured for */
+	int64_t timeout_ns;
+	bool fresh;
+	bool templated;                /* per-request values: reconfigure before reuse */
 	int64_t sent_ns;
 	bool keep;
 	bool too_large;
@@ -116,23 +137,48 @@ static void job_free(struct http_job *j)
 	free(j);
 }
 
-static void job_link(struct scorer *sc, struct http_job *j)
+static void job_link(void **list, struct http_job *j)
 {
+	struct http_job *head = *list;
+
 	j->prev = NULL;
-	j->next = sc->http_jobs;
-	if (j->next)
-		j->next->prev = j;
-	sc->http_jobs = j;
+	j->next = head;
+	if (head)
+		head->prev = j;
+	*list = j;
 }
 
-static void job_unlink(struct scorer *sc, struct http_job *j)
+static void job_unlink(void **list, struct http_job *j)
 {
 	if (j->prev)
 		j->prev->next = j->next;
 	else
-		sc->http_jobs = j->next;
+		*list = j->next;
 	if (j->next)
 		j->next->prev = j->prev;
+}
+
+/* Done with j: keep it for reuse (options set) or free it. */
+static void job_put(struct scorer *sc, struct http_job *j)
+{
+	if (sc->n_http_idle >= HTTP_IDLE_MAX) {
+		job_free(j);
+		return;
+	}
+	if (j->cap > HTTP_KEEP_BODY) {
+		free(j->body);
+		j->body = NULL;
+		j->cap = 0;
+	}
+	j->len = 0;
+	job_link(&sc->http_idle, j);
+	sc->n_http_idle++;
+}
+
+static void job_take(struct scorer *sc, struct http_job *j)
+{
+	job_unlink(&sc->http_idle, j);
+	sc->n_http_idle--;
 }
 
 void http_cleanup(struct scorer *sc)
@@ -142,8 +188,12 @@ void http_cleanup(struct scorer *sc)
 	if (!sc->multi)
 		return;
 	while ((j = sc->http_jobs)) {
-		job_unlink(sc, j);
+		job_unlink(&sc->http_jobs, j);
 		curl_multi_remove_handle(sc->multi, j->easy);
+		job_free(j);
+	}
+	while ((j = sc->http_idle)) {
+		job_take(sc, j);
 		job_free(j);
 	}
 	curl_multi_cleanup(sc->multi);
@@ -260,9 +310,9 @@ static void check_done(struct scorer *sc)
 			r.out_len = j->len;
 		}
 		curl_multi_remove_handle(sc->multi, j->easy);
-		job_unlink(sc, j);
+		job_unlink(&sc->http_jobs, j);
 		j->done(sc, j->cookie, &r);
-		job_free(j);
+		job_put(sc, j);
 	}
 }
 
@@ -306,7 +356,7 @@ static int set_headers(struct http_job *j, const struct scenario_http *h, const 
 }
 
 static int configure(struct http_job *j, const struct scenario_http *h, int64_t timeout_ns,
-		     const struct tmpl *t)
+		     const struct tmpl *t, bool fresh)
 {
 	const char *method = h->method ? h->method : "GET";
 	long ms = (long)((timeout_ns + FD_NS_PER_MS - 1) / FD_NS_PER_MS);
@@ -330,6 +380,8 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
 	/* A drill may swap DNS: never trust a resolution older than a second. */
 	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 1L);
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, fresh ? 1L : 0L);
 	if (h->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
 	if (h->insecure) {
@@ -354,37 +406,75 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 	return 0;
 }
 
-int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
-		   const struct tmpl *t, bool keep_body, job_done_fn done, void *cookie,
-		   int64_t *sent_ns)
+/*
+ * An easy handle ready for (h, timeout, fresh): an idle one already set up
+ * for exactly that when the request is not templated, else an idle one
+ * reset and configured, else a new one.
+ */
+static struct http_job *job_get(struct scorer *sc, const struct scenario_http *h,
+				int64_t timeout_ns, const struct tmpl *t, bool fresh)
 {
-	struct http_job *j = calloc(1, sizeof(*j));
-	int running, rc;
+	struct http_job *j;
+
+	for (j = t ? NULL : sc->http_idle; j; j = j->next) {
+		if (j->h == h && !j->templated && j->timeout_ns == timeout_ns && j->fresh == fresh) {
+			job_take(sc, j);
+			return j;
+		}
+	}
+	j = sc->http_idle;
+	if (j) {
+		job_take(sc, j);
+		curl_easy_reset(j->easy);
+		curl_slist_free_all(j->headers);
+		free(j->post);
+		j->headers = NULL;
+		j->post = NULL;
+	} else {
+		j = calloc(1, sizeof(*j));
+		if (!j)
+			return NULL;
+		j->easy = curl_easy_init();
+		if (!j->easy) {
+			job_free(j);
+			return NULL;
+		}
+	}
+	j->h = NULL;
+	if (configure(j, h, timeout_ns, t, fresh) < 0) {
+		job_free(j);
+		return NULL;
+	}
+	j->h = h;
+	j->timeout_ns = timeout_ns;
+	j->fresh = fresh;
+	j->templated = t != NULL;
+	return j;
+}
+
+int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
+		   const struct tmpl *t, bool fresh, bool keep_body, job_done_fn done,
+		   void *cookie, int64_t *sent_ns)
+{
+	struct http_job *j = job_get(sc, h, timeout_ns, t, fresh);
+	int running;
 
 	*sent_ns = fd_mono_ns();
 	if (!j)
 		return -ENOMEM;
-	j->h = h;
 	j->keep = keep_body;
 	j->done = done;
 	j->cookie = cookie;
-	j->easy = curl_easy_init();
-	if (!j->easy) {
-		job_free(j);
-		return -ENOMEM;
-	}
-	rc = configure(j, h, timeout_ns, t);
-	if (rc < 0) {
-		job_free(j);
-		return rc;
-	}
+	j->len = 0;
+	j->too_large = false;
+	j->errbuf[0] = '\0';
 	j->sent_ns = fd_mono_ns();
 	*sent_ns = j->sent_ns;
 	if (curl_multi_add_handle(sc->multi, j->easy) != CURLM_OK) {
 		job_free(j);
 		return -ENOMEM;
 	}
-	job_link(sc, j);
+	job_link(&sc->http_jobs, j);
 	/* Kick it now so the request leaves at its send stamp, not at the next wake. */
 	curl_multi_socket_action(sc->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(sc);

@@ -255,7 +255,8 @@ static void probe_send(struct scorer *sc, struct probe_rt *pr, int64_t due)
 
 	switch (p->kind) {
 	case PROBE_HTTP:
-		rc = http_job_start(sc, &p->http, p->timeout_ns, NULL, false, probe_done, pr, &sent);
+		rc = http_job_start(sc, &p->http, p->timeout_ns, NULL, true, false, probe_done, pr,
+				    &sent);
 		break;
 	case PROBE_TCP:
 		rc = tcp_job_start(sc, p->tcp.host, p->tcp.port, p->timeout_ns, probe_done, pr,
@@ -294,12 +295,14 @@ static void canary_done(struct scorer *sc, void *cookie, const struct job_result
 	w->ack_ns = r->done_ns;
 }
 
+/* fresh: a new connection per request (canary writes), see http.c. */
 static void action_start(struct scorer *sc, const struct scenario_action *a,
-			 const struct tmpl *t, bool keep, job_done_fn done, void *cookie,
-			 int64_t *sent, int *rc)
+			 const struct tmpl *t, bool fresh, bool keep, job_done_fn done,
+			 void *cookie, int64_t *sent, int *rc)
 {
 	if (a->kind == ACTION_HTTP)
-		*rc = http_job_start(sc, &a->http, ACTION_TIMEOUT_NS, t, keep, done, cookie, sent);
+		*rc = http_job_start(sc, &a->http, ACTION_TIMEOUT_NS, t, fresh, keep, done, cookie,
+				     sent);
 	else
 		*rc = cmd_job_start(sc, &a->command, ACTION_TIMEOUT_NS, t, keep, done, cookie,
 				    sent);
@@ -326,7 +329,7 @@ static void canary_send(struct scorer *sc)
 	w->ts_ms = fd_real_ns() / FD_NS_PER_MS;
 	t.seq = w->seq;
 	t.ts_ms = w->ts_ms;
-	action_start(sc, &sc->s->rpo.canary.write, &t, false, canary_done,
+	action_start(sc, &sc->s->rpo.canary.write, &t, true, false, canary_done,
 		     (void *)(uintptr_t)sc->n_cw, &w->sent_ns, &rc);
 	sc->n_cw++;
 	if (rc < 0) {
@@ -339,10 +342,10 @@ static void canary_send(struct scorer *sc)
 
 /* ---- the loop ------------------------------------------------------------ */
 
-static int64_t run_due(struct scorer *sc, int64_t now)
+/* Periodic probe and canary sends due by now; returns the earliest next one. */
+static int64_t run_sends(struct scorer *sc, int64_t now)
 {
 	int64_t next = INT64_MAX;
-	struct tnode *t, *tn;
 	size_t i;
 
 	for (i = 0; sc->running && i < sc->n_probes; i++) {
@@ -370,6 +373,15 @@ static int64_t run_due(struct scorer *sc, int64_t now)
 		if (sc->canary_sched.next_ns < next)
 			next = sc->canary_sched.next_ns;
 	}
+	return next;
+}
+
+static int64_t run_due(struct scorer *sc, int64_t now)
+{
+	int64_t next = run_sends(sc, now);
+	struct tnode *t, *tn;
+
+	now = fd_mono_ns();
 	for (t = sc->timers; t; t = tn) {
 		tn = t->next;
 		if (t->due_ns <= now) {
@@ -397,8 +409,8 @@ static void tfd_read(struct scorer *sc, struct watch_ev *ev, uint32_t events)
 {
 	uint64_t n;
 
-	(void)sc;
 	(void)events;
+	sc->tfd_armed_ns = -1;
 	if (read(ev->fd, &n, sizeof(n)) < 0)
 		return;
 }
@@ -409,15 +421,26 @@ static int wait_until(struct scorer *sc, int64_t wake, struct fd_error *err)
 	struct epoll_event evs[64];
 	int i, n;
 
-	its.it_value.tv_sec = wake / FD_NS_PER_S;
-	its.it_value.tv_nsec = wake % FD_NS_PER_S;
-	if (timerfd_settime(sc->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-		return fd_error_set(err, FD_ERR_INTERNAL, -errno, "timerfd_settime: %s",
-				    strerror(errno));
+	/* Woken by a socket with the timer still pending at the same point: keep it. */
+	if (wake != sc->tfd_armed_ns) {
+		its.it_value.tv_sec = wake / FD_NS_PER_S;
+		its.it_value.tv_nsec = wake % FD_NS_PER_S;
+		if (timerfd_settime(sc->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+			return fd_error_set(err, FD_ERR_INTERNAL, -errno, "timerfd_settime: %s",
+					    strerror(errno));
+		sc->tfd_armed_ns = wake;
+	}
 	n = epoll_wait(sc->epfd, evs, 64, -1);
 	if (n < 0 && errno != EINTR)
 		return fd_error_set(err, FD_ERR_INTERNAL, -errno, "epoll_wait: %s",
 				    strerror(errno));
+	/*
+	 * Sends first: a send due now must not wait behind the completions of
+	 * this batch (their time stamps are taken when curl or the kernel hands
+	 * them over, and a few microseconds later only lengthen latency).
+	 */
+	if (n > 0)
+		run_sends(sc, fd_mono_ns());
 	for (i = 0; i < n; i++) {
 		struct watch_ev *ev = evs[i].data.ptr;
 
@@ -473,6 +496,7 @@ int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 	sc->on_sample = on_sample;
 	sc->user = user;
 	sc->curl_due_ns = -1;
+	sc->tfd_armed_ns = -1;
 	sc->tfd = sc->ino_fd = sc->res_ev.fd = -1;
 	sc->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sc->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
@@ -677,7 +701,7 @@ static void readback_fill(struct scorer *sc, size_t *cursor, int pass)
 			continue;
 		t.seq = w->seq;
 		t.ts_ms = w->ts_ms;
-		action_start(sc, &sc->s->rpo.canary.read, &t, false, read_done,
+		action_start(sc, &sc->s->rpo.canary.read, &t, false, false, read_done,
 			     (void *)(uintptr_t)(*cursor - 1), &sent, &rc);
 		if (rc < 0) {
 			w->read_tries++;
@@ -774,7 +798,7 @@ int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r
 	sc->query_out = r;
 	sc->query_done = false;
 	sc->query_t0_real_ns = t0_real_ns;
-	action_start(sc, &sc->s->rpo.query.action, NULL, true, query_done, NULL, &sent,
+	action_start(sc, &sc->s->rpo.query.action, NULL, false, true, query_done, NULL, &sent,
 		     &rc);
 	if (rc < 0)
 		return fd_error_set(err, FD_ERR_ENV, rc, "rpo query: %s", strerror(-rc));

@@ -157,6 +157,7 @@ struct scorer {
 	void *user;
 	int epfd;
 	int tfd;
+	int64_t tfd_armed_ns;  /* absolute expiry the timerfd is set to; -1 none */
 	struct watch_ev tfd_ev;
 	CURLM *multi;
 	int64_t curl_due_ns;   /* -1: no curl timer */
@@ -171,6 +172,8 @@ struct scorer {
 	size_t n_rx;
 	struct resolver *res;
 	void *http_jobs;       /* http.c: requests in flight */
+	void *http_idle;       /* http.c: finished easy handles kept for reuse */
+	size_t n_http_idle;
 	void **graveyard;      /* loop_defer_free() */
 	size_t n_grave, cap_grave;
 	struct watch_ev res_ev;
@@ -220,10 +223,13 @@ void detail_duration(char *buf, size_t len, const char *what, int64_t ns);
 int http_init(struct scorer *sc, struct fd_error *err);
 void http_cleanup(struct scorer *sc);
 void http_timer_fire(struct scorer *sc);
-/* Starts one request; *sent_ns is its send stamp. */
+/*
+ * Starts one request; *sent_ns is its send stamp. fresh: on a new TCP
+ * connection closed after the answer (probe samples and canary writes).
+ */
 int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
-		   const struct tmpl *t, bool keep_body, job_done_fn done, void *cookie,
-		   int64_t *sent_ns);
+		   const struct tmpl *t, bool fresh, bool keep_body, job_done_fn done,
+		   void *cookie, int64_t *sent_ns);
 
 int tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,
 		  job_done_fn done, void *cookie, int64_t *sent_ns);
