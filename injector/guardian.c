@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -275,6 +276,11 @@ int inj_guardian_start(struct injector *inj, struct fd_error *err)
 	int p[2];
 	pid_t pid;
 
+	/* No pidfd_open (Linux < 5.3, valgrind 3.19): the pipe's EOF alone
+	 * tells the guardian the holder died; an eventfd nobody writes to
+	 * stands in for the pidfd. */
+	if (pidfd < 0 && errno == ENOSYS)
+		pidfd = eventfd(0, EFD_CLOEXEC);
 	if (pidfd < 0)
 		return fd_error_set(err, FD_ERR_ENV, -errno, "guardian: pidfd_open: %s", strerror(errno));
 	if (pipe2(p, O_CLOEXEC) < 0) {
@@ -309,11 +315,21 @@ int inj_guardian_start(struct injector *inj, struct fd_error *err)
 
 void inj_guardian_release(struct injector *inj)
 {
+	sigset_t pipe_set, old;
+	const struct timespec now = { 0 };
+
 	if (inj->guardian_fd < 0)
 		return;
-	if (write(inj->guardian_fd, "R", 1) < 0) {
-		/* The guardian is gone already; nothing to tell. */
-	}
+	/* A guardian already gone (killed, or its exec failed) must cost an
+	 * EPIPE, not a SIGPIPE that kills the holder before it records the
+	 * revert. SIGPIPE from write() goes to this thread: block it here and
+	 * consume the pending one. */
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	if (write(inj->guardian_fd, "R", 1) < 0 && errno == EPIPE)
+		sigtimedwait(&pipe_set, NULL, &now);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(inj->guardian_fd);
 	inj->guardian_fd = -1;
 	if (inj->guardian_pid > 0)
