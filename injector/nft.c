@@ -747,7 +747,7 @@ int inj_nft_commit(struct inj_nft *n, struct fd_error *err)
 
 static int send_deltable(struct mnl_socket *nl, struct fd_error *err)
 {
-	char buf[8192];
+	char buf[8192] = { 0 }; /* no stack bytes to the kernel (valgrind) */
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 	uint32_t seq = (uint32_t)time(NULL);
