@@ -37,7 +37,7 @@ int lab_proc_start(const struct lab_config *cfg, const char *dir, enum lab_role 
 		   struct fd_error *err);
 /* pid from the pidfile (0 if none); *running when it is a live lab service. */
 pid_t lab_proc_pid(const char *dir, enum lab_role role, bool *running);
-/* A lab service running with another state dir (its dir in other), or 0. */
+/* A lab service of another state dir in our fdlab-* namespaces (its dir in other), or 0. */
 pid_t lab_proc_find_other(const char *dir, char *other, size_t len);
 /* Stops every service of this state dir (pidfiles, then a /proc sweep). */
 void lab_proc_stop_all(const char *dir);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -148,6 +149,28 @@ static bool is_lab_service(pid_t pid, const char *role, const char *dir)
 	       (!role || strcmp(r, role) == 0);
 }
 
+/*
+ * True when pid lives in one of the fdlab-* namespaces seen here. A lab in
+ * a private mount namespace (its own /run/netns, as the soak test does) has
+ * other namespaces under the same names and is no conflict.
+ */
+static bool in_our_netns(pid_t pid)
+{
+	static const char *const ns[] = { LAB_NETNS_A, LAB_NETNS_B, LAB_NETNS_CLIENT };
+	char path[PATH_MAX];
+	struct stat own, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if (stat(path, &own) < 0)
+		return false;
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		snprintf(path, sizeof(path), "/run/netns/%s", ns[i]);
+		if (stat(path, &st) == 0 && st.st_dev == own.st_dev && st.st_ino == own.st_ino)
+			return true;
+	}
+	return false;
+}
+
 pid_t lab_proc_find_other(const char *dir, char *other, size_t len)
 {
 	struct dirent *de;
@@ -164,7 +187,7 @@ pid_t lab_proc_find_other(const char *dir, char *other, size_t len)
 		if (*end || pid <= 0)
 			continue;
 		if (service_info((pid_t)pid, role, sizeof(role), other, len) &&
-		    strcmp(other, dir) != 0)
+		    strcmp(other, dir) != 0 && in_our_netns((pid_t)pid))
 			found = (pid_t)pid;
 	}
 	closedir(d);

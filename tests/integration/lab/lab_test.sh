@@ -23,7 +23,6 @@ command -v ip >/dev/null || skip "needs iproute2"
 command -v curl >/dev/null || skip "needs curl"
 [ -x "$FD" ] || skip "no firedrill binary at $FD"
 ip netns list 2>/dev/null | grep -q '^fdlab-' && skip "a lab is already up (fdlab-* namespaces exist)"
-pgrep -f "lab serve --role" >/dev/null && skip "lab services are running (another lab)"
 
 cleanup() {
 	[ -n "$BLOCKED" ] && unblock_a
