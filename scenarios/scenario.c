@@ -212,7 +212,7 @@ static int as_list(struct lctx *c, const struct ynode *v, struct ynode *const **
 
 static int walk_map(struct lctx *c, const struct ynode *map, const struct field *fields,
 		    size_t n_fields, void *obj, unsigned kind_bit, const char *applies_to,
-		    const char *skip);
+		    const char *const *skip);
 
 /* ------------------------------------------------------------ scalar reads */
 
@@ -467,9 +467,18 @@ static int unknown_key(struct lctx *c, const struct ynode *k, const struct field
 		    join_names(names, n, list, sizeof(list)));
 }
 
+/* key is one of the NULL-terminated list (keys read by the caller itself) */
+static bool in_list(const char *const *list, const char *key)
+{
+	for (; list && *list; list++)
+		if (strcmp(*list, key) == 0)
+			return true;
+	return false;
+}
+
 static int check_keys(struct lctx *c, const struct ynode *map, const struct field *fields,
 		      size_t n_fields, unsigned kind_bit, const char *applies_to,
-		      const char *skip, const struct ynode **found)
+		      const char *const *skip, const struct ynode **found)
 {
 	for (size_t i = 0; i + 1 < map->n_kids; i += 2) {
 		const struct ynode *k = map->kids[i];
@@ -479,7 +488,7 @@ static int check_keys(struct lctx *c, const struct ynode *map, const struct fiel
 		if (k->type != YNODE_SCALAR || k->len == 0 || strlen(k->str) != k->len)
 			return fail(c, k, "keys must be plain names, got %s",
 				    describe(k, buf, sizeof(buf)));
-		if (skip && strcmp(k->str, skip) == 0)
+		if (in_list(skip, k->str))
 			continue;
 		idx = field_index(fields, n_fields, k->str);
 		if (idx < 0)
@@ -501,7 +510,7 @@ static int check_keys(struct lctx *c, const struct ynode *map, const struct fiel
 
 static int walk_map(struct lctx *c, const struct ynode *map, const struct field *fields,
 		    size_t n_fields, void *obj, unsigned kind_bit, const char *applies_to,
-		    const char *skip)
+		    const char *const *skip)
 {
 	const struct ynode *found[MAX_FIELDS] = { 0 };
 	int r;
@@ -1136,7 +1145,7 @@ static const struct field http_fields[] = {
 };
 
 static int read_http(struct lctx *c, const struct ynode *v, struct scenario_http *h,
-		     const char *skip)
+		     const char *const *skip)
 {
 	int r = walk_map(c, v, http_fields, N_ELEM(http_fields), h, ALL_KINDS, NULL, skip);
 
@@ -1603,12 +1612,24 @@ static int s_failback(struct lctx *c, const struct ynode *v, void *obj)
 
 /* --------------------------------------------------------------------- rpo */
 
-/* An HTTP request (url: ...) or a command (run: ...), written inline. */
+#define ACTION_TIMEOUT_DEFAULT (5 * FD_NS_PER_S)
+
+/* Keys an action takes beside its request, per place (NULL-terminated). */
+static const char *const write_keys[] = { "timeout", NULL };
+static const char *const read_keys[] = { "timeout", "value-json", "value-match", "expect-value",
+					 NULL };
+static const char *const query_keys[] = { "timeout", "value-match", NULL };
+
+/*
+ * An HTTP request (url: ...) or a command (run: ...), written inline, plus
+ * its timeout; the other keys of extra are the caller's to read.
+ */
 static int read_action(struct lctx *c, const struct ynode *v, struct scenario_action *a,
-		       const char *skip)
+		       const char *const *extra)
 {
 	static const char *const forms[] = { "url", "run" };
 	char saved[sizeof(c->where)];
+	const struct ynode *tm;
 	int which = -1, r;
 
 	if (v->type != YNODE_MAP)
@@ -1619,11 +1640,17 @@ static int read_action(struct lctx *c, const struct ynode *v, struct scenario_ac
 		r = fail(c, v, "needs url: (an HTTP request) or run: (a command)");
 	if (r == 0 && which == 0) {
 		a->kind = ACTION_HTTP;
-		r = read_http(c, v, &a->http, skip);
+		r = read_http(c, v, &a->http, extra);
 	} else if (r == 0) {
 		a->kind = ACTION_COMMAND;
 		r = walk_map(c, v, command_fields, N_ELEM(command_fields), &a->command, ALL_KINDS,
-			     NULL, skip);
+			     NULL, extra);
+	}
+	a->timeout_ns = ACTION_TIMEOUT_DEFAULT;
+	tm = r == 0 ? map_get(v, "timeout") : NULL;
+	if (tm) {
+		c->key = "timeout";
+		r = read_duration(c, tm, &a->timeout_ns, true);
 	}
 	where_pop(c, saved);
 	return r;
@@ -1641,12 +1668,61 @@ static int can_interval(struct lctx *c, const struct ynode *v, void *obj)
 
 static int can_write(struct lctx *c, const struct ynode *v, void *obj)
 {
-	return read_action(c, v, &((struct scenario_rpo *)obj)->canary.write, NULL);
+	return read_action(c, v, &((struct scenario_rpo *)obj)->canary.write, write_keys);
+}
+
+/* "ts", "data.items.0.ts", "$.ts": dot-separated, no empty part. */
+static bool json_path_ok(const char *p)
+{
+	if (strncmp(p, "$.", 2) == 0)
+		p += 2;
+	if (*p == '\0' || *p == '.')
+		return false;
+	for (; *p; p++)
+		if (*p == '.' && (p[1] == '.' || p[1] == '\0'))
+			return false;
+	return true;
+}
+
+/* The read-back check: value-json or value-match, and expect-value. */
+static int read_check(struct lctx *c, const struct ynode *v, struct scenario_rpo *rpo)
+{
+	const struct ynode *js = map_get(v, "value-json"), *vm = map_get(v, "value-match");
+	const struct ynode *ev = map_get(v, "expect-value");
+	char saved[sizeof(c->where)];
+	int r = 0;
+
+	where_push(c, saved, sizeof(saved), "read");
+	if (js && vm)
+		r = fail(c, map_key_node(v, "value-match"),
+			 "value-json and value-match: use one or the other");
+	if (r == 0 && js) {
+		c->key = "value-json";
+		r = read_str(c, js, &rpo->canary.value_json);
+		if (r == 0 && !json_path_ok(js->str))
+			r = fail(c, js, "value-json: expected a dotted path such as ts or data.items.0.ts, got \"%s\"",
+				 js->str);
+	}
+	if (r == 0 && vm) {
+		c->key = "value-match";
+		r = read_regex(c, vm, &rpo->canary.value_match, 0);
+	}
+	if (r == 0 && ev) {
+		c->key = "expect-value";
+		r = read_str(c, ev, &rpo->canary.expect_value);
+	} else if (r == 0 && (js || vm) && !(rpo->canary.expect_value = strdup("{{ts}}"))) {
+		r = nomem(c);
+	}
+	where_pop(c, saved);
+	return r;
 }
 
 static int can_read(struct lctx *c, const struct ynode *v, void *obj)
 {
-	return read_action(c, v, &((struct scenario_rpo *)obj)->canary.read, NULL);
+	struct scenario_rpo *rpo = obj;
+	int r = read_action(c, v, &rpo->canary.read, read_keys);
+
+	return r ? r : read_check(c, v, rpo);
 }
 
 static const struct field canary_fields[] = {
@@ -1676,7 +1752,7 @@ static int rpo_query(struct lctx *c, const struct ynode *v, void *obj)
 	int r;
 
 	rpo->has_query = true;
-	r = read_action(c, v, &rpo->query.action, "value-match");
+	r = read_action(c, v, &rpo->query.action, query_keys);
 	vm = r == 0 ? map_get(v, "value-match") : NULL;
 	if (vm) {
 		char saved[sizeof(c->where)];
@@ -2171,6 +2247,9 @@ void scenario_free(struct scenario *s)
 	free(s->steps);
 	free_action(&s->rpo.canary.write);
 	free_action(&s->rpo.canary.read);
+	free(s->rpo.canary.value_json);
+	free(s->rpo.canary.value_match);
+	free(s->rpo.canary.expect_value);
 	free_action(&s->rpo.query.action);
 	free(s->rpo.query.value_match);
 	free(s->failback.probes);

@@ -201,6 +201,7 @@ struct scenario_action {
 	enum action_kind kind;
 	struct scenario_http http;
 	struct scenario_command command;
+	int64_t timeout_ns; /* `timeout`, default 5s */
 };
 
 struct scenario_rpo {
@@ -209,6 +210,16 @@ struct scenario_rpo {
 		int64_t interval_ns;         /* default 200ms */
 		struct scenario_action write; /* templated with {{seq}} and {{ts}} */
 		struct scenario_action read;  /* templated with {{seq}} */
+		/*
+		 * Read-back check (keys of `read`): the value read, picked by
+		 * value_json or value_match (else the whole answer, trimmed),
+		 * must equal expect_value expanded with that write's {{seq}} and
+		 * {{ts}}; another value means the write was lost. All NULL: no
+		 * check. expect_value defaults to "{{ts}}" when a picker is set.
+		 */
+		char *value_json;   /* dotted path: "ts", "data.items.0.ts" ("$." prefix allowed) */
+		char *value_match;  /* PCRE2: group 1, or the whole match */
+		char *expect_value;
 	} canary;
 	bool has_query;
 	struct {

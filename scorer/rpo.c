@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "fd_time.h"
 
 void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
@@ -25,6 +27,7 @@ void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
 {
 	const struct canary_write *newest_lost = NULL, *survivor = NULL;
 	int64_t first_send = INT64_MAX, unknown = 0;
+	char mism[64] = "";
 	size_t i;
 
 	memset(r, 0, sizeof(*r));
@@ -43,6 +46,7 @@ void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
 		}
 		if (!w[i].survived) {
 			r->lost_writes++;
+			r->reads_mismatched += w[i].mismatched;
 			if (!newest_lost || w[i].ack_ns > newest_lost->ack_ns)
 				newest_lost = &w[i];
 		}
@@ -71,19 +75,115 @@ void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
 		if (!survivor || w[i].ack_ns > survivor->ack_ns)
 			survivor = &w[i];
 	}
-	if (survivor) {
-		r->rpo_ns = newest_lost->ack_ns - survivor->ack_ns;
+	if (r->reads_mismatched > 0)
+		snprintf(mism, sizeof(mism), " (%" PRId64 " read back with another value)",
+			 r->reads_mismatched);
+	r->rpo_ns = newest_lost->ack_ns - (survivor ? survivor->ack_ns : first_send);
+	if (survivor)
 		snprintf(r->detail, sizeof(r->detail),
-			 "%" PRId64 " acknowledged writes lost; newest lost seq %" PRId64
+			 "%" PRId64 " acknowledged writes lost%s; newest lost seq %" PRId64
 			 ", newest survivor before it seq %" PRId64,
-			 r->lost_writes, newest_lost->seq, survivor->seq);
-	} else {
-		r->rpo_ns = newest_lost->ack_ns - first_send;
+			 r->lost_writes, mism, newest_lost->seq, survivor->seq);
+	else
 		snprintf(r->detail, sizeof(r->detail),
-			 "%" PRId64 " acknowledged writes lost; newest lost seq %" PRId64
+			 "%" PRId64 " acknowledged writes lost%s; newest lost seq %" PRId64
 			 ", none survived before it",
-			 r->lost_writes, newest_lost->seq);
+			 r->lost_writes, mism, newest_lost->seq);
+}
+
+/* The node at a dotted path ("data.items.0.ts", optional "$." prefix), or NULL. */
+static json_t *json_at(json_t *node, const char *path)
+{
+	char part[256], *end;
+	size_t len;
+
+	if (strncmp(path, "$.", 2) == 0)
+		path += 2;
+	while (node && *path) {
+		len = strcspn(path, ".");
+		if (len == 0 || len >= sizeof(part))
+			return NULL;
+		memcpy(part, path, len);
+		part[len] = '\0';
+		path += len + (path[len] == '.');
+		if (json_is_object(node)) {
+			node = json_object_get(node, part);
+		} else if (json_is_array(node) && isdigit((unsigned char)part[0])) {
+			unsigned long k = strtoul(part, &end, 10);
+
+			node = *end ? NULL : json_array_get(node, k);
+		} else {
+			node = NULL;
+		}
 	}
+	return node;
+}
+
+/* A scalar as the text a template would have written; false for null, objects, arrays. */
+static bool json_text(const json_t *v, char *buf, size_t len)
+{
+	double d = json_is_real(v) ? json_real_value(v) : 0;
+
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v) && d > -9e15 && d < 9e15 && d == (double)(int64_t)d)
+		snprintf(buf, len, "%" PRId64, (int64_t)d); /* 1764127530123.0 */
+	else if (json_is_real(v))
+		snprintf(buf, len, "%.17g", d);
+	else if (json_is_boolean(v))
+		snprintf(buf, len, "%s", json_is_true(v) ? "true" : "false");
+	else
+		return false;
+	return true;
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len > 0 && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && isspace((unsigned char)(*s)[*len - 1]))
+		(*len)--;
+}
+
+bool canary_value_ok(const char *out, size_t len, const char *json_path, const pcre2_code *re,
+		     const char *want, char *why, size_t why_len)
+{
+	json_error_t jerr;
+	json_t *root, *v;
+	char text[256];
+	bool ok;
+
+	if (!out)
+		out = "";
+	if (json_path) {
+		root = json_loadb(out, len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!root) {
+			snprintf(why, why_len, "answer is not JSON: %s", jerr.text);
+			return false;
+		}
+		v = json_at(root, json_path);
+		ok = v && json_text(v, text, sizeof(text));
+		json_decref(root);
+		if (!ok) {
+			snprintf(why, why_len, "no value at %s", json_path);
+			return false;
+		}
+		out = text;
+		len = strlen(text);
+	} else if (re && !regex_match(re, out, len, &out, &len)) {
+		snprintf(why, why_len, "value-match did not match");
+		return false;
+	}
+	trim(&out, &len);
+	if (len == strlen(want) && memcmp(out, want, len) == 0)
+		return true;
+	snprintf(why, why_len, "read back '%.*s', wrote '%.80s'", (int)(len < 80 ? len : 80), out,
+		 want);
+	return false;
 }
 
 char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms)

@@ -21,8 +21,10 @@
 
 #include "fd_time.h"
 
-/* Canary writes, read-backs and queries have no timeout key of their own. */
+/* An action built without the loader (tests) has timeout 0: the loader's default. */
 #define ACTION_TIMEOUT_NS (5 * FD_NS_PER_S)
+/* How long the loop waits for jobs beyond their own timeout. */
+#define SETTLE_SLACK_NS FD_NS_PER_S
 #define READBACK_PARALLEL 8
 #define READBACK_TRIES 3
 
@@ -196,6 +198,8 @@ static int compile_regexes(struct scorer *sc, struct fd_error *err)
 		rc = regex_add_action(sc, &s->rpo.canary.write, "rpo.canary.write", err);
 	if (rc == 0 && s->rpo.has_canary)
 		rc = regex_add_action(sc, &s->rpo.canary.read, "rpo.canary.read", err);
+	if (rc == 0 && s->rpo.has_canary)
+		rc = regex_add(sc, s->rpo.canary.value_match, "rpo.canary.read.value-match", err);
 	if (rc == 0 && s->rpo.has_query)
 		rc = regex_add_action(sc, &s->rpo.query.action, "rpo.query", err);
 	if (rc == 0 && s->rpo.has_query)
@@ -295,16 +299,21 @@ static void canary_done(struct scorer *sc, void *cookie, const struct job_result
 	w->ack_ns = r->done_ns;
 }
 
+static int64_t action_timeout(const struct scenario_action *a)
+{
+	return a->timeout_ns > 0 ? a->timeout_ns : ACTION_TIMEOUT_NS;
+}
+
 /* fresh: a new connection per request (canary writes), see http.c. */
 static void action_start(struct scorer *sc, const struct scenario_action *a,
 			 const struct tmpl *t, bool fresh, bool keep, job_done_fn done,
 			 void *cookie, int64_t *sent, int *rc)
 {
 	if (a->kind == ACTION_HTTP)
-		*rc = http_job_start(sc, &a->http, ACTION_TIMEOUT_NS, t, fresh, keep, done, cookie,
+		*rc = http_job_start(sc, &a->http, action_timeout(a), t, fresh, keep, done, cookie,
 				     sent);
 	else
-		*rc = cmd_job_start(sc, &a->command, ACTION_TIMEOUT_NS, t, keep, done, cookie,
+		*rc = cmd_job_start(sc, &a->command, action_timeout(a), t, keep, done, cookie,
 				    sent);
 }
 
@@ -672,9 +681,16 @@ static bool reads_settled(struct scorer *sc)
 	return sc->reads_inflight == 0;
 }
 
+static bool readback_checks(const struct scenario *s)
+{
+	return s->rpo.canary.expect_value != NULL;
+}
+
 static void read_done(struct scorer *sc, void *cookie, const struct job_result *r)
 {
+	const struct scenario_rpo *rpo = &sc->s->rpo;
 	struct canary_write *w = &sc->cw[(uintptr_t)cookie];
+	char *want, why[160];
 
 	sc->inflight--;
 	sc->reads_inflight--;
@@ -684,6 +700,20 @@ static void read_done(struct scorer *sc, void *cookie, const struct job_result *
 		return;
 	w->read_done = true;
 	w->survived = r->ok;
+	if (!r->ok || !readback_checks(sc->s))
+		return;
+	/* Someone else's value under our key is not our write: lost. */
+	want = tmpl_expand(rpo->canary.expect_value, w->seq, w->ts_ms);
+	if (!want) {
+		w->read_done = false; /* cannot judge: leave it unknown, never guessed */
+		return;
+	}
+	if (!canary_value_ok(r->out, r->out_len, rpo->canary.value_json,
+			     scorer_regex(sc, rpo->canary.value_match), want, why, sizeof(why))) {
+		w->survived = false;
+		w->mismatched = true;
+	}
+	free(want);
 }
 
 /* Starts reads for acknowledged writes not yet answered, READBACK_PARALLEL at a time. */
@@ -701,7 +731,7 @@ static void readback_fill(struct scorer *sc, size_t *cursor, int pass)
 			continue;
 		t.seq = w->seq;
 		t.ts_ms = w->ts_ms;
-		action_start(sc, &sc->s->rpo.canary.read, &t, false, false, read_done,
+		action_start(sc, &sc->s->rpo.canary.read, &t, false, readback_checks(sc->s), read_done,
 			     (void *)(uintptr_t)(*cursor - 1), &sent, &rc);
 		if (rc < 0) {
 			w->read_tries++;
@@ -724,15 +754,16 @@ int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_res
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.canary");
 	sc->canary_on = false;
 	/* Writes still in flight finish (ack or timeout) before anything is read. */
-	rc = loop_run_until(sc, writes_settled, fd_mono_ns() + ACTION_TIMEOUT_NS + FD_NS_PER_S,
-			    err);
+	rc = loop_run_until(sc, writes_settled, fd_mono_ns() +
+			    action_timeout(&sc->s->rpo.canary.write) + SETTLE_SLACK_NS, err);
 	if (rc < 0 && rc != -ETIMEDOUT)
 		return rc;
 	for (pass = 0; pass < READBACK_TRIES; pass++) {
 		cursor = 0;
 		while (cursor < sc->n_cw || sc->reads_inflight > 0) {
 			readback_fill(sc, &cursor, pass);
-			bound = fd_mono_ns() + ACTION_TIMEOUT_NS + FD_NS_PER_S;
+			bound = fd_mono_ns() + action_timeout(&sc->s->rpo.canary.read) +
+				SETTLE_SLACK_NS;
 			rc = loop_run_until(sc, reads_settled, bound, err);
 			if (rc == -ETIMEDOUT)
 				return fd_error_set(err, FD_ERR_INTERNAL, rc,
@@ -803,8 +834,8 @@ int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r
 	if (rc < 0)
 		return fd_error_set(err, FD_ERR_ENV, rc, "rpo query: %s", strerror(-rc));
 	sc->inflight++;
-	rc = loop_run_until(sc, query_settled, fd_mono_ns() + ACTION_TIMEOUT_NS + FD_NS_PER_S,
-			    err);
+	rc = loop_run_until(sc, query_settled, fd_mono_ns() +
+			    action_timeout(&sc->s->rpo.query.action) + SETTLE_SLACK_NS, err);
 	sc->query_out = NULL;
 	if (rc == -ETIMEDOUT)
 		return fd_error_set(err, FD_ERR_INTERNAL, rc, "rpo query did not finish");

@@ -83,6 +83,7 @@ struct rpo_result {
 	int64_t writes_acked_outage; /* acknowledged after T0 */
 	int64_t lost_writes;         /* acknowledged, then missing on read-back */
 	char detail[256];
+	int64_t reads_mismatched;    /* of lost_writes: read back with another value than written */
 };
 
 /* Canary writes on the same loop, at the scenario's interval, from now on. */

@@ -62,6 +62,7 @@ struct canary_write {
 	bool acked;
 	bool read_done;      /* read-back answered */
 	bool survived;       /* read-back found it */
+	bool mismatched;     /* read-back answered with another value (lost) */
 	int read_tries;
 };
 
@@ -72,6 +73,15 @@ struct canary_write {
  */
 void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
 		 struct rpo_result *r);
+
+/*
+ * The read-back check of one canary read: picks the value out of the answer
+ * (json_path into a JSON body, else re's group 1 or whole match, else the
+ * whole answer; text trimmed of surrounding white space) and compares it
+ * with want. True when equal; otherwise why says what was found.
+ */
+bool canary_value_ok(const char *out, size_t len, const char *json_path, const pcre2_code *re,
+		     const char *want, char *why, size_t why_len);
 
 /* "{{seq}}" and "{{ts}}" replaced; other text copied. Caller frees. NULL on ENOMEM. */
 char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms);

@@ -18,7 +18,14 @@ struct truth_server {
 	atomic_llong requests;
 	pthread_mutex_t mu;
 	int64_t *ack_ns;  /* by seq; 0 = not stored */
+	char **body;      /* by seq: the body stored with it (NULL = none) */
 	char *huge;
+};
+
+/* One request's upload, kept until the request completes. */
+struct upload {
+	char buf[512];
+	size_t len;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned code, const char *body)
@@ -41,26 +48,58 @@ static ssize_t drip(void *cls, uint64_t pos, char *buf, size_t max)
 	return 1;
 }
 
+static enum MHD_Result canary_get(struct truth_server *t, struct MHD_Connection *c,
+				  long long seq)
+{
+	struct MHD_Response *r;
+	enum MHD_Result rc;
+	char *copy = NULL;
+	bool known;
+
+	pthread_mutex_lock(&t->mu);
+	known = t->ack_ns[seq] != 0;
+	if (known && t->body[seq])
+		copy = strdup(t->body[seq]);
+	pthread_mutex_unlock(&t->mu);
+	if (!known)
+		return reply(c, 404, "missing");
+	if (!copy)
+		return reply(c, 200, "present");
+	r = MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE);
+	rc = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
 static enum MHD_Result canary(struct truth_server *t, struct MHD_Connection *c,
-			      const char *method, const char *url)
+			      const char *method, const char *url, const struct upload *up)
 {
 	long long seq = atoll(url + strlen("/canary/"));
-	bool known;
+	char *copy;
 
 	if (seq <= 0 || seq >= TRUTH_MAX_SEQ)
 		return reply(c, 400, "bad seq");
-	if (strcmp(method, "GET") == 0) {
-		pthread_mutex_lock(&t->mu);
-		known = t->ack_ns[seq] != 0;
-		pthread_mutex_unlock(&t->mu);
-		return known ? reply(c, 200, "present") : reply(c, 404, "missing");
-	}
+	if (strcmp(method, "GET") == 0)
+		return canary_get(t, c, seq);
 	if (!atomic_load(&t->healthy))
 		return reply(c, 503, "down");
+	copy = up && up->len ? strndup(up->buf, up->len) : NULL;
 	pthread_mutex_lock(&t->mu);
 	t->ack_ns[seq] = fd_mono_ns();
+	free(t->body[seq]);
+	t->body[seq] = copy;
 	pthread_mutex_unlock(&t->mu);
 	return reply(c, 200, "stored");
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+		      enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	free(*con_cls);
+	*con_cls = NULL;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -69,17 +108,23 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 {
 	static const unsigned char bin[256] = { 0 };
 	struct truth_server *t = cls;
+	struct upload *up = *con_cls;
 	struct MHD_Response *r;
 	enum MHD_Result rc;
+	size_t take;
 
 	(void)version;
-	(void)upload;
-	/* First call: headers only; wait for (and discard) any upload. */
-	if (!*con_cls) {
-		*con_cls = (void *)1;
-		return MHD_YES;
+	/* First call: headers only; then the upload in pieces (kept up to 512 bytes). */
+	if (!up) {
+		*con_cls = calloc(1, sizeof(struct upload));
+		return *con_cls ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size) {
+		take = *upload_size;
+		if (take > sizeof(up->buf) - up->len)
+			take = sizeof(up->buf) - up->len;
+		memcpy(up->buf + up->len, upload, take);
+		up->len += take;
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -87,7 +132,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	if (strcmp(url, "/health") == 0)
 		return atomic_load(&t->healthy) ? reply(c, 200, "ok") : reply(c, 503, "down");
 	if (strncmp(url, "/canary/", 8) == 0)
-		return canary(t, c, method, url);
+		return canary(t, c, method, url, up);
 	if (strcmp(url, "/huge") == 0) {
 		r = MHD_create_response_from_buffer(2u << 20, t->huge, MHD_RESPMEM_PERSISTENT);
 	} else if (strcmp(url, "/drip") == 0) {
@@ -119,8 +164,9 @@ struct truth_server *truth_server_start(bool threaded, uint16_t *port)
 	if (!t)
 		return NULL;
 	t->ack_ns = calloc(TRUTH_MAX_SEQ, sizeof(*t->ack_ns));
+	t->body = calloc(TRUTH_MAX_SEQ, sizeof(*t->body));
 	t->huge = malloc(2u << 20);
-	if (!t->ack_ns || !t->huge)
+	if (!t->ack_ns || !t->body || !t->huge)
 		goto fail;
 	memset(t->huge, 'h', 2u << 20);
 	pthread_mutex_init(&t->mu, NULL);
@@ -131,6 +177,7 @@ struct truth_server *truth_server_start(bool threaded, uint16_t *port)
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 				MHD_OPTION_END);
 	if (!t->d)
 		goto fail;
@@ -139,6 +186,7 @@ struct truth_server *truth_server_start(bool threaded, uint16_t *port)
 	return t;
 fail:
 	free(t->ack_ns);
+	free(t->body);
 	free(t->huge);
 	free(t);
 	return NULL;
@@ -150,9 +198,33 @@ void truth_server_stop(struct truth_server *t)
 		return;
 	MHD_stop_daemon(t->d);
 	pthread_mutex_destroy(&t->mu);
+	for (size_t i = 0; i < TRUTH_MAX_SEQ; i++)
+		free(t->body[i]);
+	free(t->body);
 	free(t->ack_ns);
 	free(t->huge);
 	free(t);
+}
+
+bool truth_server_overwrite(struct truth_server *t, int64_t seq, const char *body)
+{
+	char *copy = strdup(body);
+	bool known;
+
+	if (!copy || seq <= 0 || seq >= TRUTH_MAX_SEQ) {
+		free(copy);
+		return false;
+	}
+	pthread_mutex_lock(&t->mu);
+	known = t->ack_ns[seq] != 0;
+	if (known) {
+		free(t->body[seq]);
+		t->body[seq] = copy;
+		copy = NULL;
+	}
+	pthread_mutex_unlock(&t->mu);
+	free(copy);
+	return known;
 }
 
 int64_t truth_server_set_healthy(struct truth_server *t, bool healthy)

@@ -6,8 +6,9 @@
  * chosen set, so lost writes are known exactly.
  *
  *   GET  /health          200 "ok" while healthy, 503 otherwise
- *   PUT  /canary/N        200 and remembered while healthy, 503 otherwise
- *   GET  /canary/N        200 when remembered, 404 when not
+ *   PUT  /canary/N        200 and remembered (with its body) while healthy, 503 otherwise
+ *   GET  /canary/N        200 and the stored body ("present" if none) when remembered,
+ *                         404 when not
  *   GET  /huge            2 MiB body
  *   GET  /drip            one byte every 100 ms, never ends
  *   GET  /redirect        302 to http://127.0.0.2:9/ (another host)
@@ -35,5 +36,7 @@ int64_t truth_server_ack_ns(struct truth_server *t, int64_t seq);
 int64_t truth_server_forget(struct truth_server *t, int64_t from_ns, int64_t to_ns,
 			    int64_t *newest_seq, int64_t *newest_ack_ns);
 int64_t truth_server_requests(struct truth_server *t);
+/* Replaces the body stored under an acknowledged seq (another writer's value). */
+bool truth_server_overwrite(struct truth_server *t, int64_t seq, const char *body);
 
 #endif

@@ -4,7 +4,9 @@
  * redirect to another host, a binary body; a refused TCP port; a command
  * that outlives its timeout; a log file that is rotated and truncated; a
  * pcap probe on an interface that does not exist. Nothing may crash or
- * hang, and each failure must say why.
+ * hang, and each failure must say why. Also: the canary read-back check (a
+ * record overwritten by another writer is lost), canary timeouts, and dns
+ * probes answered from /etc/hosts (localhost: no query leaves the host).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,6 +172,109 @@ static void hostile_answers(void **state)
 	free(b);
 }
 
+
+/* Canary writes stored with their JSON body; two records then overwritten by
+ * "another writer": read back by value-json, exactly those two are lost. */
+static void canary_readback_checks_value(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct truth_server *srv;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct rpo_result r;
+	uint16_t port;
+
+	(void)state;
+	srv = truth_server_start(false, &port);
+	assert_non_null(srv);
+	sb_init(b);
+	sb_canary(b, port, 20 * MS);
+	b->s.rpo.canary.value_json = (char *)"ts";
+	b->s.rpo.canary.expect_value = (char *)"{{ts}}";
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(scorer_start(sc, &err), 0);
+	assert_int_equal(scorer_canary_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 300 * MS, &err), 0);
+	scorer_canary_stop(sc);
+	assert_true(truth_server_overwrite(srv, 3, "{\"seq\": 3, \"ts\": 1}"));
+	assert_true(truth_server_overwrite(srv, 5, "not json"));
+	assert_int_equal(scorer_canary_readback(sc, fd_mono_ns(), &r, &err), 0);
+	assert_true(r.has_rpo);
+	assert_true(r.writes_acked >= 6);
+	assert_int_equal(r.lost_writes, 2);
+	assert_int_equal(r.reads_mismatched, 2);
+	assert_non_null(strstr(r.detail, "2 read back with another value"));
+	scorer_free(sc);
+	truth_server_stop(srv);
+	free(b);
+}
+
+/* A canary write that never answers times out at the action's timeout. */
+static void canary_write_timeout(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct truth_server *srv;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct rpo_result r;
+	int64_t t;
+	uint16_t port;
+
+	(void)state;
+	srv = truth_server_start(true, &port);
+	assert_non_null(srv);
+	sb_init(b);
+	sb_canary(b, port, 100 * MS);
+	snprintf(b->canary_w, sizeof(b->canary_w), "http://127.0.0.1:%u/drip", port);
+	b->s.rpo.canary.write.http.method = (char *)"GET";
+	b->s.rpo.canary.write.http.body = NULL;
+	b->s.rpo.canary.write.timeout_ns = 150 * MS;
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(scorer_canary_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 50 * MS, &err), 0);
+	t = fd_mono_ns();
+	assert_int_equal(scorer_canary_readback(sc, t, &r, &err), 0);
+	/* Settled by the 150 ms timeout, not the 5 s default. */
+	assert_true(fd_mono_ns() - t < 1000 * MS);
+	assert_int_equal(r.writes_acked, 0);
+	assert_false(r.has_rpo);
+	scorer_free(sc);
+	truth_server_stop(srv);
+	free(b);
+}
+
+/* "localhost" comes from /etc/hosts: resolved without any network traffic. */
+static void dns_localhost(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct fd_cidr in_lo[2], elsewhere;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+
+	(void)state;
+	n_got = 0;
+	assert_int_equal(fd_cidr_parse("127.0.0.0/8", &in_lo[0]), 0);
+	assert_int_equal(fd_cidr_parse("::1/128", &in_lo[1]), 0);
+	assert_int_equal(fd_cidr_parse("10.250.0.0/16", &elsewhere), 0);
+	sb_init(b);
+	p = sb_probe(b, PROBE_DNS, 100 * MS, 2000 * MS);                /* 0 */
+	p->dns.name = (char *)"localhost";
+	p->dns.expect_in = in_lo;
+	p->dns.n_expect_in = 2;
+	p = sb_probe(b, PROBE_DNS, 100 * MS, 2000 * MS);                /* 1 */
+	p->dns.name = (char *)"localhost";
+	p->dns.expect_in = &elsewhere;
+	p->dns.n_expect_in = 1;
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(scorer_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 400 * MS, &err), 0);
+	expect_detail(0, true, "answer ");
+	expect_detail(1, false, "not in expect-in");
+	scorer_free(sc);
+	free(b);
+}
+
 static void pcap_missing_interface(void **state)
 {
 	struct scen_build *b = calloc(1, sizeof(*b));
@@ -209,6 +314,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hostile_answers),
+		cmocka_unit_test(canary_readback_checks_value),
+		cmocka_unit_test(canary_write_timeout),
+		cmocka_unit_test(dns_localhost),
 		cmocka_unit_test(pcap_missing_interface),
 		cmocka_unit_test(bad_regex_is_input_error),
 	};

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "fd_time.h"
+#include "scenario.h"
 #include "scorer_int.h"
 
 #define MS FD_NS_PER_MS
@@ -432,6 +433,122 @@ static void rpo_unknown_reads(void **state)
 	assert_non_null(strstr(r.detail, "could not be read back"));
 }
 
+
+static void rpo_mismatched_is_lost(void **state)
+{
+	struct canary_write w[6];
+	struct rpo_result r;
+
+	(void)state;
+	writes_init(w, 6);
+	/* Seq 5 answered, but with another write's value: lost, and said so. */
+	w[4].survived = false;
+	w[4].mismatched = true;
+	rpo_compute(w, 6, T0, &r);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.lost_writes, 1);
+	assert_int_equal(r.reads_mismatched, 1);
+	assert_int_equal(r.rpo_ns, w[4].ack_ns - w[3].ack_ns);
+	assert_non_null(strstr(r.detail, "1 read back with another value"));
+}
+
+static void readback_value(void **state)
+{
+	const char *body = "{\"seq\": 7, \"ts\": 1764127530123, \"data\": {\"items\": "
+			   "[{\"v\": \"a\"}, {\"v\": 2.5}]}, \"f\": 1764127530123.0}";
+	pcre2_code *re;
+	char why[160];
+	size_t off;
+	int ec;
+
+	(void)state;
+	assert_true(canary_value_ok(body, strlen(body), "ts", NULL, "1764127530123", why,
+				    sizeof(why)));
+	assert_true(canary_value_ok(body, strlen(body), "$.seq", NULL, "7", why, sizeof(why)));
+	assert_true(canary_value_ok(body, strlen(body), "data.items.0.v", NULL, "a", why,
+				    sizeof(why)));
+	assert_true(canary_value_ok(body, strlen(body), "data.items.1.v", NULL, "2.5", why,
+				    sizeof(why)));
+	assert_true(canary_value_ok(body, strlen(body), "f", NULL, "1764127530123", why,
+				    sizeof(why)));
+	/* Someone else's value under our key. */
+	assert_false(canary_value_ok(body, strlen(body), "ts", NULL, "1764127530999", why,
+				     sizeof(why)));
+	assert_non_null(strstr(why, "read back '1764127530123'"));
+	assert_false(canary_value_ok(body, strlen(body), "data.items.2.v", NULL, "a", why,
+				     sizeof(why)));
+	assert_non_null(strstr(why, "no value at"));
+	assert_false(canary_value_ok(body, strlen(body), "data", NULL, "a", why, sizeof(why)));
+	assert_false(canary_value_ok("present", 7, "ts", NULL, "1", why, sizeof(why)));
+	assert_non_null(strstr(why, "not JSON"));
+	assert_false(canary_value_ok(NULL, 0, "ts", NULL, "1", why, sizeof(why)));
+	/* Duplicate keys are refused rather than guessed. */
+	assert_false(canary_value_ok("{\"ts\": 1, \"ts\": 2}", 20, "ts", NULL, "2", why,
+				     sizeof(why)));
+	/* Whole answer, trimmed (redis-cli GET prints a newline). */
+	assert_true(canary_value_ok(" 42\n", 4, NULL, NULL, "42", why, sizeof(why)));
+	assert_false(canary_value_ok("421\n", 4, NULL, NULL, "42", why, sizeof(why)));
+	/* A regex: group 1. */
+	re = pcre2_compile((PCRE2_SPTR) "ts=(\\d+)", PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
+	assert_non_null(re);
+	assert_true(canary_value_ok("seq=3 ts=99 end", 15, NULL, re, "99", why, sizeof(why)));
+	assert_false(canary_value_ok("seq=3", 5, NULL, re, "99", why, sizeof(why)));
+	assert_non_null(strstr(why, "value-match did not match"));
+	pcre2_code_free(re);
+}
+
+#define CANARY_YAML(READ_EXTRA, WRITE_EXTRA)                                            \
+	"name: t\n"                                                                     \
+	"faults: [{ id: f, kind: kill, duration: 1m, process: { pid: 4242 } }]\n"       \
+	"probes: [{ id: p, http: { url: 'http://127.0.0.1:1/' } }]\n"                   \
+	"recovery: { all: [p], timeout: 1m }\n"                                         \
+	"rpo:\n"                                                                        \
+	"  canary:\n"                                                                   \
+	"    write: { method: PUT, url: 'http://127.0.0.1:1/c/{{seq}}'" WRITE_EXTRA " }\n" \
+	"    read: { url: 'http://127.0.0.1:1/c/{{seq}}'" READ_EXTRA " }\n"
+
+static int load(const char *yaml, struct scenario **s, struct fd_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	*s = NULL;
+	return scenario_load_buffer("t.yaml", yaml, strlen(yaml), s, err);
+}
+
+static void scenario_readback_keys(void **state)
+{
+	struct fd_error err;
+	struct scenario *s;
+
+	(void)state;
+	assert_int_equal(load(CANARY_YAML("", ""), &s, &err), 0);
+	assert_null(s->rpo.canary.expect_value);
+	assert_int_equal(s->rpo.canary.write.timeout_ns, 5 * FD_NS_PER_S);
+	assert_int_equal(s->rpo.canary.read.timeout_ns, 5 * FD_NS_PER_S);
+	scenario_free(s);
+
+	assert_int_equal(load(CANARY_YAML(", value-json: $.data.ts, timeout: 2s",
+					  ", timeout: 750ms"), &s, &err), 0);
+	assert_string_equal(s->rpo.canary.value_json, "$.data.ts");
+	assert_string_equal(s->rpo.canary.expect_value, "{{ts}}");
+	assert_int_equal(s->rpo.canary.read.timeout_ns, 2 * FD_NS_PER_S);
+	assert_int_equal(s->rpo.canary.write.timeout_ns, 750 * MS);
+	scenario_free(s);
+
+	assert_int_equal(load(CANARY_YAML(", value-match: 'ts=(\\d+)', expect-value: '{{seq}}'",
+					  ""), &s, &err), 0);
+	assert_string_equal(s->rpo.canary.value_match, "ts=(\\d+)");
+	assert_string_equal(s->rpo.canary.expect_value, "{{seq}}");
+	scenario_free(s);
+
+	assert_int_not_equal(load(CANARY_YAML(", value-json: a, value-match: b", ""), &s, &err), 0);
+	assert_non_null(strstr(err.msg, "one or the other"));
+	assert_int_not_equal(load(CANARY_YAML(", value-json: 'a..b'", ""), &s, &err), 0);
+	assert_non_null(strstr(err.msg, "dotted path"));
+	assert_int_not_equal(load(CANARY_YAML(", timeout: 0s", ""), &s, &err), 0);
+	assert_int_not_equal(load(CANARY_YAML("", ", value-json: ts"), &s, &err), 0);
+	assert_non_null(strstr(err.msg, "value-json"));
+}
+
 static void template_expand(void **state)
 {
 	char *s;
@@ -485,6 +602,9 @@ int main(void)
 		cmocka_unit_test(rpo_all_lost),
 		cmocka_unit_test(rpo_no_acked),
 		cmocka_unit_test(rpo_unknown_reads),
+		cmocka_unit_test(rpo_mismatched_is_lost),
+		cmocka_unit_test(readback_value),
+		cmocka_unit_test(scenario_readback_keys),
 		cmocka_unit_test(template_expand),
 		cmocka_unit_test(timestamp_parse),
 	};
