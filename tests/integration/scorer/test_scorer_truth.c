@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "fd_error.h"
 #include "fd_netns.h"
@@ -151,6 +154,131 @@ out:
 	return rc;
 }
 
+
+/* A listening socket on 127.0.0.1 of the namespace; its port in *port. */
+static int listener(uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static int pcap_captures(void)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+	char filter[160];
+	int64_t before, after, read_at;
+	int lfd, cfd = -1, rc = -1;
+	uint16_t port = 0;
+	size_t i, hits = 0;
+
+	n_samples = 0;
+	lfd = listener(&port);
+	if (!b || lfd < 0) {
+		fprintf(stderr, "pcap: cannot listen\n");
+		goto out;
+	}
+	snprintf(filter, sizeof(filter),
+		 "tcp src port %u and tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)",
+		 port);
+	sb_init(b);
+	p = sb_probe(b, PROBE_PCAP, 10 * MS, 10 * MS);
+	p->pcap.interface = (char *)"lo";
+	p->pcap.filter = filter;
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0) {
+		fprintf(stderr, "pcap: %s\n", err.msg);
+		goto out;
+	}
+	if (scorer_poll(sc, fd_mono_ns() + 50 * MS, &err) < 0)
+		goto out;
+	CHECK(n_samples == 0, "no SYN-ACK before the connect (%zu samples)", n_samples);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	before = fd_mono_ns();
+	CHECK(cfd >= 0 && connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
+	after = fd_mono_ns();
+	/* The loop reads the packet only now, 100 ms after it was captured. */
+	usleep(100000);
+	read_at = fd_mono_ns();
+	if (scorer_poll(sc, fd_mono_ns() + 50 * MS, &err) < 0)
+		goto out;
+	for (i = 0; i < n_samples; i++) {
+		hits++;
+		printf("pcap: SYN-ACK stamped %+.3f ms after connect() began (connect took %.3f ms, "
+		       "read %.3f ms later): %s\n", (samples[i].sent_mono_ns - before) / 1e6,
+		       (after - before) / 1e6, (read_at - samples[i].sent_mono_ns) / 1e6,
+		       samples[i].detail);
+		CHECK(samples[i].ok, "a matching packet is a healthy event");
+		/* Clock conversion tolerance: 1 ms either side. */
+		CHECK(samples[i].sent_mono_ns >= before - MS && samples[i].sent_mono_ns <= after + MS,
+		      "stamped with the packet's time: %" PRId64 " not in [%" PRId64 ", %" PRId64 "]",
+		      samples[i].sent_mono_ns, before, after);
+	}
+	CHECK(hits == 1, "one SYN-ACK sample, got %zu", hits);
+	CHECK(scorer_probe_count(sc, 0) == 1, "one packet counted, got %" PRId64,
+	      scorer_probe_count(sc, 0));
+	rc = 0;
+out:
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+	scorer_free(sc);
+	free(b);
+	return rc;
+}
+
+/* No route out of the namespace: resolving a name not in /etc/hosts fails,
+ * with the resolver's reason, within the probe's timeout. */
+static int dns_fails(void)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+	int rc = -1;
+
+	n_samples = 0;
+	if (!b)
+		return -1;
+	sb_init(b);
+	p = sb_probe(b, PROBE_DNS, 5000 * MS, 3000 * MS);
+	p->dns.name = (char *)"fdt-no-such-name.invalid";
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0) {
+		fprintf(stderr, "dns: %s\n", err.msg);
+		goto out;
+	}
+	if (scorer_poll(sc, fd_mono_ns() + 3500 * MS, &err) < 0)
+		goto out;
+	CHECK(n_samples == 1, "one sample, got %zu", n_samples);
+	if (n_samples > 0) {
+		printf("dns probe: %s after %.3f ms\n", samples[0].detail, samples[0].latency_ns / 1e6);
+		CHECK(!samples[0].ok, "unresolvable name fails");
+		CHECK(strncmp(samples[0].detail, "dns: ", 5) == 0, "reason: '%s'",
+		      samples[0].detail);
+	}
+	rc = 0;
+out:
+	scorer_free(sc);
+	free(b);
+	return rc;
+}
+
 int main(void)
 {
 	struct fd_error err = { 0 };
@@ -177,6 +305,8 @@ int main(void)
 	if (!samples)
 		return 1;
 	if (run_iteration(700 * MS) < 0 || run_iteration(1300 * MS) < 0)
+		failures++;
+	if (pcap_captures() < 0 || dns_fails() < 0)
 		failures++;
 	free(samples);
 	return failures ? 1 : 0;
