@@ -405,7 +405,8 @@ static enum MHD_Result kv_put(struct kv *kv, struct MHD_Connection *c, struct ma
 		return lab_http_json(c, 500, json_pack("{s:s}", "error", "out of memory"),
 				     kv->region);
 	lab_truth_emit(kv->truth_fd, "commit", mono, real,
-		       json_pack("{s:s, s:s, s:I}", "region", kv->region, "key", key,
+		       json_pack("{s:s, s:s, s:s, s:I}", "region", kv->region,
+				 "store", m == &kv->data ? "kv" : "blob", "key", key,
 				 "seq", (json_int_t)seq));
 	return reply_ack(c, kv->region, seq);
 }

@@ -59,8 +59,8 @@ static int block_a(bool on)
 	f = popen("nft -f -", "w");
 	if (!f)
 		return -1;
-	fputs("table ip fdbench_lab { chain out { type filter hook output priority 0; "
-	      "ip daddr " LAB_PREFIX_A " drop; } }\n", f);
+	fputs("table ip fdbench_lab {\n chain out {\n  type filter hook output priority 0;\n"
+	      "  ip daddr " LAB_PREFIX_A " drop\n }\n}\n", f);
 	blocked = pclose(f) == 0;
 	return blocked ? 0 : -1;
 }
