@@ -842,7 +842,7 @@ static void teardown(struct drill *d)
 		fd_netns_restore(d->home_ns, &e);
 		close(d->home_ns);
 	}
-	drill_scope_unlock(d->lock_fd);
+	drill_scope_unlock(d->lock_fd, d->s->netns);
 	store_close(d->st);
 	free(d->tracks);
 	free(d->seen);

@@ -68,7 +68,7 @@ int drill_lap_socket_path(const char *db_path, char *buf, size_t len, struct fd_
 /* flock on RUNDIR/scope-NAME.lock; -EBUSY (FD_ERR_ENV) when another drill
  * holds it, naming its pid. *fd_out is released by drill_scope_unlock(). */
 int drill_scope_lock(const char *netns, int *fd_out, struct fd_error *err);
-void drill_scope_unlock(int fd);
+void drill_scope_unlock(int fd, const char *netns); /* also removes the lock file */
 
 struct lap_server;
 

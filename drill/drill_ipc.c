@@ -93,35 +93,63 @@ int drill_lap_socket_path(const char *db_path, char *buf, size_t len, struct fd_
 
 /* ---- scope lock ---------------------------------------------------------- */
 
+static int lock_path(const char *netns, char *buf, size_t len, struct fd_error *err)
+{
+	char dir[PATH_MAX];
+	int rc = drill_run_dir(dir, sizeof(dir), err);
+
+	if (rc < 0)
+		return rc;
+	snprintf(buf, len, "%s/scope-%s.lock", dir, netns && *netns ? netns : "host");
+	return 0;
+}
+
+/* True when fd is still the file at path (the holder before us may have
+ * unlinked it between our open and our flock). */
+static bool still_linked(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+	       a.st_dev == b.st_dev;
+}
+
 int drill_scope_lock(const char *netns, int *fd_out, struct fd_error *err)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 64], pidbuf[32] = "";
+	char path[PATH_MAX + 64], pidbuf[32] = "";
 	const char *scope = netns && *netns ? netns : "host";
-	int fd, rc;
+	int fd = -1, rc;
 	ssize_t got;
 
 	*fd_out = -1;
-	rc = drill_run_dir(dir, sizeof(dir), err);
+	rc = lock_path(netns, path, sizeof(path), err);
 	if (rc < 0)
 		return rc;
-	snprintf(path, sizeof(path), "%s/scope-%s.lock", dir, scope);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return fd_error_set(err, FD_ERR_ENV, -errno, "cannot open lock %s: %s", path,
-				    strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		rc = -errno;
-		got = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
-		pidbuf[got > 0 ? got : 0] = '\0';
-		pidbuf[strcspn(pidbuf, "\n")] = '\0';
+	for (int attempt = 0; attempt < 10; attempt++) {
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return fd_error_set(err, FD_ERR_ENV, -errno, "cannot open lock %s: %s", path,
+					    strerror(errno));
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			rc = -errno;
+			got = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
+			pidbuf[got > 0 ? got : 0] = '\0';
+			pidbuf[strcspn(pidbuf, "\n")] = '\0';
+			close(fd);
+			if (rc == -EWOULDBLOCK)
+				return fd_error_set(err, FD_ERR_ENV, -EBUSY,
+						    "another drill is running on scope \"%s\" (pid %s, lock %s); "
+						    "wait for it to finish",
+						    scope, *pidbuf ? pidbuf : "?", path);
+			return fd_error_set(err, FD_ERR_ENV, rc, "cannot lock %s: %s", path, strerror(-rc));
+		}
+		if (still_linked(fd, path))
+			break;
 		close(fd);
-		if (rc == -EWOULDBLOCK)
-			return fd_error_set(err, FD_ERR_ENV, -EBUSY,
-					    "another drill is running on scope \"%s\" (pid %s, lock %s); "
-					    "wait for it to finish",
-					    scope, *pidbuf ? pidbuf : "?", path);
-		return fd_error_set(err, FD_ERR_ENV, rc, "cannot lock %s: %s", path, strerror(-rc));
+		fd = -1;
 	}
+	if (fd < 0)
+		return fd_error_set(err, FD_ERR_ENV, -EAGAIN, "cannot lock %s: it keeps being replaced", path);
 	snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == 0 && pwrite(fd, pidbuf, strlen(pidbuf), 0) < 0) {
 		/* the pid is only a courtesy for the message above */
@@ -130,13 +158,16 @@ int drill_scope_lock(const char *netns, int *fd_out, struct fd_error *err)
 	return 0;
 }
 
-void drill_scope_unlock(int fd)
+void drill_scope_unlock(int fd, const char *netns)
 {
+	char path[PATH_MAX + 64];
+
 	if (fd < 0)
 		return;
-	if (ftruncate(fd, 0) < 0) {
-		/* courtesy only */
-	}
+	/* Unlinked while still held, so no file is left behind; a process
+	 * that opened it meanwhile notices (still_linked) and retries. */
+	if (lock_path(netns, path, sizeof(path), NULL) == 0 && still_linked(fd, path))
+		unlink(path);
 	close(fd); /* releases the flock */
 }
 

@@ -280,6 +280,8 @@ static void nothing_left(void)
 		pclose(p);
 	}
 	CHECK(out[0] == '\0', "nft ruleset left in %s: %s", ns, out);
+	CHECK(sh("ls %s | grep -qE '^(scope-.*\\.lock|lap-.*\\.sock)$'", dir) != 0,
+	      "lock or lap socket left in %s", dir);
 	if (store_open(db, &st, &e) == 0 && store_journal_list_active(st, &f, &n, &e) == 0) {
 		CHECK(n == 0, "%zu journal rows still active", n);
 		store_faults_free(f, n);
@@ -511,7 +513,7 @@ static void scope_locked(void)
 	CHECK(rc == -EBUSY && strstr(e.msg, "another drill"), "second drill on the scope: %d %s", rc,
 	      e.msg);
 	drill_result_free(&res);
-	drill_scope_unlock(lock);
+	drill_scope_unlock(lock, ns);
 	nothing_left();
 }
 

@@ -170,7 +170,7 @@ static void scope_lock(void **state)
 {
 	struct fd_error e;
 	int a = -1, b = -1, c = -1;
-	char pid[32];
+	char pid[32], path[PATH_MAX + 32];
 
 	(void)state;
 	assert_int_equal(drill_scope_lock("fdt-scope", &a, &e), 0);
@@ -183,10 +183,15 @@ static void scope_lock(void **state)
 	assert_non_null(strstr(e.msg, "fdt-scope"));
 	/* another scope is independent; NULL is the host scope */
 	assert_int_equal(drill_scope_lock(NULL, &c, &e), 0);
-	drill_scope_unlock(c);
-	drill_scope_unlock(a);
+	drill_scope_unlock(c, NULL);
+	drill_scope_unlock(a, "fdt-scope");
 	assert_int_equal(drill_scope_lock("fdt-scope", &b, &e), 0);
-	drill_scope_unlock(b);
+	drill_scope_unlock(b, "fdt-scope");
+	/* nothing left behind */
+	snprintf(path, sizeof(path), "%s/scope-fdt-scope.lock", dir);
+	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/scope-host.lock", dir);
+	assert_int_equal(access(path, F_OK), -1);
 }
 
 int main(void)
