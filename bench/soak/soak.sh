@@ -188,7 +188,9 @@ count_stray() {
 	done
 	echo $n
 }
-count_journal() { q "SELECT count(*) FROM faults WHERE state IN ('planned', 'applied')"; }
+# With revert: every active row in the store. Without: this drill's rows.
+JFILTER=""
+count_journal() { q "SELECT count(*) FROM faults WHERE state IN ('planned', 'applied') $JFILTER"; }
 
 # "nft route link qdisc stop stray journal", counted while no drill runs
 count_all() {
@@ -279,6 +281,7 @@ while [ $i -le "$N" ]; do
 	dl=$(kp_delay_us "$kp" "$i")
 	prev=$(q "SELECT coalesce(max(id), 0) FROM drills")
 	prev=${prev:-0}
+	[ $REVERT -eq 1 ] || JFILTER="AND drill_id > $prev"
 	flock -w 300 "$LOCK" "$FD" -q lab reset --check-interval 100ms >/dev/null 2>&1
 	if [ -n "$pat" ]; then
 		out=$("$KILLER" -l "$WORK/run-$i.log" -p "$pat" -d "$dl" -t 60 -- "$FD" -v --db "$DB" run "$SCEN")
