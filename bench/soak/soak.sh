@@ -2,7 +2,7 @@
 # Soak: N drills against the built-in lab, each SIGKILLed at a random
 # instant, then counts what the killed drill left behind.
 #
-#   soak.sh [-n N] [-s SEED] [--no-revert] [-k SOAK_KILL] [-w WORKDIR] FIREDRILL
+#   soak.sh [-n N] [-s SEED] [--no-revert] [-p "POINT..."] [-k SOAK_KILL] [-w WORKDIR] FIREDRILL
 #
 # Each drill runs bench/soak/soak-lab.yaml (generated below): an nft drop of
 # region A, a blackhole route, link-down of a veth, a tbf rate limit on its
@@ -16,7 +16,8 @@
 #   readback   0-150 ms after "phase readback"
 #   revert     0-20 ms after "phase revert" (while faults are removed)
 #   failback   0-300 ms after "phase failback" (everything reverted)
-# The phase the drill was really in is read back from its store timeline.
+# (-p restricts the draw to the listed points.) The phase the drill was
+# really in is read back from its store timeline.
 # Then `firedrill revert` (skipped with --no-revert: the guardian and the
 # kernel must end every fault by themselves; what remains after 10 s is
 # counted, then counted again after the faults' max duration) and, with
@@ -47,6 +48,7 @@ fi
 
 N=100
 SEED=1
+POINTS="start steady inject step watch readback revert failback"
 REVERT=1
 KILLER=""
 WORK=""
@@ -57,8 +59,9 @@ while [ $# -gt 0 ]; do
 	-s) SEED=$2; shift 2 ;;
 	-k) KILLER=$2; shift 2 ;;
 	-w) WORK=$2; shift 2 ;;
+	-p) POINTS=$2; shift 2 ;;
 	--no-revert) REVERT=0; shift ;;
-	-*) echo "usage: soak.sh [-n N] [-s SEED] [--no-revert] [-k SOAK_KILL] [-w DIR] FIREDRILL" >&2; exit 2 ;;
+	-*) echo "usage: soak.sh [-n N] [-s SEED] [--no-revert] [-p \"POINT...\"] [-k SOAK_KILL] [-w DIR] FIREDRILL" >&2; exit 2 ;;
 	*) FD=$1; shift ;;
 	esac
 done
@@ -231,7 +234,8 @@ restore_fixtures() {
 	true
 }
 
-KILLPOINTS="start steady inject step watch readback revert failback"
+KILLPOINTS=$POINTS
+NPOINTS=$(echo $KILLPOINTS | wc -w)
 kp_pattern() {
 	case $1 in
 	start) echo "" ;; steady) echo "phase steady-state" ;; inject) echo "phase inject" ;;
@@ -276,7 +280,7 @@ i=1
 refused=0
 echo "soak: $N drills, seed $SEED, $([ $REVERT -eq 1 ] && echo "each followed by firedrill revert" || echo "no revert (guardian and kernel timeouts only; max duration $DUR)"), work dir $WORK"
 while [ $i -le "$N" ]; do
-	kp=$(echo $KILLPOINTS | awk -v r="$(rnd "$i" 1 8)" '{ print $(r + 1) }')
+	kp=$(echo $KILLPOINTS | awk -v r="$(rnd "$i" 1 "$NPOINTS")" '{ print $(r + 1) }')
 	pat=$(kp_pattern "$kp")
 	dl=$(kp_delay_us "$kp" "$i")
 	prev=$(q "SELECT coalesce(max(id), 0) FROM drills")
