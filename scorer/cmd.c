@@ -99,7 +99,7 @@ static bool drain(struct cmd_job *j)
 static void cmd_finish(struct scorer *sc, struct cmd_job *j)
 {
 	struct job_result r = { .sent_ns = j->sent_ns };
-	const pcre2_code *re = scorer_regex(sc, j->c->stdout_match);
+	const struct regex_entry *re = scorer_regex(sc, j->c->stdout_match);
 	char d[32];
 
 	r.done_ns = fd_mono_ns();

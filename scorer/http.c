@@ -241,7 +241,7 @@ static bool status_ok(const struct scenario_http *h, long status)
 static void judge(struct scorer *sc, struct http_job *j, CURLcode res, struct job_result *r)
 {
 	const char *e = j->errbuf[0] ? j->errbuf : curl_easy_strerror(res);
-	const pcre2_code *re = scorer_regex(sc, j->h->body_match);
+	const struct regex_entry *re = scorer_regex(sc, j->h->body_match);
 	int64_t lat = r->done_ns - r->sent_ns;
 	char a[32], b[32];
 	long status = 0;

@@ -38,8 +38,8 @@ struct logp {
 
 static void line_done(struct scorer *sc, struct logp *lp)
 {
-	const pcre2_code *ok_re = scorer_regex(sc, lp->pr->p->log.match);
-	const pcre2_code *fail_re = scorer_regex(sc, lp->pr->p->log.fail_match);
+	const struct regex_entry *ok_re = scorer_regex(sc, lp->pr->p->log.match);
+	const struct regex_entry *fail_re = scorer_regex(sc, lp->pr->p->log.fail_match);
 	int64_t now = fd_mono_ns();
 
 	if (sc->running && fail_re && regex_match(fail_re, lp->line, lp->llen, NULL, NULL))

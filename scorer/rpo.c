@@ -149,8 +149,8 @@ static void trim(const char **s, size_t *len)
 		(*len)--;
 }
 
-bool canary_value_ok(const char *out, size_t len, const char *json_path, const pcre2_code *re,
-		     const char *want, char *why, size_t why_len)
+bool canary_value_ok(const char *out, size_t len, const char *json_path,
+		     const struct regex_entry *re, const char *want, char *why, size_t why_len)
 {
 	json_error_t jerr;
 	json_t *root, *v;

@@ -105,39 +105,32 @@ void timer_disarm(struct scorer *sc, struct tnode *t)
 
 /* ---- regexes ------------------------------------------------------------- */
 
-pcre2_code *scorer_regex(const struct scorer *sc, const char *pattern)
+const struct regex_entry *scorer_regex(const struct scorer *sc, const char *pattern)
 {
 	size_t i;
 
 	for (i = 0; pattern && i < sc->n_rx; i++)
 		if (sc->rx[i].pattern == pattern)
-			return sc->rx[i].code;
+			return &sc->rx[i];
 	return NULL;
 }
 
-bool regex_match(const pcre2_code *re, const char *s, size_t len, const char **cap,
+bool regex_match(const struct regex_entry *re, const char *s, size_t len, const char **cap,
 		 size_t *cap_len)
 {
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 	PCRE2_SIZE *ov;
-	bool ok = false;
-	int rc;
+	int rc, g;
 
-	if (!md)
+	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, re->md, NULL);
+	if (rc <= 0)
 		return false;
-	rc = pcre2_match(re, (PCRE2_SPTR)s, len, 0, 0, md, NULL);
-	if (rc > 0) {
-		ok = true;
-		ov = pcre2_get_ovector_pointer(md);
-		if (cap) {
-			int g = rc > 1 ? 1 : 0;
-
-			*cap = s + ov[2 * g];
-			*cap_len = ov[2 * g + 1] - ov[2 * g];
-		}
+	if (cap) {
+		ov = pcre2_get_ovector_pointer(re->md);
+		g = rc > 1 ? 1 : 0;
+		*cap = s + ov[2 * g];
+		*cap_len = ov[2 * g + 1] - ov[2 * g];
 	}
-	pcre2_match_data_free(md);
-	return ok;
+	return true;
 }
 
 static int regex_add(struct scorer *sc, const char *pattern, const char *where,
@@ -146,6 +139,7 @@ static int regex_add(struct scorer *sc, const char *pattern, const char *where,
 	PCRE2_UCHAR msg[256];
 	PCRE2_SIZE off;
 	struct regex_entry *n;
+	pcre2_match_data *md;
 	pcre2_code *re;
 	int ec;
 
@@ -157,14 +151,19 @@ static int regex_add(struct scorer *sc, const char *pattern, const char *where,
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s: regex '%s' at offset %zu: %s",
 				    where, pattern, (size_t)off, (char *)msg);
 	}
-	n = realloc(sc->rx, (sc->n_rx + 1) * sizeof(*n));
+	/* Without JIT (not built in, no executable memory) matching is interpreted. */
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	md = pcre2_match_data_create_from_pattern(re, NULL);
+	n = md ? realloc(sc->rx, (sc->n_rx + 1) * sizeof(*n)) : NULL;
 	if (!n) {
+		pcre2_match_data_free(md);
 		pcre2_code_free(re);
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	sc->rx = n;
 	sc->rx[sc->n_rx].pattern = pattern;
 	sc->rx[sc->n_rx].code = re;
+	sc->rx[sc->n_rx].md = md;
 	sc->n_rx++;
 	return 0;
 }
@@ -574,8 +573,10 @@ void scorer_free(struct scorer *sc)
 	resolver_free(sc->res);
 	graveyard_flush(sc);
 	free(sc->graveyard);
-	for (i = 0; i < sc->n_rx; i++)
+	for (i = 0; i < sc->n_rx; i++) {
+		pcre2_match_data_free(sc->rx[i].md);
 		pcre2_code_free(sc->rx[i].code);
+	}
 	free(sc->rx);
 	free(sc->probes);
 	free(sc->cw);
@@ -785,7 +786,7 @@ static void query_done(struct scorer *sc, void *cookie, const struct job_result 
 {
 	struct rpo_result *r = sc->query_out;
 	int64_t ts;
-	const pcre2_code *re = scorer_regex(sc, sc->s->rpo.query.value_match);
+	const struct regex_entry *re = scorer_regex(sc, sc->s->rpo.query.value_match);
 	const char *v = jr->out ? jr->out : "";
 	size_t vlen = jr->out ? jr->out_len : 0;
 	char buf[128];

@@ -80,8 +80,9 @@ void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
  * whole answer; text trimmed of surrounding white space) and compares it
  * with want. True when equal; otherwise why says what was found.
  */
-bool canary_value_ok(const char *out, size_t len, const char *json_path, const pcre2_code *re,
-		     const char *want, char *why, size_t why_len);
+struct regex_entry;
+bool canary_value_ok(const char *out, size_t len, const char *json_path,
+		     const struct regex_entry *re, const char *want, char *why, size_t why_len);
 
 /* "{{seq}}" and "{{ts}}" replaced; other text copied. Caller frees. NULL on ENOMEM. */
 char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms);
@@ -154,9 +155,12 @@ struct probe_rt {
 	void *impl;      /* log / pcap state */
 };
 
+/* A pattern compiled once (JIT where available), with its own match data:
+ * no allocation per match (log probes match every line). */
 struct regex_entry {
 	const char *pattern; /* owned by the scenario */
 	pcre2_code *code;
+	pcre2_match_data *md;
 };
 
 struct resolver;
@@ -220,9 +224,9 @@ int loop_run_until(struct scorer *sc, bool (*done)(struct scorer *), int64_t dea
 		   struct fd_error *err);
 
 /* The compiled form of a pattern compiled at scorer_new (NULL if none). */
-pcre2_code *scorer_regex(const struct scorer *sc, const char *pattern);
+const struct regex_entry *scorer_regex(const struct scorer *sc, const char *pattern);
 /* Match; with cap, returns group 1 (or the whole match) in cap and cap_len. */
-bool regex_match(const pcre2_code *re, const char *s, size_t len, const char **cap,
+bool regex_match(const struct regex_entry *re, const char *s, size_t len, const char **cap,
 		 size_t *cap_len);
 void probe_emit(struct scorer *sc, struct probe_rt *pr, int64_t sent_ns, bool ok,
 		int64_t latency_ns, const char *detail);

@@ -456,7 +456,7 @@ static void readback_value(void **state)
 {
 	const char *body = "{\"seq\": 7, \"ts\": 1764127530123, \"data\": {\"items\": "
 			   "[{\"v\": \"a\"}, {\"v\": 2.5}]}, \"f\": 1764127530123.0}";
-	pcre2_code *re;
+	struct regex_entry re = { 0 };
 	char why[160];
 	size_t off;
 	int ec;
@@ -489,12 +489,16 @@ static void readback_value(void **state)
 	assert_true(canary_value_ok(" 42\n", 4, NULL, NULL, "42", why, sizeof(why)));
 	assert_false(canary_value_ok("421\n", 4, NULL, NULL, "42", why, sizeof(why)));
 	/* A regex: group 1. */
-	re = pcre2_compile((PCRE2_SPTR) "ts=(\\d+)", PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
-	assert_non_null(re);
-	assert_true(canary_value_ok("seq=3 ts=99 end", 15, NULL, re, "99", why, sizeof(why)));
-	assert_false(canary_value_ok("seq=3", 5, NULL, re, "99", why, sizeof(why)));
+	re.code = pcre2_compile((PCRE2_SPTR) "ts=(\\d+)", PCRE2_ZERO_TERMINATED, 0, &ec, &off,
+				NULL);
+	assert_non_null(re.code);
+	re.md = pcre2_match_data_create_from_pattern(re.code, NULL);
+	assert_non_null(re.md);
+	assert_true(canary_value_ok("seq=3 ts=99 end", 15, NULL, &re, "99", why, sizeof(why)));
+	assert_false(canary_value_ok("seq=3", 5, NULL, &re, "99", why, sizeof(why)));
 	assert_non_null(strstr(why, "value-match did not match"));
-	pcre2_code_free(re);
+	pcre2_match_data_free(re.md);
+	pcre2_code_free(re.code);
 }
 
 #define CANARY_YAML(READ_EXTRA, WRITE_EXTRA)                                            \
