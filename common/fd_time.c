@@ -113,7 +113,9 @@ char *fd_duration_format(int64_t ns, char *buf, size_t len)
 	} else {
 		v = (uint64_t)ns;
 	}
-	if (v < 1000)
+	if (v == 0)
+		snprintf(buf, len, "0 ms"); /* "0 ns" reads like a measurement artefact */
+	else if (v < 1000)
 		snprintf(buf, len, "%s%llu ns", sign, (unsigned long long)v);
 	else if (v < (uint64_t)FD_NS_PER_MS)
 		snprintf(buf, len, "%s%.0f us", sign, (double)v / 1e3);
