@@ -4,6 +4,7 @@
  * when any did not (missed, not recovered, not healthy, aborted), 2 for a
  * bad scenario or usage, 3 for an environment error.
  */
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <signal.h>
@@ -154,6 +155,28 @@ static const char *ms_text(bool has, double ms, char *buf, size_t len)
 	return fd_duration_format((int64_t)(ms * (double)FD_NS_PER_MS), buf, len);
 }
 
+/* The hidden dependencies: flows the faults dropped, per iteration. */
+static void print_flows(const struct drill_result *res)
+{
+	char flow[160], t[32];
+	bool any = false;
+
+	for (size_t i = 0; i < res->n_iterations; i++) {
+		const struct drill_iteration_result *r = &res->iterations[i];
+
+		for (size_t k = 0; k < r->n_flows; k++) {
+			const struct drill_flow *f = &r->flows[k];
+
+			if (!any)
+				printf("\nblackholed flows (what the faults cut off):\n");
+			any = true;
+			printf("%-4d %-48s %6llu pkt  first at T0+%-9s fault %s\n", r->rec.number,
+			       drill_flow_format(f, flow, sizeof(flow)), (unsigned long long)f->packets,
+			       fd_duration_format(f->since_t0_ns, t, sizeof(t)), f->fault_id);
+		}
+	}
+}
+
 static void print_table(const struct scenario *s, const struct drill_result *res,
 			const char *db_path)
 {
@@ -190,6 +213,7 @@ static void print_table(const struct scenario *s, const struct drill_result *res
 		if (*it->detail)
 			printf("     %s\n", it->detail);
 	}
+	print_flows(res);
 	printf("\n%s: %s, objectives %s", s->name, store_outcome_name(res->outcome),
 	       res->objectives_met ? "met" : "NOT met");
 	if (s->has_rto_objective)
@@ -207,6 +231,25 @@ static json_t *ms_json(bool has, double ms)
 	return has ? json_real(ms) : json_null();
 }
 
+static json_t *flows_json(const struct drill_iteration_result *r)
+{
+	json_t *flows = json_array();
+	char text[160], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	for (size_t k = 0; k < r->n_flows; k++) {
+		const struct drill_flow *f = &r->flows[k];
+
+		inet_ntop(f->family, f->src, src, sizeof(src));
+		inet_ntop(f->family, f->dst, dst, sizeof(dst));
+		json_array_append_new(flows, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:s}",
+			"flow", drill_flow_format(f, text, sizeof(text)), "src", src, "dst", dst,
+			"protocol", (int)f->protocol, "dport", (int)f->dport,
+			"packets", (json_int_t)f->packets,
+			"first_seen_ms", (double)f->since_t0_ns / 1e6, "fault", f->fault_id));
+	}
+	return flows;
+}
+
 static json_t *iteration_json(const struct drill_iteration_result *r)
 {
 	const struct store_iteration *it = &r->rec;
@@ -221,7 +264,7 @@ static json_t *iteration_json(const struct drill_iteration_result *r)
 					       (double)(lap->ended_mono_ns - lap->started_mono_ns) / 1e6),
 			"detail", lap->detail));
 	}
-	return json_pack("{s:i, s:s, s:o, s:f, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:b, s:s, s:o}",
+	return json_pack("{s:i, s:s, s:o, s:f, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:b, s:s, s:o, s:o}",
 		"number", it->number, "outcome", store_outcome_name(it->outcome),
 		"rto_ms", ms_json(it->has_rto, it->rto_ms), "rto_error_bound_ms", it->error_bound_ms,
 		"rpo_ms", ms_json(it->has_rpo, it->rpo_ms),
@@ -231,7 +274,8 @@ static json_t *iteration_json(const struct drill_iteration_result *r)
 		"detect_ms", ms_json(it->has_detect, it->detect_ms),
 		"first_success_ms", ms_json(it->has_first_success, it->first_success_ms),
 		"failback_ms", ms_json(it->has_failback, it->failback_ms),
-		"objectives_met", it->objectives_met, "detail", it->detail, "laps", laps);
+		"objectives_met", it->objectives_met, "detail", it->detail, "laps", laps,
+		"blackholed_flows", flows_json(r));
 }
 
 static void print_json(const struct scenario *s, const struct drill_result *res,

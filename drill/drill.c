@@ -35,6 +35,16 @@
 #define SLICE_NS (50 * FD_NS_PER_MS)
 #define REFRESH_NS (200 * FD_NS_PER_MS)
 #define SAMPLE_BATCH 256
+#define NOTIFY_TIMEOUT_NS (5 * FD_NS_PER_S)
+/* At the end, the webhooks still queued get this long before they are dropped. */
+#define NOTIFY_GRACE_NS (NOTIFY_TIMEOUT_NS + FD_NS_PER_S)
+
+/* A blackholed flow as the current iteration sees it; index = the injector's. */
+struct flow_seen {
+	uint64_t base;      /* packets counted before this iteration's injection */
+	int64_t first_mono; /* when this iteration first saw it */
+	bool seen;
+};
 
 struct drill {
 	const struct scenario *s;
@@ -47,6 +57,9 @@ struct drill {
 	int home_ns;
 	unsigned iterations;
 	int64_t drill_id;
+	const char *environment;
+	struct notifier *notify;
+	char notify_error[FD_ERROR_MSG_MAX]; /* the notifier could not start */
 
 	/* the iteration in progress */
 	unsigned number;
@@ -62,6 +75,10 @@ struct drill {
 	bool *seen, *ok; /* the tracks, flattened for the progress callback */
 	struct store_sample batch[SAMPLE_BATCH];
 	size_t n_batch;
+	struct flow_seen *flow_seen;
+	size_t n_flow_seen;
+	struct drill_flow *flows; /* the iteration's blackholed flows, made at revert */
+	size_t n_flows;
 	enum drill_phase phase;
 	int64_t phase_start;
 	int64_t last_refresh;
@@ -124,8 +141,8 @@ static void fatal(struct drill *d, int rc, const struct fd_error *e)
 
 /* Appends one event to the timeline (committed at once) and tells the
  * progress callback. mono is when it happened on CLOCK_MONOTONIC. */
-static void event_at(struct drill *d, int64_t mono, const char *kind, const char *subject,
-		     const char *detail)
+static void event_in(struct drill *d, int64_t iteration_id, int64_t mono, const char *kind,
+		     const char *subject, const char *detail)
 {
 	struct store_event ev = { 0 };
 	struct fd_error e;
@@ -134,7 +151,7 @@ static void event_at(struct drill *d, int64_t mono, const char *kind, const char
 
 	if (d->drill_id) {
 		ev.drill_id = d->drill_id;
-		ev.iteration_id = d->iteration_id;
+		ev.iteration_id = iteration_id;
 		ev.mono_ns = mono;
 		ev.real_ns = fd_real_ns() - (fd_mono_ns() - mono);
 		drill_textf(ev.kind, sizeof(ev.kind), "%s", kind);
@@ -148,6 +165,12 @@ static void event_at(struct drill *d, int64_t mono, const char *kind, const char
 	drill_textf(line, sizeof(line), "%s%s%s%s%s", kind, subject && *subject ? " " : "",
 		 subject ? subject : "", detail && *detail ? ": " : "", detail ? detail : "");
 	report(d, line);
+}
+
+static void event_at(struct drill *d, int64_t mono, const char *kind, const char *subject,
+		     const char *detail)
+{
+	event_in(d, d->iteration_id, mono, kind, subject, detail);
 }
 
 static void event(struct drill *d, const char *kind, const char *subject, const char *detail)
@@ -281,6 +304,166 @@ static void advance_steps(struct drill *d, int64_t now)
 		record_lap(d, &lap);
 }
 
+/* ---- webhooks ------------------------------------------------------------- */
+
+/* Queues the webhooks for one event; it is NULL for drill-level events. */
+static void notify(struct drill *d, enum notify_event e, const struct store_iteration *it)
+{
+	struct notify_msg m = { 0 };
+
+	if (!d->notify)
+		return;
+	m.event = e;
+	m.scenario = d->s->name;
+	m.environment = d->environment;
+	m.drill_id = d->drill_id;
+	m.iterations = d->iterations;
+	m.objectives_met = -1;
+	if (it) {
+		m.iteration = (unsigned)it->number;
+		m.outcome = it->outcome == OUTCOME_RUNNING ? NULL : store_outcome_name(it->outcome);
+		m.has_rto = it->has_rto;
+		m.rto_ms = it->rto_ms;
+		m.error_bound_ms = it->error_bound_ms;
+		m.has_rpo = it->has_rpo;
+		m.rpo_ms = it->rpo_ms;
+		m.lost_writes = it->lost_writes;
+		if (e == NOTIFY_OBJECTIVES_MISSED)
+			m.objectives_met = it->objectives_met;
+		m.detail = it->detail;
+	} else if (e == NOTIFY_END) {
+		m.outcome = store_outcome_name(d->res->outcome);
+		m.objectives_met = d->res->objectives_met;
+		m.detail = d->res->detail;
+	}
+	notifier_send(d->notify, &m, it ? it->id : 0);
+}
+
+/* The webhooks' outcomes, into the timeline (only this thread writes the store). */
+static void notify_drain(struct drill *d)
+{
+	struct notify_report r;
+
+	if (*d->notify_error && d->drill_id) {
+		event(d, "notify", "setup", d->notify_error);
+		*d->notify_error = '\0';
+	}
+	while (notifier_next_report(d->notify, &r))
+		event_in(d, r.iteration_id, r.mono_ns, "notify", r.subject, r.text);
+}
+
+/* ---- blackholed flows ------------------------------------------------------ */
+
+/*
+ * The injector keeps one list of flows for the whole drill; an iteration
+ * counts only the packets dropped after its own injection. Called right
+ * after apply, before any read: flows still unread then are this
+ * iteration's, and the previous revert drained the rest.
+ */
+static int flows_begin(struct drill *d)
+{
+	const struct injector_flow *f;
+	size_t n = injector_blackholed_flows(d->inj, &f);
+
+	free(d->flow_seen);
+	d->flow_seen = calloc(n + 1, sizeof(*d->flow_seen));
+	d->n_flow_seen = d->flow_seen ? n : 0;
+	if (!d->flow_seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		d->flow_seen[i].base = f[i].packets;
+	return 0;
+}
+
+static void flow_copy(struct drill_flow *out, const struct injector_flow *f,
+		      const struct flow_seen *fs, int64_t t0)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = f->family;
+	memcpy(out->src, f->src, sizeof(out->src));
+	memcpy(out->dst, f->dst, sizeof(out->dst));
+	out->protocol = f->protocol;
+	out->dport = f->dport;
+	out->packets = f->packets - fs->base;
+	out->first_seen_mono_ns = fs->first_mono;
+	out->since_t0_ns = fs->first_mono - t0;
+	drill_textf(out->fault_id, sizeof(out->fault_id), "%s", f->fault_id);
+}
+
+/* Reads the flow log between slices (never inside the scorer's loop) and
+ * tells the operator about each new flow at once. */
+static void flows_poll(struct drill *d, int64_t now)
+{
+	const struct injector_flow *f;
+	struct flow_seen *grown;
+	struct drill_flow df;
+	char line[200], text[160];
+	size_t n;
+
+	if (!d->inj || !d->flow_seen)
+		return;
+	injector_read_flows(d->inj);
+	n = injector_blackholed_flows(d->inj, &f);
+	if (n > d->n_flow_seen) {
+		grown = realloc(d->flow_seen, n * sizeof(*grown));
+		if (!grown)
+			return; /* seen on a later slice */
+		memset(grown + d->n_flow_seen, 0, (n - d->n_flow_seen) * sizeof(*grown));
+		d->flow_seen = grown;
+		d->n_flow_seen = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct flow_seen *fs = &d->flow_seen[i];
+
+		if (fs->seen || f[i].packets <= fs->base)
+			continue;
+		fs->seen = true;
+		fs->first_mono = now;
+		flow_copy(&df, &f[i], fs, d->t0);
+		drill_textf(line, sizeof(line), "blackholed flow %s (fault %s)",
+			    drill_flow_format(&df, text, sizeof(text)), df.fault_id);
+		report(d, line);
+	}
+}
+
+/*
+ * At revert: one "blackholed-flow" event per distinct flow of this
+ * iteration, stamped when it was first seen, with the packets dropped; the
+ * list is kept for the result.
+ */
+static void flows_record(struct drill *d)
+{
+	const struct injector_flow *f;
+	char subject[160], detail[256], dur[32];
+	size_t n;
+
+	flows_poll(d, fd_mono_ns());
+	n = injector_blackholed_flows(d->inj, &f);
+	if (!d->flow_seen || n == 0)
+		return;
+	free(d->flows);
+	d->n_flows = 0;
+	d->flows = calloc(n, sizeof(*d->flows));
+	if (!d->flows)
+		return;
+	for (size_t i = 0; i < n && i < d->n_flow_seen; i++) {
+		struct drill_flow *df = &d->flows[d->n_flows];
+
+		if (!d->flow_seen[i].seen)
+			continue;
+		flow_copy(df, &f[i], &d->flow_seen[i], d->t0);
+		d->n_flows++;
+		drill_textf(detail, sizeof(detail), "%llu packet%s dropped by fault %s, first seen at T0+%s",
+			    (unsigned long long)df->packets, df->packets == 1 ? "" : "s", df->fault_id,
+			    fd_duration_format(df->since_t0_ns, dur, sizeof(dur)));
+		event_at(d, df->first_seen_mono_ns, "blackholed-flow",
+			 drill_flow_format(df, subject, sizeof(subject)), detail);
+	}
+	free(d->flow_seen);
+	d->flow_seen = NULL;
+	d->n_flow_seen = 0;
+}
+
 /* ---- polling --------------------------------------------------------------- */
 
 /* One slice of probing plus the housekeeping between slices. */
@@ -300,8 +483,11 @@ static int poll_slice(struct drill *d, int64_t until, struct fd_error *err)
 	}
 	flush_samples(d);
 	now = fd_mono_ns();
+	if (d->applied)
+		flows_poll(d, now);
 	advance_steps(d, now);
 	serve_laps(d);
+	notify_drain(d);
 	if (now - d->last_refresh >= REFRESH_NS)
 		report(d, NULL);
 	if (rc < 0)
@@ -400,9 +586,12 @@ static int apply_faults(struct drill *d, struct store_iteration *it, struct fd_e
 	it->t0_mono_ns = d->t0;
 	d->has_t0 = true;
 	d->applied = true;
+	if (flows_begin(d) < 0)
+		event(d, "note", "blackholed flows", "out of memory: flows are not tracked");
 	for (size_t i = 0; i < injector_fault_count(d->inj); i++)
 		event_at(d, d->t0, "fault-applied", injector_fault_id(d->inj, i),
 			 injector_fault_summary(d->inj, i));
+	notify(d, NOTIFY_INJECTED, it);
 	return 0;
 }
 
@@ -483,10 +672,11 @@ static int watch(struct drill *d, struct store_iteration *it, struct fd_error *e
 			if (step_runner_started(d->steps, i))
 				record_lap(d, &laps[i]);
 	}
-	if (it->outcome == OUTCOME_RECOVERED)
+	if (it->outcome == OUTCOME_RECOVERED) {
 		event(d, "outcome", "recovered",
 		      fd_duration_format((int64_t)(it->rto_ms * (double)FD_NS_PER_MS), dur, sizeof(dur)));
-	else
+		notify(d, NOTIFY_RECOVERED, it);
+	} else
 		event(d, "outcome", store_outcome_name(it->outcome), it->detail);
 	recovery_watch_free(d->watch);
 	d->watch = NULL;
@@ -534,7 +724,8 @@ static int revert_faults(struct drill *d, struct fd_error *err)
 	if (!d->applied)
 		return 0;
 	set_phase(d, DRILL_PHASE_REVERT);
-	rc = injector_revert(d->inj, err);
+	rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
+	flows_record(d);
 	if (rc < 0) {
 		event(d, "note", "revert failed", err->msg);
 		return rc;
@@ -605,6 +796,10 @@ static int keep_result(struct drill *d, const struct store_iteration *it)
 			r->laps[i].iteration_id = it->id;
 		r->n_laps = n;
 	}
+	r->flows = d->flows; /* the result owns them now */
+	r->n_flows = d->n_flows;
+	d->flows = NULL;
+	d->n_flows = 0;
 	return 0;
 }
 
@@ -619,6 +814,12 @@ static void end_iteration(struct drill *d)
 	step_runner_free(d->steps);
 	d->steps = NULL;
 	d->has_t0 = false;
+	free(d->flow_seen);
+	d->flow_seen = NULL;
+	d->n_flow_seen = 0;
+	free(d->flows);
+	d->flows = NULL;
+	d->n_flows = 0;
 }
 
 /*
@@ -677,6 +878,8 @@ record:
 	it->objectives_met = drill_objectives_met(d->s, it, why, sizeof(why));
 	if (!it->objectives_met && it->outcome == OUTCOME_RECOVERED && !*it->detail)
 		drill_textf(it->detail, sizeof(it->detail), "%s", why);
+	if (!it->objectives_met)
+		notify(d, NOTIFY_OBJECTIVES_MISSED, it);
 	fd_error_clear(&e2);
 	rc2 = store_finish_iteration(d->st, it, rc < 0 ? &e2 : err);
 	if (rc == 0 && rc2 < 0)
@@ -736,6 +939,14 @@ static int setup(struct drill *d, struct fd_error *err)
 		if (rc < 0)
 			return rc;
 	}
+	if (!d->o->dry_run) {
+		struct fd_error ne;
+
+		/* Before entering the scope: the sender stays in this namespace. */
+		fd_error_clear(&ne);
+		if (notifier_new(s, NOTIFY_TIMEOUT_NS, &d->notify, &ne) < 0)
+			drill_textf(d->notify_error, sizeof(d->notify_error), "webhooks disabled: %s", ne.msg);
+	}
 	if (s->netns) {
 		d->home_ns = fd_netns_current();
 		if (d->home_ns < 0)
@@ -756,8 +967,7 @@ static int setup(struct drill *d, struct fd_error *err)
 		dr.scenario_id = scenario_id;
 		drill_textf(dr.scenario_name, sizeof(dr.scenario_name), "%s", s->name);
 		drill_textf(dr.scenario_sha256, sizeof(dr.scenario_sha256), "%s", s->sha256);
-		drill_textf(dr.environment, sizeof(dr.environment), "%s",
-			 d->o->environment ? d->o->environment : s->environment ? s->environment : "default");
+		drill_textf(dr.environment, sizeof(dr.environment), "%s", d->environment);
 		drill_textf(dr.operator_name, sizeof(dr.operator_name), "%s",
 			 d->o->operator_name ? d->o->operator_name : "unknown");
 		if (gethostname(dr.host, sizeof(dr.host)) < 0)
@@ -773,6 +983,8 @@ static int setup(struct drill *d, struct fd_error *err)
 		d->drill_id = dr.id;
 		d->res->drill_id = dr.id;
 		set_phase(d, DRILL_PHASE_SETUP);
+		notify(d, NOTIFY_START, NULL);
+		notify_drain(d);
 		if (n_stale > 0) {
 			char note[96];
 
@@ -835,6 +1047,7 @@ static void teardown(struct drill *d)
 		fd_error_clear(&e);
 		revert_faults(d, &e); /* best effort: the guardian covers a failure */
 	}
+	notifier_free(d->notify);
 	injector_free(d->inj);
 	lap_server_close(d->laps);
 	if (d->home_ns >= 0) {
@@ -896,6 +1109,8 @@ int drill_run(const struct scenario *s, const struct drill_opts *opts,
 	d.home_ns = -1;
 	d.iterations = opts->iterations ? opts->iterations : (s->iterations ? s->iterations : 1);
 	d.phase_start = fd_mono_ns();
+	d.environment = opts->environment ? opts->environment
+			: s->environment ? s->environment : "default";
 	if (!opts->db_path)
 		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "drill_run: no store path");
 
@@ -912,6 +1127,9 @@ int drill_run(const struct scenario *s, const struct drill_opts *opts,
 	if (d.drill_id) {
 		d.iteration_id = 0;
 		set_phase(&d, DRILL_PHASE_DONE);
+		notify(&d, NOTIFY_END, NULL);
+		notifier_finish(d.notify, NOTIFY_GRACE_NS);
+		notify_drain(&d);
 		fd_error_clear(&e2);
 		if (store_finish_drill(d.st, d.drill_id, res->outcome, res->objectives_met,
 				       fd_real_ns(), rc < 0 ? &e2 : err) < 0 && rc == 0)
@@ -925,8 +1143,10 @@ void drill_result_free(struct drill_result *res)
 {
 	if (!res)
 		return;
-	for (size_t i = 0; i < res->n_iterations; i++)
+	for (size_t i = 0; i < res->n_iterations; i++) {
 		free(res->iterations[i].laps);
+		free(res->iterations[i].flows);
+	}
 	free(res->iterations);
 	res->iterations = NULL;
 	res->n_iterations = 0;

@@ -91,10 +91,29 @@ struct drill_opts {
 /* Fills defaults: lap_tty_fd -1, everything else zero. */
 void drill_opts_init(struct drill_opts *o);
 
+/* A flow that hit a drop/reject fault while it was applied: a dependency
+ * the scenario's author may not have known about. */
+struct drill_flow {
+	int family;                 /* AF_INET or AF_INET6 */
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint8_t protocol;           /* IPPROTO_* */
+	uint16_t dport;             /* 0 when not TCP/UDP */
+	uint64_t packets;           /* dropped during this iteration */
+	int64_t first_seen_mono_ns; /* when the drill first read it (slice precision) */
+	int64_t since_t0_ns;        /* first seen - T0 */
+	char fault_id[64];
+};
+
+/* "tcp 10.0.0.1 -> 10.0.0.2:443" */
+char *drill_flow_format(const struct drill_flow *f, char *buf, size_t len);
+
 struct drill_iteration_result {
 	struct store_iteration rec; /* what was recorded (outcome, rto_ms, ...) */
 	struct store_lap *laps;     /* one per runbook step, in order */
 	size_t n_laps;
+	struct drill_flow *flows;   /* blackholed flows, in the order first seen */
+	size_t n_flows;
 };
 
 struct drill_result {

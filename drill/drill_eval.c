@@ -3,6 +3,8 @@
  * and stop-if-failing decisions over probe states. Pure functions of their
  * arguments, so the unit tests can check them with synthetic samples.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -155,4 +157,33 @@ bool drill_steady_ok(const struct scenario *s, const struct probe_track *tracks)
 			return false;
 	}
 	return true;
+}
+
+static const char *proto_name(uint8_t p, char *buf, size_t len)
+{
+	switch (p) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_ICMP: return "icmp";
+	case IPPROTO_ICMPV6: return "icmpv6";
+	case IPPROTO_SCTP: return "sctp";
+	default:
+		drill_textf(buf, len, "proto %u", (unsigned)p);
+		return buf;
+	}
+}
+
+char *drill_flow_format(const struct drill_flow *f, char *buf, size_t len)
+{
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?", pn[16];
+	bool v6 = f->family == AF_INET6;
+
+	inet_ntop(v6 ? AF_INET6 : AF_INET, f->src, src, sizeof(src));
+	inet_ntop(v6 ? AF_INET6 : AF_INET, f->dst, dst, sizeof(dst));
+	if (f->dport)
+		drill_textf(buf, len, "%s %s -> %s%s%s:%u", proto_name(f->protocol, pn, sizeof(pn)), src,
+			    v6 ? "[" : "", dst, v6 ? "]" : "", (unsigned)f->dport);
+	else
+		drill_textf(buf, len, "%s %s -> %s", proto_name(f->protocol, pn, sizeof(pn)), src, dst);
+	return buf;
 }

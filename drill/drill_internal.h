@@ -119,4 +119,60 @@ const struct store_lap *step_runner_laps(const struct step_runner *sr, size_t *n
 /* True when step i started (its lap belongs in the store). */
 bool step_runner_started(const struct step_runner *sr, size_t i);
 
+/* ---- webhooks (drill_notify.c) ------------------------------------------ */
+
+/* What a webhook says about one event; fields not known yet stay unset. */
+struct notify_msg {
+	enum notify_event event;
+	const char *scenario;
+	const char *environment;
+	int64_t drill_id;
+	unsigned iteration;      /* 0 for drill-level events (start, end) */
+	unsigned iterations;
+	const char *outcome;     /* NULL while unknown */
+	bool has_rto;
+	double rto_ms;
+	double error_bound_ms;
+	bool has_rpo;
+	double rpo_ms;
+	int64_t lost_writes;
+	int objectives_met;      /* -1 unknown, else 0/1 */
+	const char *detail;      /* NULL = none */
+};
+
+/* One line for the timeline: "notified start via $HOOK: HTTP 200". Never
+ * holds the URL. */
+struct notify_report {
+	char subject[72];        /* the event name, or "setup" */
+	int64_t iteration_id;    /* as passed to notifier_send() */
+	int64_t mono_ns;         /* when the request ended */
+	bool ok;
+	char text[256];
+};
+
+struct notifier;
+
+const char *notify_event_name(enum notify_event e);
+
+/*
+ * Reads every webhook URL from its environment variable now and starts the
+ * sending thread (in the calling thread's network namespace). *out is NULL
+ * when the scenario has no notify section. An unset variable is not an
+ * error: it becomes a report saying its webhooks are skipped.
+ */
+int notifier_new(const struct scenario *s, int64_t timeout_ns, struct notifier **out,
+		 struct fd_error *err);
+/* Queues one POST per webhook that wants m->event; never blocks on the
+ * network. n may be NULL. */
+void notifier_send(struct notifier *n, const struct notify_msg *m, int64_t iteration_id);
+/* Pops the oldest report; false when none is waiting. n may be NULL. */
+bool notifier_next_report(struct notifier *n, struct notify_report *out);
+/* Waits up to grace_ns for the queue to empty, then abandons what is left
+ * (reported as not sent) and stops the thread. */
+void notifier_finish(struct notifier *n, int64_t grace_ns);
+void notifier_free(struct notifier *n); /* NULL ok; forgets the URLs */
+
+/* The JSON body of a webhook. Caller has ownership (free()); NULL on ENOMEM. */
+char *notify_body(const struct notify_msg *m, const char *host);
+
 #endif

@@ -10,10 +10,15 @@
  * Checked: outcome, RTO within the error bound of the truth (plus a margin
  * for the request in flight), laps, the timeline's order, and that nothing
  * is left (nft ruleset of the namespace empty, no active journal rows).
+ * Also: the health check's connections to backend A show up as a
+ * blackholed flow, and the scenario's webhooks reach a receiver on the
+ * namespace's 127.0.0.1 in order with their fields, while the URL's secret
+ * marker appears nowhere in the database files.
  * Exit 77 (skip) when not root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <jansson.h>
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -47,6 +52,13 @@ static int failures;
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char canary[MAX_SEQ];
 static volatile int watching; /* the drill reached its watch phase */
+
+/* the webhook receiver: what was POSTed, in order */
+#define MAX_HOOKS 16
+#define HOOK_MARKER "fdt-hook-secret"
+static char hook_marker[64]; /* HOOK_MARKER-PID: in the URL only */
+static char *hook_bodies[MAX_HOOKS];
+static size_t n_hooks;
 
 #define CHECK(cond, ...)                                                                   \
 	do {                                                                               \
@@ -175,6 +187,64 @@ static void set_backend(const char *addr)
 		fprintf(f, "%s\n", addr);
 		fclose(f);
 	}
+}
+
+struct upload {
+	char *buf;
+	size_t len;
+};
+
+static enum MHD_Result hook(void *cls, struct MHD_Connection *c, const char *url,
+			    const char *method, const char *version, const char *data,
+			    size_t *data_len, void **state)
+{
+	struct upload *up = *state;
+
+	(void)cls, (void)method, (void)version;
+	if (!up) {
+		*state = calloc(1, sizeof(*up));
+		return *state ? MHD_YES : MHD_NO;
+	}
+	if (*data_len) {
+		char *p = realloc(up->buf, up->len + *data_len + 1);
+
+		if (!p)
+			return MHD_NO;
+		memcpy(p + up->len, data, *data_len);
+		up->len += *data_len;
+		p[up->len] = '\0';
+		up->buf = p;
+		*data_len = 0;
+		return MHD_YES;
+	}
+	pthread_mutex_lock(&mu);
+	if (n_hooks < MAX_HOOKS && strstr(url, hook_marker)) {
+		hook_bodies[n_hooks++] = up->buf;
+		up->buf = NULL;
+	}
+	pthread_mutex_unlock(&mu);
+	return reply(c, 200, "ok\n");
+}
+
+static void hook_done(void *cls, struct MHD_Connection *c, void **state,
+		      enum MHD_RequestTerminationCode code)
+{
+	struct upload *up = *state;
+
+	(void)cls, (void)c, (void)code;
+	if (up)
+		free(up->buf);
+	free(up);
+	*state = NULL;
+}
+
+static void hooks_clear(void)
+{
+	pthread_mutex_lock(&mu);
+	for (size_t i = 0; i < n_hooks; i++)
+		free(hook_bodies[i]);
+	n_hooks = 0;
+	pthread_mutex_unlock(&mu);
 }
 
 /* ---- scenarios ------------------------------------------------------------- */
@@ -337,6 +407,74 @@ static void rto_matches_truth(const struct store_iteration *it)
 	      it->error_bound_ms);
 }
 
+/* The webhooks that arrived, by event name, with their drill and outcome. */
+static void hooks_were(int64_t drill_id, const char *const *events, const char *const *outcomes)
+{
+	size_t i;
+
+	pthread_mutex_lock(&mu);
+	for (i = 0; events[i]; i++) {
+		json_error_t je;
+		json_t *j = i < n_hooks ? json_loads(hook_bodies[i], 0, &je) : NULL;
+		const char *ev = json_string_value(json_object_get(j, "event"));
+		const char *out = json_string_value(json_object_get(j, "outcome"));
+
+		CHECK(j != NULL, "webhook %zu (%s) did not arrive", i, events[i]);
+		CHECK(ev && strcmp(ev, events[i]) == 0, "webhook %zu: event %s, want %s", i,
+		      ev ? ev : "(none)", events[i]);
+		CHECK((!outcomes[i] && !out) || (outcomes[i] && out && strcmp(out, outcomes[i]) == 0),
+		      "webhook %s: outcome %s", events[i], out ? out : "null");
+		CHECK(json_integer_value(json_object_get(j, "drill_id")) == drill_id, "webhook %s: drill id",
+		      events[i]);
+		CHECK(json_string_value(json_object_get(j, "environment")) &&
+		      strcmp(json_string_value(json_object_get(j, "environment")), "test") == 0,
+		      "webhook %s: environment", events[i]);
+		json_decref(j);
+	}
+	CHECK(n_hooks == i, "%zu webhooks arrived, want %zu", n_hooks, i);
+	pthread_mutex_unlock(&mu);
+}
+
+/* The URL is a secret: not in the database, its WAL or anything beside it. */
+static void marker_nowhere(void)
+{
+	CHECK(sh("grep -rqaF '%s' %s", HOOK_MARKER, dir) != 0, "the webhook URL's marker is in %s",
+	      dir);
+}
+
+/* The health check's connections to backend A were dropped: a hidden dependency. */
+static void backend_flow_seen(const struct drill_iteration_result *r, int64_t drill_id)
+{
+	struct in_addr a;
+	const struct drill_flow *hit = NULL;
+	struct store *st = NULL;
+	struct store_event *ev = NULL;
+	struct fd_error e;
+	size_t n = 0, events = 0;
+	char text[160];
+
+	inet_pton(AF_INET, "10.250.1.1", &a);
+	for (size_t i = 0; i < r->n_flows; i++)
+		if (r->flows[i].family == AF_INET && memcmp(r->flows[i].dst, &a, 4) == 0 &&
+		    r->flows[i].protocol == IPPROTO_TCP && r->flows[i].dport == BACKEND_PORT)
+			hit = &r->flows[i];
+	CHECK(hit != NULL, "no blackholed flow to 10.250.1.1:%d (%zu flows)", BACKEND_PORT, r->n_flows);
+	if (!hit)
+		return;
+	fprintf(stderr, "  blackholed flow %s: %llu packets, first at T0+%.1f ms\n",
+		drill_flow_format(hit, text, sizeof(text)), (unsigned long long)hit->packets,
+		(double)hit->since_t0_ns / 1e6);
+	CHECK(hit->packets >= 1 && hit->since_t0_ns >= 0, "flow counts");
+	CHECK(strcmp(hit->fault_id, "backend-a") == 0, "flow fault %s", hit->fault_id);
+	if (store_open(db, &st, &e) == 0 && store_list_events(st, drill_id, &ev, &n, &e) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(ev[i].kind, "blackholed-flow") == 0 && strcmp(ev[i].subject, text) == 0)
+				events++;
+	CHECK(events == 1, "%zu blackholed-flow events for %s, want 1", events, text);
+	free(ev);
+	store_close(st);
+}
+
 /* ---- the drills ------------------------------------------------------------------ */
 
 static void recovers_by_runbook(void)
@@ -346,6 +484,11 @@ static void recovers_by_runbook(void)
 		"probe-down api", "lap switch backend", "probe-up api", "outcome recovered",
 		"phase readback", "phase revert", "fault-reverted backend-a", "phase done", NULL,
 	};
+	static const char *const notified[] = {
+		"notify setup", "notify start", "notify injected", "notify recovered", "notify end", NULL,
+	};
+	static const char *const hooks[] = { "start", "injected", "recovered", "end", NULL };
+	static const char *const outcomes[] = { NULL, NULL, "recovered", "recovered", NULL };
 	char steps[512];
 	struct drill_result res;
 	struct fd_error e;
@@ -358,7 +501,12 @@ static void recovers_by_runbook(void)
 		 "    - name: switch backend\n"
 		 "      run: sleep 0.5; echo 10.250.2.1 > %s\n"
 		 "      timeout: 5s\n", backend_file);
-	rc = run("fdt-runbook", "15s", steps, "", &res, &e);
+	hooks_clear();
+	rc = run("fdt-runbook", "15s", steps,
+		 "notify:\n"
+		 "  - webhook-env: FDT_DRILL_HOOK\n"
+		 "  - webhook-env: FDT_DRILL_HOOK_UNSET\n"
+		 "    events: [start]\n", &res, &e);
 	CHECK(rc == 0, "drill_run: %s", e.msg);
 	CHECK(res.n_iterations == 1, "%zu iterations", res.n_iterations);
 	if (rc == 0 && res.n_iterations == 1) {
@@ -374,9 +522,13 @@ static void recovers_by_runbook(void)
 		      "RPO %d lost %lld acked %lld", it->has_rpo, (long long)it->lost_writes,
 		      (long long)it->writes_acked);
 		events_in_order(res.drill_id, order);
+		events_in_order(res.drill_id, notified);
+		hooks_were(res.drill_id, hooks, outcomes);
+		backend_flow_seen(&res.iterations[0], res.drill_id);
 	}
 	drill_result_free(&res);
 	nothing_left();
+	marker_nowhere();
 }
 
 static void *lap_later(void *arg)
@@ -434,7 +586,11 @@ static void not_recovered(void)
 
 	fprintf(stderr, "not_recovered\n");
 	set_backend("10.250.1.1");
-	rc = run("fdt-stuck", "1500ms", "", "", &res, &e);
+	hooks_clear();
+	rc = run("fdt-stuck", "1500ms", "",
+		 "notify:\n"
+		 "  - webhook-env: FDT_DRILL_HOOK\n"
+		 "    events: [objectives-missed, end]\n", &res, &e);
 	CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
 		const struct store_iteration *it = &res.iterations[0].rec;
@@ -443,6 +599,8 @@ static void not_recovered(void)
 		CHECK(!it->has_rto, "a number for a drill that never recovered");
 		CHECK(!it->has_rpo, "RPO without recovery");
 		CHECK(!res.objectives_met && res.outcome == OUTCOME_NOT_RECOVERED, "drill verdict");
+		hooks_were(res.drill_id, (const char *const[]){ "objectives-missed", "end", NULL },
+			   (const char *const[]){ "not-recovered", "not-recovered", NULL });
 	}
 	drill_result_free(&res);
 	nothing_left();
@@ -519,7 +677,9 @@ static void scope_locked(void)
 
 int main(void)
 {
-	struct MHD_Daemon *fd_front = NULL, *fd_back = NULL;
+	struct MHD_Daemon *fd_front = NULL, *fd_back = NULL, *fd_hook = NULL;
+	const union MHD_DaemonInfo *info;
+	char url[256];
 	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = htons(FRONT_PORT) };
 	struct fd_error e;
 
@@ -550,10 +710,20 @@ int main(void)
 				    MHD_OPTION_END);
 	fd_back = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, BACKEND_PORT, NULL, NULL, backend,
 				   NULL, MHD_OPTION_END);
-	if (!fd_front || !fd_back) {
+	/* The webhook receiver: the namespace's loopback, an ephemeral port. */
+	lo.sin_port = 0;
+	fd_hook = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
+				   NULL, NULL, hook, NULL, MHD_OPTION_SOCK_ADDR, &lo,
+				   MHD_OPTION_NOTIFY_COMPLETED, hook_done, NULL, MHD_OPTION_END);
+	info = fd_hook ? MHD_get_daemon_info(fd_hook, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+	if (!fd_front || !fd_back || !info) {
 		fprintf(stderr, "cannot start the services\n");
 		return 1;
 	}
+	snprintf(hook_marker, sizeof(hook_marker), "%s-%ld", HOOK_MARKER, (long)getpid());
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hooks/%s", (unsigned)info->port, hook_marker);
+	setenv("FDT_DRILL_HOOK", url, 1);
+	unsetenv("FDT_DRILL_HOOK_UNSET");
 
 	recovers_by_runbook();
 	recovers_by_manual_lap();
@@ -564,6 +734,8 @@ int main(void)
 
 	MHD_stop_daemon(fd_front);
 	MHD_stop_daemon(fd_back);
+	MHD_stop_daemon(fd_hook);
+	hooks_clear();
 	fprintf(stderr, "%s (%d failure%s)\n", failures ? "FAILED" : "ok", failures, failures == 1 ? "" : "s");
 	return failures ? 1 : 0;
 }

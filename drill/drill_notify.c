@@ -1,0 +1,418 @@
+/*
+ * Webhooks for the scenario's `notify:` section: a JSON POST per event
+ * (start, injected, recovered, objectives-missed, end) to the URL held in a
+ * named environment variable.
+ *
+ * The URL is a secret: it is read from the environment when the notifier is
+ * made and lives only in this file's memory. Nothing it returns (reports,
+ * errors) contains it: an outcome is "HTTP 200" or curl's generic text for
+ * its error code, never curl's detailed message, which may quote the host.
+ *
+ * Requests are sent one at a time by a worker thread, so a slow or dead
+ * webhook never delays the drill's probing. The worker is made before the
+ * drill enters the scenario's network namespace and stays in the one the
+ * drill was started from (the operator's network reaches the webhook; a
+ * scope namespace usually does not). Outcomes come back as reports the
+ * drill drains between slices and writes to the timeline itself, so the
+ * store is only ever touched by the drill's thread.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drill_internal.h"
+#include "fd_config.h"
+#include "fd_time.h"
+
+#define MAX_QUEUE 64
+
+static const char *const event_names[] = {
+	"start", "injected", "recovered", "objectives-missed", "end",
+};
+
+struct hook {
+	char *var;  /* the variable's name, for reports */
+	char *url;  /* NULL when the variable is unset or empty */
+	unsigned events;
+};
+
+struct job {
+	struct job *next;
+	size_t hook;
+	enum notify_event event;
+	int64_t iteration_id;
+	char *body;
+};
+
+struct report_node {
+	struct report_node *next;
+	struct notify_report r;
+};
+
+struct notifier {
+	struct hook *hooks;
+	size_t n_hooks;
+	long timeout_ms;
+	char host[128];
+
+	pthread_t worker;
+	bool started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct job *jobs, **jobs_tail;
+	size_t n_jobs;
+	bool busy;          /* the worker is sending a job */
+	bool closing;       /* no more jobs: the worker exits when the queue is empty */
+	volatile int abort; /* read by curl's progress callback: give up now */
+	struct report_node *reports, **reports_tail;
+};
+
+const char *notify_event_name(enum notify_event e)
+{
+	for (size_t i = 0; i < sizeof(event_names) / sizeof(event_names[0]); i++)
+		if (e == 1u << i)
+			return event_names[i];
+	return "?";
+}
+
+/* Under n->mu. */
+static void push_report(struct notifier *n, const char *subject, int64_t iteration_id, bool ok,
+			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void push_report(struct notifier *n, const char *subject, int64_t iteration_id, bool ok,
+			const char *fmt, ...)
+{
+	struct report_node *rn = calloc(1, sizeof(*rn));
+	va_list ap;
+
+	if (!rn)
+		return; /* only the timeline line is lost */
+	drill_textf(rn->r.subject, sizeof(rn->r.subject), "%s", subject);
+	rn->r.iteration_id = iteration_id;
+	rn->r.mono_ns = fd_mono_ns();
+	rn->r.ok = ok;
+	va_start(ap, fmt);
+	vsnprintf(rn->r.text, sizeof(rn->r.text), fmt, ap);
+	va_end(ap);
+	*n->reports_tail = rn;
+	n->reports_tail = &rn->next;
+}
+
+static size_t discard(char *p, size_t size, size_t nmemb, void *user)
+{
+	(void)p;
+	(void)user;
+	return size * nmemb;
+}
+
+static int abort_check(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	const struct notifier *n = user;
+
+	(void)dt, (void)dn, (void)ut, (void)un;
+	return n->abort ? 1 : 0;
+}
+
+/* One POST; fills why with "HTTP 200" or curl's generic error text. */
+static bool post(struct notifier *n, CURL *c, const struct job *j, char *why, size_t len)
+{
+	struct curl_slist *hdr = NULL;
+	long status = 0;
+	CURLcode rc;
+
+	hdr = curl_slist_append(hdr, "Content-Type: application/json");
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, n->hooks[j->hook].url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, n->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "firedrill/" FD_VERSION);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_check);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, n);
+	rc = curl_easy_perform(c);
+	curl_slist_free_all(hdr);
+	if (rc == CURLE_ABORTED_BY_CALLBACK) {
+		drill_textf(why, len, "abandoned when the drill ended");
+		return false;
+	}
+	if (rc != CURLE_OK) {
+		drill_textf(why, len, "%s", curl_easy_strerror(rc));
+		return false;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	drill_textf(why, len, "HTTP %ld", status);
+	return status >= 200 && status < 300;
+}
+
+static void *worker(void *arg)
+{
+	struct notifier *n = arg;
+	CURL *c = curl_easy_init();
+	struct job *j;
+	char why[160];
+	bool ok;
+
+	pthread_mutex_lock(&n->mu);
+	for (;;) {
+		while (!n->jobs && !n->closing)
+			pthread_cond_wait(&n->cv, &n->mu);
+		j = n->jobs;
+		if (!j)
+			break;
+		n->jobs = j->next;
+		if (!n->jobs)
+			n->jobs_tail = &n->jobs;
+		n->n_jobs--;
+		n->busy = true;
+		pthread_mutex_unlock(&n->mu);
+		if (!c)
+			ok = false, drill_textf(why, sizeof(why), "out of memory");
+		else if (n->abort)
+			ok = false, drill_textf(why, sizeof(why), "not sent: the drill ended first");
+		else
+			ok = post(n, c, j, why, sizeof(why));
+		pthread_mutex_lock(&n->mu);
+		push_report(n, notify_event_name(j->event), j->iteration_id, ok, "%s %s via $%s%s: %s",
+			    ok ? "notified" : "notify", notify_event_name(j->event),
+			    n->hooks[j->hook].var, ok ? "" : " failed", why);
+		n->busy = false;
+		pthread_cond_broadcast(&n->cv);
+		free(j->body);
+		free(j);
+	}
+	pthread_mutex_unlock(&n->mu);
+	curl_easy_cleanup(c);
+	return NULL;
+}
+
+static int start_worker(struct notifier *n, struct fd_error *err)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return fd_error_set(err, FD_ERR_ENV, -EIO, "notify: curl_global_init failed");
+	/* Signals are for the drill's thread (its stop flag), not the worker. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(&n->worker, NULL, worker, n);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return fd_error_set(err, FD_ERR_ENV, -rc, "notify: cannot start its thread: %s",
+				    strerror(rc));
+	n->started = true;
+	return 0;
+}
+
+int notifier_new(const struct scenario *s, int64_t timeout_ns, struct notifier **out,
+		 struct fd_error *err)
+{
+	struct notifier *n = NULL;
+	bool any = false;
+	int rc = 0;
+
+	*out = NULL;
+	if (s->n_notify == 0)
+		return 0;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	pthread_mutex_init(&n->mu, NULL);
+	pthread_cond_init(&n->cv, NULL);
+	n->hooks = calloc(s->n_notify, sizeof(*n->hooks));
+	if (!n->hooks)
+		goto nomem;
+	n->jobs_tail = &n->jobs;
+	n->reports_tail = &n->reports;
+	n->timeout_ms = (long)(timeout_ns / FD_NS_PER_MS);
+	if (gethostname(n->host, sizeof(n->host)) < 0)
+		drill_textf(n->host, sizeof(n->host), "unknown");
+	n->n_hooks = s->n_notify;
+	for (size_t i = 0; i < s->n_notify; i++) {
+		const char *url = getenv(s->notify[i].webhook_env);
+
+		n->hooks[i].events = s->notify[i].events;
+		n->hooks[i].var = strdup(s->notify[i].webhook_env);
+		if (!n->hooks[i].var)
+			goto nomem;
+		if (url && *url) {
+			n->hooks[i].url = strdup(url);
+			if (!n->hooks[i].url)
+				goto nomem;
+			any = true;
+		} else {
+			push_report(n, "setup", 0, false, "$%s is not set: its webhooks are skipped",
+				    n->hooks[i].var);
+		}
+	}
+	if (any)
+		rc = start_worker(n, err);
+	if (rc < 0) {
+		notifier_free(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+nomem:
+	notifier_free(n);
+	return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+}
+
+static json_t *opt_real(bool has, double v)
+{
+	return has ? json_real(v) : json_null();
+}
+
+/* The short human line chat webhooks (Slack, Mattermost) show as the message. */
+static void summary_text(const struct notify_msg *m, char *buf, size_t len)
+{
+	char it[48] = "", res[160] = "", dur[32];
+
+	if (m->iteration)
+		drill_textf(it, sizeof(it), ", iteration %u/%u", m->iteration, m->iterations);
+	if (m->has_rto)
+		drill_textf(res, sizeof(res), ": %s, RTO %s", m->outcome ? m->outcome : "",
+			    fd_duration_format((int64_t)(m->rto_ms * (double)FD_NS_PER_MS), dur,
+					       sizeof(dur)));
+	else if (m->outcome)
+		drill_textf(res, sizeof(res), ": %s", m->outcome);
+	drill_textf(buf, len, "firedrill %s: %s (%s), drill %lld%s%s%s",
+		    notify_event_name(m->event), m->scenario, m->environment,
+		    (long long)m->drill_id, it, res,
+		    m->objectives_met < 0 ? "" : m->objectives_met ? ", objectives met"
+								    : ", objectives MISSED");
+}
+
+/* Caller has ownership of the returned string. */
+char *notify_body(const struct notify_msg *m, const char *host)
+{
+	char text[400], when[64];
+	json_t *root;
+	char *body;
+
+	summary_text(m, text, sizeof(text));
+	root = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s}",
+		"event", notify_event_name(m->event), "text", text,
+		"scenario", m->scenario, "environment", m->environment,
+		"drill_id", (json_int_t)m->drill_id,
+		"iteration", m->iteration ? json_integer(m->iteration) : json_null(),
+		"iterations", (int)m->iterations,
+		"outcome", m->outcome ? json_string(m->outcome) : json_null(),
+		"rto_ms", opt_real(m->has_rto, m->rto_ms),
+		"rto_error_bound_ms", opt_real(m->has_rto, m->error_bound_ms),
+		"rpo_ms", opt_real(m->has_rpo, m->rpo_ms),
+		"lost_writes", m->has_rpo ? json_integer(m->lost_writes) : json_null(),
+		"objectives_met", m->objectives_met < 0 ? json_null() : json_boolean(m->objectives_met),
+		"detail", m->detail ? m->detail : "", "host", host,
+		"time", fd_time_format_utc(fd_real_ns(), when, sizeof(when)));
+	body = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+	json_decref(root);
+	return body;
+}
+
+void notifier_send(struct notifier *n, const struct notify_msg *m, int64_t iteration_id)
+{
+	if (!n || !n->started)
+		return;
+	for (size_t i = 0; i < n->n_hooks; i++) {
+		struct job *j;
+
+		if (!n->hooks[i].url || !(n->hooks[i].events & m->event))
+			continue;
+		j = calloc(1, sizeof(*j));
+		if (j)
+			j->body = notify_body(m, n->host);
+		pthread_mutex_lock(&n->mu);
+		if (!j || !j->body || n->n_jobs >= MAX_QUEUE || n->closing) {
+			push_report(n, notify_event_name(m->event), iteration_id, false, "notify %s via $%s: not sent: %s",
+				    notify_event_name(m->event), n->hooks[i].var,
+				    !j || !j->body ? "out of memory" : "too many webhooks pending");
+			if (j)
+				free(j->body);
+			free(j);
+		} else {
+			j->hook = i;
+			j->event = m->event;
+			j->iteration_id = iteration_id;
+			*n->jobs_tail = j;
+			n->jobs_tail = &j->next;
+			n->n_jobs++;
+			pthread_cond_broadcast(&n->cv);
+		}
+		pthread_mutex_unlock(&n->mu);
+	}
+}
+
+bool notifier_next_report(struct notifier *n, struct notify_report *out)
+{
+	struct report_node *rn;
+
+	if (!n)
+		return false;
+	pthread_mutex_lock(&n->mu);
+	rn = n->reports;
+	if (rn) {
+		n->reports = rn->next;
+		if (!n->reports)
+			n->reports_tail = &n->reports;
+	}
+	pthread_mutex_unlock(&n->mu);
+	if (!rn)
+		return false;
+	*out = rn->r;
+	free(rn);
+	return true;
+}
+
+void notifier_finish(struct notifier *n, int64_t grace_ns)
+{
+	struct timespec ts;
+	int64_t until = fd_real_ns() + grace_ns;
+
+	if (!n || !n->started)
+		return;
+	pthread_mutex_lock(&n->mu);
+	n->closing = true;
+	pthread_cond_broadcast(&n->cv);
+	/* The condition variable waits on CLOCK_REALTIME (its default). */
+	ts.tv_sec = until / FD_NS_PER_S;
+	ts.tv_nsec = until % FD_NS_PER_S;
+	while ((n->jobs || n->busy) &&
+	       pthread_cond_timedwait(&n->cv, &n->mu, &ts) != ETIMEDOUT)
+		;
+	n->abort = 1; /* what is still pending is reported as not sent */
+	pthread_mutex_unlock(&n->mu);
+	pthread_join(n->worker, NULL);
+	n->started = false;
+}
+
+void notifier_free(struct notifier *n)
+{
+	struct notify_report r;
+
+	if (!n)
+		return;
+	notifier_finish(n, 0);
+	while (notifier_next_report(n, &r))
+		;
+	for (size_t i = 0; n->hooks && i < n->n_hooks; i++) {
+		free(n->hooks[i].var);
+		if (n->hooks[i].url)
+			explicit_bzero(n->hooks[i].url, strlen(n->hooks[i].url));
+		free(n->hooks[i].url);
+	}
+	free(n->hooks);
+	pthread_mutex_destroy(&n->mu);
+	pthread_cond_destroy(&n->cv);
+	free(n);
+}
