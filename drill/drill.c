@@ -547,6 +547,20 @@ static int steady_state(struct drill *d, char *why, size_t len, struct fd_error 
 	return 1;
 }
 
+/* Starts the iteration's probes and waits for the steady state (as steady_state()). */
+static int probe_until_steady(struct drill *d, char *why, size_t len, struct fd_error *err)
+{
+	int rc;
+
+	reset_tracks(d);
+	rc = scorer_new(d->s, on_sample, d, &d->sc, err);
+	if (rc == 0)
+		rc = scorer_start(d->sc, err);
+	if (rc == 0)
+		rc = steady_state(d, why, len, err);
+	return rc;
+}
+
 /* Canary writes before T0, so the read-back has acknowledged data from
  * before the fault to compare with. */
 static int canary_lead_in(struct drill *d, struct fd_error *err)
@@ -622,8 +636,11 @@ static int watch(struct drill *d, struct store_iteration *it, struct fd_error *e
 	set_phase(d, DRILL_PHASE_WATCH);
 	d->watch = recovery_watch_new(&s->recovery, s, d->t0);
 	d->steps = step_runner_new(s->steps, s->n_steps, s->recovery.timeout_ns);
-	if (!d->watch || !d->steps)
+	if (!d->watch || !d->steps) {
+		recovery_watch_free(d->watch); /* the steps go with the iteration */
+		d->watch = NULL;
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
 	d->watch_from = d->t0;
 	step_runner_start(d->steps, d->t0, err);
 	for (;;) {
@@ -844,12 +861,7 @@ static int run_iteration(struct drill *d, unsigned number, struct store_iteratio
 	if (rc < 0)
 		return rc;
 	d->iteration_id = it->id;
-	reset_tracks(d);
-	rc = scorer_new(d->s, on_sample, d, &d->sc, err);
-	if (rc == 0)
-		rc = scorer_start(d->sc, err);
-	if (rc == 0)
-		rc = steady_state(d, why, sizeof(why), err);
+	rc = probe_until_steady(d, why, sizeof(why), err);
 	if (rc == 0) {
 		it->outcome = stop_requested(d) ? OUTCOME_ABORTED : OUTCOME_NOT_HEALTHY;
 		drill_textf(it->detail, sizeof(it->detail), "%s", why);
@@ -1017,11 +1029,7 @@ static int preflight(struct drill *d, struct fd_error *err)
 	int rc;
 
 	d->number = 1;
-	rc = scorer_new(d->s, on_sample, d, &d->sc, err);
-	if (rc == 0)
-		rc = scorer_start(d->sc, err);
-	if (rc == 0)
-		rc = steady_state(d, why, sizeof(why), err);
+	rc = probe_until_steady(d, why, sizeof(why), err);
 	if (rc == 0) {
 		it.outcome = OUTCOME_NOT_HEALTHY;
 		drill_textf(it.detail, sizeof(it.detail), "%s", why);
