@@ -7,6 +7,7 @@
 #ifndef FD_CLI_H
 #define FD_CLI_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -57,6 +58,10 @@ void cli_log(const struct cli_ctx *ctx, int level, const char *fmt, ...)
 
 /* Returns EXIT_INTERNAL after saying the command is not implemented yet. */
 int cli_not_implemented(const char *name);
+
+/* SIGINT, SIGTERM and SIGHUP set the returned flag (a drill's opts.stop)
+ * instead of killing the process, so faults get reverted (cmd_run.c). */
+const volatile sig_atomic_t *cli_catch_stop_signals(void);
 
 /* One function per subcommand, each in cmd_NAME.c. */
 int cmd_validate(struct cli_ctx *ctx, int argc, char **argv);

@@ -47,30 +47,12 @@ static const struct {
 };
 #define N_TUNINGS (sizeof(tunings) / sizeof(tunings[0]))
 
+static const volatile sig_atomic_t *demo_stop; /* set by Ctrl-C */
+
 struct demo_row {
 	bool ran;
 	struct drill_result res;
 };
-
-static volatile sig_atomic_t demo_stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	demo_stop = 1;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = { 0 };
-
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
 
 #ifndef HAVE_EMBEDDED_SCENARIO
 /* Without an embedded copy: next to the source tree or the installed data. */
@@ -249,7 +231,7 @@ static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
 	o.operator_name = user && *user ? user : getenv("USER");
 	o.note = note;
 	o.force = ctx->force;
-	o.stop = &demo_stop;
+	o.stop = demo_stop;
 	/* The lab's services were just (re)started: give them time to answer. */
 	o.steady_window_ns = 15 * FD_NS_PER_S;
 	o.progress = on_progress;
@@ -293,11 +275,11 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 			     "the demo builds network namespaces: run it as root (sudo firedrill demo)");
 		return cli_report_error(&err);
 	}
-	catch_signals();
+	demo_stop = cli_catch_stop_signals();
 	if (ctx->verbosity >= 0)
 		printf("firedrill demo: %s, %zu drills against the built-in lab, recorded in %s\n\n", s->name,
 		       N_TUNINGS, ctx->db_path);
-	for (size_t i = 0; i < N_TUNINGS && !demo_stop; i++) {
+	for (size_t i = 0; i < N_TUNINGS && !*demo_stop; i++) {
 		rc = demo_drill(ctx, s, i, &rows[i], &err);
 		if (rc < 0)
 			break;
@@ -325,7 +307,7 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (rc < 0)
 		code = cli_report_error(&err);
-	else if (demo_stop)
+	else if (*demo_stop)
 		code = EXIT_MISSED;
 	else if (code == EXIT_OK && !all_met)
 		code = EXIT_MISSED;

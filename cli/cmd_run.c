@@ -41,7 +41,7 @@ static void on_signal(int sig)
 	stop_flag = 1;
 }
 
-static void catch_signals(void)
+const volatile sig_atomic_t *cli_catch_stop_signals(void)
 {
 	struct sigaction sa = { 0 };
 
@@ -51,6 +51,7 @@ static void catch_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	return &stop_flag;
 }
 
 static const char *default_operator(void)
@@ -334,7 +335,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	o.iterations = f.iterations;
 	o.dry_run = f.dry_run;
 	o.force = ctx->force;
-	o.stop = &stop_flag;
+	o.stop = cli_catch_stop_signals();
 	if (isatty(STDIN_FILENO))
 		o.lap_tty_fd = STDIN_FILENO;
 	if (ctx->verbosity >= 0) {
@@ -342,7 +343,6 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		o.progress = on_progress;
 		o.progress_user = &lv;
 	}
-	catch_signals();
 	rc = drill_run(s, &o, &res, &err);
 	end_line(&lv);
 	if (rc < 0) {
