@@ -1,0 +1,120 @@
+/*
+ * Blackholed flows: what the drop/reject faults cut off, read from the
+ * injector's flow log between slices and recorded once per flow and
+ * iteration at revert (docs/drill.md, "Blackholed flows").
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "drill_runner.h"
+
+/*
+ * The injector keeps one list of flows for the whole drill; an iteration
+ * counts only the packets dropped after its own injection. Called right
+ * after apply, before any read: flows still unread then are this
+ * iteration's, and the previous revert drained the rest.
+ */
+int drill_flows_begin(struct drill *d)
+{
+	const struct injector_flow *f;
+	size_t n = injector_blackholed_flows(d->inj, &f);
+
+	free(d->flow_seen);
+	d->flow_seen = calloc(n + 1, sizeof(*d->flow_seen));
+	d->n_flow_seen = d->flow_seen ? n : 0;
+	if (!d->flow_seen)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		d->flow_seen[i].base = f[i].packets;
+	return 0;
+}
+
+static void flow_copy(struct drill_flow *out, const struct injector_flow *f,
+		      const struct flow_seen *fs, int64_t t0)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = f->family;
+	memcpy(out->src, f->src, sizeof(out->src));
+	memcpy(out->dst, f->dst, sizeof(out->dst));
+	out->protocol = f->protocol;
+	out->dport = f->dport;
+	out->packets = f->packets - fs->base;
+	out->first_seen_mono_ns = fs->first_mono;
+	out->since_t0_ns = fs->first_mono - t0;
+	drill_textf(out->fault_id, sizeof(out->fault_id), "%s", f->fault_id);
+}
+
+/* Reads the flow log between slices (never inside the scorer's loop) and
+ * tells the operator about each new flow at once. */
+void drill_flows_poll(struct drill *d, int64_t now)
+{
+	const struct injector_flow *f;
+	struct flow_seen *grown;
+	struct drill_flow df;
+	char line[200], text[160];
+	size_t n;
+
+	if (!d->inj || !d->flow_seen)
+		return;
+	injector_read_flows(d->inj);
+	n = injector_blackholed_flows(d->inj, &f);
+	if (n > d->n_flow_seen) {
+		grown = realloc(d->flow_seen, n * sizeof(*grown));
+		if (!grown)
+			return; /* seen on a later slice */
+		memset(grown + d->n_flow_seen, 0, (n - d->n_flow_seen) * sizeof(*grown));
+		d->flow_seen = grown;
+		d->n_flow_seen = n;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct flow_seen *fs = &d->flow_seen[i];
+
+		if (fs->seen || f[i].packets <= fs->base)
+			continue;
+		fs->seen = true;
+		fs->first_mono = now;
+		flow_copy(&df, &f[i], fs, d->t0);
+		drill_textf(line, sizeof(line), "blackholed flow %s (fault %s)",
+			    drill_flow_format(&df, text, sizeof(text)), df.fault_id);
+		drill_tell(d, line);
+	}
+}
+
+/*
+ * At revert: one "blackholed-flow" event per distinct flow of this
+ * iteration, stamped when it was first seen, with the packets dropped; the
+ * list is kept for the result.
+ */
+void drill_flows_record(struct drill *d)
+{
+	const struct injector_flow *f;
+	char subject[160], detail[256], dur[32];
+	size_t n;
+
+	drill_flows_poll(d, fd_mono_ns());
+	n = injector_blackholed_flows(d->inj, &f);
+	if (!d->flow_seen || n == 0)
+		return;
+	free(d->flows);
+	d->n_flows = 0;
+	d->flows = calloc(n, sizeof(*d->flows));
+	if (!d->flows)
+		return;
+	for (size_t i = 0; i < n && i < d->n_flow_seen; i++) {
+		struct drill_flow *df = &d->flows[d->n_flows];
+
+		if (!d->flow_seen[i].seen)
+			continue;
+		flow_copy(df, &f[i], &d->flow_seen[i], d->t0);
+		d->n_flows++;
+		drill_textf(detail, sizeof(detail), "%llu packet%s dropped by fault %s, first seen at T0+%s",
+			    (unsigned long long)df->packets, df->packets == 1 ? "" : "s", df->fault_id,
+			    fd_duration_format(df->since_t0_ns, dur, sizeof(dur)));
+		drill_event_at(d, df->first_seen_mono_ns, "blackholed-flow",
+			 drill_flow_format(df, subject, sizeof(subject)), detail);
+	}
+	free(d->flow_seen);
+	d->flow_seen = NULL;
+	d->n_flow_seen = 0;
+}

@@ -1,0 +1,316 @@
+/*
+ * The phases of one iteration, in order: steady state, canary lead-in,
+ * inject (T0), watch (with the runbook), read-back, revert, failback, and
+ * the cool-down between iterations. Each phase starts with its `phase`
+ * event and leaves its verdict in the iteration record.
+ *
+ * Invariants:
+ *  - nothing is applied before the steady state held;
+ *  - an iteration that never recovered has no RTO (has_rto false);
+ *  - T0 is taken right after injector_apply() confirmed the faults.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "drill_runner.h"
+
+static void reset_tracks(struct drill *d)
+{
+	memset(d->tracks, 0, d->s->n_probes * sizeof(*d->tracks));
+}
+
+static const char *first_unhealthy(const struct drill *d, char *buf, size_t len)
+{
+	for (size_t i = 0; i < d->s->n_steady_state; i++) {
+		size_t p = d->s->steady_state[i];
+
+		if (!d->tracks[p].ok) {
+			drill_textf(buf, len, "probe %s %s", d->s->probes[p].id,
+				 d->tracks[p].seen ? "failing" : "never answered");
+			return buf;
+		}
+	}
+	drill_textf(buf, len, "?");
+	return buf;
+}
+
+/* Returns 1 when healthy, 0 when not (why filled), negative on error. */
+static int steady_state(struct drill *d, char *why, size_t len, struct fd_error *err)
+{
+	int64_t window = d->o->steady_window_ns ? d->o->steady_window_ns : drill_steady_window_ns(d->s);
+	int64_t until = fd_mono_ns() + window;
+	char who[160];
+	int rc;
+
+	drill_set_phase(d, DRILL_PHASE_STEADY_STATE);
+	while (!drill_steady_ok(d->s, d->tracks)) {
+		if (drill_stop_requested(d)) {
+			drill_textf(why, len, "interrupted before injection");
+			return 0;
+		}
+		if (fd_mono_ns() >= until) {
+			drill_textf(why, len, "system not healthy before the drill: %s",
+				 first_unhealthy(d, who, sizeof(who)));
+			return 0;
+		}
+		rc = drill_poll_slice(d, until, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 1;
+}
+
+/* Starts the iteration's probes and waits for the steady state (as steady_state()). */
+int drill_probe_until_steady(struct drill *d, char *why, size_t len, struct fd_error *err)
+{
+	int rc;
+
+	reset_tracks(d);
+	rc = scorer_new(d->s, drill_on_sample, d, &d->sc, err);
+	if (rc == 0)
+		rc = scorer_start(d->sc, err);
+	if (rc == 0)
+		rc = steady_state(d, why, len, err);
+	return rc;
+}
+
+/* Canary writes before T0, so the read-back has acknowledged data from
+ * before the fault to compare with. */
+int drill_canary_lead_in(struct drill *d, struct fd_error *err)
+{
+	int64_t lead, until;
+	int rc;
+
+	if (!d->s->rpo.has_canary)
+		return 0;
+	rc = scorer_canary_start(d->sc, err);
+	if (rc < 0)
+		return rc;
+	lead = 3 * d->s->rpo.canary.interval_ns;
+	if (lead < 300 * FD_NS_PER_MS)
+		lead = 300 * FD_NS_PER_MS;
+	if (lead > 2 * FD_NS_PER_S)
+		lead = 2 * FD_NS_PER_S;
+	until = fd_mono_ns() + lead;
+	while (fd_mono_ns() < until) {
+		rc = drill_poll_slice(d, until, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int drill_apply_faults(struct drill *d, struct store_iteration *it, struct fd_error *err)
+{
+	int rc;
+
+	drill_set_phase(d, DRILL_PHASE_INJECT);
+	rc = injector_apply(d->inj, err);
+	if (rc < 0)
+		return rc;
+	d->t0 = fd_mono_ns();
+	it->t0_real_ns = fd_real_ns();
+	it->t0_mono_ns = d->t0;
+	d->has_t0 = true;
+	d->applied = true;
+	if (drill_flows_begin(d) < 0)
+		drill_event(d, "note", "blackholed flows", "out of memory: flows are not tracked");
+	for (size_t i = 0; i < injector_fault_count(d->inj); i++)
+		drill_event_at(d, d->t0, "fault-applied", injector_fault_id(d->inj, i),
+			 injector_fault_summary(d->inj, i));
+	drill_notify(d, NOTIFY_INJECTED, it);
+	return 0;
+}
+
+static void fill_recovery(struct store_iteration *it, const struct recovery_result *r)
+{
+	it->has_rto = r->recovered;
+	it->rto_ms = r->recovered ? (double)r->rto_ns / (double)FD_NS_PER_MS : 0;
+	it->has_detect = r->has_detect;
+	it->detect_ms = (double)r->detect_ns / (double)FD_NS_PER_MS;
+	it->has_first_success = r->has_first_success;
+	it->first_success_ms = (double)r->first_success_ns / (double)FD_NS_PER_MS;
+	it->error_bound_ms = (double)r->error_bound_ns / (double)FD_NS_PER_MS;
+}
+
+/*
+ * Watches from T0 until the recovery criterion holds, the timeout passes,
+ * a stop-if probe trips or a signal arrives. Sets it->outcome.
+ */
+int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *err)
+{
+	const struct scenario *s = d->s;
+	int64_t deadline = d->t0 + s->recovery.timeout_ns, now;
+	struct recovery_result rr = { 0 };
+	char why[256], dur[32];
+	size_t which;
+	int rc = 0;
+
+	drill_set_phase(d, DRILL_PHASE_WATCH);
+	d->watch = recovery_watch_new(&s->recovery, s, d->t0);
+	d->steps = step_runner_new(s->steps, s->n_steps, s->recovery.timeout_ns);
+	if (!d->watch || !d->steps) {
+		recovery_watch_free(d->watch); /* the steps go with the iteration */
+		d->watch = NULL;
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	d->watch_from = d->t0;
+	step_runner_start(d->steps, d->t0, err);
+	for (;;) {
+		rc = drill_poll_slice(d, deadline, err);
+		if (rc < 0)
+			break;
+		now = fd_mono_ns();
+		if (recovery_watch_done(d->watch, now, &rr)) {
+			it->outcome = OUTCOME_RECOVERED;
+			break;
+		}
+		if (drill_stop_requested(d)) {
+			it->outcome = OUTCOME_ABORTED;
+			drill_textf(it->detail, sizeof(it->detail), "interrupted by a signal");
+			break;
+		}
+		if (drill_stop_if_tripped(s, d->tracks, now, &which)) {
+			it->outcome = OUTCOME_ABORTED;
+			drill_textf(it->detail, sizeof(it->detail), "stop-if-failing: probe %s failed for %s",
+				 s->probes[s->stop_if[which].probe].id,
+				 fd_duration_format(now - d->tracks[s->stop_if[which].probe].failing_since_ns,
+						    dur, sizeof(dur)));
+			break;
+		}
+		if (now >= deadline) {
+			it->outcome = OUTCOME_NOT_RECOVERED;
+			drill_textf(it->detail, sizeof(it->detail), "not recovered within %s",
+				 fd_duration_format(s->recovery.timeout_ns, dur, sizeof(dur)));
+			break;
+		}
+	}
+	recovery_watch_done(d->watch, fd_mono_ns(), &rr);
+	fill_recovery(it, &rr);
+	if (rc < 0)
+		it->outcome = OUTCOME_ERROR;
+	if (!step_runner_finished(d->steps)) {
+		drill_textf(why, sizeof(why), "%s before this step ended",
+			 it->outcome == OUTCOME_RECOVERED ? "the system recovered"
+			 : it->outcome == OUTCOME_NOT_RECOVERED ? "the recovery timeout passed"
+			 : "the drill stopped");
+		size_t first = 0, n;
+		step_runner_current(d->steps, &first);
+		step_runner_cancel(d->steps, fd_mono_ns(), why);
+		const struct store_lap *laps = step_runner_laps(d->steps, &n);
+		for (size_t i = first; i < n; i++)
+			if (step_runner_started(d->steps, i))
+				drill_record_lap(d, &laps[i]);
+	}
+	if (it->outcome == OUTCOME_RECOVERED) {
+		drill_event(d, "outcome", "recovered",
+		      fd_duration_format((int64_t)(it->rto_ms * (double)FD_NS_PER_MS), dur, sizeof(dur)));
+		drill_notify(d, NOTIFY_RECOVERED, it);
+	} else
+		drill_event(d, "outcome", store_outcome_name(it->outcome), it->detail);
+	recovery_watch_free(d->watch);
+	d->watch = NULL;
+	return rc;
+}
+
+/* RPO read-back after recovery. A failed read-back leaves the RPO unknown
+ * (and says why) but does not end the drill. */
+void drill_readback(struct drill *d, struct store_iteration *it)
+{
+	struct rpo_result r = { 0 };
+	struct fd_error e;
+	char detail[512], dur[32];
+	int rc = 0;
+
+	if (d->s->rpo.has_canary)
+		scorer_canary_stop(d->sc);
+	if (it->outcome != OUTCOME_RECOVERED || (!d->s->rpo.has_canary && !d->s->rpo.has_query))
+		return;
+	drill_set_phase(d, DRILL_PHASE_READBACK);
+	fd_error_clear(&e);
+	if (d->s->rpo.has_canary)
+		rc = scorer_canary_readback(d->sc, d->t0, &r, &e);
+	else
+		rc = scorer_rpo_query(d->sc, it->t0_real_ns, &r, &e);
+	if (rc < 0) {
+		drill_event(d, "rpo", "read-back failed", e.msg);
+		return;
+	}
+	it->has_rpo = r.has_rpo;
+	it->rpo_ms = (double)r.rpo_ns / (double)FD_NS_PER_MS;
+	it->writes_acked = r.writes_acked;
+	it->writes_acked_outage = r.writes_acked_outage;
+	it->lost_writes = r.lost_writes;
+	drill_textf(detail, sizeof(detail), "RPO %s, %lld of %lld acknowledged writes lost%s%s",
+		 r.has_rpo ? fd_duration_format(r.rpo_ns, dur, sizeof(dur)) : "unknown",
+		 (long long)r.lost_writes, (long long)r.writes_acked, *r.detail ? "; " : "", r.detail);
+	drill_event(d, "rpo", "read-back", detail);
+}
+
+int drill_revert_faults(struct drill *d, struct fd_error *err)
+{
+	int rc;
+
+	if (!d->applied)
+		return 0;
+	drill_set_phase(d, DRILL_PHASE_REVERT);
+	rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
+	drill_flows_record(d);
+	if (rc < 0) {
+		drill_event(d, "note", "revert failed", err->msg);
+		return rc;
+	}
+	d->applied = false;
+	for (size_t i = 0; i < injector_fault_count(d->inj); i++)
+		drill_event(d, "fault-reverted", injector_fault_id(d->inj, i), NULL);
+	return 0;
+}
+
+/* After revert: time until the failback criterion holds (the primary serves again). */
+int drill_failback(struct drill *d, struct store_iteration *it, struct fd_error *err)
+{
+	const struct scenario *s = d->s;
+	struct recovery_result rr = { 0 };
+	int64_t from, deadline;
+	char dur[32];
+	int rc = 0;
+
+	if (!s->has_failback || it->outcome != OUTCOME_RECOVERED)
+		return 0;
+	drill_set_phase(d, DRILL_PHASE_FAILBACK);
+	from = fd_mono_ns();
+	deadline = from + s->failback.timeout_ns;
+	d->watch = recovery_watch_new(&s->failback, s, from);
+	if (!d->watch)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	d->watch_from = from;
+	while (!recovery_watch_done(d->watch, fd_mono_ns(), &rr) && fd_mono_ns() < deadline &&
+	       !drill_stop_requested(d)) {
+		rc = drill_poll_slice(d, deadline, err);
+		if (rc < 0)
+			break;
+	}
+	if (rr.recovered) {
+		it->has_failback = true;
+		it->failback_ms = (double)rr.rto_ns / (double)FD_NS_PER_MS;
+		drill_event(d, "outcome", "failed-back", fd_duration_format(rr.rto_ns, dur, sizeof(dur)));
+	} else {
+		drill_event(d, "outcome", "no-failback", "the failback criterion did not hold in time");
+	}
+	recovery_watch_free(d->watch);
+	d->watch = NULL;
+	return rc;
+}
+
+void drill_cool_down(struct drill *d)
+{
+	int64_t until = fd_mono_ns() + d->s->cool_down_ns;
+	struct fd_error e;
+
+	if (d->s->cool_down_ns <= 0)
+		return;
+	d->iteration_id = 0;
+	drill_set_phase(d, DRILL_PHASE_COOL_DOWN);
+	while (fd_mono_ns() < until && !drill_stop_requested(d))
+		drill_poll_slice(d, until, &e);
+}

@@ -1,0 +1,311 @@
+/*
+ * The drill's timeline and its slice loop: every event goes to the store as
+ * it happens (and to the progress callback), samples in batches, laps as
+ * they end, webhook outcomes as they come back. Time is driven from here:
+ * the scorer runs its probe loop only inside scorer_poll(), which
+ * drill_poll_slice() calls in short slices (SLICE_NS); between slices the
+ * drill flushes samples, reads the flow log, advances the runbook, answers
+ * lap requests and drains webhook reports. Samples reach the drill through
+ * drill_on_sample() while the scorer polls: that is where probe state
+ * changes become events and the recovery watch is fed.
+ *
+ * Only this thread writes the store; a store error met inside a callback
+ * is kept (fatal_rc) and ends the iteration at the next slice.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "drill_runner.h"
+
+/* ---- progress and timeline ----------------------------------------------- */
+
+void drill_tell(struct drill *d, const char *event)
+{
+	struct drill_progress p = { 0 };
+	int64_t now = fd_mono_ns();
+	size_t idx;
+
+	if (!d->o->progress)
+		return;
+	for (size_t i = 0; i < d->s->n_probes && d->tracks; i++) {
+		d->seen[i] = d->tracks[i].seen;
+		d->ok[i] = d->tracks[i].ok;
+	}
+	p.scenario = d->s;
+	p.iteration = d->number;
+	p.iterations = d->iterations;
+	p.phase = d->phase;
+	p.phase_elapsed_ns = now - d->phase_start;
+	p.has_t0 = d->has_t0;
+	p.since_t0_ns = d->has_t0 ? now - d->t0 : 0;
+	p.probe_seen = d->seen;
+	p.probe_ok = d->ok;
+	const struct scenario_step *st = step_runner_current(d->steps, &idx);
+	if (st) {
+		p.step = st->name;
+		p.step_manual = st->manual;
+	}
+	p.event = event;
+	d->last_refresh = now;
+	d->o->progress(d->o->progress_user, &p);
+}
+
+static void fatal(struct drill *d, int rc, const struct fd_error *e)
+{
+	if (d->fatal_rc == 0) {
+		d->fatal_rc = rc;
+		d->fatal_err = *e;
+	}
+}
+
+/* Appends one event to the timeline (committed at once) and tells the
+ * progress callback. mono is when it happened on CLOCK_MONOTONIC. */
+void drill_event_in(struct drill *d, int64_t iteration_id, int64_t mono, const char *kind,
+		     const char *subject, const char *detail)
+{
+	struct store_event ev = { 0 };
+	struct fd_error e;
+	char line[1200];
+	int rc;
+
+	if (d->drill_id) {
+		ev.drill_id = d->drill_id;
+		ev.iteration_id = iteration_id;
+		ev.mono_ns = mono;
+		ev.real_ns = fd_real_ns() - (fd_mono_ns() - mono);
+		drill_textf(ev.kind, sizeof(ev.kind), "%s", kind);
+		drill_textf(ev.subject, sizeof(ev.subject), "%s", subject ? subject : "");
+		drill_textf(ev.detail, sizeof(ev.detail), "%s", detail ? detail : "");
+		fd_error_clear(&e);
+		rc = store_add_event(d->st, &ev, &e);
+		if (rc < 0)
+			fatal(d, rc, &e);
+	}
+	drill_textf(line, sizeof(line), "%s%s%s%s%s", kind, subject && *subject ? " " : "",
+		 subject ? subject : "", detail && *detail ? ": " : "", detail ? detail : "");
+	drill_tell(d, line);
+}
+
+void drill_event_at(struct drill *d, int64_t mono, const char *kind, const char *subject,
+		     const char *detail)
+{
+	drill_event_in(d, d->iteration_id, mono, kind, subject, detail);
+}
+
+void drill_event(struct drill *d, const char *kind, const char *subject, const char *detail)
+{
+	drill_event_at(d, fd_mono_ns(), kind, subject, detail);
+}
+
+void drill_set_phase(struct drill *d, enum drill_phase p)
+{
+	d->phase = p;
+	d->phase_start = fd_mono_ns();
+	drill_event_at(d, d->phase_start, "phase", drill_phase_name(p), NULL);
+}
+
+void drill_flush_samples(struct drill *d)
+{
+	struct fd_error e;
+	int rc;
+
+	if (d->n_batch == 0)
+		return;
+	if (d->drill_id) {
+		fd_error_clear(&e);
+		rc = store_add_samples(d->st, d->batch, d->n_batch, &e);
+		if (rc < 0)
+			fatal(d, rc, &e);
+	}
+	d->n_batch = 0;
+}
+
+void drill_on_sample(void *user, const struct scorer_sample *smp)
+{
+	struct drill *d = user;
+	const struct scenario_probe *p;
+	struct store_sample *out;
+	int change;
+
+	if (smp->probe >= d->s->n_probes)
+		return;
+	p = &d->s->probes[smp->probe];
+	if (d->n_batch == SAMPLE_BATCH)
+		drill_flush_samples(d);
+	out = &d->batch[d->n_batch++];
+	memset(out, 0, sizeof(*out));
+	out->iteration_id = d->iteration_id;
+	drill_textf(out->probe, sizeof(out->probe), "%s", p->id);
+	out->mono_ns = smp->sent_mono_ns;
+	out->ok = smp->ok;
+	out->latency_ns = smp->latency_ns;
+	drill_textf(out->detail, sizeof(out->detail), "%s", smp->detail);
+
+	change = drill_track_sample(&d->tracks[smp->probe], smp->ok, smp->sent_mono_ns);
+	if (change)
+		drill_event_at(d, smp->sent_mono_ns, change > 0 ? "probe-up" : "probe-down", p->id,
+			 smp->detail);
+	if (d->watch && smp->sent_mono_ns >= d->watch_from)
+		recovery_watch_feed(d->watch, smp);
+}
+
+/* ---- laps ------------------------------------------------------------------ */
+
+void drill_record_lap(struct drill *d, const struct store_lap *lap)
+{
+	struct store_lap l = *lap;
+	struct fd_error e;
+	char detail[700], dur[32];
+	int rc;
+
+	l.iteration_id = d->iteration_id;
+	if (d->drill_id) {
+		fd_error_clear(&e);
+		rc = store_add_lap(d->st, &l, &e);
+		if (rc < 0)
+			fatal(d, rc, &e);
+	}
+	drill_textf(detail, sizeof(detail), "%s in %s%s%s", l.ok ? "done" : "failed",
+		 fd_duration_format(l.ended_mono_ns - l.started_mono_ns, dur, sizeof(dur)),
+		 *l.detail ? ": " : "", l.detail);
+	drill_event_at(d, l.ended_mono_ns ? l.ended_mono_ns : fd_mono_ns(), "lap", l.name, detail);
+}
+
+static void mark_lap(struct drill *d, const char *note, bool *done, char *reply, size_t len)
+{
+	struct store_lap lap;
+	char dur[32];
+	long idx = -EAGAIN;
+
+	if (d->steps && d->phase == DRILL_PHASE_WATCH)
+		idx = step_runner_mark(d->steps, fd_mono_ns(), note, &lap);
+	*done = idx >= 0;
+	if (idx < 0) {
+		drill_textf(reply, len, "no manual step is waiting (phase %s)", drill_phase_name(d->phase));
+		return;
+	}
+	drill_record_lap(d, &lap);
+	drill_textf(reply, len, "lap %ld \"%s\" done in %s", idx + 1, lap.name,
+		 fd_duration_format(lap.ended_mono_ns - lap.started_mono_ns, dur, sizeof(dur)));
+}
+
+/* Enter on the terminal and `firedrill lap` requests. */
+static void serve_laps(struct drill *d)
+{
+	char note[512], reply[512], line[256];
+	struct pollfd pfd;
+	bool done;
+	ssize_t n;
+
+	while (d->laps && lap_server_poll(d->laps, note, sizeof(note)) == 1) {
+		mark_lap(d, note, &done, reply, sizeof(reply));
+		lap_server_reply(d->laps, done, reply);
+	}
+	if (d->o->lap_tty_fd < 0)
+		return;
+	pfd = (struct pollfd){ .fd = d->o->lap_tty_fd, .events = POLLIN };
+	while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
+		n = read(d->o->lap_tty_fd, line, sizeof(line));
+		if (n <= 0)
+			break;
+		if (memchr(line, '\n', (size_t)n))
+			mark_lap(d, "Enter on the terminal", &done, reply, sizeof(reply));
+	}
+}
+
+static void advance_steps(struct drill *d, int64_t now)
+{
+	struct store_lap lap;
+
+	if (!d->steps)
+		return;
+	while (step_runner_tick(d->steps, now, &lap) >= 0)
+		drill_record_lap(d, &lap);
+}
+
+/* ---- webhooks ------------------------------------------------------------- */
+
+/* Queues the webhooks for one event; it is NULL for drill-level events. */
+void drill_notify(struct drill *d, enum notify_event e, const struct store_iteration *it)
+{
+	struct notify_msg m = { 0 };
+
+	if (!d->notify)
+		return;
+	m.event = e;
+	m.scenario = d->s->name;
+	m.environment = d->environment;
+	m.drill_id = d->drill_id;
+	m.iterations = d->iterations;
+	m.objectives_met = -1;
+	if (it) {
+		m.iteration = (unsigned)it->number;
+		m.outcome = it->outcome == OUTCOME_RUNNING ? NULL : store_outcome_name(it->outcome);
+		m.has_rto = it->has_rto;
+		m.rto_ms = it->rto_ms;
+		m.error_bound_ms = it->error_bound_ms;
+		m.has_rpo = it->has_rpo;
+		m.rpo_ms = it->rpo_ms;
+		m.lost_writes = it->lost_writes;
+		if (e == NOTIFY_OBJECTIVES_MISSED)
+			m.objectives_met = it->objectives_met;
+		m.detail = it->detail;
+	} else if (e == NOTIFY_END) {
+		m.outcome = store_outcome_name(d->res->outcome);
+		m.objectives_met = d->res->objectives_met;
+		m.detail = d->res->detail;
+	}
+	notifier_send(d->notify, &m, it ? it->id : 0);
+}
+
+/* The webhooks' outcomes, into the timeline (only this thread writes the store). */
+void drill_notify_drain(struct drill *d)
+{
+	struct notify_report r;
+
+	if (*d->notify_error && d->drill_id) {
+		drill_event(d, "notify", "setup", d->notify_error);
+		*d->notify_error = '\0';
+	}
+	while (notifier_next_report(d->notify, &r))
+		drill_event_in(d, r.iteration_id, r.mono_ns, "notify", r.subject, r.text);
+}
+
+/* ---- polling --------------------------------------------------------------- */
+
+/* One slice of probing plus the housekeeping between slices. */
+int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err)
+{
+	int64_t now = fd_mono_ns(), end = now + SLICE_NS;
+	int rc = 0;
+
+	if (end > until)
+		end = until;
+	if (d->sc) {
+		rc = scorer_poll(d->sc, end, err);
+	} else if (end > now) {
+		struct timespec ts = { .tv_sec = (end - now) / FD_NS_PER_S,
+				       .tv_nsec = (end - now) % FD_NS_PER_S };
+		nanosleep(&ts, NULL);
+	}
+	drill_flush_samples(d);
+	now = fd_mono_ns();
+	if (d->applied)
+		drill_flows_poll(d, now);
+	advance_steps(d, now);
+	serve_laps(d);
+	drill_notify_drain(d);
+	if (now - d->last_refresh >= REFRESH_NS)
+		drill_tell(d, NULL);
+	if (rc < 0)
+		return rc;
+	if (d->fatal_rc < 0) {
+		*err = d->fatal_err;
+		return d->fatal_rc;
+	}
+	return 0;
+}
