@@ -206,7 +206,7 @@ static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
 {
 	struct lab_config cfg;
 	struct drill_opts o;
-	char note[160], iv[32], tot[32];
+	char note[200], tuning[160], iv[32], tot[32];
 	const char *user = getenv("SUDO_USER");
 	int rc;
 
@@ -220,11 +220,12 @@ static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
 		rc = lab_reset(&cfg, err);
 	if (rc < 0)
 		return rc;
-	snprintf(note, sizeof(note), "demo drill %zu: lab controller checks every %s, fails over after %d failures (%s)",
-		 i + 1, fd_duration_format(tunings[i].interval_ns, iv, sizeof(iv)), tunings[i].threshold,
+	snprintf(tuning, sizeof(tuning), "lab controller checks every %s, fails over after %d failures (%s)",
+		 fd_duration_format(tunings[i].interval_ns, iv, sizeof(iv)), tunings[i].threshold,
 		 fd_duration_format(tunings[i].interval_ns * tunings[i].threshold, tot, sizeof(tot)));
+	snprintf(note, sizeof(note), "demo drill %zu: %s", i + 1, tuning);
 	if (ctx->verbosity >= 0)
-		printf("drill %zu/%zu: %s ...\n", i + 1, N_TUNINGS, note + 14);
+		printf("drill %zu/%zu: %s ...\n", i + 1, N_TUNINGS, tuning);
 	fflush(stdout);
 	drill_opts_init(&o);
 	o.db_path = ctx->db_path;
