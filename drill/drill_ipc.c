@@ -32,16 +32,30 @@ struct lap_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
+/*
+ * The run directory must be ours alone: another user who made it first (in
+ * /tmp, say) could bind the lap socket or answer `firedrill lap` in our
+ * place.
+ */
 static int make_dir(const char *path, struct fd_error *err)
 {
 	struct stat st;
 
-	if (mkdir(path, 0700) == 0)
-		return 0;
-	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	return fd_error_set(err, FD_ERR_ENV, -errno, "cannot create run directory %s: %s", path,
-			    strerror(errno));
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return fd_error_set(err, FD_ERR_ENV, -errno, "cannot create run directory %s: %s", path,
+				    strerror(errno));
+	if (lstat(path, &st) < 0)
+		return fd_error_set(err, FD_ERR_ENV, -errno, "run directory %s: %s", path,
+				    strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return fd_error_set(err, FD_ERR_ENV, -ENOTDIR, "run directory %s is not a directory", path);
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return fd_error_set(err, FD_ERR_ENV, -EPERM,
+				    "run directory %s is not private (owner uid %u, mode %03o): "
+				    "it must belong to uid %u and not be group/other-writable",
+				    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777),
+				    (unsigned)geteuid());
+	return 0;
 }
 
 int drill_run_dir(char *buf, size_t len, struct fd_error *err)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -194,6 +195,25 @@ static void scope_lock(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* A run directory others may write to is refused (lap socket hijack). */
+static void run_dir_must_be_private(void **state)
+{
+	char buf[PATH_MAX], shared[PATH_MAX + 16];
+	struct fd_error err;
+
+	(void)state;
+	snprintf(shared, sizeof(shared), "%s/shared", dir);
+	assert_int_equal(mkdir(shared, 0700), 0);
+	assert_int_equal(chmod(shared, 0777), 0);
+	setenv("FIREDRILL_RUN_DIR", shared, 1);
+	fd_error_clear(&err);
+	assert_int_equal(drill_run_dir(buf, sizeof(buf), &err), -EPERM);
+	assert_non_null(strstr(err.msg, "not private"));
+	assert_int_equal(chmod(shared, 0700), 0);
+	assert_int_equal(drill_run_dir(buf, sizeof(buf), &err), 0);
+	setenv("FIREDRILL_RUN_DIR", dir, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +222,7 @@ int main(void)
 		cmocka_unit_test(lap_round_trip),
 		cmocka_unit_test(one_listener_per_store),
 		cmocka_unit_test(scope_lock),
+		cmocka_unit_test(run_dir_must_be_private),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
