@@ -156,8 +156,17 @@ static int bench_accuracy(int iterations, int64_t interval_ns)
 	if (!srv || !errs || !mids)
 		return 1;
 	for (i = 0; i < iterations; i++) {
-		/* Outage lengths spread over a few probe intervals' phases. */
-		int64_t outage = 300 * MS + (int64_t)i * 37 * MS + (i * 3) % 10 * MS / 3;
+		/*
+		 * The flip happens right after a grid point (t0 follows a send), so
+		 * the outage's length modulo the interval sets where recovery falls
+		 * between two sends. Those phases must cover the whole interval
+		 * evenly, in a scrambled order (every phase once when 7 is coprime
+		 * to the count, as for 20): the first version's lengths only reached
+		 * 0-6 ms of 10 and biased the median low. 40 ms is a multiple of
+		 * every interval the bench is run at (10, 4, 2 ms).
+		 */
+		int64_t phase = (int64_t)((i * 7) % iterations) * interval_ns / iterations;
+		int64_t outage = 300 * MS + (int64_t)i * 40 * MS + phase;
 
 		if (one_iteration(srv, port, interval_ns, outage, &e, &m) < 0)
 			continue;
