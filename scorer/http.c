@@ -408,21 +408,26 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 
 /*
  * An easy handle ready for (h, timeout, fresh): an idle one already set up
- * for exactly that when the request is not templated, else an idle one
- * reset and configured, else a new one.
+ * for exactly that when the request is not templated, else an idle
+ * templated one reset and configured, else a new one. A handle set up for
+ * another probe is never taken: that probe would then take the next one's,
+ * and so on, reconfiguring at every send.
  */
 static struct http_job *job_get(struct scorer *sc, const struct scenario_http *h,
 				int64_t timeout_ns, const struct tmpl *t, bool fresh)
 {
-	struct http_job *j;
+	struct http_job *j, *spare = NULL;
 
-	for (j = t ? NULL : sc->http_idle; j; j = j->next) {
-		if (j->h == h && !j->templated && j->timeout_ns == timeout_ns && j->fresh == fresh) {
+	for (j = sc->http_idle; j; j = j->next) {
+		if (!t && j->h == h && !j->templated && j->timeout_ns == timeout_ns &&
+		    j->fresh == fresh) {
 			job_take(sc, j);
 			return j;
 		}
+		if (!spare && j->templated)
+			spare = j;
 	}
-	j = sc->http_idle;
+	j = spare;
 	if (j) {
 		job_take(sc, j);
 		curl_easy_reset(j->easy);
