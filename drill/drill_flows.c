@@ -1,7 +1,8 @@
 /*
  * Blackholed flows: what the drop/reject faults cut off, read from the
- * injector's flow log between slices and recorded once per flow and
- * iteration at revert (docs/drill.md, "Blackholed flows").
+ * injector's flow log between slices. Each new flow is recorded the moment
+ * it is first seen (a crash mid-fault keeps the list), and its packet count
+ * once at revert (docs/drill.md, "Blackholed flows").
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,13 +47,13 @@ static void flow_copy(struct drill_flow *out, const struct injector_flow *f,
 }
 
 /* Reads the flow log between slices (never inside the scorer's loop) and
- * tells the operator about each new flow at once. */
+ * records each new flow at once (timeline and operator). */
 void drill_flows_poll(struct drill *d, int64_t now)
 {
 	const struct injector_flow *f;
 	struct flow_seen *grown;
 	struct drill_flow df;
-	char line[200], text[160];
+	char detail[160], text[160], dur[32];
 	size_t n;
 
 	if (!d->inj || !d->flow_seen)
@@ -75,21 +76,21 @@ void drill_flows_poll(struct drill *d, int64_t now)
 		fs->seen = true;
 		fs->first_mono = now;
 		flow_copy(&df, &f[i], fs, d->t0);
-		drill_textf(line, sizeof(line), "blackholed flow %s (fault %s)",
-			    drill_flow_format(&df, text, sizeof(text)), df.fault_id);
-		drill_tell(d, line);
+		drill_textf(detail, sizeof(detail), "first seen at T0+%s, dropped by fault %s",
+			    fd_duration_format(df.since_t0_ns, dur, sizeof(dur)), df.fault_id);
+		drill_event_at(d, now, "blackholed-flow", drill_flow_format(&df, text, sizeof(text)),
+			       detail);
 	}
 }
 
 /*
- * At revert: one "blackholed-flow" event per distinct flow of this
- * iteration, stamped when it was first seen, with the packets dropped; the
- * list is kept for the result.
+ * At revert: one "blackholed-flow-total" event per distinct flow of this
+ * iteration with the packets dropped; the list is kept for the result.
  */
 void drill_flows_record(struct drill *d)
 {
 	const struct injector_flow *f;
-	char subject[160], detail[256], dur[32];
+	char subject[160], detail[256];
 	size_t n;
 
 	drill_flows_poll(d, fd_mono_ns());
@@ -108,11 +109,10 @@ void drill_flows_record(struct drill *d)
 			continue;
 		flow_copy(df, &f[i], &d->flow_seen[i], d->t0);
 		d->n_flows++;
-		drill_textf(detail, sizeof(detail), "%llu packet%s dropped by fault %s, first seen at T0+%s",
-			    (unsigned long long)df->packets, df->packets == 1 ? "" : "s", df->fault_id,
-			    fd_duration_format(df->since_t0_ns, dur, sizeof(dur)));
-		drill_event_at(d, df->first_seen_mono_ns, "blackholed-flow",
-			 drill_flow_format(df, subject, sizeof(subject)), detail);
+		drill_textf(detail, sizeof(detail), "%llu packet%s dropped by fault %s",
+			    (unsigned long long)df->packets, df->packets == 1 ? "" : "s", df->fault_id);
+		drill_event(d, "blackholed-flow-total", drill_flow_format(df, subject, sizeof(subject)),
+			    detail);
 	}
 	free(d->flow_seen);
 	d->flow_seen = NULL;
