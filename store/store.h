@@ -224,6 +224,17 @@ int store_journal_set_state(struct store *st, int64_t fault_row, enum journal_st
 /* Updates spec (e.g. resolved addresses) of a planned or applied row. */
 int store_journal_set_spec(struct store *st, int64_t fault_row, const char *spec,
 			   struct fd_error *err);
+/*
+ * Batches of the above, each in ONE transaction (all rows or none): an
+ * injection's rows are planned together, and the rows of faults confirmed
+ * or reverted together (one nft batch) change state together. specs may be
+ * NULL, and so may any specs[i] (keep that row's spec).
+ */
+int store_journal_plan_all(struct store *st, struct store_fault *f, size_t n,
+			   struct fd_error *err);
+int store_journal_set_states(struct store *st, const int64_t *rows, const char *const *specs,
+			     size_t n, enum journal_state s, int64_t when_real_ns,
+			     const char *detail, struct fd_error *err);
 /* Rows in PLANNED or APPLIED state (a PLANNED row may be half-applied). */
 int store_journal_list_active(struct store *st, struct store_fault **out, size_t *n,
 			      struct fd_error *err);

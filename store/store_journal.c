@@ -38,7 +38,8 @@ static enum journal_state parse_state(const unsigned char *name)
 	return JOURNAL_APPLIED;
 }
 
-int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error *err)
+/* Inserts one PLANNED row inside the caller's transaction. */
+static int insert_planned(struct store *st, struct store_fault *f, struct fd_error *err)
 {
 	static const char sql[] =
 		"INSERT INTO faults (drill_id, fault_id, kind, netns, spec, state, planned_real_ns,"
@@ -50,12 +51,9 @@ int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error 
 	if (!f->planned_real_ns)
 		f->planned_real_ns = fd_real_ns();
 	f->state = JOURNAL_PLANNED;
-	rc = store_tx_begin(st, err);
-	if (rc)
-		return rc;
 	s = store_stmt(st, sql, err);
 	if (!s)
-		return store_tx_end(st, -EIO, err);
+		return -EIO;
 	store_bind_i64_nz(s, 1, f->drill_id);
 	sqlite3_bind_text(s, 2, f->fault_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, f->kind, -1, SQLITE_STATIC);
@@ -78,7 +76,25 @@ int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error 
 		rc = rc == SQLITE_DONE ? 0 : store_sql_error(st, err, rc, "journaling a fault");
 	if (!rc)
 		f->id = sqlite3_last_insert_rowid(st->db);
-	return store_tx_end(st, rc, err);
+	return rc;
+}
+
+int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error *err)
+{
+	return store_journal_plan_all(st, f, 1, err);
+}
+
+int store_journal_plan_all(struct store *st, struct store_fault *f, size_t n,
+			   struct fd_error *err)
+{
+	int rc = store_tx_begin(st, err);
+
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = insert_planned(st, &f[i], err);
+	rc = store_tx_end(st, rc, err);
+	for (size_t i = 0; rc && i < n; i++)
+		f[i].id = 0; /* rolled back: no row exists */
+	return rc;
 }
 
 struct journal_times {
@@ -168,44 +184,41 @@ static int write_times(struct store *st, int64_t row, const struct journal_times
 	return store_step_done(st, s, "updating the journal", err);
 }
 
-int store_journal_set_state(struct store *st, int64_t fault_row, enum journal_state s,
-			    int64_t when_real_ns, const char *detail, struct fd_error *err)
+/* One row's state change inside the caller's transaction. */
+static int set_state(struct store *st, int64_t fault_row, enum journal_state s,
+		     int64_t when_real_ns, const char *detail, struct fd_error *err)
 {
 	struct journal_times t;
 	enum journal_state from;
-	int rc;
+	int rc = read_times(st, fault_row, &t, err);
 
-	if ((size_t)s >= N_STATES)
-		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "journal: unknown state %d", (int)s);
-	rc = store_tx_begin(st, err);
-	if (rc)
-		return rc;
-	rc = read_times(st, fault_row, &t, err);
 	from = t.state;
-	if (!rc && transition(&t, s, when_real_ns ? when_real_ns : fd_real_ns()))
+	if (!rc && transition(&t, s, when_real_ns))
 		rc = fd_error_set(err, FD_ERR_INTERNAL, -EINVAL,
 				  "journal row %lld (fault \"%s\"): cannot go from %s to %s",
 				  (long long)fault_row, t.fault_id, store_journal_state_name(from),
 				  store_journal_state_name(s));
 	if (!rc)
 		rc = write_times(st, fault_row, &t, detail, err);
-	return store_tx_end(st, rc, err);
+	return rc;
 }
 
-int store_journal_set_spec(struct store *st, int64_t fault_row, const char *spec,
-			   struct fd_error *err)
+int store_journal_set_state(struct store *st, int64_t fault_row, enum journal_state s,
+			    int64_t when_real_ns, const char *detail, struct fd_error *err)
+{
+	return store_journal_set_states(st, &fault_row, NULL, 1, s, when_real_ns, detail, err);
+}
+
+/* One row's spec inside the caller's transaction. */
+static int set_spec(struct store *st, int64_t fault_row, const char *spec, struct fd_error *err)
 {
 	static const char sql[] =
 		"UPDATE faults SET spec = ?2 WHERE id = ?1 AND state IN ('planned', 'applied')";
-	sqlite3_stmt *s;
+	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int rc;
 
-	rc = store_tx_begin(st, err);
-	if (rc)
-		return rc;
-	s = store_stmt(st, sql, err);
 	if (!s)
-		return store_tx_end(st, -EIO, err);
+		return -EIO;
 	sqlite3_bind_int64(s, 1, fault_row);
 	store_bind_text(s, 2, spec);
 	rc = sqlite3_step(s);
@@ -222,6 +235,35 @@ int store_journal_set_spec(struct store *st, int64_t fault_row, const char *spec
 				  (long long)fault_row);
 	else
 		rc = 0;
+	return rc;
+}
+
+int store_journal_set_spec(struct store *st, int64_t fault_row, const char *spec,
+			   struct fd_error *err)
+{
+	int rc = store_tx_begin(st, err);
+
+	if (!rc)
+		rc = set_spec(st, fault_row, spec, err);
+	return store_tx_end(st, rc, err);
+}
+
+int store_journal_set_states(struct store *st, const int64_t *rows, const char *const *specs,
+			     size_t n, enum journal_state s, int64_t when_real_ns,
+			     const char *detail, struct fd_error *err)
+{
+	int64_t when = when_real_ns ? when_real_ns : fd_real_ns();
+	int rc;
+
+	if ((size_t)s >= N_STATES)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "journal: unknown state %d", (int)s);
+	rc = store_tx_begin(st, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (specs && specs[i])
+			rc = set_spec(st, rows[i], specs[i], err);
+		if (!rc)
+			rc = set_state(st, rows[i], s, when, detail, err);
+	}
 	return store_tx_end(st, rc, err);
 }
 
