@@ -39,9 +39,12 @@ int injector_new(const struct scenario *s, const struct injector_opts *opts,
 	inj = calloc(1, sizeof(*inj));
 	if (!inj)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	inj->guardian_fd = -1;
 	inj->faults = calloc(s->n_faults ? s->n_faults : 1, sizeof(*inj->faults));
-	if (!inj->faults) {
-		free(inj);
+	inj->mark_rows = calloc(s->n_faults ? s->n_faults : 1, sizeof(*inj->mark_rows));
+	inj->mark_specs = calloc(s->n_faults ? s->n_faults : 1, sizeof(*inj->mark_specs));
+	if (!inj->faults || !inj->mark_rows || !inj->mark_specs) {
+		injector_free(inj);
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	inj->s = s;
@@ -49,7 +52,6 @@ int injector_new(const struct scenario *s, const struct injector_opts *opts,
 	inj->n = s->n_faults;
 	inj->ctx.force = opts->force;
 	inj->ctx.netns = s->netns;
-	inj->guardian_fd = -1;
 	for (size_t i = 0; i < inj->n; i++)
 		inj->faults[i].f = &s->faults[i];
 	*out = inj;
@@ -139,41 +141,63 @@ static int refresh_spec(struct inj_fault *x, struct fd_error *err)
 	return 0;
 }
 
-static int journal_plan(struct injector *inj, struct inj_fault *x, struct fd_error *err)
+/* Every fault's PLANNED row, in one transaction: all are journaled before
+ * anything is touched, or none is. */
+static int journal_plan_all(struct injector *inj, struct fd_error *err)
 {
-	struct store_fault row = { 0 };
-	int rc = refresh_spec(x, err);
+	struct store_fault *rows = calloc(inj->n ? inj->n : 1, sizeof(*rows));
+	int64_t now = fd_real_ns();
+	int rc = rows ? 0 : fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 
-	if (rc < 0)
-		return rc;
-	row.drill_id = inj->opts.drill_id;
-	snprintf(row.fault_id, sizeof(row.fault_id), "%s", x->f->id);
-	snprintf(row.kind, sizeof(row.kind), "%s", x->drv->name);
-	snprintf(row.netns, sizeof(row.netns), "%s", inj->s->netns ? inj->s->netns : "");
-	snprintf(row.detail, sizeof(row.detail), "%s", x->summary);
-	row.spec = x->spec;
-	row.state = JOURNAL_PLANNED;
-	row.planned_real_ns = fd_real_ns();
-	row.holder_pid = (int)getpid();
-	row.max_duration_ns = x->f->duration_ns;
-	rc = store_journal_plan(inj->opts.store, &row, err);
-	if (rc < 0)
-		return rc;
-	x->row = row.id;
-	x->phase = INJ_PLANNED;
-	return 0;
+	for (size_t i = 0; i < inj->n && rc == 0; i++) {
+		struct inj_fault *x = &inj->faults[i];
+		struct store_fault *row = &rows[i];
+
+		rc = refresh_spec(x, err);
+		row->drill_id = inj->opts.drill_id;
+		snprintf(row->fault_id, sizeof(row->fault_id), "%s", x->f->id);
+		snprintf(row->kind, sizeof(row->kind), "%s", x->drv->name);
+		snprintf(row->netns, sizeof(row->netns), "%s", inj->s->netns ? inj->s->netns : "");
+		snprintf(row->detail, sizeof(row->detail), "%s", x->summary);
+		row->spec = x->spec;
+		row->planned_real_ns = now;
+		row->holder_pid = (int)getpid();
+		row->max_duration_ns = x->f->duration_ns;
+	}
+	if (rc == 0)
+		rc = store_journal_plan_all(inj->opts.store, rows, inj->n, err);
+	for (size_t i = 0; i < inj->n && rc == 0; i++) {
+		inj->faults[i].row = rows[i].id;
+		inj->faults[i].phase = INJ_PLANNED;
+	}
+	free(rows);
+	return rc;
 }
 
-static void journal_mark(struct injector *inj, struct inj_fault *x, enum journal_state s,
-			 const char *detail)
+/* Queues x's row for the next journal_write(); with_spec also rewrites its
+ * spec (a driver's apply may have learnt handles or previous state). */
+static void journal_queue(struct injector *inj, const struct inj_fault *x, bool with_spec)
+{
+	inj->mark_rows[inj->n_mark] = x->row;
+	inj->mark_specs[inj->n_mark++] = with_spec ? x->spec : NULL;
+}
+
+/* Moves the queued rows to state s in one transaction. */
+static void journal_write(struct injector *inj, enum journal_state s, const char *detail)
 {
 	struct fd_error ignored = { 0 };
 
 	/* A journal write failing here must not stop a rollback or revert:
-	 * `firedrill revert` is idempotent and fixes the rows later. */
-	if (s == JOURNAL_APPLIED)
-		store_journal_set_spec(inj->opts.store, x->row, x->spec, &ignored);
-	store_journal_set_state(inj->opts.store, x->row, s, 0, detail, &ignored);
+	 * `firedrill revert` is idempotent and fixes the rows later. One bad
+	 * row must not hold the others back either, hence the row-by-row retry. */
+	if (inj->n_mark && store_journal_set_states(inj->opts.store, inj->mark_rows,
+						     inj->mark_specs, inj->n_mark, s, 0, detail,
+						     &ignored) < 0) {
+		for (size_t i = 0; i < inj->n_mark; i++)
+			store_journal_set_states(inj->opts.store, &inj->mark_rows[i],
+						 &inj->mark_specs[i], 1, s, 0, detail, &ignored);
+	}
+	inj->n_mark = 0;
 }
 
 static int revert_one(struct inj_fault *x, struct fd_error *err)
@@ -213,7 +237,7 @@ static int undo_all(struct injector *inj, enum journal_state s, const char *deta
 			}
 			continue;
 		}
-		journal_mark(inj, x, s, detail);
+		journal_queue(inj, x, false);
 		x->phase = INJ_IDLE;
 	}
 	if (inj->nft) {
@@ -227,7 +251,7 @@ static int undo_all(struct injector *inj, enum journal_state s, const char *deta
 			struct inj_fault *x = &inj->faults[k];
 
 			if (x->phase == INJ_APPLIED && is_nft_kind(x->f->kind)) {
-				journal_mark(inj, x, s, detail);
+				journal_queue(inj, x, false);
 				x->phase = INJ_IDLE;
 			}
 		}
@@ -237,6 +261,7 @@ static int undo_all(struct injector *inj, enum journal_state s, const char *deta
 			inj->ctx.nft = NULL;
 		}
 	}
+	journal_write(inj, s, detail);
 	return first;
 }
 
@@ -247,10 +272,11 @@ static void fail_planned(struct injector *inj, const char *detail)
 		struct inj_fault *x = &inj->faults[k];
 
 		if (x->phase == INJ_PLANNED) {
-			journal_mark(inj, x, JOURNAL_FAILED, detail);
+			journal_queue(inj, x, false);
 			x->phase = INJ_IDLE;
 		}
 	}
+	journal_write(inj, JOURNAL_FAILED, detail);
 }
 
 static void rollback(struct injector *inj, const struct fd_error *cause)
@@ -306,9 +332,10 @@ static int apply_nft(struct injector *inj, struct fd_error *err)
 		if (is_nft_kind(x->f->kind)) {
 			x->phase = INJ_APPLIED;
 			x->applied_mono = fd_mono_ns();
-			journal_mark(inj, x, JOURNAL_APPLIED, NULL);
+			journal_queue(inj, x, false); /* its spec is the planned one */
 		}
 	}
+	journal_write(inj, JOURNAL_APPLIED, NULL);
 	return 0;
 }
 
@@ -320,8 +347,7 @@ int injector_apply(struct injector *inj, struct fd_error *err)
 		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "injector: apply before prepare");
 	if (inj->applied)
 		return 0;
-	for (size_t i = 0; i < inj->n && rc == 0; i++)
-		rc = journal_plan(inj, &inj->faults[i], err);
+	rc = journal_plan_all(inj, err);
 	if (rc == 0)
 		rc = apply_nft(inj, err);
 	for (size_t i = 0; i < inj->n && rc == 0; i++) {
@@ -338,7 +364,9 @@ int injector_apply(struct injector *inj, struct fd_error *err)
 			rc = -ENOMEM;
 			break;
 		}
-		journal_mark(inj, x, JOURNAL_APPLIED, NULL);
+		/* One row at a time: each confirmed fault is on record at once. */
+		journal_queue(inj, x, true);
+		journal_write(inj, JOURNAL_APPLIED, NULL);
 	}
 	if (rc == 0 && !inj->opts.no_guardian)
 		rc = inj_guardian_start(inj, err);
@@ -387,8 +415,12 @@ void injector_free(struct injector *inj)
 	inj_nft_free(inj->nft);
 	inj_flowlog_free(inj->flows);
 	if (inj->guardian_fd >= 0)
-		close(inj->guardian_fd);
+		close(inj->guardian_fd); /* EOF: the guardian reverts what is left */
+	else
+		inj_guardian_wait(inj); /* released: it is going home */
 	free(inj->faults);
+	free(inj->mark_rows);
+	free(inj->mark_specs);
 	free(inj->base_dir);
 	free(inj);
 }

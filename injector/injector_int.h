@@ -36,11 +36,17 @@ struct injector {
 	pid_t guardian_pid;
 	int guardian_fd;            /* write end; a byte on it = "reverted, stand down" */
 	int64_t deadline_mono;
+	/* journal rows that change state together (journal_queue/journal_write) */
+	int64_t *mark_rows;
+	const char **mark_specs;
+	size_t n_mark;
 };
 
-/* Forks the guardian (after apply). */
+/* Starts the guardian (after apply). */
 int inj_guardian_start(struct injector *inj, struct fd_error *err);
-/* After a clean revert: tells the guardian to stand down and reaps it. */
+/* After a clean revert: tells the guardian to stand down, without waiting. */
 void inj_guardian_release(struct injector *inj);
+/* Reaps a guardian that was released (blocks until it has gone home). */
+void inj_guardian_wait(struct injector *inj);
 
 #endif
