@@ -186,7 +186,9 @@ static int cmp_applied(const void *x, const void *y)
 static bool applied_before(const struct reader *rd, const struct lab_write *w, int64_t by)
 {
 	struct applied probe = { .key = w->key, .seq = w->seq };
-	const struct applied *a = bsearch(&probe, rd->applied, rd->n_applied,
+	/* no apply events yet: rd->applied is NULL, which bsearch must not get */
+	const struct applied *a = rd->n_applied == 0 ? NULL :
+				  bsearch(&probe, rd->applied, rd->n_applied,
 					  sizeof(*rd->applied), cmp_applied);
 
 	/* Duplicates (a resent batch) sort together; any early one will do. */
@@ -207,7 +209,8 @@ static int compute_lost(struct reader *rd)
 
 	if (!t->promoted_mono_ns)
 		return 0;
-	qsort(rd->applied, rd->n_applied, sizeof(*rd->applied), cmp_applied);
+	if (rd->n_applied > 0)
+		qsort(rd->applied, rd->n_applied, sizeof(*rd->applied), cmp_applied);
 	for (size_t i = 0; i < t->n_acked; i++) {
 		const struct lab_write *w = &t->acked[i];
 
