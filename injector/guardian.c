@@ -52,19 +52,35 @@ struct g_row {
 	bool done;
 };
 
-static void mark(struct store *st, const struct g_row *r, const char *detail)
+/*
+ * The journal as the guardian sees it. It reads through a read-only
+ * connection and opens a writing one only when it has something to mark:
+ * opening for writing takes SQLite's write lock (schema check), and a
+ * guardian doing that at every start would make the holder's first
+ * journal writes after apply (a quick revert, the drill's events) wait.
+ */
+struct g_db {
+	const char *path;
+	struct store *ro, *rw;
+};
+
+static void mark(struct g_db *db, const struct g_row *r, const char *detail)
 {
 	struct fd_error ignored = { 0 };
 
-	if (st && r->id)
-		store_journal_set_state(st, r->id, JOURNAL_REVERTED, 0, detail, &ignored);
+	if (!db || !r->id)
+		return;
+	if (!db->rw && store_open(db->path, &db->rw, &ignored) < 0)
+		return; /* the row stays active: `firedrill revert` finds it gone */
+	store_journal_set_state(db->rw, r->id, JOURNAL_REVERTED, 0, detail, &ignored);
 }
 
 /* Is the row still APPLIED/PLANNED? Without a journal: assume so. */
-static bool row_active(struct store *st, int64_t id)
+static bool row_active(struct g_db *db, int64_t id)
 {
 	struct fd_error ignored = { 0 };
 	struct store_fault *rows = NULL;
+	struct store *st = db ? (db->rw ? db->rw : db->ro) : NULL;
 	size_t n = 0;
 	bool found = false;
 
@@ -76,27 +92,27 @@ static bool row_active(struct store *st, int64_t id)
 	return found;
 }
 
-static void revert_row(struct g_row *r, struct store *st, const char *why)
+static void revert_row(struct g_row *r, struct g_db *db, const char *why)
 {
 	struct fd_error e = { 0 };
 	char detail[128];
 	json_t *spec;
 
-	if (!row_active(st, r->id)) {
+	if (!row_active(db, r->id)) {
 		r->done = true; /* the holder or `firedrill revert` did it */
 		return;
 	}
 	spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
 	if (spec && r->drv->revert(spec, &e) == 0) {
 		snprintf(detail, sizeof(detail), "reverted by the guardian (%s)", why);
-		mark(st, r, detail);
+		mark(db, r, detail);
 		r->done = true;
 	}
 	json_decref(spec);
 }
 
 /* The holder is gone and its owner table with it: make sure, and mark. */
-static void nft_gone(struct g_row *rows, size_t n, struct store *st)
+static void nft_gone(struct g_row *rows, size_t n, struct g_db *db)
 {
 	struct fd_error e = { 0 };
 	bool any = false;
@@ -108,8 +124,8 @@ static void nft_gone(struct g_row *rows, size_t n, struct store *st)
 	if (inj_nft_table_exists(&e) > 0)
 		inj_nft_table_delete(&e);
 	for (size_t i = 0; i < n; i++) {
-		if (!rows[i].done && rows[i].drv->kernel_expires && row_active(st, rows[i].id)) {
-			mark(st, &rows[i], "owner table removed by the kernel when the holder died");
+		if (!rows[i].done && rows[i].drv->kernel_expires && row_active(db, rows[i].id)) {
+			mark(db, &rows[i], "owner table removed by the kernel when the holder died");
 			rows[i].done = true;
 		}
 	}
@@ -133,7 +149,7 @@ static int64_t next_deadline(const struct g_row *rows, size_t n)
 	return next;
 }
 
-static void guardian_loop(struct g_row *rows, size_t n, struct store *st)
+static void guardian_loop(struct g_row *rows, size_t n, struct g_db *db)
 {
 	bool holder_gone = false;
 
@@ -159,10 +175,10 @@ static void guardian_loop(struct g_row *rows, size_t n, struct store *st)
 			struct g_row *r = &rows[i];
 
 			if (!r->done && !r->drv->kernel_expires && (holder_gone || now >= r->deadline_real))
-				revert_row(r, st, holder_gone ? "holder died" : "max duration reached");
+				revert_row(r, db, holder_gone ? "holder died" : "max duration reached");
 		}
 	}
-	nft_gone(rows, n, st);
+	nft_gone(rows, n, db);
 }
 
 /* Fork mode: keeps the pidfd and the pipe at 3 and 4, closes everything
@@ -218,10 +234,10 @@ __attribute__((constructor)) static void guardian_exec_entry(void)
 	struct g_row rows[G_MAX_ROWS];
 	int64_t ids[G_MAX_ROWS];
 	struct store_fault *active = NULL;
-	struct store *st = NULL;
+	struct g_db db = { 0 };
 	struct fd_error e = { 0 };
 	size_t n_ids = 0, n = 0, n_active = 0;
-	char *copy, *tok, *save = NULL, *db;
+	char *copy, *tok, *save = NULL, *path;
 
 	if (!env)
 		return;
@@ -229,15 +245,17 @@ __attribute__((constructor)) static void guardian_exec_entry(void)
 	unsetenv(G_ENV);
 	ignore_signals();
 	/* "ROW,ROW,...;DB_PATH" */
-	db = copy ? strchr(copy, ';') : NULL;
-	if (!db)
+	path = copy ? strchr(copy, ';') : NULL;
+	if (!path)
 		_exit(1);
-	*db++ = '\0';
+	*path++ = '\0';
+	db.path = path;
 	for (tok = strtok_r(copy, ",", &save); tok && n_ids < G_MAX_ROWS;
 	     tok = strtok_r(NULL, ",", &save))
 		ids[n_ids++] = strtoll(tok, NULL, 10);
-	if (store_open(db, &st, &e) < 0 ||
-	    store_journal_list_active(st, &active, &n_active, &e) < 0)
+	if (store_open_readonly(path, &db.ro, &e) < 0 && store_open(path, &db.rw, &e) < 0)
+		_exit(1);
+	if (store_journal_list_active(db.ro ? db.ro : db.rw, &active, &n_active, &e) < 0)
 		_exit(1);
 	for (size_t i = 0; i < n_active; i++) {
 		const struct injector_driver *drv = injector_driver_by_name(active[i].kind);
@@ -252,9 +270,10 @@ __attribute__((constructor)) static void guardian_exec_entry(void)
 			};
 		}
 	}
-	guardian_loop(rows, n, st);
+	guardian_loop(rows, n, &db);
 	store_faults_free(active, n_active);
-	store_close(st);
+	store_close(db.ro);
+	store_close(db.rw);
 	free(copy);
 	_exit(0);
 }
