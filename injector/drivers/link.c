@@ -2,14 +2,22 @@
  * link-down: clears IFF_UP on a link. The journal keeps whether the link
  * was up, so revert brings it back up only if it was: a link somebody else
  * had downed stays down.
+ *
+ * IPv6: by default the kernel deletes a link's static IPv6 addresses when
+ * it goes down (net.ipv6.conf.LINK.keep_addr_on_down = 0), and bringing it
+ * up does not give them back. So for the fault's duration the link keeps
+ * its addresses (the sysctl is set to 1), and revert puts the old value
+ * back once the link is up again.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fd_time.h"
 #include "internal.h"
@@ -18,7 +26,47 @@ struct link_state {
 	const struct scenario_fault *f;
 	int ifindex;
 	bool was_up;
+	int keep_addr; /* keep_addr_on_down before the fault; -1 without IPv6 */
 };
+
+static void keep_addr_path(const char *link, char *buf, size_t len)
+{
+	snprintf(buf, len, "/proc/sys/net/ipv6/conf/%s/keep_addr_on_down", link);
+}
+
+/* The link's keep_addr_on_down, -1 when it has no IPv6. /proc/sys/net
+ * shows the network namespace of the calling process. */
+static int keep_addr_get(const char *link)
+{
+	char path[128], buf[16] = "";
+	int fd, v = -1;
+
+	keep_addr_path(link, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (read(fd, buf, sizeof(buf) - 1) > 0)
+		v = atoi(buf);
+	close(fd);
+	return v;
+}
+
+static int keep_addr_set(const char *link, int v, struct fd_error *err)
+{
+	char path[128], buf[16];
+	int fd, n, rc = 0;
+
+	keep_addr_path(link, path, sizeof(path));
+	n = snprintf(buf, sizeof(buf), "%d\n", v);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n)
+		rc = fd_error_set(err, FD_ERR_ENV, -errno, "link %s: setting %s: %s", link, path,
+				  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	/* The link is gone (its namespace or peer went): nothing to keep. */
+	return rc == -ENOENT ? 0 : rc;
+}
 
 int inj_link_lookup(const struct scenario_fault *f, const struct driver_ctx *ctx,
 		    int *ifindex, bool *up, struct fd_error *err)
@@ -67,6 +115,7 @@ static int link_prepare(const struct scenario_fault *f, const struct driver_ctx 
 		free(s);
 		return rc;
 	}
+	s->keep_addr = keep_addr_get(f->link);
 	*state = s;
 	return 0;
 }
@@ -85,8 +134,8 @@ static json_t *link_spec(const void *state)
 {
 	const struct link_state *s = state;
 
-	return json_pack("{s:s, s:i, s:b}", "link", s->f->link, "ifindex", s->ifindex, "was_up",
-			 s->was_up);
+	return json_pack("{s:s, s:i, s:b, s:i}", "link", s->f->link, "ifindex", s->ifindex,
+			 "was_up", s->was_up, "keep_addr_on_down", s->keep_addr);
 }
 
 static int set_up(int ifindex, const char *name, bool up, struct fd_error *err)
@@ -136,7 +185,14 @@ static int link_apply(void *state, const struct driver_ctx *ctx, struct fd_error
 	(void)ctx;
 	if (!s->was_up)
 		return 0;
-	rc = set_up(s->ifindex, s->f->link, false, err);
+	rc = s->keep_addr == 0 ? keep_addr_set(s->f->link, 1, err) : 0;
+	if (rc == 0)
+		rc = set_up(s->ifindex, s->f->link, false, err);
+	if (rc < 0 && s->keep_addr == 0) {
+		struct fd_error ignored = { 0 };
+
+		keep_addr_set(s->f->link, 0, &ignored);
+	}
 	if (rc < 0)
 		fd_error_prefix(err, "fault %s", s->f->id);
 	return rc;
@@ -146,12 +202,18 @@ static int link_revert(const json_t *spec, struct fd_error *err)
 {
 	const char *name = json_string_value(json_object_get(spec, "link"));
 	json_int_t ifindex = json_integer_value(json_object_get(spec, "ifindex"));
+	json_t *keep = json_object_get(spec, "keep_addr_on_down");
+	int rc;
 
 	if (!name || ifindex <= 0)
 		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "link fault: malformed journal spec");
 	if (!json_is_true(json_object_get(spec, "was_up")))
 		return 0;
-	return set_up((int)ifindex, name, true, err);
+	rc = set_up((int)ifindex, name, true, err);
+	/* Only once the link is up: addresses kept so far stay. */
+	if (rc == 0 && json_is_integer(keep) && json_integer_value(keep) == 0)
+		rc = keep_addr_set(name, 0, err);
+	return rc;
 }
 
 static void link_free(void *state)
