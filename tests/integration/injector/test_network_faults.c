@@ -1,7 +1,7 @@
 /*
  * Network drivers against the real kernel, in two namespaces this test
- * creates (fdt-inj-a, fdt-inj-b joined by a veth pair, 10.250.1.0/24) and
- * always removes. The test process enters fdt-inj-a and injects there;
+ * creates (fdt-inj-a, fdt-inj-b joined by a veth pair, 10.250.1.0/24 and
+ * fd00:250:1::/64, B answering on ::2 and ::3) and always removes. The test process enters fdt-inj-a and injects there;
  * a listener runs in fdt-inj-b. Every test checks that the namespace's nft
  * ruleset, routes, links and qdiscs are the same after revert as before.
  * Exits 77 (skip) when not root.
@@ -33,6 +33,8 @@
 #define NS_A "fdt-inj-a"
 #define NS_B "fdt-inj-b"
 #define PEER "10.250.1.2"
+#define PEER6 "fd00:250:1::2"
+#define PEER6_OTHER "fd00:250:1::3"
 
 static char db_path[] = "/tmp/fdt-inj-XXXXXX";
 static pid_t listener = -1;
@@ -50,11 +52,13 @@ static void sh(const char *fmt, ...)
 		fprintf(stderr, "(setup command failed: %s)\n", cmd);
 }
 
-/* The namespace's state as the tools print it: nft, routes, links, qdiscs. */
+/* The namespace's state as the tools print it: nft, routes, links, qdiscs,
+ * and the sysctl a link-down fault changes for its duration. */
 static char *snapshot(void)
 {
 	FILE *p = popen("ip netns exec " NS_A " sh -c 'nft list ruleset; ip route; ip -6 route;"
-			" ip -o link | sed \"s/ qlen.*//\"; tc qdisc' 2>&1", "r");
+			" ip -o link | sed \"s/ qlen.*//\"; tc qdisc;"
+			" echo keep_addr_on_down $(cat /proc/sys/net/ipv6/conf/va/keep_addr_on_down)' 2>&1", "r");
 	char *buf = calloc(1, 65536);
 	size_t n = 0;
 
@@ -70,14 +74,19 @@ static void listen_in_b(void)
 	listener = fork();
 	if (listener == 0) {
 		struct fd_error e;
-		int fds[2];
+		int fds[3], one = 1;
 		uint16_t ports[2] = { 80, 443 };
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(80) };
 
 		if (fd_netns_enter(NS_B, &e) < 0)
 			_exit(1);
+		fds[2] = socket(AF_INET6, SOCK_STREAM, 0);
+		setsockopt(fds[2], IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fds[2], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fds[2], (struct sockaddr *)&a6, sizeof(a6)) < 0 || listen(fds[2], 64) < 0)
+			_exit(1);
 		for (int i = 0; i < 2; i++) {
 			struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(ports[i]) };
-			int one = 1;
 
 			fds[i] = socket(AF_INET, SOCK_STREAM, 0);
 			setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -85,10 +94,11 @@ static void listen_in_b(void)
 				_exit(1);
 		}
 		for (;;) {
-			struct pollfd p[2] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 } };
+			struct pollfd p[3] = { { fds[0], POLLIN, 0 }, { fds[1], POLLIN, 0 },
+					       { fds[2], POLLIN, 0 } };
 
-			poll(p, 2, -1);
-			for (int i = 0; i < 2; i++)
+			poll(p, 3, -1);
+			for (int i = 0; i < 3; i++)
 				if (p[i].revents & POLLIN)
 					close(accept(fds[i], NULL, NULL));
 		}
@@ -96,16 +106,23 @@ static void listen_in_b(void)
 	usleep(200000);
 }
 
-/* 0 connected, else -errno (ETIMEDOUT after timeout_ms). From namespace A. */
+/* 0 connected, else -errno (ETIMEDOUT after timeout_ms). From namespace A;
+ * addr is IPv4 or IPv6. */
 static int try_connect(const char *addr, uint16_t port, int timeout_ms)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), rc, soerr = 0;
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	bool v6 = strchr(addr, ':') != NULL;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), rc, soerr = 0;
 	socklen_t len = sizeof(soerr);
 	struct pollfd p;
 
-	inet_pton(AF_INET, addr, &a.sin_addr);
-	rc = connect(fd, (struct sockaddr *)&a, sizeof(a));
+	if (v6)
+		assert_int_equal(inet_pton(AF_INET6, addr, &a6.sin6_addr), 1);
+	else
+		assert_int_equal(inet_pton(AF_INET, addr, &a.sin_addr), 1);
+	rc = v6 ? connect(fd, (struct sockaddr *)&a6, sizeof(a6)) :
+		  connect(fd, (struct sockaddr *)&a, sizeof(a));
 	if (rc < 0 && errno != EINPROGRESS) {
 		rc = -errno;
 		close(fd);
@@ -131,6 +148,9 @@ static int setup_all(void **state)
 	sh("ip -n " NS_A " link add va type veth peer name vb netns " NS_B);
 	sh("ip -n " NS_A " addr add 10.250.1.1/24 dev va && ip -n " NS_A " link set va up && ip -n " NS_A " link set lo up");
 	sh("ip -n " NS_B " addr add 10.250.1.2/24 dev vb && ip -n " NS_B " link set vb up && ip -n " NS_B " link set lo up");
+	/* nodad: usable at once, no duplicate address detection delay */
+	sh("ip -n " NS_A " addr add fd00:250:1::1/64 dev va nodad");
+	sh("ip -n " NS_B " addr add " PEER6 "/64 dev vb nodad && ip -n " NS_B " addr add " PEER6_OTHER "/64 dev vb nodad");
 	listen_in_b();
 	home_ns = fd_netns_current();
 	{
@@ -164,6 +184,7 @@ struct fixture {
 	struct scenario_fault f[4];
 	struct fd_cidr cidrs[4][2];
 	uint16_t ports[4][2];
+	char *hosts[4][1];
 	char ids[4][16];
 };
 
@@ -194,6 +215,16 @@ static void target(struct fixture *x, struct scenario_fault *f, const char *cidr
 		f->targets.ports = x->ports[i];
 		f->targets.protocol = PROTOCOL_TCP;
 	}
+}
+
+/* A host name, resolved at inject time. */
+static void target_host(struct fixture *x, struct scenario_fault *f, const char *name)
+{
+	size_t i = (size_t)(f - x->f);
+
+	x->hosts[i][0] = (char *)name;
+	f->targets.hosts = x->hosts[i];
+	f->targets.n_hosts = 1;
 }
 
 static struct injector *inject(struct fixture *x, struct store *st, bool guardian)
@@ -273,6 +304,102 @@ static void test_drop_port_exactly(void **state)
 	after = snapshot();
 	assert_string_equal(before, after);
 	assert_int_equal(active_rows(st), 0);
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+/* IPv6: a /128 target dropped, another address of the same peer untouched. */
+static void test_drop_ipv6_exactly(void **state)
+{
+	struct fixture x = { 0 };
+	struct store *st;
+	struct injector *inj;
+	char *before, *after;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	st = open_store();
+	before = snapshot();
+	assert_int_equal(try_connect(PEER6, 80, 1000), 0);
+	target(&x, add_fault(&x, FAULT_DROP, 60 * FD_NS_PER_S), PEER6 "/128", 0);
+	inj = inject(&x, st, true);
+	assert_non_null(strstr(injector_fault_summary(inj, 0), "[0 v4, 1 v6]"));
+	assert_int_equal(try_connect(PEER6, 80, 300), -ETIMEDOUT);
+	assert_int_equal(try_connect(PEER6_OTHER, 80, 1000), 0);
+	assert_int_equal(try_connect(PEER, 80, 1000), 0); /* IPv4 of the same peer too */
+	revert(inj);
+	assert_int_equal(try_connect(PEER6, 80, 1000), 0);
+	after = snapshot();
+	assert_string_equal(before, after);
+	assert_int_equal(active_rows(st), 0);
+	free(before);
+	free(after);
+	store_close(st);
+}
+
+/* A listening socket of namespace A on addr:port (loopback). */
+static int listen_local(int family, const char *addr, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int fd = socket(family, SOCK_STREAM, 0), one = 1, rc;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family == AF_INET6) {
+		inet_pton(AF_INET6, addr, &a6.sin6_addr);
+		rc = bind(fd, (struct sockaddr *)&a6, sizeof(a6));
+	} else {
+		inet_pton(AF_INET, addr, &a.sin_addr);
+		rc = bind(fd, (struct sockaddr *)&a, sizeof(a));
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(listen(fd, 16), 0);
+	return fd;
+}
+
+/*
+ * A host name resolved at inject time, and its addresses in the journal.
+ * "localhost" resolves from /etc/hosts alone (no DNS, nothing leaves the
+ * machine) to 127.0.0.1 and ::1, which inside this test's namespace are
+ * the namespace's own loopback: dropped there, the peer untouched.
+ */
+static void test_drop_host_name(void **state)
+{
+	struct fixture x = { 0 };
+	struct store_fault *rows = NULL;
+	struct fd_error e = { 0 };
+	struct store *st;
+	struct injector *inj;
+	char *before, *after;
+	size_t n = 0;
+	int l4, l6;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	st = open_store();
+	l4 = listen_local(AF_INET, "127.0.0.1", 8080);
+	l6 = listen_local(AF_INET6, "::1", 8080);
+	before = snapshot();
+	assert_int_equal(try_connect("127.0.0.1", 8080, 1000), 0);
+	target_host(&x, add_fault(&x, FAULT_DROP, 60 * FD_NS_PER_S), "localhost");
+	inj = inject(&x, st, true);
+	assert_int_equal(try_connect("127.0.0.1", 8080, 300), -ETIMEDOUT);
+	if (strstr(injector_fault_summary(inj, 0), "1 v6]"))
+		assert_int_equal(try_connect("::1", 8080, 300), -ETIMEDOUT);
+	assert_int_equal(try_connect(PEER, 80, 1000), 0);
+	assert_int_equal(store_journal_list_active(st, &rows, &n, &e), 0);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(rows[0].spec, "\"hosts\":{\"localhost\":["));
+	assert_non_null(strstr(rows[0].spec, "\"127.0.0.1/32\""));
+	store_faults_free(rows, n);
+	revert(inj);
+	assert_int_equal(try_connect("127.0.0.1", 8080, 1000), 0);
+	after = snapshot();
+	assert_string_equal(before, after);
+	assert_int_equal(active_rows(st), 0);
+	close(l4);
+	close(l6);
 	free(before);
 	free(after);
 	store_close(st);
@@ -529,6 +656,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_port_exactly),
+		cmocka_unit_test(test_drop_ipv6_exactly),
+		cmocka_unit_test(test_drop_host_name),
 		cmocka_unit_test(test_reject_resets),
 		cmocka_unit_test(test_blackhole_route_and_link_down),
 		cmocka_unit_test(test_rate_tbf_and_netem_detection),
