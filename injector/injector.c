@@ -154,6 +154,8 @@ static int journal_plan_all(struct injector *inj, struct fd_error *err)
 		struct store_fault *row = &rows[i];
 
 		rc = refresh_spec(x, err);
+		if (rc < 0)
+			break;
 		row->drill_id = inj->opts.drill_id;
 		snprintf(row->fault_id, sizeof(row->fault_id), "%s", x->f->id);
 		snprintf(row->kind, sizeof(row->kind), "%s", x->drv->name);

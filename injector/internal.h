@@ -68,9 +68,9 @@ struct inj_nft_fault {
 	enum fault_protocol protocol;
 	const uint16_t *ports;
 	size_t n_ports;
-	const struct fd_cidr *cidrs; /* collapsed */
+	const struct fd_cidr *cidrs; /* collapsed: sorted by family and address */
 	size_t n_cidrs;
-	uint64_t timeout_ms;
+	uint64_t timeout_ms;         /* the set's timeout, which every element gets */
 };
 
 struct inj_nft *inj_nft_new(void);
