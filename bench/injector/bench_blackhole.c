@@ -7,7 +7,7 @@
  *
  *   sudo build/bench/injector/bench_blackhole [RUNS [PAIRS [SECONDS]]]
  *
- * RUNS apply/revert cycles (default 15). Throughput: PAIRS (default 7)
+ * RUNS apply/revert cycles (default 15), each fault held 50 ms. Throughput: PAIRS (default 7)
  * back-to-back pairs of SECONDS (default 1) with the fault then without;
  * the figure is the median of the per-pair ratios, so that load drifting
  * during the run moves both halves of a pair alike.
@@ -40,6 +40,7 @@
 #define N_PREFIXES 10000
 #define TPUT_PORT 5201
 #define TEXT_RUNS 5 /* the libnftables comparison is slow and steady */
+#define HOLD_US 50000
 
 static pid_t sink = -1;
 
@@ -276,6 +277,10 @@ static int timing_runs(struct injector *inj, struct store *st, const struct fd_c
 			return -1;
 		}
 		fg->apply[r] = ms_since(t0);
+		/* Held briefly, as any drill holds a fault for at least a probe
+		 * interval: a revert in the same millisecond would race the
+		 * guardian's own start for the CPUs and time that instead. */
+		usleep(HOLD_US);
 		t0 = fd_mono_ns();
 		if (injector_revert(inj, &e) < 0) {
 			fprintf(stderr, "revert: %s\n", e.msg);
