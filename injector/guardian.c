@@ -42,7 +42,6 @@
 #define G_PIDFD 3
 #define G_PIPE 4
 #define G_ENV "FIREDRILL_GUARDIAN"
-#define G_MAX_ROWS 64
 
 struct g_row {
 	int64_t id;        /* journal row; 0 without a journal */
@@ -208,12 +207,12 @@ static void isolate(int pidfd, int pipe_rd)
 /* Fork mode (no journal path): revert from the inherited specs. */
 static void guardian_forked(struct injector *inj, int pidfd, int pipe_rd)
 {
-	struct g_row rows[G_MAX_ROWS];
+	struct g_row rows[INJ_MAX_FAULTS];
 	size_t n = 0;
 	int64_t now_real = fd_real_ns(), now_mono = fd_mono_ns();
 
 	isolate(pidfd, pipe_rd);
-	for (size_t i = 0; i < inj->n && n < G_MAX_ROWS; i++) {
+	for (size_t i = 0; i < inj->n && n < INJ_MAX_FAULTS; i++) {
 		struct inj_fault *x = &inj->faults[i];
 
 		if (x->phase != INJ_APPLIED)
@@ -231,8 +230,8 @@ static void guardian_forked(struct injector *inj, int pidfd, int pipe_rd)
 __attribute__((constructor)) static void guardian_exec_entry(void)
 {
 	const char *env = getenv(G_ENV);
-	struct g_row rows[G_MAX_ROWS];
-	int64_t ids[G_MAX_ROWS];
+	struct g_row rows[INJ_MAX_FAULTS];
+	int64_t ids[INJ_MAX_FAULTS];
 	struct store_fault *active = NULL;
 	struct g_db db = { 0 };
 	struct fd_error e = { 0 };
@@ -250,7 +249,7 @@ __attribute__((constructor)) static void guardian_exec_entry(void)
 		_exit(1);
 	*path++ = '\0';
 	db.path = path;
-	for (tok = strtok_r(copy, ",", &save); tok && n_ids < G_MAX_ROWS;
+	for (tok = strtok_r(copy, ",", &save); tok && n_ids < INJ_MAX_FAULTS;
 	     tok = strtok_r(NULL, ",", &save))
 		ids[n_ids++] = strtoll(tok, NULL, 10);
 	if (store_open_readonly(path, &db.ro, &e) < 0 && store_open(path, &db.rw, &e) < 0)
@@ -260,7 +259,7 @@ __attribute__((constructor)) static void guardian_exec_entry(void)
 	for (size_t i = 0; i < n_active; i++) {
 		const struct injector_driver *drv = injector_driver_by_name(active[i].kind);
 
-		for (size_t k = 0; drv && k < n_ids && n < G_MAX_ROWS; k++) {
+		for (size_t k = 0; drv && k < n_ids && n < INJ_MAX_FAULTS; k++) {
 			if (active[i].id != ids[k])
 				continue;
 			rows[n++] = (struct g_row){
@@ -287,7 +286,7 @@ static char *guardian_env(const struct injector *inj)
 	if (!env)
 		return NULL;
 	off = (size_t)snprintf(env, cap, "%s=", G_ENV);
-	for (size_t i = 0, k = 0; i < inj->n && k < G_MAX_ROWS; i++)
+	for (size_t i = 0, k = 0; i < inj->n && k < INJ_MAX_FAULTS; i++)
 		if (inj->faults[i].phase == INJ_APPLIED)
 			off += (size_t)snprintf(env + off, cap - off, "%s%" PRId64, k++ ? "," : "",
 						inj->faults[i].row);
@@ -295,10 +294,11 @@ static char *guardian_env(const struct injector *inj)
 	return env;
 }
 
-/* environ plus one entry (the array is the caller's to free, not its strings). */
+/* environ without any older G_ENV, plus extra. The caller frees the array,
+ * not its strings. */
 static char **environ_with(char *extra)
 {
-	size_t n = 0;
+	size_t n = 0, k = 0;
 	char **envp;
 
 	while (environ[n])
@@ -306,14 +306,10 @@ static char **environ_with(char *extra)
 	envp = calloc(n + 2, sizeof(*envp));
 	if (!envp)
 		return NULL;
-	for (size_t i = 0, k = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], G_ENV "=", sizeof(G_ENV)) != 0)
 			envp[k++] = environ[i];
-	for (size_t k = 0;; k++)
-		if (!envp[k]) {
-			envp[k] = extra;
-			break;
-		}
+	envp[k] = extra;
 	return envp;
 }
 

@@ -73,6 +73,10 @@ int injector_prepare(struct injector *inj, struct fd_error *err)
 
 	if (inj->prepared)
 		return 0;
+	if (inj->n > INJ_MAX_FAULTS)
+		return fd_error_set(err, FD_ERR_INPUT, -E2BIG,
+				    "%s: %zu faults; one injection takes at most %d",
+				    inj->s->path ? inj->s->path : "scenario", inj->n, INJ_MAX_FAULTS);
 	inj->base_dir = dirname_of(inj->s->path);
 	inj->ctx.base_dir = inj->base_dir;
 	for (size_t i = 0; i < inj->n && rc == 0; i++) {

@@ -11,6 +11,10 @@
 
 enum inj_phase { INJ_IDLE, INJ_PLANNED, INJ_APPLIED };
 
+/* Faults per injection: the guardian keeps a fixed table of the rows it
+ * watches, so prepare refuses more rather than leave some unwatched. */
+#define INJ_MAX_FAULTS 64
+
 struct inj_fault {
 	const struct scenario_fault *f;
 	const struct injector_driver *drv;
