@@ -1,0 +1,451 @@
+/*
+ * scenario_probes: the probes: section (one kind per probe, named by its
+ * one nested section), the HTTP request and command shared with rpo:
+ * actions, and references to probes by id from the other sections.
+ */
+#include "scenario_load.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fd_time.h"
+#include "scenario_values.h"
+
+static const char *const probe_kind_names[PROBE_KIND_COUNT] = {
+	[PROBE_HTTP] = "http",   [PROBE_TCP] = "tcp", [PROBE_DNS] = "dns",
+	[PROBE_COMMAND] = "command", [PROBE_LOG] = "log", [PROBE_PCAP] = "pcap",
+};
+
+const char *scenario_probe_kind_name(enum probe_kind k)
+{
+	return (unsigned)k < PROBE_KIND_COUNT ? probe_kind_names[k] : "?";
+}
+
+/* ------------------------------------------------------------------- http */
+
+static int h_url(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_http *h = obj;
+	int r = scenario_read_scalar(c, v, "a URL");
+
+	if (r)
+		return r;
+	if ((strncasecmp(v->str, "http://", 7) != 0 && strncasecmp(v->str, "https://", 8) != 0) ||
+	    strpbrk(v->str, " \t\r\n"))
+		return scenario_fail(c, v, "url: expected an http:// or https:// URL, got \"%s\"",
+				     v->str);
+	return scenario_read_str(c, v, &h->url);
+}
+
+static int h_method(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_http *h = obj;
+	int r = scenario_read_scalar(c, v, "an HTTP method");
+
+	if (r)
+		return r;
+	for (const char *p = v->str; *p; p++)
+		if (*p < 'A' || *p > 'Z')
+			return scenario_fail(c, v,
+					     "method: expected an upper-case HTTP method such as GET or PUT, got \"%s\"",
+					     v->str);
+	return scenario_read_str(c, v, &h->method);
+}
+
+static bool is_header(const char *s)
+{
+	const char *colon = strchr(s, ':');
+
+	if (!colon || colon == s || strpbrk(s, "\r\n"))
+		return false;
+	for (const char *p = s; p < colon; p++)
+		if (*p <= ' ' || *p >= 127)
+			return false;
+	return true;
+}
+
+static int header_item(struct lctx *c, const struct ynode *v, void *out)
+{
+	static const char what[] = "a header line \"Name: value\"";
+
+	return scenario_read_checked(c, v, out, is_header, what, what);
+}
+
+static int h_headers(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_http *h = obj;
+
+	return scenario_read_strs(c, v, &h->headers, &h->n_headers, header_item);
+}
+
+static int h_body(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_str(c, v, &((struct scenario_http *)obj)->body);
+}
+
+/* 200, "200-299" */
+static int read_status(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_status_range *out = obj;
+	long lo, hi;
+	const char *dash;
+	char first[8];
+	int r = scenario_read_scalar(c, v, "an HTTP status");
+
+	if (r)
+		return r;
+	dash = strchr(v->str, '-');
+	if (dash && (size_t)(dash - v->str) < sizeof(first)) {
+		memcpy(first, v->str, (size_t)(dash - v->str));
+		first[dash - v->str] = '\0';
+		r = scenario_value_int(first, 100, 599, &lo) ||
+		    scenario_value_int(dash + 1, 100, 599, &hi) || lo > hi;
+	} else {
+		r = scenario_value_int(v->str, 100, 599, &lo);
+		hi = lo;
+	}
+	if (r)
+		return scenario_fail(c, v,
+				     "%s: expected an HTTP status 100-599 or a range such as \"200-299\", got \"%s\"",
+				     c->key, v->str);
+	out->lo = (uint16_t)lo;
+	out->hi = (uint16_t)hi;
+	return 0;
+}
+
+static int h_expect_status(struct lctx *c, const struct ynode *v, void *obj)
+{
+	static const struct list_spec spec = {
+		.size = sizeof(struct scenario_status_range), .item = read_status,
+		.one_ok = true, .what = "a list",
+	};
+	struct scenario_http *h = obj;
+
+	return scenario_read_list(c, v, &spec, (void **)&h->expect_status, &h->n_expect_status);
+}
+
+static int h_body_match(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_regex(c, v, &((struct scenario_http *)obj)->body_match, 0);
+}
+
+static int h_max_latency(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_duration(c, v, &((struct scenario_http *)obj)->max_latency_ns, true);
+}
+
+static int h_ca_file(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_str(c, v, &((struct scenario_http *)obj)->ca_file);
+}
+
+static int h_insecure(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_bool(c, v, &((struct scenario_http *)obj)->insecure);
+}
+
+static int h_follow(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_bool(c, v, &((struct scenario_http *)obj)->follow_redirects);
+}
+
+static const struct field http_fields[] = {
+	{ "url", h_url, ALL_KINDS, 0, false },
+	{ "method", h_method, 0, 0, false },
+	{ "headers", h_headers, 0, 0, false },
+	{ "body", h_body, 0, 0, false },
+	{ "expect-status", h_expect_status, 0, 0, false },
+	{ "body-match", h_body_match, 0, 0, false },
+	{ "max-latency", h_max_latency, 0, 0, false },
+	{ "ca-file", h_ca_file, 0, 0, false },
+	{ "insecure", h_insecure, 0, 0, false },
+	{ "follow-redirects", h_follow, 0, 0, false },
+};
+
+int scenario_read_http(struct lctx *c, const struct ynode *v, struct scenario_http *h,
+		       const char *const *skip)
+{
+	int r = scenario_walk(c, v, http_fields, N_ELEM(http_fields), h, ALL_KINDS, NULL, skip);
+
+	if (r == 0 && !h->method && !(h->method = strdup("GET")))
+		return scenario_nomem(c);
+	if (r == 0 && !h->n_expect_status) {
+		h->expect_status = calloc(1, sizeof(*h->expect_status));
+		if (!h->expect_status)
+			return scenario_nomem(c);
+		h->expect_status[0].lo = 200;
+		h->expect_status[0].hi = 299;
+		h->n_expect_status = 1;
+	}
+	return r;
+}
+
+/* ---------------------------------------------------------------- command */
+
+static int cmd_run(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_str(c, v, &((struct scenario_command *)obj)->run);
+}
+
+static int cmd_stdout_match(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_regex(c, v, &((struct scenario_command *)obj)->stdout_match, 0);
+}
+
+static const struct field command_fields[] = {
+	{ "run", cmd_run, ALL_KINDS, 0, false },
+	{ "stdout-match", cmd_stdout_match, 0, 0, false },
+};
+
+int scenario_read_command(struct lctx *c, const struct ynode *v, struct scenario_command *cmd,
+			  const char *const *skip)
+{
+	return scenario_walk(c, v, command_fields, N_ELEM(command_fields), cmd, ALL_KINDS, NULL,
+			     skip);
+}
+
+/* ------------------------------------------------- the other probe kinds */
+
+static int tcp_host(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_checked(c, v, &((struct scenario_probe *)obj)->tcp.host,
+				     scenario_value_is_host, "a host name",
+				     "a host name or an IP address");
+}
+
+static int tcp_port(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_port(c, v, &((struct scenario_probe *)obj)->tcp.port);
+}
+
+static const struct field tcp_fields[] = {
+	{ "host", tcp_host, ALL_KINDS, 0, false },
+	{ "port", tcp_port, ALL_KINDS, 0, false },
+};
+
+static int dns_name(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_checked(c, v, &((struct scenario_probe *)obj)->dns.name,
+				     scenario_value_is_host, "a DNS name", "a DNS name");
+}
+
+static int dns_expect_in(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_probe *p = obj;
+
+	return scenario_read_cidrs(c, v, &p->dns.expect_in, &p->dns.n_expect_in);
+}
+
+static const struct field dns_fields[] = {
+	{ "name", dns_name, ALL_KINDS, 0, false },
+	{ "expect-in", dns_expect_in, 0, 0, false },
+};
+
+static int log_path(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_str(c, v, &((struct scenario_probe *)obj)->log.path);
+}
+
+static int log_match(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_regex(c, v, &((struct scenario_probe *)obj)->log.match, 0);
+}
+
+static int log_fail_match(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_regex(c, v, &((struct scenario_probe *)obj)->log.fail_match, 0);
+}
+
+static const struct field log_fields[] = {
+	{ "path", log_path, ALL_KINDS, 0, false },
+	{ "match", log_match, ALL_KINDS, 0, false },
+	{ "fail-match", log_fail_match, 0, 0, false },
+};
+
+static int pcap_interface(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_checked(c, v, &((struct scenario_probe *)obj)->pcap.interface,
+				     scenario_value_is_ifname, "an interface name",
+				     "an interface name (1-15 characters)");
+}
+
+static int pcap_filter(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_probe *p = obj;
+	char msg[512];
+	int r = scenario_read_scalar(c, v, "a pcap filter");
+
+	if (r)
+		return r;
+	r = scenario_value_pcap(v->str, msg, sizeof(msg));
+	if (r == -ENOMEM)
+		return scenario_nomem(c);
+	if (r)
+		return scenario_fail(c, v, "filter: invalid pcap filter: %s", msg);
+	return scenario_read_str(c, v, &p->pcap.filter);
+}
+
+static const struct field pcap_fields[] = {
+	{ "interface", pcap_interface, ALL_KINDS, 0, false },
+	{ "filter", pcap_filter, ALL_KINDS, 0, false },
+};
+
+/* ----------------------------------------------------------------- probes */
+
+static int pr_http(struct lctx *c, const struct ynode *v, void *obj)
+{
+	char saved[sizeof(c->where)];
+	int r;
+
+	scenario_where_push(c, saved, sizeof(saved), "http");
+	r = scenario_read_http(c, v, &((struct scenario_probe *)obj)->http, NULL);
+	scenario_where_pop(c, saved);
+	return r;
+}
+
+static int pr_tcp(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_walk_section(c, NULL, v, tcp_fields, N_ELEM(tcp_fields), obj);
+}
+
+static int pr_dns(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_walk_section(c, NULL, v, dns_fields, N_ELEM(dns_fields), obj);
+}
+
+static int pr_command(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_walk_section(c, NULL, v, command_fields, N_ELEM(command_fields),
+				     &((struct scenario_probe *)obj)->command);
+}
+
+static int pr_log(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_walk_section(c, NULL, v, log_fields, N_ELEM(log_fields), obj);
+}
+
+static int pr_pcap(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_walk_section(c, NULL, v, pcap_fields, N_ELEM(pcap_fields), obj);
+}
+
+static int pr_id(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_probe *p = obj;
+	int r = scenario_read_name(c, v, &p->id, 32);
+
+	for (size_t i = 0; r == 0 && i < c->s->n_probes && &c->s->probes[i] != p; i++)
+		if (c->s->probes[i].id && strcmp(c->s->probes[i].id, p->id) == 0)
+			r = scenario_fail(c, v, "duplicate probe id \"%s\" (first at line %d)", p->id,
+					  c->s->probes[i].loc.line);
+	return r;
+}
+
+static int pr_interval(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_interval(c, v, &((struct scenario_probe *)obj)->interval_ns);
+}
+
+static int pr_timeout(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_duration(c, v, &((struct scenario_probe *)obj)->timeout_ns, true);
+}
+
+static const struct field probe_fields[] = {
+	{ "id", pr_id, ALL_KINDS, 0, false },
+	{ "interval", pr_interval, 0, 0, false },
+	{ "timeout", pr_timeout, 0, 0, false },
+	{ "http", pr_http, 0, BIT(PROBE_HTTP), false },
+	{ "tcp", pr_tcp, 0, BIT(PROBE_TCP), false },
+	{ "dns", pr_dns, 0, BIT(PROBE_DNS), false },
+	{ "command", pr_command, 0, BIT(PROBE_COMMAND), false },
+	{ "log", pr_log, 0, BIT(PROBE_LOG), false },
+	{ "pcap", pr_pcap, 0, BIT(PROBE_PCAP), false },
+};
+
+static int read_probe(struct lctx *c, const struct ynode *map, void *obj)
+{
+	struct scenario_probe *p = obj;
+	char saved[sizeof(c->where)], kind[64], list[128];
+	int which = -1, r;
+
+	if (map->type != YNODE_MAP)
+		return scenario_expect_map(c, map);
+	scenario_where_item(c, map, "probe", saved, sizeof(saved));
+	p->loc.line = map->line;
+	p->loc.col = map->col;
+	p->interval_ns = FD_NS_PER_S;
+	p->timeout_ns = FD_NS_PER_S;
+	r = scenario_pick_one(c, map, probe_kind_names, PROBE_KIND_COUNT,
+			      "a probe checks one thing", &which);
+	if (r == 0 && which < 0)
+		r = scenario_fail(c, map, "needs one of %s",
+				  scenario_join(probe_kind_names, PROBE_KIND_COUNT, list,
+						sizeof(list)));
+	if (r == 0) {
+		p->kind = (enum probe_kind)which;
+		snprintf(kind, sizeof(kind), "a %s probe", probe_kind_names[which]);
+		r = scenario_walk(c, map, probe_fields, N_ELEM(probe_fields), p, BIT(which), kind,
+				  NULL);
+	}
+	scenario_where_pop(c, saved);
+	return r;
+}
+
+int scenario_read_probes(struct lctx *c, const struct ynode *v, void *obj)
+{
+	static const struct list_spec spec = {
+		.size = sizeof(struct scenario_probe), .item = read_probe,
+		.what = "a list of probes", .why = " (recovery is judged by probes)",
+	};
+	struct scenario *s = obj;
+
+	return scenario_read_list(c, v, &spec, (void **)&s->probes, &s->n_probes);
+}
+
+/* ---------------------------------------------------------- probe references */
+
+int scenario_read_probe_ref(struct lctx *c, const struct ynode *v, void *out)
+{
+	const char **ids;
+	const char *hint;
+	char list[512];
+	long idx;
+	int r = scenario_read_scalar(c, v, "a probe id");
+
+	if (r)
+		return r;
+	idx = scenario_find_probe(c->s, v->str);
+	if (idx >= 0) {
+		*(size_t *)out = (size_t)idx;
+		return 0;
+	}
+	ids = calloc(c->s->n_probes + 1, sizeof(*ids));
+	if (!ids)
+		return scenario_nomem(c);
+	for (size_t i = 0; i < c->s->n_probes; i++)
+		ids[i] = c->s->probes[i].id ? c->s->probes[i].id : "";
+	hint = scenario_value_suggest(v->str, ids, c->s->n_probes);
+	if (hint)
+		r = scenario_fail(c, v, "%s: unknown probe \"%s\" (did you mean \"%s\"?)", c->key,
+				  v->str, hint);
+	else
+		r = scenario_fail(c, v, "%s: unknown probe \"%s\" (probes: %s)", c->key, v->str,
+				  c->s->n_probes ? scenario_join(ids, c->s->n_probes, list,
+								 sizeof(list))
+						 : "none defined");
+	free(ids);
+	return r;
+}
+
+int scenario_read_probe_refs(struct lctx *c, const struct ynode *v, size_t **out, size_t *n)
+{
+	static const struct list_spec spec = {
+		.size = sizeof(size_t), .item = scenario_read_probe_ref, .one_ok = true,
+		.what = "a list",
+	};
+
+	return scenario_read_list(c, v, &spec, (void **)out, n);
+}

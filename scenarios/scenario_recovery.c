@@ -1,0 +1,197 @@
+/*
+ * scenario_recovery: how health is judged, with probe references resolved
+ * to indices: steady-state (before injecting), stop-if-failing (abort the
+ * drill), recovery with its runbook steps, and failback.
+ */
+#include "scenario_load.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------ steady state and stop-if */
+
+static int ss_probes(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+
+	return scenario_read_probe_refs(c, v, &s->steady_state, &s->n_steady_state);
+}
+
+static const struct field steady_fields[] = {
+	{ "probes", ss_probes, ALL_KINDS, 0, false },
+};
+
+int scenario_read_steady_state(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_walk_section(c, "steady-state", v, steady_fields, N_ELEM(steady_fields),
+				     obj);
+}
+
+static int si_probe(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_probe_ref(c, v, &((struct scenario_stop_if *)obj)->probe);
+}
+
+static int si_for(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_duration(c, v, &((struct scenario_stop_if *)obj)->for_ns, false);
+}
+
+static const struct field stop_if_fields[] = {
+	{ "probe", si_probe, ALL_KINDS, 0, false },
+	{ "for", si_for, 0, 0, false },
+};
+
+static int read_stop_if(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_walk(c, v, stop_if_fields, N_ELEM(stop_if_fields), obj, ALL_KINDS, NULL,
+			     NULL);
+}
+
+int scenario_read_stop_if(struct lctx *c, const struct ynode *v, void *obj)
+{
+	static const struct list_spec spec = {
+		.size = sizeof(struct scenario_stop_if), .item = read_stop_if,
+		.what = "a list of {probe, for}", .empty_ok = true, .where = "stop-if-failing",
+	};
+	struct scenario *s = obj;
+
+	return scenario_read_list(c, v, &spec, (void **)&s->stop_if, &s->n_stop_if);
+}
+
+/* ------------------------------------------------------------------- steps */
+
+static int st_name(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_str(c, v, &((struct scenario_step *)obj)->name);
+}
+
+static int st_run(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_str(c, v, &((struct scenario_step *)obj)->run);
+}
+
+static int st_manual(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_bool(c, v, &((struct scenario_step *)obj)->manual);
+}
+
+static int st_timeout(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_duration(c, v, &((struct scenario_step *)obj)->timeout_ns, true);
+}
+
+static const struct field step_fields[] = {
+	{ "name", st_name, ALL_KINDS, 0, false },
+	{ "run", st_run, 0, 0, false },
+	{ "manual", st_manual, 0, 0, false },
+	{ "timeout", st_timeout, 0, 0, false },
+};
+
+/* A step without a timeout of its own gets the recovery's (read before the steps). */
+static int read_step(struct lctx *c, const struct ynode *map, void *obj)
+{
+	struct scenario_step *st = obj;
+	const struct ynode *name = scenario_map_get(map, "name");
+	char saved[sizeof(c->where)];
+	int r;
+
+	if (name && name->type == YNODE_SCALAR && !scenario_is_null(name) && name->len <= 64)
+		scenario_where_push(c, saved, sizeof(saved), "step \"%s\"", name->str);
+	else
+		scenario_where_push(c, saved, sizeof(saved), "step #%zu", c->index + 1);
+	r = scenario_walk(c, map, step_fields, N_ELEM(step_fields), st, ALL_KINDS, NULL, NULL);
+	if (r == 0 && st->run && st->manual)
+		r = scenario_fail(c, map,
+				  "has both \"run\" and \"manual: true\"; a step is either automated or manual");
+	if (r == 0 && !st->run && !st->manual)
+		r = scenario_fail(c, map, "needs run: COMMAND or manual: true");
+	if (r == 0 && !st->timeout_ns)
+		st->timeout_ns = c->s->recovery.timeout_ns;
+	scenario_where_pop(c, saved);
+	return r;
+}
+
+/* ------------------------------------------------------ recovery, failback */
+
+enum { CRIT_RECOVERY, CRIT_FAILBACK };
+
+static int cr_all(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_criterion *cr = obj;
+
+	cr->mode = CRITERION_ALL;
+	return scenario_read_probe_refs(c, v, &cr->probes, &cr->n_probes);
+}
+
+static int cr_any(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_criterion *cr = obj;
+
+	cr->mode = CRITERION_ANY;
+	return scenario_read_probe_refs(c, v, &cr->probes, &cr->n_probes);
+}
+
+static int cr_stable_for(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_duration(c, v, &((struct scenario_criterion *)obj)->stable_for_ns,
+				      false);
+}
+
+static int cr_timeout(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_duration(c, v, &((struct scenario_criterion *)obj)->timeout_ns, true);
+}
+
+/* The steps belong to the scenario, not to the criterion they are read with. */
+static int cr_steps(struct lctx *c, const struct ynode *v, void *obj)
+{
+	static const struct list_spec spec = {
+		.size = sizeof(struct scenario_step), .item = read_step,
+		.what = "a list of steps", .empty_ok = true,
+	};
+	struct scenario *s = c->s;
+
+	return scenario_read_list(c, v, &spec, (void **)&s->steps, &s->n_steps);
+}
+
+static const struct field criterion_fields[] = {
+	{ "all", cr_all, 0, 0, false },
+	{ "any", cr_any, 0, 0, false },
+	{ "stable-for", cr_stable_for, 0, 0, false },
+	{ "timeout", cr_timeout, ALL_KINDS, 0, false },
+	{ "steps", cr_steps, 0, BIT(CRIT_RECOVERY), false },
+};
+
+static int read_criterion(struct lctx *c, const struct ynode *v, struct scenario_criterion *cr,
+			  int which)
+{
+	static const char *const modes[] = { "all", "any" };
+	const char *name = which == CRIT_RECOVERY ? "recovery" : "failback";
+	char saved[sizeof(c->where)];
+	int mode = -1, r;
+
+	scenario_where_push(c, saved, sizeof(saved), "%s", name);
+	r = scenario_pick_one(c, v, modes, 2, "the criterion is one or the other", &mode);
+	if (r == 0)
+		r = scenario_walk(c, v, criterion_fields, N_ELEM(criterion_fields), cr, BIT(which),
+				  name, NULL);
+	if (r == 0 && mode < 0)
+		r = scenario_fail(c, v, "needs all: [PROBE...] or any: [PROBE...]");
+	scenario_where_pop(c, saved);
+	return r;
+}
+
+int scenario_read_recovery(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return read_criterion(c, v, &((struct scenario *)obj)->recovery, CRIT_RECOVERY);
+}
+
+int scenario_read_failback(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+
+	s->has_failback = true;
+	return read_criterion(c, v, &s->failback, CRIT_FAILBACK);
+}
