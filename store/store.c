@@ -376,6 +376,92 @@ int store_grow(void **arr, size_t *cap, size_t need, size_t sz)
 	return 0;
 }
 
+long store_name_index(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (long)i;
+	return -1;
+}
+
+sqlite3_stmt *store_tx_stmt(struct store *st, const char *sql, int *rc, struct fd_error *err)
+{
+	sqlite3_stmt *s;
+
+	*rc = store_tx_begin(st, err);
+	if (*rc)
+		return NULL;
+	s = store_stmt(st, sql, err);
+	if (!s)
+		*rc = store_tx_end(st, -EIO, err);
+	return s;
+}
+
+int store_step_insert(struct store *st, sqlite3_stmt *s, int64_t *id, const char *what,
+		      struct fd_error *err)
+{
+	int rc = store_step_done(st, s, what, err);
+
+	if (!rc)
+		*id = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+int store_read_row(struct store *st, sqlite3_stmt *s, store_row_fn fn, void *elem,
+		   const char *what, struct fd_error *err)
+{
+	int rc;
+
+	if (!s)
+		return -EIO;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		rc = fn(s, elem) ? fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory") : 0;
+	else if (rc == SQLITE_DONE)
+		rc = -ENOENT;
+	else
+		rc = store_sql_error(st, err, rc, what);
+	sqlite3_reset(s);
+	return rc;
+}
+
+int store_read_rows(struct store *st, sqlite3_stmt *s, store_row_fn fn, size_t sz, void **out,
+		    size_t *n, void (*free_rows)(void *arr, size_t n), const char *what,
+		    struct fd_error *err)
+{
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!s)
+		return -EIO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		char *elem;
+
+		if (store_grow(out, &cap, *n + 1, sz)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		elem = (char *)*out + (*n)++ * sz;
+		memset(elem, 0, sz);
+		if (fn(s, elem)) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (free_rows)
+		free_rows(*out, *n);
+	else
+		free(*out);
+	*out = NULL;
+	*n = 0;
+	return store_sql_error(st, err, rc, what);
+}
+
 /* ---- opening and migrating ----------------------------------------------- */
 
 static int pragma_int(struct store *st, const char *sql, int *out, struct fd_error *err)

@@ -34,13 +34,12 @@ const char *store_outcome_name(enum drill_outcome o)
 
 int store_outcome_parse(const char *name, enum drill_outcome *out)
 {
-	for (size_t i = 0; name && i < N_OUTCOMES; i++) {
-		if (strcmp(name, outcome_names[i]) == 0) {
-			*out = (enum drill_outcome)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	long i = store_name_index(name, outcome_names, N_OUTCOMES);
+
+	if (i < 0)
+		return -EINVAL;
+	*out = (enum drill_outcome)i;
+	return 0;
 }
 
 static enum drill_outcome col_outcome(sqlite3_stmt *s, int i)
@@ -102,6 +101,17 @@ static void local_host(char *buf, size_t n)
 
 /* ---- drills ------------------------------------------------------------------ */
 
+/* The scenario's name (unless the drill names it) and hash. */
+static int read_scenario_ref(sqlite3_stmt *s, void *elem)
+{
+	struct store_drill *d = elem;
+
+	if (!d->scenario_name[0])
+		store_col_text(s, 0, d->scenario_name, sizeof(d->scenario_name));
+	store_col_text(s, 1, d->scenario_sha256, sizeof(d->scenario_sha256));
+	return 0;
+}
+
 static int resolve_scenario(struct store *st, struct store_drill *d, struct fd_error *err)
 {
 	static const char sql[] = "SELECT name, sha256 FROM scenarios WHERE id = ?1";
@@ -111,22 +121,12 @@ static int resolve_scenario(struct store *st, struct store_drill *d, struct fd_e
 	if (!d->scenario_id)
 		return 0;
 	s = store_stmt(st, sql, err);
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, d->scenario_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		if (!d->scenario_name[0])
-			store_col_text(s, 0, d->scenario_name, sizeof(d->scenario_name));
-		store_col_text(s, 1, d->scenario_sha256, sizeof(d->scenario_sha256));
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	if (s)
+		sqlite3_bind_int64(s, 1, d->scenario_id);
+	rc = store_read_row(st, s, read_scenario_ref, d, "reading the scenario", err);
+	if (rc == -ENOENT)
 		rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOENT, "%s: no scenario with id %lld",
 				  st->path, (long long)d->scenario_id);
-	} else {
-		rc = store_sql_error(st, err, rc, "reading the scenario");
-	}
-	sqlite3_reset(s);
 	return rc;
 }
 
@@ -139,7 +139,6 @@ static int insert_drill(struct store *st, struct store_drill *d, const char *hos
 		" note, holder_pid, holder_start, holder_host)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13, ?14)";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	int rc;
 
 	if (!s)
 		return -EIO;
@@ -157,10 +156,7 @@ static int insert_drill(struct store *st, struct store_drill *d, const char *hos
 	sqlite3_bind_int(s, 12, d->holder_pid);
 	sqlite3_bind_int64(s, 13, (sqlite3_int64)d->holder_start);
 	sqlite3_bind_text(s, 14, host, -1, SQLITE_STATIC);
-	rc = store_step_done(st, s, "recording the drill", err);
-	if (!rc)
-		d->id = sqlite3_last_insert_rowid(st->db);
-	return rc;
+	return store_step_insert(st, s, &d->id, "recording the drill", err);
 }
 
 int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *err)
@@ -384,19 +380,14 @@ int store_begin_iteration(struct store *st, struct store_iteration *it, struct f
 		it->started_real_ns = fd_real_ns();
 	it->outcome = OUTCOME_RUNNING;
 	it->hash[0] = '\0';
-	rc = store_tx_begin(st, err);
-	if (rc)
-		return rc;
-	s = store_stmt(st, sql, err);
+	s = store_tx_stmt(st, sql, &rc, err);
 	if (!s)
-		return store_tx_end(st, -EIO, err);
+		return rc;
 	sqlite3_bind_int64(s, 1, it->drill_id);
 	sqlite3_bind_int(s, 2, it->number);
 	sqlite3_bind_int64(s, 3, it->started_real_ns);
 	store_bind_utc(s, 4, it->started_real_ns);
-	rc = store_step_done(st, s, "recording the iteration", err);
-	if (!rc)
-		it->id = sqlite3_last_insert_rowid(st->db);
+	rc = store_step_insert(st, s, &it->id, "recording the iteration", err);
 	return store_tx_end(st, rc, err);
 }
 
@@ -468,8 +459,10 @@ int store_finish_iteration(struct store *st, struct store_iteration *it, struct 
 	" coalesce(objectives_met, 0), coalesce(iterations_planned, 0), note, hash," \
 	" coalesce(holder_pid, 0), coalesce(holder_start, 0)"
 
-static void read_drill(sqlite3_stmt *s, struct store_drill *d)
+static int read_drill(sqlite3_stmt *s, void *elem)
 {
+	struct store_drill *d = elem;
+
 	memset(d, 0, sizeof(*d));
 	d->id = sqlite3_column_int64(s, 0);
 	d->scenario_id = sqlite3_column_int64(s, 1);
@@ -488,6 +481,7 @@ static void read_drill(sqlite3_stmt *s, struct store_drill *d)
 	store_col_text(s, 14, d->hash, sizeof(d->hash));
 	d->holder_pid = sqlite3_column_int(s, 15);
 	d->holder_start = (uint64_t)sqlite3_column_int64(s, 16);
+	return 0;
 }
 
 int store_get_drill(struct store *st, int64_t drill_id, struct store_drill *out,
@@ -497,21 +491,24 @@ int store_get_drill(struct store *st, int64_t drill_id, struct store_drill *out,
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int rc;
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, drill_id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		read_drill(s, out);
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	if (s)
+		sqlite3_bind_int64(s, 1, drill_id);
+	rc = store_read_row(st, s, read_drill, out, "reading the drill", err);
+	if (rc == -ENOENT)
 		rc = fd_error_set(err, FD_ERR_INPUT, -ENOENT, "%s: no drill with id %lld",
 				  st->path, (long long)drill_id);
-	} else {
-		rc = store_sql_error(st, err, rc, "reading the drill");
-	}
-	sqlite3_reset(s);
 	return rc;
+}
+
+static void bind_filter(sqlite3_stmt *s, const struct store_filter *f)
+{
+	if (f && f->scenario)
+		sqlite3_bind_text(s, 1, f->scenario, -1, SQLITE_TRANSIENT);
+	if (f && f->environment)
+		sqlite3_bind_text(s, 2, f->environment, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, f ? f->since_real_ns : 0);
+	sqlite3_bind_int64(s, 4, f ? f->until_real_ns : 0);
+	sqlite3_bind_int64(s, 5, f && f->limit ? (sqlite3_int64)f->limit : -1);
 }
 
 int store_list_drills(struct store *st, const struct store_filter *f,
@@ -524,34 +521,14 @@ int store_list_drills(struct store *st, const struct store_filter *f,
 		" AND (?3 = 0 OR started_real_ns >= ?3) AND (?4 = 0 OR started_real_ns < ?4)"
 		" ORDER BY started_real_ns DESC, id DESC LIMIT ?5";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	size_t cap = 0;
 	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (!s)
-		return -EIO;
-	if (f && f->scenario)
-		sqlite3_bind_text(s, 1, f->scenario, -1, SQLITE_TRANSIENT);
-	if (f && f->environment)
-		sqlite3_bind_text(s, 2, f->environment, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, f ? f->since_real_ns : 0);
-	sqlite3_bind_int64(s, 4, f ? f->until_real_ns : 0);
-	sqlite3_bind_int64(s, 5, f && f->limit ? (sqlite3_int64)f->limit : -1);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		read_drill(s, &(*out)[(*n)++]);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return store_sql_error(st, err, rc, "listing drills");
-	}
+	if (s)
+		bind_filter(s, f);
+	rc = store_read_rows(st, s, read_drill, sizeof(**out), (void **)out, n, NULL,
+			     "listing drills", err);
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < *n / 2; i++) {
 		struct store_drill tmp = (*out)[i];
 		(*out)[i] = (*out)[*n - 1 - i];
@@ -560,9 +537,10 @@ int store_list_drills(struct store *st, const struct store_filter *f,
 	return 0;
 }
 
-static void read_iteration(sqlite3_stmt *s, struct store_iteration *it)
+static int read_iteration(sqlite3_stmt *s, void *elem)
 {
-	memset(it, 0, sizeof(*it));
+	struct store_iteration *it = elem;
+
 	it->id = sqlite3_column_int64(s, 0);
 	it->drill_id = sqlite3_column_int64(s, 1);
 	it->number = sqlite3_column_int(s, 2);
@@ -583,6 +561,7 @@ static void read_iteration(sqlite3_stmt *s, struct store_iteration *it)
 	it->objectives_met = sqlite3_column_int(s, 17) != 0;
 	store_col_text(s, 18, it->detail, sizeof(it->detail));
 	store_col_text(s, 19, it->hash, sizeof(it->hash));
+	return 0;
 }
 
 int store_list_iterations(struct store *st, int64_t drill_id,
@@ -594,27 +573,9 @@ int store_list_iterations(struct store *st, int64_t drill_id,
 		" detect_ms, first_success_ms, error_bound_ms, failback_ms, objectives_met,"
 		" detail, hash FROM iterations WHERE drill_id = ?1 ORDER BY number, id";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	size_t cap = 0;
-	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, drill_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		read_iteration(s, &(*out)[(*n)++]);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return store_sql_error(st, err, rc, "listing iterations");
-	}
-	return 0;
+	if (s)
+		sqlite3_bind_int64(s, 1, drill_id);
+	return store_read_rows(st, s, read_iteration, sizeof(**out), (void **)out, n, NULL,
+			       "listing iterations", err);
 }

@@ -56,6 +56,40 @@ double store_col_double_opt(sqlite3_stmt *s, int i, bool *has);
 /* Grows *arr (element size sz) to hold at least need elements. */
 int store_grow(void **arr, size_t *cap, size_t need, size_t sz);
 
+/* Index of name in names[0..n-1], or -1 (NULL name: -1). */
+long store_name_index(const char *name, const char *const *names, size_t n);
+
+/*
+ * A write transaction holding the cached statement for sql. NULL with *rc
+ * set (and the transaction ended) when either cannot be had.
+ */
+sqlite3_stmt *store_tx_stmt(struct store *st, const char *sql, int *rc, struct fd_error *err);
+
+/* store_step_done() of an INSERT, then *id is the new row's id. */
+int store_step_insert(struct store *st, sqlite3_stmt *s, int64_t *id, const char *what,
+		      struct fd_error *err);
+
+/* Reads the current row of s into elem; 0 or -ENOMEM. */
+typedef int (*store_row_fn)(sqlite3_stmt *s, void *elem);
+
+/*
+ * Steps the bound statement s (NULL when store_stmt() failed: -EIO) for
+ * its one row, read by fn into elem; s is reset. -ENOENT with err left
+ * alone when there is no row: the caller says what is missing.
+ */
+int store_read_row(struct store *st, sqlite3_stmt *s, store_row_fn fn, void *elem,
+		   const char *what, struct fd_error *err);
+
+/*
+ * Steps the bound statement s (NULL when store_stmt() failed: -EIO) to its
+ * end: one zeroed element of sz bytes per row, read by fn, in a new array
+ * *out of *n (caller frees); s is reset. On failure *out is NULL and *n 0,
+ * the rows read released with free_rows (NULL: free()).
+ */
+int store_read_rows(struct store *st, sqlite3_stmt *s, store_row_fn fn, size_t sz, void **out,
+		    size_t *n, void (*free_rows)(void *arr, size_t n), const char *what,
+		    struct fd_error *err);
+
 /* ---- hash chain (store_chain.c) ----------------------------------------- */
 
 enum store_chain_table { CHAIN_DRILLS, CHAIN_ITERATIONS };

@@ -31,11 +31,10 @@ const char *store_journal_state_name(enum journal_state s)
 
 static enum journal_state parse_state(const unsigned char *name)
 {
-	for (size_t i = 0; name && i < N_STATES; i++)
-		if (strcmp((const char *)name, state_names[i]) == 0)
-			return (enum journal_state)i;
-	/* The CHECK constraint makes this unreachable; treat unknown as still applied. */
-	return JOURNAL_APPLIED;
+	long i = store_name_index((const char *)name, state_names, N_STATES);
+
+	/* The CHECK constraint makes i < 0 unreachable; treat unknown as still applied. */
+	return i < 0 ? JOURNAL_APPLIED : (enum journal_state)i;
 }
 
 /* Inserts one PLANNED row inside the caller's transaction. */
@@ -103,6 +102,20 @@ struct journal_times {
 	char fault_id[64];
 };
 
+static int read_times_row(sqlite3_stmt *s, void *elem)
+{
+	struct journal_times *t = elem;
+
+	t->state = parse_state(sqlite3_column_text(s, 0));
+	t->max_duration = sqlite3_column_int64(s, 1);
+	t->applied = sqlite3_column_int64(s, 2);
+	t->expires = sqlite3_column_int64(s, 3);
+	t->reverted = sqlite3_column_int64(s, 4);
+	t->failed = sqlite3_column_int64(s, 5);
+	store_col_text(s, 6, t->fault_id, sizeof(t->fault_id));
+	return 0;
+}
+
 static int read_times(struct store *st, int64_t row, struct journal_times *t,
 		      struct fd_error *err)
 {
@@ -113,26 +126,12 @@ static int read_times(struct store *st, int64_t row, struct journal_times *t,
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 	int rc;
 
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, row);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		t->state = parse_state(sqlite3_column_text(s, 0));
-		t->max_duration = sqlite3_column_int64(s, 1);
-		t->applied = sqlite3_column_int64(s, 2);
-		t->expires = sqlite3_column_int64(s, 3);
-		t->reverted = sqlite3_column_int64(s, 4);
-		t->failed = sqlite3_column_int64(s, 5);
-		store_col_text(s, 6, t->fault_id, sizeof(t->fault_id));
-		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	if (s)
+		sqlite3_bind_int64(s, 1, row);
+	rc = store_read_row(st, s, read_times_row, t, "reading the journal", err);
+	if (rc == -ENOENT)
 		rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOENT, "%s: no journal row %lld",
 				  st->path, (long long)row);
-	} else {
-		rc = store_sql_error(st, err, rc, "reading the journal");
-	}
-	sqlite3_reset(s);
 	return rc;
 }
 
@@ -267,11 +266,11 @@ int store_journal_set_states(struct store *st, const int64_t *rows, const char *
 	return store_tx_end(st, rc, err);
 }
 
-static int read_fault(sqlite3_stmt *s, struct store_fault *f)
+static int read_fault(sqlite3_stmt *s, void *elem)
 {
+	struct store_fault *f = elem;
 	const unsigned char *spec = sqlite3_column_text(s, 5);
 
-	memset(f, 0, sizeof(*f));
 	f->id = sqlite3_column_int64(s, 0);
 	f->drill_id = sqlite3_column_int64(s, 1);
 	store_col_text(s, 2, f->fault_id, sizeof(f->fault_id));
@@ -290,6 +289,11 @@ static int read_fault(sqlite3_stmt *s, struct store_fault *f)
 	return 0;
 }
 
+static void free_faults(void *arr, size_t n)
+{
+	store_faults_free(arr, n);
+}
+
 int store_journal_list_active(struct store *st, struct store_fault **out, size_t *n,
 			      struct fd_error *err)
 {
@@ -299,29 +303,9 @@ int store_journal_list_active(struct store *st, struct store_fault **out, size_t
 		" coalesce(reverted_real_ns, 0), coalesce(holder_pid, 0), detail,"
 		" coalesce(max_duration_ns, 0)"
 		" FROM faults WHERE state IN ('planned', 'applied') ORDER BY id";
-	sqlite3_stmt *s = store_stmt(st, sql, err);
-	size_t cap = 0;
-	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (!s)
-		return -EIO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out)) ||
-		    read_fault(s, &(*out)[(*n)++])) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		store_faults_free(*out, *n);
-		*out = NULL;
-		*n = 0;
-		return store_sql_error(st, err, rc, "listing active faults");
-	}
-	return 0;
+	return store_read_rows(st, store_stmt(st, sql, err), read_fault, sizeof(**out),
+			       (void **)out, n, free_faults, "listing active faults", err);
 }
 
 void store_faults_free(struct store_fault *f, size_t n)

@@ -23,12 +23,9 @@ int store_add_event(struct store *st, struct store_event *ev, struct fd_error *e
 		ev->real_ns = fd_real_ns();
 	if (!ev->mono_ns)
 		ev->mono_ns = fd_mono_ns();
-	rc = store_tx_begin(st, err);
-	if (rc)
-		return rc;
-	s = store_stmt(st, sql, err);
+	s = store_tx_stmt(st, sql, &rc, err);
 	if (!s)
-		return store_tx_end(st, -EIO, err);
+		return rc;
 	sqlite3_bind_int64(s, 1, ev->drill_id);
 	store_bind_i64_nz(s, 2, ev->iteration_id);
 	sqlite3_bind_int64(s, 3, ev->mono_ns);
@@ -37,9 +34,7 @@ int store_add_event(struct store *st, struct store_event *ev, struct fd_error *e
 	sqlite3_bind_text(s, 6, ev->kind, -1, SQLITE_STATIC);
 	store_bind_text(s, 7, ev->subject);
 	store_bind_text(s, 8, ev->detail);
-	rc = store_step_done(st, s, "recording an event", err);
-	if (!rc)
-		ev->id = sqlite3_last_insert_rowid(st->db);
+	rc = store_step_insert(st, s, &ev->id, "recording an event", err);
 	return store_tx_end(st, rc, err);
 }
 
@@ -79,15 +74,11 @@ int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error
 	static const char sql[] =
 		"INSERT INTO laps (iteration_id, step, name, manual, started_mono_ns, ended_mono_ns,"
 		" duration_ms, ok, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-	sqlite3_stmt *s;
 	int rc;
+	sqlite3_stmt *s = store_tx_stmt(st, sql, &rc, err);
 
-	rc = store_tx_begin(st, err);
-	if (rc)
-		return rc;
-	s = store_stmt(st, sql, err);
 	if (!s)
-		return store_tx_end(st, -EIO, err);
+		return rc;
 	sqlite3_bind_int64(s, 1, lap->iteration_id);
 	sqlite3_bind_int(s, 2, lap->step);
 	sqlite3_bind_text(s, 3, lap->name, -1, SQLITE_STATIC);
@@ -102,6 +93,21 @@ int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error
 	return store_tx_end(st, rc, err);
 }
 
+static int read_event(sqlite3_stmt *s, void *elem)
+{
+	struct store_event *e = elem;
+
+	e->id = sqlite3_column_int64(s, 0);
+	e->drill_id = sqlite3_column_int64(s, 1);
+	e->iteration_id = sqlite3_column_int64(s, 2);
+	e->mono_ns = sqlite3_column_int64(s, 3);
+	e->real_ns = sqlite3_column_int64(s, 4);
+	store_col_text(s, 5, e->kind, sizeof(e->kind));
+	store_col_text(s, 6, e->subject, sizeof(e->subject));
+	store_col_text(s, 7, e->detail, sizeof(e->detail));
+	return 0;
+}
+
 int store_list_events(struct store *st, int64_t drill_id,
 		      struct store_event **out, size_t *n, struct fd_error *err)
 {
@@ -109,39 +115,26 @@ int store_list_events(struct store *st, int64_t drill_id,
 		"SELECT id, drill_id, coalesce(iteration_id, 0), mono_ns, real_ns, kind, subject, detail"
 		" FROM events WHERE drill_id = ?1 ORDER BY id";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	size_t cap = 0;
-	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, drill_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_event *e;
+	if (s)
+		sqlite3_bind_int64(s, 1, drill_id);
+	return store_read_rows(st, s, read_event, sizeof(**out), (void **)out, n, NULL,
+			       "listing events", err);
+}
 
-		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		e = &(*out)[(*n)++];
-		memset(e, 0, sizeof(*e));
-		e->id = sqlite3_column_int64(s, 0);
-		e->drill_id = sqlite3_column_int64(s, 1);
-		e->iteration_id = sqlite3_column_int64(s, 2);
-		e->mono_ns = sqlite3_column_int64(s, 3);
-		e->real_ns = sqlite3_column_int64(s, 4);
-		store_col_text(s, 5, e->kind, sizeof(e->kind));
-		store_col_text(s, 6, e->subject, sizeof(e->subject));
-		store_col_text(s, 7, e->detail, sizeof(e->detail));
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return store_sql_error(st, err, rc, "listing events");
-	}
+static int read_lap(sqlite3_stmt *s, void *elem)
+{
+	struct store_lap *l = elem;
+
+	l->iteration_id = sqlite3_column_int64(s, 0);
+	l->step = sqlite3_column_int(s, 1);
+	store_col_text(s, 2, l->name, sizeof(l->name));
+	l->manual = sqlite3_column_int(s, 3) != 0;
+	l->started_mono_ns = sqlite3_column_int64(s, 4);
+	l->ended_mono_ns = sqlite3_column_int64(s, 5);
+	l->duration_ms = sqlite3_column_double(s, 6);
+	l->ok = sqlite3_column_int(s, 7) != 0;
+	store_col_text(s, 8, l->detail, sizeof(l->detail));
 	return 0;
 }
 
@@ -153,41 +146,11 @@ int store_list_laps(struct store *st, int64_t iteration_id,
 		" coalesce(ended_mono_ns, 0), coalesce(duration_ms, 0), ok, detail"
 		" FROM laps WHERE iteration_id = ?1 ORDER BY step, id";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
-	size_t cap = 0;
-	int rc;
 
-	*out = NULL;
-	*n = 0;
-	if (!s)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, iteration_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct store_lap *l;
-
-		if (store_grow((void **)out, &cap, *n + 1, sizeof(**out))) {
-			rc = SQLITE_NOMEM;
-			break;
-		}
-		l = &(*out)[(*n)++];
-		memset(l, 0, sizeof(*l));
-		l->iteration_id = sqlite3_column_int64(s, 0);
-		l->step = sqlite3_column_int(s, 1);
-		store_col_text(s, 2, l->name, sizeof(l->name));
-		l->manual = sqlite3_column_int(s, 3) != 0;
-		l->started_mono_ns = sqlite3_column_int64(s, 4);
-		l->ended_mono_ns = sqlite3_column_int64(s, 5);
-		l->duration_ms = sqlite3_column_double(s, 6);
-		l->ok = sqlite3_column_int(s, 7) != 0;
-		store_col_text(s, 8, l->detail, sizeof(l->detail));
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		return store_sql_error(st, err, rc, "listing laps");
-	}
-	return 0;
+	if (s)
+		sqlite3_bind_int64(s, 1, iteration_id);
+	return store_read_rows(st, s, read_lap, sizeof(**out), (void **)out, n, NULL,
+			       "listing laps", err);
 }
 
 /* ---- probe statistics ------------------------------------------------------ */
