@@ -24,19 +24,18 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "drill.h"
 #include "drill_internal.h"
 #include "fd_netns.h"
 #include "fd_time.h"
+#include "fdtest.h"
 #include "scenario.h"
 #include "store.h"
 
@@ -46,9 +45,8 @@
 #define MAX_SEQ 65536
 
 static char ns[64];
-static char dir[] = "/tmp/fdt-drill-XXXXXX";
-static char backend_file[256], db[256];
-static int failures;
+static char dir[256];
+static char backend_file[300], db[300];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char canary[MAX_SEQ];
 static volatile int watching; /* the drill reached its watch phase */
@@ -59,37 +57,6 @@ static volatile int watching; /* the drill reached its watch phase */
 static char hook_marker[64]; /* HOOK_MARKER-PID: in the URL only */
 static char *hook_bodies[MAX_HOOKS];
 static size_t n_hooks;
-
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);    \
-			fprintf(stderr, __VA_ARGS__);                                      \
-			fputc('\n', stderr);                                               \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[2048];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static void cleanup(void)
-{
-	if (*ns)
-		sh("ip netns del %s 2>/dev/null", ns);
-	sh("rm -rf %s", dir);
-}
 
 /* ---- the service --------------------------------------------------------- */
 
@@ -181,12 +148,7 @@ static enum MHD_Result backend(void *cls, struct MHD_Connection *c, const char *
 
 static void set_backend(const char *addr)
 {
-	FILE *f = fopen(backend_file, "w");
-
-	if (f) {
-		fprintf(f, "%s\n", addr);
-		fclose(f);
-	}
+	fdt_write_file(backend_file, "%s\n", addr);
 }
 
 struct upload {
@@ -336,24 +298,18 @@ static int run(const char *name, const char *timeout, const char *steps, const c
 
 static void nothing_left(void)
 {
-	char cmd[256], out[4096] = "";
+	char out[4096];
 	struct store *st = NULL;
 	struct store_fault *f = NULL;
 	struct fd_error e;
 	size_t n = 0;
-	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "ip netns exec %s nft list ruleset 2>&1", ns);
-	p = popen(cmd, "r");
-	if (p) {
-		out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
-		pclose(p);
-	}
-	CHECK(out[0] == '\0', "nft ruleset left in %s: %s", ns, out);
-	CHECK(sh("ls %s | grep -qE '^(scope-.*\\.lock|lap-.*\\.sock)$'", dir) != 0,
+	fdt_capture(out, sizeof(out), "ip netns exec %s nft list ruleset 2>&1", ns);
+	FDT_CHECK(out[0] == '\0', "nft ruleset left in %s: %s", ns, out);
+	FDT_CHECK(fdt_sh("ls %s | grep -qE '^(scope-.*\\.lock|lap-.*\\.sock)$'", dir) != 0,
 	      "lock or lap socket left in %s", dir);
 	if (store_open(db, &st, &e) == 0 && store_journal_list_active(st, &f, &n, &e) == 0) {
-		CHECK(n == 0, "%zu journal rows still active", n);
+		FDT_CHECK(n == 0, "%zu journal rows still active", n);
 		store_faults_free(f, n);
 	}
 	store_close(st);
@@ -369,7 +325,7 @@ static void events_in_order(int64_t drill_id, const char *const *want)
 	char pair[200];
 
 	if (store_open(db, &st, &e) < 0 || store_list_events(st, drill_id, &ev, &n, &e) < 0) {
-		CHECK(0, "events: %s", e.msg);
+		FDT_CHECK(0, "events: %s", e.msg);
 		store_close(st);
 		return;
 	}
@@ -378,7 +334,7 @@ static void events_in_order(int64_t drill_id, const char *const *want)
 		if (strcmp(pair, want[w]) == 0)
 			w++;
 	}
-	CHECK(want[w] == NULL, "event \"%s\" missing or out of order", want[w]);
+	FDT_CHECK(want[w] == NULL, "event \"%s\" missing or out of order", want[w]);
 	free(ev);
 	store_close(st);
 }
@@ -401,8 +357,8 @@ static void rto_matches_truth(const struct store_iteration *it)
 
 	fprintf(stderr, "  RTO measured %.1f ms, truth %.1f ms, bound %.1f ms\n", it->rto_ms,
 		(double)truth / 1e6, it->error_bound_ms);
-	CHECK(it->has_rto, "no RTO");
-	CHECK(rto >= truth - 50 * MS && rto <= truth + bound + 200 * MS,
+	FDT_CHECK(it->has_rto, "no RTO");
+	FDT_CHECK(rto >= truth - 50 * MS && rto <= truth + bound + 200 * MS,
 	      "RTO %.1f ms vs truth %.1f ms (bound %.1f ms)", it->rto_ms, (double)truth / 1e6,
 	      it->error_bound_ms);
 }
@@ -419,26 +375,26 @@ static void hooks_were(int64_t drill_id, const char *const *events, const char *
 		const char *ev = json_string_value(json_object_get(j, "event"));
 		const char *out = json_string_value(json_object_get(j, "outcome"));
 
-		CHECK(j != NULL, "webhook %zu (%s) did not arrive", i, events[i]);
-		CHECK(ev && strcmp(ev, events[i]) == 0, "webhook %zu: event %s, want %s", i,
+		FDT_CHECK(j != NULL, "webhook %zu (%s) did not arrive", i, events[i]);
+		FDT_CHECK(ev && strcmp(ev, events[i]) == 0, "webhook %zu: event %s, want %s", i,
 		      ev ? ev : "(none)", events[i]);
-		CHECK((!outcomes[i] && !out) || (outcomes[i] && out && strcmp(out, outcomes[i]) == 0),
+		FDT_CHECK((!outcomes[i] && !out) || (outcomes[i] && out && strcmp(out, outcomes[i]) == 0),
 		      "webhook %s: outcome %s", events[i], out ? out : "null");
-		CHECK(json_integer_value(json_object_get(j, "drill_id")) == drill_id, "webhook %s: drill id",
+		FDT_CHECK(json_integer_value(json_object_get(j, "drill_id")) == drill_id, "webhook %s: drill id",
 		      events[i]);
-		CHECK(json_string_value(json_object_get(j, "environment")) &&
+		FDT_CHECK(json_string_value(json_object_get(j, "environment")) &&
 		      strcmp(json_string_value(json_object_get(j, "environment")), "test") == 0,
 		      "webhook %s: environment", events[i]);
 		json_decref(j);
 	}
-	CHECK(n_hooks == i, "%zu webhooks arrived, want %zu", n_hooks, i);
+	FDT_CHECK(n_hooks == i, "%zu webhooks arrived, want %zu", n_hooks, i);
 	pthread_mutex_unlock(&mu);
 }
 
 /* The URL is a secret: not in the database, its WAL or anything beside it. */
 static void marker_nowhere(void)
 {
-	CHECK(sh("grep -rqaF '%s' %s", HOOK_MARKER, dir) != 0, "the webhook URL's marker is in %s",
+	FDT_CHECK(fdt_sh("grep -rqaF '%s' %s", HOOK_MARKER, dir) != 0, "the webhook URL's marker is in %s",
 	      dir);
 }
 
@@ -458,19 +414,19 @@ static void backend_flow_seen(const struct drill_iteration_result *r, int64_t dr
 		if (r->flows[i].family == AF_INET && memcmp(r->flows[i].dst, &a, 4) == 0 &&
 		    r->flows[i].protocol == IPPROTO_TCP && r->flows[i].dport == BACKEND_PORT)
 			hit = &r->flows[i];
-	CHECK(hit != NULL, "no blackholed flow to 10.250.1.1:%d (%zu flows)", BACKEND_PORT, r->n_flows);
+	FDT_CHECK(hit != NULL, "no blackholed flow to 10.250.1.1:%d (%zu flows)", BACKEND_PORT, r->n_flows);
 	if (!hit)
 		return;
 	fprintf(stderr, "  blackholed flow %s: %llu packets, first at T0+%.1f ms\n",
 		drill_flow_format(hit, text, sizeof(text)), (unsigned long long)hit->packets,
 		(double)hit->since_t0_ns / 1e6);
-	CHECK(hit->packets >= 1 && hit->since_t0_ns >= 0, "flow counts");
-	CHECK(strcmp(hit->fault_id, "backend-a") == 0, "flow fault %s", hit->fault_id);
+	FDT_CHECK(hit->packets >= 1 && hit->since_t0_ns >= 0, "flow counts");
+	FDT_CHECK(strcmp(hit->fault_id, "backend-a") == 0, "flow fault %s", hit->fault_id);
 	if (store_open(db, &st, &e) == 0 && store_list_events(st, drill_id, &ev, &n, &e) == 0)
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(ev[i].kind, "blackholed-flow") == 0 && strcmp(ev[i].subject, text) == 0)
 				events++;
-	CHECK(events == 1, "%zu blackholed-flow events for %s, want 1", events, text);
+	FDT_CHECK(events == 1, "%zu blackholed-flow events for %s, want 1", events, text);
 	free(ev);
 	store_close(st);
 }
@@ -507,18 +463,18 @@ static void recovers_by_runbook(void)
 		 "  - webhook-env: FDT_DRILL_HOOK\n"
 		 "  - webhook-env: FDT_DRILL_HOOK_UNSET\n"
 		 "    events: [start]\n", &res, &e);
-	CHECK(rc == 0, "drill_run: %s", e.msg);
-	CHECK(res.n_iterations == 1, "%zu iterations", res.n_iterations);
+	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
+	FDT_CHECK(res.n_iterations == 1, "%zu iterations", res.n_iterations);
 	if (rc == 0 && res.n_iterations == 1) {
 		const struct store_iteration *it = &res.iterations[0].rec;
 
-		CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", store_outcome_name(it->outcome),
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", store_outcome_name(it->outcome),
 		      it->detail);
-		CHECK(res.outcome == OUTCOME_RECOVERED && res.objectives_met, "drill verdict");
+		FDT_CHECK(res.outcome == OUTCOME_RECOVERED && res.objectives_met, "drill verdict");
 		rto_matches_truth(it);
-		CHECK(it->has_detect && it->detect_ms < it->rto_ms, "detect");
-		CHECK(res.iterations[0].n_laps == 1 && res.iterations[0].laps[0].ok, "lap not ok");
-		CHECK(it->has_rpo && it->lost_writes == 0 && it->writes_acked > 0,
+		FDT_CHECK(it->has_detect && it->detect_ms < it->rto_ms, "detect");
+		FDT_CHECK(res.iterations[0].n_laps == 1 && res.iterations[0].laps[0].ok, "lap not ok");
+		FDT_CHECK(it->has_rpo && it->lost_writes == 0 && it->writes_acked > 0,
 		      "RPO %d lost %lld acked %lld", it->has_rpo, (long long)it->lost_writes,
 		      (long long)it->writes_acked);
 		events_in_order(res.drill_id, order);
@@ -537,8 +493,7 @@ static void *lap_later(void *arg)
 	struct fd_error e;
 	int *rc = arg;
 
-	for (int i = 0; i < 1000 && !watching; i++)
-		usleep(10000);
+	fdt_wait_until(fdt_flag_set, (void *)&watching, 10000, 10);
 	usleep(300000);
 	set_backend("10.250.2.1");
 	*rc = drill_lap_send(db, "switched by hand", reply, sizeof(reply), &e);
@@ -563,15 +518,15 @@ static void recovers_by_manual_lap(void)
 		 "    - name: switch by hand\n"
 		 "      manual: true\n", "", &res, &e);
 	pthread_join(th, NULL);
-	CHECK(rc == 0, "drill_run: %s", e.msg);
-	CHECK(lap_rc == 0, "firedrill lap refused: %d", lap_rc);
+	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
+	FDT_CHECK(lap_rc == 0, "firedrill lap refused: %d", lap_rc);
 	if (rc == 0 && res.n_iterations == 1) {
 		const struct store_iteration *it = &res.iterations[0].rec;
 
-		CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", store_outcome_name(it->outcome),
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", store_outcome_name(it->outcome),
 		      it->detail);
 		rto_matches_truth(it);
-		CHECK(res.iterations[0].n_laps == 1 && res.iterations[0].laps[0].ok &&
+		FDT_CHECK(res.iterations[0].n_laps == 1 && res.iterations[0].laps[0].ok &&
 		      strcmp(res.iterations[0].laps[0].detail, "switched by hand") == 0, "manual lap");
 	}
 	drill_result_free(&res);
@@ -591,14 +546,14 @@ static void not_recovered(void)
 		 "notify:\n"
 		 "  - webhook-env: FDT_DRILL_HOOK\n"
 		 "    events: [objectives-missed, end]\n", &res, &e);
-	CHECK(rc == 0, "drill_run: %s", e.msg);
+	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
 		const struct store_iteration *it = &res.iterations[0].rec;
 
-		CHECK(it->outcome == OUTCOME_NOT_RECOVERED, "outcome %s", store_outcome_name(it->outcome));
-		CHECK(!it->has_rto, "a number for a drill that never recovered");
-		CHECK(!it->has_rpo, "RPO without recovery");
-		CHECK(!res.objectives_met && res.outcome == OUTCOME_NOT_RECOVERED, "drill verdict");
+		FDT_CHECK(it->outcome == OUTCOME_NOT_RECOVERED, "outcome %s", store_outcome_name(it->outcome));
+		FDT_CHECK(!it->has_rto, "a number for a drill that never recovered");
+		FDT_CHECK(!it->has_rpo, "RPO without recovery");
+		FDT_CHECK(!res.objectives_met && res.outcome == OUTCOME_NOT_RECOVERED, "drill verdict");
 		hooks_were(res.drill_id, (const char *const[]){ "objectives-missed", "end", NULL },
 			   (const char *const[]){ "not-recovered", "not-recovered", NULL });
 	}
@@ -615,13 +570,13 @@ static void stop_if_failing(void)
 	fprintf(stderr, "stop_if_failing\n");
 	set_backend("10.250.1.1");
 	rc = run("fdt-stop-if", "10s", "", "stop-if-failing:\n  - probe: api\n    for: 200ms\n", &res, &e);
-	CHECK(rc == 0, "drill_run: %s", e.msg);
+	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
 		const struct store_iteration *it = &res.iterations[0].rec;
 
-		CHECK(it->outcome == OUTCOME_ABORTED, "outcome %s", store_outcome_name(it->outcome));
-		CHECK(strstr(it->detail, "stop-if-failing: probe api") != NULL, "detail %s", it->detail);
-		CHECK(!it->has_rto && res.outcome == OUTCOME_ABORTED && !res.objectives_met, "verdict");
+		FDT_CHECK(it->outcome == OUTCOME_ABORTED, "outcome %s", store_outcome_name(it->outcome));
+		FDT_CHECK(strstr(it->detail, "stop-if-failing: probe api") != NULL, "detail %s", it->detail);
+		FDT_CHECK(!it->has_rto && res.outcome == OUTCOME_ABORTED && !res.objectives_met, "verdict");
 	}
 	drill_result_free(&res);
 	nothing_left();
@@ -641,16 +596,16 @@ static void not_healthy(void)
 	fprintf(stderr, "not_healthy\n");
 	set_backend("10.250.3.1"); /* nothing there */
 	rc = run("fdt-unhealthy", "5s", "", "", &res, &e);
-	CHECK(rc == 0, "drill_run: %s", e.msg);
+	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
-		CHECK(res.iterations[0].rec.outcome == OUTCOME_NOT_HEALTHY, "outcome %s",
+		FDT_CHECK(res.iterations[0].rec.outcome == OUTCOME_NOT_HEALTHY, "outcome %s",
 		      store_outcome_name(res.iterations[0].rec.outcome));
-		CHECK(strstr(res.iterations[0].rec.detail, "not healthy before the drill") != NULL, "%s",
+		FDT_CHECK(strstr(res.iterations[0].rec.detail, "not healthy before the drill") != NULL, "%s",
 		      res.iterations[0].rec.detail);
 		events_in_order(res.drill_id, order);
 		if (store_open(db, &st, &e) == 0 && store_list_events(st, res.drill_id, &ev, &n, &e) == 0)
 			for (size_t i = 0; i < n; i++)
-				CHECK(strcmp(ev[i].kind, "fault-applied") != 0, "injected while not healthy");
+				FDT_CHECK(strcmp(ev[i].kind, "fault-applied") != 0, "injected while not healthy");
 		free(ev);
 		store_close(st);
 	}
@@ -666,9 +621,9 @@ static void scope_locked(void)
 
 	fprintf(stderr, "scope_locked\n");
 	set_backend("10.250.1.1");
-	CHECK(drill_scope_lock(ns, &lock, &e) == 0, "lock: %s", e.msg);
+	FDT_CHECK(drill_scope_lock(ns, &lock, &e) == 0, "lock: %s", e.msg);
 	rc = run("fdt-locked", "5s", "", "", &res, &e);
-	CHECK(rc == -EBUSY && strstr(e.msg, "another drill"), "second drill on the scope: %d %s", rc,
+	FDT_CHECK(rc == -EBUSY && strstr(e.msg, "another drill"), "second drill on the scope: %d %s", rc,
 	      e.msg);
 	drill_result_free(&res);
 	drill_scope_unlock(lock, ns);
@@ -683,22 +638,16 @@ int main(void)
 	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = htons(FRONT_PORT) };
 	struct fd_error e;
 
-	if (geteuid() != 0) {
-		fprintf(stderr, "skip: needs root (network namespaces)\n");
-		return 77;
-	}
-	if (!mkdtemp(dir))
+	if (!fdt_need_root())
+		return FDT_SKIP;
+	if (fdt_tmpdir(dir, sizeof(dir), "fdt-drill") < 0)
 		return 1;
 	snprintf(ns, sizeof(ns), "fdt-drill-%ld", (long)getpid());
-	atexit(cleanup);
 	snprintf(backend_file, sizeof(backend_file), "%s/backend", dir);
 	snprintf(db, sizeof(db), "%s/drill.db", dir);
 	setenv("FIREDRILL_RUN_DIR", dir, 1);
-	if (sh("ip netns add %s && ip -n %s link set lo up && ip -n %s addr add 10.250.1.1/32 dev lo && "
-	       "ip -n %s addr add 10.250.2.1/32 dev lo", ns, ns, ns, ns) != 0) {
-		fprintf(stderr, "cannot build namespace %s\n", ns);
+	if (fdt_netns_add(ns, (const char *const[]){ "10.250.1.1/32", "10.250.2.1/32", NULL }) < 0)
 		return 1;
-	}
 	/* The services live in the namespace: their threads inherit it from here. */
 	if (fd_netns_enter(ns, &e) < 0) {
 		fprintf(stderr, "%s\n", e.msg);
@@ -736,6 +685,5 @@ int main(void)
 	MHD_stop_daemon(fd_back);
 	MHD_stop_daemon(fd_hook);
 	hooks_clear();
-	fprintf(stderr, "%s (%d failure%s)\n", failures ? "FAILED" : "ok", failures, failures == 1 ? "" : "s");
-	return failures ? 1 : 0;
+	return fdt_finish();
 }
