@@ -2,8 +2,9 @@
  * The guardian: a small process in its own session that outlives the
  * holder if the holder dies.
  *
- * Started right after apply, it keeps only two fds: a pidfd of the holder
- * and the read end of a pipe. It must not keep the holder's nft socket
+ * Started as soon as every fault of the injection is journaled PLANNED, so
+ * it watches before the first fault is touched; it keeps only two fds: a
+ * pidfd of the holder and the read end of a pipe. It must not keep the holder's nft socket
  * (the owner-flagged table would then outlive the holder), nor any SQLite
  * state: SQLite connections and their lock bookkeeping do not survive
  * fork() (a forked child opening the same database can hang). So the
@@ -15,11 +16,16 @@
  * plain fork that reverts from the specs it inherited.
  *
  * It waits in poll():
- *   - a byte on the pipe: the holder reverted cleanly; exit.
- *   - the pidfd readable (holder died) or the pipe at EOF: revert every
- *     fault the kernel does not end by itself, mark the rows REVERTED; the
- *     owner-flagged nft table went with the holder (checked, and marked).
- *   - a fault's max duration passed: revert that fault.
+ *   - 'A' on the pipe: the holder applied everything; re-read the journal
+ *     (the specs drivers learnt at apply, the real expiry times).
+ *   - 'R' on the pipe: the holder reverted cleanly; exit.
+ *   - the pidfd readable (holder died) or the pipe at EOF: re-read the
+ *     journal and revert every row of this injection still PLANNED or
+ *     APPLIED whose fault the kernel does not end by itself (a PLANNED row
+ *     may be half-applied; driver reverts are idempotent and take "not
+ *     there" as done), mark the rows REVERTED; the owner-flagged nft table
+ *     went with the holder (checked, and marked).
+ *   - a fault's max duration passed: re-read the journal, revert that fault.
  * It inherits the holder's network namespace, where the faults are.
  */
 #include <errno.h>
@@ -46,7 +52,7 @@
 struct g_row {
 	int64_t id;        /* journal row; 0 without a journal */
 	const struct injector_driver *drv;
-	const char *spec;
+	const char *spec;  /* points into g_db.active (exec mode) or the holder's copy */
 	int64_t deadline_real;
 	bool done;
 };
@@ -61,6 +67,8 @@ struct g_row {
 struct g_db {
 	const char *path;
 	struct store *ro, *rw;
+	struct store_fault *active; /* the last read of the active rows: owns the specs */
+	size_t n_active;
 };
 
 static void mark(struct g_db *db, const struct g_row *r, const char *detail)
@@ -74,21 +82,42 @@ static void mark(struct g_db *db, const struct g_row *r, const char *detail)
 	store_journal_set_state(db->rw, r->id, JOURNAL_REVERTED, 0, detail, &ignored);
 }
 
-/* Is the row still APPLIED/PLANNED? Without a journal: assume so. */
-static bool row_active(struct g_db *db, int64_t id)
+static int64_t row_deadline(const struct store_fault *f)
+{
+	return f->expires_real_ns ? f->expires_real_ns : f->planned_real_ns + f->max_duration_ns;
+}
+
+/*
+ * Re-reads the journal: a row no longer PLANNED/APPLIED is done (the holder
+ * or `firedrill revert` did it); the others take the spec and expiry as
+ * written now (a driver's apply records what its revert needs). Without a
+ * journal, or when it cannot be read, the rows stay as they were.
+ */
+static void refresh(struct g_row *rows, size_t n, struct g_db *db)
 {
 	struct fd_error ignored = { 0 };
-	struct store_fault *rows = NULL;
+	struct store_fault *active = NULL;
 	struct store *st = db ? (db->rw ? db->rw : db->ro) : NULL;
-	size_t n = 0;
-	bool found = false;
+	size_t n_active = 0;
 
-	if (!st || !id || store_journal_list_active(st, &rows, &n, &ignored) < 0)
-		return true;
-	for (size_t i = 0; i < n && !found; i++)
-		found = rows[i].id == id;
-	store_faults_free(rows, n);
-	return found;
+	if (!st || store_journal_list_active(st, &active, &n_active, &ignored) < 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct store_fault *f = NULL;
+
+		for (size_t k = 0; k < n_active && !f; k++)
+			if (active[k].id == rows[i].id)
+				f = &active[k];
+		if (!f) {
+			rows[i].done = true;
+			continue;
+		}
+		rows[i].spec = f->spec;
+		rows[i].deadline_real = row_deadline(f);
+	}
+	store_faults_free(db->active, db->n_active);
+	db->active = active;
+	db->n_active = n_active;
 }
 
 static void revert_row(struct g_row *r, struct g_db *db, const char *why)
@@ -97,10 +126,6 @@ static void revert_row(struct g_row *r, struct g_db *db, const char *why)
 	char detail[128];
 	json_t *spec;
 
-	if (!row_active(db, r->id)) {
-		r->done = true; /* the holder or `firedrill revert` did it */
-		return;
-	}
 	spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
 	if (spec && r->drv->revert(spec, &e) == 0) {
 		snprintf(detail, sizeof(detail), "reverted by the guardian (%s)", why);
@@ -123,7 +148,7 @@ static void nft_gone(struct g_row *rows, size_t n, struct g_db *db)
 	if (inj_nft_table_exists(&e) > 0)
 		inj_nft_table_delete(&e);
 	for (size_t i = 0; i < n; i++) {
-		if (!rows[i].done && rows[i].drv->kernel_expires && row_active(db, rows[i].id)) {
+		if (!rows[i].done && rows[i].drv->kernel_expires) {
 			mark(db, &rows[i], "owner table removed by the kernel when the holder died");
 			rows[i].done = true;
 		}
@@ -148,6 +173,14 @@ static int64_t next_deadline(const struct g_row *rows, size_t n)
 	return next;
 }
 
+static bool deadline_passed(const struct g_row *rows, size_t n, int64_t now)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!rows[i].done && !rows[i].drv->kernel_expires && now >= rows[i].deadline_real)
+			return true;
+	return false;
+}
+
 static void guardian_loop(struct g_row *rows, size_t n, struct g_db *db)
 {
 	bool holder_gone = false;
@@ -163,13 +196,19 @@ static void guardian_loop(struct g_row *rows, size_t n, struct g_db *db)
 		if (poll(p, 2, timeout) < 0 && errno != EINTR)
 			return;
 		if (p[1].revents & (POLLIN | POLLHUP)) {
-			if (read(G_PIPE, &c, 1) == 1)
+			if (read(G_PIPE, &c, 1) != 1)
+				holder_gone = true; /* EOF: the holder is gone */
+			else if (c == 'A')
+				refresh(rows, n, db);
+			else
 				return; /* clean revert by the holder */
-			holder_gone = true; /* EOF: the holder is gone */
 		}
 		if (p[0].revents & (POLLIN | POLLHUP))
 			holder_gone = true;
 		now = fd_real_ns();
+		if (!holder_gone && !deadline_passed(rows, n, now))
+			continue;
+		refresh(rows, n, db);
 		for (size_t i = 0; i < n; i++) {
 			struct g_row *r = &rows[i];
 
@@ -232,10 +271,9 @@ __attribute__((constructor)) static void guardian_exec_entry(void)
 	const char *env = getenv(G_ENV);
 	struct g_row rows[INJ_MAX_FAULTS];
 	int64_t ids[INJ_MAX_FAULTS];
-	struct store_fault *active = NULL;
 	struct g_db db = { 0 };
 	struct fd_error e = { 0 };
-	size_t n_ids = 0, n = 0, n_active = 0;
+	size_t n_ids = 0, n = 0;
 	char *copy, *tok, *save = NULL, *path;
 
 	if (!env)
@@ -254,23 +292,22 @@ __attribute__((constructor)) static void guardian_exec_entry(void)
 		ids[n_ids++] = strtoll(tok, NULL, 10);
 	if (store_open_readonly(path, &db.ro, &e) < 0 && store_open(path, &db.rw, &e) < 0)
 		_exit(1);
-	if (store_journal_list_active(db.ro ? db.ro : db.rw, &active, &n_active, &e) < 0)
+	if (store_journal_list_active(db.ro ? db.ro : db.rw, &db.active, &db.n_active, &e) < 0)
 		_exit(1);
-	for (size_t i = 0; i < n_active; i++) {
-		const struct injector_driver *drv = injector_driver_by_name(active[i].kind);
+	for (size_t i = 0; i < db.n_active; i++) {
+		const struct store_fault *f = &db.active[i];
+		const struct injector_driver *drv = injector_driver_by_name(f->kind);
 
 		for (size_t k = 0; drv && k < n_ids && n < INJ_MAX_FAULTS; k++) {
-			if (active[i].id != ids[k])
+			if (f->id != ids[k])
 				continue;
 			rows[n++] = (struct g_row){
-				.id = active[i].id, .drv = drv, .spec = active[i].spec,
-				.deadline_real = active[i].expires_real_ns ? active[i].expires_real_ns :
-					active[i].planned_real_ns + active[i].max_duration_ns,
+				.id = f->id, .drv = drv, .spec = f->spec, .deadline_real = row_deadline(f),
 			};
 		}
 	}
 	guardian_loop(rows, n, &db);
-	store_faults_free(active, n_active);
+	store_faults_free(db.active, db.n_active);
 	store_close(db.ro);
 	store_close(db.rw);
 	free(copy);
@@ -287,7 +324,7 @@ static char *guardian_env(const struct injector *inj)
 		return NULL;
 	off = (size_t)snprintf(env, cap, "%s=", G_ENV);
 	for (size_t i = 0, k = 0; i < inj->n && k < INJ_MAX_FAULTS; i++)
-		if (inj->faults[i].phase == INJ_APPLIED)
+		if (inj->faults[i].phase != INJ_IDLE)
 			off += (size_t)snprintf(env + off, cap - off, "%s%" PRId64, k++ ? "," : "",
 						inj->faults[i].row);
 	snprintf(env + off, cap - off, ";%s", inj->opts.db_path);
@@ -376,12 +413,17 @@ static void guardian_reap(struct injector *inj)
 		inj->guardian_pid = 0;
 }
 
-int inj_guardian_start(struct injector *inj, struct fd_error *err)
+int inj_guardian_start(struct injector *inj, bool early, struct fd_error *err)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	pid_t pid = 0;
 	int p[2], rc;
 
+	/* Early, before anything is applied, only the exec mode can guard: it
+	 * re-reads what apply records. Without it the fork mode starts after
+	 * apply, from the specs as applied. */
+	if (early && !inj->opts.db_path)
+		return 0;
 	/* No pidfd_open (Linux < 5.3, valgrind 3.19): the pipe's EOF alone
 	 * tells the guardian the holder died; an eventfd nobody writes to
 	 * stands in for the pidfd. */
@@ -399,10 +441,14 @@ int inj_guardian_start(struct injector *inj, struct fd_error *err)
 	if (inj->guardian_pid > 0) /* the last one is still going home: wait for it now */
 		waitpid(inj->guardian_pid, NULL, 0);
 	rc = inj->opts.db_path ? guardian_spawn(inj, pidfd, p[0], &pid) : -ENOEXEC;
-	if (rc < 0) /* no journal, or no /proc/self/exe: guard from the inherited specs */
+	if (rc < 0 && !early) /* no journal, or no /proc/self/exe: guard from the inherited specs */
 		rc = guardian_fork(inj, pidfd, p[0], &pid);
 	close(pidfd);
 	close(p[0]);
+	if (rc < 0 && early) {
+		close(p[1]);
+		return 0; /* the fork mode takes over after apply */
+	}
 	if (rc < 0) {
 		close(p[1]);
 		return fd_error_set(err, FD_ERR_ENV, rc, "guardian: starting it: %s", strerror(-rc));
@@ -414,6 +460,31 @@ int inj_guardian_start(struct injector *inj, struct fd_error *err)
 	return 0;
 }
 
+/* A guardian already gone (killed, or its exec failed) must cost an EPIPE,
+ * not a SIGPIPE that kills the holder before it records the revert. SIGPIPE
+ * from write() goes to this thread: block it here and consume the pending
+ * one. */
+static void send_byte(struct injector *inj, char c)
+{
+	sigset_t pipe_set, old;
+	const struct timespec now = { 0 };
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	if (write(inj->guardian_fd, &c, 1) < 0 && errno == EPIPE)
+		sigtimedwait(&pipe_set, NULL, &now);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+int inj_guardian_applied(struct injector *inj, struct fd_error *err)
+{
+	if (inj->guardian_fd < 0) /* not started early: start it now */
+		return inj_guardian_start(inj, false, err);
+	send_byte(inj, 'A');
+	return 0;
+}
+
 /*
  * The byte tells the guardian to go home; nothing is left for it to do, so
  * the holder does not wait: a guardian still starting up finds every row
@@ -422,21 +493,9 @@ int inj_guardian_start(struct injector *inj, struct fd_error *err)
  */
 void inj_guardian_release(struct injector *inj)
 {
-	sigset_t pipe_set, old;
-	const struct timespec now = { 0 };
-
 	if (inj->guardian_fd < 0)
 		return;
-	/* A guardian already gone (killed, or its exec failed) must cost an
-	 * EPIPE, not a SIGPIPE that kills the holder before it records the
-	 * revert. SIGPIPE from write() goes to this thread: block it here and
-	 * consume the pending one. */
-	sigemptyset(&pipe_set);
-	sigaddset(&pipe_set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	if (write(inj->guardian_fd, "R", 1) < 0 && errno == EPIPE)
-		sigtimedwait(&pipe_set, NULL, &now);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	send_byte(inj, 'R');
 	close(inj->guardian_fd);
 	inj->guardian_fd = -1;
 	guardian_reap(inj);

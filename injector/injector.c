@@ -1,7 +1,7 @@
 /*
  * The injector core: prepare every fault, journal it, apply all of them
- * (every drop/reject in one nft batch), roll back on the first failure,
- * start the guardian, revert.
+ * (every drop/reject in one nft batch) under the guardian's watch, roll
+ * back on the first failure, revert.
  *
  * Invariants:
  *  - A journal row is PLANNED before its driver touches anything, APPLIED
@@ -10,7 +10,8 @@
  *  - An apply that fails leaves nothing applied: what was applied before
  *    the failure is reverted in reverse order.
  *  - This process holds the nft table (owner flag) from apply to revert;
- *    the guardian (guardian.c) watches it and reverts the rest if it dies.
+ *    the guardian (guardian.c) watches it from before the first fault is
+ *    touched and reverts the rest (PLANNED rows too) if it dies.
  */
 #include <errno.h>
 #include <signal.h>
@@ -289,10 +290,15 @@ static void rollback(struct injector *inj, const struct fd_error *cause)
 {
 	char detail[FD_ERROR_MSG_MAX + 32];
 	struct fd_error e = { 0 };
+	int undone;
 
 	snprintf(detail, sizeof(detail), "rolled back: %s", cause->msg);
-	undo_all(inj, JOURNAL_REVERTED, detail, &e);
+	undone = undo_all(inj, JOURNAL_REVERTED, detail, &e);
 	fail_planned(inj, detail);
+	/* A fault that would not undo stays APPLIED, and the guardian on
+	 * watch for it: it reverts it when this process lets go. */
+	if (undone == 0)
+		inj_guardian_release(inj);
 	inj_flowlog_free(inj->flows);
 	inj->flows = NULL;
 }
@@ -354,6 +360,10 @@ int injector_apply(struct injector *inj, struct fd_error *err)
 	if (inj->applied)
 		return 0;
 	rc = journal_plan_all(inj, err);
+	/* Watching before the first fault is touched: a holder killed half way
+	 * leaves PLANNED rows, possibly half-applied, for the guardian. */
+	if (rc == 0 && !inj->opts.no_guardian)
+		rc = inj_guardian_start(inj, true, err);
 	if (rc == 0)
 		rc = apply_nft(inj, err);
 	for (size_t i = 0; i < inj->n && rc == 0; i++) {
@@ -375,7 +385,7 @@ int injector_apply(struct injector *inj, struct fd_error *err)
 		journal_write(inj, JOURNAL_APPLIED, NULL);
 	}
 	if (rc == 0 && !inj->opts.no_guardian)
-		rc = inj_guardian_start(inj, err);
+		rc = inj_guardian_applied(inj, err);
 	if (rc < 0) {
 		rollback(inj, err);
 		return rc;

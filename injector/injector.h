@@ -94,5 +94,9 @@ int injector_still_applied(struct injector *inj, bool *applied, struct fd_error 
 /* Tests only: make the Nth kernel-changing call fail with -EIO (0 disarms).
  * Returns how many checked calls happened since the last arming. */
 int injector_seam_fail_at(int n);
+/* Tests only: fn runs before every kernel-changing call (what names it:
+ * "route add", "link down", ...); NULL removes it. A test kills or pauses
+ * the holder there to reach the instants between (and inside) applies. */
+void injector_seam_hook(void (*fn)(const char *what, void *arg), void *arg);
 
 #endif

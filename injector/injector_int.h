@@ -46,8 +46,13 @@ struct injector {
 	size_t n_mark;
 };
 
-/* Starts the guardian (after apply). */
-int inj_guardian_start(struct injector *inj, struct fd_error *err);
+/* Starts the guardian. early: right after the PLANNED rows are journaled,
+ * before anything is applied (exec mode only; without it nothing starts and
+ * inj_guardian_applied() starts the fork mode). */
+int inj_guardian_start(struct injector *inj, bool early, struct fd_error *err);
+/* After a successful apply: tells an early guardian to re-read the journal
+ * (applied specs, expiry times), or starts one now. */
+int inj_guardian_applied(struct injector *inj, struct fd_error *err);
 /* After a clean revert: tells the guardian to stand down, without waiting. */
 void inj_guardian_release(struct injector *inj);
 /* Reaps a guardian that was released (blocks until it has gone home). */

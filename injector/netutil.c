@@ -24,6 +24,14 @@
 
 static int seam_fail_at;
 static int seam_calls;
+static void (*seam_hook)(const char *what, void *arg);
+static void *seam_hook_arg;
+
+void injector_seam_hook(void (*fn)(const char *what, void *arg), void *arg)
+{
+	seam_hook = fn;
+	seam_hook_arg = arg;
+}
 
 int injector_seam_fail_at(int n)
 {
@@ -36,7 +44,8 @@ int injector_seam_fail_at(int n)
 
 int inj_seam_check(const char *what)
 {
-	(void)what;
+	if (seam_hook)
+		seam_hook(what, seam_hook_arg);
 	seam_calls++;
 	return seam_fail_at > 0 && seam_calls == seam_fail_at ? -EIO : 0;
 }

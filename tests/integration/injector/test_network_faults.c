@@ -38,6 +38,7 @@
 
 static char db_path[] = "/tmp/fdt-inj-XXXXXX";
 static pid_t listener = -1;
+static pid_t victim = -1; /* the stop fault's process, killed at teardown whatever happened */
 static int home_ns = -1;
 
 static void sh(const char *fmt, ...)
@@ -170,6 +171,10 @@ static int teardown_all(void **state)
 		kill(listener, SIGKILL);
 		waitpid(listener, NULL, 0);
 	}
+	if (victim > 0) {
+		kill(victim, SIGKILL);
+		waitpid(victim, NULL, 0);
+	}
 	if (home_ns >= 0)
 		fd_netns_restore(home_ns, NULL);
 	sh("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
@@ -179,13 +184,15 @@ static int teardown_all(void **state)
 
 /* ---- a tiny scenario built in C ---- */
 
+#define FIX_MAX 6
+
 struct fixture {
 	struct scenario s;
-	struct scenario_fault f[4];
-	struct fd_cidr cidrs[4][2];
-	uint16_t ports[4][2];
-	char *hosts[4][1];
-	char ids[4][16];
+	struct scenario_fault f[FIX_MAX];
+	struct fd_cidr cidrs[FIX_MAX][2];
+	uint16_t ports[FIX_MAX][2];
+	char *hosts[FIX_MAX][1];
+	char ids[FIX_MAX][16];
 };
 
 static struct scenario_fault *add_fault(struct fixture *x, enum fault_kind k, int64_t dur_ns)
@@ -573,6 +580,147 @@ static void test_sigkill_holder(void **state)
 	store_close(st);
 }
 
+/* The holder's seam hook: at the second "route add" (the route fault half
+ * applied, the qdisc fault not yet touched) tell the test and wait there
+ * for the SIGKILL. */
+static void pause_at_second_route(const char *what, void *arg)
+{
+	static int routes;
+	int fd = *(int *)arg;
+
+	if (strcmp(what, "route add") != 0 || ++routes != 2)
+		return;
+	if (write(fd, "k", 1) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/* A victim for the stop fault: `sleep 300` named fdt-inj-victim, in its
+ * own session (not the holder's tree), in this namespace. */
+static pid_t spawn_victim(void)
+{
+	pid_t pid = fork();
+	char buf[64] = "";
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setsid();
+		execl("/bin/sleep", "fdt-inj-victim", "300", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 400 && strcmp(buf, "fdt-inj-victim") != 0; i++) {
+		char path[64];
+		FILE *f;
+		size_t n;
+
+		usleep(5000);
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		f = fopen(path, "re");
+		n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+		buf[n] = '\0';
+		if (f)
+			fclose(f);
+	}
+	return pid;
+}
+
+static char state_of(pid_t pid)
+{
+	char path[64], buf[512], *p, st = '?';
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return st;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (p && p[1] == ' ')
+		st = p[2];
+	return st;
+}
+
+/*
+ * SIGKILL of the holder in the middle of apply: drop, stop and link-down
+ * applied, the blackhole route fault half applied (one of its two routes
+ * added, its row still PLANNED), the rate fault not touched. The guardian,
+ * watching since the PLANNED rows were written, must undo all of it within
+ * a second: process resumed, link up, the one route gone, no qdisc, every
+ * row of the injection no longer active, the namespace as before.
+ */
+static void test_sigkill_mid_apply(void **state)
+{
+	int ready[2];
+	char *before, *during, *after, c;
+	pid_t holder;
+	int64_t t0;
+	bool reverted = false;
+	struct store *st;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	victim = spawn_victim();
+	before = snapshot();
+	assert_int_equal(pipe(ready), 0);
+	holder = fork();
+	if (holder == 0) {
+		struct fixture x = { 0 };
+		struct store *hst = open_store();
+		struct scenario_fault *f;
+
+		close(ready[0]);
+		target(&x, add_fault(&x, FAULT_DROP, 60 * FD_NS_PER_S), PEER, 443);
+		f = add_fault(&x, FAULT_STOP, 60 * FD_NS_PER_S);
+		f->process.match = (char *)"^fdt-inj-victim\\x00";
+		f = add_fault(&x, FAULT_LINK_DOWN, 60 * FD_NS_PER_S);
+		f->link = (char *)"va";
+		f = add_fault(&x, FAULT_BLACKHOLE_ROUTE, 60 * FD_NS_PER_S);
+		target(&x, f, "10.250.9.0/24", 0);
+		target(&x, f, "10.250.12.0/24", 0);
+		f = add_fault(&x, FAULT_RATE, 60 * FD_NS_PER_S);
+		f->link = (char *)"va";
+		f->rate_bps = 8000000;
+		injector_seam_hook(pause_at_second_route, &ready[1]);
+		inject(&x, hst, true);
+		_exit(2); /* never reached: the hook waits for the SIGKILL */
+	}
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	during = snapshot();
+	assert_non_null(strstr(during, "table inet firedrill"));
+	assert_non_null(strstr(during, "blackhole 10.250.9.0/24"));
+	assert_null(strstr(during, "10.250.12.0/24"));
+	assert_null(strstr(during, "tbf"));
+	assert_int_equal(state_of(victim), 'T');
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	t0 = fd_mono_ns();
+	st = open_store();
+	while (fd_mono_ns() - t0 < 3 * FD_NS_PER_S && !reverted) {
+		usleep(20000);
+		reverted = active_rows(st) == 0;
+	}
+	assert_true(reverted);
+	printf("# guardian reverted a half-applied injection %.0f ms after SIGKILL\n",
+	       (double)(fd_mono_ns() - t0) / 1e6);
+	assert_int_not_equal(state_of(victim), 'T');
+	usleep(300000); /* IPv6 link-local routes come back with the link */
+	after = snapshot();
+	assert_string_equal(before, after);
+	kill(victim, SIGKILL);
+	waitpid(victim, NULL, 0);
+	victim = -1;
+	free(before);
+	free(during);
+	free(after);
+	store_close(st);
+}
+
 /* A holder that stays alive past the max duration still loses its set
  * elements to their nft timeouts. */
 static void test_element_timeout(void **state)
@@ -662,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_blackhole_route_and_link_down),
 		cmocka_unit_test(test_rate_tbf_and_netem_detection),
 		cmocka_unit_test(test_sigkill_holder),
+		cmocka_unit_test(test_sigkill_mid_apply),
 		cmocka_unit_test(test_element_timeout),
 		cmocka_unit_test(test_revert_journal),
 	};
