@@ -150,11 +150,73 @@ static bool has_manual_step(const struct scenario *s)
 	return false;
 }
 
+/*
+ * Faults a dead firedrill left behind (its holder and guardian both gone, so
+ * no one reverts them: journal rows still PLANNED/APPLIED) are reverted at
+ * the start, before this drill prepares its own: the guardian would have
+ * done exactly that, the drivers revert idempotently from the journal, and
+ * prepare must see the machine as it is without them (a stopped process or
+ * a link left down would otherwise be recorded as the state to restore).
+ * Rows of a live holder are not touched. A leftover that will not revert
+ * refuses the drill. Reported as "reverted-leftover" events once the drill
+ * is recorded.
+ */
+#define LEFTOVERS_LISTED 16
+
+struct leftovers {
+	char fault_id[LEFTOVERS_LISTED][64];
+	char detail[LEFTOVERS_LISTED][320];
+	size_t n;
+};
+
+static void note_leftover(const struct store_fault *row, const char *note, void *arg)
+{
+	struct leftovers *l = arg;
+
+	if (l->n < LEFTOVERS_LISTED) {
+		drill_textf(l->fault_id[l->n], sizeof(l->fault_id[0]), "%s", row->fault_id);
+		drill_textf(l->detail[l->n], sizeof(l->detail[0]),
+			    "%s fault of dead holder pid %d (drill %lld, netns %s): %s", row->kind,
+			    row->holder_pid, (long long)row->drill_id,
+			    row->netns[0] ? row->netns : "-", note);
+	}
+	l->n++;
+}
+
+/* Before entering the scope: a row's namespace is entered from here. */
+static int revert_leftovers(struct drill *d, struct leftovers *l, struct fd_error *err)
+{
+	struct fd_error e;
+	int n = 0, rc;
+
+	fd_error_clear(&e);
+	rc = injector_revert_orphans(d->st, note_leftover, l, &n, &e);
+	if (rc < 0)
+		return fd_error_set(err, FD_ERR_ENV, rc,
+				    "a fault left behind by a dead firedrill will not revert (%s); "
+				    "nothing injected: run `firedrill revert`, check `firedrill status`",
+				    e.msg);
+	return 0;
+}
+
+static void log_leftovers(struct drill *d, const struct leftovers *l)
+{
+	for (size_t i = 0; i < l->n && i < LEFTOVERS_LISTED; i++)
+		drill_event(d, "reverted-leftover", l->fault_id[i], l->detail[i]);
+	if (l->n > LEFTOVERS_LISTED) {
+		char more[64];
+
+		drill_textf(more, sizeof(more), "%zu more", l->n - LEFTOVERS_LISTED);
+		drill_event(d, "reverted-leftover", "...", more);
+	}
+}
+
 /* Store, lock, scope, injector: everything before the first iteration. */
 static int setup(struct drill *d, struct fd_error *err)
 {
 	const struct scenario *s = d->s;
 	struct injector_opts io = { 0 };
+	struct leftovers leftovers = { 0 };
 	int n_stale = 0, rc;
 
 	d->tracks = calloc(s->n_probes + 1, sizeof(*d->tracks));
@@ -173,6 +235,11 @@ static int setup(struct drill *d, struct fd_error *err)
 		return rc;
 	if (!d->o->dry_run && has_manual_step(s)) {
 		rc = lap_server_open(d->o->db_path, &d->laps, err);
+		if (rc < 0)
+			return rc;
+	}
+	if (!d->o->dry_run) {
+		rc = revert_leftovers(d, &leftovers, err);
 		if (rc < 0)
 			return rc;
 	}
@@ -228,6 +295,7 @@ static int setup(struct drill *d, struct fd_error *err)
 			drill_textf(note, sizeof(note), "%d earlier drill(s) left running marked aborted", n_stale);
 			drill_event(d, "note", "stale drills", note);
 		}
+		log_leftovers(d, &leftovers);
 	}
 	io.store = d->st;
 	io.db_path = d->o->db_path;

@@ -63,6 +63,17 @@ const char *injector_fault_id(const struct injector *inj, size_t i);
  */
 int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err);
 
+/*
+ * The start of a drill: reverts, like injector_revert_journal, only the
+ * rows still PLANNED or APPLIED whose holder is dead (its pid gone, or now
+ * a process that started after the row was planned); rows of a live holder
+ * (a `firedrill inject --detach` still holding) are left alone. fn (may be
+ * NULL) is called for each row reverted, with the note written to it.
+ */
+typedef void (*injector_row_fn)(const struct store_fault *row, const char *note, void *arg);
+int injector_revert_orphans(struct store *st, injector_row_fn fn, void *arg, int *n_reverted,
+			    struct fd_error *err);
+
 /* ---- added by the injector core (additive) ------------------------------ */
 
 /* A flow that hit a drop/reject fault (read from nfnetlink_log): the drill

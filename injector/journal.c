@@ -1,6 +1,8 @@
 /*
  * `firedrill revert`: undo every journal row still PLANNED or APPLIED, from
- * the journal alone (no scenario), entering each row's namespace.
+ * the journal alone (no scenario), entering each row's namespace. The start
+ * of a drill does the same for the rows of holders that are dead
+ * (injector_revert_orphans).
  *
  * A drop/reject row cannot be undone from here while its holder lives: the
  * table is owner-flagged and only the holder's socket may delete it. Then
@@ -54,6 +56,25 @@ static int64_t process_start_real_ns(int pid)
 	if (!btime || hz <= 0)
 		return 0;
 	return (int64_t)btime * FD_NS_PER_S + (int64_t)(start * (unsigned long long)FD_NS_PER_S / (unsigned long long)hz);
+}
+
+/* Whether the row's holder still runs: its pid is there and that process
+ * started before the row was planned (a later start is a recycled pid). A
+ * holder whose start time cannot be read counts as alive: never revert
+ * under a process that may hold the faults. */
+static bool holder_alive(const struct store_fault *row)
+{
+	int64_t started;
+
+	if (row->holder_pid <= 0)
+		return false;
+	if (row->holder_pid == getpid())
+		return true;
+	started = process_start_real_ns(row->holder_pid);
+	if (started == 0)
+		return kill(row->holder_pid, 0) == 0 || errno == EPERM;
+	/* btime has 1 s resolution: allow 2 s of slack, as ask_holder does. */
+	return started <= row->planned_real_ns + 2 * FD_NS_PER_S;
 }
 
 /* Asks the holder to revert and waits for it to exit. */
@@ -115,7 +136,6 @@ static int revert_in_netns(const struct store_fault *row, const char **note, str
 	struct fd_error e = { 0 };
 	int home, rc;
 
-	*note = "reverted by firedrill revert";
 	if (!row->netns[0])
 		return revert_row(row, err);
 	home = fd_netns_current();
@@ -139,7 +159,10 @@ static int revert_in_netns(const struct store_fault *row, const char **note, str
 	return rc;
 }
 
-int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err)
+/* Reverts the active rows (only those of dead holders when orphans_only),
+ * marking each REVERTED with note and reporting it through fn. */
+static int revert_rows(struct store *st, bool orphans_only, const char *note,
+		       injector_row_fn fn, void *arg, int *n_reverted, struct fd_error *err)
 {
 	struct store_fault *rows = NULL;
 	size_t n = 0;
@@ -151,9 +174,13 @@ int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *
 		return rc;
 	for (size_t i = 0; i < n; i++) {
 		struct fd_error e = { 0 };
-		const char *note = NULL;
+		const char *why = note;
 
-		rc = revert_in_netns(&rows[i], &note, &e);
+		if (orphans_only && holder_alive(&rows[i]))
+			continue;
+		rc = revert_in_netns(&rows[i], &why, &e);
+		if (rc == 0)
+			rc = store_journal_set_state(st, rows[i].id, JOURNAL_REVERTED, 0, why, &e);
 		if (rc < 0) {
 			if (first == 0) {
 				first = rc;
@@ -161,14 +188,22 @@ int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *
 			}
 			continue;
 		}
-		rc = store_journal_set_state(st, rows[i].id, JOURNAL_REVERTED, 0, note, &e);
-		if (rc < 0 && first == 0) {
-			first = rc;
-			*err = e;
-		}
-		if (rc == 0)
-			(*n_reverted)++;
+		(*n_reverted)++;
+		if (fn)
+			fn(&rows[i], why, arg);
 	}
 	store_faults_free(rows, n);
 	return first;
+}
+
+int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err)
+{
+	return revert_rows(st, false, "reverted by firedrill revert", NULL, NULL, n_reverted, err);
+}
+
+int injector_revert_orphans(struct store *st, injector_row_fn fn, void *arg, int *n_reverted,
+			    struct fd_error *err)
+{
+	return revert_rows(st, true, "left behind by a dead holder: reverted at the start of a drill",
+			   fn, arg, n_reverted, err);
 }

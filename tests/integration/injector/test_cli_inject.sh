@@ -153,5 +153,47 @@ check "status --json lists nothing" [ "$(sql_json "$STATUS" "SELECT count(*) FRO
 check "every journal row is reverted" \
 	[ "$(sqlite3 "$DB" "SELECT group_concat(DISTINCT state) || ':' || count(*) FROM faults")" = "reverted:2" ]
 
+# A holder and its guardian both SIGKILLed leave their faults behind (rows
+# still applied); the next `firedrill run` reverts them before it injects
+# and records a "reverted-leftover" event per row.
+OUT=$("$FD" --db "$DB" inject "$SCEN" --detach 2>&1)
+check "inject --detach again exits 0" [ $? -eq 0 ]
+STATUS=$("$FD" --db "$DB" status --json 2>&1)
+HOLDER=$(sql_json "$STATUS" "SELECT DISTINCT json_extract(value, '\$.holder_pid') FROM j")
+GUARDIAN=$(ps -o pid= --ppid "${HOLDER:-0}" | tr -d ' ' | head -n 1)
+check "the holder's guardian is running ($GUARDIAN)" \
+	grep -q firedrill-guardian "/proc/${GUARDIAN:-0}/cmdline"
+[ -n "$GUARDIAN" ] && [ -n "$HOLDER" ] && kill -KILL "$GUARDIAN" "$HOLDER"
+for ((i = 0; i < 100; i++)); do kill -0 "$HOLDER" 2>/dev/null || break; sleep 0.05; done
+check "leftover: the blackhole route outlived its holder" \
+	grep -q "blackhole 10.250.44.0/24" <<<"$(state_of_a)"
+RUN="$DIR/run.yaml"
+cat >"$RUN" <<EOF
+name: cli-leftover-test
+scope:
+  netns: $A
+faults:
+  - id: other-route
+    kind: blackhole-route
+    duration: 2s
+    targets:
+      cidrs: [10.250.45.0/24]
+probes:
+  - id: peer
+    interval: 200ms
+    tcp: { host: 10.250.4.2, port: 80 }
+recovery:
+  all: [peer]
+  stable-for: 200ms
+  timeout: 5s
+EOF
+OUT=$("$FD" --db "$DB" run "$RUN" 2>&1)
+echo "$OUT" | tail -n 5 | sed 's/^/# /'
+check "run reverted both leftover rows of the dead holder (events)" \
+	[ "$(sqlite3 "$DB" "SELECT count(*) FROM events WHERE kind = 'reverted-leftover' AND detail LIKE '%dead holder pid $HOLDER %'")" = 2 ]
+check "no journal row left active" \
+	[ "$(sqlite3 "$DB" "SELECT count(*) FROM faults WHERE state IN ('planned', 'applied')")" = 0 ]
+check "namespace $A as before after the drill" [ "$(state_of_a)" = "$BEFORE" ]
+
 [ $FAILS -eq 0 ] && echo "all passed" || echo "$FAILS failed"
 [ $FAILS -eq 0 ]

@@ -800,6 +800,99 @@ static void test_revert_journal(void **state)
 	store_close(st);
 }
 
+/* A blackhole route added behind the injector's back, and its journal row
+ * as a holder with that pid would have planned it at planned_ns. */
+static void plant_leftover(struct store *st, const char *id, const char *cidr, pid_t holder,
+			   int64_t planned_ns)
+{
+	struct store_fault f = { 0 };
+	struct fd_error e = { 0 };
+	char spec[256];
+
+	sh("ip -n " NS_A " route add blackhole %s proto 253", cidr);
+	snprintf(spec, sizeof(spec),
+		 "{\"type\":\"blackhole\",\"table\":254,\"protocol\":253,\"routes\":[\"%s\"]}", cidr);
+	snprintf(f.fault_id, sizeof(f.fault_id), "%s", id);
+	snprintf(f.kind, sizeof(f.kind), "blackhole-route");
+	snprintf(f.netns, sizeof(f.netns), "%s", NS_A);
+	f.spec = spec;
+	f.planned_real_ns = planned_ns;
+	f.holder_pid = (int)holder;
+	f.max_duration_ns = 60 * FD_NS_PER_S;
+	if (store_journal_plan(st, &f, &e) < 0)
+		fail_msg("plan: %s", e.msg);
+}
+
+static void count_orphan(const struct store_fault *row, const char *note, void *arg)
+{
+	(void)row;
+	assert_non_null(strstr(note, "dead holder"));
+	(*(int *)arg)++;
+}
+
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "300", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * The start of a drill reverts what dead holders left (injector_revert_orphans):
+ * rows of a holder whose pid is gone, and of one whose pid now belongs to a
+ * process started after the row was planned (recycled), are reverted; the
+ * row of a live holder is left alone (`firedrill revert` takes it).
+ */
+static void test_revert_orphans(void **state)
+{
+	struct fd_error e = { 0 };
+	struct store *st;
+	char *before, *during, *after;
+	pid_t dead, recycled, live;
+	int n = 0, seen = 0;
+
+	(void)state;
+	SKIP_UNLESS_ROOT();
+	st = open_store();
+	before = snapshot();
+	dead = fork();
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	live = sleeper();
+	recycled = sleeper();
+	plant_leftover(st, "dead", "10.250.11.0/24", dead, fd_real_ns());
+	plant_leftover(st, "recycled", "10.250.13.0/24", recycled, fd_real_ns() - 3600 * FD_NS_PER_S);
+	plant_leftover(st, "live", "10.250.14.0/24", live, fd_real_ns());
+	assert_int_equal(injector_revert_orphans(st, count_orphan, &seen, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(seen, 2);
+	during = snapshot();
+	assert_null(strstr(during, "10.250.11.0/24"));
+	assert_null(strstr(during, "10.250.13.0/24"));
+	assert_non_null(strstr(during, "blackhole 10.250.14.0/24"));
+	assert_int_equal(active_rows(st), 1);
+	assert_int_equal(injector_revert_orphans(st, NULL, NULL, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(injector_revert_journal(st, &n, &e), 0);
+	assert_int_equal(n, 1);
+	after = snapshot();
+	assert_string_equal(before, after);
+	kill(live, SIGKILL);
+	kill(recycled, SIGKILL);
+	waitpid(live, NULL, 0);
+	waitpid(recycled, NULL, 0);
+	free(before);
+	free(during);
+	free(after);
+	store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -813,6 +906,7 @@ int main(void)
 		cmocka_unit_test(test_sigkill_mid_apply),
 		cmocka_unit_test(test_element_timeout),
 		cmocka_unit_test(test_revert_journal),
+		cmocka_unit_test(test_revert_orphans),
 	};
 
 	if (getenv("FDT_FILTER"))
