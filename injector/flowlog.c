@@ -137,7 +137,10 @@ int inj_flowlog_open(struct inj_flowlog **out, struct fd_error *err)
 		nfnl_log_set_group(cfg, INJ_NFT_LOG_GROUP);
 		nfnl_log_set_copy_mode(cfg, NFNL_LOG_COPY_PACKET);
 		nfnl_log_set_copy_range(cfg, 128);
-		nfnl_log_set_flush_timeout(cfg, 10); /* 1/100 s: flows show up promptly */
+		/* The unit is 1/100 s: the kernel sends what it holds after 10 ms at
+		 * the latest (with the default queue threshold of 100 packets, the
+		 * timer is what sends a lone flow's packets). */
+		nfnl_log_set_flush_timeout(cfg, 1);
 		rc = nfnl_log_create(l->sk, cfg);
 	}
 	if (rc < 0) {
