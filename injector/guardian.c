@@ -2,31 +2,37 @@
  * The guardian: a small process in its own session that outlives the
  * holder if the holder dies.
  *
- * Started as soon as every fault of the injection is journaled PLANNED, so
- * it watches before the first fault is touched; it keeps only two fds: a
- * pidfd of the holder and the read end of a pipe. It must not keep the holder's nft socket
- * (the owner-flagged table would then outlive the holder), nor any SQLite
- * state: SQLite connections and their lock bookkeeping do not survive
- * fork() (a forked child opening the same database can hang). So the
- * guardian is a posix_spawn of /proc/self/exe with FIREDRILL_GUARDIAN in the
- * environment; a constructor in this file catches that before main() of
- * whichever program links the injector (firedrill, tests, benchmarks),
- * reads its rows from the journal with a fresh connection, and never
- * returns. Without a db_path (no journal to read) the guardian stays a
- * plain fork that reverts from the specs it inherited.
+ * It keeps only two fds: a pidfd of the holder and the read end of a pipe.
+ * It must not keep the holder's nft socket (the owner-flagged table would
+ * then outlive the holder), nor any SQLite state: SQLite connections and
+ * their lock bookkeeping do not survive fork() (a forked child opening the
+ * same database can hang). So the guardian is a posix_spawn of
+ * /proc/self/exe with FIREDRILL_GUARDIAN in the environment; a constructor
+ * in this file catches that before main() of whichever program links the
+ * injector (firedrill, tests, benchmarks), opens the journal read-only, and
+ * never returns.
  *
- * It waits in poll():
- *   - 'A' on the pipe: the holder applied everything; re-read the journal
- *     (the specs drivers learnt at apply, the real expiry times).
- *   - 'R' on the pipe: the holder reverted cleanly; exit.
- *   - the pidfd readable (holder died) or the pipe at EOF: re-read the
- *     journal and revert every row of this injection still PLANNED or
- *     APPLIED whose fault the kernel does not end by itself (a PLANNED row
- *     may be half-applied; driver reverts are idempotent and take "not
- *     there" as done), mark the rows REVERTED; the owner-flagged nft table
- *     went with the holder (checked, and marked).
- *   - a fault's max duration passed: re-read the journal, revert that fault.
- * It inherits the holder's network namespace, where the faults are.
+ * It is spawned at prepare, on standby, so that its start (exec, dynamic
+ * loading, SQLite) is paid before the drill's T0 and not inside apply; the
+ * holder then tells it, one line per message on the pipe:
+ *   "P<row>,<row>,..."  the rows just journaled PLANNED, before the first
+ *                       fault is touched: watch them.
+ *   "A"                 all applied: re-read them (the specs drivers learnt
+ *                       at apply, the real expiry times).
+ *   "R"                 reverted cleanly: forget them, back to standby.
+ * When the holder dies (pidfd readable, or the pipe at EOF once every
+ * message is read) it re-reads the journal and reverts every watched row
+ * still PLANNED or APPLIED whose fault the kernel does not end by itself (a
+ * PLANNED row may be half-applied; driver reverts are idempotent and take
+ * "not there" as done), marks the rows REVERTED; the owner-flagged nft
+ * table went with the holder (checked, and marked). At a fault's max
+ * duration it re-reads the journal and reverts that fault. The pipe's EOF
+ * is also the holder's injector_free(): with nothing watched, it exits.
+ *
+ * Without a db_path (no journal to read) the guardian is a plain fork,
+ * started after apply, that reverts from the specs it inherited and goes
+ * home at "R". It inherits the holder's network namespace, where the faults
+ * are.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +54,7 @@
 #define G_PIDFD 3
 #define G_PIPE 4
 #define G_ENV "FIREDRILL_GUARDIAN"
+#define G_MSG_MAX 2048 /* "P" + 64 rows of up to 20 digits: one atomic pipe write */
 
 struct g_row {
 	int64_t id;        /* journal row; 0 without a journal */
@@ -69,6 +76,15 @@ struct g_db {
 	struct store *ro, *rw;
 	struct store_fault *active; /* the last read of the active rows: owns the specs */
 	size_t n_active;
+};
+
+/* What the guardian watches, and the holder's messages not yet complete. */
+struct g_watch {
+	struct g_row rows[INJ_MAX_FAULTS];
+	size_t n;
+	struct g_db *db;            /* NULL in fork mode */
+	char buf[2 * G_MSG_MAX];
+	size_t len;
 };
 
 static void mark(struct g_db *db, const struct g_row *r, const char *detail)
@@ -181,42 +197,106 @@ static bool deadline_passed(const struct g_row *rows, size_t n, int64_t now)
 	return false;
 }
 
-static void guardian_loop(struct g_row *rows, size_t n, struct g_db *db)
+/* "P<row>,<row>,...": watch these rows, as the journal holds them. */
+static void watch_rows(struct g_watch *w, char *list)
+{
+	struct fd_error ignored = { 0 };
+	struct store_fault *active = NULL;
+	struct store *st = w->db ? (w->db->rw ? w->db->rw : w->db->ro) : NULL;
+	size_t n_active = 0;
+	char *tok, *save = NULL;
+
+	w->n = 0;
+	if (!st || store_journal_list_active(st, &active, &n_active, &ignored) < 0)
+		return;
+	for (tok = strtok_r(list, ",", &save); tok && w->n < INJ_MAX_FAULTS;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int64_t id = strtoll(tok, NULL, 10);
+
+		for (size_t i = 0; i < n_active; i++) {
+			const struct injector_driver *drv = injector_driver_by_name(active[i].kind);
+
+			if (active[i].id == id && drv)
+				w->rows[w->n++] = (struct g_row){
+					.id = id, .drv = drv, .spec = active[i].spec,
+					.deadline_real = row_deadline(&active[i]),
+				};
+		}
+	}
+	store_faults_free(w->db->active, w->db->n_active);
+	w->db->active = active;
+	w->db->n_active = n_active;
+}
+
+enum g_read { G_MORE, G_EOF, G_HOME };
+
+/* Reads and acts on every complete message waiting on the pipe (it is
+ * non-blocking). G_EOF: the holder closed it; G_HOME: fork mode, "R". */
+static enum g_read read_messages(struct g_watch *w)
+{
+	for (;;) {
+		ssize_t got = read(G_PIPE, w->buf + w->len, sizeof(w->buf) - 1 - w->len);
+		char *line, *nl;
+
+		if (got == 0)
+			return G_EOF;
+		if (got < 0)
+			return errno == EAGAIN || errno == EINTR ? G_MORE : G_EOF;
+		w->len += (size_t)got;
+		w->buf[w->len] = '\0';
+		for (line = w->buf; (nl = strchr(line, '\n')); line = nl + 1) {
+			*nl = '\0';
+			if (line[0] == 'P')
+				watch_rows(w, line + 1);
+			else if (line[0] == 'A')
+				refresh(w->rows, w->n, w->db);
+			else if (line[0] == 'R' && !w->db)
+				return G_HOME;
+			else if (line[0] == 'R')
+				w->n = 0;
+		}
+		w->len -= (size_t)(line - w->buf);
+		memmove(w->buf, line, w->len);
+		if (w->len == sizeof(w->buf) - 1)
+			w->len = 0; /* no such message: drop it */
+	}
+}
+
+static void guardian_loop(struct g_watch *w)
 {
 	bool holder_gone = false;
 
+	fcntl(G_PIPE, F_SETFL, O_NONBLOCK);
 	while (!holder_gone) {
 		struct pollfd p[2] = { { .fd = G_PIDFD, .events = POLLIN },
 				       { .fd = G_PIPE, .events = POLLIN } };
-		int64_t next = next_deadline(rows, n), now = fd_real_ns();
+		int64_t next = next_deadline(w->rows, w->n), now = fd_real_ns();
 		int timeout = next == INT64_MAX ? -1 :
 			      next <= now ? 0 : (int)((next - now) / FD_NS_PER_MS + 1);
-		char c;
+		enum g_read r;
 
 		if (poll(p, 2, timeout) < 0 && errno != EINTR)
 			return;
-		if (p[1].revents & (POLLIN | POLLHUP)) {
-			if (read(G_PIPE, &c, 1) != 1)
-				holder_gone = true; /* EOF: the holder is gone */
-			else if (c == 'A')
-				refresh(rows, n, db);
-			else
-				return; /* clean revert by the holder */
-		}
-		if (p[0].revents & (POLLIN | POLLHUP))
-			holder_gone = true;
+		holder_gone = p[0].revents & (POLLIN | POLLHUP);
+		/* Messages first, also when the holder is gone: a "P" written
+		 * just before it died names the rows to revert. */
+		r = read_messages(w);
+		if (r == G_HOME)
+			return;
+		holder_gone |= r == G_EOF;
 		now = fd_real_ns();
-		if (!holder_gone && !deadline_passed(rows, n, now))
+		if (!holder_gone && !deadline_passed(w->rows, w->n, now))
 			continue;
-		refresh(rows, n, db);
-		for (size_t i = 0; i < n; i++) {
-			struct g_row *r = &rows[i];
+		refresh(w->rows, w->n, w->db);
+		for (size_t i = 0; i < w->n; i++) {
+			struct g_row *row = &w->rows[i];
 
-			if (!r->done && !r->drv->kernel_expires && (holder_gone || now >= r->deadline_real))
-				revert_row(r, db, holder_gone ? "holder died" : "max duration reached");
+			if (!row->done && !row->drv->kernel_expires &&
+			    (holder_gone || now >= row->deadline_real))
+				revert_row(row, w->db, holder_gone ? "holder died" : "max duration reached");
 		}
 	}
-	nft_gone(rows, n, db);
+	nft_gone(w->rows, w->n, w->db);
 }
 
 /* Fork mode: keeps the pidfd and the pipe at 3 and 4, closes everything
@@ -246,89 +326,51 @@ static void isolate(int pidfd, int pipe_rd)
 /* Fork mode (no journal path): revert from the inherited specs. */
 static void guardian_forked(struct injector *inj, int pidfd, int pipe_rd)
 {
-	struct g_row rows[INJ_MAX_FAULTS];
-	size_t n = 0;
+	static struct g_watch w;
 	int64_t now_real = fd_real_ns(), now_mono = fd_mono_ns();
 
 	isolate(pidfd, pipe_rd);
-	for (size_t i = 0; i < inj->n && n < INJ_MAX_FAULTS; i++) {
+	for (size_t i = 0; i < inj->n && w.n < INJ_MAX_FAULTS; i++) {
 		struct inj_fault *x = &inj->faults[i];
 
 		if (x->phase != INJ_APPLIED)
 			continue;
-		rows[n++] = (struct g_row){
+		w.rows[w.n++] = (struct g_row){
 			.drv = x->drv, .spec = x->spec,
 			.deadline_real = now_real + (x->applied_mono + x->f->duration_ns - now_mono),
 		};
 	}
-	guardian_loop(rows, n, NULL);
+	guardian_loop(&w);
 	_exit(0);
 }
 
-/* Exec mode: runs before main() when FIREDRILL_GUARDIAN is set. */
+/* Exec mode: runs before main() when FIREDRILL_GUARDIAN is set to the
+ * journal's path. */
 __attribute__((constructor)) static void guardian_exec_entry(void)
 {
 	const char *env = getenv(G_ENV);
-	struct g_row rows[INJ_MAX_FAULTS];
-	int64_t ids[INJ_MAX_FAULTS];
+	static struct g_watch w;
 	struct g_db db = { 0 };
 	struct fd_error e = { 0 };
-	size_t n_ids = 0, n = 0;
-	char *copy, *tok, *save = NULL, *path;
+	char *path;
 
 	if (!env)
 		return;
-	copy = strdup(env);
+	path = strdup(env);
 	unsetenv(G_ENV);
 	ignore_signals();
-	/* "ROW,ROW,...;DB_PATH" */
-	path = copy ? strchr(copy, ';') : NULL;
 	if (!path)
 		_exit(1);
-	*path++ = '\0';
 	db.path = path;
-	for (tok = strtok_r(copy, ",", &save); tok && n_ids < INJ_MAX_FAULTS;
-	     tok = strtok_r(NULL, ",", &save))
-		ids[n_ids++] = strtoll(tok, NULL, 10);
 	if (store_open_readonly(path, &db.ro, &e) < 0 && store_open(path, &db.rw, &e) < 0)
 		_exit(1);
-	if (store_journal_list_active(db.ro ? db.ro : db.rw, &db.active, &db.n_active, &e) < 0)
-		_exit(1);
-	for (size_t i = 0; i < db.n_active; i++) {
-		const struct store_fault *f = &db.active[i];
-		const struct injector_driver *drv = injector_driver_by_name(f->kind);
-
-		for (size_t k = 0; drv && k < n_ids && n < INJ_MAX_FAULTS; k++) {
-			if (f->id != ids[k])
-				continue;
-			rows[n++] = (struct g_row){
-				.id = f->id, .drv = drv, .spec = f->spec, .deadline_real = row_deadline(f),
-			};
-		}
-	}
-	guardian_loop(rows, n, &db);
+	w.db = &db;
+	guardian_loop(&w);
 	store_faults_free(db.active, db.n_active);
 	store_close(db.ro);
 	store_close(db.rw);
-	free(copy);
+	free(path);
 	_exit(0);
-}
-
-/* "ROW,ROW,...;DB_PATH": the rows this guardian watches (caller frees). */
-static char *guardian_env(const struct injector *inj)
-{
-	size_t cap = strlen(G_ENV) + inj->n * 21 + strlen(inj->opts.db_path) + 8, off;
-	char *env = malloc(cap);
-
-	if (!env)
-		return NULL;
-	off = (size_t)snprintf(env, cap, "%s=", G_ENV);
-	for (size_t i = 0, k = 0; i < inj->n && k < INJ_MAX_FAULTS; i++)
-		if (inj->faults[i].phase != INJ_IDLE)
-			off += (size_t)snprintf(env + off, cap - off, "%s%" PRId64, k++ ? "," : "",
-						inj->faults[i].row);
-	snprintf(env + off, cap - off, ";%s", inj->opts.db_path);
-	return env;
 }
 
 /* environ without any older G_ENV, plus extra. The caller frees the array,
@@ -360,13 +402,16 @@ static char **environ_with(char *extra)
 static int guardian_spawn(struct injector *inj, int pidfd, int pipe_rd, pid_t *pid)
 {
 	char *argv[] = { (char *)"firedrill-guardian", NULL };
-	char *env = guardian_env(inj), **envp = env ? environ_with(env) : NULL;
+	char *env = NULL, **envp;
 	int a = fcntl(pidfd, F_DUPFD_CLOEXEC, 10), b = fcntl(pipe_rd, F_DUPFD_CLOEXEC, 10);
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t none;
 	int rc = -ENOMEM;
 
+	if (asprintf(&env, "%s=%s", G_ENV, inj->opts.db_path) < 0)
+		env = NULL;
+	envp = env ? environ_with(env) : NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawnattr_init(&attr);
 	if (!envp || a < 0 || b < 0)
@@ -406,24 +451,29 @@ static int guardian_fork(struct injector *inj, int pidfd, int pipe_rd, pid_t *pi
 	return 0;
 }
 
-/* Reaps a guardian that stood down earlier, without waiting for it. */
-static void guardian_reap(struct injector *inj)
+/* Lets go of the current guardian: closing the pipe sends it home when it
+ * watches nothing (and is the EOF of a dead holder when it does); ours is
+ * reaped when wait says so. */
+static void guardian_drop(struct injector *inj, bool wait)
 {
-	if (inj->guardian_pid > 0 && waitpid(inj->guardian_pid, NULL, WNOHANG) != 0)
-		inj->guardian_pid = 0;
+	bool ours = inj->guardian_holder == getpid();
+
+	if (inj->guardian_fd >= 0)
+		close(inj->guardian_fd);
+	inj->guardian_fd = -1;
+	if (ours && inj->guardian_pid > 0 && waitpid(inj->guardian_pid, NULL, wait ? 0 : WNOHANG) == 0)
+		return; /* still running: reaped later */
+	inj->guardian_pid = 0;
 }
 
-int inj_guardian_start(struct injector *inj, bool early, struct fd_error *err)
+/* Starts a guardian of this process: the exec mode on standby, or the fork
+ * mode watching the applied faults. */
+static int guardian_start(struct injector *inj, bool fork_mode, struct fd_error *err)
 {
 	int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	pid_t pid = 0;
 	int p[2], rc;
 
-	/* Early, before anything is applied, only the exec mode can guard: it
-	 * re-reads what apply records. Without it the fork mode starts after
-	 * apply, from the specs as applied. */
-	if (early && !inj->opts.db_path)
-		return 0;
 	/* No pidfd_open (Linux < 5.3, valgrind 3.19): the pipe's EOF alone
 	 * tells the guardian the holder died; an eventfd nobody writes to
 	 * stands in for the pidfd. */
@@ -437,34 +487,28 @@ int inj_guardian_start(struct injector *inj, bool early, struct fd_error *err)
 		close(pidfd);
 		return fd_error_set(err, FD_ERR_ENV, -e, "guardian: pipe: %s", strerror(e));
 	}
-	guardian_reap(inj);
-	if (inj->guardian_pid > 0) /* the last one is still going home: wait for it now */
-		waitpid(inj->guardian_pid, NULL, 0);
-	rc = inj->opts.db_path ? guardian_spawn(inj, pidfd, p[0], &pid) : -ENOEXEC;
-	if (rc < 0 && !early) /* no journal, or no /proc/self/exe: guard from the inherited specs */
-		rc = guardian_fork(inj, pidfd, p[0], &pid);
+	guardian_drop(inj, !inj->guardian_watching);
+	rc = fork_mode ? guardian_fork(inj, pidfd, p[0], &pid) : guardian_spawn(inj, pidfd, p[0], &pid);
 	close(pidfd);
 	close(p[0]);
-	if (rc < 0 && early) {
-		close(p[1]);
-		return 0; /* the fork mode takes over after apply */
-	}
 	if (rc < 0) {
 		close(p[1]);
 		return fd_error_set(err, FD_ERR_ENV, rc, "guardian: starting it: %s", strerror(-rc));
 	}
-	if (inj->guardian_fd >= 0)
-		close(inj->guardian_fd);
 	inj->guardian_fd = p[1];
 	inj->guardian_pid = pid;
+	inj->guardian_forked = fork_mode;
+	inj->guardian_holder = getpid();
+	inj->guardian_watching = false;
 	return 0;
 }
 
 /* A guardian already gone (killed, or its exec failed) must cost an EPIPE,
  * not a SIGPIPE that kills the holder before it records the revert. SIGPIPE
  * from write() goes to this thread: block it here and consume the pending
- * one. */
-static void send_byte(struct injector *inj, char c)
+ * one. A message is one write of at most G_MSG_MAX < PIPE_BUF bytes: the
+ * guardian never sees half of one. */
+static void send_msg(struct injector *inj, const char *msg, size_t len)
 {
 	sigset_t pipe_set, old;
 	const struct timespec now = { 0 };
@@ -472,38 +516,76 @@ static void send_byte(struct injector *inj, char c)
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-	if (write(inj->guardian_fd, &c, 1) < 0 && errno == EPIPE)
+	if (write(inj->guardian_fd, msg, len) < 0 && errno == EPIPE)
 		sigtimedwait(&pipe_set, NULL, &now);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-int inj_guardian_applied(struct injector *inj, struct fd_error *err)
+static bool standby_ready(const struct injector *inj)
 {
-	if (inj->guardian_fd < 0) /* not started early: start it now */
-		return inj_guardian_start(inj, false, err);
-	send_byte(inj, 'A');
+	return inj->guardian_fd >= 0 && !inj->guardian_forked && inj->guardian_holder == getpid();
+}
+
+void inj_guardian_standby(struct injector *inj)
+{
+	struct fd_error ignored = { 0 };
+
+	if (inj->opts.no_guardian || !inj->opts.db_path || standby_ready(inj))
+		return;
+	guardian_start(inj, false, &ignored); /* else spawned again at apply */
+}
+
+int inj_guardian_watch(struct injector *inj, struct fd_error *err)
+{
+	char msg[G_MSG_MAX];
+	size_t len = 1;
+
+	if (inj->opts.no_guardian || !inj->opts.db_path)
+		return 0;
+	/* Without a standby (its spawn failed at prepare, or this is another
+	 * process) spawn one now; failing that, the fork mode after apply. */
+	if (!standby_ready(inj) && guardian_start(inj, false, err) < 0)
+		return 0;
+	msg[0] = 'P';
+	for (size_t i = 0; i < inj->n && i < INJ_MAX_FAULTS; i++)
+		len += (size_t)snprintf(msg + len, sizeof(msg) - len, "%s%" PRId64, i ? "," : "",
+					inj->faults[i].row);
+	msg[len++] = '\n';
+	send_msg(inj, msg, len);
+	inj->guardian_watching = true;
 	return 0;
 }
 
+int inj_guardian_applied(struct injector *inj, struct fd_error *err)
+{
+	if (inj->opts.no_guardian)
+		return 0;
+	if (standby_ready(inj) && inj->guardian_watching) {
+		send_msg(inj, "A\n", 2);
+		return 0;
+	}
+	return guardian_start(inj, true, err); /* fork mode, from the specs as applied */
+}
+
 /*
- * The byte tells the guardian to go home; nothing is left for it to do, so
- * the holder does not wait: a guardian still starting up finds every row
- * already REVERTED and the byte waiting. It is reaped later (next start,
- * inj_guardian_wait() from injector_free()).
+ * Nothing is left for the guardian to do, so the holder does not wait: a
+ * guardian still starting up finds every row already REVERTED. The exec
+ * mode goes back to standby for the next apply (the drill's next
+ * iteration); the fork mode goes home and is reaped later.
  */
 void inj_guardian_release(struct injector *inj)
 {
-	if (inj->guardian_fd < 0)
+	if (inj->guardian_fd < 0 || inj->guardian_holder != getpid())
 		return;
-	send_byte(inj, 'R');
-	close(inj->guardian_fd);
-	inj->guardian_fd = -1;
-	guardian_reap(inj);
+	send_msg(inj, "R\n", 2);
+	inj->guardian_watching = false;
+	if (inj->guardian_forked)
+		guardian_drop(inj, false);
 }
 
-void inj_guardian_wait(struct injector *inj)
+void inj_guardian_free(struct injector *inj)
 {
-	if (inj->guardian_pid > 0)
-		waitpid(inj->guardian_pid, NULL, 0);
-	inj->guardian_pid = 0;
+	/* Watching: the EOF is a holder letting go of applied faults, which the
+	 * guardian reverts; do not wait for that. Otherwise it exits at once. */
+	guardian_drop(inj, !inj->guardian_watching);
 }

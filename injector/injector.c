@@ -111,6 +111,7 @@ int injector_prepare(struct injector *inj, struct fd_error *err)
 		return rc;
 	}
 	inj->prepared = true;
+	inj_guardian_standby(inj);
 	return 0;
 }
 
@@ -362,8 +363,8 @@ int injector_apply(struct injector *inj, struct fd_error *err)
 	rc = journal_plan_all(inj, err);
 	/* Watching before the first fault is touched: a holder killed half way
 	 * leaves PLANNED rows, possibly half-applied, for the guardian. */
-	if (rc == 0 && !inj->opts.no_guardian)
-		rc = inj_guardian_start(inj, true, err);
+	if (rc == 0)
+		rc = inj_guardian_watch(inj, err);
 	if (rc == 0)
 		rc = apply_nft(inj, err);
 	for (size_t i = 0; i < inj->n && rc == 0; i++) {
@@ -384,7 +385,7 @@ int injector_apply(struct injector *inj, struct fd_error *err)
 		journal_queue(inj, x, true);
 		journal_write(inj, JOURNAL_APPLIED, NULL);
 	}
-	if (rc == 0 && !inj->opts.no_guardian)
+	if (rc == 0)
 		rc = inj_guardian_applied(inj, err);
 	if (rc < 0) {
 		rollback(inj, err);
@@ -430,10 +431,7 @@ void injector_free(struct injector *inj)
 	/* Closing the nft socket lets the kernel drop a still-held table. */
 	inj_nft_free(inj->nft);
 	inj_flowlog_free(inj->flows);
-	if (inj->guardian_fd >= 0)
-		close(inj->guardian_fd); /* EOF: the guardian reverts what is left */
-	else
-		inj_guardian_wait(inj); /* released: it is going home */
+	inj_guardian_free(inj); /* EOF: the guardian reverts what is left */
 	free(inj->faults);
 	free(inj->mark_rows);
 	free(inj->mark_specs);

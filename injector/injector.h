@@ -10,8 +10,8 @@
  *                       support and guards. Nothing applied; an error here
  *                       means nothing will be.
  *   injector_apply()    journals every fault (PLANNED) before touching it,
- *                       applies all (all nft changes in one atomic batch),
- *                       marks them APPLIED, starts the guardian; if any
+ *                       starts the guardian, applies all (all nft changes
+ *                       in one atomic batch), marks them APPLIED; if any
  *                       driver fails, rolls back what was applied and
  *                       returns the error naming fault, target and the
  *                       kernel's message. Returns once confirmed applied.

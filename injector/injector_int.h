@@ -38,7 +38,10 @@ struct injector {
 	struct inj_nft *nft;        /* holds table inet firedrill while applied */
 	struct inj_flowlog *flows;
 	pid_t guardian_pid;
-	int guardian_fd;            /* write end; a byte on it = "reverted, stand down" */
+	int guardian_fd;            /* write end of its pipe: one line per message */
+	pid_t guardian_holder;      /* the process that started it (its pidfd is of that one) */
+	bool guardian_forked;       /* fork mode (no journal): goes home at "R" */
+	bool guardian_watching;     /* it has rows of an apply (between "P" and "R") */
 	int64_t deadline_mono;
 	/* journal rows that change state together (journal_queue/journal_write) */
 	int64_t *mark_rows;
@@ -46,16 +49,18 @@ struct injector {
 	size_t n_mark;
 };
 
-/* Starts the guardian. early: right after the PLANNED rows are journaled,
- * before anything is applied (exec mode only; without it nothing starts and
- * inj_guardian_applied() starts the fork mode). */
-int inj_guardian_start(struct injector *inj, bool early, struct fd_error *err);
-/* After a successful apply: tells an early guardian to re-read the journal
- * (applied specs, expiry times), or starts one now. */
+/* The guardian (guardian.c). At prepare: spawn it on standby (best
+ * effort), so that its start is not paid inside apply. */
+void inj_guardian_standby(struct injector *inj);
+/* After the PLANNED rows are committed, before anything is touched: tell it
+ * which rows to watch (spawning it now if there is no standby). */
+int inj_guardian_watch(struct injector *inj, struct fd_error *err);
+/* After a successful apply: tell it to re-read the rows (or, without a
+ * journal, start the fork mode from the specs as applied). */
 int inj_guardian_applied(struct injector *inj, struct fd_error *err);
-/* After a clean revert: tells the guardian to stand down, without waiting. */
+/* After a clean revert or a complete rollback: nothing to watch. */
 void inj_guardian_release(struct injector *inj);
-/* Reaps a guardian that was released (blocks until it has gone home). */
-void inj_guardian_wait(struct injector *inj);
+/* injector_free(): lets it go (reverting what is still watched). */
+void inj_guardian_free(struct injector *inj);
 
 #endif
