@@ -11,6 +11,9 @@
 #   start      0-400 ms after exec (setup, before the drill is recorded)
 #   steady     0-1 s after "phase steady-state" (before injection)
 #   inject     0-25 ms after "phase inject" (while faults are applied)
+#   apply      0-2 ms after "phase inject" (inside apply, which now takes
+#              about a millisecond: faults half applied; not in the default
+#              draw, -p apply)
 #   step       0-1.2 s after "phase watch" (the runbook step runs 1.5 s)
 #   watch      1.5-3 s after "phase watch" (after the step, still watching)
 #   readback   0-150 ms after "phase readback"
@@ -202,9 +205,10 @@ count_all() {
 		echo "$(count_nft) $(count_route) $(count_link) $(count_qdisc) $(count_stop) $(count_stray) $(count_journal)"
 	) 9<>"$LOCK"
 }
-# Without revert, journal rows of a drill killed before its guardian started
-# stay "planned" until the next `firedrill revert` (they may be half-applied):
-# bookkeeping, not a fault in the system, so shown but not summed.
+# Without revert, journal rows of a drill killed between journaling its
+# faults and telling its guardian (nothing applied yet) stay "planned" until
+# the next `firedrill run` or `firedrill revert`: bookkeeping, not a fault in
+# the system, so shown but not summed.
 sum_of() { echo "$1" | awk -v j="$REVERT" '{ print $1 + $2 + $3 + $4 + $5 + $6 + j * $7 }'; }
 
 # Waits up to $1 s for the leftovers to reach 0 (the guardian works
@@ -238,7 +242,7 @@ KILLPOINTS=$POINTS
 NPOINTS=$(echo $KILLPOINTS | wc -w)
 kp_pattern() {
 	case $1 in
-	start) echo "" ;; steady) echo "phase steady-state" ;; inject) echo "phase inject" ;;
+	start) echo "" ;; steady) echo "phase steady-state" ;; inject | apply) echo "phase inject" ;;
 	step | watch) echo "phase watch" ;; readback) echo "phase readback" ;;
 	revert) echo "phase revert" ;; failback) echo "phase failback" ;;
 	esac
@@ -248,6 +252,7 @@ kp_delay_us() { # kp_delay_us POINT I
 	start) echo $(($(rnd "$2" 2 400) * 1000)) ;;
 	steady) echo $(($(rnd "$2" 2 1000) * 1000)) ;;
 	inject) echo $(rnd "$2" 2 25000) ;;
+	apply) echo $(rnd "$2" 2 2000) ;;
 	step) echo $(($(rnd "$2" 2 1200) * 1000)) ;;
 	watch) echo $(((1500 + $(rnd "$2" 2 1500)) * 1000)) ;;
 	readback) echo $(($(rnd "$2" 2 150) * 1000)) ;;
@@ -337,7 +342,7 @@ END {
 	for (j = 5; j <= 11; j++) printf " %5d", tot[j]
 	printf " %9d %d\n", rv, lt
 }' "$RES" | { read -r h; echo "$h"; sort; }
-[ $REVERT -eq 1 ] || echo "(journal: rows a drill killed before its guardian started leaves planned for the next firedrill revert; bookkeeping, not faults in the system: not summed)"
+[ $REVERT -eq 1 ] || echo "(journal: rows a drill killed before telling its guardian (nothing applied yet) leaves planned for the next firedrill run or revert; bookkeeping, not faults in the system: not summed)"
 echo
 echo "drill outcomes in the store: $(q "SELECT group_concat(outcome || '=' || n, ' ') FROM (SELECT outcome, count(*) n FROM drills GROUP BY outcome)")"
 echo "integrity_check: $(q 'PRAGMA integrity_check')"
