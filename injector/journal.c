@@ -22,41 +22,10 @@
 
 #include "fd_netns.h"
 #include "fd_time.h"
+#include "fd_proc.h"
 #include "injector_int.h"
 
 #define HOLDER_WAIT_MS 5000
-
-/* CLOCK_REALTIME ns at which pid started, or 0 when unknown. */
-static int64_t process_start_real_ns(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long start = 0, btime = 0;
-	FILE *f;
-	size_t n;
-	long hz = sysconf(_SC_CLK_TCK);
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* comm may hold spaces */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-			 &start) != 1)
-		return 0;
-	f = fopen("/proc/stat", "re");
-	if (!f)
-		return 0;
-	while (fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "btime %llu", &btime) == 1)
-			break;
-	fclose(f);
-	if (!btime || hz <= 0)
-		return 0;
-	return (int64_t)btime * FD_NS_PER_S + (int64_t)(start * (unsigned long long)FD_NS_PER_S / (unsigned long long)hz);
-}
 
 /* Whether the row's holder still runs: its pid is there and that process
  * started before the row was planned (a later start is a recycled pid). A
@@ -70,7 +39,7 @@ static bool holder_alive(const struct store_fault *row)
 		return false;
 	if (row->holder_pid == getpid())
 		return true;
-	started = process_start_real_ns(row->holder_pid);
+	started = fd_proc_start_real_ns(row->holder_pid);
 	if (started == 0)
 		return kill(row->holder_pid, 0) == 0 || errno == EPERM;
 	/* btime has 1 s resolution: allow 2 s of slack, as ask_holder does. */
@@ -86,7 +55,7 @@ static int ask_holder(const struct store_fault *row, struct fd_error *err)
 
 	if (row->holder_pid <= 0 || row->holder_pid == getpid())
 		return -ESRCH;
-	started = process_start_real_ns(row->holder_pid);
+	started = fd_proc_start_real_ns(row->holder_pid);
 	/* btime has 1 s resolution: allow 2 s of slack. A later start means
 	 * the pid now belongs to another process. */
 	if (started == 0 || started > row->planned_real_ns + 2 * FD_NS_PER_S)

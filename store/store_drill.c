@@ -5,6 +5,7 @@
  * Unmeasured values are NULL in the database and has_* = false in C:
  * a drill that did not recover has rto_ms NULL, never a number.
  */
+#include "fd_proc.h"
 #include "store_int.h"
 
 #include <errno.h>
@@ -52,33 +53,6 @@ static enum drill_outcome col_outcome(sqlite3_stmt *s, int i)
 
 /* ---- holder processes ------------------------------------------------------ */
 
-/* Start time of pid in clock ticks since boot (/proc/PID/stat field 22); 0 if unknown. */
-static uint64_t proc_start_time(int pid)
-{
-	char path[64], buf[1024];
-	unsigned long long start = 0;
-	FILE *f;
-	size_t n;
-	char *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* comm (field 2) may contain spaces and ')': fields resume after the last ')'. */
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	/* After ") ": field 3 (state) is token 0, so field 22 is token 19. */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-			  "%*d %*d %llu", &start) != 1)
-		return 0;
-	return start;
-}
-
 static bool holder_alive(int pid, uint64_t start)
 {
 	uint64_t now;
@@ -87,7 +61,7 @@ static bool holder_alive(int pid, uint64_t start)
 		return false;
 	if (kill(pid, 0) != 0 && errno == ESRCH)
 		return false;
-	now = proc_start_time(pid);
+	now = fd_proc_start_ticks(pid);
 	/* Without /proc we cannot see pid reuse; the pid exists, so assume alive. */
 	return !(now && start && now != start);
 }
@@ -166,7 +140,7 @@ int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *
 
 	if (!d->holder_pid)
 		d->holder_pid = getpid();
-	d->holder_start = proc_start_time(d->holder_pid);
+	d->holder_start = fd_proc_start_ticks(d->holder_pid);
 	if (!d->started_real_ns)
 		d->started_real_ns = fd_real_ns();
 	d->outcome = OUTCOME_RUNNING;
