@@ -4,7 +4,8 @@
  * balancer plays in front of a two-region service.
  *
  * Front door: every request is forwarded (libcurl, connect timeout 500 ms,
- * total 2 s) to the current primary with X-Fdlab-Via: frontdoor, and the
+ * total 2 s) to the current primary with X-Fdlab-Via: frontdoor, its target
+ * (path and query) byte for byte as the client sent it, and the
  * answer relayed with X-Fdlab-Region naming who served it. An upstream that
  * does not answer gives 502 (504 on timeout). A 2xx to a PUT/POST of
  * /kv/KEY is the client's acknowledgement, so it is logged here ("ack").
@@ -118,20 +119,23 @@ static size_t on_header(char *p, size_t size, size_t n, void *user)
 	return size * n;
 }
 
-static CURLcode forward(char region, const char *url, const char *method,
-			struct MHD_Connection *c, const struct lab_req *req, struct buf *b,
-			long *status)
+/* Forwards req->uri, not MHD's url (decoded, query dropped): no re-encoding. */
+static CURLcode forward(char region, const char *method, struct MHD_Connection *c,
+			const struct lab_req *req, struct buf *b, long *status)
 {
 	const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							MHD_HTTP_HEADER_CONTENT_TYPE);
 	struct curl_slist *hdr = NULL;
-	char target[2048], ct[256];
+	char *target, ct[256];
 	CURL *h = curl_easy_init();
 	CURLcode rc;
 
 	if (!h)
 		return CURLE_OUT_OF_MEMORY;
-	snprintf(target, sizeof(target), "%s%s", url_of(region), url);
+	if (asprintf(&target, "%s%s", url_of(region), req->uri) < 0) {
+		curl_easy_cleanup(h);
+		return CURLE_OUT_OF_MEMORY;
+	}
 	hdr = curl_slist_append(hdr, "X-Fdlab-Via: frontdoor");
 	hdr = curl_slist_append(hdr, "Expect:");
 	if (ctype) {
@@ -139,6 +143,7 @@ static CURLcode forward(char region, const char *url, const char *method,
 		hdr = curl_slist_append(hdr, ct);
 	}
 	curl_easy_setopt(h, CURLOPT_URL, target);
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* no squashing of /../ either */
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, FORWARD_CONNECT_MS);
@@ -159,6 +164,7 @@ static CURLcode forward(char region, const char *url, const char *method,
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
 	curl_slist_free_all(hdr);
 	curl_easy_cleanup(h);
+	free(target);
 	return rc;
 }
 
@@ -218,7 +224,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	pthread_mutex_unlock(&st->mu);
 	if (req->too_big)
 		return lab_http_json(c, 413, json_pack("{s:s}", "error", "body too large"), NULL);
-	rc = forward(region, url, method, c, req, &b, &status);
+	if (!req->uri)
+		return lab_http_json(c, 500, json_pack("{s:s}", "error", "out of memory"), NULL);
+	/* An absolute-form target (http://host/...) would need parsing: refused. */
+	if (req->uri[0] != '/')
+		return lab_http_json(c, 400, json_pack("{s:s}", "error", "the target must be a path"),
+				     NULL);
+	rc = forward(region, method, c, req, &b, &status);
 	if (rc != CURLE_OK) {
 		ret = lab_http_json(c, rc == CURLE_OPERATION_TIMEDOUT ? 504 : 502,
 				    json_pack("{s:s, s:s}", "error", curl_easy_strerror(rc),
@@ -363,6 +375,7 @@ int lab_frontdoor_serve(const char *dir, const struct lab_config *cfg, struct fd
 			     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 			     MHD_OPTION_CONNECTION_TIMEOUT, 10U,
 			     MHD_OPTION_NOTIFY_COMPLETED, lab_http_completed, NULL,
+			     MHD_OPTION_URI_LOG_CALLBACK, lab_http_uri, NULL,
 			     MHD_OPTION_END);
 	if (!d) {
 		rc = fd_error_set(err, FD_ERR_ENV, -EADDRNOTAVAIL,

@@ -17,17 +17,38 @@ int lab_path(char *buf, size_t len, const char *dir, const char *file)
 	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
+void *lab_http_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct lab_req *r = calloc(1, sizeof(*r));
+
+	if (r && !(r->uri = strdup(uri))) {
+		free(r);
+		r = NULL;
+	}
+	return r;
+}
+
+const char *lab_http_query(const struct lab_req *req)
+{
+	const char *q = req->uri ? strchr(req->uri, '?') : NULL;
+
+	return q ? q + 1 : "";
+}
+
 bool lab_http_collect(void **con_cls, const char *upload, size_t *upload_size,
 		      struct lab_req **out)
 {
 	struct lab_req *r = *con_cls;
 
-	if (!r) {
-		r = calloc(1, sizeof(*r));
+	/* First call: headers only (r may come from lab_http_uri already). */
+	if (!r || !r->started) {
+		if (!r)
+			r = calloc(1, sizeof(*r));
 		if (!r) {
 			*out = NULL;
 			return true; /* the caller answers 500 */
 		}
+		r->started = true;
 		*con_cls = r;
 		return false;
 	}
@@ -68,6 +89,7 @@ void lab_http_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	struct lab_req *r = *con_cls;
 
 	if (r) {
+		free(r->uri);
 		free(r->body);
 		free(r);
 		*con_cls = NULL;

@@ -58,6 +58,7 @@ void lab_truth_emit(int fd, const char *ev, int64_t mono_ns, int64_t real_ns, js
 /* ---- lab_http.c: small libmicrohttpd helpers ---------------------------- */
 
 struct lab_req {
+	char *uri;              /* the request target as received (path?query) */
 	char *body;
 	size_t len, cap;
 	bool too_big;
@@ -66,6 +67,15 @@ struct lab_req {
 
 #define LAB_BODY_MAX (1024 * 1024)
 
+/*
+ * MHD_OPTION_URI_LOG_CALLBACK: libmicrohttpd hands the handler the path
+ * percent-decoded and without its query; this keeps the request target
+ * exactly as the client sent it (req->uri) so it can be forwarded as is.
+ * Its lab_req is the connection's *con_cls; lab_http_completed frees it.
+ */
+void *lab_http_uri(void *cls, const char *uri, struct MHD_Connection *c);
+/* The query of req->uri as sent, without '?' ("" when there is none). */
+const char *lab_http_query(const struct lab_req *req);
 /*
  * Collects the request body across handler calls. Returns true once the
  * whole request is in (*out set); false means "return MHD_YES and wait".

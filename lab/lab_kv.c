@@ -4,6 +4,8 @@
  *
  *   GET  /health          200 {"region":"a","role":"primary"}
  *   GET  /stats           keys, write sequence, replication queue length
+ *   GET  /echo            {"region","query","args"}: the query as received and
+ *                         decoded (shows what a forwarder passed on)
  *   GET  /kv/KEY          the value, or 404
  *   PUT  /kv/KEY          primary: stored, 200 {"region","seq"} + X-Fdlab-Seq;
  *                         otherwise 503 (writes are acknowledged only by the primary)
@@ -497,6 +499,26 @@ static bool key_ok(const char *key)
 	return n > 0 && n <= KEY_MAX && !strchr(key, '/');
 }
 
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *value)
+{
+	json_array_append_new(cls, json_pack("[s, s?]", key, value));
+	return MHD_YES;
+}
+
+/* GET /echo: the query as received and as libmicrohttpd decodes it. */
+static enum MHD_Result kv_echo(struct kv *kv, struct MHD_Connection *c, const struct lab_req *req)
+{
+	json_t *args = json_array();
+
+	if (args)
+		MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, add_arg, args);
+	return lab_http_json(c, 200,
+			     json_pack("{s:s, s:s, s:o?}", "region", kv->region, "query",
+				       lab_http_query(req), "args", args),
+			     kv->region);
+}
+
 static enum MHD_Result route(struct kv *kv, struct MHD_Connection *c, const char *url,
 			     const char *method, const struct lab_req *req)
 {
@@ -520,6 +542,8 @@ static enum MHD_Result route(struct kv *kv, struct MHD_Connection *c, const char
 	}
 	if (get && strcmp(url, "/health") == 0)
 		return lab_http_json(c, 200, who(kv), kv->region);
+	if (get && strcmp(url, "/echo") == 0)
+		return kv_echo(kv, c, req);
 	if (get && strcmp(url, "/stats") == 0)
 		return lab_http_json(c, 200,
 				     json_pack("{s:s, s:s, s:I, s:I, s:I, s:I}", "region",
@@ -571,6 +595,7 @@ static struct MHD_Daemon *listen_on(struct kv *kv, const char *addr)
 				MHD_OPTION_THREAD_POOL_SIZE, 4U,
 				MHD_OPTION_CONNECTION_TIMEOUT, 10U,
 				MHD_OPTION_NOTIFY_COMPLETED, lab_http_completed, NULL,
+				MHD_OPTION_URI_LOG_CALLBACK, lab_http_uri, NULL,
 				MHD_OPTION_END);
 }
 

@@ -98,6 +98,21 @@ check "applied on B no earlier than the 300ms lag ($(( (apply - commit) / 100000
 	test $((apply - commit)) -ge 300000000
 check "blob store in A" bash -c "$C curl -s -m 3 -X PUT -d s3 $FRONT/blob/b1 | grep -q '\"seq\"'"
 
+# ---- the request target reaches the primary as the client sent it ----------
+# A's GET /echo answers the query as received and as libmicrohttpd decodes it.
+q='x=1&y=a%20b&z=c%26d%2B+e&flag'
+direct=$(get "http://10.66.1.10:8080/echo?$q")
+via=$(get "$FRONT/echo?$q")
+echo "# /echo?$q through the front door: $via"
+check "the front door forwards the query string unchanged" test -n "$via" -a "$via" = "$direct"
+check "... byte for byte, as sent" grep -qF "\"query\":\"$q\"" <<<"$via"
+check "... and A decodes it as the client meant (%26 stays inside z)" \
+	grep -qF '"args":[["x","1"],["y","a b"],["z","c&d+ e"],["flag",null]]' <<<"$via"
+check "a query does not change the path: GET /kv/k1?x=1" wait_for 5 "$FRONT/kv/k1?x=1" hello
+code=$(get -o /dev/null -w '%{http_code}' -X PUT -d spaced "$FRONT/kv/sp%20ace?x=1")
+check "a percent-encoded key through the front door (HTTP $code)" test "$code" = 200
+check "... is the same key on A" wait_for 5 "http://10.66.1.10:8080/kv/sp%20ace" spaced
+
 # ---- failover, caused without firedrill's injector --------------------------
 for i in 1 2 3; do get -o /dev/null -X PUT -d "v$i" "$FRONT/kv/pre-$i"; done
 check "block region A from fdlab-client" block_a
