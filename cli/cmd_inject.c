@@ -8,6 +8,13 @@
  * in the journal, or as the SIGTERM that command sends). --detach forks a
  * holder in its own session that does the same; the parent prints what it
  * applied and returns.
+ *
+ * While its faults are live the holder keeps the scope lock a drill takes
+ * (drill_scope_hold), so `firedrill run` or a second inject on the same scope
+ * is refused with a message naming the holder. `firedrill revert` needs no
+ * lock: it reverts through the journal and signals the holder, which then
+ * reverts, releases the lock and exits (the kernel releases it too if the
+ * holder dies).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,6 +29,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "drill.h"
 #include "fd_netns.h"
 #include "fd_time.h"
 #include "injector.h"
@@ -39,7 +47,10 @@ static void print_help(void)
 	       "options:\n"
 	       "  --detach  leave a holder process in the background and return\n"
 	       "  --force   allow guarded targets (0.0.0.0/0, the default route's link, ...)\n\n"
-	       "exit: 0 applied (and reverted), 2 bad scenario, 3 environment error\n");
+	       "While the faults are live the scope (scope.netns, else the host) is locked:\n"
+	       "`firedrill run` or another inject on it is refused until this one ends.\n\n"
+	       "exit: 0 applied (and reverted), 2 bad scenario, 3 environment error\n"
+	       "      (also: the scope is held by a drill or another inject)\n");
 }
 
 static void print_flows(struct injector *inj, FILE *out)
@@ -106,11 +117,14 @@ static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bo
 	struct injector_opts o = { 0 };
 	const char *why;
 	char dur[32];
-	int rc;
+	int lock_fd = -1, rc;
 
 	rc = scenario_load(file, &s, &err);
 	if (rc == 0)
 		rc = store_open(ctx->db_path, &st, &err);
+	/* Before anything is journaled: a refused inject touches nothing. */
+	if (rc == 0)
+		rc = drill_scope_hold(s->netns, "inject", &lock_fd, &err);
 	if (rc == 0 && s->netns)
 		rc = fd_netns_enter(s->netns, &err);
 	o.store = st;
@@ -134,6 +148,8 @@ static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bo
 	fprintf(out, "holding%s%s (pid %d) for %s; `firedrill revert` or %s to undo\n",
 		s->netns ? " in namespace " : "", s->netns ? s->netns : "", (int)getpid(), dur,
 		detach ? "kill -TERM" : "Ctrl-C");
+	if (detach)
+		fputc('\0', out); /* tells the parent the holder is holding */
 	fflush(out);
 	if (detach) {
 		int null = open("/dev/null", O_WRONLY);
@@ -158,6 +174,9 @@ static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bo
 out:
 	if (out != stdout && out)
 		fclose(out);
+	/* After the revert (or its failure, left to the guardian): the scope is
+	 * free again once nothing of ours can still be applied by us. */
+	drill_scope_release(lock_fd, s ? s->netns : NULL);
 	injector_free(inj);
 	store_close(st);
 	scenario_free(s);
@@ -179,6 +198,7 @@ static int block_signals(void)
 static int detach_and_run(struct cli_ctx *ctx, const char *file, bool force)
 {
 	int p[2], status = 0;
+	bool held = false;
 	char buf[4096];
 	ssize_t n;
 	pid_t pid;
@@ -205,13 +225,23 @@ static int detach_and_run(struct cli_ctx *ctx, const char *file, bool force)
 		_exit(out ? inject_and_hold(ctx, file, force, true, out, sigfd) : EXIT_ENV);
 	}
 	close(p[1]);
-	while ((n = read(p[0], buf, sizeof(buf))) > 0)
+	while ((n = read(p[0], buf, sizeof(buf))) > 0) {
+		char *nul = memchr(buf, '\0', (size_t)n);
+
+		if (nul) {
+			held = true;
+			n = nul - buf;
+		}
 		fwrite(buf, 1, (size_t)n, stdout);
+	}
 	close(p[0]);
-	/* The pipe closes when the holder is holding (success) or exits. */
-	if (waitpid(pid, &status, WNOHANG) == pid)
-		return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INTERNAL;
-	return EXIT_OK;
+	/* The pipe closes when the holder is holding (it wrote the NUL first)
+	 * or exits; only then is there a status to wait for. */
+	if (held)
+		return EXIT_OK;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INTERNAL;
 }
 
 int cmd_inject(struct cli_ctx *ctx, int argc, char **argv)

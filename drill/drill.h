@@ -145,4 +145,16 @@ void drill_result_free(struct drill_result *res);
 int drill_lap_send(const char *db_path, const char *note, char *reply, size_t reply_len,
 		   struct fd_error *err);
 
+/*
+ * The per-scope lock drill_run() takes (RUNDIR/scope-NAME.lock, flock), for
+ * other holders of a scope's faults: `firedrill inject` holds it for as long
+ * as its faults are live, so a drill or a second inject on that scope is
+ * refused (-EBUSY, FD_ERR_ENV) with a message naming the holder's pid and,
+ * for holder "inject", how to end it. holder is written into the lock file
+ * beside the pid (NULL = a drill). The fd is close-on-exec; the kernel
+ * releases the lock when the process dies. Release with drill_scope_release().
+ */
+int drill_scope_hold(const char *netns, const char *holder, int *fd_out, struct fd_error *err);
+void drill_scope_release(int fd, const char *netns); /* -1 is a no-op; removes the lock file */
+
 #endif

@@ -128,12 +128,33 @@ static bool still_linked(int fd, const char *path)
 	       a.st_dev == b.st_dev;
 }
 
-int drill_scope_lock(const char *netns, int *fd_out, struct fd_error *err)
+/* The message for a busy scope, from what its holder wrote into the lock:
+ * "PID\n" (a drill) or "PID inject\n" (a live `firedrill inject`). */
+static int busy_error(int fd, const char *scope, const char *path, struct fd_error *err)
 {
-	char path[PATH_MAX + 64], pidbuf[32] = "";
+	char text[64] = "", pid[32] = "?", kind[16] = "";
+	ssize_t got = pread(fd, text, sizeof(text) - 1, 0);
+
+	text[got > 0 ? got : 0] = '\0';
+	if (sscanf(text, "%31s %15s", pid, kind) < 1)
+		snprintf(pid, sizeof(pid), "?");
+	if (strcmp(kind, "inject") == 0)
+		return fd_error_set(err, FD_ERR_ENV, -EBUSY,
+				    "scope \"%s\" is held by a live `firedrill inject` (pid %s, lock %s): "
+				    "its faults are still applied; end it with `firedrill revert` "
+				    "(or kill -TERM %s), then retry",
+				    scope, pid, path, pid);
+	return fd_error_set(err, FD_ERR_ENV, -EBUSY,
+			    "another drill is running on scope \"%s\" (pid %s, lock %s); "
+			    "wait for it to finish",
+			    scope, pid, path);
+}
+
+int drill_scope_hold(const char *netns, const char *holder, int *fd_out, struct fd_error *err)
+{
+	char path[PATH_MAX + 64], pidbuf[64];
 	const char *scope = netns && *netns ? netns : "host";
 	int fd = -1, rc;
-	ssize_t got;
 
 	*fd_out = -1;
 	rc = lock_path(netns, path, sizeof(path), err);
@@ -146,16 +167,13 @@ int drill_scope_lock(const char *netns, int *fd_out, struct fd_error *err)
 					    strerror(errno));
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 			rc = -errno;
-			got = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
-			pidbuf[got > 0 ? got : 0] = '\0';
-			pidbuf[strcspn(pidbuf, "\n")] = '\0';
-			close(fd);
 			if (rc == -EWOULDBLOCK)
-				return fd_error_set(err, FD_ERR_ENV, -EBUSY,
-						    "another drill is running on scope \"%s\" (pid %s, lock %s); "
-						    "wait for it to finish",
-						    scope, *pidbuf ? pidbuf : "?", path);
-			return fd_error_set(err, FD_ERR_ENV, rc, "cannot lock %s: %s", path, strerror(-rc));
+				rc = busy_error(fd, scope, path, err);
+			else
+				rc = fd_error_set(err, FD_ERR_ENV, rc, "cannot lock %s: %s", path,
+						  strerror(-rc));
+			close(fd);
+			return rc;
 		}
 		if (still_linked(fd, path))
 			break;
@@ -164,12 +182,25 @@ int drill_scope_lock(const char *netns, int *fd_out, struct fd_error *err)
 	}
 	if (fd < 0)
 		return fd_error_set(err, FD_ERR_ENV, -EAGAIN, "cannot lock %s: it keeps being replaced", path);
-	snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	if (holder && *holder)
+		snprintf(pidbuf, sizeof(pidbuf), "%ld %s\n", (long)getpid(), holder);
+	else
+		snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) == 0 && pwrite(fd, pidbuf, strlen(pidbuf), 0) < 0) {
 		/* the pid is only a courtesy for the message above */
 	}
 	*fd_out = fd;
 	return 0;
+}
+
+int drill_scope_lock(const char *netns, int *fd_out, struct fd_error *err)
+{
+	return drill_scope_hold(netns, NULL, fd_out, err);
+}
+
+void drill_scope_release(int fd, const char *netns)
+{
+	drill_scope_unlock(fd, netns);
 }
 
 void drill_scope_unlock(int fd, const char *netns)
