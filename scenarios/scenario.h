@@ -123,6 +123,7 @@ struct scenario_http {
 	char *ca_file;
 	bool insecure;          /* skip TLS verification (staging only) */
 	bool follow_redirects;  /* default false */
+	bool reuse_connection;  /* probes only, "connection: reuse"; default fresh */
 };
 
 struct scenario_command {

@@ -154,7 +154,7 @@ int scenario_read_strs(struct lctx *c, const struct ynode *v, char ***out, size_
 int scenario_read_probe_ref(struct lctx *c, const struct ynode *v, void *out);
 int scenario_read_probe_refs(struct lctx *c, const struct ynode *v, size_t **out, size_t *n);
 int scenario_read_http(struct lctx *c, const struct ynode *v, struct scenario_http *h,
-		       const char *const *skip);
+		       bool probe, const char *const *skip);
 int scenario_read_command(struct lctx *c, const struct ynode *v, struct scenario_command *cmd,
 			  const char *const *skip);
 

@@ -138,6 +138,8 @@ static void print_http(FILE *out, const struct scenario_http *h, const char *ind
 		fprintf(out, "%s  TLS not verified (insecure)\n", indent);
 	if (h->follow_redirects)
 		fprintf(out, "%s  follows redirects\n", indent);
+	if (h->reuse_connection)
+		fprintf(out, "%s  reuses kept-alive connections while healthy\n", indent);
 }
 
 static void print_command(FILE *out, const struct scenario_command *c, const char *indent)

@@ -151,6 +151,28 @@ static int h_follow(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_read_bool(c, v, &((struct scenario_http *)obj)->follow_redirects);
 }
 
+/* Probes only: canary writes and queries always open a fresh connection. */
+/* Probes only: canary writes and queries always open a fresh connection. */
+static int h_connection(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_http *h = obj;
+	int r = scenario_read_scalar(c, v, "fresh or reuse");
+
+	if (r)
+		return r;
+	if (strcmp(v->str, "fresh") == 0)
+		h->reuse_connection = false;
+	else if (strcmp(v->str, "reuse") == 0)
+		h->reuse_connection = true;
+	else
+		return scenario_fail(c, v, "connection: expected fresh or reuse, got \"%s\"",
+				     v->str);
+	return 0;
+}
+
+#define HTTP_PROBE BIT(0)
+#define HTTP_ACTION BIT(1)
+
 static const struct field http_fields[] = {
 	{ "url", h_url, ALL_KINDS, 0, false },
 	{ "method", h_method, 0, 0, false },
@@ -162,12 +184,15 @@ static const struct field http_fields[] = {
 	{ "ca-file", h_ca_file, 0, 0, false },
 	{ "insecure", h_insecure, 0, 0, false },
 	{ "follow-redirects", h_follow, 0, 0, false },
+	{ "connection", h_connection, 0, HTTP_PROBE, false },
 };
 
 int scenario_read_http(struct lctx *c, const struct ynode *v, struct scenario_http *h,
-		       const char *const *skip)
+		       bool probe, const char *const *skip)
 {
-	int r = scenario_walk(c, v, http_fields, N_ELEM(http_fields), h, ALL_KINDS, NULL, skip);
+	int r = scenario_walk(c, v, http_fields, N_ELEM(http_fields), h,
+			      probe ? HTTP_PROBE : HTTP_ACTION,
+			      "a request firedrill makes for the canary or the RPO query", skip);
 
 	if (r == 0 && !h->method && !(h->method = strdup("GET")))
 		return scenario_nomem(c);
@@ -300,7 +325,7 @@ static int pr_http(struct lctx *c, const struct ynode *v, void *obj)
 	int r;
 
 	scenario_where_push(c, saved, sizeof(saved), "http");
-	r = scenario_read_http(c, v, &((struct scenario_probe *)obj)->http, NULL);
+	r = scenario_read_http(c, v, &((struct scenario_probe *)obj)->http, true, NULL);
 	scenario_where_pop(c, saved);
 	return r;
 }

@@ -39,7 +39,7 @@ static int read_action(struct lctx *c, const struct ynode *v, struct scenario_ac
 		r = scenario_fail(c, v, "needs url: (an HTTP request) or run: (a command)");
 	if (r == 0 && which == 0) {
 		a->kind = ACTION_HTTP;
-		r = scenario_read_http(c, v, &a->http, extra);
+		r = scenario_read_http(c, v, &a->http, false, extra);
 	} else if (r == 0) {
 		a->kind = ACTION_COMMAND;
 		r = scenario_read_command(c, v, &a->command, extra);

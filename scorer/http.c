@@ -14,6 +14,14 @@
  * a TLS handshake the standby fails), and it would keep talking to the old
  * region after a DNS swap. Read-backs and RPO queries may reuse connections.
  *
+ * A probe with "connection: reuse" trades that for about half the CPU
+ * (docs/benchmarks.md): while its newest sample is healthy it reuses a
+ * kept-alive connection; after a failing sample it opens a new one (kept
+ * for the next), so the first success after an outage, the one RTO is
+ * measured from, is always on a connection opened after the failure. No
+ * connection idle for a second or more is reused (CURLOPT_MAXAGE_CONN):
+ * one kept across an outage is not, and DNS answers live no longer either.
+ *
  * Easy handles are kept, not rebuilt: a finished job goes to an idle list
  * with its options set, and the next request for the same probe takes it
  * back and is only re-added to the multi handle (templated requests are
@@ -41,7 +49,6 @@ struct http_job {
 	struct curl_slist *headers;
 	const struct scenario_http *h; /* what easy is configured for */
 	int64_t timeout_ns;
-	bool fresh;
 	bool templated;                /* per-request values: reconfigure before reuse */
 	int64_t sent_ns;
 	bool keep;
@@ -356,7 +363,7 @@ static int set_headers(struct http_job *j, const struct scenario_http *h, const 
 }
 
 static int configure(struct http_job *j, const struct scenario_http *h, int64_t timeout_ns,
-		     const struct tmpl *t, bool fresh)
+		     const struct tmpl *t)
 {
 	const char *method = h->method ? h->method : "GET";
 	long ms = (long)((timeout_ns + FD_NS_PER_MS - 1) / FD_NS_PER_MS);
@@ -380,8 +387,7 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 	curl_easy_setopt(e, CURLOPT_MAXREDIRS, 10L);
 	/* A drill may swap DNS: never trust a resolution older than a second. */
 	curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 1L);
-	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_FORBID_REUSE, fresh ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, 1L);
 	if (h->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
 	if (h->insecure) {
@@ -407,20 +413,19 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 }
 
 /*
- * An easy handle ready for (h, timeout, fresh): an idle one already set up
+ * An easy handle ready for (h, timeout): an idle one already set up
  * for exactly that when the request is not templated, else an idle
  * templated one reset and configured, else a new one. A handle set up for
  * another probe is never taken: that probe would then take the next one's,
  * and so on, reconfiguring at every send.
  */
 static struct http_job *job_get(struct scorer *sc, const struct scenario_http *h,
-				int64_t timeout_ns, const struct tmpl *t, bool fresh)
+				int64_t timeout_ns, const struct tmpl *t)
 {
 	struct http_job *j, *spare = NULL;
 
 	for (j = sc->http_idle; j; j = j->next) {
-		if (!t && j->h == h && !j->templated && j->timeout_ns == timeout_ns &&
-		    j->fresh == fresh) {
+		if (!t && j->h == h && !j->templated && j->timeout_ns == timeout_ns) {
 			job_take(sc, j);
 			return j;
 		}
@@ -446,27 +451,28 @@ static struct http_job *job_get(struct scorer *sc, const struct scenario_http *h
 		}
 	}
 	j->h = NULL;
-	if (configure(j, h, timeout_ns, t, fresh) < 0) {
+	if (configure(j, h, timeout_ns, t) < 0) {
 		job_free(j);
 		return NULL;
 	}
 	j->h = h;
 	j->timeout_ns = timeout_ns;
-	j->fresh = fresh;
 	j->templated = t != NULL;
 	return j;
 }
 
 int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
-		   const struct tmpl *t, bool fresh, bool keep_body, job_done_fn done,
+		   const struct tmpl *t, enum http_conn conn, bool keep_body, job_done_fn done,
 		   void *cookie, int64_t *sent_ns)
 {
-	struct http_job *j = job_get(sc, h, timeout_ns, t, fresh);
+	struct http_job *j = job_get(sc, h, timeout_ns, t);
 	int running;
 
 	*sent_ns = fd_mono_ns();
 	if (!j)
 		return -ENOMEM;
+	curl_easy_setopt(j->easy, CURLOPT_FRESH_CONNECT, conn == HTTP_CONN_REUSE ? 0L : 1L);
+	curl_easy_setopt(j->easy, CURLOPT_FORBID_REUSE, conn == HTTP_CONN_FRESH ? 1L : 0L);
 	j->keep = keep_body;
 	j->done = done;
 	j->cookie = cookie;

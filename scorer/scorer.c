@@ -249,6 +249,14 @@ static bool probe_periodic(const struct scenario_probe *p)
 	return p->kind != PROBE_LOG && p->kind != PROBE_PCAP;
 }
 
+/* Fresh unless the probe opted into reuse and its newest sample is healthy. */
+static enum http_conn probe_conn(const struct probe_rt *pr)
+{
+	if (!pr->p->http.reuse_connection)
+		return HTTP_CONN_FRESH;
+	return pr->has_state && pr->state_ok ? HTTP_CONN_REUSE : HTTP_CONN_NEW;
+}
+
 static void probe_send(struct scorer *sc, struct probe_rt *pr, int64_t due)
 {
 	const struct scenario_probe *p = pr->p;
@@ -258,8 +266,8 @@ static void probe_send(struct scorer *sc, struct probe_rt *pr, int64_t due)
 
 	switch (p->kind) {
 	case PROBE_HTTP:
-		rc = http_job_start(sc, &p->http, p->timeout_ns, NULL, true, false, probe_done, pr,
-				    &sent);
+		rc = http_job_start(sc, &p->http, p->timeout_ns, NULL, probe_conn(pr), false,
+				    probe_done, pr, &sent);
 		break;
 	case PROBE_TCP:
 		rc = tcp_job_start(sc, p->tcp.host, p->tcp.port, p->timeout_ns, probe_done, pr,
@@ -303,13 +311,12 @@ static int64_t action_timeout(const struct scenario_action *a)
 	return a->timeout_ns > 0 ? a->timeout_ns : ACTION_TIMEOUT_NS;
 }
 
-/* fresh: a new connection per request (canary writes), see http.c. */
 static void action_start(struct scorer *sc, const struct scenario_action *a,
-			 const struct tmpl *t, bool fresh, bool keep, job_done_fn done,
+			 const struct tmpl *t, enum http_conn conn, bool keep, job_done_fn done,
 			 void *cookie, int64_t *sent, int *rc)
 {
 	if (a->kind == ACTION_HTTP)
-		*rc = http_job_start(sc, &a->http, action_timeout(a), t, fresh, keep, done, cookie,
+		*rc = http_job_start(sc, &a->http, action_timeout(a), t, conn, keep, done, cookie,
 				     sent);
 	else
 		*rc = cmd_job_start(sc, &a->command, action_timeout(a), t, keep, done, cookie,
@@ -337,7 +344,7 @@ static void canary_send(struct scorer *sc)
 	w->ts_ms = fd_real_ns() / FD_NS_PER_MS;
 	t.seq = w->seq;
 	t.ts_ms = w->ts_ms;
-	action_start(sc, &sc->s->rpo.canary.write, &t, true, false, canary_done,
+	action_start(sc, &sc->s->rpo.canary.write, &t, HTTP_CONN_FRESH, false, canary_done,
 		     (void *)(uintptr_t)sc->n_cw, &w->sent_ns, &rc);
 	sc->n_cw++;
 	if (rc < 0) {
@@ -732,8 +739,8 @@ static void readback_fill(struct scorer *sc, size_t *cursor, int pass)
 			continue;
 		t.seq = w->seq;
 		t.ts_ms = w->ts_ms;
-		action_start(sc, &sc->s->rpo.canary.read, &t, false, readback_checks(sc->s), read_done,
-			     (void *)(uintptr_t)(*cursor - 1), &sent, &rc);
+		action_start(sc, &sc->s->rpo.canary.read, &t, HTTP_CONN_REUSE, readback_checks(sc->s),
+			     read_done, (void *)(uintptr_t)(*cursor - 1), &sent, &rc);
 		if (rc < 0) {
 			w->read_tries++;
 			continue;
@@ -830,8 +837,8 @@ int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r
 	sc->query_out = r;
 	sc->query_done = false;
 	sc->query_t0_real_ns = t0_real_ns;
-	action_start(sc, &sc->s->rpo.query.action, NULL, false, true, query_done, NULL, &sent,
-		     &rc);
+	action_start(sc, &sc->s->rpo.query.action, NULL, HTTP_CONN_REUSE, true, query_done, NULL,
+		     &sent, &rc);
 	if (rc < 0)
 		return fd_error_set(err, FD_ERR_ENV, rc, "rpo query: %s", strerror(-rc));
 	sc->inflight++;

@@ -237,12 +237,16 @@ void detail_duration(char *buf, size_t len, const char *what, int64_t ns);
 int http_init(struct scorer *sc, struct fd_error *err);
 void http_cleanup(struct scorer *sc);
 void http_timer_fire(struct scorer *sc);
-/*
- * Starts one request; *sent_ns is its send stamp. fresh: on a new TCP
- * connection closed after the answer (probe samples and canary writes).
- */
+/* Which TCP connection a request goes on (http.c says why). */
+enum http_conn {
+	HTTP_CONN_FRESH, /* a new one, closed after the answer */
+	HTTP_CONN_NEW,   /* a new one, kept alive for the next request */
+	HTTP_CONN_REUSE, /* a kept-alive one idle for less than a second, else new */
+};
+
+/* Starts one request; *sent_ns is its send stamp. */
 int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
-		   const struct tmpl *t, bool fresh, bool keep_body, job_done_fn done,
+		   const struct tmpl *t, enum http_conn conn, bool keep_body, job_done_fn done,
 		   void *cookie, int64_t *sent_ns);
 
 int tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,

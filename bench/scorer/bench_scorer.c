@@ -11,8 +11,9 @@
  *   bench_scorer overhead [seconds] [runs]  (default 30 s, 3 runs)
  *     100 HTTP probes at 10 Hz each against a loopback libmicrohttpd server
  *     in a child process; CPU% of the scorer process (getrusage: user and
- *     system) and p99 scheduling lateness; median over runs. Each sample is
- *     a fresh TCP connection (scorer/http.c says why).
+ *     system) and p99 scheduling lateness; median over runs. Twice per run,
+ *     interleaved: each sample on a fresh TCP connection (the default,
+ *     scorer/http.c says why), and with "connection: reuse".
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -196,7 +197,7 @@ struct overhead {
 	int64_t p99_ns, max_ns, sends, samples, failed;
 };
 
-static int overhead_run(uint16_t port, int seconds, struct overhead *o)
+static int overhead_run(uint16_t port, int seconds, bool reuse, struct overhead *o)
 {
 	struct scen_build *b = calloc(1, sizeof(*b));
 	struct scorer *sc = NULL;
@@ -212,7 +213,7 @@ static int overhead_run(uint16_t port, int seconds, struct overhead *o)
 		return -1;
 	sb_init(b);
 	for (i = 0; i < 100; i++)
-		sb_http(b, port, "/health", 100 * MS, 1000 * MS);
+		sb_http(b, port, "/health", 100 * MS, 1000 * MS)->http.reuse_connection = reuse;
 	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0)
 		goto out;
 	getrusage(RUSAGE_SELF, &r0);
@@ -265,53 +266,90 @@ static const char *loadavg(char *buf, size_t len)
 	return buf;
 }
 
-static int bench_overhead(int seconds, int runs)
+struct overhead_mode {
+	const char *name;
+	bool reuse;
+	double cpu[16], p99[16];
+	int n;
+};
+
+static void overhead_print(int run, const char *mode, const struct overhead *o)
 {
 	char la[16];
-	double cpu[16], p99[16];
+
+	printf("  run %d %-6s cpu %.2f%% of one core (user %.2f, sys %.2f), lateness p99 %.3f ms "
+	       "max %.3f ms, %" PRId64 " sends, %" PRId64 " samples (%" PRId64 " failed), "
+	       "load %s\n", run, mode, o->cpu_pct, o->user_pct, o->sys_pct, o->p99_ns / 1e6,
+	       o->max_ns / 1e6, o->sends, o->samples, o->failed, loadavg(la, sizeof(la)));
+}
+
+/* The server lives in a child so getrusage(SELF) counts the scorer only. */
+static pid_t server_child(uint16_t *port)
+{
 	struct truth_server *srv;
-	struct overhead o;
-	int pipefd[2], i, n = 0;
-	uint16_t port = 0;
+	int pipefd[2];
 	pid_t child;
 
-	if (runs > 16)
-		runs = 16;
-	/* The server lives in a child so getrusage(SELF) counts the scorer only. */
 	if (pipe(pipefd) < 0)
-		return 1;
+		return -1;
 	child = fork();
 	if (child == 0) {
 		close(pipefd[0]);
-		srv = truth_server_start(false, &port);
-		if (write(pipefd[1], &port, sizeof(port)) != sizeof(port) || !srv)
+		srv = truth_server_start(false, port);
+		if (write(pipefd[1], port, sizeof(*port)) != sizeof(*port) || !srv)
 			_exit(1);
 		pause();
 		_exit(0);
 	}
 	close(pipefd[1]);
-	if (child < 0 || read(pipefd[0], &port, sizeof(port)) != sizeof(port) || port == 0)
-		return 1;
+	if (child < 0 || read(pipefd[0], port, sizeof(*port)) != sizeof(*port) || *port == 0) {
+		close(pipefd[0]);
+		return -1;
+	}
 	close(pipefd[0]);
+	return child;
+}
+
+static int bench_overhead(int seconds, int runs)
+{
+	struct overhead_mode modes[2] = { { "fresh", false, { 0 }, { 0 }, 0 },
+					  { "reuse", true, { 0 }, { 0 }, 0 } };
+	struct overhead o;
+	struct overhead_mode *m;
+	uint16_t port = 0;
+	pid_t child;
+	int i, k;
+
+	if (runs > 16)
+		runs = 16;
+	child = server_child(&port);
+	if (child < 0)
+		return 1;
 	for (i = 0; i < runs; i++) {
-		if (overhead_run(port, seconds, &o) < 0)
-			continue;
-		printf("  run %d: cpu %.2f%% of one core (user %.2f, sys %.2f), lateness p99 %.3f ms "
-		       "max %.3f ms, %" PRId64 " sends, %" PRId64 " samples (%" PRId64 " failed), "
-		       "load %s\n", i + 1, o.cpu_pct, o.user_pct, o.sys_pct, o.p99_ns / 1e6,
-		       o.max_ns / 1e6, o.sends, o.samples, o.failed, loadavg(la, sizeof(la)));
-		cpu[n] = o.cpu_pct;
-		p99[n] = o.p99_ns / 1e6;
-		n++;
+		for (k = 0; k < 2; k++) {
+			m = &modes[(i + k) % 2]; /* alternate which goes first */
+			if (overhead_run(port, seconds, m->reuse, &o) < 0)
+				continue;
+			overhead_print(i + 1, m->name, &o);
+			m->cpu[m->n] = o.cpu_pct;
+			m->p99[m->n] = o.p99_ns / 1e6;
+			m->n++;
+		}
 	}
 	kill(child, SIGTERM);
 	waitpid(child, NULL, 0);
-	if (n == 0)
-		return 1;
-	qsort(cpu, (size_t)n, sizeof(double), cmp_double);
-	qsort(p99, (size_t)n, sizeof(double), cmp_double);
-	printf("overhead: 100 HTTP probes at 10 Hz for %d s, median of %d runs: cpu %.2f%% of one "
-	       "core, lateness p99 %.3f ms\n", seconds, n, cpu[n / 2], p99[n / 2]);
+	for (k = 0; k < 2; k++) {
+		m = &modes[k];
+		if (m->n == 0)
+			return 1;
+		qsort(m->cpu, (size_t)m->n, sizeof(double), cmp_double);
+		qsort(m->p99, (size_t)m->n, sizeof(double), cmp_double);
+		printf("overhead (%s connections): 100 HTTP probes at 10 Hz for %d s, median of %d "
+		       "runs: cpu %.2f%% of one core, lateness p99 %.3f ms\n", m->name, seconds, m->n,
+		       m->cpu[m->n / 2], m->p99[m->n / 2]);
+	}
+	printf("reuse / fresh cpu: %.2f\n", modes[1].cpu[modes[1].n / 2] /
+	       modes[0].cpu[modes[0].n / 2]);
 	return 0;
 }
 

@@ -16,6 +16,10 @@ struct truth_server {
 	struct MHD_Daemon *d;
 	atomic_bool healthy;
 	atomic_llong requests;
+	atomic_llong connections;
+	int64_t healed_ns;          /* when it last became healthy; 0 = never failed */
+	int64_t first_ok_conn_ns;   /* opening time of the connection of the first
+				       200 /health after healed_ns; 0 = none yet */
 	pthread_mutex_t mu;
 	int64_t *ack_ns;  /* by seq; 0 = not stored */
 	char **body;      /* by seq: the body stored with it (NULL = none) */
@@ -102,6 +106,43 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* Each connection's context is the CLOCK_MONOTONIC ns it was accepted at. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct truth_server *t = cls;
+	int64_t *opened;
+
+	(void)c;
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	opened = malloc(sizeof(*opened));
+	if (opened)
+		*opened = fd_mono_ns();
+	*socket_context = opened;
+	atomic_fetch_add(&t->connections, 1);
+}
+
+static enum MHD_Result health(struct truth_server *t, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	const int64_t *opened;
+
+	if (!atomic_load(&t->healthy))
+		return reply(c, 503, "down");
+	pthread_mutex_lock(&t->mu);
+	if (t->healed_ns && !t->first_ok_conn_ns) {
+		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		opened = ci ? ci->socket_context : NULL;
+		t->first_ok_conn_ns = opened ? *opened : -1;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return reply(c, 200, "ok");
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
@@ -130,7 +171,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	atomic_fetch_add(&t->requests, 1);
 	if (strcmp(url, "/health") == 0)
-		return atomic_load(&t->healthy) ? reply(c, 200, "ok") : reply(c, 503, "down");
+		return health(t, c);
 	if (strncmp(url, "/canary/", 8) == 0)
 		return canary(t, c, method, url, up);
 	if (strcmp(url, "/huge") == 0) {
@@ -178,6 +219,7 @@ struct truth_server *truth_server_start(bool threaded, uint16_t *port)
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+				MHD_OPTION_NOTIFY_CONNECTION, on_connection, t,
 				MHD_OPTION_END);
 	if (!t->d)
 		goto fail;
@@ -229,8 +271,32 @@ bool truth_server_overwrite(struct truth_server *t, int64_t seq, const char *bod
 
 int64_t truth_server_set_healthy(struct truth_server *t, bool healthy)
 {
+	int64_t now;
+
+	pthread_mutex_lock(&t->mu);
 	atomic_store(&t->healthy, healthy);
-	return fd_mono_ns();
+	now = fd_mono_ns();
+	if (healthy) {
+		t->healed_ns = now;
+		t->first_ok_conn_ns = 0;
+	}
+	pthread_mutex_unlock(&t->mu);
+	return now;
+}
+
+int64_t truth_server_connections(struct truth_server *t)
+{
+	return atomic_load(&t->connections);
+}
+
+int64_t truth_server_first_ok_conn_ns(struct truth_server *t)
+{
+	int64_t v;
+
+	pthread_mutex_lock(&t->mu);
+	v = t->first_ok_conn_ns;
+	pthread_mutex_unlock(&t->mu);
+	return v;
 }
 
 int64_t truth_server_ack_ns(struct truth_server *t, int64_t seq)

@@ -36,6 +36,13 @@ int64_t truth_server_ack_ns(struct truth_server *t, int64_t seq);
 int64_t truth_server_forget(struct truth_server *t, int64_t from_ns, int64_t to_ns,
 			    int64_t *newest_seq, int64_t *newest_ack_ns);
 int64_t truth_server_requests(struct truth_server *t);
+/* TCP connections accepted so far. */
+int64_t truth_server_connections(struct truth_server *t);
+/*
+ * When the connection that carried the first healthy GET /health after the
+ * last set_healthy(true) was accepted; 0 while none has, -1 unknown.
+ */
+int64_t truth_server_first_ok_conn_ns(struct truth_server *t);
 /* Replaces the body stored under an acknowledged seq (another writer's value). */
 bool truth_server_overwrite(struct truth_server *t, int64_t seq, const char *body);
 
