@@ -35,6 +35,7 @@
 #include "drill_internal.h"
 #include "fd_netns.h"
 #include "fd_time.h"
+#include "fdt_hook.h"
 #include "fdtest.h"
 #include "scenario.h"
 #include "store.h"
@@ -51,12 +52,10 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char canary[MAX_SEQ];
 static volatile int watching; /* the drill reached its watch phase */
 
-/* the webhook receiver: what was POSTed, in order */
-#define MAX_HOOKS 16
+/* the webhook receiver (tests/lib/fdt_hook.h) on the namespace's loopback */
 #define HOOK_MARKER "fdt-hook-secret"
 static char hook_marker[64]; /* HOOK_MARKER-PID: in the URL only */
-static char *hook_bodies[MAX_HOOKS];
-static size_t n_hooks;
+static struct fdt_hook *hooks_rx;
 
 /* ---- the service --------------------------------------------------------- */
 
@@ -149,64 +148,6 @@ static enum MHD_Result backend(void *cls, struct MHD_Connection *c, const char *
 static void set_backend(const char *addr)
 {
 	fdt_write_file(backend_file, "%s\n", addr);
-}
-
-struct upload {
-	char *buf;
-	size_t len;
-};
-
-static enum MHD_Result hook(void *cls, struct MHD_Connection *c, const char *url,
-			    const char *method, const char *version, const char *data,
-			    size_t *data_len, void **state)
-{
-	struct upload *up = *state;
-
-	(void)cls, (void)method, (void)version;
-	if (!up) {
-		*state = calloc(1, sizeof(*up));
-		return *state ? MHD_YES : MHD_NO;
-	}
-	if (*data_len) {
-		char *p = realloc(up->buf, up->len + *data_len + 1);
-
-		if (!p)
-			return MHD_NO;
-		memcpy(p + up->len, data, *data_len);
-		up->len += *data_len;
-		p[up->len] = '\0';
-		up->buf = p;
-		*data_len = 0;
-		return MHD_YES;
-	}
-	pthread_mutex_lock(&mu);
-	if (n_hooks < MAX_HOOKS && strstr(url, hook_marker)) {
-		hook_bodies[n_hooks++] = up->buf;
-		up->buf = NULL;
-	}
-	pthread_mutex_unlock(&mu);
-	return reply(c, 200, "ok\n");
-}
-
-static void hook_done(void *cls, struct MHD_Connection *c, void **state,
-		      enum MHD_RequestTerminationCode code)
-{
-	struct upload *up = *state;
-
-	(void)cls, (void)c, (void)code;
-	if (up)
-		free(up->buf);
-	free(up);
-	*state = NULL;
-}
-
-static void hooks_clear(void)
-{
-	pthread_mutex_lock(&mu);
-	for (size_t i = 0; i < n_hooks; i++)
-		free(hook_bodies[i]);
-	n_hooks = 0;
-	pthread_mutex_unlock(&mu);
 }
 
 /* ---- scenarios ------------------------------------------------------------- */
@@ -366,16 +307,18 @@ static void rto_matches_truth(const struct store_iteration *it)
 /* The webhooks that arrived, by event name, with their drill and outcome. */
 static void hooks_were(int64_t drill_id, const char *const *events, const char *const *outcomes)
 {
-	size_t i;
+	size_t i, n = fdt_hook_count(hooks_rx);
 
-	pthread_mutex_lock(&mu);
 	for (i = 0; events[i]; i++) {
+		struct fdt_hook_post post = { 0 };
 		json_error_t je;
-		json_t *j = i < n_hooks ? json_loads(hook_bodies[i], 0, &je) : NULL;
+		json_t *j = fdt_hook_get(hooks_rx, i, &post) ? json_loads(post.body, 0, &je) : NULL;
 		const char *ev = json_string_value(json_object_get(j, "event"));
 		const char *out = json_string_value(json_object_get(j, "outcome"));
 
+		free(post.body);
 		FDT_CHECK(j != NULL, "webhook %zu (%s) did not arrive", i, events[i]);
+		FDT_CHECK(!j || strstr(post.path, hook_marker), "webhook %zu: path %s", i, post.path);
 		FDT_CHECK(ev && strcmp(ev, events[i]) == 0, "webhook %zu: event %s, want %s", i,
 		      ev ? ev : "(none)", events[i]);
 		FDT_CHECK((!outcomes[i] && !out) || (outcomes[i] && out && strcmp(out, outcomes[i]) == 0),
@@ -387,8 +330,7 @@ static void hooks_were(int64_t drill_id, const char *const *events, const char *
 		      "webhook %s: environment", events[i]);
 		json_decref(j);
 	}
-	FDT_CHECK(n_hooks == i, "%zu webhooks arrived, want %zu", n_hooks, i);
-	pthread_mutex_unlock(&mu);
+	FDT_CHECK(n == i, "%zu webhooks arrived, want %zu", n, i);
 }
 
 /* The URL is a secret: not in the database, its WAL or anything beside it. */
@@ -457,7 +399,7 @@ static void recovers_by_runbook(void)
 		 "    - name: switch backend\n"
 		 "      run: sleep 0.5; echo 10.250.2.1 > %s\n"
 		 "      timeout: 5s\n", backend_file);
-	hooks_clear();
+	fdt_hook_clear(hooks_rx);
 	rc = run("fdt-runbook", "15s", steps,
 		 "notify:\n"
 		 "  - webhook-env: FDT_DRILL_HOOK\n"
@@ -541,7 +483,7 @@ static void not_recovered(void)
 
 	fprintf(stderr, "not_recovered\n");
 	set_backend("10.250.1.1");
-	hooks_clear();
+	fdt_hook_clear(hooks_rx);
 	rc = run("fdt-stuck", "1500ms", "",
 		 "notify:\n"
 		 "  - webhook-env: FDT_DRILL_HOOK\n"
@@ -632,8 +574,7 @@ static void scope_locked(void)
 
 int main(void)
 {
-	struct MHD_Daemon *fd_front = NULL, *fd_back = NULL, *fd_hook = NULL;
-	const union MHD_DaemonInfo *info;
+	struct MHD_Daemon *fd_front = NULL, *fd_back = NULL;
 	char url[256];
 	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = htons(FRONT_PORT) };
 	struct fd_error e;
@@ -660,17 +601,14 @@ int main(void)
 	fd_back = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, BACKEND_PORT, NULL, NULL, backend,
 				   NULL, MHD_OPTION_END);
 	/* The webhook receiver: the namespace's loopback, an ephemeral port. */
-	lo.sin_port = 0;
-	fd_hook = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-				   NULL, NULL, hook, NULL, MHD_OPTION_SOCK_ADDR, &lo,
-				   MHD_OPTION_NOTIFY_COMPLETED, hook_done, NULL, MHD_OPTION_END);
-	info = fd_hook ? MHD_get_daemon_info(fd_hook, MHD_DAEMON_INFO_BIND_PORT) : NULL;
-	if (!fd_front || !fd_back || !info) {
+	hooks_rx = fdt_hook_start(200, 0);
+	if (!fd_front || !fd_back || !hooks_rx) {
 		fprintf(stderr, "cannot start the services\n");
 		return 1;
 	}
 	snprintf(hook_marker, sizeof(hook_marker), "%s-%ld", HOOK_MARKER, (long)getpid());
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hooks/%s", (unsigned)info->port, hook_marker);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hooks/%s", (unsigned)fdt_hook_port(hooks_rx),
+		 hook_marker);
 	setenv("FDT_DRILL_HOOK", url, 1);
 	unsetenv("FDT_DRILL_HOOK_UNSET");
 
@@ -683,7 +621,6 @@ int main(void)
 
 	MHD_stop_daemon(fd_front);
 	MHD_stop_daemon(fd_back);
-	MHD_stop_daemon(fd_hook);
-	hooks_clear();
+	fdt_hook_stop(hooks_rx);
 	return fdt_finish();
 }

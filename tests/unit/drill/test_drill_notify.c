@@ -1,6 +1,6 @@
 /*
- * The webhook sender (drill_notify.c) against a libmicrohttpd receiver on
- * 127.0.0.1 (loopback only, an ephemeral port): events arrive in order with
+ * The webhook sender (drill_notify.c) against the fdt_hook receiver
+ * (tests/lib) on 127.0.0.1 (loopback only, an ephemeral port): events arrive in order with
  * their fields, a webhook's event filter holds, an unset variable is a
  * report and not an error, HTTP and connection errors become reports, a
  * receiver that hangs is abandoned at the end, and no report ever holds the
@@ -11,128 +11,30 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "drill_internal.h"
 #include "fd_time.h"
+#include "fdt_hook.h"
 
-#define MAX_POSTS 16
 #define MARKER "s3cr3t-7f1c2d9e"
 
-struct receiver {
-	struct MHD_Daemon *d;
-	uint16_t port;
-	unsigned status;     /* what it answers */
-	unsigned sleep_ms;   /* before answering */
-	pthread_mutex_t mu;
-	size_t n;
-	char *bodies[MAX_POSTS];
-	char ctype[MAX_POSTS][64];
-	char path[MAX_POSTS][128];
-};
-
-struct upload {
-	char *buf;
-	size_t len;
-};
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *data,
-				  size_t *data_len, void **state)
+static struct fdt_hook *receiver_start(unsigned status, unsigned delay_ms)
 {
-	struct receiver *rv = cls;
-	struct upload *up = *state;
-	struct MHD_Response *r;
-	const char *ct;
-	enum MHD_Result ret;
+	struct fdt_hook *h = fdt_hook_start(status, delay_ms);
 
-	(void)method, (void)version;
-	if (!up) {
-		*state = calloc(1, sizeof(struct upload));
-		return *state ? MHD_YES : MHD_NO;
-	}
-	if (*data_len) {
-		char *p = realloc(up->buf, up->len + *data_len + 1);
-
-		if (!p)
-			return MHD_NO;
-		memcpy(p + up->len, data, *data_len);
-		up->len += *data_len;
-		p[up->len] = '\0';
-		up->buf = p;
-		*data_len = 0;
-		return MHD_YES;
-	}
-	ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-	pthread_mutex_lock(&rv->mu);
-	if (rv->n < MAX_POSTS) {
-		rv->bodies[rv->n] = up->buf ? up->buf : strdup("");
-		up->buf = NULL;
-		snprintf(rv->ctype[rv->n], sizeof(rv->ctype[0]), "%s", ct ? ct : "");
-		snprintf(rv->path[rv->n], sizeof(rv->path[0]), "%s", url);
-		rv->n++;
-	}
-	pthread_mutex_unlock(&rv->mu);
-	if (rv->sleep_ms)
-		usleep(rv->sleep_ms * 1000);
-	r = MHD_create_response_from_buffer(3, (void *)"ok\n", MHD_RESPMEM_PERSISTENT);
-	ret = MHD_queue_response(c, rv->status, r);
-	MHD_destroy_response(r);
-	return ret;
+	assert_non_null(h);
+	return h;
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **state,
-		    enum MHD_RequestTerminationCode code)
-{
-	struct upload *up = *state;
-
-	(void)cls, (void)c, (void)code;
-	if (up)
-		free(up->buf);
-	free(up);
-	*state = NULL;
-}
-
-static void receiver_start(struct receiver *rv, unsigned status, unsigned sleep_ms)
-{
-	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_port = 0 };
-	const union MHD_DaemonInfo *info;
-
-	memset(rv, 0, sizeof(*rv));
-	pthread_mutex_init(&rv->mu, NULL);
-	rv->status = status;
-	rv->sleep_ms = sleep_ms;
-	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	rv->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-				 NULL, NULL, on_request, rv, MHD_OPTION_SOCK_ADDR, &lo,
-				 MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
-	assert_non_null(rv->d);
-	info = MHD_get_daemon_info(rv->d, MHD_DAEMON_INFO_BIND_PORT);
-	assert_non_null(info);
-	rv->port = info->port;
-}
-
-static void receiver_stop(struct receiver *rv)
-{
-	MHD_stop_daemon(rv->d);
-	for (size_t i = 0; i < rv->n; i++)
-		free(rv->bodies[i]);
-	pthread_mutex_destroy(&rv->mu);
-}
-
-static void set_url(const char *var, const struct receiver *rv)
+static void set_url(const char *var, uint16_t port)
 {
 	char url[256];
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook/" MARKER, (unsigned)rv->port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/hook/" MARKER, (unsigned)port);
 	setenv(var, url, 1);
 }
 
@@ -189,7 +91,7 @@ static void events_in_order_with_fields(void **state)
 	static const enum notify_event evs[] = { NOTIFY_START, NOTIFY_INJECTED, NOTIFY_RECOVERED,
 						 NOTIFY_END };
 	static const char *const names[] = { "start", "injected", "recovered", "end" };
-	struct receiver rv;
+	struct fdt_hook *rv;
 	struct fixture fx;
 	struct notifier *n = NULL;
 	struct notify_report reps[8];
@@ -197,8 +99,8 @@ static void events_in_order_with_fields(void **state)
 	size_t k;
 
 	(void)state;
-	receiver_start(&rv, 200, 0);
-	set_url("FDT_HOOK_A", &rv);
+	rv = receiver_start(200, 0);
+	set_url("FDT_HOOK_A", fdt_hook_port(rv));
 	unsetenv("FDT_HOOK_UNSET");
 	scenario_with(&fx, "FDT_HOOK_A", NOTIFY_START | NOTIFY_INJECTED | NOTIFY_RECOVERED |
 			   NOTIFY_OBJECTIVES_MISSED | NOTIFY_END, "FDT_HOOK_UNSET", NOTIFY_START);
@@ -234,14 +136,18 @@ static void events_in_order_with_fields(void **state)
 	}
 	assert_int_equal(reps[2].iteration_id, 7);
 
-	assert_int_equal(rv.n, 4);
-	for (size_t i = 0; i < rv.n; i++) {
+	assert_int_equal(fdt_hook_count(rv), 4);
+	for (size_t i = 0; i < 4; i++) {
+		struct fdt_hook_post post;
 		json_error_t je;
-		json_t *j = json_loads(rv.bodies[i], 0, &je);
+		json_t *j;
 
+		assert_true(fdt_hook_get(rv, i, &post));
+		j = json_loads(post.body, 0, &je);
+		free(post.body);
 		assert_non_null(j);
-		assert_string_equal(rv.path[i], "/hook/" MARKER);
-		assert_non_null(strstr(rv.ctype[i], "application/json"));
+		assert_string_equal(post.path, "/hook/" MARKER);
+		assert_non_null(strstr(post.ctype, "application/json"));
 		assert_string_equal(json_string_value(json_object_get(j, "event")), names[i]);
 		assert_string_equal(json_string_value(json_object_get(j, "scenario")), "notify-test");
 		assert_string_equal(json_string_value(json_object_get(j, "environment")), "test");
@@ -264,21 +170,21 @@ static void events_in_order_with_fields(void **state)
 		json_decref(j);
 	}
 	notifier_free(n);
-	receiver_stop(&rv);
+	fdt_hook_stop(rv);
 	unsetenv("FDT_HOOK_A");
 }
 
 static void event_filter(void **state)
 {
-	struct receiver rv;
+	struct fdt_hook *rv;
 	struct fixture fx;
 	struct notifier *n = NULL;
 	struct notify_report reps[4];
 	struct fd_error err;
 
 	(void)state;
-	receiver_start(&rv, 204, 0);
-	set_url("FDT_HOOK_B", &rv);
+	rv = receiver_start(204, 0);
+	set_url("FDT_HOOK_B", fdt_hook_port(rv));
 	scenario_with(&fx, "FDT_HOOK_B", NOTIFY_OBJECTIVES_MISSED, NULL, 0);
 	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
 	for (unsigned e = NOTIFY_START; e <= NOTIFY_END; e <<= 1) {
@@ -289,34 +195,31 @@ static void event_filter(void **state)
 	notifier_finish(n, 10 * FD_NS_PER_S);
 	assert_int_equal(drain(n, reps, 4), 1);
 	assert_string_equal(reps[0].text, "notified objectives-missed via $FDT_HOOK_B: HTTP 204");
-	assert_int_equal(rv.n, 1);
+	assert_int_equal(fdt_hook_count(rv), 1);
 	notifier_free(n);
-	receiver_stop(&rv);
+	fdt_hook_stop(rv);
 	unsetenv("FDT_HOOK_B");
 }
 
 static void errors_are_reports(void **state)
 {
-	struct receiver rv;
+	struct fdt_hook *rv;
 	struct fixture fx;
 	struct notifier *n = NULL;
 	struct notify_report reps[4];
 	struct fd_error err;
 	struct notify_msg m = msg(NOTIFY_START, 0);
-	uint16_t closed;
 
 	(void)state;
-	receiver_start(&rv, 500, 0);
-	set_url("FDT_HOOK_500", &rv);
+	rv = receiver_start(500, 0);
+	set_url("FDT_HOOK_500", fdt_hook_port(rv));
 	/* a port nobody listens on any more */
 	{
-		struct receiver gone;
+		struct fdt_hook *gone = receiver_start(200, 0);
+		uint16_t closed = fdt_hook_port(gone);
 
-		receiver_start(&gone, 200, 0);
-		closed = gone.port;
-		receiver_stop(&gone);
-		gone.port = closed;
-		set_url("FDT_HOOK_GONE", &gone);
+		fdt_hook_stop(gone);
+		set_url("FDT_HOOK_GONE", closed);
 	}
 	scenario_with(&fx, "FDT_HOOK_500", NOTIFY_START, "FDT_HOOK_GONE", NOTIFY_START);
 	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
@@ -329,7 +232,7 @@ static void errors_are_reports(void **state)
 	assert_string_equal(reps[1].text,
 			    "notify start via $FDT_HOOK_GONE failed: Couldn't connect to server");
 	notifier_free(n);
-	receiver_stop(&rv);
+	fdt_hook_stop(rv);
 	unsetenv("FDT_HOOK_500");
 	unsetenv("FDT_HOOK_GONE");
 }
@@ -337,7 +240,7 @@ static void errors_are_reports(void **state)
 /* A receiver that hangs: sending does not wait for it, and the end abandons it. */
 static void hanging_receiver_is_abandoned(void **state)
 {
-	struct receiver rv;
+	struct fdt_hook *rv;
 	struct fixture fx;
 	struct notifier *n = NULL;
 	struct notify_report reps[4];
@@ -346,8 +249,8 @@ static void hanging_receiver_is_abandoned(void **state)
 	size_t k;
 
 	(void)state;
-	receiver_start(&rv, 200, 3000);
-	set_url("FDT_HOOK_SLOW", &rv);
+	rv = receiver_start(200, 3000);
+	set_url("FDT_HOOK_SLOW", fdt_hook_port(rv));
 	scenario_with(&fx, "FDT_HOOK_SLOW", NOTIFY_START | NOTIFY_END, NULL, 0);
 	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
 	notifier_send(n, &m1, 0);
@@ -362,7 +265,7 @@ static void hanging_receiver_is_abandoned(void **state)
 	assert_string_equal(reps[1].text,
 			    "notify end via $FDT_HOOK_SLOW failed: not sent: the drill ended first");
 	notifier_free(n);
-	receiver_stop(&rv);
+	fdt_hook_stop(rv);
 	unsetenv("FDT_HOOK_SLOW");
 }
 
