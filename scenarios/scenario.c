@@ -300,6 +300,11 @@ static void free_http(struct scenario_http *h)
 	free(h->method);
 	free(h->url);
 	free_strv(h->headers, h->n_headers);
+	for (size_t i = 0; i < h->n_headers_env; i++) {
+		free(h->headers_env[i].name);
+		free(h->headers_env[i].env);
+	}
+	free(h->headers_env);
 	free(h->body);
 	free(h->expect_status);
 	free(h->body_match);

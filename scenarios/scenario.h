@@ -110,11 +110,19 @@ struct scenario_status_range {
 	uint16_t lo, hi;
 };
 
+/* A header whose value is a secret: read from the environment when sent. */
+struct scenario_header_env {
+	char *name; /* "Authorization" */
+	char *env;  /* "PROBE_TOKEN" */
+};
+
 struct scenario_http {
 	char *method;   /* default "GET" */
 	char *url;
 	char **headers; /* "Name: value" lines */
 	size_t n_headers;
+	struct scenario_header_env *headers_env; /* `headers-env`: never stored or printed */
+	size_t n_headers_env;
 	char *body;     /* may be NULL */
 	struct scenario_status_range *expect_status; /* default 200-299 */
 	size_t n_expect_status;

@@ -128,6 +128,9 @@ static void print_http(FILE *out, const struct scenario_http *h, const char *ind
 	fputc('\n', out);
 	for (size_t i = 0; i < h->n_headers; i++)
 		fprintf(out, "%s  header %s\n", indent, h->headers[i]);
+	for (size_t i = 0; i < h->n_headers_env; i++)
+		fprintf(out, "%s  header %s: (from $%s)\n", indent, h->headers_env[i].name,
+			h->headers_env[i].env);
 	if (h->body)
 		fprintf(out, "%s  body %s\n", indent, h->body);
 	if (h->body_match)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fd_time.h"
 #include "scenario_values.h"
@@ -78,6 +79,70 @@ static int h_headers(struct lctx *c, const struct ynode *v, void *obj)
 	struct scenario_http *h = obj;
 
 	return scenario_read_strs(c, v, &h->headers, &h->n_headers, header_item);
+}
+
+static bool header_name_valid(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 127 || *s == ':')
+			return false;
+	return true;
+}
+
+/* A literal header line of the same name, or NULL. */
+static const char *literal_header(const struct scenario_http *h, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < h->n_headers; i++)
+		if (strncasecmp(h->headers[i], name, n) == 0 && h->headers[i][n] == ':')
+			return h->headers[i];
+	return NULL;
+}
+
+static int header_env_pair(struct lctx *c, const struct ynode *k, const struct ynode *v,
+			   struct scenario_header_env *out)
+{
+	int r = scenario_read_checked(c, k, &out->name, header_name_valid, "a header name",
+				      "a header name such as Authorization");
+
+	if (r == 0)
+		r = scenario_read_checked(c, v, &out->env, scenario_value_is_env_name,
+					  "an environment variable name",
+					  "the NAME of an environment variable (such as PROBE_TOKEN)");
+	return r;
+}
+
+/*
+ * headers-env: {Header-Name: ENV_NAME}. The value is a secret (a token):
+ * the scenario is stored in the database and in evidence reports, so it
+ * names the variable and the scorer reads it when it builds the request.
+ */
+static int h_headers_env(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_http *h = obj;
+	size_t n = v->n_kids / 2;
+	int r = 0;
+
+	if (v->type != YNODE_MAP)
+		return scenario_expect_map(c, v);
+	h->headers_env = calloc(n ? n : 1, sizeof(*h->headers_env));
+	if (!h->headers_env)
+		return scenario_nomem(c);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct ynode *k = v->kids[2 * i];
+
+		h->n_headers_env = i + 1;
+		r = header_env_pair(c, k, v->kids[2 * i + 1], &h->headers_env[i]);
+		for (size_t j = 0; r == 0 && j < i; j++)
+			if (strcasecmp(h->headers_env[j].name, k->str) == 0)
+				r = scenario_fail(c, k, "headers-env: header \"%s\" named twice", k->str);
+		if (r == 0 && literal_header(h, k->str))
+			r = scenario_fail(c, k, "headers-env: header \"%s\" is also in headers", k->str);
+	}
+	return r;
 }
 
 static int h_body(struct lctx *c, const struct ynode *v, void *obj)
@@ -177,6 +242,7 @@ static const struct field http_fields[] = {
 	{ "url", h_url, ALL_KINDS, 0, false },
 	{ "method", h_method, 0, 0, false },
 	{ "headers", h_headers, 0, 0, false },
+	{ "headers-env", h_headers_env, 0, 0, false },
 	{ "body", h_body, 0, 0, false },
 	{ "expect-status", h_expect_status, 0, 0, false },
 	{ "body-match", h_body_match, 0, 0, false },

@@ -345,21 +345,59 @@ void http_timer_fire(struct scorer *sc)
 	check_done(sc);
 }
 
+/* The value of a headers-env variable if it can go into a header, else NULL. */
+static const char *header_env_value(const struct scenario_header_env *he)
+{
+	const char *v = getenv(he->env);
+
+	return v && *v && !strpbrk(v, "\r\n") ? v : NULL;
+}
+
+int http_check_env(const struct scenario_http *h, struct fd_error *err)
+{
+	for (size_t i = 0; i < h->n_headers_env; i++)
+		if (!header_env_value(&h->headers_env[i]))
+			return fd_error_set(err, FD_ERR_INPUT, -ENOENT,
+					    "header %s: environment variable %s is %s",
+					    h->headers_env[i].name, h->headers_env[i].env,
+					    getenv(h->headers_env[i].env) ?
+						    "empty or holds a line break" : "not set");
+	return 0;
+}
+
+static int add_header(struct http_job *j, const char *line)
+{
+	struct curl_slist *n = curl_slist_append(j->headers, line);
+
+	if (!n)
+		return -ENOMEM;
+	j->headers = n;
+	return 0;
+}
+
 static int set_headers(struct http_job *j, const struct scenario_http *h, const struct tmpl *t)
 {
-	struct curl_slist *n;
+	const char *value;
 	char *line;
 	size_t i;
+	int rc = 0;
 
-	for (i = 0; i < h->n_headers; i++) {
+	for (i = 0; rc == 0 && i < h->n_headers; i++) {
 		line = t ? tmpl_expand(h->headers[i], t->seq, t->ts_ms) : NULL;
-		n = curl_slist_append(j->headers, line ? line : h->headers[i]);
+		rc = t && !line ? -ENOMEM : add_header(j, line ? line : h->headers[i]);
 		free(line);
-		if (!n)
-			return -ENOMEM;
-		j->headers = n;
 	}
-	return 0;
+	for (i = 0; rc == 0 && i < h->n_headers_env; i++) {
+		value = header_env_value(&h->headers_env[i]);
+		if (!value)
+			return -ENOENT; /* checked at scorer_new: unset since */
+		if (asprintf(&line, "%s: %s", h->headers_env[i].name, value) < 0)
+			return -ENOMEM;
+		rc = add_header(j, line);
+		explicit_bzero(line, strlen(line));
+		free(line);
+	}
+	return rc;
 }
 
 static int configure(struct http_job *j, const struct scenario_http *h, int64_t timeout_ns,
@@ -369,6 +407,7 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 	long ms = (long)((timeout_ns + FD_NS_PER_MS - 1) / FD_NS_PER_MS);
 	char *url = t ? tmpl_expand(h->url, t->seq, t->ts_ms) : NULL;
 	CURL *e = j->easy;
+	int rc;
 
 	if (t && !url)
 		return -ENOMEM;
@@ -405,8 +444,9 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->post));
 	}
-	if (set_headers(j, h, t) < 0)
-		return -ENOMEM;
+	rc = set_headers(j, h, t);
+	if (rc < 0)
+		return rc;
 	if (j->headers)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
 	return 0;
@@ -420,10 +460,11 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
  * and so on, reconfiguring at every send.
  */
 static struct http_job *job_get(struct scorer *sc, const struct scenario_http *h,
-				int64_t timeout_ns, const struct tmpl *t)
+				int64_t timeout_ns, const struct tmpl *t, int *rc)
 {
 	struct http_job *j, *spare = NULL;
 
+	*rc = -ENOMEM;
 	for (j = sc->http_idle; j; j = j->next) {
 		if (!t && j->h == h && !j->templated && j->timeout_ns == timeout_ns) {
 			job_take(sc, j);
@@ -451,7 +492,8 @@ static struct http_job *job_get(struct scorer *sc, const struct scenario_http *h
 		}
 	}
 	j->h = NULL;
-	if (configure(j, h, timeout_ns, t) < 0) {
+	*rc = configure(j, h, timeout_ns, t);
+	if (*rc < 0) {
 		job_free(j);
 		return NULL;
 	}
@@ -465,12 +507,12 @@ int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t tim
 		   const struct tmpl *t, enum http_conn conn, bool keep_body, job_done_fn done,
 		   void *cookie, int64_t *sent_ns)
 {
-	struct http_job *j = job_get(sc, h, timeout_ns, t);
-	int running;
+	int running, rc;
+	struct http_job *j = job_get(sc, h, timeout_ns, t, &rc);
 
 	*sent_ns = fd_mono_ns();
 	if (!j)
-		return -ENOMEM;
+		return rc;
 	curl_easy_setopt(j->easy, CURLOPT_FRESH_CONNECT, conn == HTTP_CONN_REUSE ? 0L : 1L);
 	curl_easy_setopt(j->easy, CURLOPT_FORBID_REUSE, conn == HTTP_CONN_FRESH ? 1L : 0L);
 	j->keep = keep_body;

@@ -497,6 +497,37 @@ int scorer_poll(struct scorer *sc, int64_t deadline_mono_ns, struct fd_error *er
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
+static int check_action_env(const struct scenario_action *a, const char *what,
+			    struct fd_error *err)
+{
+	int rc = a->kind == ACTION_HTTP ? http_check_env(&a->http, err) : 0;
+
+	if (rc < 0)
+		fd_error_prefix(err, "%s", what);
+	return rc;
+}
+
+/* Secrets named by headers-env are read now, before anything is injected. */
+static int check_env(const struct scenario *s, struct fd_error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < s->n_probes; i++) {
+		if (s->probes[i].kind != PROBE_HTTP)
+			continue;
+		rc = http_check_env(&s->probes[i].http, err);
+		if (rc < 0)
+			fd_error_prefix(err, "probe %s", s->probes[i].id);
+	}
+	if (rc == 0 && s->rpo.has_canary)
+		rc = check_action_env(&s->rpo.canary.write, "rpo canary write", err);
+	if (rc == 0 && s->rpo.has_canary)
+		rc = check_action_env(&s->rpo.canary.read, "rpo canary read", err);
+	if (rc == 0 && s->rpo.has_query)
+		rc = check_action_env(&s->rpo.query.action, "rpo query", err);
+	return rc;
+}
+
 int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 	       struct scorer **out, struct fd_error *err)
 {
@@ -526,6 +557,9 @@ int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 		fd_error_set(err, FD_ERR_ENV, rc, "scorer loop: %s", strerror(-rc));
 		goto fail;
 	}
+	rc = check_env(s, err);
+	if (rc < 0)
+		goto fail;
 	rc = compile_regexes(sc, err);
 	if (rc < 0)
 		goto fail;

@@ -244,6 +244,8 @@ enum http_conn {
 	HTTP_CONN_REUSE, /* a kept-alive one idle for less than a second, else new */
 };
 
+/* Every headers-env variable of h set and usable, else FD_ERR_INPUT naming it. */
+int http_check_env(const struct scenario_http *h, struct fd_error *err);
 /* Starts one request; *sent_ns is its send stamp. */
 int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
 		   const struct tmpl *t, enum http_conn conn, bool keep_body, job_done_fn done,

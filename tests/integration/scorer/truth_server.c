@@ -143,6 +143,13 @@ static enum MHD_Result health(struct truth_server *t, struct MHD_Connection *c)
 	return reply(c, 200, "ok");
 }
 
+static bool auth_ok(struct MHD_Connection *c)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+
+	return v && strcmp(v, TRUTH_AUTH) == 0;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
 			       const char *method, const char *version, const char *upload,
 			       size_t *upload_size, void **con_cls)
@@ -172,6 +179,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	atomic_fetch_add(&t->requests, 1);
 	if (strcmp(url, "/health") == 0)
 		return health(t, c);
+	if (strcmp(url, "/auth") == 0)
+		return auth_ok(c) ? reply(c, 200, "ok") : reply(c, 401, "who are you");
 	if (strncmp(url, "/canary/", 8) == 0)
 		return canary(t, c, method, url, up);
 	if (strcmp(url, "/huge") == 0) {

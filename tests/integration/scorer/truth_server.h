@@ -13,6 +13,7 @@
  *   GET  /drip            one byte every 100 ms, never ends
  *   GET  /redirect        302 to http://127.0.0.2:9/ (another host)
  *   GET  /binary          256 bytes 0x00..0xff
+ *   GET  /auth            200 with "Authorization: " TRUTH_AUTH, else 401
  */
 #ifndef FD_TRUTH_SERVER_H
 #define FD_TRUTH_SERVER_H
@@ -21,6 +22,8 @@
 #include <stdint.h>
 
 struct truth_server;
+
+#define TRUTH_AUTH "Bearer fdt-test-token"
 
 /* threaded: one thread per connection (needed for /drip), else one poll thread. */
 struct truth_server *truth_server_start(bool threaded, uint16_t *port);

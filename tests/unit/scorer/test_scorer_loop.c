@@ -310,6 +310,47 @@ static void bad_regex_is_input_error(void **state)
 	free(b);
 }
 
+/*
+ * headers-env: the header's value comes from the environment when the scorer
+ * starts, and an unset variable stops it before anything is sent.
+ */
+static void header_from_environment(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scenario_header_env he = { (char *)"Authorization", (char *)"FDT_SCORER_TOKEN" };
+	struct truth_server *srv;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+	uint16_t port;
+
+	(void)state;
+	srv = truth_server_start(false, &port);
+	assert_non_null(srv);
+	sb_init(b);
+	p = sb_http(b, port, "/auth", 50 * MS, 500 * MS);
+	p->http.headers_env = &he;
+	p->http.n_headers_env = 1;
+	sb_http(b, port, "/auth", 50 * MS, 500 * MS); /* without: 401 */
+	unsetenv("FDT_SCORER_TOKEN");
+	assert_int_not_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(err.kind, FD_ERR_INPUT);
+	assert_non_null(strstr(err.msg, "FDT_SCORER_TOKEN is not set"));
+	assert_int_equal(truth_server_requests(srv), 0);
+
+	setenv("FDT_SCORER_TOKEN", TRUTH_AUTH, 1);
+	n_got = 0;
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(scorer_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 300 * MS, &err), 0);
+	scorer_free(sc);
+	unsetenv("FDT_SCORER_TOKEN");
+	expect_detail(0, true, "status 200");
+	expect_detail(1, false, "status 401");
+	truth_server_stop(srv);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +360,7 @@ int main(void)
 		cmocka_unit_test(dns_localhost),
 		cmocka_unit_test(pcap_missing_interface),
 		cmocka_unit_test(bad_regex_is_input_error),
+		cmocka_unit_test(header_from_environment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
