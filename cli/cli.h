@@ -63,6 +63,15 @@ int cli_not_implemented(const char *name);
  * instead of killing the process, so faults get reverted (cmd_run.c). */
 const volatile sig_atomic_t *cli_catch_stop_signals(void);
 
+/* The plan of a scenario as one JSON object (cmd_plan.c; keys in
+ * docs/scenarios.md), for `plan --json` and `run --dry-run --json`. Caller
+ * owns the result (json_decref); NULL when out of memory. */
+struct json_t;
+struct scenario;
+struct json_t *cli_plan_json(const struct scenario *s);
+/* Prints o indented, with a newline; -1 when o is NULL or cannot be dumped. */
+int cli_print_json(struct json_t *o);
+
 /* One function per subcommand, each in cmd_NAME.c. */
 int cmd_validate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_plan(struct cli_ctx *ctx, int argc, char **argv);

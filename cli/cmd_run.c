@@ -302,6 +302,21 @@ static void print_json(const struct scenario *s, const struct drill_result *res,
 	json_decref(root);
 }
 
+/* --dry-run --json: the plan (cli_plan_json) plus what the preflight found. */
+static void print_dry_run_json(const struct scenario *s, const struct drill_result *res,
+			       const struct fd_error *err)
+{
+	json_t *plan = cli_plan_json(s);
+
+	if (plan)
+		json_object_set_new(plan, "preflight", json_pack("{s:b, s:s, s:s}",
+			"ok", !err && res->outcome == OUTCOME_RECOVERED,
+			"outcome", err ? "error" : store_outcome_name(res->outcome),
+			"detail", err ? err->msg : res->detail));
+	cli_print_json(plan);
+	json_decref(plan);
+}
+
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct run_flags f = { 0 };
@@ -315,7 +330,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		cli_print_usage(cli_find_command("run"), stdout);
 		printf("  --json prints the result as JSON; --dry-run prints the plan, then checks\n"
-		       "  the steady state and prepares the faults without injecting or recording.\n"
+		       "  the steady state and prepares the faults without injecting or recording\n"
+		       "  (with --json: the plan as `firedrill plan --json` prints it, plus \"preflight\").\n"
 		       "  Manual runbook steps: press Enter here, or run `firedrill lap` elsewhere.\n");
 		return EXIT_OK;
 	}
@@ -346,11 +362,15 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	rc = drill_run(s, &o, &res, &err);
 	end_line(&lv);
 	if (rc < 0) {
-		if (ctx->json && res.n_iterations)
+		if (ctx->json && f.dry_run)
+			print_dry_run_json(s, &res, &err);
+		else if (ctx->json && res.n_iterations)
 			print_json(s, &res, &f, ctx->db_path);
 		code = cli_report_error(&err);
 	} else {
-		if (ctx->json)
+		if (ctx->json && f.dry_run)
+			print_dry_run_json(s, &res, NULL);
+		else if (ctx->json)
 			print_json(s, &res, &f, ctx->db_path);
 		else if (f.dry_run)
 			printf("\npreflight: %s\n", res.detail);
