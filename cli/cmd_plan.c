@@ -259,18 +259,23 @@ static void guards_json(const struct scenario *s, json_t *guards, json_t *warnin
 
 static json_t *http_json(const struct scenario_http *h)
 {
-	json_t *st = json_array();
+	json_t *st = json_array(), *henv = json_array();
 
 	for (size_t i = 0; i < h->n_expect_status; i++)
 		json_array_append_new(st, json_pack("[i, i]", h->expect_status[i].lo,
 						    h->expect_status[i].hi));
-	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "method", h->method,
-			 "url", h->url, "headers", strings(h->headers, h->n_headers), "body",
+	/* the variable's name only: its value is a secret */
+	for (size_t i = 0; i < h->n_headers_env; i++)
+		json_array_append_new(henv, json_pack("{s:s, s:s}", "name", h->headers_env[i].name,
+						      "env", h->headers_env[i].env));
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:s}", "method",
+			 h->method, "url", h->url, "headers", strings(h->headers, h->n_headers),
+			 "headers_env", henv, "body",
 			 str_or_null(h->body), "expect_status", st, "body_match",
 			 str_or_null(h->body_match), "max_latency_ms",
 			 ms_or_null(h->max_latency_ns > 0, h->max_latency_ns), "ca_file",
 			 str_or_null(h->ca_file), "insecure", h->insecure, "follow_redirects",
-			 h->follow_redirects);
+			 h->follow_redirects, "connection", h->reuse_connection ? "reuse" : "fresh");
 }
 
 static json_t *command_json(const struct scenario_command *c)
