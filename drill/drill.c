@@ -415,7 +415,10 @@ int drill_run(const struct scenario *s, const struct drill_opts *opts,
 	if (!opts->db_path)
 		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "drill_run: no store path");
 
-	rc = setup(&d, err);
+	/* Before the store is opened: a missing secret leaves no trace. */
+	rc = scorer_check_env(s, err);
+	if (rc == 0)
+		rc = setup(&d, err);
 	if (rc == 0 && opts->dry_run)
 		rc = preflight(&d, err);
 	else if (rc == 0)

@@ -507,8 +507,7 @@ static int check_action_env(const struct scenario_action *a, const char *what,
 	return rc;
 }
 
-/* Secrets named by headers-env are read now, before anything is injected. */
-static int check_env(const struct scenario *s, struct fd_error *err)
+int scorer_check_env(const struct scenario *s, struct fd_error *err)
 {
 	int rc = 0;
 
@@ -557,7 +556,7 @@ int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 		fd_error_set(err, FD_ERR_ENV, rc, "scorer loop: %s", strerror(-rc));
 		goto fail;
 	}
-	rc = check_env(s, err);
+	rc = scorer_check_env(s, err);
 	if (rc < 0)
 		goto fail;
 	rc = compile_regexes(sc, err);

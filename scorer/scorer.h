@@ -30,6 +30,13 @@ struct scorer_sample {
 
 typedef void (*scorer_sample_fn)(void *user, const struct scorer_sample *s);
 
+/*
+ * Every environment variable the scenario's requests read (headers-env) is
+ * set and usable, else FD_ERR_INPUT naming the request, header and variable.
+ * scorer_new checks it too; a drill calls it first, before opening anything.
+ */
+int scorer_check_env(const struct scenario *s, struct fd_error *err);
+
 /* Builds every probe of the scenario (curl multi, sockets, pcap handles). */
 int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 	       struct scorer **out, struct fd_error *err);

@@ -274,7 +274,19 @@ test_input() {
 	chmod 0644 "$DIR/s.yaml"
 	check "the same file at 0644 validates" "$FD" -q validate "$DIR/s.yaml"
 
+	# the probe's token comes from the environment too (headers-env)
+	sed -i 's|http: { url: "http://10.66.0.1:8080/health" }|http: { url: "http://10.66.0.1:8080/health", headers-env: { Authorization: FDT_REL_TOKEN } }|' "$DIR/s.yaml"
+	check "the probe names its token's variable" grep -q "FDT_REL_TOKEN" "$DIR/s.yaml"
+	"$FD" --db "$DIR/notoken.db" run "$DIR/s.yaml" >/dev/null 2>"$DIR/notoken.err"
+	rc=$?
+	cat "$DIR/notoken.err"
+	check "token variable unset: exit 2" [ $rc -eq 2 ]
+	check "naming the probe and the variable" grep -q "frontdoor.*FDT_REL_TOKEN is not set" "$DIR/notoken.err"
+	check "token variable unset: nothing injected" nothing_left
+	check "token variable unset: refused before anything, no store created" [ ! -e "$DIR/notoken.db" ]
+
 	marker="https://hooks.example.invalid/T0/B0/fdt-secret-$$-$(date +%s%N)"
+	export FDT_REL_TOKEN="Bearer fdt-secret-token-$$-$(date +%s%N)"
 	FDT_REL_HOOK=$marker "$FD" -q --db "$DIR/sec.db" run "$DIR/s.yaml" >/dev/null 2>&1
 	id=$(q "$DIR/sec.db" "SELECT max(id) FROM drills")
 	check "drill with a webhook from the environment was recorded" [ -n "$id" ]
@@ -285,6 +297,9 @@ test_input() {
 	check "the variable's name is recorded (sanity)" grep -q "FDT_REL_HOOK" "$DIR/sec.db" "$DIR/ev.json"
 	check "the secret is in no store file and no report" \
 		sh -c '! grep -rqaF "$1" "$2"/sec.db* "$2"/ev.html "$2"/ev.json "$2"/trend.md' sh "$marker" "$DIR"
+	check "nor is the probe's token" \
+		sh -c '! grep -rqaF "$1" "$2"/sec.db* "$2"/ev.html "$2"/ev.json "$2"/trend.md' sh "$FDT_REL_TOKEN" "$DIR"
+	unset FDT_REL_TOKEN
 	check "nor any part of it" sh -c '! grep -rqaF "fdt-secret-" "$1"/sec.db* "$1"/ev.html "$1"/ev.json "$1"/trend.md' sh "$DIR"
 }
 
