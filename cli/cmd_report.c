@@ -28,11 +28,13 @@ static void usage(FILE *out)
 {
 	fputs("usage: firedrill report trend [--scenario NAME] [--env NAME] [--since DATE] [--until DATE]\n"
 	      "                              [-o FILE] [--format html|md|json|csv|junit]\n"
+	      "                              [--sign KEYFILE]\n"
 	      "       firedrill report evidence DRILL_ID [-o FILE] [--format html|md|json] [--sign KEYFILE]\n"
 	      "  The format comes from --format, else from FILE's extension, else md on stdout.\n"
 	      "  DATE: 2026-11-26 or 2026-11-26T03:15:30Z (UTC unless an offset is given).\n"
 	      "  --sign writes a detached Ed25519 signature to FILE.sig (needs -o); check it\n"
-	      "  with 'firedrill verify FILE'.\n", out);
+	      "  with 'firedrill verify FILE'. A trend's signature binds its filter and the\n"
+	      "  drills (and iterations) it covers; an evidence report's, its drill.\n", out);
 }
 
 static int parse_opts(const char *sub, int argc, char **argv, struct report_opts *o)
@@ -145,6 +147,21 @@ static int filter_time(const char *s, const char *flag, int64_t *ns)
 	return 0;
 }
 
+/* Writes o->out + ".sig": bound to the evidence's drill, or to the trend's
+ * filter and drills (exactly one of ev and t). */
+static int sign_output(struct store *st, const struct report_opts *o,
+		       const struct report_evidence *ev, const struct report_trend *t)
+{
+	struct fd_error err = { 0 };
+	int rc = t ? report_sign_trend_file(o->out, o->sign, t, st, &err)
+		   : report_sign_file(o->out, o->sign, ev, st, &err);
+
+	if (rc < 0)
+		return cli_report_error(&err);
+	fprintf(stderr, "signed: %s.sig\n", o->out);
+	return 0;
+}
+
 static int run_trend(struct cli_ctx *ctx, const struct report_opts *o)
 {
 	struct store_filter f = { .scenario = o->scenario, .environment = o->env };
@@ -156,8 +173,8 @@ static int run_trend(struct cli_ctx *ctx, const struct report_opts *o)
 	FILE *out;
 	int rc;
 
-	if (o->sign)
-		return cli_usage_error("report", "--sign is for evidence reports");
+	if (o->sign && !o->out)
+		return cli_usage_error("report", "--sign needs -o FILE (the signature goes to FILE.sig)");
 	rc = pick_format(o, &fmt);
 	if (rc == 0)
 		rc = filter_time(o->since, "--since", &f.since_real_ns);
@@ -180,21 +197,12 @@ static int run_trend(struct cli_ctx *ctx, const struct report_opts *o)
 	}
 	rc = report_trend_write(t, fmt, out, &err) < 0 ? cli_report_error(&err) : 0;
 	rc = close_out(out, o->out, tmp, rc);
+	if (rc == 0 && o->sign)
+		rc = sign_output(st, o, NULL, t);
 cleanup:
 	report_trend_free(t);
 	store_close(st);
 	return rc;
-}
-
-static int sign_output(struct store *st, const struct report_opts *o,
-		       const struct report_evidence *ev)
-{
-	struct fd_error err = { 0 };
-
-	if (report_sign_file(o->out, o->sign, ev, st, &err) < 0)
-		return cli_report_error(&err);
-	fprintf(stderr, "signed: %s.sig\n", o->out);
-	return 0;
 }
 
 static int run_evidence(struct cli_ctx *ctx, const char *id_text, const struct report_opts *o)
@@ -235,7 +243,7 @@ static int run_evidence(struct cli_ctx *ctx, const char *id_text, const struct r
 	rc = report_evidence_write(ev, fmt, out, &err) < 0 ? cli_report_error(&err) : 0;
 	rc = close_out(out, o->out, tmp, rc);
 	if (rc == 0 && o->sign)
-		rc = sign_output(st, o, ev);
+		rc = sign_output(st, o, ev, NULL);
 cleanup:
 	report_evidence_free(ev);
 	store_close(st);

@@ -76,7 +76,12 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 	printf("verified: %s\n  signature: good, key %s%s, signed %s\n  report: unchanged since signing\n",
 	       argv[optind], res.key_id, pubkey ? " (matches --pubkey)" : " (embedded key; pass --pubkey to check the signer)",
 	       res.signed_at);
-	if (st)
+	if (res.trend)
+		printf("  covers: trend report of %s; %zu drill%s\n", res.covers, res.n_drills,
+		       res.n_drills == 1 ? "" : "s");
+	if (st && res.trend)
+		printf("  store: hash chain intact, the covered drill and iteration rows match\n");
+	else if (st)
 		printf("  store: hash chain intact%s\n", res.drill_id ? ", drill and iteration rows match" : "");
 	else
 		printf("  store: not checked (--no-store)\n");

@@ -198,6 +198,15 @@ int report_keygen(const char *prefix, struct fd_error *err);
 int report_sign_file(const char *report_path, const char *key_path,
 		     const struct report_evidence *ev, struct store *st, struct fd_error *err);
 
+/*
+ * The same for a trend report: the signature binds the trend's filter
+ * (scenario, environment, since, until) and every drill it covers with its
+ * iterations' row hashes, so verify with a store names a covered row that
+ * changed since signing. A drill recorded later is not a change.
+ */
+int report_sign_trend_file(const char *report_path, const char *key_path,
+			   const struct report_trend *t, struct store *st, struct fd_error *err);
+
 enum report_verify_status {
 	REPORT_VERIFY_OK,
 	REPORT_VERIFY_BAD_SIGNATURE, /* the .sig itself was altered, or another key */
@@ -213,6 +222,11 @@ struct report_verify_result {
 	int64_t drill_id;
 	char signed_at[40];
 	char what[FD_ERROR_MSG_MAX]; /* what was altered, in words */
+	/* A signed trend report (report_sign_trend_file): the filter in words,
+	 * and how many drills the signature covers. */
+	bool trend;
+	size_t n_drills;
+	char covers[512];
 };
 
 /*

@@ -7,6 +7,13 @@
  * lines changed), the drill's and its iterations' row hashes from the
  * store's chain, the time and the signer's public key. The signature is
  * over those exact bytes, so nothing in the .sig can change unnoticed either.
+ *
+ * An evidence report binds its drill and that drill's iterations ("drill",
+ * "iteration" lines). A trend report ("report trend") binds the filter it
+ * was made with and every drill it covers, with its iterations
+ * ("trend-drill", "trend-iteration" lines): a row changed since signing is
+ * named by verify, and a drill added to the store later is not a change of
+ * what was signed.
  */
 #include "report_priv.h"
 
@@ -193,9 +200,54 @@ static void write_heads(FILE *f, struct store *st)
 	}
 }
 
+/* A filter value on one line: backslash, control bytes and DEL as \xNN. */
+static void write_escaped(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
+}
+
+static void write_bound(FILE *f, const char *name, int64_t ns)
+{
+	char when[40];
+
+	fprintf(f, "%s %s\n", name, ns ? fd_time_format_utc(ns, when, sizeof(when)) : "-");
+}
+
+/* What a trend report covers: its filter, then each drill and iteration. */
+static void write_trend(FILE *f, const struct report_trend *t)
+{
+	fputs("report trend\nfilter-scenario ", f);
+	write_escaped(f, t->scenario_filter[0] ? t->scenario_filter : "*");
+	fputs("\nfilter-environment ", f);
+	write_escaped(f, t->environment_filter[0] ? t->environment_filter : "*");
+	fputc('\n', f);
+	write_bound(f, "filter-since", t->since_real_ns);
+	write_bound(f, "filter-until", t->until_real_ns);
+	for (size_t i = 0; i < t->n_series; i++) {
+		for (size_t k = 0; k < t->series[i].n_drills; k++) {
+			const struct report_drill *d = &t->series[i].drills[k];
+
+			/* "-": a drill still running has no sealed row yet */
+			fprintf(f, "trend-drill %lld %s\n", (long long)d->info.id,
+				d->info.hash[0] ? d->info.hash : "-");
+			for (size_t n = 0; n < d->n_iterations; n++)
+				fprintf(f, "trend-iteration %lld %d %s\n", (long long)d->info.id,
+					d->iterations[n].number,
+					d->iterations[n].hash[0] ? d->iterations[n].hash : "-");
+		}
+	}
+}
+
 static int build_payload(const char *report, size_t len, const unsigned char *pk,
-			 const struct report_evidence *ev, struct store *st, char **payload,
-			 size_t *plen)
+			 const struct report_evidence *ev, const struct report_trend *t,
+			 struct store *st, char **payload, size_t *plen)
 {
 	char hex[65], b64[sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES,
 						    sodium_base64_VARIANT_ORIGINAL)];
@@ -216,14 +268,17 @@ static int build_payload(const char *report, size_t len, const unsigned char *pk
 			fprintf(f, "iteration %d %s\n", ev->iterations[i].it.number,
 				ev->iterations[i].it.hash);
 	}
+	if (t)
+		write_trend(f, t);
 	write_heads(f, st);
 	fprintf(f, "signed-at %s\nkey-id %s\npublic-key %s\n",
 		fd_time_format_utc(fd_real_ns(), when, sizeof(when)), id, b64);
 	return fclose(f) == 0 ? 0 : -EIO;
 }
 
-int report_sign_file(const char *report_path, const char *key_path,
-		     const struct report_evidence *ev, struct store *st, struct fd_error *err)
+static int sign_file(const char *report_path, const char *key_path,
+		     const struct report_evidence *ev, const struct report_trend *t,
+		     struct store *st, struct fd_error *err)
 {
 	unsigned char sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
 	char *report = NULL, *payload = NULL, *sig_path = NULL;
@@ -240,7 +295,7 @@ int report_sign_file(const char *report_path, const char *key_path,
 	if (r)
 		goto cleanup;
 	/* The public key is the second half of a libsodium Ed25519 secret key. */
-	if (build_payload(report, len, sk + 32, ev, st, &payload, &plen) < 0 ||
+	if (build_payload(report, len, sk + 32, ev, t, st, &payload, &plen) < 0 ||
 	    asprintf(&sig_path, "%s.sig", report_path) < 0) {
 		r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto cleanup;
@@ -256,6 +311,18 @@ cleanup:
 	free(payload);
 	free(sig_path);
 	return r;
+}
+
+int report_sign_file(const char *report_path, const char *key_path,
+		     const struct report_evidence *ev, struct store *st, struct fd_error *err)
+{
+	return sign_file(report_path, key_path, ev, NULL, st, err);
+}
+
+int report_sign_trend_file(const char *report_path, const char *key_path,
+			   const struct report_trend *t, struct store *st, struct fd_error *err)
+{
+	return sign_file(report_path, key_path, NULL, t, st, err);
 }
 
 /* ---- verify ------------------------------------------------------------- */
@@ -403,6 +470,91 @@ static void check_heads(const char *payload, struct store *st, struct report_ver
 	}
 }
 
+/* One signed drill of a trend: its row, then its iterations' rows. */
+static void check_trend_drill(struct store *st, long long id, const char *hash,
+			      struct store_iteration **its, size_t *n,
+			      struct report_verify_result *res)
+{
+	struct fd_error e = { 0 };
+	struct store_drill d;
+
+	free(*its);
+	*its = NULL;
+	*n = 0;
+	if (store_get_drill(st, id, &d, &e) < 0) {
+		add_what(res, REPORT_VERIFY_STORE_CHANGED, "drill %lld is not in the store: %s", id, e.msg);
+		return;
+	}
+	if (strcmp(hash, "-") != 0 && strcmp(d.hash, hash) != 0)
+		add_what(res, REPORT_VERIFY_STORE_CHANGED,
+			 "drill %lld's row in the store differs from the one signed (hash %.12s..., signed %.12s...)",
+			 id, d.hash, hash);
+	if (store_list_iterations(st, id, its, n, &e) < 0)
+		*n = 0;
+}
+
+static void check_trend_iteration(long long id, int num, const char *hash,
+				  const struct store_iteration *its, size_t n,
+				  struct report_verify_result *res)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (its[i].number != num)
+			continue;
+		if (strcmp(hash, "-") != 0 && strcmp(its[i].hash, hash) != 0)
+			add_what(res, REPORT_VERIFY_STORE_CHANGED,
+				 "iteration %d of drill %lld: its row in the store differs from the one signed",
+				 num, id);
+		return;
+	}
+	add_what(res, REPORT_VERIFY_STORE_CHANGED, "iteration %d of drill %lld is missing from the store",
+		 num, id);
+}
+
+/* The drills and iterations a trend report covers, in the order signed
+ * (each drill's iterations follow it). */
+static void check_trend_rows(const char *payload, struct store *st,
+			     struct report_verify_result *res)
+{
+	struct store_iteration *its = NULL;
+	size_t n = 0;
+	long long cur = 0;
+
+	for (const char *p = strchr(payload, '\n'); p; p = strchr(p + 1, '\n')) {
+		char hash[65];
+		long long id = 0;
+		int num = 0;
+
+		if (sscanf(p + 1, "trend-drill %lld %64s", &id, hash) == 2) {
+			check_trend_drill(st, id, hash, &its, &n, res);
+			cur = id;
+		} else if (sscanf(p + 1, "trend-iteration %lld %d %64s", &id, &num, hash) == 3) {
+			if (id != cur) {
+				check_trend_drill(st, id, "-", &its, &n, res);
+				cur = id;
+			}
+			check_trend_iteration(id, num, hash, its, n, res);
+		}
+	}
+	free(its);
+}
+
+/* For a trend report: what it covers, in words, and how many drills. */
+static void describe_trend(const char *payload, struct report_verify_result *res)
+{
+	char sc[520] = "*", env[520] = "*", since[48] = "-", until[48] = "-";
+
+	field(payload, "filter-scenario", sc, sizeof(sc));
+	field(payload, "filter-environment", env, sizeof(env));
+	field(payload, "filter-since", since, sizeof(since));
+	field(payload, "filter-until", until, sizeof(until));
+	res->trend = true;
+	for (const char *p = strstr(payload, "\ntrend-drill "); p; p = strstr(p + 1, "\ntrend-drill "))
+		res->n_drills++;
+	snprintf(res->covers, sizeof(res->covers), "scenario %s, environment %s, since %s, until %s",
+		 strcmp(sc, "*") ? sc : "any", strcmp(env, "*") ? env : "any",
+		 strcmp(since, "-") ? since : "the first drill", strcmp(until, "-") ? until : "now");
+}
+
 static void check_store(const char *payload, struct store *st, struct report_verify_result *res)
 {
 	struct fd_error e = { 0 };
@@ -416,6 +568,10 @@ static void check_store(const char *payload, struct store *st, struct report_ver
 	if (store_verify_chain(st, &e) < 0)
 		add_what(res, REPORT_VERIFY_CHAIN_BROKEN, "store hash chain broken: %s", e.msg);
 	check_heads(payload, st, res);
+	if (strstr(payload, "\nreport trend\n")) {
+		check_trend_rows(payload, st, res);
+		return;
+	}
 	p = strstr(payload, "\ndrill ");
 	if (!p || sscanf(p + 1, "drill %lld %64s", &id, hash) != 2)
 		return; /* a trend report binds no rows */
@@ -482,6 +638,8 @@ int report_verify_file(const char *report_path, const char *pubkey_path, struct 
 	if (r || res->status != REPORT_VERIFY_OK)
 		goto cleanup;
 	field(sigfile, "signed-at", res->signed_at, sizeof(res->signed_at));
+	if (strstr(sigfile, "\nreport trend\n"))
+		describe_trend(sigfile, res);
 	hex_sha256(report, len, hex);
 	if (!field(sigfile, "report-sha256", want, sizeof(want)) ||
 	    !field(sigfile, "report-bytes", bytes, sizeof(bytes))) {

@@ -40,6 +40,26 @@ expect 0 "verify without store" "$fd" verify "$dir/e.md" --no-store
 sed -i 's/ci/CI/' "$dir/e.md"
 expect 1 "verify tampered report" "$fd" --db "$db" verify "$dir/e.md" --pubkey "$dir/k.pub"
 grep -q "report text changed" "$dir/out" || { echo "FAIL: tamper not named"; fail=1; }
+# a trend report is evidence too: signed, verified, tampering detected
+expect 2 "trend --sign needs -o" "$fd" --db "$db" report trend --sign "$dir/k.key"
+expect 0 "signed trend" "$fd" --db "$db" report trend -o "$dir/t.html" --sign "$dir/k.key"
+grep -q '^report trend$' "$dir/t.html.sig" || { echo "FAIL: trend .sig lacks 'report trend'"; fail=1; }
+grep -q '^trend-drill 1 ' "$dir/t.html.sig" || { echo "FAIL: trend .sig lacks drill 1"; fail=1; }
+expect 0 "verify trend" "$fd" --db "$db" verify "$dir/t.html" --pubkey "$dir/k.pub"
+grep -q "covers: trend report of scenario any, environment any" "$dir/out" ||
+	{ echo "FAIL: verify does not say what the trend covers"; cat "$dir/out"; fail=1; }
+grep -q "1 drill$" "$dir/out" || { echo "FAIL: verify does not count the drills"; fail=1; }
+expect 0 "signed trend with a filter" "$fd" --db "$db" report trend --env 'te\st' --since 2025-01-01 \
+	-o "$dir/f.json" --sign "$dir/k.key"
+grep -q '^filter-environment te\\x5cst$' "$dir/f.json.sig" || { echo "FAIL: filter not escaped"; cat "$dir/f.json.sig"; fail=1; }
+grep -q '^filter-since 2025-01-01T00:00:00' "$dir/f.json.sig" || { echo "FAIL: since not bound"; fail=1; }
+expect 0 "verify filtered trend" "$fd" --db "$db" verify "$dir/f.json"
+sed -i 's/^filter-environment .*/filter-environment */' "$dir/f.json.sig"
+expect 1 "verify trend with an altered filter" "$fd" --db "$db" verify "$dir/f.json"
+grep -q "signature invalid" "$dir/out" || { echo "FAIL: altered filter not named"; fail=1; }
+sed -i 's/recovered/RECOVERED/' "$dir/t.html"
+expect 1 "verify tampered trend" "$fd" --db "$db" verify "$dir/t.html" --pubkey "$dir/k.pub"
+grep -q "report text changed" "$dir/out" || { echo "FAIL: trend tamper not named"; fail=1; }
 expect 3 "verify missing report" "$fd" --db "$db" verify "$dir/nothing.html"
 expect 2 "verify usage" "$fd" verify
 exit $fail

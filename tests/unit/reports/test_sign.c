@@ -1,7 +1,8 @@
 /*
  * Keys, signatures and verify against a real temporary store: sign then
  * verify ok; one changed byte in the report, an altered .sig, another key,
- * and a tampered store row are each detected and named.
+ * and a tampered store row are each detected and named; the same for a
+ * signed trend report, which binds its filter and the drills it covers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,6 +303,97 @@ static void test_trend_from_store(void **state)
 	report_trend_free(t);
 }
 
+/* Writes the trend (filter: the seeded scenario) to name and signs it. */
+static void write_trend(struct ctx *c, const char *name, const char *key)
+{
+	struct store_filter f = { .scenario = "sign-test" };
+	struct report_trend *t = NULL;
+	struct fd_error err = { 0 };
+	char path[192];
+	FILE *out;
+
+	path_in(c, name, path, sizeof(path));
+	assert_int_equal(report_trend_load(c->st, &f, &t, &err), 0);
+	out = fopen(path, "w");
+	assert_non_null(out);
+	assert_int_equal(report_trend_write(t, REPORT_MARKDOWN, out, &err), 0);
+	fclose(out);
+	assert_int_equal(report_sign_trend_file(path, key, t, c->st, &err), 0);
+	report_trend_free(t);
+}
+
+static void replace_in_file(const char *path, const char *from, const char *to)
+{
+	char *buf = calloc(1, 1 << 16), *at;
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, (1 << 16) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	at = strstr(buf, from);
+	assert_non_null(at);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(buf, 1, (size_t)(at - buf), f);
+	fputs(to, f);
+	fputs(at + strlen(from), f);
+	fclose(f);
+	free(buf);
+}
+
+static void test_trend_sign(void **state)
+{
+	struct ctx *c = *state;
+	struct report_verify_result res;
+	char key[200], pub[200], path[192], sig[200];
+	sqlite3 *db;
+
+	keygen(c, "k", key, pub);
+	write_trend(c, "t.md", key);
+	verify(c, "t.md", pub, c->st, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_OK);
+	assert_true(res.trend);
+	assert_int_equal(res.n_drills, 1);
+	assert_int_equal(res.drill_id, 0);
+	assert_non_null(strstr(res.covers, "scenario sign-test"));
+	assert_non_null(strstr(res.covers, "environment any"));
+	printf("# trend covers: %s\n", res.covers);
+
+	/* the report's text */
+	path_in(c, "t.md", path, sizeof(path));
+	replace_in_file(path, "sign-test", "sign-TEST");
+	verify(c, "t.md", pub, c->st, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_REPORT_CHANGED);
+
+	/* the filter in the .sig: the signature no longer holds */
+	write_trend(c, "t.md", key);
+	snprintf(sig, sizeof(sig), "%s.sig", path);
+	replace_in_file(sig, "filter-scenario sign-test", "filter-scenario other");
+	verify(c, "t.md", pub, c->st, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_BAD_SIGNATURE);
+
+	/* a covered drill dropped from the .sig: the same */
+	write_trend(c, "t.md", key);
+	replace_in_file(sig, "trend-drill ", "trend-drilx ");
+	verify(c, "t.md", pub, c->st, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_BAD_SIGNATURE);
+
+	/* a covered iteration rewritten in the store */
+	write_trend(c, "t.md", key);
+	assert_int_equal(sqlite3_open(c->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE iterations SET rto_ms = 1 WHERE number = 2",
+				      NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	verify(c, "t.md", pub, c->st, &res);
+	assert_int_not_equal(res.status, REPORT_VERIFY_OK);
+	printf("# trend store tamper reported as: %s\n", res.what);
+	/* without the store the signature and text still hold */
+	verify(c, "t.md", pub, NULL, &res);
+	assert_int_equal(res.status, REPORT_VERIFY_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -312,6 +404,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trend_from_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trend_sign, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
