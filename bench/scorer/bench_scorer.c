@@ -194,6 +194,7 @@ static int bench_accuracy(int iterations, int64_t interval_ns)
 
 struct overhead {
 	double cpu_pct, user_pct, sys_pct;
+	double sleeps_per_s; /* voluntary context switches: the loop's wake-ups */
 	int64_t p99_ns, max_ns, sends, samples, failed;
 };
 
@@ -228,6 +229,7 @@ static int overhead_run(uint16_t port, int seconds, bool reuse, struct overhead 
 	       (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec)) * 1000;
 	scorer_lateness_stats(sc, &lat);
 	o->user_pct = 100.0 * (double)user / (double)(w1 - w0);
+	o->sleeps_per_s = (double)(r1.ru_nvcsw - r0.ru_nvcsw) * 1e9 / (double)(w1 - w0);
 	o->sys_pct = 100.0 * (double)sys / (double)(w1 - w0);
 	o->cpu_pct = o->user_pct + o->sys_pct;
 	o->p99_ns = lat.p99_ns;
@@ -277,10 +279,11 @@ static void overhead_print(int run, const char *mode, const struct overhead *o)
 {
 	char la[16];
 
-	printf("  run %d %-6s cpu %.2f%% of one core (user %.2f, sys %.2f), lateness p99 %.3f ms "
-	       "max %.3f ms, %" PRId64 " sends, %" PRId64 " samples (%" PRId64 " failed), "
-	       "load %s\n", run, mode, o->cpu_pct, o->user_pct, o->sys_pct, o->p99_ns / 1e6,
-	       o->max_ns / 1e6, o->sends, o->samples, o->failed, loadavg(la, sizeof(la)));
+	printf("  run %d %-6s cpu %.2f%% of one core (user %.2f, sys %.2f), %.0f sleeps/s, "
+	       "lateness p99 %.3f ms max %.3f ms, %" PRId64 " sends, %" PRId64 " samples (%" PRId64
+	       " failed), load %s\n", run, mode, o->cpu_pct, o->user_pct, o->sys_pct,
+	       o->sleeps_per_s, o->p99_ns / 1e6, o->max_ns / 1e6, o->sends, o->samples, o->failed,
+	       loadavg(la, sizeof(la)));
 }
 
 /* The server lives in a child so getrusage(SELF) counts the scorer only. */
