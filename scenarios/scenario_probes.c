@@ -217,7 +217,6 @@ static int h_follow(struct lctx *c, const struct ynode *v, void *obj)
 }
 
 /* Probes only: canary writes and queries always open a fresh connection. */
-/* Probes only: canary writes and queries always open a fresh connection. */
 static int h_connection(struct lctx *c, const struct ynode *v, void *obj)
 {
 	struct scenario_http *h = obj;
