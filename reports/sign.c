@@ -550,7 +550,7 @@ static void describe_trend(const char *payload, struct report_verify_result *res
 	res->trend = true;
 	for (const char *p = strstr(payload, "\ntrend-drill "); p; p = strstr(p + 1, "\ntrend-drill "))
 		res->n_drills++;
-	snprintf(res->covers, sizeof(res->covers), "scenario %s, environment %s, since %s, until %s",
+	snprintf(res->covers, sizeof(res->covers), "scenario %.180s, environment %.180s, since %s, until %s",
 		 strcmp(sc, "*") ? sc : "any", strcmp(env, "*") ? env : "any",
 		 strcmp(since, "-") ? since : "the first drill", strcmp(until, "-") ? until : "now");
 }
