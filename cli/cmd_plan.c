@@ -311,7 +311,8 @@ static json_t *probe_json(const struct scenario_probe *p)
 				 "fail_match", str_or_null(p->log.fail_match));
 		break;
 	case PROBE_PCAP:
-		body = json_pack("{s:s, s:s}", "interface", p->pcap.interface, "filter", p->pcap.filter);
+		body = json_pack("{s:s, s:s, s:s}", "interface", p->pcap.interface, "filter",
+				 p->pcap.filter, "expect", p->pcap.expect_none ? "none" : "match");
 		break;
 	case PROBE_KIND_COUNT:
 		break;

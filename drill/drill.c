@@ -69,6 +69,7 @@ static void end_iteration(struct drill *d)
 	step_runner_free(d->steps);
 	d->steps = NULL;
 	d->has_t0 = false;
+	d->evidence_failed[0] = '\0';
 	free(d->flow_seen);
 	d->flow_seen = NULL;
 	d->n_flow_seen = 0;
@@ -126,6 +127,11 @@ record:
 	}
 	drill_flush_samples(d);
 	it->objectives_met = drill_objectives_met(d->s, it, why, sizeof(why));
+	if (it->objectives_met && *d->evidence_failed) {
+		/* the fault did not hold: what was measured is not the drill planned */
+		it->objectives_met = false;
+		drill_textf(why, sizeof(why), "%s", d->evidence_failed);
+	}
 	if (!it->objectives_met && it->outcome == OUTCOME_RECOVERED && !*it->detail)
 		drill_textf(it->detail, sizeof(it->detail), "%s", why);
 	if (!it->objectives_met)
@@ -222,7 +228,8 @@ static int setup(struct drill *d, struct fd_error *err)
 	d->tracks = calloc(s->n_probes + 1, sizeof(*d->tracks));
 	d->seen = calloc(s->n_probes + 1, sizeof(*d->seen));
 	d->ok = calloc(s->n_probes + 1, sizeof(*d->ok));
-	if (!d->tracks || !d->seen || !d->ok)
+	d->evidence_before = calloc(s->n_probes + 1, sizeof(*d->evidence_before));
+	if (!d->tracks || !d->seen || !d->ok || !d->evidence_before)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	rc = store_open(d->o->db_path, &d->st, err);
 	if (rc < 0)
@@ -361,6 +368,7 @@ static void teardown(struct drill *d)
 	free(d->tracks);
 	free(d->seen);
 	free(d->ok);
+	free(d->evidence_before);
 }
 
 static int run_iterations(struct drill *d, struct fd_error *err)

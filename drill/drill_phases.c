@@ -115,6 +115,12 @@ int drill_apply_faults(struct drill *d, struct store_iteration *it, struct fd_er
 	d->applied = true;
 	if (drill_flows_begin(d) < 0)
 		drill_event(d, "note", "blackholed flows", "out of memory: flows are not tracked");
+	for (size_t i = 0; i < d->s->n_probes; i++) {
+		if (!scenario_probe_is_evidence(&d->s->probes[i]))
+			continue;
+		d->evidence_before[i] = scorer_probe_count(d->sc, i);
+		scorer_probe_window(d->sc, i, d->t0, INT64_MAX);
+	}
 	for (size_t i = 0; i < injector_fault_count(d->inj); i++)
 		drill_event_at(d, d->t0, "fault-applied", injector_fault_id(d->inj, i),
 			 injector_fault_summary(d->inj, i));
@@ -247,12 +253,70 @@ void drill_readback(struct drill *d, struct store_iteration *it)
 	drill_event(d, "rpo", "read-back", detail);
 }
 
+/* How long packets captured before the window closed may take to be read. */
+#define EVIDENCE_DRAIN_NS (50 * FD_NS_PER_MS)
+
+static void evidence_record(struct drill *d, size_t i, int64_t end)
+{
+	const struct scenario_probe *p = &d->s->probes[i];
+	int64_t n = scorer_probe_window_count(d->sc, i), before = d->evidence_before[i];
+	char span[32], detail[512];
+
+	fd_duration_format(end - d->t0, span, sizeof(span));
+	if (n == 0) {
+		/* A capture that never matched anything proves little: say which it was. */
+		drill_textf(detail, sizeof(detail), "held: no packet matched '%s' on %s from T0 to "
+			    "revert (%s); %lld matched before T0%s", p->pcap.filter,
+			    p->pcap.interface, span, (long long)before,
+			    before ? "" : " (unverified: the capture never matched)");
+	} else {
+		drill_textf(detail, sizeof(detail), "NOT HELD: %lld packets matched '%s' on %s from "
+			    "T0 to revert (%s)", (long long)n, p->pcap.filter, p->pcap.interface,
+			    span);
+		if (!*d->evidence_failed)
+			drill_textf(d->evidence_failed, sizeof(d->evidence_failed),
+				    "evidence %s: %lld packets matched while the faults were applied",
+				    p->id, (long long)n);
+	}
+	drill_event(d, "evidence", p->id, detail);
+}
+
+/*
+ * Evidence probes (pcap, expect: none) count their packets captured from T0
+ * until now, just before revert; what was captured in time but not read yet
+ * is read first.
+ */
+static void evidence_close(struct drill *d)
+{
+	struct fd_error e = { 0 };
+	int64_t end = fd_mono_ns();
+	bool any = false;
+
+	if (!d->sc || !d->has_t0)
+		return;
+	for (size_t i = 0; i < d->s->n_probes; i++) {
+		if (!scenario_probe_is_evidence(&d->s->probes[i]))
+			continue;
+		scorer_probe_window(d->sc, i, d->t0, end);
+		any = true;
+	}
+	if (!any)
+		return;
+	if (scorer_poll(d->sc, end + EVIDENCE_DRAIN_NS, &e) < 0)
+		drill_event(d, "note", "evidence", e.msg);
+	drill_flush_samples(d);
+	for (size_t i = 0; i < d->s->n_probes; i++)
+		if (scenario_probe_is_evidence(&d->s->probes[i]))
+			evidence_record(d, i, end);
+}
+
 int drill_revert_faults(struct drill *d, struct fd_error *err)
 {
 	int rc;
 
 	if (!d->applied)
 		return 0;
+	evidence_close(d);
 	drill_set_phase(d, DRILL_PHASE_REVERT);
 	rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
 	drill_flows_record(d);

@@ -68,6 +68,10 @@ struct drill {
 	size_t n_flow_seen;
 	struct drill_flow *flows; /* the iteration's blackholed flows, made at revert */
 	size_t n_flows;
+	/* evidence probes: packets matched before T0 (the capture works), and why
+	   the verdict fails when one matched between T0 and revert */
+	int64_t *evidence_before;
+	char evidence_failed[FD_ERROR_MSG_MAX];
 	enum drill_phase phase;
 	int64_t phase_start;
 	int64_t last_refresh;

@@ -286,6 +286,11 @@ long scenario_find_probe(const struct scenario *s, const char *id)
 	return -1;
 }
 
+bool scenario_probe_is_evidence(const struct scenario_probe *p)
+{
+	return p->kind == PROBE_PCAP && p->pcap.expect_none;
+}
+
 /* ------------------------------------------------------------------- free */
 
 static void free_strv(char **v, size_t n)

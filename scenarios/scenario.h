@@ -177,6 +177,9 @@ struct scenario_probe {
 	struct {
 		char *interface;
 		char *filter;     /* BPF, compiled at validation time */
+		bool expect_none; /* "expect: none": evidence that no packet matches
+				     from inject to revert (a blackhole held); never
+				     a health signal */
 	} pcap;
 };
 
@@ -307,6 +310,9 @@ void scenario_free(struct scenario *s);
 
 /* Index of a probe by id, or -1. */
 long scenario_find_probe(const struct scenario *s, const char *id);
+
+/* A pcap probe with "expect: none": evidence that a fault held, not health. */
+bool scenario_probe_is_evidence(const struct scenario_probe *p);
 
 /*
  * Writes the human-readable plan: exactly what would be injected, probed and

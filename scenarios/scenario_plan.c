@@ -182,7 +182,9 @@ static void print_probe(FILE *out, const struct scenario_probe *p)
 		fputc('\n', out);
 		break;
 	case PROBE_PCAP:
-		fprintf(out, "       capture on %s: %s\n", p->pcap.interface, p->pcap.filter);
+		fprintf(out, "       capture on %s: %s%s\n", p->pcap.interface, p->pcap.filter,
+			p->pcap.expect_none ? " (evidence: no packet may match from inject to revert)"
+					    : "");
 		break;
 	case PROBE_KIND_COUNT:
 		break;

@@ -377,9 +377,28 @@ static int pcap_filter(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_read_str(c, v, &p->pcap.filter);
 }
 
+static int pcap_expect(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_probe *p = obj;
+	int r = scenario_read_scalar(c, v, "match or none");
+
+	if (r)
+		return r;
+	if (strcmp(v->str, "match") == 0)
+		p->pcap.expect_none = false;
+	else if (strcmp(v->str, "none") == 0)
+		p->pcap.expect_none = true;
+	else
+		return scenario_fail(c, v, "expect: expected match (a matching packet is healthy) or "
+				     "none (no packet may match while the faults are applied), got \"%s\"",
+				     v->str);
+	return 0;
+}
+
 static const struct field pcap_fields[] = {
 	{ "interface", pcap_interface, ALL_KINDS, 0, false },
 	{ "filter", pcap_filter, ALL_KINDS, 0, false },
+	{ "expect", pcap_expect, 0, 0, false },
 };
 
 /* ----------------------------------------------------------------- probes */
@@ -508,6 +527,10 @@ int scenario_read_probe_ref(struct lctx *c, const struct ynode *v, void *out)
 	if (r)
 		return r;
 	idx = scenario_find_probe(c->s, v->str);
+	if (idx >= 0 && scenario_probe_is_evidence(&c->s->probes[idx]))
+		return scenario_fail(c, v,
+				     "%s: probe \"%s\" is evidence (pcap expect: none), not a health "
+				     "signal: it cannot be used here", c->key, v->str);
 	if (idx >= 0) {
 		*(size_t *)out = (size_t)idx;
 		return 0;

@@ -36,12 +36,15 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	int64_t real = (int64_t)h->ts.tv_sec * FD_NS_PER_S +
 		       (int64_t)h->ts.tv_usec * (pp->nano ? 1 : 1000);
 	int64_t mono = real - pp->offset_ns;
+	bool in_window = mono >= pp->pr->win_from_ns && mono < pp->pr->win_to_ns;
 	char detail[96];
 
 	(void)bytes;
 	if (!pp->sc->running || mono < pp->start_ns)
 		return;
 	pp->pr->count++;
+	if (in_window)
+		pp->pr->win_count++;
 	pp->unreported++;
 	if (mono < pp->next_emit_ns)
 		return;
@@ -49,7 +52,11 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 		 h->len, (long long)pp->unreported);
 	pp->unreported = 0;
 	pp->next_emit_ns = mono + pp->pr->p->interval_ns;
-	probe_emit(pp->sc, pp->pr, mono, true, 0, detail);
+	/*
+	 * An evidence probe (expect: none) fails on a match inside its window
+	 * (the faults applied); outside it a match only shows the capture works.
+	 */
+	probe_emit(pp->sc, pp->pr, mono, !(pp->pr->p->pcap.expect_none && in_window), 0, detail);
 }
 
 static void pcap_event(struct scorer *sc, struct watch_ev *ev, uint32_t events)

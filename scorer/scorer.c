@@ -702,6 +702,26 @@ int64_t scorer_probe_count(const struct scorer *sc, size_t probe)
 	return sc->probes[probe].count;
 }
 
+void scorer_probe_window(struct scorer *sc, size_t probe, int64_t from_ns, int64_t to_ns)
+{
+	struct probe_rt *pr;
+
+	if (!sc || probe >= sc->n_probes)
+		return;
+	pr = &sc->probes[probe];
+	if (pr->win_from_ns != from_ns)
+		pr->win_count = 0;
+	pr->win_from_ns = from_ns;
+	pr->win_to_ns = to_ns;
+}
+
+int64_t scorer_probe_window_count(const struct scorer *sc, size_t probe)
+{
+	if (!sc || probe >= sc->n_probes)
+		return 0;
+	return sc->probes[probe].win_count;
+}
+
 int64_t scorer_probe_error_bound(const struct scenario_probe *p)
 {
 	/* pcap timestamps the packet itself (microsecond precision or better). */

@@ -116,6 +116,15 @@ void scorer_lateness_stats(const struct scorer *sc, struct scorer_lateness *out)
 /* Matching packets seen by a pcap probe since scorer_start (0 for other kinds). */
 int64_t scorer_probe_count(const struct scorer *sc, size_t probe);
 
+/*
+ * A pcap probe counts its matching packets whose capture time lies in
+ * [from_ns, to_ns) (CLOCK_MONOTONIC; to_ns INT64_MAX while open). Opening a
+ * window at a new from_ns resets the count; moving only to_ns keeps it. A
+ * drill counts an evidence probe's packets from T0 to revert with it.
+ */
+void scorer_probe_window(struct scorer *sc, size_t probe, int64_t from_ns, int64_t to_ns);
+int64_t scorer_probe_window_count(const struct scorer *sc, size_t probe);
+
 /* The error bound of a probe's samples: its interval (pcap: 1 us). */
 int64_t scorer_probe_error_bound(const struct scenario_probe *p);
 

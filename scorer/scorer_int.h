@@ -152,6 +152,8 @@ struct probe_rt {
 	int64_t state_sent_ns;
 	bool state_ok;
 	int64_t count;   /* pcap: matching packets since start */
+	int64_t win_from_ns, win_to_ns; /* pcap: the window counted in win_count */
+	int64_t win_count;
 	void *impl;      /* log / pcap state */
 };
 

@@ -11,7 +11,10 @@
  * for the request in flight), laps, the timeline's order, and that nothing
  * is left (nft ruleset of the namespace empty, no active journal rows).
  * Also: the health check's connections to backend A show up as a
- * blackholed flow, and the scenario's webhooks reach a receiver on the
+ * blackholed flow; an evidence probe (pcap, expect: none) on the
+ * namespace's lo sees no SYN-ACK from A while the fault holds, and one
+ * watching B (not blackholed: a blackhole that does not hold) fails the
+ * drill's objectives; and the scenario's webhooks reach a receiver on the
  * namespace's 127.0.0.1 in order with their fields, while the URL's secret
  * marker appears nowhere in the database files.
  * Exit 77 (skip) when not root.
@@ -51,6 +54,7 @@ static char backend_file[300], db[300];
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char canary[MAX_SEQ];
 static volatile int watching; /* the drill reached its watch phase */
+static const char *extra_probes = ""; /* more entries for probes: */
 
 /* the webhook receiver (tests/lib/fdt_hook.h) on the namespace's loopback */
 #define HOOK_MARKER "fdt-hook-secret"
@@ -180,6 +184,7 @@ static void write_scenario(const char *path, const char *name, const char *timeo
 		"    timeout: 1s\n"
 		"    http:\n"
 		"      url: http://127.0.0.1:%d/health\n"
+		"%s"
 		"steady-state:\n"
 		"  probes: [api]\n"
 		"recovery:\n"
@@ -198,7 +203,8 @@ static void write_scenario(const char *path, const char *name, const char *timeo
 		"      url: http://127.0.0.1:%d/canary/{{seq}}\n"
 		"      expect-status: [200]\n"
 		"%s",
-		name, ns, BACKEND_PORT, FRONT_PORT, timeout, steps, FRONT_PORT, FRONT_PORT, extra);
+		name, ns, BACKEND_PORT, FRONT_PORT, extra_probes, timeout, steps, FRONT_PORT,
+		FRONT_PORT, extra);
 	fclose(f);
 }
 
@@ -276,6 +282,31 @@ static void events_in_order(int64_t drill_id, const char *const *want)
 			w++;
 	}
 	FDT_CHECK(want[w] == NULL, "event \"%s\" missing or out of order", want[w]);
+	free(ev);
+	store_close(st);
+}
+
+/* The detail of the first event kind/subject contains needle, and not absent. */
+static void event_says(int64_t drill_id, const char *kind, const char *subject,
+		       const char *needle, const char *absent)
+{
+	struct store *st = NULL;
+	struct store_event *ev = NULL;
+	struct fd_error e;
+	const char *found = NULL;
+	size_t n = 0;
+
+	if (store_open(db, &st, &e) < 0 || store_list_events(st, drill_id, &ev, &n, &e) < 0) {
+		FDT_CHECK(0, "events: %s", e.msg);
+		store_close(st);
+		return;
+	}
+	for (size_t i = 0; i < n && !found; i++)
+		if (strcmp(ev[i].kind, kind) == 0 && strcmp(ev[i].subject, subject) == 0)
+			found = ev[i].detail;
+	FDT_CHECK(found && strstr(found, needle) && !(absent && strstr(found, absent)),
+		  "event %s %s: \"%s\", want \"%s\"%s%s", kind, subject, found ? found : "(none)",
+		  needle, absent ? " without " : "", absent ? absent : "");
 	free(ev);
 	store_close(st);
 }
@@ -400,6 +431,11 @@ static void recovers_by_runbook(void)
 		 "      run: sleep 0.5; echo 10.250.2.1 > %s\n"
 		 "      timeout: 5s\n", backend_file);
 	fdt_hook_clear(hooks_rx);
+	extra_probes = "  - id: a-answers\n"
+		       "    pcap:\n"
+		       "      interface: lo\n"
+		       "      filter: 'src host 10.250.1.1 and tcp[tcpflags] & tcp-syn != 0'\n"
+		       "      expect: none\n";
 	rc = run("fdt-runbook", "15s", steps,
 		 "notify:\n"
 		 "  - webhook-env: FDT_DRILL_HOOK\n"
@@ -423,10 +459,56 @@ static void recovers_by_runbook(void)
 		events_in_order(res.drill_id, notified);
 		hooks_were(res.drill_id, hooks, outcomes);
 		backend_flow_seen(&res.iterations[0], res.drill_id);
+		/* A answered health checks before T0: the capture is shown to work */
+		event_says(res.drill_id, "evidence", "a-answers", "held: no packet matched",
+			   "unverified");
 	}
+	extra_probes = "";
 	drill_result_free(&res);
 	nothing_left();
 	marker_nowhere();
+}
+
+/*
+ * An evidence probe that matches while the faults are applied: here it
+ * watches B's SYN-ACKs, which the runbook makes flow. The drill recovers
+ * within its RTO objective and still misses its objectives: what it
+ * measured is not the outage it planned.
+ */
+static void evidence_not_held(void)
+{
+	char steps[512];
+	struct drill_result res;
+	struct fd_error e;
+	int rc;
+
+	fprintf(stderr, "evidence_not_held\n");
+	set_backend("10.250.1.1");
+	snprintf(steps, sizeof(steps),
+		 "  steps:\n"
+		 "    - name: switch backend\n"
+		 "      run: sleep 0.2; echo 10.250.2.1 > %s\n"
+		 "      timeout: 5s\n", backend_file);
+	extra_probes = "  - id: b-answers\n"
+		       "    pcap:\n"
+		       "      interface: lo\n"
+		       "      filter: 'src host 10.250.2.1 and tcp[tcpflags] & tcp-syn != 0'\n"
+		       "      expect: none\n";
+	rc = run("fdt-evidence", "15s", steps, "", &res, &e);
+	extra_probes = "";
+	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
+	if (rc == 0 && res.n_iterations == 1) {
+		const struct store_iteration *it = &res.iterations[0].rec;
+
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto, "outcome %s",
+			  store_outcome_name(it->outcome));
+		FDT_CHECK(!it->objectives_met && !res.objectives_met, "objectives met with a leak");
+		FDT_CHECK(strstr(it->detail, "evidence b-answers") != NULL, "detail \"%s\"",
+			  it->detail);
+		event_says(res.drill_id, "evidence", "b-answers", "NOT HELD", NULL);
+	}
+	drill_result_free(&res);
+	nothing_left();
 }
 
 static void *lap_later(void *arg)
@@ -613,6 +695,7 @@ int main(void)
 	unsetenv("FDT_DRILL_HOOK_UNSET");
 
 	recovers_by_runbook();
+	evidence_not_held();
 	recovers_by_manual_lap();
 	not_recovered();
 	stop_if_failing();
