@@ -540,6 +540,29 @@ static void evidence_laps_probes(FILE *out, const struct report_evidence *ev)
 	}
 }
 
+static void evidence_faults(FILE *out, const struct report_evidence *ev)
+{
+	bool held, any = false;
+
+	fputs("<h2>Fault evidence</h2>\n", out);
+	for (size_t i = 0; i < ev->n_events; i++) {
+		const struct store_event *e = &ev->events[i];
+
+		if (!rp_fault_evidence(e, &held))
+			continue;
+		if (!any)
+			fputs("<table><tr><th>iteration</th><th>evidence probe</th><th>held</th>"
+			      "<th>what it saw</th></tr>\n", out);
+		any = true;
+		fprintf(out, "<tr><td class=\"n\">%lld</td>", (long long)e->iteration_id);
+		td_text(out, e->subject);
+		fputs(held ? "<td class=\"good\">yes</td>" : "<td class=\"flag\">NO</td>", out);
+		td_text(out, e->detail);
+		fputs("</tr>\n", out);
+	}
+	fputs(any ? "</table>\n" : "<p>" RP_NO_FAULT_EVIDENCE "</p>\n", out);
+}
+
 static void evidence_timeline(FILE *out, const struct report_evidence *ev)
 {
 	char b[40], rel[32];
@@ -589,6 +612,7 @@ int rp_evidence_html(const struct report_evidence *ev, FILE *out, struct fd_erro
 	free(sum.iterations);
 	evidence_iterations(out, ev);
 	evidence_laps_probes(out, ev);
+	evidence_faults(out, ev);
 	evidence_timeline(out, ev);
 	fputs("<h2>Scenario</h2>\n<p>sha256 <code>", out);
 	rp_put_html(out, ev->scenario_sha256, false);

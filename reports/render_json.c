@@ -160,9 +160,27 @@ static json_t *event_json(const struct store_event *e)
 		"subject", rp_json_str(e->subject), "detail", rp_json_str(e->detail));
 }
 
+/* The evidence events, as { iteration_id, probe, held, detail }. */
+static json_t *fault_evidence_json(const struct report_evidence *ev)
+{
+	json_t *a = json_array();
+	bool held;
+
+	for (size_t i = 0; i < ev->n_events; i++) {
+		const struct store_event *e = &ev->events[i];
+
+		if (rp_fault_evidence(e, &held))
+			json_array_append_new(a, json_pack("{s:I, s:o, s:b, s:o}", "iteration_id",
+							   (json_int_t)e->iteration_id, "probe",
+							   rp_json_str(e->subject), "held", held,
+							   "detail", rp_json_str(e->detail)));
+	}
+	return a;
+}
+
 int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_error *err)
 {
-	json_t *its = json_array(), *events = json_array();
+	json_t *its = json_array(), *events = json_array(), *root;
 	struct report_drill s;
 	char verdict[512];
 
@@ -173,7 +191,7 @@ int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_erro
 	for (size_t i = 0; i < ev->n_events; i++)
 		json_array_append_new(events, event_json(&ev->events[i]));
 	free(s.iterations);
-	return dump(json_pack("{s:s, s:i, s:o, s:s, s:o, s:o, s:o, s:{s:o, s:b, s:o, s:o, s:f}, "
+	root = json_pack("{s:s, s:i, s:o, s:s, s:o, s:o, s:o, s:{s:o, s:b, s:o, s:o, s:f}, "
 			      "s:{s:o, s:b, s:o}, s:o, s:o}",
 		"schema", "firedrill-evidence", "version", EVIDENCE_SCHEMA_VERSION,
 		"generated", rp_json_time(ev->generated_real_ns), "firedrill_version", ev->tool_version,
@@ -185,5 +203,8 @@ int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_erro
 		"error_bound_ms", s.error_bound_ms,
 		"scenario", "sha256", rp_json_str(ev->scenario_sha256), "sha256_matches_text", ev->scenario_hash_ok,
 		"text", rp_json_str(ev->scenario_text),
-		"iterations", its, "events", events), out, err);
+		"iterations", its, "events", events);
+	if (root)
+		json_object_set_new(root, "fault_evidence", fault_evidence_json(ev));
+	return dump(root, out, err);
 }

@@ -196,6 +196,30 @@ static void md_iterations(FILE *out, const struct report_evidence *ev)
 	}
 }
 
+static void md_fault_evidence(FILE *out, const struct report_evidence *ev)
+{
+	bool held, any = false;
+
+	fputs("\n## Fault evidence\n\n", out);
+	for (size_t i = 0; i < ev->n_events; i++) {
+		const struct store_event *e = &ev->events[i];
+
+		if (!rp_fault_evidence(e, &held))
+			continue;
+		if (!any)
+			fputs("| iteration | evidence probe | held | what it saw |\n|---:|---|---|---|\n",
+			      out);
+		any = true;
+		fprintf(out, "| %lld |", (long long)e->iteration_id);
+		cell(out, e->subject);
+		fputs(held ? " yes |" : " **NO** |", out);
+		cell(out, e->detail);
+		fputs("\n", out);
+	}
+	if (!any)
+		fputs(RP_NO_FAULT_EVIDENCE "\n", out);
+}
+
 static void md_timeline(FILE *out, const struct report_evidence *ev)
 {
 	char b[40];
@@ -253,6 +277,7 @@ int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error 
 	md_who(out, ev);
 	md_objectives(out, ev);
 	md_iterations(out, ev);
+	md_fault_evidence(out, ev);
 	md_timeline(out, ev);
 	fputs("\n## Scenario\n\nsha256 `", out);
 	rp_put_md(out, ev->scenario_sha256);

@@ -59,6 +59,15 @@ static inline bool rp_lap_ended(const struct store_lap *l)
 /* Writes one line "X -> Y, -68% since first drill" for RTO or RPO. */
 char *rp_change_line(const struct report_series *s, bool rto, char *buf, size_t len);
 
+/*
+ * An "evidence" event: what an evidence probe (pcap expect: none) saw from
+ * T0 to revert; held says whether the fault held (docs/drill.md).
+ */
+bool rp_fault_evidence(const struct store_event *e, bool *held);
+#define RP_NO_FAULT_EVIDENCE \
+	"The scenario has no evidence probe (pcap with expect: none): that the faults " \
+	"held is shown only by the probes failing and the blackholed flows in the timeline."
+
 /* Shared per-format writers (render_*.c). */
 int rp_trend_html(const struct report_trend *t, FILE *out, struct fd_error *err);
 int rp_trend_md(const struct report_trend *t, FILE *out, struct fd_error *err);

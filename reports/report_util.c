@@ -314,3 +314,11 @@ json_t *rp_json_time(int64_t real_ns)
 
 	return real_ns ? json_string(fd_time_format_utc(real_ns, buf, sizeof(buf))) : json_null();
 }
+
+bool rp_fault_evidence(const struct store_event *e, bool *held)
+{
+	if (strcmp(e->kind, "evidence") != 0)
+		return false;
+	*held = strncmp(e->detail, "held", 4) == 0;
+	return true;
+}

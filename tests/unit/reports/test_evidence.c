@@ -67,8 +67,8 @@ static struct report_evidence *make(bool recovered)
 	ev->iterations[0].probes[0].ok = 380;
 	ev->iterations[0].probes[0].latency_p50_ms = 12;
 
-	ev->n_events = 2;
-	ev->events = calloc(2, sizeof(*ev->events));
+	ev->n_events = 3;
+	ev->events = calloc(3, sizeof(*ev->events));
 	snprintf(ev->events[0].kind, 32, "fault-applied");
 	snprintf(ev->events[0].subject, 128, "s3");
 	snprintf(ev->events[0].detail, 1024, "drop 52.216.0.0/15 %s", HOSTILE);
@@ -77,6 +77,15 @@ static struct report_evidence *make(bool recovered)
 	snprintf(ev->events[1].subject, 128, "api");
 	ev->events[1].real_ns = ev->drill.started_real_ns + 41200000000;
 	ev->events[1].mono_ns = 41200000000;
+	ev->events[2].iteration_id = 1;
+	snprintf(ev->events[2].kind, 32, "evidence");
+	snprintf(ev->events[2].subject, 128, "s3-answers");
+	snprintf(ev->events[2].detail, 1024, "%s",
+		 recovered ? "held: no packet matched 'src net 52.216.0.0/15' on eth0 from T0 to "
+			     "revert (50 s); 12 matched before T0"
+			   : "NOT HELD: 3 packets matched 'src net 52.216.0.0/15' on eth0");
+	ev->events[2].real_ns = ev->drill.started_real_ns + 50000000000;
+	ev->events[2].mono_ns = 50000000000;
 	return ev;
 }
 
@@ -131,6 +140,8 @@ static void test_html(void **state)
 	assert_non_null(strstr(doc, "41.2 s"));
 	assert_non_null(strstr(doc, "Swap | DNS &lt;now&gt;"));
 	assert_non_null(strstr(doc, "fault-applied"));
+	assert_non_null(strstr(doc, "<h2>Fault evidence</h2>"));
+	assert_non_null(strstr(doc, "<td>s3-answers</td><td class=\"good\">yes</td>"));
 	assert_non_null(strstr(doc, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;|`\\x01\\x1B\\xC0\\xAF"));
 	assert_non_null(strstr(doc, "DOES NOT match"));
 	assert_clean(doc);
@@ -147,6 +158,8 @@ static void test_markdown(void **state)
 	assert_non_null(strstr(doc, "**Verdict:** FAIL"));
 	assert_non_null(strstr(doc, "Swap \\| DNS &lt;now&gt;"));
 	assert_non_null(strstr(doc, "| not recovered |"));
+	assert_non_null(strstr(doc, "## Fault evidence"));
+	assert_non_null(strstr(doc, "| 1 | s3-answers | **NO** | NOT HELD: 3 packets"));
 	/* The scenario's own ``` cannot close the fence around it. */
 	assert_non_null(strstr(doc, "````yaml\nname: s3-outage"));
 	/* Inside the code fence markup is inert text; everywhere before it, escaped. */
@@ -171,7 +184,10 @@ static void test_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "drill"), "operator")), "alice");
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(root, "scenario"), "text")),
 			       "\\x01\\x1B\\xC0\\xAF"));
-	assert_int_equal(json_array_size(json_object_get(root, "events")), 2);
+	assert_int_equal(json_array_size(json_object_get(root, "events")), 3);
+	it = json_array_get(json_object_get(root, "fault_evidence"), 0);
+	assert_string_equal(json_string_value(json_object_get(it, "probe")), "s3-answers");
+	assert_true(json_is_false(json_object_get(it, "held")));
 	json_decref(root);
 	free(doc);
 	report_evidence_free(ev);
