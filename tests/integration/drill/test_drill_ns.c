@@ -262,20 +262,29 @@ static void nothing_left(void)
 	store_close(st);
 }
 
+/* The drill's timeline from the store (the caller frees *ev); 0 events on error. */
+static size_t drill_events(int64_t drill_id, struct store_event **ev)
+{
+	struct store *st = NULL;
+	struct fd_error e;
+	size_t n = 0;
+
+	*ev = NULL;
+	if (store_open(db, &st, &e) < 0 || store_list_events(st, drill_id, ev, &n, &e) < 0) {
+		FDT_CHECK(0, "events: %s", e.msg);
+		n = 0;
+	}
+	store_close(st);
+	return n;
+}
+
 /* kind/subject pairs must appear in this order (others may come between). */
 static void events_in_order(int64_t drill_id, const char *const *want)
 {
-	struct store *st = NULL;
-	struct store_event *ev = NULL;
-	struct fd_error e;
-	size_t n = 0, w = 0;
+	struct store_event *ev;
+	size_t n = drill_events(drill_id, &ev), w = 0;
 	char pair[200];
 
-	if (store_open(db, &st, &e) < 0 || store_list_events(st, drill_id, &ev, &n, &e) < 0) {
-		FDT_CHECK(0, "events: %s", e.msg);
-		store_close(st);
-		return;
-	}
 	for (size_t i = 0; i < n && want[w]; i++) {
 		snprintf(pair, sizeof(pair), "%s %s", ev[i].kind, ev[i].subject);
 		if (strcmp(pair, want[w]) == 0)
@@ -283,24 +292,16 @@ static void events_in_order(int64_t drill_id, const char *const *want)
 	}
 	FDT_CHECK(want[w] == NULL, "event \"%s\" missing or out of order", want[w]);
 	free(ev);
-	store_close(st);
 }
 
 /* The detail of the first event kind/subject contains needle, and not absent. */
 static void event_says(int64_t drill_id, const char *kind, const char *subject,
 		       const char *needle, const char *absent)
 {
-	struct store *st = NULL;
-	struct store_event *ev = NULL;
-	struct fd_error e;
+	struct store_event *ev;
+	size_t n = drill_events(drill_id, &ev);
 	const char *found = NULL;
-	size_t n = 0;
 
-	if (store_open(db, &st, &e) < 0 || store_list_events(st, drill_id, &ev, &n, &e) < 0) {
-		FDT_CHECK(0, "events: %s", e.msg);
-		store_close(st);
-		return;
-	}
 	for (size_t i = 0; i < n && !found; i++)
 		if (strcmp(ev[i].kind, kind) == 0 && strcmp(ev[i].subject, subject) == 0)
 			found = ev[i].detail;
@@ -308,7 +309,6 @@ static void event_says(int64_t drill_id, const char *kind, const char *subject,
 		  "event %s %s: \"%s\", want \"%s\"%s%s", kind, subject, found ? found : "(none)",
 		  needle, absent ? " without " : "", absent ? absent : "");
 	free(ev);
-	store_close(st);
 }
 
 static int64_t truth_rto_ns(const struct store_iteration *it)
@@ -376,10 +376,8 @@ static void backend_flow_seen(const struct drill_iteration_result *r, int64_t dr
 {
 	struct in_addr a;
 	const struct drill_flow *hit = NULL;
-	struct store *st = NULL;
-	struct store_event *ev = NULL;
-	struct fd_error e;
-	size_t n = 0, events = 0;
+	struct store_event *ev;
+	size_t n, events = 0;
 	char text[160];
 
 	inet_pton(AF_INET, "10.250.1.1", &a);
@@ -395,13 +393,12 @@ static void backend_flow_seen(const struct drill_iteration_result *r, int64_t dr
 		(double)hit->since_t0_ns / 1e6);
 	FDT_CHECK(hit->packets >= 1 && hit->since_t0_ns >= 0, "flow counts");
 	FDT_CHECK(strcmp(hit->fault_id, "backend-a") == 0, "flow fault %s", hit->fault_id);
-	if (store_open(db, &st, &e) == 0 && store_list_events(st, drill_id, &ev, &n, &e) == 0)
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(ev[i].kind, "blackholed-flow") == 0 && strcmp(ev[i].subject, text) == 0)
-				events++;
+	n = drill_events(drill_id, &ev);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, "blackholed-flow") == 0 && strcmp(ev[i].subject, text) == 0)
+			events++;
 	FDT_CHECK(events == 1, "%zu blackholed-flow events for %s, want 1", events, text);
 	free(ev);
-	store_close(st);
 }
 
 /* ---- the drills ------------------------------------------------------------------ */
@@ -611,10 +608,9 @@ static void not_healthy(void)
 	static const char *const order[] = { "phase steady-state", "outcome not-healthy", "phase done",
 					     NULL };
 	struct drill_result res;
-	struct store *st = NULL;
-	struct store_event *ev = NULL;
+	struct store_event *ev;
 	struct fd_error e;
-	size_t n = 0;
+	size_t n;
 	int rc;
 
 	fprintf(stderr, "not_healthy\n");
@@ -627,11 +623,10 @@ static void not_healthy(void)
 		FDT_CHECK(strstr(res.iterations[0].rec.detail, "not healthy before the drill") != NULL, "%s",
 		      res.iterations[0].rec.detail);
 		events_in_order(res.drill_id, order);
-		if (store_open(db, &st, &e) == 0 && store_list_events(st, res.drill_id, &ev, &n, &e) == 0)
-			for (size_t i = 0; i < n; i++)
-				FDT_CHECK(strcmp(ev[i].kind, "fault-applied") != 0, "injected while not healthy");
+		n = drill_events(res.drill_id, &ev);
+		for (size_t i = 0; i < n; i++)
+			FDT_CHECK(strcmp(ev[i].kind, "fault-applied") != 0, "injected while not healthy");
 		free(ev);
-		store_close(st);
 	}
 	drill_result_free(&res);
 	nothing_left();
