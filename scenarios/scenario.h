@@ -335,4 +335,7 @@ bool scenario_probe_is_evidence(const struct scenario_probe *p);
 #include <stdio.h>
 void scenario_print_plan(const struct scenario *s, FILE *out);
 
+/* What undoes the fault, in the plan's words ("delete the nft table"). */
+const char *scenario_fault_revert_text(const struct scenario_fault *f);
+
 #endif
