@@ -84,6 +84,12 @@ keys = ["plan_version", "scenario", "path", "sha256", "description", "environmen
 p = json.load(open(sys.argv[1]))
 missing = [k for k in keys if k not in p]
 sys.exit("missing keys %s" % missing if missing else 0)' "$tmp/p.json" || bad "$f: keys"
+	# an older record under the same key must never count as survived
+	python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["rpo"]["canary"]
+sys.exit("canary read-back without a value check" if c and not c["expect_value"] else 0)' \
+		"$tmp/p.json" || bad "$f: canary read-back checks no value"
 done
 
 # guards: the whole address space, loopback without a scope
