@@ -237,6 +237,14 @@ static int h_connection(struct lctx *c, const struct ynode *v, void *obj)
 #define HTTP_PROBE BIT(0)
 #define HTTP_ACTION BIT(1)
 
+/* Refused: an HTTP request's "no answer" is a transport failure, never a status. */
+static int h_no_answer_exit(struct lctx *c, const struct ynode *v, void *obj)
+{
+	(void)obj;
+	return scenario_fail(c, v, "no-answer-exit: applies to commands (run:); a request that "
+			     "cannot connect or times out is already no answer");
+}
+
 static const struct field http_fields[] = {
 	{ "url", h_url, ALL_KINDS, 0, false },
 	{ "method", h_method, 0, 0, false },
@@ -250,6 +258,7 @@ static const struct field http_fields[] = {
 	{ "insecure", h_insecure, 0, 0, false },
 	{ "follow-redirects", h_follow, 0, 0, false },
 	{ "connection", h_connection, 0, HTTP_PROBE, false },
+	{ "no-answer-exit", h_no_answer_exit, 0, 0, true },
 };
 
 int scenario_read_http(struct lctx *c, const struct ynode *v, struct scenario_http *h,
