@@ -389,6 +389,10 @@ void cli_plan_print(const struct scenario *s, FILE *out)
 	size_t i;
 
 	scenario_print_plan(s, out);
+	if (!o) {
+		fprintf(out, "\nguards and warnings: not shown (out of memory)\n");
+		return;
+	}
 	g = json_object_get(o, "guards");
 	w = json_object_get(o, "warnings");
 	fprintf(out, "\nguards (refused without --force)%s\n", json_array_size(g) ? "" : ": none");

@@ -861,8 +861,9 @@ int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_res
 	for (pass = 0; pass < READBACK_TRIES; pass++) {
 		if (pass > 0 && !reads_left(sc))
 			break;
-		if (pass > 0)
-			loop_run_until(sc, NULL, fd_mono_ns() + RETRY_PAUSE_NS, err);
+		rc = pass > 0 ? loop_run_until(sc, NULL, fd_mono_ns() + RETRY_PAUSE_NS, err) : 0;
+		if (rc < 0)
+			return rc;
 		cursor = 0;
 		while (cursor < sc->n_cw || sc->reads_inflight > 0) {
 			readback_fill(sc, &cursor, pass);
@@ -931,6 +932,7 @@ static int query_once(struct scorer *sc, struct fd_error *err)
 	int rc;
 
 	sc->query_done = false;
+	sc->query_answered = false;
 	action_start(sc, &sc->s->rpo.query.action, &t, HTTP_CONN_REUSE, true, query_done, NULL,
 		     &sent, &rc);
 	if (rc < 0)
@@ -955,9 +957,9 @@ int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r
 	sc->query_t0_real_ns = t0_real_ns;
 	/* No answer (could not connect, no-answer exit) is tried again, never judged. */
 	for (int tries = 0; tries < READBACK_TRIES; tries++) {
-		if (tries > 0)
-			loop_run_until(sc, NULL, fd_mono_ns() + RETRY_PAUSE_NS, err);
-		rc = query_once(sc, err);
+		rc = tries > 0 ? loop_run_until(sc, NULL, fd_mono_ns() + RETRY_PAUSE_NS, err) : 0;
+		if (rc == 0)
+			rc = query_once(sc, err);
 		if (rc < 0 || sc->query_answered)
 			break;
 	}
