@@ -265,11 +265,16 @@ char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms)
 	return tmpl_apply(in, &t);
 }
 
-void rpo_from_query(const char *value, int64_t t0_real_ns, struct rpo_result *r)
+void rpo_from_query(const char *raw, int64_t t0_real_ns, struct rpo_result *r)
 {
-	char d[32];
+	char d[32], value[128];
+	const char *v = raw;
+	size_t len = strlen(raw);
 	int64_t ts;
 
+	/* The detail quotes the value as parsed: without the output's newline. */
+	trim(&v, &len);
+	snprintf(value, sizeof(value), "%.*s", (int)len, v);
 	r->has_rpo = false;
 	if (rpo_parse_timestamp(value, &ts) < 0) {
 		snprintf(r->detail, sizeof(r->detail),

@@ -5,7 +5,8 @@
 # connect (exits 2, as psql does on connection refused, with 2 named in
 # no-answer-exit) leaves the RPO unknown and loses nothing, and its detail
 # keeps the exit status and stderr; the same read without no-answer-exit is
-# a "no": every write lost.
+# a "no": every write lost. An RPO query that returns a record after T0
+# leaves the RPO unknown; one templated with {{t0}} gives 0 (under 1 us).
 # usage: test_run_rpo.sh FIREDRILL SOURCE_ROOT
 set -u
 fd=$1
@@ -64,6 +65,32 @@ run refused || bad "refused: exit $? $(cat refused.out)"
 check
 n=$(sed -n 's/.*RPO [0-9.]* [a-z]*, \([0-9]*\) of \1 acknowledged writes lost.*/\1/p' refused.out)
 [ -n "$n" ] && [ "$n" -gt 0 ] || bad "refused: want every write lost: $(grep rpo refused.out)"
+
+# the query: a record written after T0 (writers resumed) leaves the RPO
+# unknown, never negative; {{t0}} lets the query ask for what was before T0
+query() { # NAME RUN
+	cat >"$1.yaml" <<YAML
+name: $1
+environment: unit
+faults:
+  - { id: hook, kind: exec, duration: 10s, inject: "true", revert: "true" }
+probes:
+  - { id: self, interval: 50ms, command: { run: "true" } }
+recovery: { all: [self], timeout: 5s }
+rpo:
+  query: { run: "$2" }
+YAML
+}
+query after "date -u +%Y-%m-%dT%H:%M:%S.%NZ"
+run after || bad "after: exit $? $(cat after.out)"
+check
+grep -q "RPO unknown.*after T0 (written after the failover)" after.out || bad "after T0: $(grep rpo after.out)"
+query before "echo '{{t0}}' | sed 's/Z$/-00:00/'"
+run before || bad "before: exit $? $(cat before.out)"
+check
+# T0 is floored to the microsecond: under 1 us, never negative
+grep -Eq "rpo read-back: RPO ([0-9]+ ns|0 ms).*newest record at 20[0-9-]*T[0-9:.]*-00:00" before.out ||
+	bad "{{t0}}: $(grep rpo before.out)"
 
 echo "$checks checks, $fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -607,8 +607,9 @@ static void query_rpo_never_negative(void **state)
 
 	(void)state;
 	memset(&r, 0, sizeof(r));
-	rpo_from_query("2025-11-26T03:25:31Z", t0, &r);
+	rpo_from_query("2025-11-26T03:25:31Z\n", t0, &r);
 	assert_false(r.has_rpo);
+	assert_non_null(strstr(r.detail, "newest record at 2025-11-26T03:25:31Z is 500 ms"));
 	assert_non_null(strstr(r.detail, "500 ms after T0"));
 	assert_non_null(strstr(r.detail, "RPO unknown"));
 	assert_non_null(strstr(r.detail, "{{t0}}"));
