@@ -69,6 +69,10 @@ const volatile sig_atomic_t *cli_catch_stop_signals(void);
 struct json_t;
 struct scenario;
 struct json_t *cli_plan_json(const struct scenario *s);
+/* The text plan (scenario_print_plan) and then the JSON plan's guards and
+ * warnings, so that the text says everything the JSON does. */
+#include <stdio.h>
+void cli_plan_print(const struct scenario *s, FILE *out);
 /* Prints o indented, with a newline; -1 when o is NULL or cannot be dumped. */
 int cli_print_json(struct json_t *o);
 

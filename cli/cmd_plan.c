@@ -96,37 +96,6 @@ static json_t *process_json(const struct scenario_process *p)
 			 str_or_null(p->pidfile), "pid", p->pid ? json_integer(p->pid) : json_null());
 }
 
-/* What undoes the fault, in the plan's words. */
-static const char *revert_text(const struct scenario_fault *f)
-{
-	switch (f->kind) {
-	case FAULT_DROP:
-	case FAULT_REJECT:
-		return "delete the nft table";
-	case FAULT_BLACKHOLE_ROUTE:
-	case FAULT_UNREACHABLE_ROUTE:
-	case FAULT_PROHIBIT_ROUTE:
-		return "delete the routes";
-	case FAULT_LINK_DOWN:
-		return "link up";
-	case FAULT_DELAY:
-	case FAULT_LOSS:
-	case FAULT_RATE:
-		return "delete the qdisc";
-	case FAULT_KILL:
-		return "none (restarting it is the test)";
-	case FAULT_STOP:
-		return "SIGCONT";
-	case FAULT_FREEZE:
-		return "thaw";
-	case FAULT_EXEC:
-		return f->revert_cmd ? "the revert command" : "none (no revert command)";
-	case FAULT_KIND_COUNT:
-		break;
-	}
-	return "?";
-}
-
 static void fault_body(json_t *o, const struct scenario_fault *f)
 {
 	const char *sig;
@@ -178,7 +147,7 @@ static json_t *fault_json(const struct scenario_fault *f)
 {
 	json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:i, s:i}", "id", f->id, "kind",
 			      scenario_fault_kind_name(f->kind), "max_duration_ms", ms(f->duration_ns),
-			      "revert", revert_text(f), "line", f->loc.line, "col", f->loc.col);
+			      "revert", scenario_fault_revert_text(f), "line", f->loc.line, "col", f->loc.col);
 
 	if (o)
 		fault_body(o, f);
@@ -280,7 +249,12 @@ static json_t *http_json(const struct scenario_http *h)
 
 static json_t *command_json(const struct scenario_command *c)
 {
-	return json_pack("{s:s, s:o}", "run", c->run, "stdout_match", str_or_null(c->stdout_match));
+	json_t *na = json_array();
+
+	for (size_t i = 0; i < c->n_no_answer_exit; i++)
+		json_array_append_new(na, json_integer(c->no_answer_exit[i]));
+	return json_pack("{s:s, s:o, s:o}", "run", c->run, "stdout_match",
+			 str_or_null(c->stdout_match), "no_answer_exit", na);
 }
 
 static json_t *probe_json(const struct scenario_probe *p)
@@ -342,8 +316,9 @@ static json_t *rpo_json(const struct scenario_rpo *r)
 	json_t *canary = json_null(), *query = json_null();
 
 	if (r->has_canary)
-		canary = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o}", "interval_ms",
-				   ms(r->canary.interval_ns), "write", action_json(&r->canary.write),
+		canary = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "interval_ms",
+				   ms(r->canary.interval_ns), "lead_in_ms", ms(r->canary.lead_in_ns),
+				   "write", action_json(&r->canary.write),
 				   "read", action_json(&r->canary.read), "value_json",
 				   str_or_null(r->canary.value_json), "value_match",
 				   str_or_null(r->canary.value_match), "expect_value",
@@ -408,6 +383,30 @@ json_t *cli_plan_json(const struct scenario *s)
 			 "revert", json_string("every fault, in reverse order"));
 }
 
+void cli_plan_print(const struct scenario *s, FILE *out)
+{
+	json_t *o = cli_plan_json(s), *g, *w, *v;
+	size_t i;
+
+	scenario_print_plan(s, out);
+	if (!o) {
+		fprintf(out, "\nguards and warnings: not shown (out of memory)\n");
+		return;
+	}
+	g = json_object_get(o, "guards");
+	w = json_object_get(o, "warnings");
+	fprintf(out, "\nguards (refused without --force)%s\n", json_array_size(g) ? "" : ": none");
+	json_array_foreach(g, i, v)
+		fprintf(out, "  fault %s, target %s: %s\n",
+			json_string_value(json_object_get(v, "fault")),
+			json_string_value(json_object_get(v, "target")),
+			json_string_value(json_object_get(v, "refused_without_force")));
+	fprintf(out, "\nwarnings%s\n", json_array_size(w) ? "" : ": none");
+	json_array_foreach(w, i, v)
+		fprintf(out, "  %s\n", json_string_value(v));
+	json_decref(o);
+}
+
 int cli_print_json(json_t *o)
 {
 	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(12)) : NULL;
@@ -464,7 +463,7 @@ int cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
 		}
 		json_decref(o);
 	} else {
-		scenario_print_plan(s, stdout);
+		cli_plan_print(s, stdout);
 	}
 	scenario_free(s);
 	return rc;

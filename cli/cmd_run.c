@@ -342,7 +342,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (scenario_load(f.file, &s, &err) < 0)
 		return cli_report_error(&err);
 	if (f.dry_run && !ctx->json)
-		scenario_print_plan(s, stdout);
+		cli_plan_print(s, stdout);
 
 	drill_opts_init(&o);
 	o.db_path = ctx->db_path;

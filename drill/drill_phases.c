@@ -86,11 +86,8 @@ int drill_canary_lead_in(struct drill *d, struct fd_error *err)
 	rc = scorer_canary_start(d->sc, err);
 	if (rc < 0)
 		return rc;
-	lead = 3 * d->s->rpo.canary.interval_ns;
-	if (lead < 300 * FD_NS_PER_MS)
-		lead = 300 * FD_NS_PER_MS;
-	if (lead > 2 * FD_NS_PER_S)
-		lead = 2 * FD_NS_PER_S;
+	/* rpo.canary.lead-in, defaulted by the loader (docs/scenarios.md). */
+	lead = d->s->rpo.canary.lead_in_ns;
 	until = fd_mono_ns() + lead;
 	while (fd_mono_ns() < until) {
 		rc = drill_poll_slice(d, until, err);

@@ -320,6 +320,7 @@ static void free_command(struct scenario_command *cmd)
 {
 	free(cmd->run);
 	free(cmd->stdout_match);
+	free(cmd->no_answer_exit);
 }
 
 static void free_action(struct scenario_action *a)

@@ -137,6 +137,14 @@ struct scenario_http {
 struct scenario_command {
 	char *run;           /* run by /bin/sh -c */
 	char *stdout_match;  /* PCRE2, optional */
+	/*
+	 * `no-answer-exit`: exit statuses (1-255) that mean the command got no
+	 * answer (could not connect, timed out, not found), like a transport
+	 * failure of an HTTP request; death by signal always does. Default
+	 * 124-127 (timeout(1), env(1), not executable, not found).
+	 */
+	int *no_answer_exit;
+	size_t n_no_answer_exit;
 };
 
 enum probe_kind {
@@ -220,6 +228,11 @@ struct scenario_rpo {
 	bool has_canary;
 	struct {
 		int64_t interval_ns;         /* default 200ms */
+		/*
+		 * `lead-in`: how long the canary writes before the faults are
+		 * applied; default 3 intervals, at least 300ms, at most 2s.
+		 */
+		int64_t lead_in_ns;
 		struct scenario_action write; /* templated with {{seq}} and {{ts}} */
 		struct scenario_action read;  /* templated with {{seq}} */
 		/*
@@ -321,5 +334,8 @@ bool scenario_probe_is_evidence(const struct scenario_probe *p);
  */
 #include <stdio.h>
 void scenario_print_plan(const struct scenario *s, FILE *out);
+
+/* What undoes the fault, in the plan's words ("delete the nft table"). */
+const char *scenario_fault_revert_text(const struct scenario_fault *f);
 
 #endif

@@ -26,6 +26,36 @@ static void print_cidrs(FILE *out, const char *label, const struct fd_cidr *c, s
 	fputc('\n', out);
 }
 
+const char *scenario_fault_revert_text(const struct scenario_fault *f)
+{
+	switch (f->kind) {
+	case FAULT_DROP:
+	case FAULT_REJECT:
+		return "delete the nft table";
+	case FAULT_BLACKHOLE_ROUTE:
+	case FAULT_UNREACHABLE_ROUTE:
+	case FAULT_PROHIBIT_ROUTE:
+		return "delete the routes";
+	case FAULT_LINK_DOWN:
+		return "link up";
+	case FAULT_DELAY:
+	case FAULT_LOSS:
+	case FAULT_RATE:
+		return "delete the qdisc";
+	case FAULT_KILL:
+		return "none (restarting it is the test)";
+	case FAULT_STOP:
+		return "SIGCONT";
+	case FAULT_FREEZE:
+		return "thaw";
+	case FAULT_EXEC:
+		return f->revert_cmd ? "the revert command" : "none (no revert command)";
+	case FAULT_KIND_COUNT:
+		break;
+	}
+	return "?";
+}
+
 static void print_targets(FILE *out, const struct scenario_fault *f)
 {
 	const struct scenario_targets *t = &f->targets;
@@ -95,16 +125,15 @@ static void print_fault_body(FILE *out, const struct scenario_fault *f)
 			fprintf(out, "       process %d\n", f->process.pid);
 		sig = scenario_value_signal_name(f->signal);
 		if (f->kind == FAULT_KILL)
-			fprintf(out, "       send SIG%s (no revert: restarting it is the test)\n",
-				sig ? sig : "?");
+			fprintf(out, "       send SIG%s\n", sig ? sig : "?");
 		else if (f->kind == FAULT_STOP)
-			fprintf(out, "       send SIGSTOP; revert: SIGCONT\n");
+			fprintf(out, "       send SIGSTOP\n");
 		else
-			fprintf(out, "       freeze cgroup %s; revert: thaw\n",
+			fprintf(out, "       freeze cgroup %s\n",
 				f->cgroup ? f->cgroup : "(the process's own)");
 		break;
 	case FAULT_EXEC:
-		fprintf(out, "       inject: %s\n       revert: %s\n       command timeout %s\n",
+		fprintf(out, "       inject: %s\n       revert command: %s\n       command timeout %s\n",
 			f->inject_cmd, f->revert_cmd ? f->revert_cmd : "(none)",
 			dur(f->timeout_ns, a, sizeof(a)));
 		break;
@@ -137,12 +166,12 @@ static void print_http(FILE *out, const struct scenario_http *h, const char *ind
 		fprintf(out, "%s  body must match /%s/\n", indent, h->body_match);
 	if (h->max_latency_ns)
 		fprintf(out, "%s  within %s\n", indent, dur(h->max_latency_ns, a, sizeof(a)));
+	if (h->ca_file)
+		fprintf(out, "%s  TLS verified against %s\n", indent, h->ca_file);
 	if (h->insecure)
 		fprintf(out, "%s  TLS not verified (insecure)\n", indent);
 	if (h->follow_redirects)
 		fprintf(out, "%s  follows redirects\n", indent);
-	if (h->reuse_connection)
-		fprintf(out, "%s  reuses kept-alive connections while healthy\n", indent);
 }
 
 static void print_command(FILE *out, const struct scenario_command *c, const char *indent)
@@ -150,6 +179,12 @@ static void print_command(FILE *out, const struct scenario_command *c, const cha
 	fprintf(out, "%s$ %s\n", indent, c->run);
 	if (c->stdout_match)
 		fprintf(out, "%s  output must match /%s/\n", indent, c->stdout_match);
+	fprintf(out, "%s  no answer (not a \"no\"): killed by a signal", indent);
+	if (c->n_no_answer_exit)
+		fprintf(out, " or exit");
+	for (size_t i = 0; i < c->n_no_answer_exit; i++)
+		fprintf(out, "%s%d", i ? ", " : " ", c->no_answer_exit[i]);
+	fputc('\n', out);
 }
 
 static void print_probe(FILE *out, const struct scenario_probe *p)
@@ -161,6 +196,9 @@ static void print_probe(FILE *out, const struct scenario_probe *p)
 	switch (p->kind) {
 	case PROBE_HTTP:
 		print_http(out, &p->http, "       ");
+		fprintf(out, "         connection %s\n", p->http.reuse_connection
+			? "reuse (kept-alive connections while healthy)"
+			: "fresh (a new TCP connection per sample)");
 		break;
 	case PROBE_TCP:
 		fprintf(out, "       connect to %s port %u\n", p->tcp.host, p->tcp.port);
@@ -182,9 +220,10 @@ static void print_probe(FILE *out, const struct scenario_probe *p)
 		fputc('\n', out);
 		break;
 	case PROBE_PCAP:
-		fprintf(out, "       capture on %s: %s%s\n", p->pcap.interface, p->pcap.filter,
-			p->pcap.expect_none ? " (evidence: no packet may match from inject to revert)"
-					    : "");
+		fprintf(out, "       capture on %s: %s; expect %s\n", p->pcap.interface,
+			p->pcap.filter,
+			p->pcap.expect_none ? "none (evidence: no packet may match from inject to revert)"
+					    : "match (a matching packet means healthy)");
 		break;
 	case PROBE_KIND_COUNT:
 		break;
@@ -210,7 +249,10 @@ static void print_criterion(FILE *out, const struct scenario *s, const struct sc
 
 static void print_action(FILE *out, const char *label, const struct scenario_action *a)
 {
-	fprintf(out, "    %s:\n", label);
+	char t[32];
+
+	fprintf(out, "    %s (%s, timeout %s):\n", label, a->kind == ACTION_HTTP ? "http" : "command",
+		dur(a->timeout_ns, t, sizeof(t)));
 	if (a->kind == ACTION_HTTP)
 		print_http(out, &a->http, "      ");
 	else
@@ -227,11 +269,9 @@ static void print_header(FILE *out, const struct scenario *s)
 		fprintf(out, "  %s%s", s->description,
 			s->description[strlen(s->description) ? strlen(s->description) - 1 : 0] == '\n'
 				? "" : "\n");
-	fprintf(out, "  environment %s; %u iteration%s", s->environment, s->iterations,
-		s->iterations == 1 ? "" : "s");
-	if (s->iterations > 1)
-		fprintf(out, ", cool-down %s between them", dur(s->cool_down_ns, a, sizeof(a)));
-	fputc('\n', out);
+	fprintf(out, "  environment %s; %u iteration%s, cool-down %s between them\n",
+		s->environment, s->iterations, s->iterations == 1 ? "" : "s",
+		dur(s->cool_down_ns, a, sizeof(a)));
 	fprintf(out, "  objectives: RTO %s", s->has_rto_objective ? dur(s->rto_objective_ns, a, sizeof(a)) : "none");
 	fprintf(out, ", RPO %s\n", s->has_rpo_objective ? dur(s->rpo_objective_ns, a, sizeof(a)) : "none");
 	fprintf(out, "  scope: %s%s\n", s->netns ? "network namespace " : "the current network namespace",
@@ -247,24 +287,45 @@ static void print_faults(FILE *out, const struct scenario *s, int *step)
 	for (size_t i = 0; i < s->n_faults; i++) {
 		const struct scenario_fault *f = &s->faults[i];
 
-		fprintf(out, "  %-12s %s, at most %s\n", f->id, scenario_fault_kind_name(f->kind),
-			dur(f->duration_ns, a, sizeof(a)));
+		fprintf(out, "  %-12s %s, at most %s (line %d, col %d)\n", f->id,
+			scenario_fault_kind_name(f->kind), dur(f->duration_ns, a, sizeof(a)), f->loc.line,
+			f->loc.col);
 		print_fault_body(out, f);
+		fprintf(out, "       revert: %s\n", scenario_fault_revert_text(f));
 	}
+}
+
+/* The read-back value check, or that any successful read counts as survived. */
+static void print_readback_check(FILE *out, const struct scenario_rpo *rpo)
+{
+	if (!rpo->canary.expect_value) {
+		fprintf(out, "      no value check: any successful read counts as survived\n");
+		return;
+	}
+	fprintf(out, "      the value read");
+	if (rpo->canary.value_json)
+		fprintf(out, " at JSON path %s", rpo->canary.value_json);
+	else if (rpo->canary.value_match)
+		fprintf(out, " by /%s/", rpo->canary.value_match);
+	else
+		fprintf(out, " (the whole answer, trimmed)");
+	fprintf(out, " must equal %s, else the write is lost\n", rpo->canary.expect_value);
 }
 
 static void print_rpo(FILE *out, const struct scenario_rpo *rpo, int *step)
 {
-	char a[32];
+	char a[32], b[32];
 
 	if (!rpo->has_canary && !rpo->has_query)
 		return;
 	fprintf(out, "\n%d. RPO\n", (*step)++);
 	if (rpo->has_canary) {
-		fprintf(out, "  canary writes every %s from steady state through recovery, read back after:\n",
-			dur(rpo->canary.interval_ns, a, sizeof(a)));
+		fprintf(out, "  canary writes every %s from %s before T0 through recovery, read back after:\n",
+			dur(rpo->canary.interval_ns, a, sizeof(a)),
+			dur(rpo->canary.lead_in_ns, b, sizeof(b)));
 		print_action(out, "write", &rpo->canary.write);
 		print_action(out, "read", &rpo->canary.read);
+		print_readback_check(out, rpo);
 	}
 	if (rpo->has_query) {
 		fprintf(out, "  newest timestamp in the recovered datastore%s%s%s:\n",
@@ -316,7 +377,7 @@ void scenario_print_plan(const struct scenario *s, FILE *out)
 			s->steps[i].manual ? "" : s->steps[i].run, "",
 			dur(s->steps[i].timeout_ns, a, sizeof(a)));
 	print_rpo(out, &s->rpo, &step);
-	fprintf(out, "\n%d. revert every fault (in reverse order)\n", step++);
+	fprintf(out, "\n%d. revert every fault, in reverse order\n", step++);
 	if (s->has_failback) {
 		fprintf(out, "\n%d. failback (time until the primary serves again)\n", step++);
 		print_criterion(out, s, &s->failback);

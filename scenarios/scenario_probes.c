@@ -237,6 +237,14 @@ static int h_connection(struct lctx *c, const struct ynode *v, void *obj)
 #define HTTP_PROBE BIT(0)
 #define HTTP_ACTION BIT(1)
 
+/* Refused: an HTTP request's "no answer" is a transport failure, never a status. */
+static int h_no_answer_exit(struct lctx *c, const struct ynode *v, void *obj)
+{
+	(void)obj;
+	return scenario_fail(c, v, "no-answer-exit: applies to commands (run:); a request that "
+			     "cannot connect or times out is already no answer");
+}
+
 static const struct field http_fields[] = {
 	{ "url", h_url, ALL_KINDS, 0, false },
 	{ "method", h_method, 0, 0, false },
@@ -250,6 +258,7 @@ static const struct field http_fields[] = {
 	{ "insecure", h_insecure, 0, 0, false },
 	{ "follow-redirects", h_follow, 0, 0, false },
 	{ "connection", h_connection, 0, HTTP_PROBE, false },
+	{ "no-answer-exit", h_no_answer_exit, 0, 0, true },
 };
 
 int scenario_read_http(struct lctx *c, const struct ynode *v, struct scenario_http *h,
@@ -284,16 +293,58 @@ static int cmd_stdout_match(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_read_regex(c, v, &((struct scenario_command *)obj)->stdout_match, 0);
 }
 
+/* An exit status a command can report as "no answer": 0 is success, never that. */
+static int cmd_exit_status(struct lctx *c, const struct ynode *v, void *out)
+{
+	long st;
+	int r = scenario_read_scalar(c, v, "an exit status 1-255");
+
+	if (r)
+		return r;
+	if (scenario_value_int(v->str, 1, 255, &st))
+		return scenario_fail(c, v, "%s: expected an exit status 1-255, got \"%s\"", c->key,
+				     v->str);
+	*(int *)out = (int)st;
+	return 0;
+}
+
+static int cmd_no_answer_exit(struct lctx *c, const struct ynode *v, void *obj)
+{
+	static const struct list_spec spec = {
+		.size = sizeof(int), .item = cmd_exit_status, .one_ok = true,
+		.what = "a list of exit statuses", .empty_ok = true,
+	};
+	struct scenario_command *cmd = obj;
+
+	return scenario_read_list(c, v, &spec, (void **)&cmd->no_answer_exit,
+				  &cmd->n_no_answer_exit);
+}
+
 static const struct field command_fields[] = {
 	{ "run", cmd_run, ALL_KINDS, 0, false },
 	{ "stdout-match", cmd_stdout_match, 0, 0, false },
+	{ "no-answer-exit", cmd_no_answer_exit, 0, 0, false },
 };
+
+/* Without no-answer-exit: 124-127 (timeout(1), env(1), not executable, not found). */
+static int cmd_defaults(struct lctx *c, struct scenario_command *cmd, int r)
+{
+	if (r || cmd->no_answer_exit)
+		return r;
+	cmd->no_answer_exit = malloc(4 * sizeof(int));
+	if (!cmd->no_answer_exit)
+		return scenario_nomem(c);
+	for (int i = 0; i < 4; i++)
+		cmd->no_answer_exit[i] = 124 + i;
+	cmd->n_no_answer_exit = 4;
+	return 0;
+}
 
 int scenario_read_command(struct lctx *c, const struct ynode *v, struct scenario_command *cmd,
 			  const char *const *skip)
 {
-	return scenario_walk(c, v, command_fields, N_ELEM(command_fields), cmd, ALL_KINDS, NULL,
-			     skip);
+	return cmd_defaults(c, cmd, scenario_walk(c, v, command_fields, N_ELEM(command_fields),
+						  cmd, ALL_KINDS, NULL, skip));
 }
 
 /* ------------------------------------------------- the other probe kinds */
@@ -426,8 +477,10 @@ static int pr_dns(struct lctx *c, const struct ynode *v, void *obj)
 
 static int pr_command(struct lctx *c, const struct ynode *v, void *obj)
 {
-	return scenario_walk_section(c, NULL, v, command_fields, N_ELEM(command_fields),
-				     &((struct scenario_probe *)obj)->command);
+	struct scenario_command *cmd = &((struct scenario_probe *)obj)->command;
+
+	return cmd_defaults(c, cmd, scenario_walk_section(c, NULL, v, command_fields,
+							  N_ELEM(command_fields), cmd));
 }
 
 static int pr_log(struct lctx *c, const struct ynode *v, void *obj)

@@ -61,6 +61,31 @@ static int can_interval(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_read_interval(c, v, &((struct scenario_rpo *)obj)->canary.interval_ns);
 }
 
+/* Bounded so that the canary's record of writes stays small (10m at 10ms: 60,000). */
+#define LEAD_IN_MAX (10 * 60 * FD_NS_PER_S)
+
+static int can_lead_in(struct lctx *c, const struct ynode *v, void *obj)
+{
+	int64_t *lead = &((struct scenario_rpo *)obj)->canary.lead_in_ns;
+	int r = scenario_read_duration(c, v, lead, true);
+
+	if (r == 0 && *lead > LEAD_IN_MAX)
+		r = scenario_fail(c, v, "lead-in: at most 10m, got \"%s\"", v->str);
+	return r;
+}
+
+/* 3 intervals, at least 300ms, at most 2s: enough acknowledged writes before T0. */
+static int64_t lead_in_default(int64_t interval_ns)
+{
+	int64_t lead = 3 * interval_ns;
+
+	if (lead < 300 * FD_NS_PER_MS)
+		lead = 300 * FD_NS_PER_MS;
+	if (lead > 2 * FD_NS_PER_S)
+		lead = 2 * FD_NS_PER_S;
+	return lead;
+}
+
 static int can_write(struct lctx *c, const struct ynode *v, void *obj)
 {
 	return read_action(c, v, &((struct scenario_rpo *)obj)->canary.write, write_keys);
@@ -124,6 +149,7 @@ static int can_read(struct lctx *c, const struct ynode *v, void *obj)
 
 static const struct field canary_fields[] = {
 	{ "interval", can_interval, 0, 0, false },
+	{ "lead-in", can_lead_in, 0, 0, false },
 	{ "write", can_write, ALL_KINDS, 0, false },
 	{ "read", can_read, ALL_KINDS, 0, false },
 };
@@ -131,10 +157,14 @@ static const struct field canary_fields[] = {
 static int rpo_canary(struct lctx *c, const struct ynode *v, void *obj)
 {
 	struct scenario_rpo *rpo = obj;
+	int r;
 
 	rpo->has_canary = true;
 	rpo->canary.interval_ns = 200 * FD_NS_PER_MS;
-	return scenario_walk_section(c, "canary", v, canary_fields, N_ELEM(canary_fields), rpo);
+	r = scenario_walk_section(c, "canary", v, canary_fields, N_ELEM(canary_fields), rpo);
+	if (r == 0 && rpo->canary.lead_in_ns == 0)
+		rpo->canary.lead_in_ns = lead_in_default(rpo->canary.interval_ns);
+	return r;
 }
 
 /* ------------------------------------------------------------------- query */

@@ -1,11 +1,17 @@
 /*
  * command probes and actions: /bin/sh -c RUN as a child in its own process
- * group, stdout on a non-blocking pipe (bounded), exit watched through a
- * pidfd, so nothing here depends on SIGCHLD. A timeout kills the whole
- * process group (the shell and whatever it started).
+ * group, stdout and stderr on non-blocking pipes (bounded), exit watched
+ * through a pidfd, so nothing here depends on SIGCHLD. A timeout kills the
+ * whole process group (the shell and whatever it started).
+ *
+ * A failure says why: its detail is the exit status and the first line of
+ * stderr ("exit 1: psql: error: connection refused"). An exit status listed
+ * in the command's no-answer-exit, or death by signal, is no answer at all
+ * (like an HTTP request that could not connect), not a "no".
  */
 #include "scorer_int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -22,6 +28,9 @@
 
 extern char **environ;
 
+/* How much of stderr is kept for the detail: its first line, at most this. */
+#define CMD_STDERR_KEEP 200
+
 struct cmd_job;
 
 struct cmd_watch {
@@ -31,6 +40,7 @@ struct cmd_watch {
 
 struct cmd_job {
 	struct cmd_watch out;   /* stdout pipe */
+	struct cmd_watch err;   /* stderr pipe */
 	struct cmd_watch pid;   /* pidfd */
 	struct tnode timer;
 	const struct scenario_command *c;
@@ -42,6 +52,8 @@ struct cmd_job {
 	int status;
 	char *buf;
 	size_t len;
+	char errbuf[CMD_STDERR_KEEP + 1]; /* the start of stderr */
+	size_t errlen;
 	bool keep;
 	job_done_fn done;
 	void *cookie;
@@ -65,34 +77,73 @@ static void cmd_free(struct scorer *sc, struct cmd_job *j)
 		waitpid(j->child, NULL, 0);
 	}
 	watch_close(sc, &j->out);
+	watch_close(sc, &j->err);
 	watch_close(sc, &j->pid);
-	j->out.ev.dead = j->pid.ev.dead = true;
+	j->out.ev.dead = j->err.ev.dead = j->pid.ev.dead = true;
 	free(j->buf);
 	j->buf = NULL;
 	loop_defer_free(sc, j);
 }
 
-/* Reads what is there; true at end of file. */
-static bool drain(struct cmd_job *j)
+/* Reads what is there of fd into buf (cap bytes kept, NUL-terminated); true at end of file. */
+static bool drain(int fd, char *buf, size_t *len, size_t cap)
 {
 	char tmp[4096];
 	ssize_t n;
 	size_t take;
 
-	while (j->out.ev.fd >= 0) {
-		n = read(j->out.ev.fd, tmp, sizeof(tmp));
+	while (fd >= 0) {
+		n = read(fd, tmp, sizeof(tmp));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n == 0;
 		take = (size_t)n;
 		/* Beyond the bound the output is read and dropped: the child never blocks. */
-		if (j->len + take > SCORER_STDOUT_MAX)
-			take = SCORER_STDOUT_MAX - j->len;
-		memcpy(j->buf + j->len, tmp, take);
-		j->len += take;
-		j->buf[j->len] = '\0';
+		if (*len + take > cap)
+			take = cap - *len;
+		memcpy(buf + *len, tmp, take);
+		*len += take;
+		buf[*len] = '\0';
 	}
+	return false;
+}
+
+static bool drain_out(struct cmd_job *j)
+{
+	return drain(j->out.ev.fd, j->buf, &j->len, SCORER_STDOUT_MAX);
+}
+
+static bool drain_err(struct cmd_job *j)
+{
+	return drain(j->err.ev.fd, j->errbuf, &j->errlen, CMD_STDERR_KEEP);
+}
+
+/* ": FIRST LINE OF STDERR" (control bytes shown as '?'), or "" when stderr was empty. */
+static void stderr_line(struct cmd_job *j, char *out, size_t len)
+{
+	size_t n = strcspn(j->errbuf, "\r\n"), i;
+
+	while (n > 0 && isspace((unsigned char)j->errbuf[n - 1]))
+		n--;
+	if (n == 0 || len < 3) {
+		*out = '\0';
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (iscntrl((unsigned char)j->errbuf[i]))
+			j->errbuf[i] = '?';
+	snprintf(out, len, ": %.*s", (int)n, j->errbuf);
+}
+
+bool cmd_exit_no_answer(const struct scenario_command *c, int status)
+{
+	/* A model built without the loader (tests) gets the loader's default. */
+	if (!c->no_answer_exit)
+		return status >= 124 && status <= 127;
+	for (size_t i = 0; i < c->n_no_answer_exit; i++)
+		if (c->no_answer_exit[i] == status)
+			return true;
 	return false;
 }
 
@@ -100,19 +151,24 @@ static void cmd_finish(struct scorer *sc, struct cmd_job *j)
 {
 	struct job_result r = { .sent_ns = j->sent_ns };
 	const struct regex_entry *re = scorer_regex(sc, j->c->stdout_match);
-	char d[32];
+	char d[32], why[CMD_STDERR_KEEP + 3];
 
 	r.done_ns = fd_mono_ns();
-	drain(j);
+	drain_out(j);
+	drain_err(j);
+	stderr_line(j, why, sizeof(why));
 	if (j->timed_out) {
 		snprintf(r.detail, sizeof(r.detail), "timeout after %s (process group killed)",
 			 fd_duration_format(j->timeout_ns, d, sizeof(d)));
 	} else if (WIFSIGNALED(j->status)) {
-		r.answered = true;
-		snprintf(r.detail, sizeof(r.detail), "killed by signal %d", WTERMSIG(j->status));
+		snprintf(r.detail, sizeof(r.detail), "no answer: killed by signal %d%s",
+			 WTERMSIG(j->status), why);
+	} else if (cmd_exit_no_answer(j->c, WEXITSTATUS(j->status))) {
+		snprintf(r.detail, sizeof(r.detail), "no answer: exit %d%s", WEXITSTATUS(j->status),
+			 why);
 	} else if (WEXITSTATUS(j->status) != 0) {
 		r.answered = true;
-		snprintf(r.detail, sizeof(r.detail), "exit %d", WEXITSTATUS(j->status));
+		snprintf(r.detail, sizeof(r.detail), "exit %d%s", WEXITSTATUS(j->status), why);
 	} else if (re && !regex_match(re, j->buf, j->len, NULL, NULL)) {
 		r.answered = true;
 		snprintf(r.detail, sizeof(r.detail), "stdout mismatch (%zu bytes)", j->len);
@@ -135,8 +191,17 @@ static void on_out(struct scorer *sc, struct watch_ev *ev, uint32_t events)
 	struct cmd_job *j = ((struct cmd_watch *)ev)->job;
 
 	(void)events;
-	if (drain(j))
+	if (drain_out(j))
 		watch_close(sc, &j->out);
+}
+
+static void on_err(struct scorer *sc, struct watch_ev *ev, uint32_t events)
+{
+	struct cmd_job *j = ((struct cmd_watch *)ev)->job;
+
+	(void)events;
+	if (drain_err(j))
+		watch_close(sc, &j->err);
 }
 
 static void on_exit_ev(struct scorer *sc, struct watch_ev *ev, uint32_t events)
@@ -167,7 +232,7 @@ static void cmd_timeout(struct scorer *sc, struct tnode *t)
 	/* The pidfd reports the exit; the result is built there. */
 }
 
-static int spawn(struct cmd_job *j, const char *cmd, int out_w)
+static int spawn(struct cmd_job *j, const char *cmd, int out_w, int err_w)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
 	posix_spawn_file_actions_t fa;
@@ -183,7 +248,7 @@ static int spawn(struct cmd_job *j, const char *cmd, int out_w)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out_w, 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, err_w, 2);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
 					      POSIX_SPAWN_SETSIGDEF);
@@ -202,15 +267,16 @@ int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t t
 {
 	struct cmd_job *j = calloc(1, sizeof(*j));
 	char *cmd = NULL;
-	int p[2] = { -1, -1 };
+	int p[2] = { -1, -1 }, e[2] = { -1, -1 };
 	int rc;
 
 	*sent_ns = fd_mono_ns();
 	if (!j)
 		return -ENOMEM;
-	j->out.ev.fd = j->pid.ev.fd = -1;
-	j->out.job = j->pid.job = j;
+	j->out.ev.fd = j->err.ev.fd = j->pid.ev.fd = -1;
+	j->out.job = j->err.job = j->pid.job = j;
 	j->out.ev.fn = on_out;
+	j->err.ev.fn = on_err;
 	j->pid.ev.fn = on_exit_ev;
 	j->timer.fn = cmd_timeout;
 	j->c = c;
@@ -219,39 +285,47 @@ int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t t
 	j->done = done;
 	j->cookie = cookie;
 	j->buf = malloc(SCORER_STDOUT_MAX + 1);
-	cmd = t ? tmpl_expand(c->run, t->seq, t->ts_ms) : strdup(c->run);
+	cmd = t ? tmpl_apply(c->run, t) : strdup(c->run);
 	if (!j->buf || !cmd) {
 		rc = -ENOMEM;
 		goto fail;
 	}
 	j->buf[0] = '\0';
-	if (pipe2(p, O_CLOEXEC) < 0) {
+	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(e, O_CLOEXEC) < 0) {
 		rc = -errno;
 		goto fail;
 	}
 	j->sent_ns = fd_mono_ns();
 	*sent_ns = j->sent_ns;
-	rc = spawn(j, cmd, p[1]);
+	rc = spawn(j, cmd, p[1], e[1]);
 	close(p[1]);
-	p[1] = -1;
+	close(e[1]);
+	p[1] = e[1] = -1;
 	if (rc < 0)
 		goto fail;
 	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	fcntl(e[0], F_SETFL, O_NONBLOCK);
 	j->out.ev.fd = p[0];
-	p[0] = -1;
+	j->err.ev.fd = e[0];
+	p[0] = e[0] = -1;
 	j->pid.ev.fd = (int)syscall(SYS_pidfd_open, j->child, 0);
 	if (j->pid.ev.fd < 0) {
 		rc = -errno;
 		goto fail;
 	}
 	loop_add(sc, &j->out.ev, EPOLLIN);
+	loop_add(sc, &j->err.ev, EPOLLIN);
 	loop_add(sc, &j->pid.ev, EPOLLIN);
 	timer_arm(sc, &j->timer, j->sent_ns + timeout_ns);
 	free(cmd);
 	return 0;
 fail:
-	if (p[0] >= 0)
-		close(p[0]);
+	for (int i = 0; i < 2; i++) {
+		if (p[i] >= 0)
+			close(p[i]);
+		if (e[i] >= 0)
+			close(e[i]);
+	}
 	free(cmd);
 	cmd_free(sc, j);
 	return rc;

@@ -383,7 +383,7 @@ static int set_headers(struct http_job *j, const struct scenario_http *h, const 
 	int rc = 0;
 
 	for (i = 0; rc == 0 && i < h->n_headers; i++) {
-		line = t ? tmpl_expand(h->headers[i], t->seq, t->ts_ms) : NULL;
+		line = t ? tmpl_apply(h->headers[i], t) : NULL;
 		rc = t && !line ? -ENOMEM : add_header(j, line ? line : h->headers[i]);
 		free(line);
 	}
@@ -405,7 +405,7 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 {
 	const char *method = h->method ? h->method : "GET";
 	long ms = (long)((timeout_ns + FD_NS_PER_MS - 1) / FD_NS_PER_MS);
-	char *url = t ? tmpl_expand(h->url, t->seq, t->ts_ms) : NULL;
+	char *url = t ? tmpl_apply(h->url, t) : NULL;
 	CURL *e = j->easy;
 	int rc;
 
@@ -438,7 +438,7 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 	else if (strcmp(method, "GET") != 0 || h->body)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	if (h->body) {
-		j->post = t ? tmpl_expand(h->body, t->seq, t->ts_ms) : strdup(h->body);
+		j->post = t ? tmpl_apply(h->body, t) : strdup(h->body);
 		if (!j->post)
 			return -ENOMEM;
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post);

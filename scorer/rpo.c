@@ -186,27 +186,70 @@ bool canary_value_ok(const char *out, size_t len, const char *json_path,
 	return false;
 }
 
-char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms)
+#define TMPL_VALUE_MAX 40 /* the longest value: "2026-11-26T03:15:30.123456Z" */
+
+struct tmpl_value {
+	const char *name; /* "{{seq}}" */
+	char text[TMPL_VALUE_MAX];
+};
+
+/*
+ * T0 floored to the microsecond, so that "before {{t0}}" never takes in a
+ * record written after T0. Returns the number of values filled.
+ */
+static size_t tmpl_t0_values(int64_t t0_ns, struct tmpl_value *v)
 {
-	char seqs[32], tss[32];
-	size_t cap, len = 0;
+	int64_t us = (t0_ns >= 0 ? t0_ns : t0_ns - 999) / 1000;
+	time_t secs = (time_t)(us / 1000000);
+	int64_t frac = us % 1000000;
+	struct tm tm;
+	char date[32];
+
+	if (frac < 0) {
+		frac += 1000000;
+		secs--;
+	}
+	gmtime_r(&secs, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	v[0].name = "{{t0}}";
+	snprintf(v[0].text, sizeof(v[0].text), "%s.%06" PRId64 "Z", date, frac);
+	v[1].name = "{{t0_unix}}";
+	snprintf(v[1].text, sizeof(v[1].text), "%lld.%06" PRId64, (long long)secs, frac);
+	v[2].name = "{{t0_ms}}";
+	snprintf(v[2].text, sizeof(v[2].text), "%" PRId64,
+		 (int64_t)secs * 1000 + frac / 1000);
+	return 3;
+}
+
+char *tmpl_apply(const char *in, const struct tmpl *t)
+{
+	struct tmpl_value v[3];
+	size_t n, cap, len = 0, k;
+	const char *p;
 	char *out;
 
-	snprintf(seqs, sizeof(seqs), "%" PRId64, seq);
-	snprintf(tss, sizeof(tss), "%" PRId64, ts_ms);
+	if (t->has_t0) {
+		n = tmpl_t0_values(t->t0_real_ns, v);
+	} else {
+		v[0].name = "{{seq}}";
+		snprintf(v[0].text, sizeof(v[0].text), "%" PRId64, t->seq);
+		v[1].name = "{{ts}}";
+		snprintf(v[1].text, sizeof(v[1].text), "%" PRId64, t->ts_ms);
+		n = 2;
+	}
+	/* Each placeholder starts with "{{" and expands to less than TMPL_VALUE_MAX bytes. */
 	cap = strlen(in) + 1;
-	/* Each placeholder ("{{ts}}", 6 bytes) expands to at most 20 digits. */
-	cap += (cap / 6 + 1) * 24;
+	for (p = strstr(in, "{{"); p; p = strstr(p + 2, "{{"))
+		cap += TMPL_VALUE_MAX;
 	out = malloc(cap);
 	if (!out)
 		return NULL;
 	while (*in) {
-		if (strncmp(in, "{{seq}}", 7) == 0) {
-			len += (size_t)sprintf(out + len, "%s", seqs);
-			in += 7;
-		} else if (strncmp(in, "{{ts}}", 6) == 0) {
-			len += (size_t)sprintf(out + len, "%s", tss);
-			in += 6;
+		for (k = 0; k < n && strncmp(in, v[k].name, strlen(v[k].name)) != 0; k++)
+			;
+		if (k < n) {
+			len += (size_t)sprintf(out + len, "%s", v[k].text);
+			in += strlen(v[k].name);
 		} else {
 			out[len++] = *in++;
 		}
@@ -215,18 +258,69 @@ char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms)
 	return out;
 }
 
+char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms)
+{
+	const struct tmpl t = { .seq = seq, .ts_ms = ts_ms };
+
+	return tmpl_apply(in, &t);
+}
+
+void rpo_from_query(const char *raw, int64_t t0_real_ns, struct rpo_result *r)
+{
+	char d[32], value[128];
+	const char *v = raw;
+	size_t len = strlen(raw);
+	int64_t ts;
+
+	/* The detail quotes the value as parsed: without the output's newline. */
+	trim(&v, &len);
+	snprintf(value, sizeof(value), "%.*s", (int)len, v);
+	r->has_rpo = false;
+	if (rpo_parse_timestamp(value, &ts) < 0) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "rpo query: '%.100s' is neither epoch seconds nor ISO 8601: RPO unknown",
+			 value);
+		return;
+	}
+	/*
+	 * Writers that resumed after the failover wrote records newer than T0:
+	 * the newest one says nothing about what was lost before it.
+	 */
+	if (ts > t0_real_ns) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "newest record at %.60s is %s after T0 (written after the failover), "
+			 "so the loss cannot be known from it: RPO unknown; select the newest "
+			 "record before {{t0}}",
+			 value, fd_duration_format(ts - t0_real_ns, d, sizeof(d)));
+		return;
+	}
+	r->has_rpo = true;
+	r->rpo_ns = t0_real_ns - ts;
+	snprintf(r->detail, sizeof(r->detail), "newest record at %.100s", value);
+}
+
+/* Integer seconds and decimal fraction read apart: a double would be off by ~100 ns. */
 static int parse_epoch(const char *s, int64_t *real_ns)
 {
-	char *end;
-	double v;
+	int64_t secs = 0, frac = 0, scale = FD_NS_PER_S / 10;
+	const char *p = s;
 
-	if (!isdigit((unsigned char)s[0]))
+	if (!isdigit((unsigned char)*p))
 		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || *end != '\0' || v < 0 || v > 1e11)
+	for (; isdigit((unsigned char)*p); p++) {
+		secs = secs * 10 + (*p - '0');
+		if (secs > 100000000000LL) /* 1e11 s: year 5138, beyond any clock */
+			return -EINVAL;
+	}
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++) {
+			frac += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p != '\0')
 		return -EINVAL;
-	*real_ns = (int64_t)(v * 1e9 + 0.5);
+	*real_ns = secs * FD_NS_PER_S + frac;
 	return 0;
 }
 

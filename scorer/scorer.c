@@ -26,7 +26,9 @@
 /* How long the loop waits for jobs beyond their own timeout. */
 #define SETTLE_SLACK_NS FD_NS_PER_S
 #define READBACK_PARALLEL 8
+/* A read or query that got no answer is tried this often, RETRY_PAUSE_NS apart. */
 #define READBACK_TRIES 3
+#define RETRY_PAUSE_NS (500 * FD_NS_PER_MS)
 /* Probe phases: see spread_phase(). */
 #define SPREAD_SLOT_NS (2 * FD_NS_PER_MS)
 #define SPREAD_MAX_PER_SLOT 4
@@ -329,7 +331,7 @@ static void action_start(struct scorer *sc, const struct scenario_action *a,
 static void canary_send(struct scorer *sc)
 {
 	struct canary_write *w;
-	struct tmpl t;
+	struct tmpl t = { 0 };
 	int rc;
 
 	if (sc->n_cw == sc->cap_cw) {
@@ -781,9 +783,11 @@ static void read_done(struct scorer *sc, void *cookie, const struct job_result *
 	sc->inflight--;
 	sc->reads_inflight--;
 	w->read_tries++;
-	/* A transport failure says nothing about the record: try again. */
-	if (!r->answered)
+	/* No answer (transport failure, no-answer exit) says nothing about the record: try again. */
+	if (!r->answered) {
+		snprintf(sc->read_why, sizeof(sc->read_why), "%.150s", r->detail);
 		return;
+	}
 	w->read_done = true;
 	w->survived = r->ok;
 	if (!r->ok || !readback_checks(sc->s))
@@ -802,10 +806,19 @@ static void read_done(struct scorer *sc, void *cookie, const struct job_result *
 	free(want);
 }
 
+/* Acknowledged writes whose read-back got no answer yet. */
+static bool reads_left(const struct scorer *sc)
+{
+	for (size_t i = 0; i < sc->n_cw; i++)
+		if (sc->cw[i].acked && !sc->cw[i].read_done)
+			return true;
+	return false;
+}
+
 /* Starts reads for acknowledged writes not yet answered, READBACK_PARALLEL at a time. */
 static void readback_fill(struct scorer *sc, size_t *cursor, int pass)
 {
-	struct tmpl t;
+	struct tmpl t = { 0 };
 	int64_t sent;
 	int rc;
 
@@ -836,6 +849,7 @@ int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_res
 	int pass, rc;
 
 	memset(r, 0, sizeof(*r));
+	sc->read_why[0] = '\0';
 	if (!sc->s->rpo.has_canary)
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.canary");
 	sc->canary_on = false;
@@ -845,6 +859,11 @@ int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_res
 	if (rc < 0 && rc != -ETIMEDOUT)
 		return rc;
 	for (pass = 0; pass < READBACK_TRIES; pass++) {
+		if (pass > 0 && !reads_left(sc))
+			break;
+		rc = pass > 0 ? loop_run_until(sc, NULL, fd_mono_ns() + RETRY_PAUSE_NS, err) : 0;
+		if (rc < 0)
+			return rc;
 		cursor = 0;
 		while (cursor < sc->n_cw || sc->reads_inflight > 0) {
 			readback_fill(sc, &cursor, pass);
@@ -859,6 +878,9 @@ int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_res
 		}
 	}
 	rpo_compute(sc->cw, sc->n_cw, t0_mono_ns, r);
+	if (!r->has_rpo && reads_left(sc) && sc->read_why[0])
+		snprintf(r->detail + strlen(r->detail), sizeof(r->detail) - strlen(r->detail),
+			 " (%d tries; last: %.120s)", READBACK_TRIES, sc->read_why);
 	return 0;
 }
 
@@ -870,7 +892,6 @@ static bool query_settled(struct scorer *sc)
 static void query_done(struct scorer *sc, void *cookie, const struct job_result *jr)
 {
 	struct rpo_result *r = sc->query_out;
-	int64_t ts;
 	const struct regex_entry *re = scorer_regex(sc, sc->s->rpo.query.value_match);
 	const char *v = jr->out ? jr->out : "";
 	size_t vlen = jr->out ? jr->out_len : 0;
@@ -881,6 +902,13 @@ static void query_done(struct scorer *sc, void *cookie, const struct job_result 
 	sc->query_done = true;
 	if (!r)
 		return;
+	sc->query_answered = jr->answered;
+	if (!jr->answered) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "rpo query: no answer after %d tries (last: %.160s): RPO unknown",
+			 READBACK_TRIES, jr->detail);
+		return;
+	}
 	if (!jr->ok) {
 		snprintf(r->detail, sizeof(r->detail), "rpo query failed: %.200s", jr->detail);
 		return;
@@ -893,37 +921,48 @@ static void query_done(struct scorer *sc, void *cookie, const struct job_result 
 		vlen = sizeof(buf) - 1;
 	memcpy(buf, v, vlen);
 	buf[vlen] = '\0';
-	if (rpo_parse_timestamp(buf, &ts) < 0) {
-		snprintf(r->detail, sizeof(r->detail),
-			 "rpo query: '%s' is neither epoch seconds nor ISO 8601", buf);
-		return;
-	}
-	r->has_rpo = true;
-	r->rpo_ns = sc->query_t0_real_ns - ts;
-	snprintf(r->detail, sizeof(r->detail), "newest record at %s", buf);
+	rpo_from_query(buf, sc->query_t0_real_ns, r);
 }
 
-int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r,
-		     struct fd_error *err)
+/* One query; 0 once it completed (answered or not), <0 when it could not run. */
+static int query_once(struct scorer *sc, struct fd_error *err)
 {
+	const struct tmpl t = { .has_t0 = true, .t0_real_ns = sc->query_t0_real_ns };
 	int64_t sent;
 	int rc;
 
-	memset(r, 0, sizeof(*r));
-	if (!sc->s->rpo.has_query)
-		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.query");
-	sc->query_out = r;
 	sc->query_done = false;
-	sc->query_t0_real_ns = t0_real_ns;
-	action_start(sc, &sc->s->rpo.query.action, NULL, HTTP_CONN_REUSE, true, query_done, NULL,
+	sc->query_answered = false;
+	action_start(sc, &sc->s->rpo.query.action, &t, HTTP_CONN_REUSE, true, query_done, NULL,
 		     &sent, &rc);
 	if (rc < 0)
 		return fd_error_set(err, FD_ERR_ENV, rc, "rpo query: %s", strerror(-rc));
 	sc->inflight++;
 	rc = loop_run_until(sc, query_settled, fd_mono_ns() +
 			    action_timeout(&sc->s->rpo.query.action) + SETTLE_SLACK_NS, err);
-	sc->query_out = NULL;
 	if (rc == -ETIMEDOUT)
 		return fd_error_set(err, FD_ERR_INTERNAL, rc, "rpo query did not finish");
 	return rc < 0 ? rc : 0;
+}
+
+int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r,
+		     struct fd_error *err)
+{
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!sc->s->rpo.has_query)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.query");
+	sc->query_out = r;
+	sc->query_t0_real_ns = t0_real_ns;
+	/* No answer (could not connect, no-answer exit) is tried again, never judged. */
+	for (int tries = 0; tries < READBACK_TRIES; tries++) {
+		rc = tries > 0 ? loop_run_until(sc, NULL, fd_mono_ns() + RETRY_PAUSE_NS, err) : 0;
+		if (rc == 0)
+			rc = query_once(sc, err);
+		if (rc < 0 || sc->query_answered)
+			break;
+	}
+	sc->query_out = NULL;
+	return rc;
 }

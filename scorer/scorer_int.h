@@ -86,6 +86,21 @@ bool canary_value_ok(const char *out, size_t len, const char *json_path,
 
 /* "{{seq}}" and "{{ts}}" replaced; other text copied. Caller frees. NULL on ENOMEM. */
 char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms);
+/*
+ * The same for a struct tmpl: a canary's {{seq}} and {{ts}}, or with has_t0
+ * (the RPO query) only {{t0}} (RFC 3339 UTC, microseconds), {{t0_unix}}
+ * (epoch seconds with 6 decimals) and {{t0_ms}} (epoch ms), T0 floored to
+ * the microsecond. Other text, unknown placeholders included, is copied.
+ */
+struct tmpl;
+char *tmpl_apply(const char *in, const struct tmpl *t);
+
+/*
+ * The RPO from the query's value (trimmed text): T0 - the timestamp; a
+ * timestamp after T0 (written once writers resumed) or one that does not
+ * parse leaves the RPO unknown and says why. Never negative.
+ */
+void rpo_from_query(const char *value, int64_t t0_real_ns, struct rpo_result *r);
 
 /* Epoch seconds ("1764127530.25") or ISO 8601 ("2026-11-26T03:15:30.5Z",
  * "2026-11-26 03:15:30+00"). Returns 0 or -EINVAL. */
@@ -135,10 +150,12 @@ struct job_result {
 
 typedef void (*job_done_fn)(struct scorer *sc, void *cookie, const struct job_result *r);
 
-/* Canary template values; NULL where a request is not templated. */
+/* Template values; NULL where a request is not templated. */
 struct tmpl {
 	int64_t seq;
 	int64_t ts_ms;
+	bool has_t0;        /* the RPO query: T0 replaces seq and ts */
+	int64_t t0_real_ns;
 };
 
 #define SCORER_BODY_MAX ((size_t)1 << 20)
@@ -208,6 +225,8 @@ struct scorer {
 	int64_t query_t0_real_ns;
 	int query_rc;
 	struct fd_error *query_err;
+	bool query_answered;   /* the last query got an answer (else it is tried again) */
+	char read_why[160];    /* the last canary read that got no answer: why */
 };
 
 int loop_add(struct scorer *sc, struct watch_ev *ev, uint32_t events);
@@ -264,6 +283,8 @@ struct rreq;
 struct rreq *resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie);
 void resolver_abandon(struct scorer *sc, struct rreq *q);
 
+/* The exit status is one of c's no-answer-exit statuses. */
+bool cmd_exit_no_answer(const struct scenario_command *c, int status);
 int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
 		  const struct tmpl *t, bool keep_out, job_done_fn done, void *cookie,
 		  int64_t *sent_ns);

@@ -84,7 +84,32 @@ keys = ["plan_version", "scenario", "path", "sha256", "description", "environmen
 p = json.load(open(sys.argv[1]))
 missing = [k for k in keys if k not in p]
 sys.exit("missing keys %s" % missing if missing else 0)' "$tmp/p.json" || bad "$f: keys"
+	# an older record under the same key must never count as survived
+	python3 -c '
+import json, sys
+c = json.load(open(sys.argv[1]))["rpo"]["canary"]
+sys.exit("canary read-back without a value check" if c and not c["expect_value"] else 0)' \
+		"$tmp/p.json" || bad "$f: canary read-back checks no value"
 done
+
+# the keys of issue 11: lead-in (set and defaulted), no-answer exit statuses
+"$fd" plan --json "$root/tests/data/plan/everything.yaml" >"$tmp/ev.json" || bad "plan --json everything.yaml: exit $?"
+python3 - "$tmp/ev.json" "$tmp/plan.json" <<'PY' || bad "lead_in_ms, no_answer_exit"
+import json, sys
+p = json.load(open(sys.argv[1]))
+d = json.load(open(sys.argv[2]))
+def eq(what, got, want):
+    if got != want:
+        print(f"  {what}: {got!r}, want {want!r}")
+        sys.exit(1)
+c = p["rpo"]["canary"]
+eq("lead_in_ms", c["lead_in_ms"], 3700)
+eq("default lead_in_ms (3 x 500 ms)", d["rpo"]["canary"]["lead_in_ms"], 1500)
+eq("probe no_answer_exit", [x for x in p["probes"] if x["id"] == "p-cmd"][0]["command"]["no_answer_exit"], [2, 124])
+eq("default no_answer_exit", c["write"]["command"]["no_answer_exit"], [124, 125, 126, 127])
+eq("query no_answer_exit", p["rpo"]["query"]["action"]["command"]["no_answer_exit"], [2])
+eq("read value check", (c["value_json"], c["expect_value"], c["read"]["timeout_ms"]), ("data.parity_ts", "v{{ts}}", 2700))
+PY
 
 # guards: the whole address space, loopback without a scope
 cat >"$tmp/guarded.yaml" <<'YAML'

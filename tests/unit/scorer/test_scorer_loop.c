@@ -7,6 +7,9 @@
  * hang, and each failure must say why. Also: the canary read-back check (a
  * record overwritten by another writer is lost), canary timeouts, and dns
  * probes answered from /etc/hosts (localhost: no query leaves the host).
+ * Commands: a failure keeps its exit status and first stderr line; a
+ * no-answer exit (psql exit 2) leaves the RPO unknown, never lost; the RPO
+ * query with {{t0}}, a record after T0 (unknown), retries on no answer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -243,6 +246,194 @@ static void canary_write_timeout(void **state)
 	free(b);
 }
 
+
+static const int exit_2[] = { 2 };
+
+/*
+ * A failing command says why: its exit status and the first line of stderr,
+ * bounded. A no-answer exit status, or death by signal, says "no answer".
+ */
+static void command_failure_detail(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+	char longline[201];
+	bool ok;
+	const char *d;
+
+	(void)state;
+	n_got = 0;
+	sb_init(b);
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 1000 * MS);            /* 0 */
+	p->command.run = (char *)"echo 'psql: error: connection refused' >&2; echo second >&2; exit 1";
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 1000 * MS);            /* 1 */
+	p->command.run = (char *)"echo 'psql: could not connect' >&2; exit 2";
+	p->command.no_answer_exit = (int *)exit_2;
+	p->command.n_no_answer_exit = 1;
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 1000 * MS);            /* 2 */
+	p->command.run = (char *)"kill -9 $$";
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 1000 * MS);            /* 3 */
+	p->command.run = (char *)"head -c 1000 /dev/zero | tr '\\0' x >&2; exit 3";
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 1000 * MS);            /* 4 */
+	p->command.run = (char *)"exit 127"; /* the default no-answer statuses: 124-127 */
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 1000 * MS);            /* 5 */
+	p->command.run = (char *)"exit 2"; /* 2 is an answer unless listed */
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(scorer_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 400 * MS, &err), 0);
+	d = last_detail(0, &ok);
+	assert_non_null(d);
+	assert_false(ok);
+	assert_string_equal(d, "exit 1: psql: error: connection refused");
+	d = last_detail(1, &ok);
+	assert_non_null(d);
+	assert_false(ok);
+	assert_string_equal(d, "no answer: exit 2: psql: could not connect");
+	expect_detail(2, false, "no answer: killed by signal 9");
+	d = last_detail(3, &ok);
+	assert_non_null(d);
+	memset(longline, 'x', 200);
+	longline[200] = '\0';
+	assert_non_null(strstr(d, longline));
+	assert_true(strlen(d) == strlen("exit 3: ") + 200);
+	expect_detail(4, false, "no answer: exit 127");
+	d = last_detail(5, &ok);
+	assert_non_null(d);
+	assert_string_equal(d, "exit 2");
+	scorer_stop(sc);
+	scorer_free(sc);
+	free(b);
+}
+
+/* Canary commands: write with `true`, read with `read_cmd`. */
+static void sb_command_canary(struct scen_build *b, const char *read_cmd)
+{
+	struct scenario_rpo *r = &b->s.rpo;
+
+	r->has_canary = true;
+	r->canary.interval_ns = 20 * MS;
+	r->canary.write.kind = ACTION_COMMAND;
+	r->canary.write.command.run = (char *)"true";
+	r->canary.read.kind = ACTION_COMMAND;
+	r->canary.read.command.run = (char *)read_cmd;
+}
+
+/*
+ * A read-back that cannot connect (psql exits 2 on connection refused) is
+ * no answer: tried again, then the RPO is unknown, and nothing is lost.
+ * A read that answers "no" (exit 1) is a lost write.
+ */
+static void canary_read_no_answer(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct rpo_result r;
+	int64_t t;
+
+	(void)state;
+	sb_init(b);
+	sb_command_canary(b, "echo 'psql: error: connection refused' >&2; exit 2");
+	b->s.rpo.canary.read.command.no_answer_exit = (int *)exit_2;
+	b->s.rpo.canary.read.command.n_no_answer_exit = 1;
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(scorer_canary_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 150 * MS, &err), 0);
+	t = fd_mono_ns();
+	assert_int_equal(scorer_canary_readback(sc, t, &r, &err), 0);
+	/* 3 tries, 500 ms apart */
+	assert_true(fd_mono_ns() - t >= 1000 * MS);
+	assert_true(r.writes_acked >= 3);
+	assert_false(r.has_rpo);
+	assert_int_equal(r.lost_writes, 0);
+	assert_non_null(strstr(r.detail, "could not be read back: RPO unknown"));
+	assert_non_null(strstr(r.detail, "no answer: exit 2: psql: error: connection refused"));
+	scorer_free(sc);
+
+	/* The same status, not listed: an answer, and a "no" means lost. */
+	b->s.rpo.canary.read.command.no_answer_exit = NULL;
+	b->s.rpo.canary.read.command.n_no_answer_exit = 0;
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(scorer_canary_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 150 * MS, &err), 0);
+	assert_int_equal(scorer_canary_readback(sc, fd_mono_ns(), &r, &err), 0);
+	assert_true(r.has_rpo);
+	assert_true(r.lost_writes >= 3);
+	assert_int_equal(r.lost_writes, r.writes_acked);
+	scorer_free(sc);
+	free(b);
+}
+
+/* rpo.query as a command, templated with T0. */
+static int query(struct scen_build *b, const char *run, int64_t t0_real_ns, struct rpo_result *r)
+{
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	int rc;
+
+	b->s.rpo.has_query = true;
+	b->s.rpo.query.action.kind = ACTION_COMMAND;
+	b->s.rpo.query.action.command.run = (char *)run;
+	b->s.rpo.query.action.command.no_answer_exit = (int *)exit_2;
+	b->s.rpo.query.action.command.n_no_answer_exit = 1;
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	rc = scorer_rpo_query(sc, t0_real_ns, r, &err);
+	scorer_free(sc);
+	return rc;
+}
+
+/*
+ * The query: a record after T0 leaves the RPO unknown (never negative);
+ * {{t0}} lets the query select records before T0; no answer is retried,
+ * then unknown.
+ */
+static void rpo_query_t0(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	char counter[] = "/tmp/fdt-scorer-query-XXXXXX", run[256];
+	const int64_t t0 = 1764127530 * FD_NS_PER_S + 500 * MS;
+	struct rpo_result r;
+	FILE *f;
+	int fd, tries = 0;
+
+	(void)state;
+	sb_init(b);
+	assert_int_equal(query(b, "echo 2025-11-26T03:25:31Z", t0, &r), 0);
+	assert_false(r.has_rpo);
+	assert_non_null(strstr(r.detail, "after T0"));
+	assert_int_equal(query(b, "echo 1764127529", t0, &r), 0);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.rpo_ns, 1500 * MS);
+	/* A datastore that answers "the newest record before the T0 you gave me". */
+	assert_int_equal(query(b, "echo '{{t0}}' | sed 's/30.500000Z/29.900000Z/'", t0, &r), 0);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.rpo_ns, 600 * MS);
+	assert_int_equal(query(b, "test {{t0_ms}} = 1764127530500 && echo {{t0_unix}}", t0, &r),
+			 0);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.rpo_ns, 0);
+
+	fd = mkstemp(counter);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(run, sizeof(run), "echo try >> %s; echo 'could not connect' >&2; exit 2",
+		 counter);
+	assert_int_equal(query(b, run, t0, &r), 0);
+	assert_false(r.has_rpo);
+	assert_non_null(strstr(r.detail, "no answer after 3 tries"));
+	assert_non_null(strstr(r.detail, "exit 2: could not connect"));
+	f = fopen(counter, "r");
+	assert_non_null(f);
+	while (fgets(run, sizeof(run), f))
+		tries++;
+	fclose(f);
+	unlink(counter);
+	assert_int_equal(tries, 3);
+	free(b);
+}
+
 /* "localhost" comes from /etc/hosts: resolved without any network traffic. */
 static void dns_localhost(void **state)
 {
@@ -357,6 +548,9 @@ int main(void)
 		cmocka_unit_test(hostile_answers),
 		cmocka_unit_test(canary_readback_checks_value),
 		cmocka_unit_test(canary_write_timeout),
+		cmocka_unit_test(command_failure_detail),
+		cmocka_unit_test(canary_read_no_answer),
+		cmocka_unit_test(rpo_query_t0),
 		cmocka_unit_test(dns_localhost),
 		cmocka_unit_test(pcap_missing_interface),
 		cmocka_unit_test(bad_regex_is_input_error),

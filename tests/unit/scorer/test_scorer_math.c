@@ -566,6 +566,117 @@ static void template_expand(void **state)
 	free(s);
 }
 
+/* {{t0}} and friends for the RPO query, T0 floored to the microsecond. */
+static void template_t0(void **state)
+{
+	const struct tmpl q = { .has_t0 = true, .t0_real_ns = 1764127530123456789 };
+	const struct tmpl c = { .seq = 7, .ts_ms = 99 };
+	struct rpo_result r;
+	int64_t ns;
+	char *s;
+
+	(void)state;
+	s = tmpl_apply("ts < '{{t0}}' or {{t0_unix}} or {{t0_ms}}; {{seq}}{{ts}}", &q);
+	assert_string_equal(s, "ts < '2025-11-26T03:25:30.123456Z' or 1764127530.123456 or "
+			       "1764127530123; {{seq}}{{ts}}");
+	free(s);
+	/* A canary request knows no T0: its placeholders stay as written. */
+	s = tmpl_apply("{{seq}}/{{ts}}/{{t0}}", &c);
+	assert_string_equal(s, "7/99/{{t0}}");
+	free(s);
+	/* What {{t0}} writes parses back to T0 or just before it: RPO 0, never negative. */
+	s = tmpl_apply("{{t0_unix}}", &q);
+	assert_int_equal(rpo_parse_timestamp(s, &ns), 0);
+	assert_int_equal(ns, 1764127530123456000);
+	free(s);
+	s = tmpl_apply("{{t0}}", &q);
+	assert_int_equal(rpo_parse_timestamp(s, &ns), 0);
+	assert_int_equal(ns, 1764127530123456000);
+	memset(&r, 0, sizeof(r));
+	rpo_from_query(s, q.t0_real_ns, &r);
+	assert_true(r.has_rpo);
+	assert_true(r.rpo_ns >= 0 && r.rpo_ns < 1000);
+	free(s);
+}
+
+/* A timestamp after T0 (writers resumed after failover) leaves the RPO unknown. */
+static void query_rpo_never_negative(void **state)
+{
+	const int64_t t0 = 1764127530 * FD_NS_PER_S + 500 * MS;
+	struct rpo_result r;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	rpo_from_query("2025-11-26T03:25:31Z\n", t0, &r);
+	assert_false(r.has_rpo);
+	assert_non_null(strstr(r.detail, "newest record at 2025-11-26T03:25:31Z is 500 ms"));
+	assert_non_null(strstr(r.detail, "500 ms after T0"));
+	assert_non_null(strstr(r.detail, "RPO unknown"));
+	assert_non_null(strstr(r.detail, "{{t0}}"));
+	rpo_from_query("1764127530.25", t0, &r);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.rpo_ns, 250 * MS);
+	rpo_from_query("2025-11-26T03:25:30.5Z", t0, &r);
+	assert_true(r.has_rpo);
+	assert_int_equal(r.rpo_ns, 0);
+	rpo_from_query("yesterday", t0, &r);
+	assert_false(r.has_rpo);
+	assert_non_null(strstr(r.detail, "neither epoch seconds nor ISO 8601"));
+}
+
+#define CMD_CANARY_YAML(CANARY_EXTRA, READ_EXTRA)                                       \
+	"name: t\n"                                                                     \
+	"faults: [{ id: f, kind: kill, duration: 1m, process: { pid: 4242 } }]\n"       \
+	"probes: [{ id: p, command: { run: 'true'" READ_EXTRA " } }]\n"                 \
+	"recovery: { all: [p], timeout: 1m }\n"                                         \
+	"rpo:\n"                                                                        \
+	"  canary:\n"                                                                   \
+	"    " CANARY_EXTRA "\n"                                                        \
+	"    write: { run: 'true' }\n"                                                  \
+	"    read: { run: 'true'" READ_EXTRA " }\n"
+
+/* no-answer-exit (command probes and actions) and rpo.canary.lead-in. */
+static void scenario_no_answer_and_lead_in(void **state)
+{
+	struct fd_error err;
+	struct scenario *s;
+
+	(void)state;
+	assert_int_equal(load(CMD_CANARY_YAML("interval: 500ms", ""), &s, &err), 0);
+	assert_int_equal(s->probes[0].command.n_no_answer_exit, 4);
+	assert_int_equal(s->probes[0].command.no_answer_exit[0], 124);
+	assert_int_equal(s->probes[0].command.no_answer_exit[3], 127);
+	assert_int_equal(s->rpo.canary.read.command.n_no_answer_exit, 4);
+	assert_int_equal(s->rpo.canary.write.command.n_no_answer_exit, 4);
+	assert_int_equal(s->rpo.canary.lead_in_ns, 1500 * MS); /* 3 intervals */
+	scenario_free(s);
+	assert_int_equal(load(CMD_CANARY_YAML("interval: 50ms", ", no-answer-exit: [2, 124]"), &s,
+			      &err), 0);
+	assert_int_equal(s->rpo.canary.lead_in_ns, 300 * MS); /* at least 300ms */
+	assert_int_equal(s->probes[0].command.n_no_answer_exit, 2);
+	assert_int_equal(s->probes[0].command.no_answer_exit[0], 2);
+	assert_int_equal(s->rpo.canary.read.command.no_answer_exit[1], 124);
+	scenario_free(s);
+	assert_int_equal(load(CMD_CANARY_YAML("interval: 1s", ", no-answer-exit: []"), &s, &err),
+			 0);
+	assert_int_equal(s->rpo.canary.lead_in_ns, 2 * FD_NS_PER_S); /* at most 2s */
+	assert_int_equal(s->rpo.canary.read.command.n_no_answer_exit, 0);
+	scenario_free(s);
+	assert_int_equal(load(CMD_CANARY_YAML("lead-in: 5s", ", no-answer-exit: 2"), &s, &err), 0);
+	assert_int_equal(s->rpo.canary.lead_in_ns, 5 * FD_NS_PER_S);
+	assert_int_equal(s->rpo.canary.read.command.n_no_answer_exit, 1);
+	scenario_free(s);
+
+	assert_int_not_equal(load(CMD_CANARY_YAML("lead-in: 0s", ""), &s, &err), 0);
+	assert_non_null(strstr(err.msg, "lead-in: must be longer than 0"));
+	assert_int_not_equal(load(CMD_CANARY_YAML("lead-in: 11m", ""), &s, &err), 0);
+	assert_non_null(strstr(err.msg, "lead-in: at most 10m"));
+	assert_int_not_equal(load(CMD_CANARY_YAML("", ", no-answer-exit: [0]"), &s, &err), 0);
+	assert_non_null(strstr(err.msg, "expected an exit status 1-255, got \"0\""));
+	assert_int_not_equal(load(CMD_CANARY_YAML("", ", no-answer-exit: [256]"), &s, &err), 0);
+	assert_int_not_equal(load(CMD_CANARY_YAML("", ", no-answer-exit: {a: 1}"), &s, &err), 0);
+}
+
 static void timestamp_parse(void **state)
 {
 	int64_t ns;
@@ -610,6 +721,9 @@ int main(void)
 		cmocka_unit_test(readback_value),
 		cmocka_unit_test(scenario_readback_keys),
 		cmocka_unit_test(template_expand),
+		cmocka_unit_test(template_t0),
+		cmocka_unit_test(query_rpo_never_negative),
+		cmocka_unit_test(scenario_no_answer_and_lead_in),
 		cmocka_unit_test(timestamp_parse),
 	};
 
