@@ -507,6 +507,62 @@ out:
 	return rc;
 }
 
+/*
+ * The in-flight cap at the resolution: a listener that never answers (every
+ * request hangs until its 500 ms timeout) and a 2 ms resolution, finer than
+ * validation allows (250 would be in flight): at most 125 in flight, the
+ * grid points beyond that counted as capped, none of them sent.
+ */
+static int resolution_cap(void)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scorer_resolution_stats rs;
+	int64_t t0, sent;
+	uint16_t port = 0;
+	int lfd, rc = -1;
+
+	n_samples = 0;
+	lfd = listener(&port);
+	if (!b || lfd < 0) {
+		fprintf(stderr, "cap: cannot listen\n");
+		goto out;
+	}
+	sb_init(b);
+	sb_http(b, port, "/health", 250 * MS, 500 * MS);
+	sb_criterion(b, 1, 0);
+	b->s.recovery.resolution_ns = 2 * MS;
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0) {
+		fprintf(stderr, "scorer: %s\n", err.msg);
+		goto out;
+	}
+	t0 = fd_mono_ns();
+	scorer_resolution_start(sc, t0);
+	if (scorer_poll(sc, t0 + 1500 * MS, &err) < 0) {
+		fprintf(stderr, "scorer: %s\n", err.msg);
+		goto out;
+	}
+	scorer_resolution_stats(sc, &rs);
+	sent = rs.fine_sends;
+	printf("cap: 2 ms resolution, 500 ms timeout, no answers: %" PRId64 " sent at the "
+	       "resolution, %" PRId64 " capped, at most %" PRId64 " in flight, %zu samples\n",
+	       sent, rs.capped, rs.max_inflight, n_samples);
+	CHECK(rs.fine, "still at the resolution (nothing answered healthy)");
+	CHECK(rs.max_inflight <= SCENARIO_RESOLUTION_MAX_INFLIGHT * 5 / 4, "%" PRId64
+	      " in flight", rs.max_inflight);
+	CHECK(rs.capped > 0, "no grid point was capped");
+	for (size_t i = 0; i < n_samples; i++)
+		CHECK(!samples[i].ok, "a hanging request answered healthy");
+	rc = 0;
+out:
+	scorer_free(sc);
+	if (lfd >= 0)
+		close(lfd);
+	free(b);
+	return rc;
+}
+
 int main(void)
 {
 	struct fd_error err = { 0 };
@@ -536,7 +592,8 @@ int main(void)
 		failures++;
 	if (reuse_connection() < 0 || pcap_captures() < 0 || dns_fails() < 0)
 		failures++;
-	if (resolution_outage(600 * MS) < 0 || resolution_outage(853 * MS) < 0)
+	if (resolution_outage(600 * MS) < 0 || resolution_outage(853 * MS) < 0 ||
+	    resolution_cap() < 0)
 		failures++;
 	free(samples);
 	return failures ? 1 : 0;
