@@ -71,6 +71,7 @@ bool scorer_probe_ok(const struct scorer *sc, size_t probe);
  * grid point due beyond that is not sent (counted in capped), which widens
  * the send gap and so the bound (docs/scorer.md).
  */
+/* After scorer_start (which ends any earlier one). */
 void scorer_resolution_start(struct scorer *sc, int64_t t0_mono_ns);
 void scorer_resolution_stop(struct scorer *sc);
 
