@@ -184,7 +184,7 @@ if p["recovery"]["resolution_ms"] != 5:
 if p["failback"] is not None:
     sys.exit("failback %r" % p["failback"])' "$tmp/res.json" || bad "resolution in the JSON plan"
 "$fd" plan "$tmp/res.yaml" >"$tmp/res.txt" || bad "plan res.yaml: exit $?"
-grep -q "its probes send every 5.0 ms (resolution)" "$tmp/res.txt" || bad "resolution in the text plan"
+grep -q "its probes send every 5.0 ms (resolution: 200 requests/s each)" "$tmp/res.txt" || bad "resolution in the text plan"
 
 [ "$fails" -eq 0 ] && echo "ok" || echo "$fails failure(s)"
 [ "$fails" -eq 0 ]
