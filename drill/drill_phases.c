@@ -158,6 +158,8 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	d->watch_from = d->t0;
+	/* recovery.resolution: finer sends while the criterion does not hold. */
+	scorer_resolution_start(d->sc, d->t0);
 	step_runner_start(d->steps, d->t0, err);
 	for (;;) {
 		rc = drill_poll_slice(d, deadline, err);
@@ -188,6 +190,7 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 			break;
 		}
 	}
+	scorer_resolution_stop(d->sc);
 	recovery_watch_done(d->watch, fd_mono_ns(), &rr);
 	fill_recovery(it, &rr);
 	if (rc < 0)

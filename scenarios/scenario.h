@@ -200,7 +200,18 @@ struct scenario_criterion {
 	size_t n_probes;
 	int64_t stable_for_ns; /* default 0 */
 	int64_t timeout_ns;    /* required */
+	/*
+	 * recovery.resolution: while the criterion does not hold after T0, its
+	 * probes send at this step instead of their interval (docs/scorer.md).
+	 * 0 = off (always for failback).
+	 */
+	int64_t resolution_ns;
 };
+
+/* recovery.resolution: at least this step, and at most this many requests
+ * of one probe in flight at it (its timeout / the resolution). */
+#define SCENARIO_RESOLUTION_MIN_NS 1000000
+#define SCENARIO_RESOLUTION_MAX_INFLIGHT 100
 
 struct scenario_step {
 	char *name;

@@ -245,6 +245,9 @@ static void print_criterion(FILE *out, const struct scenario *s, const struct sc
 	print_probe_list(out, s, c->probes, c->n_probes, ", ");
 	fprintf(out, "\n  healthy continuously for %s; give up after %s (\"not recovered\")\n",
 		dur(c->stable_for_ns, a, sizeof(a)), dur(c->timeout_ns, b, sizeof(b)));
+	if (c->resolution_ns)
+		fprintf(out, "  while it does not hold after T0, its probes send every %s (resolution: %.0f requests/s each)\n",
+			dur(c->resolution_ns, a, sizeof(a)), 1e9 / (double)c->resolution_ns);
 }
 
 static void print_action(FILE *out, const char *label, const struct scenario_action *a)

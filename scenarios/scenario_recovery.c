@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fd_time.h"
+
 /* ------------------------------------------------ steady state and stop-if */
 
 static int ss_probes(struct lctx *c, const struct ynode *v, void *obj)
@@ -144,6 +146,55 @@ static int cr_timeout(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_read_duration(c, v, &((struct scenario_criterion *)obj)->timeout_ns, true);
 }
 
+/*
+ * recovery.resolution applies to probes sampled at an interval, must be
+ * finer than each one's interval, and must not keep more than
+ * SCENARIO_RESOLUTION_MAX_INFLIGHT requests of one probe in flight when
+ * every request hangs until its timeout (a blackhole): the scorer sends
+ * open-loop, so the timeout / resolution requests are what an outage costs.
+ */
+static int check_resolution(struct lctx *c, const struct ynode *v,
+			    const struct scenario_criterion *cr)
+{
+	int64_t res = cr->resolution_ns;
+	char a[32], b[32];
+
+	for (size_t i = 0; i < cr->n_probes; i++) {
+		const struct scenario_probe *p = &c->s->probes[cr->probes[i]];
+		int64_t need = (p->timeout_ns + SCENARIO_RESOLUTION_MAX_INFLIGHT - 1) /
+			       SCENARIO_RESOLUTION_MAX_INFLIGHT;
+
+		if (p->kind == PROBE_LOG || p->kind == PROBE_PCAP)
+			return scenario_fail(c, v,
+					     "resolution: probe \"%s\" is a %s probe: its events are timed as they happen; a resolution applies to probes sampled at an interval",
+					     p->id, scenario_probe_kind_name(p->kind));
+		if (res >= p->interval_ns)
+			return scenario_fail(c, v,
+					     "resolution: %s is not finer than probe \"%s\"'s interval (%s)",
+					     v->str, p->id,
+					     fd_duration_format(p->interval_ns, a, sizeof(a)));
+		if (res < need)
+			return scenario_fail(c, v,
+					     "resolution: %s would keep up to %lld requests of probe \"%s\" in flight when they hang until its timeout (%s); at most %d: use at least %s or a shorter probe timeout",
+					     v->str, (long long)((p->timeout_ns + res - 1) / res), p->id,
+					     fd_duration_format(p->timeout_ns, a, sizeof(a)),
+					     SCENARIO_RESOLUTION_MAX_INFLIGHT,
+					     fd_duration_format(need, b, sizeof(b)));
+	}
+	return 0;
+}
+
+/* Read after all/any (table order), so the criterion's probes are known. */
+static int cr_resolution(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_criterion *cr = obj;
+	int r = scenario_read_duration(c, v, &cr->resolution_ns, true);
+
+	if (r == 0 && cr->resolution_ns < SCENARIO_RESOLUTION_MIN_NS)
+		r = scenario_fail(c, v, "resolution: must be at least 1ms, got \"%s\"", v->str);
+	return r ? r : check_resolution(c, v, cr);
+}
+
 /* The steps belong to the scenario, not to the criterion they are read with. */
 static int cr_steps(struct lctx *c, const struct ynode *v, void *obj)
 {
@@ -159,6 +210,7 @@ static int cr_steps(struct lctx *c, const struct ynode *v, void *obj)
 static const struct field criterion_fields[] = {
 	{ "all", cr_all, 0, 0, false },
 	{ "any", cr_any, 0, 0, false },
+	{ "resolution", cr_resolution, 0, BIT(CRIT_RECOVERY), false },
 	{ "stable-for", cr_stable_for, 0, 0, false },
 	{ "timeout", cr_timeout, ALL_KINDS, 0, false },
 	{ "steps", cr_steps, 0, BIT(CRIT_RECOVERY), false },

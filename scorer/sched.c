@@ -14,6 +14,7 @@ void sched_init(struct sched *s, int64_t start_ns, int64_t interval_ns)
 	s->interval_ns = interval_ns > 0 ? interval_ns : 1;
 	s->next_ns = start_ns;
 	s->skipped = 0;
+	s->last_due_ns = INT64_MIN;
 }
 
 int64_t sched_fire(struct sched *s, int64_t now_ns)
@@ -21,6 +22,7 @@ int64_t sched_fire(struct sched *s, int64_t now_ns)
 	int64_t due = s->next_ns;
 	int64_t behind;
 
+	s->last_due_ns = due;
 	s->next_ns += s->interval_ns;
 	if (now_ns >= s->next_ns) {
 		/* Stalled past whole intervals: skip them rather than burst. */
@@ -29,6 +31,19 @@ int64_t sched_fire(struct sched *s, int64_t now_ns)
 		s->next_ns += behind * s->interval_ns;
 	}
 	return now_ns - due;
+}
+
+void sched_restep(struct sched *s, int64_t step_ns, int64_t now_ns)
+{
+	int64_t next;
+
+	s->interval_ns = step_ns > 0 ? step_ns : 1;
+	next = s->start_ns;
+	if (now_ns > next)
+		next += (now_ns - s->start_ns + s->interval_ns - 1) / s->interval_ns * s->interval_ns;
+	if (next <= s->last_due_ns)
+		next += ((s->last_due_ns - next) / s->interval_ns + 1) * s->interval_ns;
+	s->next_ns = next;
 }
 
 void lateness_add(struct lateness *l, int64_t ns)

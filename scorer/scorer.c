@@ -211,6 +211,108 @@ static int compile_regexes(struct scorer *sc, struct fd_error *err)
 	return rc;
 }
 
+/* ---- outage resolution (recovery.resolution) ----------------------------- */
+
+/*
+ * Validation keeps a probe's timeout / resolution at or below
+ * SCENARIO_RESOLUTION_MAX_INFLIGHT, which is what is in flight when every
+ * request hangs until its timeout. The margin covers completions the loop
+ * handles late; the cap only bites beyond it (a grid point is then skipped).
+ */
+#define FINE_INFLIGHT_MAX (SCENARIO_RESOLUTION_MAX_INFLIGHT + SCENARIO_RESOLUTION_MAX_INFLIGHT / 4)
+
+/* recovery_watch's rule: a sample from before T0 says nothing about the outage. */
+static bool res_probe_holds(const struct scorer *sc, const struct probe_rt *pr)
+{
+	return pr->has_state && pr->state_sent_ns >= sc->outage.t0_ns && pr->state_ok;
+}
+
+static bool res_criterion_holds(const struct scorer *sc)
+{
+	const struct scenario_criterion *c = &sc->s->recovery;
+	bool all = true, any = false;
+
+	for (size_t i = 0; i < c->n_probes; i++) {
+		bool ok = res_probe_holds(sc, &sc->probes[c->probes[i]]);
+
+		all = all && ok;
+		any = any || ok;
+	}
+	return c->mode == CRITERION_ALL ? all : any;
+}
+
+static void res_set_fine(struct scorer *sc, bool fine)
+{
+	const struct scenario_criterion *c = &sc->s->recovery;
+	int64_t now = fd_mono_ns();
+
+	if (sc->outage.fine == fine)
+		return;
+	sc->outage.fine = fine;
+	sc->outage.switches++;
+	for (size_t i = 0; i < c->n_probes; i++) {
+		struct probe_rt *pr = &sc->probes[c->probes[i]];
+
+		pr->fine = fine;
+		sched_restep(&pr->sched, fine ? c->resolution_ns : pr->p->interval_ns, now);
+	}
+}
+
+/* After every sample: the criterion as of now picks the step. */
+static void res_follow(struct scorer *sc)
+{
+	if (sc->outage.on)
+		res_set_fine(sc, !res_criterion_holds(sc));
+}
+
+/* A grid point at the resolution is not sent while the cap is in flight. */
+static bool res_capped(struct scorer *sc, const struct probe_rt *pr)
+{
+	if (!pr->fine || pr->inflight < FINE_INFLIGHT_MAX)
+		return false;
+	sc->outage.capped++;
+	return true;
+}
+
+static void res_sent(struct scorer *sc, struct probe_rt *pr)
+{
+	pr->inflight++;
+	if (!pr->fine)
+		return;
+	sc->outage.fine_sends++;
+	if (pr->inflight > sc->outage.max_inflight)
+		sc->outage.max_inflight = pr->inflight;
+}
+
+void scorer_resolution_start(struct scorer *sc, int64_t t0_mono_ns)
+{
+	if (!sc || sc->s->recovery.resolution_ns <= 0)
+		return;
+	sc->outage.on = true;
+	sc->outage.t0_ns = t0_mono_ns;
+	res_follow(sc);
+}
+
+void scorer_resolution_stop(struct scorer *sc)
+{
+	if (!sc || !sc->outage.on)
+		return;
+	res_set_fine(sc, false);
+	sc->outage.on = false;
+}
+
+void scorer_resolution_stats(const struct scorer *sc, struct scorer_resolution_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!sc)
+		return;
+	out->fine = sc->outage.fine;
+	out->fine_sends = sc->outage.fine_sends;
+	out->capped = sc->outage.capped;
+	out->max_inflight = sc->outage.max_inflight;
+	out->switches = sc->outage.switches;
+}
+
 /* ---- samples ------------------------------------------------------------- */
 
 void detail_duration(char *buf, size_t len, const char *what, int64_t ns)
@@ -237,6 +339,7 @@ void probe_emit(struct scorer *sc, struct probe_rt *pr, int64_t sent_ns, bool ok
 		pr->state_sent_ns = sent_ns;
 		pr->state_ok = ok;
 	}
+	res_follow(sc);
 	if (sc->on_sample)
 		sc->on_sample(sc->user, &smp);
 }
@@ -246,6 +349,7 @@ static void probe_done(struct scorer *sc, void *cookie, const struct job_result 
 	struct probe_rt *pr = cookie;
 
 	sc->inflight--;
+	pr->inflight--;
 	probe_emit(sc, pr, r->sent_ns, r->ok, r->done_ns - r->sent_ns, r->detail);
 }
 
@@ -291,6 +395,7 @@ static void probe_send(struct scorer *sc, struct probe_rt *pr, int64_t due)
 	lateness_add(&sc->late, sent - due);
 	if (rc == 0) {
 		sc->inflight++;
+		res_sent(sc, pr);
 		return;
 	}
 	/* Could not even send (no fds, no memory): a failing sample, not an error. */
@@ -378,7 +483,8 @@ static int64_t run_sends(struct scorer *sc, int64_t now)
 
 			sched_fire(&pr->sched, now);
 			sc->skipped += pr->sched.skipped - before;
-			probe_send(sc, pr, due);
+			if (!res_capped(sc, pr))
+				probe_send(sc, pr, due);
 			now = fd_mono_ns();
 		}
 		if (pr->sched.next_ns < next)
@@ -678,11 +784,13 @@ int scorer_start(struct scorer *sc, struct fd_error *err)
 			phase = spread_phase(pr->p->interval_ns, n, k++);
 		sched_init(&pr->sched, now + phase, pr->p->interval_ns);
 		pr->has_state = false;
+		pr->fine = false;
 		if (pr->p->kind == PROBE_LOG)
 			logp_start(sc, pr);
 		else if (pr->p->kind == PROBE_PCAP)
 			pcapp_start(sc, pr);
 	}
+	memset(&sc->outage, 0, sizeof(sc->outage));
 	sc->running = true;
 	return 0;
 }

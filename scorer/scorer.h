@@ -56,6 +56,34 @@ int scorer_poll(struct scorer *sc, int64_t deadline_mono_ns, struct fd_error *er
 /* Latest known state of a probe (false before its first sample). */
 bool scorer_probe_ok(const struct scorer *sc, size_t probe);
 
+/* ---- outage resolution (recovery.resolution) ----------------------------- */
+
+/*
+ * From t0_mono_ns on, the scorer follows the recovery criterion itself,
+ * after every sample: each criterion probe is healthy as of its newest
+ * sample by send time sent at or after t0 (none yet: not healthy, as in
+ * recovery_watch). While the criterion does not hold, its probes send every
+ * recovery.resolution on a grid anchored where their own grid is; once it
+ * holds again they return to their interval at the next point of their
+ * own grid. Before start and after stop every probe keeps its interval.
+ * Nothing happens without recovery.resolution. A probe at the resolution
+ * has at most SCENARIO_RESOLUTION_MAX_INFLIGHT * 5/4 requests in flight; a
+ * grid point due beyond that is not sent (counted in capped), which widens
+ * the send gap and so the bound (docs/scorer.md).
+ */
+/* After scorer_start (which ends any earlier one). */
+void scorer_resolution_start(struct scorer *sc, int64_t t0_mono_ns);
+void scorer_resolution_stop(struct scorer *sc);
+
+struct scorer_resolution_stats {
+	bool fine;            /* the resolution is in force now */
+	int64_t fine_sends;   /* sends at the resolution since scorer_start */
+	int64_t capped;       /* grid points at the resolution not sent: cap in flight */
+	int64_t max_inflight; /* most requests of one probe in flight while at the resolution */
+	int64_t switches;     /* changes to and from the resolution */
+};
+void scorer_resolution_stats(const struct scorer *sc, struct scorer_resolution_stats *out);
+
 /* ---- recovery criterion (pure arithmetic over samples) ------------------ */
 
 struct recovery_watch;
@@ -73,7 +101,9 @@ struct recovery_result {
 	int64_t detect_ns;        /* first failing sample (criterion probes) after T0 */
 	bool has_first_success;
 	int64_t first_success_ns; /* criterion first true after T0 */
-	int64_t error_bound_ns;   /* longest probe interval in the criterion (pcap: 1 us) */
+	int64_t error_bound_ns;   /* longest probe interval in the criterion (pcap: 1 us);
+				     with recovery.resolution, the send gap that ended the
+				     last failure before the window (watch.c) */
 };
 
 /* True once a stable window is complete as of now_mono_ns; fills r either way. */

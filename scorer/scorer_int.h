@@ -29,6 +29,7 @@ struct sched {
 	int64_t interval_ns;
 	int64_t next_ns;   /* next due grid point */
 	int64_t skipped;   /* grid points skipped because the loop was stalled */
+	int64_t last_due_ns; /* the due point of the latest send (INT64_MIN: none yet) */
 };
 
 void sched_init(struct sched *s, int64_t start_ns, int64_t interval_ns);
@@ -39,6 +40,13 @@ void sched_init(struct sched *s, int64_t start_ns, int64_t interval_ns);
  * instead of bursting to catch up. Returns the lateness (now - due).
  */
 int64_t sched_fire(struct sched *s, int64_t now_ns);
+/*
+ * Changes the step (recovery.resolution switching a probe to and from its
+ * outage step) without leaving the grid: the next send is the first point
+ * of start + k * step at or after now and after the latest due point, so
+ * no point is sent twice and a coarse grid resumes where it left off.
+ */
+void sched_restep(struct sched *s, int64_t step_ns, int64_t now_ns);
 
 /* Lateness samples kept in a bounded ring for percentiles. */
 #define LATENESS_RING 65536
@@ -172,6 +180,8 @@ struct probe_rt {
 	int64_t win_from_ns, win_to_ns; /* pcap: the window counted in win_count */
 	int64_t win_count;
 	void *impl;      /* log / pcap state */
+	int64_t inflight; /* this probe's requests not yet completed */
+	bool fine;        /* sending at recovery.resolution (scorer.c, outage resolution) */
 };
 
 /* A pattern compiled once (JIT where available), with its own match data:
@@ -212,6 +222,14 @@ struct scorer {
 	struct watch_ev res_ev;
 	int ino_fd;
 	struct watch_ev ino_ev;
+
+	/* outage resolution (recovery.resolution; scorer.c says how) */
+	struct {
+		bool on;        /* following the recovery criterion since t0_ns */
+		bool fine;      /* its probes are at the resolution now */
+		int64_t t0_ns;
+		int64_t fine_sends, capped, max_inflight, switches;
+	} outage;
 
 	/* canary */
 	bool canary_on;

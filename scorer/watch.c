@@ -33,6 +33,8 @@ struct scan_state {
 	int64_t fs;         /* first time the criterion was true */
 	bool recovered;
 	int64_t rec_ws;
+	int64_t ws_gap;     /* resolution: send gap that ended the run's last failure */
+	int64_t rec_gap;
 };
 
 struct recovery_watch {
@@ -40,6 +42,7 @@ struct recovery_watch {
 	int64_t stable_for_ns;
 	int64_t t0;
 	int64_t error_bound_ns;
+	int64_t resolution_ns;      /* recovery.resolution, 0 = off */
 	int64_t settle_ns;
 	size_t n;
 	size_t *probe;              /* series i watches scenario probe probe[i] */
@@ -56,6 +59,7 @@ static void state_reset(struct recovery_watch *w, struct scan_state *st)
 	memset(st->state, -1, w->n * sizeof(*st->state));
 	st->has_ws = st->has_fs = st->recovered = false;
 	st->ws = st->fs = st->rec_ws = 0;
+	st->ws_gap = st->rec_gap = 0;
 }
 
 static bool state_alloc(struct recovery_watch *w, struct scan_state *st)
@@ -85,6 +89,8 @@ static void state_copy(struct recovery_watch *w, struct scan_state *dst,
 	dst->fs = src->fs;
 	dst->recovered = src->recovered;
 	dst->rec_ws = src->rec_ws;
+	dst->ws_gap = src->ws_gap;
+	dst->rec_gap = src->rec_gap;
 }
 
 struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
@@ -98,6 +104,7 @@ struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
 	w->mode = c->mode;
 	w->stable_for_ns = c->stable_for_ns;
 	w->t0 = t0_mono_ns;
+	w->resolution_ns = c->resolution_ns;
 	w->n = c->n_probes;
 	w->probe = calloc(w->n ? w->n : 1, sizeof(*w->probe));
 	w->series = calloc(w->n ? w->n : 1, sizeof(*w->series));
@@ -225,10 +232,28 @@ static bool next_time(const struct recovery_watch *w, const struct scan_state *s
 	return found;
 }
 
+/*
+ * With recovery.resolution the late side of the bound is the send gap
+ * between a probe's sample that turned it healthy and its previous one
+ * (T0 when there is none): the step in force at recovery, widened by any
+ * point the loop or the in-flight cap skipped. This is the narrow stand-in
+ * until the two-sided bound (issue 11, section 8) computes it for every
+ * criterion; without a resolution the bound stays the interval.
+ */
+static int64_t turn_gap(const struct recovery_watch *w, const struct scan_state *st, size_t i)
+{
+	const struct watch_series *ws = &w->series[i];
+	size_t k = st->idx[i];
+
+	if (!w->resolution_ns || st->state[i] == 1 || !ws->ok[k])
+		return 0;
+	return ws->t[k] - (k > 0 ? ws->t[k - 1] : w->t0);
+}
+
 /* Consumes sample groups sent before limit; stops once a window is found. */
 static void scan(const struct recovery_watch *w, struct scan_state *st, int64_t limit)
 {
-	int64_t t = 0;
+	int64_t t = 0, gap, g;
 	size_t i;
 	bool c;
 
@@ -236,12 +261,17 @@ static void scan(const struct recovery_watch *w, struct scan_state *st, int64_t 
 		if (st->has_ws && t - st->ws >= w->stable_for_ns) {
 			st->recovered = true;
 			st->rec_ws = st->ws;
+			st->rec_gap = st->ws_gap;
 			return;
 		}
+		gap = 0;
 		for (i = 0; i < w->n; i++) {
 			const struct watch_series *ws = &w->series[i];
 
 			while (st->idx[i] < ws->n && ws->t[st->idx[i]] == t) {
+				g = turn_gap(w, st, i);
+				if (g > gap)
+					gap = g;
 				st->state[i] = ws->ok[st->idx[i]] ? 1 : 0;
 				st->idx[i]++;
 			}
@@ -254,6 +284,7 @@ static void scan(const struct recovery_watch *w, struct scan_state *st, int64_t 
 		if (c && !st->has_ws) {
 			st->has_ws = true;
 			st->ws = t;
+			st->ws_gap = gap;
 		} else if (!c) {
 			st->has_ws = false;
 		}
@@ -263,6 +294,7 @@ static void scan(const struct recovery_watch *w, struct scan_state *st, int64_t 
 	    limit != INT64_MAX) {
 		st->recovered = true;
 		st->rec_ws = st->ws;
+		st->rec_gap = st->ws_gap;
 	}
 }
 
@@ -287,6 +319,8 @@ bool recovery_watch_done(struct recovery_watch *w, int64_t now_mono_ns,
 	if (w->cp.recovered) {
 		r->recovered = true;
 		r->rto_ns = w->cp.rec_ws - w->t0;
+		if (w->resolution_ns)
+			r->error_bound_ns = w->cp.rec_gap;
 		r->has_first_success = w->cp.has_fs;
 		r->first_success_ns = w->cp.fs - w->t0;
 		return true;

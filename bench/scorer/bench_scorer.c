@@ -14,6 +14,12 @@
  *     system) and p99 scheduling lateness; median over runs. Twice per run,
  *     interleaved: each sample on a fresh TCP connection (the default,
  *     scorer/http.c says why), and with "connection: reuse".
+ *   bench_scorer resolution [outages] [interval_ms] [resolution_ms]  (default 11, 250, 5)
+ *     recovery.resolution against the ground-truth service: one HTTP probe at
+ *     the interval, outages alternately without a resolution (the baseline)
+ *     and with it; |measured - true| RTO median and max for each, the bound,
+ *     and the scorer thread's CPU (getrusage RUSAGE_THREAD: the truth server
+ *     runs in its own threads) over the steady state and over the outage.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -356,6 +362,186 @@ static int bench_overhead(int seconds, int runs)
 	return 0;
 }
 
+/* ---- resolution ------------------------------------------------------------ */
+
+struct res_run {
+	int64_t err_ns, bound_ns;
+	double cpu_steady, cpu_outage; /* % of one core, scorer thread */
+	double sends_per_s;            /* in the outage */
+};
+
+static int64_t thread_cpu_ns(void)
+{
+	struct rusage r;
+
+	getrusage(RUSAGE_THREAD, &r);
+	return ((int64_t)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) * 1000000 + r.ru_utime.tv_usec +
+		r.ru_stime.tv_usec) * 1000;
+}
+
+/* Polls until deadline, feeding w from sample *fed on; true once w is done. */
+static bool res_poll(struct scorer *sc, struct recovery_watch *w, size_t *fed, int64_t deadline,
+		     struct recovery_result *rr, struct fd_error *err)
+{
+	if (scorer_poll(sc, deadline, err) < 0)
+		return false;
+	for (; w && *fed < n_samples; (*fed)++)
+		recovery_watch_feed(w, &samples[*fed]);
+	return w && recovery_watch_done(w, fd_mono_ns(), rr);
+}
+
+/*
+ * One outage. The service recovers offset_ns after a point of the grid the
+ * probe is on at recovery (step_ns: the interval, or the resolution), so
+ * that the true instant's place between two sends is chosen, not left to
+ * the machine. The probe is alone: its grid starts at scorer_start.
+ */
+static int res_outage(struct truth_server *srv, uint16_t port, int64_t interval_ns,
+		      int64_t res_ns, int64_t step_ns, int64_t offset_ns, struct res_run *out)
+{
+	const int64_t steady_ns = 800 * MS, outage_ns = 800 * MS;
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct recovery_watch *w = NULL;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct recovery_result rr = { 0 };
+	int64_t start, t0, trec, at, c0, c1, c2, end;
+	size_t fed = 0, in_outage = 0, i;
+	int rc = -1;
+
+	n_samples = 0;
+	if (!b)
+		return -1;
+	sb_init(b);
+	sb_http(b, port, "/health", interval_ns, 500 * MS);
+	sb_criterion(b, 1, 100 * MS);
+	b->s.recovery.resolution_ns = res_ns;
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0)
+		goto out;
+	start = fd_mono_ns();
+	if (scorer_start(sc, &err) < 0 || scorer_poll(sc, start + 200 * MS, &err) < 0)
+		goto out;
+	c0 = thread_cpu_ns();
+	if (scorer_poll(sc, start + 200 * MS + steady_ns, &err) < 0)
+		goto out;
+	c1 = thread_cpu_ns();
+	t0 = truth_server_set_healthy(srv, false);
+	scorer_resolution_start(sc, t0);
+	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	at = t0 + outage_ns - start;
+	at = start + (at + step_ns - 1) / step_ns * step_ns + offset_ns;
+	if (!w)
+		goto out;
+	res_poll(sc, w, &fed, at, &rr, &err);
+	trec = truth_server_set_healthy(srv, true);
+	c2 = thread_cpu_ns();
+	end = trec + 5 * FD_NS_PER_S;
+	while (!res_poll(sc, w, &fed, fd_mono_ns() + 20 * MS, &rr, &err) && !*err.msg &&
+	       fd_mono_ns() < end)
+		;
+	scorer_resolution_stop(sc);
+	if (!rr.recovered)
+		goto out;
+	for (i = 0; i < n_samples; i++)
+		in_outage += samples[i].sent_mono_ns >= t0 && samples[i].sent_mono_ns < trec;
+	out->err_ns = rr.rto_ns - (trec - t0);
+	out->bound_ns = rr.error_bound_ns;
+	out->cpu_steady = 100.0 * (double)(c1 - c0) / (double)steady_ns;
+	out->cpu_outage = 100.0 * (double)(c2 - c1) / (double)(trec - t0);
+	out->sends_per_s = (double)in_outage * 1e9 / (double)(trec - t0);
+	rc = 0;
+out:
+	if (rc < 0)
+		fprintf(stderr, "outage failed: %s\n", *err.msg ? err.msg : "not recovered");
+	recovery_watch_free(w);
+	scorer_free(sc);
+	free(b);
+	return rc;
+}
+
+/* The median of n sorted values (the mean of the middle two when n is even). */
+static double median_ms(const int64_t *v, int n)
+{
+	return (n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2) / 1e6;
+}
+
+static double median_d(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+struct res_mode {
+	const char *name;
+	int64_t res_ns, step_ns;
+	int64_t errs[64], bounds[64];
+	double steady[64], outage[64], rate[64];
+	int n;
+};
+
+static void res_summary(struct res_mode *m, int64_t interval_ns)
+{
+	if (m->n == 0) {
+		printf("%s: no outage measured\n", m->name);
+		return;
+	}
+	qsort(m->errs, (size_t)m->n, sizeof(int64_t), cmp_i64);
+	qsort(m->bounds, (size_t)m->n, sizeof(int64_t), cmp_i64);
+	printf("%s (%.0f ms interval): %d outages, |measured - true| RTO median %.3f ms, max %.3f "
+	       "ms; bound median %.3f ms, max %.3f ms; scorer thread cpu %.3f%% of one core in "
+	       "steady state, %.3f%% in the outage (%.0f sends/s)\n", m->name, interval_ns / 1e6,
+	       m->n, median_ms(m->errs, m->n), m->errs[m->n - 1] / 1e6,
+	       median_ms(m->bounds, m->n), m->bounds[m->n - 1] / 1e6, median_d(m->steady, m->n),
+	       median_d(m->outage, m->n), median_d(m->rate, m->n));
+}
+
+static int bench_resolution(int outages, int64_t interval_ns, int64_t res_ns)
+{
+	struct res_mode modes[2] = { { .name = "baseline, no resolution", .step_ns = interval_ns },
+				     { .name = "recovery.resolution", .res_ns = res_ns,
+				       .step_ns = res_ns } };
+	struct truth_server *srv;
+	struct res_run r;
+	struct res_mode *m;
+	char la[16];
+	uint16_t port;
+	int i, k;
+
+	if (outages > 64)
+		outages = 64;
+	enter_own_netns();
+	srv = truth_server_start(false, &port);
+	if (!srv)
+		return 1;
+	printf("load before: %s\n", loadavg(la, sizeof(la)));
+	for (i = 0; i < outages; i++) {
+		for (k = 0; k < 2; k++) {
+			m = &modes[(i + k) % 2]; /* alternate which goes first */
+			/* Every offset once, scrambled (7 coprime to the count), mid-slot. */
+			int64_t off = (2 * (int64_t)((i * 7) % outages) + 1) * m->step_ns /
+				      (2 * outages);
+
+			if (res_outage(srv, port, interval_ns, m->res_ns, m->step_ns, off, &r) < 0)
+				continue;
+			printf("  outage %2d %-24s recovers %7.3f ms after a send: error %+7.3f ms, "
+			       "bound %7.3f ms, cpu steady %.3f%% outage %.3f%% (%.0f sends/s)\n",
+			       i + 1, m->name, off / 1e6, r.err_ns / 1e6, r.bound_ns / 1e6,
+			       r.cpu_steady, r.cpu_outage, r.sends_per_s);
+			m->errs[m->n] = llabs(r.err_ns);
+			m->bounds[m->n] = r.bound_ns;
+			m->steady[m->n] = r.cpu_steady;
+			m->outage[m->n] = r.cpu_outage;
+			m->rate[m->n] = r.sends_per_s;
+			m->n++;
+		}
+	}
+	truth_server_stop(srv);
+	res_summary(&modes[0], interval_ns);
+	res_summary(&modes[1], interval_ns);
+	printf("load after: %s\n", loadavg(la, sizeof(la)));
+	return modes[0].n && modes[1].n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -366,11 +552,16 @@ int main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[1], "accuracy") == 0 && (argc < 4 || atoi(argv[3]) > 0)) {
 		rc = bench_accuracy(argc >= 3 ? atoi(argv[2]) : 20,
 				    (argc >= 4 ? atoi(argv[3]) : 10) * MS);
+	} else if (argc >= 2 && strcmp(argv[1], "resolution") == 0) {
+		rc = bench_resolution(argc >= 3 ? atoi(argv[2]) : 11,
+				      (argc >= 4 ? atoi(argv[3]) : 250) * MS,
+				      (argc >= 5 ? atoi(argv[4]) : 5) * MS);
 	} else if (argc >= 2 && strcmp(argv[1], "overhead") == 0) {
 		rc = bench_overhead(argc >= 3 ? atoi(argv[2]) : 30, argc >= 4 ? atoi(argv[3]) : 3);
 	} else {
 		fprintf(stderr, "usage: bench_scorer accuracy [iterations] [interval_ms]\n"
-				"       bench_scorer overhead [seconds] [runs]\n");
+				"       bench_scorer overhead [seconds] [runs]\n"
+				"       bench_scorer resolution [outages] [interval_ms] [resolution_ms]\n");
 		rc = 2;
 	}
 	free(samples);

@@ -368,6 +368,207 @@ out:
 	return rc;
 }
 
+/* Samples of probe p sent in [from, to). */
+static int64_t count_sent(size_t p, int64_t from, int64_t to)
+{
+	int64_t n = 0;
+
+	for (size_t i = 0; i < n_samples; i++)
+		n += samples[i].probe == p && samples[i].sent_mono_ns >= from &&
+		     samples[i].sent_mono_ns < to;
+	return n;
+}
+
+static const struct scorer_sample *sample_sent_at(size_t p, int64_t t)
+{
+	for (size_t i = 0; i < n_samples; i++)
+		if (samples[i].probe == p && samples[i].sent_mono_ns == t)
+			return &samples[i];
+	return NULL;
+}
+
+static size_t res_fed; /* samples fed to the watch; 0 at each resolution_outage() */
+
+/* Polls until deadline feeding w (every sample, from the first); 1 once w is done. */
+static int res_poll(struct scorer *sc, struct recovery_watch *w, int64_t deadline,
+		    struct recovery_result *rr)
+{
+	struct fd_error err = { 0 };
+
+	if (scorer_poll(sc, deadline, &err) < 0) {
+		fprintf(stderr, "scorer: %s\n", err.msg);
+		return -1;
+	}
+	for (; w && res_fed < n_samples; res_fed++)
+		recovery_watch_feed(w, &samples[res_fed]);
+	return w && recovery_watch_done(w, fd_mono_ns(), rr) ? 1 : 0;
+}
+
+/*
+ * recovery.resolution: 5 ms while the criterion does not hold, 250 ms
+ * otherwise. p0 is the criterion, p1 (250 ms) is not in it. Checks that
+ * hold whatever the load: RTO within its two-sided bound of the truth
+ * (late by less than the send gap, since the last failing sample was
+ * handled before the flip; early by at most the first healthy sample's
+ * latency); the gap is the resolution unless the loop fell behind (then at
+ * most resolution + the worst lateness); the steady-state rate, before T0
+ * and after recovery, is one send per 250 ms grid point; p1 never speeds up.
+ */
+static int resolution_outage(int64_t outage_ns)
+{
+	const int64_t coarse = 250 * MS, res = 5 * MS, tail = 1500 * MS;
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct truth_server *srv = NULL;
+	struct recovery_watch *w = NULL;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct recovery_result rr = { 0 };
+	struct scorer_resolution_stats rs;
+	struct scorer_lateness lat;
+	const struct scorer_sample *ok;
+	int64_t start, t0, trec, td, end, diff, before, after, during;
+	uint16_t port;
+	int rc = -1;
+
+	n_samples = res_fed = 0;
+	srv = truth_server_start(false, &port);
+	if (!b || !srv) {
+		fprintf(stderr, "cannot start the truth server\n");
+		goto out;
+	}
+	sb_init(b);
+	sb_http(b, port, "/health", coarse, 500 * MS);
+	sb_http(b, port, "/health", coarse, 500 * MS);
+	sb_criterion(b, 1, 100 * MS);
+	b->s.recovery.resolution_ns = res;
+	start = fd_mono_ns();
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0 ||
+	    scorer_poll(sc, start + 1200 * MS, &err) < 0) {
+		fprintf(stderr, "scorer: %s\n", err.msg);
+		goto out;
+	}
+	t0 = truth_server_set_healthy(srv, false);
+	scorer_resolution_start(sc, t0);
+	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	if (!w || res_poll(sc, w, t0 + outage_ns, &rr) < 0)
+		goto out;
+	trec = truth_server_set_healthy(srv, true);
+	end = trec + 10 * FD_NS_PER_S;
+	while ((rc = res_poll(sc, w, fd_mono_ns() + 20 * MS, &rr)) == 0 && fd_mono_ns() < end)
+		;
+	td = fd_mono_ns();
+	if (rc < 0 || res_poll(sc, NULL, td + tail, &rr) < 0)
+		goto out;
+	rc = -1;
+	scorer_resolution_stats(sc, &rs);
+	scorer_resolution_stop(sc);
+	scorer_lateness_stats(sc, &lat);
+
+	diff = rr.rto_ns - (trec - t0);
+	ok = sample_sent_at(0, t0 + rr.rto_ns);
+	before = count_sent(0, 0, t0);
+	during = count_sent(0, t0, trec);
+	after = count_sent(0, td, td + tail);
+	printf("resolution 5 ms, outage %.0f ms: rto %.3f ms (truth %.3f, error %+.3f ms, bound "
+	       "%.3f ms), p0 sends: %" PRId64 " before T0, %" PRId64 " in the outage, %" PRId64
+	       " in %.1f s after; %" PRId64 " at the resolution, %" PRId64 " capped, at most %"
+	       PRId64 " in flight; lateness max %.3f ms\n", outage_ns / 1e6, rr.rto_ns / 1e6,
+	       (trec - t0) / 1e6, diff / 1e6, rr.error_bound_ns / 1e6, before, during, after,
+	       tail / 1e9, rs.fine_sends, rs.capped, rs.max_inflight, lat.max_ns / 1e6);
+	CHECK(rr.recovered, "recovered");
+	CHECK(ok != NULL && ok->ok, "the window starts at a healthy sample of p0");
+	CHECK(diff < rr.error_bound_ns, "late by %" PRId64 " ns, bound %" PRId64, diff,
+	      rr.error_bound_ns);
+	CHECK(ok == NULL || diff >= -ok->latency_ns, "early by %" PRId64 " ns, latency %" PRId64,
+	      -diff, ok ? ok->latency_ns : 0);
+	CHECK(rr.error_bound_ns > 0 && rr.error_bound_ns <= res + lat.max_ns,
+	      "bound %" PRId64 " ns, resolution %" PRId64 " + lateness max %" PRId64,
+	      rr.error_bound_ns, res, lat.max_ns);
+	/* Steady state: one send per grid point, whatever the load. */
+	CHECK(before >= 1 && before <= (t0 - start) / coarse + 1, "%" PRId64 " sends before T0",
+	      before);
+	/* A healthy sample timing out on a starved machine would switch it back
+	 * for a while: the rate after recovery is only checked when it did not. */
+	if (rs.switches == 2)
+		CHECK(after <= tail / coarse + 1, "%" PRId64 " sends in %" PRId64
+		      " ns after recovery", after, tail);
+	else
+		printf("  skipped: sends after recovery (the criterion failed again, %" PRId64
+		       " switches)\n", rs.switches);
+	CHECK(count_sent(1, 0, INT64_MAX) <= (fd_mono_ns() - start) / coarse + 1,
+	      "p1 (not in the criterion) sped up: %" PRId64, count_sent(1, 0, INT64_MAX));
+	/* The outage was sampled at the resolution: more sends than its 250 ms grid has. */
+	CHECK(rs.fine_sends > 0 && during > outage_ns / coarse + 1, "%" PRId64
+	      " sends in the outage", during);
+	CHECK(rs.switches >= 2 && rs.switches % 2 == 0 && !rs.fine, "%" PRId64
+	      " switches, fine now %d", rs.switches, rs.fine);
+	CHECK(rs.max_inflight <= SCENARIO_RESOLUTION_MAX_INFLIGHT * 5 / 4, "%" PRId64
+	      " in flight", rs.max_inflight);
+	rc = 0;
+out:
+	recovery_watch_free(w);
+	scorer_free(sc);
+	truth_server_stop(srv);
+	free(b);
+	return rc;
+}
+
+/*
+ * The in-flight cap at the resolution: a listener that never answers (every
+ * request hangs until its 500 ms timeout) and a 2 ms resolution, finer than
+ * validation allows (250 would be in flight): at most 125 in flight, the
+ * grid points beyond that counted as capped, none of them sent.
+ */
+static int resolution_cap(void)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scorer_resolution_stats rs;
+	int64_t t0, sent;
+	uint16_t port = 0;
+	int lfd, rc = -1;
+
+	n_samples = 0;
+	lfd = listener(&port);
+	if (!b || lfd < 0) {
+		fprintf(stderr, "cap: cannot listen\n");
+		goto out;
+	}
+	sb_init(b);
+	sb_http(b, port, "/health", 250 * MS, 500 * MS);
+	sb_criterion(b, 1, 0);
+	b->s.recovery.resolution_ns = 2 * MS;
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0) {
+		fprintf(stderr, "scorer: %s\n", err.msg);
+		goto out;
+	}
+	t0 = fd_mono_ns();
+	scorer_resolution_start(sc, t0);
+	if (scorer_poll(sc, t0 + 1500 * MS, &err) < 0) {
+		fprintf(stderr, "scorer: %s\n", err.msg);
+		goto out;
+	}
+	scorer_resolution_stats(sc, &rs);
+	sent = rs.fine_sends;
+	printf("cap: 2 ms resolution, 500 ms timeout, no answers: %" PRId64 " sent at the "
+	       "resolution, %" PRId64 " capped, at most %" PRId64 " in flight, %zu samples\n",
+	       sent, rs.capped, rs.max_inflight, n_samples);
+	CHECK(rs.fine, "still at the resolution (nothing answered healthy)");
+	CHECK(rs.max_inflight <= SCENARIO_RESOLUTION_MAX_INFLIGHT * 5 / 4, "%" PRId64
+	      " in flight", rs.max_inflight);
+	CHECK(rs.capped > 0, "no grid point was capped");
+	for (size_t i = 0; i < n_samples; i++)
+		CHECK(!samples[i].ok, "a hanging request answered healthy");
+	rc = 0;
+out:
+	scorer_free(sc);
+	if (lfd >= 0)
+		close(lfd);
+	free(b);
+	return rc;
+}
+
 int main(void)
 {
 	struct fd_error err = { 0 };
@@ -396,6 +597,9 @@ int main(void)
 	if (run_iteration(700 * MS) < 0 || run_iteration(1300 * MS) < 0)
 		failures++;
 	if (reuse_connection() < 0 || pcap_captures() < 0 || dns_fails() < 0)
+		failures++;
+	if (resolution_outage(600 * MS) < 0 || resolution_outage(853 * MS) < 0 ||
+	    resolution_cap() < 0)
 		failures++;
 	free(samples);
 	return failures ? 1 : 0;

@@ -58,7 +58,8 @@ eq("ports", t["ports"], [443, 5432])
 eq("direction", t["direction"], "egress")
 eq("stop_if_failing", p["stop_if_failing"], [{"probe": "db-east", "for_ms": 60000}])
 eq("recovery", p["recovery"], {"mode": "all", "probes": ["api", "api-region"],
-                               "stable_for_ms": 15000, "timeout_ms": 1200000})
+                               "stable_for_ms": 15000, "timeout_ms": 1200000,
+                               "resolution_ms": None})
 eq("steps", [(s["step"], s["manual"], s["run"], s["timeout_ms"]) for s in p["runbook"]],
    [(1, False, "./runbook/lb-drain.sh eu-west-1", 300000), (2, True, None, 1200000)])
 eq("canary interval", p["rpo"]["canary"]["interval_ms"], 500)
@@ -179,6 +180,36 @@ if run != plan:
 if not pre or pre["ok"] is not True or pre["outcome"] != "recovered" or not pre["detail"]:
     sys.exit("preflight %r" % pre)' "$tmp/dry.json" "$tmp/dryplan.json" || bad "dry run JSON"
 [ -e "$tmp/injected" ] && bad "the dry run injected"
+
+# recovery.resolution: in the JSON plan (milliseconds) and in the text plan
+cat >"$tmp/res.yaml" <<'YAML'
+name: resolution
+faults:
+  - id: hook
+    kind: exec
+    duration: 10s
+    inject: "true"
+    revert: "true"
+probes:
+  - id: self
+    interval: 250ms
+    timeout: 400ms
+    command: { run: "true" }
+recovery:
+  all: [self]
+  resolution: 5ms
+  timeout: 2s
+YAML
+"$fd" plan --json "$tmp/res.yaml" >"$tmp/res.json" || bad "plan --json res.yaml: exit $?"
+python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+if p["recovery"]["resolution_ms"] != 5:
+    sys.exit("recovery.resolution_ms %r" % p["recovery"]["resolution_ms"])
+if p["failback"] is not None:
+    sys.exit("failback %r" % p["failback"])' "$tmp/res.json" || bad "resolution in the JSON plan"
+"$fd" plan "$tmp/res.yaml" >"$tmp/res.txt" || bad "plan res.yaml: exit $?"
+grep -q "its probes send every 5.0 ms (resolution: 200 requests/s each)" "$tmp/res.txt" || bad "resolution in the text plan"
 
 [ "$fails" -eq 0 ] && echo "ok" || echo "$fails failure(s)"
 [ "$fails" -eq 0 ]

@@ -376,6 +376,43 @@ static void test_plan(void **state)
 	scenario_free(s);
 }
 
+/* recovery.resolution: off by default, read in ns, shown in the plan. */
+static void test_resolution(void **state)
+{
+	static const char text[] =
+		"name: res\n"
+		"faults:\n"
+		"  - { id: f, kind: drop, duration: 1m, targets: { cidrs: [10.0.0.0/8] } }\n"
+		"probes:\n"
+		"  - { id: p, interval: 250ms, timeout: 500ms, http: { url: 'http://127.0.0.1/' } }\n"
+		"  - { id: q, interval: 100ms, timeout: 100ms, tcp: { host: 127.0.0.1, port: 80 } }\n"
+		"recovery:\n"
+		"  all: [p, q]\n"
+		"  resolution: 5ms\n"
+		"  timeout: 5m\n"
+		"failback: { all: [p], timeout: 1m }\n";
+	struct scenario *s = load_ok("res.yaml", text), *m = load_ok("min.yaml", MINIMAL);
+	char *plan = NULL;
+	const char *first;
+	size_t len = 0;
+	FILE *mem = open_memstream(&plan, &len);
+
+	(void)state;
+	assert_int_equal(s->recovery.resolution_ns, 5 * FD_NS_PER_MS);
+	assert_int_equal(s->failback.resolution_ns, 0);
+	assert_int_equal(m->recovery.resolution_ns, 0);
+	scenario_print_plan(s, mem);
+	scenario_print_plan(m, mem);
+	fclose(mem);
+	/* once: the recovery's line, none for the failback or the minimal scenario */
+	first = strstr(plan, "its probes send every 5.0 ms (resolution: 200 requests/s each)");
+	assert_non_null(first);
+	assert_null(strstr(first + strlen("its probes send every"), "its probes send every"));
+	free(plan);
+	scenario_free(m);
+	scenario_free(s);
+}
+
 /* Single-quoted scalars are unescaped by the loader (see scenario_tree.c). */
 static void test_single_quoted(void **state)
 {
@@ -416,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_library),
 		cmocka_unit_test(test_plan),
 		cmocka_unit_test(test_single_quoted),
+		cmocka_unit_test(test_resolution),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

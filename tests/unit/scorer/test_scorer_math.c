@@ -56,6 +56,35 @@ static void sched_stall_skips(void **state)
 	assert_int_equal(s.skipped, 3);
 }
 
+/* recovery.resolution: 250 ms -> 5 ms -> 250 ms without leaving either grid. */
+static void sched_restep_grid(void **state)
+{
+	struct sched s;
+	int64_t start = 1000 * MS;
+
+	(void)state;
+	sched_init(&s, start, 250 * MS);
+	sched_fire(&s, start);
+	sched_fire(&s, start + 250 * MS + 100);
+	/* Switched at 307.3 ms after start: the next 5 ms point, 310 ms. */
+	sched_restep(&s, 5 * MS, start + 307300000);
+	assert_int_equal(s.next_ns, start + 310 * MS);
+	sched_fire(&s, start + 310 * MS);
+	assert_int_equal(s.next_ns, start + 315 * MS);
+	/* Back to 250 ms at 401 ms: the coarse grid's next point, 500 ms. */
+	sched_restep(&s, 250 * MS, start + 401 * MS);
+	assert_int_equal(s.next_ns, start + 500 * MS);
+	/* Switched in the very instant a point was sent: that point is not sent twice. */
+	sched_fire(&s, start + 500 * MS);
+	sched_restep(&s, 5 * MS, start + 500 * MS);
+	assert_int_equal(s.next_ns, start + 505 * MS);
+	/* Before the (phase-shifted) first point: the first point. */
+	sched_init(&s, start, 250 * MS);
+	sched_restep(&s, 5 * MS, start - 40 * MS);
+	assert_int_equal(s.next_ns, start);
+	assert_int_equal(s.skipped, 0);
+}
+
 static void lateness_percentiles(void **state)
 {
 	struct lateness l = { 0 };
@@ -319,6 +348,60 @@ static void window_ignores_pre_t0(void **state)
 	assert_true(recovery_watch_done(w, LATER, &r));
 	assert_int_equal(r.rto_ns, 20 * MS);
 	assert_false(r.has_detect);
+	recovery_watch_free(w);
+}
+
+/*
+ * recovery.resolution: the bound is the send gap that ended the failure.
+ * Probes 0 (10 ms) and 1 (50 ms) under "all", resolution 2 ms.
+ */
+static void window_resolution_gap(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+	int64_t t;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 2, 0);
+	f.c.resolution_ns = 2 * MS;
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	/* Both fail from T0; probe 0 recovers at 100 ms, probe 1 at 201.5 ms
+	 * (its previous, failing, sample at 199.5 ms: gap 2 ms). */
+	for (t = 0; t < 300; t += 2)
+		feed(w, 0, t, t >= 100);
+	for (t = 1; t < 199; t += 2)
+		feed(w, 1, t, false);
+	feed(w, 1, 199, false);
+	feed(w, 1, 201, true);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 201 * MS);
+	assert_int_equal(r.error_bound_ns, 2 * MS);
+	recovery_watch_free(w);
+
+	/* A flap after a healthy sample: the failing one came at the coarse step
+	 * (50 ms after the previous sample) and recovery follows 30 ms later,
+	 * before the probe was switched back: the bound is that 30 ms gap. */
+	fixture_init(&f, CRITERION_ALL, 1, 100 * MS);
+	f.c.resolution_ns = 2 * MS;
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 0, 0, false);
+	feed(w, 0, 2, true);
+	feed(w, 0, 52, false);
+	feed(w, 0, 82, true);
+	feed(w, 0, 300, true);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 82 * MS);
+	assert_int_equal(r.error_bound_ns, 30 * MS);
+	recovery_watch_free(w);
+
+	/* Healthy from the first sample after T0 (sent 7 ms after it): 7 ms. */
+	fixture_init(&f, CRITERION_ANY, 1, 0);
+	f.c.resolution_ns = 2 * MS;
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 0, 7, true);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.error_bound_ns, 7 * MS);
 	recovery_watch_free(w);
 }
 
@@ -703,6 +786,7 @@ int main(void)
 		cmocka_unit_test(sched_no_drift),
 		cmocka_unit_test(sched_stall_skips),
 		cmocka_unit_test(lateness_percentiles),
+		cmocka_unit_test(sched_restep_grid),
 		cmocka_unit_test(window_simple),
 		cmocka_unit_test(window_not_before_horizon),
 		cmocka_unit_test(window_flapping),
@@ -711,6 +795,7 @@ int main(void)
 		cmocka_unit_test(window_out_of_order),
 		cmocka_unit_test(window_never_recovers),
 		cmocka_unit_test(window_ignores_pre_t0),
+		cmocka_unit_test(window_resolution_gap),
 		cmocka_unit_test(rpo_none_lost),
 		cmocka_unit_test(rpo_tail_lost),
 		cmocka_unit_test(rpo_gaps),
