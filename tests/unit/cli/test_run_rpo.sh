@@ -85,11 +85,15 @@ query after "date -u +%Y-%m-%dT%H:%M:%S.%NZ"
 run after || bad "after: exit $? $(cat after.out)"
 check
 grep -q "RPO unknown.*after T0 (written after the failover)" after.out || bad "after T0: $(grep rpo after.out)"
+check
+# a query counts no writes: the line must not claim "0 of 0 lost"
+grep -q "RPO unknown (query)" after.out && ! grep -q "acknowledged writes" after.out ||
+	bad "query line names writes: $(grep rpo after.out)"
 query before "echo '{{t0}}' | sed 's/Z$/-00:00/'"
 run before || bad "before: exit $? $(cat before.out)"
 check
 # T0 is floored to the microsecond: under 1 us, never negative
-grep -Eq "rpo read-back: RPO ([0-9]+ ns|0 ms).*newest record at 20[0-9-]*T[0-9:.]*-00:00" before.out ||
+grep -Eq "rpo read-back: RPO ([0-9]+ ns|0 ms) \\(query\\).*newest record at 20[0-9-]*T[0-9:.]*-00:00" before.out ||
 	bad "{{t0}}: $(grep rpo before.out)"
 
 echo "$checks checks, $fails failure(s)"
