@@ -123,15 +123,31 @@ int64_t drill_steady_window_ns(const struct scenario *s)
 
 int drill_track_sample(struct probe_track *t, bool ok, int64_t sent_mono_ns)
 {
-	bool changed = !t->seen || t->ok != ok;
+	bool changed;
 
+	if (t->seen && sent_mono_ns < t->last_sent_ns)
+		return 0;
+	changed = !t->seen || t->ok != ok;
 	if (!ok && (!t->seen || t->ok))
 		t->failing_since_ns = sent_mono_ns;
 	t->seen = true;
 	t->ok = ok;
+	t->last_sent_ns = sent_mono_ns;
 	if (!changed)
 		return 0;
 	return ok ? 1 : -1;
+}
+
+int64_t drill_failing_for_ns(const struct scenario *s, const struct probe_track *tracks,
+			     size_t probe, int64_t now_mono_ns)
+{
+	const struct probe_track *t = &tracks[probe];
+	enum probe_kind k = s->probes[probe].kind;
+	int64_t until = k == PROBE_LOG || k == PROBE_PCAP ? now_mono_ns : t->last_sent_ns;
+
+	if (!t->seen || t->ok || until < t->failing_since_ns)
+		return 0;
+	return until - t->failing_since_ns;
 }
 
 bool drill_stop_if_tripped(const struct scenario *s, const struct probe_track *tracks,
@@ -140,7 +156,9 @@ bool drill_stop_if_tripped(const struct scenario *s, const struct probe_track *t
 	for (size_t i = 0; i < s->n_stop_if; i++) {
 		const struct probe_track *t = &tracks[s->stop_if[i].probe];
 
-		if (t->seen && !t->ok && now_mono_ns - t->failing_since_ns >= s->stop_if[i].for_ns) {
+		if (t->seen && !t->ok &&
+		    drill_failing_for_ns(s, tracks, s->stop_if[i].probe, now_mono_ns) >=
+		    s->stop_if[i].for_ns) {
 			*which = i;
 			return true;
 		}

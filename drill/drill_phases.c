@@ -180,7 +180,8 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 			it->outcome = OUTCOME_ABORTED;
 			drill_textf(it->detail, sizeof(it->detail), "stop-if-failing: probe %s failed for %s",
 				 s->probes[s->stop_if[which].probe].id,
-				 fd_duration_format(now - d->tracks[s->stop_if[which].probe].failing_since_ns,
+				 fd_duration_format(drill_failing_for_ns(s, d->tracks,
+									 s->stop_if[which].probe, now),
 						    dur, sizeof(dur)));
 			break;
 		}

@@ -53,7 +53,14 @@ void scorer_stop(struct scorer *sc);
 /* Runs the loop until deadline (CLOCK_MONOTONIC ns); returns early never. */
 int scorer_poll(struct scorer *sc, int64_t deadline_mono_ns, struct fd_error *err);
 
-/* Latest known state of a probe (false before its first sample). */
+/*
+ * Samples of one probe reach on_sample in send order: an answer that
+ * completes before the answer to an earlier send of the same probe is held
+ * until that one has come (at most the probe's timeout). Log and pcap
+ * events are delivered as they are read.
+ */
+/* Latest known state of a probe (false before its first sample): the
+ * newest sample by send time, never an older one that answered late. */
 bool scorer_probe_ok(const struct scorer *sc, size_t probe);
 
 /* ---- recovery criterion (pure arithmetic over samples) ------------------ */
@@ -124,6 +131,13 @@ int64_t scorer_probe_count(const struct scorer *sc, size_t probe);
  */
 void scorer_probe_window(struct scorer *sc, size_t probe, int64_t from_ns, int64_t to_ns);
 int64_t scorer_probe_window_count(const struct scorer *sc, size_t probe);
+
+/*
+ * The send time of the oldest sample not yet delivered to on_sample (in
+ * flight or held for order), INT64_MAX when none. A sample still to come
+ * is sent at or after it: what is dated by send time before it is final.
+ */
+int64_t scorer_oldest_pending_ns(const struct scorer *sc);
 
 /* The error bound of a probe's samples: its interval (pcap: 1 us). */
 int64_t scorer_probe_error_bound(const struct scenario_probe *p);

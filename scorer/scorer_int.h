@@ -155,6 +155,9 @@ struct probe_rt {
 	int64_t win_from_ns, win_to_ns; /* pcap: the window counted in win_count */
 	int64_t win_count;
 	void *impl;      /* log / pcap state */
+	/* Sends not yet delivered, oldest first (scorer.c: ordered delivery). */
+	struct probe_pending *pend_head, *pend_tail;
+	bool starting;   /* inside a job start: completions wait to be delivered */
 };
 
 /* A pattern compiled once (JIT where available), with its own match data:
