@@ -99,6 +99,20 @@ enum drill_outcome drill_outcome_worse(enum drill_outcome a, enum drill_outcome 
 	return outcome_rank(a) >= outcome_rank(b) ? a : b;
 }
 
+char *drill_rto_text(const struct store_iteration *it, char *buf, size_t len)
+{
+	int64_t rto = (int64_t)(it->rto_ms * (double)FD_NS_PER_MS);
+	char v[32], b[32];
+
+	if (it->has_rto_bounds)
+		return fd_bounded_format(rto, (int64_t)(it->rto_late_ms * (double)FD_NS_PER_MS),
+					 (int64_t)(it->rto_early_ms * (double)FD_NS_PER_MS), buf, len);
+	drill_textf(buf, len, "%s (+%s)", fd_duration_format(rto, v, sizeof(v)),
+		    fd_duration_format((int64_t)(it->error_bound_ms * (double)FD_NS_PER_MS), b,
+				       sizeof(b)));
+	return buf;
+}
+
 int64_t drill_steady_window_ns(const struct scenario *s)
 {
 	int64_t interval = 0, timeout = 0, w;

@@ -128,10 +128,27 @@ int drill_apply_faults(struct drill *d, struct store_iteration *it, struct fd_er
 	return 0;
 }
 
+/* What the tracks saw before the watch began: each probe's newest sample. */
+static void watch_seed(struct drill *d)
+{
+	for (size_t i = 0; i < d->s->n_probes; i++) {
+		struct scorer_sample smp = { .probe = i };
+
+		if (!d->tracks[i].seen)
+			continue;
+		smp.sent_mono_ns = d->tracks[i].last_sent_ns;
+		smp.ok = d->tracks[i].ok;
+		recovery_watch_feed(d->watch, &smp);
+	}
+}
+
 static void fill_recovery(struct store_iteration *it, const struct recovery_result *r)
 {
 	it->has_rto = r->recovered;
 	it->rto_ms = r->recovered ? (double)r->rto_ns / (double)FD_NS_PER_MS : 0;
+	it->has_rto_bounds = r->recovered;
+	it->rto_early_ms = r->recovered ? (double)r->rto_early_ns / (double)FD_NS_PER_MS : 0;
+	it->rto_late_ms = r->recovered ? (double)r->rto_late_ns / (double)FD_NS_PER_MS : 0;
 	it->has_detect = r->has_detect;
 	it->detect_ms = (double)r->detect_ns / (double)FD_NS_PER_MS;
 	it->has_first_success = r->has_first_success;
@@ -161,6 +178,7 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	d->watch_from = d->t0;
+	watch_seed(d);
 	step_runner_start(d->steps, d->t0, err);
 	for (;;) {
 		rc = drill_poll_slice(d, deadline, err);
@@ -194,6 +212,8 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 	}
 	recovery_watch_done(d->watch, fd_mono_ns(), &rr);
 	fill_recovery(it, &rr);
+	if (!rr.has_detect)
+		drill_event(d, "note", "time to detect unknown", rr.detect_why);
 	if (rc < 0)
 		it->outcome = OUTCOME_ERROR;
 	if (!step_runner_finished(d->steps)) {
@@ -210,8 +230,7 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 				drill_record_lap(d, &laps[i]);
 	}
 	if (it->outcome == OUTCOME_RECOVERED) {
-		drill_event(d, "outcome", "recovered",
-		      fd_duration_format((int64_t)(it->rto_ms * (double)FD_NS_PER_MS), dur, sizeof(dur)));
+		drill_event(d, "outcome", "recovered", drill_rto_text(it, why, sizeof(why)));
 		drill_notify(d, NOTIFY_RECOVERED, it);
 	} else
 		drill_event(d, "outcome", store_outcome_name(it->outcome), it->detail);

@@ -54,7 +54,7 @@ struct drill {
 	unsigned number;
 	int64_t iteration_id;
 	struct scorer *sc;
-	struct recovery_watch *watch; /* fed with samples sent at or after watch_from */
+	struct recovery_watch *watch; /* fed every sample; counts those sent from watch_from */
 	int64_t watch_from;
 	bool has_t0;
 	int64_t t0;

@@ -149,7 +149,8 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 	if (change)
 		drill_event_at(d, smp->sent_mono_ns, change > 0 ? "probe-up" : "probe-down", p->id,
 			 smp->detail);
-	if (d->watch && smp->sent_mono_ns >= d->watch_from)
+	/* Earlier samples too: the state each probe was in at T0 decides who can detect. */
+	if (d->watch)
 		recovery_watch_feed(d->watch, smp);
 }
 

@@ -192,6 +192,10 @@ struct scenario_criterion {
 	size_t n_probes;
 	int64_t stable_for_ns; /* default 0 */
 	int64_t timeout_ns;    /* required */
+	/* recovery.detect: the probe time to detect is measured from (any probe);
+	 * without it, the criterion probes healthy at T0. */
+	bool has_detect;
+	size_t detect_probe;   /* index into scenario->probes */
 };
 
 struct scenario_step {

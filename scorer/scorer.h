@@ -71,16 +71,37 @@ struct recovery_watch;
 struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
 					  const struct scenario *s, int64_t t0_mono_ns);
 void recovery_watch_free(struct recovery_watch *w);
+/*
+ * Samples of any probe, in any order. Those sent before T0 count only for
+ * the state each probe was in at T0 (time to detect); the newest by send
+ * time wins. A caller that saw samples before it made the watch passes the
+ * newest of each probe the same way.
+ */
 void recovery_watch_feed(struct recovery_watch *w, const struct scorer_sample *s);
 
+/*
+ * The criterion is a step function of the samples' send times, so RTO is
+ * measured from the send of the sample that made it hold. That sample saw
+ * the system somewhere between its send and its answer, and the sample of
+ * that probe before it (failing, or T0) saw it down somewhere after its own
+ * send. So the true RTO lies in [rto - late, rto + early]:
+ *   early: the healthy sample's latency (pcap: 0, the packet's own time);
+ *   late:  its send minus the send of that probe's previous sample (or T0),
+ *          the interval or whatever finer gap was actually sampled.
+ */
 struct recovery_result {
 	bool recovered;           /* a window of stable_for held */
 	int64_t rto_ns;           /* window start - T0; valid only when recovered */
+	int64_t rto_early_ns;     /* valid when recovered: true RTO <= rto + early */
+	int64_t rto_late_ns;      /* valid when recovered: true RTO >= rto - late */
 	bool has_detect;
-	int64_t detect_ns;        /* first failing sample (criterion probes) after T0 */
+	int64_t detect_ns;        /* first failure after T0 of a probe healthy at T0 */
+	char detect_why[160];     /* when !has_detect: why time to detect is unknown */
 	bool has_first_success;
 	int64_t first_success_ns; /* criterion first true after T0 */
-	int64_t error_bound_ns;   /* longest probe interval in the criterion (pcap: 1 us) */
+	/* Recovered: max(early, late). Not recovered: the longest probe interval
+	 * in the criterion (pcap: 1 us), the bound an RTO would have had. */
+	int64_t error_bound_ns;
 };
 
 /* True once a stable window is complete as of now_mono_ns; fills r either way. */

@@ -97,6 +97,7 @@ int rpo_parse_timestamp(const char *s, int64_t *real_ns);
 struct watch_series {
 	int64_t *t;
 	bool *ok;
+	int64_t *lat;       /* each sample's latency (send to answer) */
 	size_t n, cap;
 	int64_t timeout_ns; /* how late a sample may still arrive after its send */
 };
