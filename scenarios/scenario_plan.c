@@ -206,6 +206,10 @@ static void print_criterion(FILE *out, const struct scenario *s, const struct sc
 	print_probe_list(out, s, c->probes, c->n_probes, ", ");
 	fprintf(out, "\n  healthy continuously for %s; give up after %s (\"not recovered\")\n",
 		dur(c->stable_for_ns, a, sizeof(a)), dur(c->timeout_ns, b, sizeof(b)));
+	if (c == &s->recovery)
+		fprintf(out, "  time to detect: the first failure after T0 of %s%s\n",
+			c->has_detect ? "probe " : "a criterion probe healthy at T0",
+			c->has_detect ? s->probes[c->detect_probe].id : "");
 }
 
 static void print_action(FILE *out, const char *label, const struct scenario_action *a)
