@@ -157,4 +157,9 @@ int drill_lap_send(const char *db_path, const char *note, char *reply, size_t re
 int drill_scope_hold(const char *netns, const char *holder, int *fd_out, struct fd_error *err);
 void drill_scope_release(int fd, const char *netns); /* -1 is a no-op; removes the lock file */
 
+/* "81 ms (-30/+20 ms)": an iteration's RTO with both sides of its bound, the
+ * true RTO lying in [rto - 30 ms, rto + 20 ms] ("81 ms (+50 ms)" for an RTO
+ * recorded before both sides were). Returns buf. */
+char *drill_rto_text(const struct store_iteration *it, char *buf, size_t len);
+
 #endif

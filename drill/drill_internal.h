@@ -29,10 +29,6 @@ void drill_textf(char *dst, size_t len, const char *fmt, ...)
 bool drill_objectives_met(const struct scenario *s, const struct store_iteration *it,
 			  char *why, size_t why_len);
 
-/* "81 ms (-30/+20 ms)": the iteration's RTO with both sides of its bound
- * ("81 ms (+50 ms)" for an RTO recorded with the interval bound only). */
-char *drill_rto_text(const struct store_iteration *it, char *buf, size_t len);
-
 /* The worse of two outcomes: error > aborted > not-healthy > not-recovered > recovered. */
 enum drill_outcome drill_outcome_worse(enum drill_outcome a, enum drill_outcome b);
 
