@@ -115,12 +115,16 @@ static void end_line(struct live *lv)
 static void on_progress(void *user, const struct drill_progress *p)
 {
 	struct live *lv = user;
-	char el[32], t0[32];
+	char el[32], t0[32], at[40];
+	const char *clock;
 
 	if (p->event) {
+		/* When it happened, UTC to the millisecond: lines come in that order. */
+		fd_time_format_utc(p->event_real_ns, at, sizeof(at));
+		clock = strchr(at, 'T');
 		end_line(lv);
-		fprintf(lv->out, "[%u/%u] %s\n", p->iteration ? p->iteration : 1,
-			p->iterations ? p->iterations : 1, p->event);
+		fprintf(lv->out, "[%u/%u] %.12s %s\n", p->iteration ? p->iteration : 1,
+			p->iterations ? p->iterations : 1, clock ? clock + 1 : at, p->event);
 	}
 	if (p->step && p->step_manual && p->step != lv->hinted) {
 		end_line(lv);

@@ -60,8 +60,11 @@ struct drill_progress {
 	const char *step;          /* runbook step in progress, NULL when none */
 	bool step_manual;
 	/* Non-NULL when this call reports an event ("fault applied: ..."); NULL
-	 * for the periodic refresh (about every 200 ms). */
+	 * for the periodic refresh (about every 200 ms). Events come in the
+	 * order they happened, a little after (a probe transition is dated by
+	 * its sample's send and known only when every earlier send answered). */
 	const char *event;
+	int64_t event_real_ns;     /* with event: when it happened (wall clock) */
 };
 
 typedef void (*drill_progress_fn)(void *user, const struct drill_progress *p);

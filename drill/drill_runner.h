@@ -78,6 +78,9 @@ struct drill {
 	/* the first store error met inside a callback; ends the iteration */
 	int fatal_rc;
 	struct fd_error fatal_err;
+	/* event lines waiting to be told in event-time order (drill_timeline.c) */
+	struct told_line *told;
+	size_t n_told, cap_told;
 };
 
 static inline bool drill_stop_requested(const struct drill *d)
@@ -89,6 +92,8 @@ static inline bool drill_stop_requested(const struct drill *d)
 
 /* Tells the progress callback; event is NULL for the periodic refresh. */
 void drill_tell(struct drill *d, const char *event);
+/* Tells every event line still waiting for its turn, and frees the queue. */
+void drill_tell_flush(struct drill *d);
 /* Appends one event to the timeline (committed at once) and tells the
  * progress callback; mono is when it happened. drill_event_at() uses the
  * iteration in progress, drill_event() also the current time. */
