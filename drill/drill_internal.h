@@ -42,6 +42,7 @@ struct probe_track {
 	bool ok;
 	int64_t failing_since_ns; /* send time of the first sample of the current failing run */
 	int64_t last_sent_ns;     /* send time of the newest sample applied */
+	int64_t last_latency_ns;  /* ... and its latency (set by the drill) */
 };
 
 /* Feeds one sample; returns +1 when the probe went up, -1 when it went down

@@ -137,6 +137,7 @@ static void watch_seed(struct drill *d)
 		if (!d->tracks[i].seen)
 			continue;
 		smp.sent_mono_ns = d->tracks[i].last_sent_ns;
+		smp.latency_ns = d->tracks[i].last_latency_ns;
 		smp.ok = d->tracks[i].ok;
 		recovery_watch_feed(d->watch, &smp);
 	}

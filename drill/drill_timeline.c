@@ -220,6 +220,8 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 	drill_textf(out->detail, sizeof(out->detail), "%s", smp->detail);
 
 	change = drill_track_sample(&d->tracks[smp->probe], smp->ok, smp->sent_mono_ns);
+	if (d->tracks[smp->probe].last_sent_ns == smp->sent_mono_ns)
+		d->tracks[smp->probe].last_latency_ns = smp->latency_ns;
 	if (change) {
 		char detail[400], lat[32];
 

@@ -72,9 +72,9 @@ struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
 					  const struct scenario *s, int64_t t0_mono_ns);
 void recovery_watch_free(struct recovery_watch *w);
 /*
- * Samples of any probe, in any order. Those sent before T0 count only for
- * the state each probe was in at T0 (time to detect); the newest by send
- * time wins. A caller that saw samples before it made the watch passes the
+ * Samples of any probe, in any order. Those sent and answered before T0
+ * count only for the state each probe was in at T0 (time to detect); the
+ * newest by send time wins. A caller that saw samples before it made the watch passes the
  * newest of each probe the same way.
  */
 void recovery_watch_feed(struct recovery_watch *w, const struct scorer_sample *s);

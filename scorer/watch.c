@@ -17,7 +17,7 @@
  * The window's start carries its two-sided bound (scorer.h): the latency of
  * the sample that made the criterion hold, and the gap back to that probe's
  * sample before it. Time to detect counts only probes healthy at T0: the
- * newest sample each sent before T0 says so.
+ * newest sample each sent and answered before T0 says so.
  */
 #include "scorer_int.h"
 
@@ -233,6 +233,10 @@ static void detect_feed(struct recovery_watch *w, const struct scorer_sample *s)
 	struct detect_track *d = &w->det[s->probe];
 
 	if (s->sent_mono_ns < w->t0) {
+		/* Only a sample answered before T0 tells the state at T0: one sent
+		 * before and answered after may have seen the fault already. */
+		if (s->sent_mono_ns + (s->latency_ns > 0 ? s->latency_ns : 0) >= w->t0)
+			return;
 		if (d->at_t0 < 0 || s->sent_mono_ns >= d->at_t0_sent) {
 			d->at_t0 = s->ok ? 1 : 0;
 			d->at_t0_sent = s->sent_mono_ns;

@@ -241,6 +241,17 @@ static void detect_needs_healthy_at_t0(void **state)
 	assert_false(r.has_detect);
 	assert_string_equal(r.detect_why, "probe c was already failing at T0");
 	recovery_watch_free(w);
+
+	/* Sent before T0 and answered after it (failing): it may have seen the
+	 * fault, so it says nothing about T0; the one answered before does. */
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 2, -20, true);
+	feed_lat(w, 2, -5, false, 10);
+	feed(w, 2, 25, false);
+	recovery_watch_done(w, LATER, &r);
+	assert_true(r.has_detect);
+	assert_int_equal(r.detect_ns, 25 * MS);
+	recovery_watch_free(w);
 }
 
 static void window_not_before_horizon(void **state)
