@@ -81,6 +81,7 @@ struct drill {
 	/* event lines waiting to be told in event-time order (drill_timeline.c) */
 	struct told_line *told;
 	size_t n_told, cap_told;
+	bool draining; /* inside drill_notify_drain (it records events itself) */
 };
 
 static inline bool drill_stop_requested(const struct drill *d)

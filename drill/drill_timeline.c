@@ -76,8 +76,15 @@ struct told_line {
 
 static void tell_release(struct drill *d, bool all)
 {
-	int64_t horizon = fd_mono_ns() - TELL_SLACK_NS, pending = scorer_oldest_pending_ns(d->sc);
+	int64_t horizon, pending;
 	size_t n = 0;
+
+	/* Webhook reports are dated when their request ended, on another
+	 * thread: take them in before telling anything newer. */
+	if (!d->draining)
+		drill_notify_drain(d);
+	horizon = fd_mono_ns() - TELL_SLACK_NS;
+	pending = scorer_oldest_pending_ns(d->sc);
 
 	if (pending < horizon)
 		horizon = pending;
@@ -355,12 +362,16 @@ void drill_notify_drain(struct drill *d)
 {
 	struct notify_report r;
 
+	if (d->draining)
+		return;
+	d->draining = true;
 	if (*d->notify_error && d->drill_id) {
 		drill_event(d, "notify", "setup", d->notify_error);
 		*d->notify_error = '\0';
 	}
 	while (notifier_next_report(d->notify, &r))
 		drill_event_in(d, r.iteration_id, r.mono_ns, "notify", r.subject, r.text);
+	d->draining = false;
 }
 
 /* ---- polling --------------------------------------------------------------- */
