@@ -150,6 +150,9 @@ struct notify_msg {
 	int64_t lost_writes;
 	int objectives_met;      /* -1 unknown, else 0/1 */
 	const char *detail;      /* NULL = none */
+	bool has_rto_bounds;     /* both sides of the RTO's bound (scorer.h) */
+	double rto_early_ms;
+	double rto_late_ms;
 };
 
 /* One line for the timeline: "notified start via $HOOK: HTTP 200". Never

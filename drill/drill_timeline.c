@@ -343,6 +343,9 @@ void drill_notify(struct drill *d, enum notify_event e, const struct store_itera
 		m.has_rto = it->has_rto;
 		m.rto_ms = it->rto_ms;
 		m.error_bound_ms = it->error_bound_ms;
+		m.has_rto_bounds = it->has_rto && it->has_rto_bounds;
+		m.rto_early_ms = it->rto_early_ms;
+		m.rto_late_ms = it->rto_late_ms;
 		m.has_rpo = it->has_rpo;
 		m.rpo_ms = it->rpo_ms;
 		m.lost_writes = it->lost_writes;
