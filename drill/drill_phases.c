@@ -331,6 +331,38 @@ static void evidence_close(struct drill *d)
 			evidence_record(d, i, end);
 }
 
+/* How long the answers already on their way may hold up the revert. */
+#define SETTLE_BEFORE_REVERT_NS (100 * FD_NS_PER_MS)
+
+static bool all_probes_ok(const struct drill *d)
+{
+	for (size_t i = 0; i < d->s->n_probes; i++)
+		if (d->tracks[i].seen && !d->tracks[i].ok)
+			return false;
+	return true;
+}
+
+/*
+ * Takes in the answers already on their way, so that the timeline up to
+ * the revert can be told as it happens (an event line waits for every
+ * earlier send, docs/scorer.md). Only a healthy system, whose answers take
+ * milliseconds, and at most SETTLE_BEFORE_REVERT_NS: a revert never waits
+ * for a failing probe's timeout.
+ */
+static void settle_answers(struct drill *d)
+{
+	int64_t until = fd_mono_ns() + SETTLE_BEFORE_REVERT_NS;
+	struct fd_error e;
+
+	if (!d->sc || !all_probes_ok(d))
+		return;
+	while (scorer_oldest_pending_ns(d->sc) != INT64_MAX && fd_mono_ns() < until) {
+		fd_error_clear(&e);
+		if (scorer_poll(d->sc, fd_mono_ns() + FD_NS_PER_MS, &e) < 0)
+			return;
+	}
+}
+
 int drill_revert_faults(struct drill *d, struct fd_error *err)
 {
 	int rc;
@@ -338,6 +370,7 @@ int drill_revert_faults(struct drill *d, struct fd_error *err)
 	if (!d->applied)
 		return 0;
 	evidence_close(d);
+	settle_answers(d);
 	drill_set_phase(d, DRILL_PHASE_REVERT);
 	rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
 	drill_flows_record(d);

@@ -64,10 +64,11 @@ void drill_tell(struct drill *d, const char *event)
 /*
  * Event lines wait here until nothing dated before them can still come: a
  * probe transition is dated by its sample's send, known only once every
- * earlier send of that probe answered (scorer_oldest_pending_ns), and the
- * webhook reports and flow records of a slice are drained at its end.
+ * earlier send of that probe answered (scorer_oldest_pending_ns); a webhook
+ * report is dated when the notifier thread queues it, so the reports taken
+ * in after reading the clock cover everything dated before that reading.
+ * Every other event is dated when it is recorded.
  */
-#define TELL_SLACK_NS (2 * SLICE_NS)
 
 struct told_line {
 	int64_t mono_ns, real_ns;
@@ -76,14 +77,11 @@ struct told_line {
 
 static void tell_release(struct drill *d, bool all)
 {
-	int64_t horizon, pending;
+	int64_t horizon = fd_mono_ns(), pending;
 	size_t n = 0;
 
-	/* Webhook reports are dated when their request ended, on another
-	 * thread: take them in before telling anything newer. */
 	if (!d->draining)
 		drill_notify_drain(d);
-	horizon = fd_mono_ns() - TELL_SLACK_NS;
 	pending = scorer_oldest_pending_ns(d->sc);
 
 	if (pending < horizon)
@@ -246,6 +244,9 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 	/* Earlier samples too: the state each probe was in at T0 decides who can detect. */
 	if (d->watch)
 		recovery_watch_feed(d->watch, smp);
+	/* This sample may have been what held the lines back (also inside read-back). */
+	if (d->n_told)
+		tell_release(d, false);
 }
 
 /* ---- laps ------------------------------------------------------------------ */
