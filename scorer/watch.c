@@ -46,8 +46,8 @@ struct scan_state {
 /* Per scenario probe: its state at T0 and its first failure after. */
 struct detect_track {
 	bool candidate;     /* may detect: the detect probe, else a criterion probe */
-	signed char at_t0;  /* -1 no sample before T0, 0 failing, 1 healthy */
-	int64_t at_t0_sent; /* send time of the newest sample before T0 */
+	signed char at_t0;  /* -1 no sample answered before T0, 0 failing, 1 healthy */
+	int64_t at_t0_sent; /* send time of the newest sample answered before T0 */
 	bool failed;
 	int64_t first_fail; /* earliest failing send at or after T0 */
 };
@@ -386,7 +386,7 @@ static void detect_result(const struct recovery_watch *w, struct recovery_result
 		snprintf(r->detect_why, sizeof(r->detect_why), "probe %s %s",
 			 s->probes[w->detect_probe].id ? s->probes[w->detect_probe].id : "?",
 			 d->at_t0 == 0 ? "was already failing at T0" :
-			 d->at_t0 < 0 ? "had no sample before T0" : "did not fail after T0");
+			 d->at_t0 < 0 ? "had no sample answered before T0" : "did not fail after T0");
 	} else {
 		snprintf(r->detect_why, sizeof(r->detect_why), "%s",
 			 healthy ? "no criterion probe healthy at T0 failed after it"

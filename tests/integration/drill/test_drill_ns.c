@@ -334,20 +334,26 @@ static void event_says(int64_t drill_id, const char *kind, const char *subject,
 }
 
 /*
- * One outage, one transition each way: after T0 exactly one probe-down and
- * one probe-up of probe, the probe-up dated by the sample RTO is measured
- * from (T0 + RTO), and the same in the progress lines.
+ * One outage, one transition each way: from the start of the injection
+ * (a request sent while the fault was being applied, just before T0, may
+ * already fail) exactly one probe-down and one probe-up of probe, the
+ * probe-up dated by the sample RTO is measured from (T0 + RTO), and the
+ * same in the progress lines.
  */
 static void one_flip_each_way(int64_t drill_id, const struct store_iteration *it,
 			      const char *probe)
 {
 	struct store_event *ev;
 	size_t n = drill_events(drill_id, &ev), down = 0, up = 0, tdown = 0, tup = 0;
-	int64_t up_at = 0, rto = (int64_t)llround(it->rto_ms * (double)MS);
+	int64_t up_at = 0, rto = (int64_t)llround(it->rto_ms * (double)MS), inject = INT64_MAX;
 	char want_down[80], want_up[80];
 
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, "phase") == 0 && strcmp(ev[i].subject, "inject") == 0)
+			inject = ev[i].mono_ns;
+	FDT_CHECK(inject <= it->t0_mono_ns, "no phase inject before T0");
 	for (size_t i = 0; i < n; i++) {
-		if (ev[i].mono_ns < it->t0_mono_ns || strcmp(ev[i].subject, probe) != 0)
+		if (ev[i].mono_ns < inject || strcmp(ev[i].subject, probe) != 0)
 			continue;
 		if (strcmp(ev[i].kind, "probe-down") == 0)
 			down++;
@@ -355,8 +361,8 @@ static void one_flip_each_way(int64_t drill_id, const struct store_iteration *it
 			up_at = ev[i].mono_ns;
 	}
 	free(ev);
-	FDT_CHECK(down == 1 && up == 1, "probe %s after T0: %zu down, %zu up, want 1 and 1", probe,
-		  down, up);
+	FDT_CHECK(down == 1 && up == 1, "probe %s from inject on: %zu down, %zu up, want 1 and 1",
+		  probe, down, up);
 	FDT_CHECK(llabs(up_at - (it->t0_mono_ns + rto)) <= 1000,
 		  "probe-up %s at T0+%.3f ms, RTO %.3f ms: not the sample RTO is measured from", probe,
 		  (double)(up_at - it->t0_mono_ns) / 1e6, it->rto_ms);
@@ -578,11 +584,15 @@ static void recovers_by_runbook(void)
 {
 	static const char *const order[] = {
 		"phase steady-state", "phase inject", "fault-applied backend-a", "phase watch",
-		"probe-down api", "probe-up api", "outcome recovered",
+		"probe-up api", "outcome recovered",
 		"phase readback", "phase revert", "fault-reverted backend-a", "phase done", NULL,
 	};
 	/* The lap ends when its command is reaped, between slices: the first
 	 * healthy sample, sent right after the switch, may be dated before it. */
+	/* A request sent while the fault was being applied may fail before T0. */
+	static const char *const down_order[] = {
+		"phase inject", "probe-down api", "probe-up api", "outcome recovered", NULL,
+	};
 	static const char *const lap_order[] = {
 		"probe-down api", "lap switch backend", "outcome recovered", NULL,
 	};
@@ -629,6 +639,7 @@ static void recovers_by_runbook(void)
 		      "RPO %d lost %lld acked %lld", it->has_rpo, (long long)it->lost_writes,
 		      (long long)it->writes_acked);
 		events_in_order(res.drill_id, order);
+		events_in_order(res.drill_id, down_order);
 		events_in_order(res.drill_id, lap_order);
 		events_in_order(res.drill_id, notified);
 		one_flip_each_way(res.drill_id, it, "api");
