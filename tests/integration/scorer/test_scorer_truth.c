@@ -9,6 +9,7 @@
  * Needs root (exit 77 otherwise).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,6 +354,75 @@ out:
 	return rc;
 }
 
+/*
+ * The two-sided bound for a command probe (`test ! -e FLAG`): the truth is
+ * the instant the flag file is removed; the early side is the command's
+ * fork and exec, the late side the gap to the failing run before.
+ */
+static int command_bound(void)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct recovery_watch *w = NULL;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct recovery_result rr = { 0 };
+	struct scenario_probe *p;
+	char flag[64], cmd[128];
+	int64_t t0, before, trec;
+	size_t fed = 0;
+	int fd, rc = -1;
+
+	n_samples = 0;
+	snprintf(flag, sizeof(flag), "/tmp/fdt-scorer-flag-%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "test ! -e %s", flag);
+	unlink(flag);
+	if (!b)
+		return -1;
+	sb_init(b);
+	p = sb_probe(b, PROBE_COMMAND, 10 * MS, 1000 * MS);
+	p->command.run = cmd;
+	sb_criterion(b, 1, 100 * MS);
+	if (scorer_new(&b->s, on_sample, NULL, &sc, &err) < 0 || scorer_start(sc, &err) < 0) {
+		fprintf(stderr, "command: %s\n", err.msg);
+		goto out;
+	}
+	if (scorer_poll(sc, fd_mono_ns() + 300 * MS, &err) < 0)
+		goto out;
+	fd = open(flag, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	t0 = fd_mono_ns();
+	if (fd < 0)
+		goto out;
+	close(fd);
+	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	if (scorer_poll(sc, t0 + 400 * MS, &err) < 0)
+		goto out;
+	before = fd_mono_ns();
+	unlink(flag);
+	trec = fd_mono_ns();
+	while (fd_mono_ns() < trec + 3 * FD_NS_PER_S) {
+		if (scorer_poll(sc, fd_mono_ns() + 20 * MS, &err) < 0)
+			goto out;
+		for (; fed < n_samples; fed++)
+			recovery_watch_feed(w, &samples[fed]);
+		if (recovery_watch_done(w, fd_mono_ns(), &rr))
+			break;
+	}
+	printf("command probe: rto %.3f ms (-%.3f/+%.3f ms), truth %.3f ms (unlink took %.3f ms)\n",
+	       rr.rto_ns / 1e6, rr.rto_late_ns / 1e6, rr.rto_early_ns / 1e6, (trec - t0) / 1e6,
+	       (trec - before) / 1e6);
+	CHECK(rr.recovered, "command probe recovered");
+	CHECK(rr.rto_early_ns > 0, "a command takes time to answer: early side %" PRId64,
+	      rr.rto_early_ns);
+	bound_holds(&rr, trec - t0);
+	rc = 0;
+out:
+	unlink(flag);
+	recovery_watch_free(w);
+	scorer_free(sc);
+	free(b);
+	return rc;
+}
+
 /* A listening socket on 127.0.0.1 of the namespace; its port in *port. */
 static int listener(uint16_t *port)
 {
@@ -504,7 +574,8 @@ int main(void)
 		return 1;
 	if (run_iteration(700 * MS) < 0 || run_iteration(1300 * MS) < 0)
 		failures++;
-	if (slow_failures() < 0 || reuse_connection() < 0 || pcap_captures() < 0 || dns_fails() < 0)
+	if (slow_failures() < 0 || command_bound() < 0 || reuse_connection() < 0 ||
+	    pcap_captures() < 0 || dns_fails() < 0)
 		failures++;
 	free(samples);
 	return failures ? 1 : 0;
