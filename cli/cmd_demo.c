@@ -107,13 +107,13 @@ static const char *rto_text(const struct store_iteration *it, char *buf, size_t 
 {
 	if (!it->has_rto)
 		return store_outcome_name(it->outcome);
-	return fd_duration_format((int64_t)(it->rto_ms * (double)FD_NS_PER_MS), buf, len);
+	return drill_rto_text(it, buf, len);
 }
 
 static void print_row(size_t i, const struct demo_row *r)
 {
 	const struct store_iteration *it;
-	char a[32], b[32], c[32], tun[32], lost[32];
+	char a[64], c[32], tun[32], lost[32];
 
 	fd_duration_format(tunings[i].interval_ns * tunings[i].threshold, tun, sizeof(tun));
 	if (!r->ran || r->res.n_iterations == 0) {
@@ -122,9 +122,8 @@ static void print_row(size_t i, const struct demo_row *r)
 		return;
 	}
 	it = &r->res.iterations[0].rec;
-	printf("  drill %zu (failover after %-7s): RTO %-10s (+%s)  RPO %-8s  lost writes %-3s  objectives %s\n",
+	printf("  drill %zu (failover after %-7s): RTO %-22s  RPO %-8s  lost writes %-3s  objectives %s\n",
 	       i + 1, tun, rto_text(it, a, sizeof(a)),
-	       fd_duration_format((int64_t)(it->error_bound_ms * (double)FD_NS_PER_MS), b, sizeof(b)),
 	       it->has_rpo ? fd_duration_format((int64_t)(it->rpo_ms * (double)FD_NS_PER_MS), c, sizeof(c)) : "-",
 	       it->has_rpo ? (snprintf(lost, sizeof(lost), "%lld", (long long)it->lost_writes), lost) : "-",
 	       it->objectives_met ? "met" : "MISSED");

@@ -306,10 +306,13 @@ static json_t *action_json(const struct scenario_action *a)
 
 static json_t *criterion_json(const struct scenario *s, const struct scenario_criterion *c)
 {
-	return json_pack("{s:s, s:o, s:o, s:o, s:o}", "mode", c->mode == CRITERION_ALL ? "all" : "any",
-			 "probes", probe_ids(s, c->probes, c->n_probes), "stable_for_ms",
-			 ms(c->stable_for_ns), "timeout_ms", ms(c->timeout_ns), "resolution_ms",
-			 ms_or_null(c->resolution_ns > 0, c->resolution_ns));
+	/* detect: null = the first failure of a criterion probe healthy at T0. */
+	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "mode",
+			 c->mode == CRITERION_ALL ? "all" : "any", "probes",
+			 probe_ids(s, c->probes, c->n_probes), "stable_for_ms", ms(c->stable_for_ns),
+			 "timeout_ms", ms(c->timeout_ns), "resolution_ms",
+			 ms_or_null(c->resolution_ns > 0, c->resolution_ns), "detect",
+			 c->has_detect ? json_string(s->probes[c->detect_probe].id) : json_null());
 }
 
 static json_t *rpo_json(const struct scenario_rpo *r)

@@ -115,12 +115,16 @@ static void end_line(struct live *lv)
 static void on_progress(void *user, const struct drill_progress *p)
 {
 	struct live *lv = user;
-	char el[32], t0[32];
+	char el[32], t0[32], at[40];
+	const char *clock;
 
 	if (p->event) {
+		/* When it happened, UTC to the millisecond: lines come in that order. */
+		fd_time_format_utc(p->event_real_ns, at, sizeof(at));
+		clock = strchr(at, 'T');
 		end_line(lv);
-		fprintf(lv->out, "[%u/%u] %s\n", p->iteration ? p->iteration : 1,
-			p->iterations ? p->iterations : 1, p->event);
+		fprintf(lv->out, "[%u/%u] %.12s %s\n", p->iteration ? p->iteration : 1,
+			p->iterations ? p->iterations : 1, clock ? clock + 1 : at, p->event);
 	}
 	if (p->step && p->step_manual && p->step != lv->hinted) {
 		end_line(lv);
@@ -183,22 +187,21 @@ static void print_table(const struct scenario *s, const struct drill_result *res
 {
 	char a[32], b[32], c[32], d[32];
 
-	printf("\n%-4s %-14s %-18s %-10s %-6s %-10s %-6s %s\n", "iter", "outcome", "RTO (+bound)",
+	printf("\n%-4s %-14s %-26s %-10s %-6s %-10s %-6s %s\n", "iter", "outcome", "RTO (-late/+early)",
 	       "RPO", "lost", "detect", "laps", "objectives");
 	for (size_t i = 0; i < res->n_iterations; i++) {
 		const struct store_iteration *it = &res->iterations[i].rec;
-		char rto[48], laps[16];
+		char rto[64], laps[16];
 		size_t ok = 0;
 
 		for (size_t l = 0; l < res->iterations[i].n_laps; l++)
 			ok += res->iterations[i].laps[l].ok;
 		snprintf(laps, sizeof(laps), "%zu/%zu", ok, res->iterations[i].n_laps);
 		if (it->has_rto)
-			snprintf(rto, sizeof(rto), "%s (+%s)", ms_text(true, it->rto_ms, a, sizeof(a)),
-				 ms_text(true, it->error_bound_ms, b, sizeof(b)));
+			drill_rto_text(it, rto, sizeof(rto));
 		else
 			snprintf(rto, sizeof(rto), "-");
-		printf("%-4d %-14s %-18s %-10s %-6s %-10s %-6s %s\n", it->number,
+		printf("%-4d %-14s %-26s %-10s %-6s %-10s %-6s %s\n", it->number,
 		       store_outcome_name(it->outcome), rto, ms_text(it->has_rpo, it->rpo_ms, c, sizeof(c)),
 		       it->has_rpo ? (snprintf(d, sizeof(d), "%lld", (long long)it->lost_writes), d) : "-",
 		       ms_text(it->has_detect, it->detect_ms, b, sizeof(b)),
@@ -279,6 +282,19 @@ static json_t *iteration_json(const struct drill_iteration_result *r)
 		"blackholed_flows", flows_json(r));
 }
 
+/* iteration_json plus both sides of the RTO's bound (null without an RTO). */
+static json_t *iteration_json_bounds(const struct drill_iteration_result *r)
+{
+	const struct store_iteration *it = &r->rec;
+	json_t *j = iteration_json(r);
+
+	if (j) {
+		json_object_set_new(j, "rto_early_ms", ms_json(it->has_rto_bounds, it->rto_early_ms));
+		json_object_set_new(j, "rto_late_ms", ms_json(it->has_rto_bounds, it->rto_late_ms));
+	}
+	return j;
+}
+
 static void print_json(const struct scenario *s, const struct drill_result *res,
 		       const struct run_flags *f, const char *db_path)
 {
@@ -286,7 +302,7 @@ static void print_json(const struct scenario *s, const struct drill_result *res,
 	char *text;
 
 	for (size_t i = 0; i < res->n_iterations; i++)
-		json_array_append_new(its, iteration_json(&res->iterations[i]));
+		json_array_append_new(its, iteration_json_bounds(&res->iterations[i]));
 	root = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:s, s:o}",
 		"drill_id", (json_int_t)res->drill_id, "scenario", s->name,
 		"environment", f->env ? f->env : s->environment ? s->environment : "default",

@@ -149,3 +149,21 @@ char *fd_time_format_utc(int64_t real_ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%03dZ", date, ms);
 	return buf;
 }
+
+char *fd_bounded_format(int64_t ns, int64_t minus_ns, int64_t plus_ns, char *buf, size_t len)
+{
+	char v[32], lo[32], hi[32];
+	const char *ulo, *uhi;
+
+	fd_duration_format(ns, v, sizeof(v));
+	fd_duration_format(minus_ns, lo, sizeof(lo));
+	fd_duration_format(plus_ns, hi, sizeof(hi));
+	ulo = strchr(lo, ' ');
+	uhi = strchr(hi, ' ');
+	/* "30 ms" and "20 ms" share their unit: "-30/+20 ms". */
+	if (ulo && uhi && strcmp(ulo, uhi) == 0)
+		snprintf(buf, len, "%s (-%.*s/+%s)", v, (int)(ulo - lo), lo, hi);
+	else
+		snprintf(buf, len, "%s (-%s/+%s)", v, lo, hi);
+	return buf;
+}

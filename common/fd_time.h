@@ -31,6 +31,13 @@ int fd_duration_parse(const char *s, int64_t *out_ns);
  */
 char *fd_duration_format(int64_t ns, char *buf, size_t len);
 
+/*
+ * A measured duration with its two-sided bound, the true value lying in
+ * [ns - minus_ns, ns + plus_ns]: "81 ms (-30/+20 ms)", or with the unit on
+ * each side when they differ: "1.2 s (-250 ms/+1.1 s)". Returns buf.
+ */
+char *fd_bounded_format(int64_t ns, int64_t minus_ns, int64_t plus_ns, char *buf, size_t len);
+
 /* Formats wall-clock ns as ISO 8601 UTC: "2026-11-26T03:15:30.123Z". */
 char *fd_time_format_utc(int64_t real_ns, char *buf, size_t len);
 

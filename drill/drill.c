@@ -355,6 +355,7 @@ static void teardown(struct drill *d)
 		fd_error_clear(&e);
 		drill_revert_faults(d, &e); /* best effort: the guardian covers a failure */
 	}
+	drill_tell_flush(d);
 	notifier_free(d->notify);
 	injector_free(d->inj);
 	lap_server_close(d->laps);

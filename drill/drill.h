@@ -60,8 +60,11 @@ struct drill_progress {
 	const char *step;          /* runbook step in progress, NULL when none */
 	bool step_manual;
 	/* Non-NULL when this call reports an event ("fault applied: ..."); NULL
-	 * for the periodic refresh (about every 200 ms). */
+	 * for the periodic refresh (about every 200 ms). Events come in the
+	 * order they happened, a little after (a probe transition is dated by
+	 * its sample's send and known only when every earlier send answered). */
 	const char *event;
+	int64_t event_real_ns;     /* with event: when it happened (wall clock) */
 };
 
 typedef void (*drill_progress_fn)(void *user, const struct drill_progress *p);
@@ -156,5 +159,10 @@ int drill_lap_send(const char *db_path, const char *note, char *reply, size_t re
  */
 int drill_scope_hold(const char *netns, const char *holder, int *fd_out, struct fd_error *err);
 void drill_scope_release(int fd, const char *netns); /* -1 is a no-op; removes the lock file */
+
+/* "81 ms (-30/+20 ms)": an iteration's RTO with both sides of its bound, the
+ * true RTO lying in [rto - 30 ms, rto + 20 ms] ("81 ms (+50 ms)" for an RTO
+ * recorded before both sides were). Returns buf. */
+char *drill_rto_text(const struct store_iteration *it, char *buf, size_t len);
 
 #endif

@@ -99,6 +99,20 @@ enum drill_outcome drill_outcome_worse(enum drill_outcome a, enum drill_outcome 
 	return outcome_rank(a) >= outcome_rank(b) ? a : b;
 }
 
+char *drill_rto_text(const struct store_iteration *it, char *buf, size_t len)
+{
+	int64_t rto = (int64_t)(it->rto_ms * (double)FD_NS_PER_MS);
+	char v[32], b[32];
+
+	if (it->has_rto_bounds)
+		return fd_bounded_format(rto, (int64_t)(it->rto_late_ms * (double)FD_NS_PER_MS),
+					 (int64_t)(it->rto_early_ms * (double)FD_NS_PER_MS), buf, len);
+	drill_textf(buf, len, "%s (+%s)", fd_duration_format(rto, v, sizeof(v)),
+		    fd_duration_format((int64_t)(it->error_bound_ms * (double)FD_NS_PER_MS), b,
+				       sizeof(b)));
+	return buf;
+}
+
 int64_t drill_steady_window_ns(const struct scenario *s)
 {
 	int64_t interval = 0, timeout = 0, w;
@@ -123,15 +137,31 @@ int64_t drill_steady_window_ns(const struct scenario *s)
 
 int drill_track_sample(struct probe_track *t, bool ok, int64_t sent_mono_ns)
 {
-	bool changed = !t->seen || t->ok != ok;
+	bool changed;
 
+	if (t->seen && sent_mono_ns < t->last_sent_ns)
+		return 0;
+	changed = !t->seen || t->ok != ok;
 	if (!ok && (!t->seen || t->ok))
 		t->failing_since_ns = sent_mono_ns;
 	t->seen = true;
 	t->ok = ok;
+	t->last_sent_ns = sent_mono_ns;
 	if (!changed)
 		return 0;
 	return ok ? 1 : -1;
+}
+
+int64_t drill_failing_for_ns(const struct scenario *s, const struct probe_track *tracks,
+			     size_t probe, int64_t now_mono_ns)
+{
+	const struct probe_track *t = &tracks[probe];
+	enum probe_kind k = s->probes[probe].kind;
+	int64_t until = k == PROBE_LOG || k == PROBE_PCAP ? now_mono_ns : t->last_sent_ns;
+
+	if (!t->seen || t->ok || until < t->failing_since_ns)
+		return 0;
+	return until - t->failing_since_ns;
 }
 
 bool drill_stop_if_tripped(const struct scenario *s, const struct probe_track *tracks,
@@ -140,7 +170,9 @@ bool drill_stop_if_tripped(const struct scenario *s, const struct probe_track *t
 	for (size_t i = 0; i < s->n_stop_if; i++) {
 		const struct probe_track *t = &tracks[s->stop_if[i].probe];
 
-		if (t->seen && !t->ok && now_mono_ns - t->failing_since_ns >= s->stop_if[i].for_ns) {
+		if (t->seen && !t->ok &&
+		    drill_failing_for_ns(s, tracks, s->stop_if[i].probe, now_mono_ns) >=
+		    s->stop_if[i].for_ns) {
 			*which = i;
 			return true;
 		}

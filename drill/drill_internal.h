@@ -36,20 +36,32 @@ enum drill_outcome drill_outcome_worse(enum drill_outcome a, enum drill_outcome 
  * timeout, clamped to [1 s, 30 s]; 0 when there are no steady-state probes. */
 int64_t drill_steady_window_ns(const struct scenario *s);
 
-/* One probe's state as the drill sees it, from its samples. */
+/* One probe's state as the drill sees it, from its samples, in send order. */
 struct probe_track {
 	bool seen;
 	bool ok;
 	int64_t failing_since_ns; /* send time of the first sample of the current failing run */
+	int64_t last_sent_ns;     /* send time of the newest sample applied */
+	int64_t last_latency_ns;  /* ... and its latency (set by the drill) */
 };
 
 /* Feeds one sample; returns +1 when the probe went up, -1 when it went down
- * (the first sample counts as a change), 0 otherwise. */
+ * (the first sample counts as a change), 0 otherwise. A sample sent before
+ * the newest one applied (an answer that came late) changes nothing. */
 int drill_track_sample(struct probe_track *t, bool ok, int64_t sent_mono_ns);
 
 /*
+ * How long probe has been failing as the samples show it: from the send of
+ * the first failing sample of the run to the send of the newest (a newer
+ * healthy sample may still be in flight); for log and pcap probes, whose
+ * events come as they happen, to now. 0 when it is not failing.
+ */
+int64_t drill_failing_for_ns(const struct scenario *s, const struct probe_track *tracks,
+			     size_t probe, int64_t now_mono_ns);
+
+/*
  * stop-if-failing: true when a listed probe has failed continuously for its
- * `for` as of now; *which gets the index into s->stop_if.
+ * `for` (drill_failing_for_ns); *which gets the index into s->stop_if.
  */
 bool drill_stop_if_tripped(const struct scenario *s, const struct probe_track *tracks,
 			   int64_t now_mono_ns, size_t *which);
@@ -138,6 +150,9 @@ struct notify_msg {
 	int64_t lost_writes;
 	int objectives_met;      /* -1 unknown, else 0/1 */
 	const char *detail;      /* NULL = none */
+	bool has_rto_bounds;     /* both sides of the RTO's bound (scorer.h) */
+	double rto_early_ms;
+	double rto_late_ms;
 };
 
 /* One line for the timeline: "notified start via $HOOK: HTTP 200". Never

@@ -276,14 +276,18 @@ static json_t *opt_real(bool has, double v)
 /* The short human line chat webhooks (Slack, Mattermost) show as the message. */
 static void summary_text(const struct notify_msg *m, char *buf, size_t len)
 {
-	char it[48] = "", res[160] = "", dur[32];
+	char it[48] = "", res[160] = "", dur[64];
+	int64_t rto = (int64_t)(m->rto_ms * (double)FD_NS_PER_MS);
 
 	if (m->iteration)
 		drill_textf(it, sizeof(it), ", iteration %u/%u", m->iteration, m->iterations);
+	if (m->has_rto && m->has_rto_bounds)
+		fd_bounded_format(rto, (int64_t)(m->rto_late_ms * (double)FD_NS_PER_MS),
+				  (int64_t)(m->rto_early_ms * (double)FD_NS_PER_MS), dur, sizeof(dur));
+	else if (m->has_rto)
+		fd_duration_format(rto, dur, sizeof(dur));
 	if (m->has_rto)
-		drill_textf(res, sizeof(res), ": %s, RTO %s", m->outcome ? m->outcome : "",
-			    fd_duration_format((int64_t)(m->rto_ms * (double)FD_NS_PER_MS), dur,
-					       sizeof(dur)));
+		drill_textf(res, sizeof(res), ": %s, RTO %s", m->outcome ? m->outcome : "", dur);
 	else if (m->outcome)
 		drill_textf(res, sizeof(res), ": %s", m->outcome);
 	drill_textf(buf, len, "firedrill %s: %s (%s), drill %lld%s%s%s",
@@ -315,6 +319,11 @@ char *notify_body(const struct notify_msg *m, const char *host)
 		"objectives_met", m->objectives_met < 0 ? json_null() : json_boolean(m->objectives_met),
 		"detail", m->detail ? m->detail : "", "host", host,
 		"time", fd_time_format_utc(fd_real_ns(), when, sizeof(when)));
+	if (root) { /* the true RTO lies in [rto_ms - rto_late_ms, rto_ms + rto_early_ms] */
+		json_object_set_new(root, "rto_early_ms",
+				    opt_real(m->has_rto_bounds, m->rto_early_ms));
+		json_object_set_new(root, "rto_late_ms", opt_real(m->has_rto_bounds, m->rto_late_ms));
+	}
 	body = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(root);
 	return body;

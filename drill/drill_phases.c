@@ -125,10 +125,28 @@ int drill_apply_faults(struct drill *d, struct store_iteration *it, struct fd_er
 	return 0;
 }
 
+/* What the tracks saw before the watch began: each probe's newest sample. */
+static void watch_seed(struct drill *d)
+{
+	for (size_t i = 0; i < d->s->n_probes; i++) {
+		struct scorer_sample smp = { .probe = i };
+
+		if (!d->tracks[i].seen)
+			continue;
+		smp.sent_mono_ns = d->tracks[i].last_sent_ns;
+		smp.latency_ns = d->tracks[i].last_latency_ns;
+		smp.ok = d->tracks[i].ok;
+		recovery_watch_feed(d->watch, &smp);
+	}
+}
+
 static void fill_recovery(struct store_iteration *it, const struct recovery_result *r)
 {
 	it->has_rto = r->recovered;
 	it->rto_ms = r->recovered ? (double)r->rto_ns / (double)FD_NS_PER_MS : 0;
+	it->has_rto_bounds = r->recovered;
+	it->rto_early_ms = r->recovered ? (double)r->rto_early_ns / (double)FD_NS_PER_MS : 0;
+	it->rto_late_ms = r->recovered ? (double)r->rto_late_ns / (double)FD_NS_PER_MS : 0;
 	it->has_detect = r->has_detect;
 	it->detect_ms = (double)r->detect_ns / (double)FD_NS_PER_MS;
 	it->has_first_success = r->has_first_success;
@@ -158,6 +176,7 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
 	d->watch_from = d->t0;
+	watch_seed(d);
 	/* recovery.resolution: finer sends while the criterion does not hold. */
 	scorer_resolution_start(d->sc, d->t0);
 	step_runner_start(d->steps, d->t0, err);
@@ -179,7 +198,8 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 			it->outcome = OUTCOME_ABORTED;
 			drill_textf(it->detail, sizeof(it->detail), "stop-if-failing: probe %s failed for %s",
 				 s->probes[s->stop_if[which].probe].id,
-				 fd_duration_format(now - d->tracks[s->stop_if[which].probe].failing_since_ns,
+				 fd_duration_format(drill_failing_for_ns(s, d->tracks,
+									 s->stop_if[which].probe, now),
 						    dur, sizeof(dur)));
 			break;
 		}
@@ -193,6 +213,8 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 	scorer_resolution_stop(d->sc);
 	recovery_watch_done(d->watch, fd_mono_ns(), &rr);
 	fill_recovery(it, &rr);
+	if (!rr.has_detect)
+		drill_event(d, "note", "time to detect unknown", rr.detect_why);
 	if (rc < 0)
 		it->outcome = OUTCOME_ERROR;
 	if (!step_runner_finished(d->steps)) {
@@ -209,8 +231,7 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 				drill_record_lap(d, &laps[i]);
 	}
 	if (it->outcome == OUTCOME_RECOVERED) {
-		drill_event(d, "outcome", "recovered",
-		      fd_duration_format((int64_t)(it->rto_ms * (double)FD_NS_PER_MS), dur, sizeof(dur)));
+		drill_event(d, "outcome", "recovered", drill_rto_text(it, why, sizeof(why)));
 		drill_notify(d, NOTIFY_RECOVERED, it);
 	} else
 		drill_event(d, "outcome", store_outcome_name(it->outcome), it->detail);
@@ -315,6 +336,38 @@ static void evidence_close(struct drill *d)
 			evidence_record(d, i, end);
 }
 
+/* How long the answers already on their way may hold up the revert. */
+#define SETTLE_BEFORE_REVERT_NS (100 * FD_NS_PER_MS)
+
+static bool all_probes_ok(const struct drill *d)
+{
+	for (size_t i = 0; i < d->s->n_probes; i++)
+		if (d->tracks[i].seen && !d->tracks[i].ok)
+			return false;
+	return true;
+}
+
+/*
+ * Takes in the answers already on their way, so that the timeline up to
+ * the revert can be told as it happens (an event line waits for every
+ * earlier send, docs/scorer.md). Only a healthy system, whose answers take
+ * milliseconds, and at most SETTLE_BEFORE_REVERT_NS: a revert never waits
+ * for a failing probe's timeout.
+ */
+static void settle_answers(struct drill *d)
+{
+	int64_t until = fd_mono_ns() + SETTLE_BEFORE_REVERT_NS;
+	struct fd_error e;
+
+	if (!d->sc || !all_probes_ok(d))
+		return;
+	while (scorer_oldest_pending_ns(d->sc) != INT64_MAX && fd_mono_ns() < until) {
+		fd_error_clear(&e);
+		if (scorer_poll(d->sc, fd_mono_ns() + FD_NS_PER_MS, &e) < 0)
+			return;
+	}
+}
+
 int drill_revert_faults(struct drill *d, struct fd_error *err)
 {
 	int rc;
@@ -322,6 +375,7 @@ int drill_revert_faults(struct drill *d, struct fd_error *err)
 	if (!d->applied)
 		return 0;
 	evidence_close(d);
+	settle_answers(d);
 	drill_set_phase(d, DRILL_PHASE_REVERT);
 	rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
 	drill_flows_record(d);

@@ -54,7 +54,7 @@ struct drill {
 	unsigned number;
 	int64_t iteration_id;
 	struct scorer *sc;
-	struct recovery_watch *watch; /* fed with samples sent at or after watch_from */
+	struct recovery_watch *watch; /* fed every sample; counts those sent from watch_from */
 	int64_t watch_from;
 	bool has_t0;
 	int64_t t0;
@@ -78,6 +78,10 @@ struct drill {
 	/* the first store error met inside a callback; ends the iteration */
 	int fatal_rc;
 	struct fd_error fatal_err;
+	/* event lines waiting to be told in event-time order (drill_timeline.c) */
+	struct told_line *told;
+	size_t n_told, cap_told;
+	bool draining; /* inside drill_notify_drain (it records events itself) */
 };
 
 static inline bool drill_stop_requested(const struct drill *d)
@@ -89,6 +93,8 @@ static inline bool drill_stop_requested(const struct drill *d)
 
 /* Tells the progress callback; event is NULL for the periodic refresh. */
 void drill_tell(struct drill *d, const char *event);
+/* Tells every event line still waiting for its turn, and frees the queue. */
+void drill_tell_flush(struct drill *d);
 /* Appends one event to the timeline (committed at once) and tells the
  * progress callback; mono is when it happened. drill_event_at() uses the
  * iteration in progress, drill_event() also the current time. */

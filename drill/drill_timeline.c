@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,7 +24,7 @@
 
 /* ---- progress and timeline ----------------------------------------------- */
 
-void drill_tell(struct drill *d, const char *event)
+static void tell_at(struct drill *d, const char *event, int64_t real_ns)
 {
 	struct drill_progress p = { 0 };
 	int64_t now = fd_mono_ns();
@@ -50,8 +51,85 @@ void drill_tell(struct drill *d, const char *event)
 		p.step_manual = st->manual;
 	}
 	p.event = event;
+	p.event_real_ns = real_ns;
 	d->last_refresh = now;
 	d->o->progress(d->o->progress_user, &p);
+}
+
+void drill_tell(struct drill *d, const char *event)
+{
+	tell_at(d, event, event ? fd_real_ns() : 0);
+}
+
+/*
+ * Event lines wait here until nothing dated before them can still come: a
+ * probe transition is dated by its sample's send, known only once every
+ * earlier send of that probe answered (scorer_oldest_pending_ns); a webhook
+ * report is dated when the notifier thread queues it, so the reports taken
+ * in after reading the clock cover everything dated before that reading.
+ * Every other event is dated when it is recorded.
+ */
+
+struct told_line {
+	int64_t mono_ns, real_ns;
+	char text[1200];
+};
+
+static void tell_release(struct drill *d, bool all)
+{
+	int64_t horizon = fd_mono_ns(), pending;
+	size_t n = 0;
+
+	if (!d->draining)
+		drill_notify_drain(d);
+	pending = scorer_oldest_pending_ns(d->sc);
+
+	if (pending < horizon)
+		horizon = pending;
+	while (n < d->n_told && (all || d->told[n].mono_ns < horizon)) {
+		tell_at(d, d->told[n].text, d->told[n].real_ns);
+		n++;
+	}
+	memmove(d->told, d->told + n, (d->n_told - n) * sizeof(*d->told));
+	d->n_told -= n;
+}
+
+/* Queued in event-time order (stable for equal times); told when final. */
+static void tell_queue(struct drill *d, int64_t mono, int64_t real, const char *text)
+{
+	struct told_line *grown;
+	size_t pos;
+
+	if (!d->o->progress)
+		return;
+	if (d->n_told == d->cap_told) {
+		size_t cap = d->cap_told ? d->cap_told * 2 : 32;
+
+		grown = realloc(d->told, cap * sizeof(*grown));
+		if (!grown) {
+			tell_at(d, text, real); /* out of order beats lost */
+			return;
+		}
+		d->told = grown;
+		d->cap_told = cap;
+	}
+	pos = d->n_told;
+	while (pos > 0 && d->told[pos - 1].mono_ns > mono)
+		pos--;
+	memmove(d->told + pos + 1, d->told + pos, (d->n_told - pos) * sizeof(*d->told));
+	d->told[pos].mono_ns = mono;
+	d->told[pos].real_ns = real;
+	drill_textf(d->told[pos].text, sizeof(d->told[pos].text), "%s", text);
+	d->n_told++;
+	tell_release(d, false);
+}
+
+void drill_tell_flush(struct drill *d)
+{
+	tell_release(d, true);
+	free(d->told);
+	d->told = NULL;
+	d->n_told = d->cap_told = 0;
 }
 
 static void fatal(struct drill *d, int rc, const struct fd_error *e)
@@ -68,6 +146,7 @@ void drill_event_in(struct drill *d, int64_t iteration_id, int64_t mono, const c
 		     const char *subject, const char *detail)
 {
 	struct store_event ev = { 0 };
+	int64_t real = fd_real_ns() - (fd_mono_ns() - mono);
 	struct fd_error e;
 	char line[1200];
 	int rc;
@@ -76,7 +155,7 @@ void drill_event_in(struct drill *d, int64_t iteration_id, int64_t mono, const c
 		ev.drill_id = d->drill_id;
 		ev.iteration_id = iteration_id;
 		ev.mono_ns = mono;
-		ev.real_ns = fd_real_ns() - (fd_mono_ns() - mono);
+		ev.real_ns = real;
 		drill_textf(ev.kind, sizeof(ev.kind), "%s", kind);
 		drill_textf(ev.subject, sizeof(ev.subject), "%s", subject ? subject : "");
 		drill_textf(ev.detail, sizeof(ev.detail), "%s", detail ? detail : "");
@@ -87,7 +166,7 @@ void drill_event_in(struct drill *d, int64_t iteration_id, int64_t mono, const c
 	}
 	drill_textf(line, sizeof(line), "%s%s%s%s%s", kind, subject && *subject ? " " : "",
 		 subject ? subject : "", detail && *detail ? ": " : "", detail ? detail : "");
-	drill_tell(d, line);
+	tell_queue(d, mono, real, line);
 }
 
 void drill_event_at(struct drill *d, int64_t mono, const char *kind, const char *subject,
@@ -146,11 +225,28 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 	drill_textf(out->detail, sizeof(out->detail), "%s", smp->detail);
 
 	change = drill_track_sample(&d->tracks[smp->probe], smp->ok, smp->sent_mono_ns);
-	if (change)
+	if (d->tracks[smp->probe].last_sent_ns == smp->sent_mono_ns)
+		d->tracks[smp->probe].last_latency_ns = smp->latency_ns;
+	if (change) {
+		char detail[400], lat[32];
+
+		/* Dated by the send; when the answer came stays in the detail (log and
+		 * pcap events are their own time: nothing was sent). */
+		if (p->kind == PROBE_LOG || p->kind == PROBE_PCAP)
+			drill_textf(detail, sizeof(detail), "%s", smp->detail);
+		else
+			drill_textf(detail, sizeof(detail), "%s%s(answered after %s)", smp->detail,
+				    *smp->detail ? " " : "",
+				    fd_duration_format(smp->latency_ns, lat, sizeof(lat)));
 		drill_event_at(d, smp->sent_mono_ns, change > 0 ? "probe-up" : "probe-down", p->id,
-			 smp->detail);
-	if (d->watch && smp->sent_mono_ns >= d->watch_from)
+			       detail);
+	}
+	/* Earlier samples too: the state each probe was in at T0 decides who can detect. */
+	if (d->watch)
 		recovery_watch_feed(d->watch, smp);
+	/* This sample may have been what held the lines back (also inside read-back). */
+	if (d->n_told)
+		tell_release(d, false);
 }
 
 /* ---- laps ------------------------------------------------------------------ */
@@ -248,6 +344,9 @@ void drill_notify(struct drill *d, enum notify_event e, const struct store_itera
 		m.has_rto = it->has_rto;
 		m.rto_ms = it->rto_ms;
 		m.error_bound_ms = it->error_bound_ms;
+		m.has_rto_bounds = it->has_rto && it->has_rto_bounds;
+		m.rto_early_ms = it->rto_early_ms;
+		m.rto_late_ms = it->rto_late_ms;
 		m.has_rpo = it->has_rpo;
 		m.rpo_ms = it->rpo_ms;
 		m.lost_writes = it->lost_writes;
@@ -267,12 +366,16 @@ void drill_notify_drain(struct drill *d)
 {
 	struct notify_report r;
 
+	if (d->draining)
+		return;
+	d->draining = true;
 	if (*d->notify_error && d->drill_id) {
 		drill_event(d, "notify", "setup", d->notify_error);
 		*d->notify_error = '\0';
 	}
 	while (notifier_next_report(d->notify, &r))
 		drill_event_in(d, r.iteration_id, r.mono_ns, "notify", r.subject, r.text);
+	d->draining = false;
 }
 
 /* ---- polling --------------------------------------------------------------- */
@@ -299,6 +402,7 @@ int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err)
 	advance_steps(d, now);
 	serve_laps(d);
 	drill_notify_drain(d);
+	tell_release(d, false);
 	if (now - d->last_refresh >= REFRESH_NS)
 		drill_tell(d, NULL);
 	if (rc < 0)

@@ -44,6 +44,10 @@ static void iteration_row(FILE *out, const struct report_drill *d, const struct 
 	ms(out, d->objectives.rpo.has, d->objectives.rpo.ms);
 	fprintf(out, "%s,", it->objectives_met ? "true" : "false");
 	rp_put_csv(out, it->detail);
+	fputc(',', out);
+	ms(out, it->has_rto_bounds, it->rto_early_ms);
+	if (it->has_rto_bounds) /* the last field: no separator after it */
+		fprintf(out, "%.3f", it->rto_late_ms);
 	fputs(CRLF, out);
 }
 
@@ -52,7 +56,7 @@ int rp_trend_csv(const struct report_trend *t, FILE *out, struct fd_error *err)
 	fputs("scenario,environment,drill_id,drill_started,operator,iteration,t0,outcome,"
 	      "rto_ms,rpo_ms,detect_ms,first_success_ms,error_bound_ms,writes_acked,"
 	      "writes_acked_outage,lost_writes,rto_objective_ms,rpo_objective_ms,"
-	      "objectives_met,detail" CRLF, out);
+	      "objectives_met,detail,rto_early_ms,rto_late_ms" CRLF, out);
 	for (size_t i = 0; i < t->n_series; i++)
 		for (size_t d = 0; d < t->series[i].n_drills; d++) {
 			const struct report_drill *dr = &t->series[i].drills[d];

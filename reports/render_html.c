@@ -479,7 +479,7 @@ static void evidence_iterations(FILE *out, const struct report_evidence *ev)
 		td_time(out, rp_time(it->t0_real_ns, b, sizeof(b)));
 		td_text(out, store_outcome_name(it->outcome));
 		if (it->has_rto)
-			optional_ms(out, true, it->rto_ms);
+			td_num(out, rp_rto(it, b, sizeof(b)));
 		else
 			td_num(out, it->outcome == OUTCOME_NOT_RECOVERED ? "not recovered" : "-");
 		optional_ms(out, it->has_rpo, it->rpo_ms);

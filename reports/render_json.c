@@ -42,6 +42,11 @@ static json_t *iteration_json(const struct store_iteration *it)
 		"lost_writes", (json_int_t)it->lost_writes,
 		"objectives_met", it->objectives_met,
 		"detail", rp_json_str(it->detail), "hash", rp_json_str(it->hash));
+	/* true RTO in [rto_ms - rto_late_ms, rto_ms + rto_early_ms]; null when not recorded */
+	if (j) {
+		json_object_set_new(j, "rto_early_ms", opt_ms(it->has_rto_bounds, it->rto_early_ms));
+		json_object_set_new(j, "rto_late_ms", opt_ms(it->has_rto_bounds, it->rto_late_ms));
+	}
 	return j;
 }
 

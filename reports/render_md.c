@@ -155,7 +155,7 @@ static void md_iterations(FILE *out, const struct report_evidence *ev)
 		fprintf(out, "| %d |", it->number);
 		cell(out, rp_time(it->t0_real_ns, b, sizeof(b)));
 		cell(out, store_outcome_name(it->outcome));
-		cell(out, it->has_rto ? rp_dur(it->rto_ms, b, sizeof(b)) :
+		cell(out, it->has_rto ? rp_rto(it, b, sizeof(b)) :
 			  it->outcome == OUTCOME_NOT_RECOVERED ? "not recovered" : "-");
 		cell(out, opt(it->has_rpo, it->rpo_ms, b, sizeof(b)));
 		cell(out, opt(it->has_detect, it->detect_ms, b, sizeof(b)));

@@ -28,6 +28,9 @@ void rp_put_csv(FILE *out, const char *s);
 
 /* Humane duration of ms ("850 ms", "42.3 s", "1h05m"; 0 is "0 s"). */
 char *rp_dur(double ms, char *buf, size_t len);
+/* An iteration's RTO with both sides of its bound, "81 ms (-30/+20 ms)";
+ * an iteration recorded before the two sides were, with "(+bound)". */
+char *rp_rto(const struct store_iteration *it, char *buf, size_t len);
 /* Humane duration or "not recovered" / "-" when absent. */
 char *rp_value(const struct report_value *v, const char *absent, char *buf, size_t len);
 /* ISO 8601 UTC, or "-" for 0. */

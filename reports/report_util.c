@@ -151,6 +151,19 @@ char *rp_dur(double ms, char *buf, size_t len)
 	return fd_duration_format((int64_t)llround(ms * 1e6), buf, len);
 }
 
+char *rp_rto(const struct store_iteration *it, char *buf, size_t len)
+{
+	char v[32], b[32];
+
+	if (it->has_rto_bounds)
+		return fd_bounded_format((int64_t)llround(it->rto_ms * 1e6),
+					 (int64_t)llround(it->rto_late_ms * 1e6),
+					 (int64_t)llround(it->rto_early_ms * 1e6), buf, len);
+	snprintf(buf, len, "%s (+%s)", rp_dur(it->rto_ms, v, sizeof(v)),
+		 rp_dur(it->error_bound_ms, b, sizeof(b)));
+	return buf;
+}
+
 char *rp_value(const struct report_value *v, const char *absent, char *buf, size_t len)
 {
 	if (!v->has) {

@@ -206,6 +206,10 @@ struct scenario_criterion {
 	 * 0 = off (always for failback).
 	 */
 	int64_t resolution_ns;
+	/* recovery.detect: the probe time to detect is measured from (any probe);
+	 * without it, the criterion probes healthy at T0. */
+	bool has_detect;
+	size_t detect_probe;   /* index into scenario->probes */
 };
 
 /* recovery.resolution: at least this step, and at most this many requests

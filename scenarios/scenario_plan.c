@@ -248,6 +248,10 @@ static void print_criterion(FILE *out, const struct scenario *s, const struct sc
 	if (c->resolution_ns)
 		fprintf(out, "  while it does not hold after T0, its probes send every %s (resolution: %.0f requests/s each)\n",
 			dur(c->resolution_ns, a, sizeof(a)), 1e9 / (double)c->resolution_ns);
+	if (c == &s->recovery)
+		fprintf(out, "  time to detect: the first failure after T0 of %s%s\n",
+			c->has_detect ? "probe " : "a criterion probe healthy at T0",
+			c->has_detect ? s->probes[c->detect_probe].id : "");
 }
 
 static void print_action(FILE *out, const char *label, const struct scenario_action *a)

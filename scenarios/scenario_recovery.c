@@ -207,6 +207,15 @@ static int cr_steps(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_read_list(c, v, &spec, (void **)&s->steps, &s->n_steps);
 }
 
+/* recovery.detect: the probe whose first failure after T0 is the detection. */
+static int cr_detect(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_criterion *cr = obj;
+
+	cr->has_detect = true;
+	return scenario_read_probe_ref(c, v, &cr->detect_probe);
+}
+
 static const struct field criterion_fields[] = {
 	{ "all", cr_all, 0, 0, false },
 	{ "any", cr_any, 0, 0, false },
@@ -214,6 +223,7 @@ static const struct field criterion_fields[] = {
 	{ "stable-for", cr_stable_for, 0, 0, false },
 	{ "timeout", cr_timeout, ALL_KINDS, 0, false },
 	{ "steps", cr_steps, 0, BIT(CRIT_RECOVERY), false },
+	{ "detect", cr_detect, 0, BIT(CRIT_RECOVERY), false },
 };
 
 static int read_criterion(struct lctx *c, const struct ynode *v, struct scenario_criterion *cr,

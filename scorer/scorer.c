@@ -344,13 +344,81 @@ void probe_emit(struct scorer *sc, struct probe_rt *pr, int64_t sent_ns, bool ok
 		sc->on_sample(sc->user, &smp);
 }
 
+/*
+ * A periodic probe's samples reach on_sample in send order. Sends are open
+ * loop, so a slow answer (a failing service that takes 500 ms to say 503)
+ * completes after the answers to later sends; delivered as they complete,
+ * that late failure would read as a new outage after the recovery, and the
+ * first healthy answer to arrive would not be the first healthy one sent.
+ * Each send waits in its probe's FIFO until every earlier send of that
+ * probe has been delivered: a sample is held at most the probe's timeout.
+ */
+struct probe_pending {
+	struct probe_rt *pr;
+	struct probe_pending *next;
+	bool done;
+	struct scorer_sample smp; /* sent_mono_ns set at send; the rest when done */
+};
+
+static void pending_release(struct scorer *sc, struct probe_rt *pr)
+{
+	struct probe_pending *q;
+
+	while ((q = pr->pend_head) && q->done) {
+		pr->pend_head = q->next;
+		if (!pr->pend_head)
+			pr->pend_tail = NULL;
+		probe_emit(sc, pr, q->smp.sent_mono_ns, q->smp.ok, q->smp.latency_ns, q->smp.detail);
+		free(q);
+	}
+}
+
+static void pending_fill(struct probe_pending *q, int64_t sent_ns, bool ok, int64_t latency_ns,
+			 const char *detail)
+{
+	q->done = true;
+	q->smp.sent_mono_ns = sent_ns;
+	q->smp.ok = ok;
+	q->smp.latency_ns = latency_ns;
+	snprintf(q->smp.detail, sizeof(q->smp.detail), "%s", detail ? detail : "");
+}
+
 static void probe_done(struct scorer *sc, void *cookie, const struct job_result *r)
 {
-	struct probe_rt *pr = cookie;
+	struct probe_pending *q = cookie;
 
 	sc->inflight--;
-	pr->inflight--;
-	probe_emit(sc, pr, r->sent_ns, r->ok, r->done_ns - r->sent_ns, r->detail);
+	q->pr->inflight--;
+	pending_fill(q, r->sent_ns, r->ok, r->done_ns - r->sent_ns, r->detail);
+	if (!q->pr->starting)
+		pending_release(sc, q->pr);
+}
+
+static struct probe_pending *pending_push(struct probe_rt *pr, int64_t now)
+{
+	struct probe_pending *q = calloc(1, sizeof(*q));
+
+	if (!q)
+		return NULL;
+	q->pr = pr;
+	q->smp.sent_mono_ns = now;
+	if (pr->pend_tail)
+		pr->pend_tail->next = q;
+	else
+		pr->pend_head = q;
+	pr->pend_tail = q;
+	return q;
+}
+
+static void pending_free_all(struct probe_rt *pr)
+{
+	struct probe_pending *q, *n;
+
+	for (q = pr->pend_head; q; q = n) {
+		n = q->next;
+		free(q);
+	}
+	pr->pend_head = pr->pend_tail = NULL;
 }
 
 static bool probe_periodic(const struct scenario_probe *p)
@@ -370,37 +438,49 @@ static void probe_send(struct scorer *sc, struct probe_rt *pr, int64_t due)
 {
 	const struct scenario_probe *p = pr->p;
 	int64_t sent = fd_mono_ns();
+	/* Queued before the start: a job may complete inside it (connection refused). */
+	struct probe_pending *q = pending_push(pr, sent);
 	char detail[256];
-	int rc = -EINVAL;
+	int rc = -ENOMEM;
 
-	switch (p->kind) {
+	pr->starting = true;
+	switch (q ? p->kind : PROBE_LOG) {
 	case PROBE_HTTP:
 		rc = http_job_start(sc, &p->http, p->timeout_ns, NULL, probe_conn(pr), false,
-				    probe_done, pr, &sent);
+				    probe_done, q, &sent);
 		break;
 	case PROBE_TCP:
-		rc = tcp_job_start(sc, p->tcp.host, p->tcp.port, p->timeout_ns, probe_done, pr,
+		rc = tcp_job_start(sc, p->tcp.host, p->tcp.port, p->timeout_ns, probe_done, q,
 				   &sent);
 		break;
 	case PROBE_DNS:
-		rc = dns_job_start(sc, p, probe_done, pr, &sent);
+		rc = dns_job_start(sc, p, probe_done, q, &sent);
 		break;
 	case PROBE_COMMAND:
-		rc = cmd_job_start(sc, &p->command, p->timeout_ns, NULL, false, probe_done, pr,
+		rc = cmd_job_start(sc, &p->command, p->timeout_ns, NULL, false, probe_done, q,
 				   &sent);
 		break;
 	default:
-		return;
+		break;
 	}
+	pr->starting = false;
 	lateness_add(&sc->late, sent - due);
 	if (rc == 0) {
 		sc->inflight++;
 		res_sent(sc, pr);
+		if (!q->done)
+			q->smp.sent_mono_ns = sent;
+		pending_release(sc, pr);
 		return;
 	}
 	/* Could not even send (no fds, no memory): a failing sample, not an error. */
 	snprintf(detail, sizeof(detail), "send: %s", strerror(-rc));
-	probe_emit(sc, pr, sent, false, 0, detail);
+	if (!q) {
+		probe_emit(sc, pr, sent, false, 0, detail);
+		return;
+	}
+	pending_fill(q, sent, false, 0, detail);
+	pending_release(sc, pr);
 }
 
 /* ---- canary writes ------------------------------------------------------- */
@@ -725,6 +805,8 @@ void scorer_free(struct scorer *sc)
 		t->fn(NULL, t); /* NULL scorer: release only */
 	}
 	resolver_free(sc->res);
+	for (i = 0; sc->probes && i < sc->n_probes; i++)
+		pending_free_all(&sc->probes[i]);
 	graveyard_flush(sc);
 	free(sc->graveyard);
 	for (i = 0; i < sc->n_rx; i++) {
@@ -806,6 +888,19 @@ bool scorer_probe_ok(const struct scorer *sc, size_t probe)
 	if (!sc || probe >= sc->n_probes)
 		return false;
 	return sc->probes[probe].has_state && sc->probes[probe].state_ok;
+}
+
+int64_t scorer_oldest_pending_ns(const struct scorer *sc)
+{
+	int64_t oldest = INT64_MAX;
+
+	for (size_t i = 0; sc && i < sc->n_probes; i++) {
+		const struct probe_pending *q = sc->probes[i].pend_head;
+
+		if (q && q->smp.sent_mono_ns < oldest)
+			oldest = q->smp.sent_mono_ns;
+	}
+	return oldest;
 }
 
 int64_t scorer_probe_count(const struct scorer *sc, size_t probe)

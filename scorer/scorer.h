@@ -53,7 +53,14 @@ void scorer_stop(struct scorer *sc);
 /* Runs the loop until deadline (CLOCK_MONOTONIC ns); returns early never. */
 int scorer_poll(struct scorer *sc, int64_t deadline_mono_ns, struct fd_error *err);
 
-/* Latest known state of a probe (false before its first sample). */
+/*
+ * Samples of one probe reach on_sample in send order: an answer that
+ * completes before the answer to an earlier send of the same probe is held
+ * until that one has come (at most the probe's timeout). Log and pcap
+ * events are delivered as they are read.
+ */
+/* Latest known state of a probe (false before its first sample): the
+ * newest sample by send time, never an older one that answered late. */
 bool scorer_probe_ok(const struct scorer *sc, size_t probe);
 
 /* ---- outage resolution (recovery.resolution) ----------------------------- */
@@ -92,18 +99,39 @@ struct recovery_watch;
 struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
 					  const struct scenario *s, int64_t t0_mono_ns);
 void recovery_watch_free(struct recovery_watch *w);
+/*
+ * Samples of any probe, in any order. Those sent and answered before T0
+ * count only for the state each probe was in at T0 (time to detect); the
+ * newest by send time wins. A caller that saw samples before it made the watch passes the
+ * newest of each probe the same way.
+ */
 void recovery_watch_feed(struct recovery_watch *w, const struct scorer_sample *s);
 
+/*
+ * The criterion is a step function of the samples' send times, so RTO is
+ * measured from the send of the sample that made it hold. That sample saw
+ * the system somewhere between its send and its answer, and the sample of
+ * that probe before it (failing, or T0) saw it down somewhere after its own
+ * send. So the true RTO lies in [rto - late, rto + early]:
+ *   early: the healthy sample's latency (pcap: 0, the packet's own time);
+ *   late:  its send minus the send of that probe's previous sample (or T0),
+ *          the interval or whatever finer gap was actually sampled.
+ */
 struct recovery_result {
 	bool recovered;           /* a window of stable_for held */
 	int64_t rto_ns;           /* window start - T0; valid only when recovered */
+	int64_t rto_early_ns;     /* valid when recovered: true RTO <= rto + early */
+	int64_t rto_late_ns;      /* valid when recovered: true RTO >= rto - late */
 	bool has_detect;
-	int64_t detect_ns;        /* first failing sample (criterion probes) after T0 */
+	int64_t detect_ns;        /* first failure after T0 of a probe healthy at T0 */
+	char detect_why[160];     /* when !has_detect: why time to detect is unknown */
 	bool has_first_success;
 	int64_t first_success_ns; /* criterion first true after T0 */
-	int64_t error_bound_ns;   /* longest probe interval in the criterion (pcap: 1 us);
-				     with recovery.resolution, the send gap that ended the
-				     last failure before the window (watch.c) */
+	/* Recovered: max(early, late); the late side is the send gap that ended
+	 * the last failure, so recovery.resolution narrows it. Not recovered: the
+	 * longest probe interval in the criterion (pcap: 1 us), the bound an RTO
+	 * would have had. */
+	int64_t error_bound_ns;
 };
 
 /* True once a stable window is complete as of now_mono_ns; fills r either way. */
@@ -154,6 +182,13 @@ int64_t scorer_probe_count(const struct scorer *sc, size_t probe);
  */
 void scorer_probe_window(struct scorer *sc, size_t probe, int64_t from_ns, int64_t to_ns);
 int64_t scorer_probe_window_count(const struct scorer *sc, size_t probe);
+
+/*
+ * The send time of the oldest sample not yet delivered to on_sample (in
+ * flight or held for order), INT64_MAX when none. A sample still to come
+ * is sent at or after it: what is dated by send time before it is final.
+ */
+int64_t scorer_oldest_pending_ns(const struct scorer *sc);
 
 /* The error bound of a probe's samples: its interval (pcap: 1 us). */
 int64_t scorer_probe_error_bound(const struct scenario_probe *p);

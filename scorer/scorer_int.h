@@ -120,6 +120,7 @@ int rpo_parse_timestamp(const char *s, int64_t *real_ns);
 struct watch_series {
 	int64_t *t;
 	bool *ok;
+	int64_t *lat;       /* each sample's latency (send to answer) */
 	size_t n, cap;
 	int64_t timeout_ns; /* how late a sample may still arrive after its send */
 };
@@ -182,6 +183,9 @@ struct probe_rt {
 	void *impl;      /* log / pcap state */
 	int64_t inflight; /* this probe's requests not yet completed */
 	bool fine;        /* sending at recovery.resolution (scorer.c, outage resolution) */
+	/* Sends not yet delivered, oldest first (scorer.c: ordered delivery). */
+	struct probe_pending *pend_head, *pend_tail;
+	bool starting;   /* inside a job start: completions wait to be delivered */
 };
 
 /* A pattern compiled once (JIT where available), with its own match data:

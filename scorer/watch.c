@@ -13,9 +13,15 @@
  * now - (longest criterion probe timeout + slack). Everything before the
  * horizon is final, so it is scanned once and checkpointed; a sample that
  * arrives older than the checkpoint (beyond its timeout) forces a rescan.
+ *
+ * The window's start carries its two-sided bound (scorer.h): the latency of
+ * the sample that made the criterion hold, and the gap back to that probe's
+ * sample before it. Time to detect counts only probes healthy at T0: the
+ * newest sample each sent and answered before T0 says so.
  */
 #include "scorer_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,12 +35,21 @@ struct scan_state {
 	signed char *state; /* per series: -1 unknown, 0 failing, 1 healthy */
 	bool has_ws;
 	int64_t ws;         /* start of the current true run */
+	int64_t ws_early, ws_late; /* its bound */
 	bool has_fs;
 	int64_t fs;         /* first time the criterion was true */
 	bool recovered;
 	int64_t rec_ws;
-	int64_t ws_gap;     /* resolution: send gap that ended the run's last failure */
-	int64_t rec_gap;
+	int64_t rec_early, rec_late;
+};
+
+/* Per scenario probe: its state at T0 and its first failure after. */
+struct detect_track {
+	bool candidate;     /* may detect: the detect probe, else a criterion probe */
+	signed char at_t0;  /* -1 no sample answered before T0, 0 failing, 1 healthy */
+	int64_t at_t0_sent; /* send time of the newest sample answered before T0 */
+	bool failed;
+	int64_t first_fail; /* earliest failing send at or after T0 */
 };
 
 struct recovery_watch {
@@ -42,13 +57,14 @@ struct recovery_watch {
 	int64_t stable_for_ns;
 	int64_t t0;
 	int64_t error_bound_ns;
-	int64_t resolution_ns;      /* recovery.resolution, 0 = off */
 	int64_t settle_ns;
 	size_t n;
 	size_t *probe;              /* series i watches scenario probe probe[i] */
 	struct watch_series *series;
-	bool has_detect;
-	int64_t detect;
+	const struct scenario *s;
+	bool has_detect_probe;      /* recovery.detect named one */
+	size_t detect_probe;
+	struct detect_track *det;   /* per scenario probe */
 	struct scan_state cp;       /* committed scan, up to cp_limit */
 	int64_t cp_limit;
 };
@@ -59,7 +75,7 @@ static void state_reset(struct recovery_watch *w, struct scan_state *st)
 	memset(st->state, -1, w->n * sizeof(*st->state));
 	st->has_ws = st->has_fs = st->recovered = false;
 	st->ws = st->fs = st->rec_ws = 0;
-	st->ws_gap = st->rec_gap = 0;
+	st->ws_early = st->ws_late = st->rec_early = st->rec_late = 0;
 }
 
 static bool state_alloc(struct recovery_watch *w, struct scan_state *st)
@@ -85,12 +101,34 @@ static void state_copy(struct recovery_watch *w, struct scan_state *dst,
 	memcpy(dst->state, src->state, w->n * sizeof(*dst->state));
 	dst->has_ws = src->has_ws;
 	dst->ws = src->ws;
+	dst->ws_early = src->ws_early;
+	dst->ws_late = src->ws_late;
+	dst->rec_early = src->rec_early;
+	dst->rec_late = src->rec_late;
 	dst->has_fs = src->has_fs;
 	dst->fs = src->fs;
 	dst->recovered = src->recovered;
 	dst->rec_ws = src->rec_ws;
-	dst->ws_gap = src->ws_gap;
-	dst->rec_gap = src->rec_gap;
+}
+
+static bool detect_init(struct recovery_watch *w, const struct scenario_criterion *c,
+			const struct scenario *s)
+{
+	size_t i;
+
+	w->det = calloc(s->n_probes ? s->n_probes : 1, sizeof(*w->det));
+	if (!w->det)
+		return false;
+	for (i = 0; i < s->n_probes; i++)
+		w->det[i].at_t0 = -1;
+	w->has_detect_probe = c->has_detect && c->detect_probe < s->n_probes;
+	w->detect_probe = c->detect_probe;
+	if (w->has_detect_probe)
+		w->det[c->detect_probe].candidate = true;
+	for (i = 0; !w->has_detect_probe && i < c->n_probes; i++)
+		if (c->probes[i] < s->n_probes)
+			w->det[c->probes[i]].candidate = true;
+	return true;
 }
 
 struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
@@ -104,11 +142,11 @@ struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
 	w->mode = c->mode;
 	w->stable_for_ns = c->stable_for_ns;
 	w->t0 = t0_mono_ns;
-	w->resolution_ns = c->resolution_ns;
+	w->s = s;
 	w->n = c->n_probes;
 	w->probe = calloc(w->n ? w->n : 1, sizeof(*w->probe));
 	w->series = calloc(w->n ? w->n : 1, sizeof(*w->series));
-	if (!w->probe || !w->series || !state_alloc(w, &w->cp))
+	if (!w->probe || !w->series || !state_alloc(w, &w->cp) || !detect_init(w, c, s))
 		goto fail;
 	for (i = 0; i < w->n; i++) {
 		const struct scenario_probe *p = &s->probes[c->probes[i]];
@@ -140,58 +178,91 @@ void recovery_watch_free(struct recovery_watch *w)
 	for (i = 0; w->series && i < w->n; i++) {
 		free(w->series[i].t);
 		free(w->series[i].ok);
+		free(w->series[i].lat);
 	}
 	free(w->series);
 	free(w->probe);
+	free(w->det);
 	state_free(&w->cp);
 	free(w);
 }
 
-static int series_insert(struct watch_series *ws, int64_t t, bool ok)
+static int series_grow(struct watch_series *ws)
+{
+	size_t cap = ws->cap ? ws->cap * 2 : 256;
+	int64_t *nt = realloc(ws->t, cap * sizeof(*nt)), *nl;
+	bool *nok;
+
+	if (!nt)
+		return -1;
+	ws->t = nt;
+	nok = realloc(ws->ok, cap * sizeof(*nok));
+	if (!nok)
+		return -1;
+	ws->ok = nok;
+	nl = realloc(ws->lat, cap * sizeof(*nl));
+	if (!nl)
+		return -1;
+	ws->lat = nl;
+	ws->cap = cap;
+	return 0;
+}
+
+static int series_insert(struct watch_series *ws, const struct scorer_sample *s)
 {
 	size_t pos;
 
-	if (ws->n == ws->cap) {
-		size_t cap = ws->cap ? ws->cap * 2 : 256;
-		int64_t *nt = realloc(ws->t, cap * sizeof(*nt));
-		bool *nok;
-
-		if (!nt)
-			return -1;
-		ws->t = nt;
-		nok = realloc(ws->ok, cap * sizeof(*nok));
-		if (!nok)
-			return -1;
-		ws->ok = nok;
-		ws->cap = cap;
-	}
+	if (ws->n == ws->cap && series_grow(ws) < 0)
+		return -1;
 	/* Almost always an append; out-of-order samples move back a little. */
 	pos = ws->n;
-	while (pos > 0 && ws->t[pos - 1] > t)
+	while (pos > 0 && ws->t[pos - 1] > s->sent_mono_ns)
 		pos--;
 	memmove(ws->t + pos + 1, ws->t + pos, (ws->n - pos) * sizeof(*ws->t));
 	memmove(ws->ok + pos + 1, ws->ok + pos, (ws->n - pos) * sizeof(*ws->ok));
-	ws->t[pos] = t;
-	ws->ok[pos] = ok;
+	memmove(ws->lat + pos + 1, ws->lat + pos, (ws->n - pos) * sizeof(*ws->lat));
+	ws->t[pos] = s->sent_mono_ns;
+	ws->ok[pos] = s->ok;
+	ws->lat[pos] = s->latency_ns > 0 ? s->latency_ns : 0;
 	ws->n++;
 	return 0;
+}
+
+static void detect_feed(struct recovery_watch *w, const struct scorer_sample *s)
+{
+	struct detect_track *d = &w->det[s->probe];
+
+	if (s->sent_mono_ns < w->t0) {
+		/* Only a sample answered before T0 tells the state at T0: one sent
+		 * before and answered after may have seen the fault already. */
+		if (s->sent_mono_ns + (s->latency_ns > 0 ? s->latency_ns : 0) >= w->t0)
+			return;
+		if (d->at_t0 < 0 || s->sent_mono_ns >= d->at_t0_sent) {
+			d->at_t0 = s->ok ? 1 : 0;
+			d->at_t0_sent = s->sent_mono_ns;
+		}
+		return;
+	}
+	if (d->candidate && !s->ok && (!d->failed || s->sent_mono_ns < d->first_fail)) {
+		d->failed = true;
+		d->first_fail = s->sent_mono_ns;
+	}
 }
 
 void recovery_watch_feed(struct recovery_watch *w, const struct scorer_sample *s)
 {
 	size_t i;
 
-	if (!w || s->sent_mono_ns < w->t0)
+	if (!w || s->probe >= w->s->n_probes)
+		return;
+	detect_feed(w, s);
+	if (s->sent_mono_ns < w->t0)
 		return;
 	for (i = 0; i < w->n; i++) {
 		if (w->probe[i] != s->probe)
 			continue;
-		if (series_insert(&w->series[i], s->sent_mono_ns, s->ok) < 0)
+		if (series_insert(&w->series[i], s) < 0)
 			continue;
-		if (!s->ok && (!w->has_detect || s->sent_mono_ns < w->detect)) {
-			w->has_detect = true;
-			w->detect = s->sent_mono_ns;
-		}
 		/* Older than what was already settled: rescan from T0. */
 		if (s->sent_mono_ns < w->cp_limit) {
 			state_reset(w, &w->cp);
@@ -232,28 +303,10 @@ static bool next_time(const struct recovery_watch *w, const struct scan_state *s
 	return found;
 }
 
-/*
- * With recovery.resolution the late side of the bound is the send gap
- * between a probe's sample that turned it healthy and its previous one
- * (T0 when there is none): the step in force at recovery, widened by any
- * point the loop or the in-flight cap skipped. This is the narrow stand-in
- * until the two-sided bound (issue 11, section 8) computes it for every
- * criterion; without a resolution the bound stays the interval.
- */
-static int64_t turn_gap(const struct recovery_watch *w, const struct scan_state *st, size_t i)
-{
-	const struct watch_series *ws = &w->series[i];
-	size_t k = st->idx[i];
-
-	if (!w->resolution_ns || st->state[i] == 1 || !ws->ok[k])
-		return 0;
-	return ws->t[k] - (k > 0 ? ws->t[k - 1] : w->t0);
-}
-
 /* Consumes sample groups sent before limit; stops once a window is found. */
 static void scan(const struct recovery_watch *w, struct scan_state *st, int64_t limit)
 {
-	int64_t t = 0, gap, g;
+	int64_t t = 0, early, prev;
 	size_t i;
 	bool c;
 
@@ -261,18 +314,26 @@ static void scan(const struct recovery_watch *w, struct scan_state *st, int64_t 
 		if (st->has_ws && t - st->ws >= w->stable_for_ns) {
 			st->recovered = true;
 			st->rec_ws = st->ws;
-			st->rec_gap = st->ws_gap;
+			st->rec_early = st->ws_early;
+			st->rec_late = st->ws_late;
 			return;
 		}
-		gap = 0;
+		early = 0;
+		prev = w->t0;
 		for (i = 0; i < w->n; i++) {
 			const struct watch_series *ws = &w->series[i];
 
 			while (st->idx[i] < ws->n && ws->t[st->idx[i]] == t) {
-				g = turn_gap(w, st, i);
-				if (g > gap)
-					gap = g;
-				st->state[i] = ws->ok[st->idx[i]] ? 1 : 0;
+				size_t k = st->idx[i];
+
+				/* A probe turning healthy: where the bound of a window starting here comes from. */
+				if (ws->ok[k] && st->state[i] != 1) {
+					if (ws->lat[k] > early)
+						early = ws->lat[k];
+					if (k > 0 && ws->t[k - 1] > prev)
+						prev = ws->t[k - 1];
+				}
+				st->state[i] = ws->ok[k] ? 1 : 0;
 				st->idx[i]++;
 			}
 		}
@@ -284,7 +345,8 @@ static void scan(const struct recovery_watch *w, struct scan_state *st, int64_t 
 		if (c && !st->has_ws) {
 			st->has_ws = true;
 			st->ws = t;
-			st->ws_gap = gap;
+			st->ws_early = early;
+			st->ws_late = t - prev;
 		} else if (!c) {
 			st->has_ws = false;
 		}
@@ -294,7 +356,41 @@ static void scan(const struct recovery_watch *w, struct scan_state *st, int64_t 
 	    limit != INT64_MAX) {
 		st->recovered = true;
 		st->rec_ws = st->ws;
-		st->rec_gap = st->ws_gap;
+		st->rec_early = st->ws_early;
+		st->rec_late = st->ws_late;
+	}
+}
+
+/* The earliest first failure of a candidate healthy at T0, or why there is none. */
+static void detect_result(const struct recovery_watch *w, struct recovery_result *r)
+{
+	const struct scenario *s = w->s;
+	size_t i, healthy = 0;
+
+	for (i = 0; i < s->n_probes; i++) {
+		const struct detect_track *d = &w->det[i];
+
+		if (!d->candidate || d->at_t0 != 1)
+			continue;
+		healthy++;
+		if (d->failed && (!r->has_detect || d->first_fail - w->t0 < r->detect_ns)) {
+			r->has_detect = true;
+			r->detect_ns = d->first_fail - w->t0;
+		}
+	}
+	if (r->has_detect)
+		return;
+	if (w->has_detect_probe) {
+		const struct detect_track *d = &w->det[w->detect_probe];
+
+		snprintf(r->detect_why, sizeof(r->detect_why), "probe %s %s",
+			 s->probes[w->detect_probe].id ? s->probes[w->detect_probe].id : "?",
+			 d->at_t0 == 0 ? "was already failing at T0" :
+			 d->at_t0 < 0 ? "had no sample answered before T0" : "did not fail after T0");
+	} else {
+		snprintf(r->detect_why, sizeof(r->detect_why), "%s",
+			 healthy ? "no criterion probe healthy at T0 failed after it"
+				 : "no criterion probe was healthy at T0");
 	}
 }
 
@@ -308,8 +404,7 @@ bool recovery_watch_done(struct recovery_watch *w, int64_t now_mono_ns,
 	if (!w)
 		return false;
 	r->error_bound_ns = w->error_bound_ns;
-	r->has_detect = w->has_detect;
-	r->detect_ns = w->has_detect ? w->detect - w->t0 : 0;
+	detect_result(w, r);
 
 	horizon = now_mono_ns - w->settle_ns;
 	if (horizon > w->cp_limit && !w->cp.recovered) {
@@ -319,8 +414,9 @@ bool recovery_watch_done(struct recovery_watch *w, int64_t now_mono_ns,
 	if (w->cp.recovered) {
 		r->recovered = true;
 		r->rto_ns = w->cp.rec_ws - w->t0;
-		if (w->resolution_ns)
-			r->error_bound_ns = w->cp.rec_gap;
+		r->rto_early_ns = w->cp.rec_early;
+		r->rto_late_ns = w->cp.rec_late;
+		r->error_bound_ns = r->rto_early_ns > r->rto_late_ns ? r->rto_early_ns : r->rto_late_ns;
 		r->has_first_success = w->cp.has_fs;
 		r->first_success_ns = w->cp.fs - w->t0;
 		return true;

@@ -162,9 +162,17 @@ static const char *const migration_1[] = {
 	NULL,
 };
 
+/* Version 2: both sides of the RTO's bound (scorer.h recovery_result). */
+static const char *const migration_2[] = {
+	"ALTER TABLE iterations ADD COLUMN rto_early_ms REAL;",
+	"ALTER TABLE iterations ADD COLUMN rto_late_ms REAL;",
+	NULL,
+};
+
 /* migrations[i] takes schema version i to i + 1. Only ever append. */
 static const char *const *const migrations[] = {
 	migration_1,
+	migration_2,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

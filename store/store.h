@@ -121,7 +121,8 @@ struct store_iteration {
 	double detect_ms;           /* first failing sample after T0 */
 	bool has_first_success;
 	double first_success_ms;
-	double error_bound_ms;      /* RTO is late by at most this */
+	double error_bound_ms;      /* max(rto_early_ms, rto_late_ms) when recovered, else the
+				       longest criterion probe interval (before schema 2: the interval) */
 	bool has_failback;
 	double failback_ms;
 	bool objectives_met;
@@ -129,6 +130,12 @@ struct store_iteration {
 	char hash[65];
 	int64_t started_real_ns;    /* set by store_begin_iteration */
 	int64_t ended_real_ns;      /* set by store_finish_iteration; 0 while open */
+	/* The two sides of the RTO's bound (scorer.h recovery_result): the true
+	 * RTO lies in [rto_ms - rto_late_ms, rto_ms + rto_early_ms]. Recorded
+	 * with the RTO; absent for drills recorded before schema 2. */
+	bool has_rto_bounds;
+	double rto_early_ms;
+	double rto_late_ms;
 };
 
 int store_begin_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);

@@ -406,6 +406,21 @@ static int update_iteration(struct store *st, const struct store_iteration *it, 
 	return rc;
 }
 
+static int update_rto_bounds(struct store *st, const struct store_iteration *it,
+			     struct fd_error *err)
+{
+	static const char sql[] =
+		"UPDATE iterations SET rto_early_ms = ?2, rto_late_ms = ?3 WHERE id = ?1";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, it->id);
+	store_bind_double_opt(s, 2, it->has_rto_bounds, it->rto_early_ms);
+	store_bind_double_opt(s, 3, it->has_rto_bounds, it->rto_late_ms);
+	return store_step_done(st, s, "finishing the iteration", err);
+}
+
 int store_finish_iteration(struct store *st, struct store_iteration *it, struct fd_error *err)
 {
 	int rc;
@@ -420,6 +435,8 @@ int store_finish_iteration(struct store *st, struct store_iteration *it, struct 
 	if (rc)
 		return rc;
 	rc = update_iteration(st, it, err);
+	if (!rc)
+		rc = update_rto_bounds(st, it, err);
 	if (!rc)
 		rc = store_chain_seal(st, CHAIN_ITERATIONS, it->id, it->hash, err);
 	return store_tx_end(st, rc, err);
@@ -535,6 +552,8 @@ static int read_iteration(sqlite3_stmt *s, void *elem)
 	it->objectives_met = sqlite3_column_int(s, 17) != 0;
 	store_col_text(s, 18, it->detail, sizeof(it->detail));
 	store_col_text(s, 19, it->hash, sizeof(it->hash));
+	it->rto_early_ms = store_col_double_opt(s, 20, &it->has_rto_bounds);
+	it->rto_late_ms = sqlite3_column_double(s, 21);
 	return 0;
 }
 
@@ -545,7 +564,8 @@ int store_list_iterations(struct store *st, int64_t drill_id,
 		"SELECT id, drill_id, number, outcome, started_real_ns, ended_real_ns, t0_real_ns,"
 		" t0_mono_ns, rto_ms, rpo_ms, writes_acked, writes_acked_outage, lost_writes,"
 		" detect_ms, first_success_ms, error_bound_ms, failback_ms, objectives_met,"
-		" detail, hash FROM iterations WHERE drill_id = ?1 ORDER BY number, id";
+		" detail, hash, rto_early_ms, rto_late_ms"
+		" FROM iterations WHERE drill_id = ?1 ORDER BY number, id";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (s)

@@ -108,12 +108,14 @@ static int read_event(sqlite3_stmt *s, void *elem)
 	return 0;
 }
 
+/* In event-time order: a probe transition is dated by its sample's send and
+ * recorded when the answer came, after events that happened in between. */
 int store_list_events(struct store *st, int64_t drill_id,
 		      struct store_event **out, size_t *n, struct fd_error *err)
 {
 	static const char sql[] =
 		"SELECT id, drill_id, coalesce(iteration_id, 0), mono_ns, real_ns, kind, subject, detail"
-		" FROM events WHERE drill_id = ?1 ORDER BY id";
+		" FROM events WHERE drill_id = ?1 ORDER BY mono_ns, id";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (s)

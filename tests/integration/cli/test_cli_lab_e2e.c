@@ -173,8 +173,36 @@ static void drill_recovers(void)
 	no_firedrill_table();
 }
 
+/*
+ * The event lines `firedrill run` printed ("[1/1] 03:15:30.123 probe-down
+ * frontdoor: ...") come in the order the events happened (UTC, to the ms;
+ * a line after midnight may follow one before it).
+ */
+static void run_lines_in_order(const char *path)
+{
+	char line[2048], prev[16] = "", cur[16];
+	unsigned a, b;
+	size_t n = 0;
+	FILE *f = fopen(path, "r");
+
+	FDT_CHECK(f != NULL, "cannot read %s", path);
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "[%u/%u] %12[0-9:.]", &a, &b, cur) != 3 || strlen(cur) != 12)
+			continue;
+		FDT_CHECK(strcmp(cur, prev) >= 0 || (strncmp(prev, "23:", 3) == 0 &&
+						     strncmp(cur, "00:", 3) == 0),
+			  "run output: %s after %s: %s", cur, prev, line);
+		snprintf(prev, sizeof(prev), "%s", cur);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	FDT_CHECK(n >= 5, "run output: only %zu timed event lines in %s", n, path);
+}
+
 static void drill_not_recovered(void)
 {
+	char path[600];
 	struct store_iteration it;
 	struct store_drill d;
 
@@ -191,6 +219,8 @@ static void drill_not_recovered(void)
 	FDT_CHECK(!it.has_rto, "a not-recovered iteration has an RTO (%.1f ms)", it.rto_ms);
 	FDT_CHECK(!it.objectives_met && !d.objectives_met, "objectives met without recovery");
 	FDT_CHECK(d.outcome == OUTCOME_NOT_RECOVERED, "drill outcome %s", store_outcome_name(d.outcome));
+	snprintf(path, sizeof(path), "%s/run2.txt", dir);
+	run_lines_in_order(path);
 	no_firedrill_table();
 }
 

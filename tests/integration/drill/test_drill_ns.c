@@ -16,13 +16,19 @@
  * watching B (not blackholed: a blackhole that does not hold) fails the
  * drill's objectives; and the scenario's webhooks reach a receiver on the
  * namespace's 127.0.0.1 in order with their fields, while the URL's secret
- * marker appears nowhere in the database files.
+ * marker appears nowhere in the database files. Failing answers are slow
+ * (the front waits 500 ms for the blackholed backend) and healthy ones
+ * fast, so answers complete out of send order: the outage still gives one
+ * probe-down and one probe-up, the probe-up is the sample RTO is measured
+ * from, and the timeline is in time order in the store, in the progress
+ * lines `run` prints, and in the HTML, Markdown and JSON evidence reports.
  * Exit 77 (skip) when not root.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <fcntl.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -40,6 +46,7 @@
 #include "fd_time.h"
 #include "fdt_hook.h"
 #include "fdtest.h"
+#include "report.h"
 #include "scenario.h"
 #include "store.h"
 
@@ -87,7 +94,8 @@ static bool backend_reachable(void)
 		ok = 1;
 	} else if (errno == EINPROGRESS) {
 		pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
-		if (poll(&pfd, 1, 150) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
+		/* Slow to fail (500 ms), fast to succeed: answers overtake each other. */
+		if (poll(&pfd, 1, 500) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
 		    soerr == 0)
 			ok = 1;
 	}
@@ -208,11 +216,24 @@ static void write_scenario(const char *path, const char *name, const char *timeo
 	fclose(f);
 }
 
+/* The event lines as `firedrill run` prints them: when, and what. */
+#define MAX_TOLD 4096
+static struct told {
+	int64_t real_ns;
+	char text[160];
+} told[MAX_TOLD];
+static size_t n_told;
+
 static void on_progress(void *user, const struct drill_progress *p)
 {
 	(void)user;
 	if (p->phase == DRILL_PHASE_WATCH)
 		watching = 1;
+	if (p->event && n_told < MAX_TOLD) {
+		told[n_told].real_ns = p->event_real_ns;
+		snprintf(told[n_told].text, sizeof(told[n_told].text), "%s", p->event);
+		n_told++;
+	}
 }
 
 static int run(const char *name, const char *timeout, const char *steps, const char *extra,
@@ -231,6 +252,7 @@ static int run(const char *name, const char *timeout, const char *steps, const c
 		fprintf(stderr, "scenario: %s\n", err->msg);
 		return rc;
 	}
+	n_told = 0;
 	drill_opts_init(&o);
 	o.db_path = db;
 	o.operator_name = "test";
@@ -309,6 +331,161 @@ static void event_says(int64_t drill_id, const char *kind, const char *subject,
 		  "event %s %s: \"%s\", want \"%s\"%s%s", kind, subject, found ? found : "(none)",
 		  needle, absent ? " without " : "", absent ? absent : "");
 	free(ev);
+}
+
+/*
+ * One outage, one transition each way: from the start of the injection
+ * (a request sent while the fault was being applied, just before T0, may
+ * already fail) exactly one probe-down and one probe-up of probe, the
+ * probe-up dated by the sample RTO is measured from (T0 + RTO), and the
+ * same in the progress lines.
+ */
+static void one_flip_each_way(int64_t drill_id, const struct store_iteration *it,
+			      const char *probe)
+{
+	struct store_event *ev;
+	size_t n = drill_events(drill_id, &ev), down = 0, up = 0, tdown = 0, tup = 0;
+	int64_t up_at = 0, rto = (int64_t)llround(it->rto_ms * (double)MS), inject = INT64_MAX;
+	char want_down[80], want_up[80];
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, "phase") == 0 && strcmp(ev[i].subject, "inject") == 0)
+			inject = ev[i].mono_ns;
+	FDT_CHECK(inject <= it->t0_mono_ns, "no phase inject before T0");
+	for (size_t i = 0; i < n; i++) {
+		if (ev[i].mono_ns < inject || strcmp(ev[i].subject, probe) != 0)
+			continue;
+		if (strcmp(ev[i].kind, "probe-down") == 0)
+			down++;
+		if (strcmp(ev[i].kind, "probe-up") == 0 && up++ == 0)
+			up_at = ev[i].mono_ns;
+	}
+	free(ev);
+	FDT_CHECK(down == 1 && up == 1, "probe %s from inject on: %zu down, %zu up, want 1 and 1",
+		  probe, down, up);
+	FDT_CHECK(llabs(up_at - (it->t0_mono_ns + rto)) <= 1000,
+		  "probe-up %s at T0+%.3f ms, RTO %.3f ms: not the sample RTO is measured from", probe,
+		  (double)(up_at - it->t0_mono_ns) / 1e6, it->rto_ms);
+	/* The progress lines: the same single pair (before T0 there is one "up", the first sample). */
+	snprintf(want_down, sizeof(want_down), "probe-down %s", probe);
+	snprintf(want_up, sizeof(want_up), "probe-up %s", probe);
+	for (size_t i = 0; i < n_told; i++) {
+		tdown += strncmp(told[i].text, want_down, strlen(want_down)) == 0;
+		tup += strncmp(told[i].text, want_up, strlen(want_up)) == 0;
+	}
+	FDT_CHECK(tdown == 1 && tup == 2, "progress lines: %zu probe-down, %zu probe-up %s (want 1, 2)",
+		  tdown, tup, probe);
+}
+
+/* The event lines the progress callback got (what `run` prints) are in time order. */
+static void told_in_order(void)
+{
+	FDT_CHECK(n_told > 5, "only %zu progress lines", n_told);
+	for (size_t i = 1; i < n_told; i++)
+		FDT_CHECK(told[i].real_ns >= told[i - 1].real_ns,
+			  "progress line %zu \"%s\" %.3f ms before line %zu \"%s\"", i, told[i].text,
+			  (double)(told[i - 1].real_ns - told[i].real_ns) / 1e6, i - 1, told[i - 1].text);
+}
+
+/* The evidence report in fmt, as a string (the caller frees it). */
+static char *evidence_text(int64_t drill_id, enum report_format fmt)
+{
+	struct report_evidence *ev = NULL;
+	struct store *st = NULL;
+	struct fd_error e;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (store_open(db, &st, &e) < 0 || report_evidence_load(st, drill_id, &ev, &e) < 0) {
+		FDT_CHECK(0, "evidence: %s", e.msg);
+		store_close(st);
+		return NULL;
+	}
+	f = open_memstream(&buf, &len);
+	if (f && report_evidence_write(ev, fmt, f, &e) < 0)
+		FDT_CHECK(0, "evidence write: %s", e.msg);
+	if (f)
+		fclose(f);
+	report_evidence_free(ev);
+	store_close(st);
+	return buf;
+}
+
+/* ISO 8601 UTC times at fixed width compare as strings: each no earlier than the one before. */
+static size_t times_in_order(const char *fmt_name, const char *doc, const char *section,
+			     const char *before)
+{
+	const char *p = doc ? strstr(doc, section) : NULL;
+	char prev[32] = "", cur[32];
+	size_t n = 0, bl = strlen(before);
+
+	while (p && (p = strstr(p, before))) {
+		p += bl;
+		if (sscanf(p, "%24[0-9TZ:.-]", cur) != 1 || strlen(cur) != 24)
+			continue;
+		FDT_CHECK(strcmp(cur, prev) >= 0, "%s timeline: %s after %s", fmt_name, cur, prev);
+		snprintf(prev, sizeof(prev), "%s", cur);
+		n++;
+	}
+	return n;
+}
+
+static void reports_in_order(int64_t drill_id)
+{
+	char *html = evidence_text(drill_id, REPORT_HTML), *md = evidence_text(drill_id, REPORT_MARKDOWN);
+	char *js = evidence_text(drill_id, REPORT_JSON);
+	json_t *root = js ? json_loads(js, 0, NULL) : NULL, *events, *e;
+	size_t nh, nm, i;
+	int64_t prev = 0;
+
+	nh = times_in_order("HTML", html, "<h2>Timeline</h2>", "<tr><td class=\"t\">");
+	nm = times_in_order("Markdown", md, "## Timeline", "\n| ");
+	events = json_object_get(root, "events");
+	FDT_CHECK(json_array_size(events) > 5, "JSON: %zu events", json_array_size(events));
+	FDT_CHECK(nh == json_array_size(events) && nm == json_array_size(events),
+		  "timeline rows: HTML %zu, Markdown %zu, JSON %zu", nh, nm, json_array_size(events));
+	json_array_foreach(events, i, e) {
+		int64_t m = json_integer_value(json_object_get(e, "mono_ns"));
+
+		FDT_CHECK(m >= prev, "JSON event %zu (%s %s) %.3f ms before the one above it", i,
+			  json_string_value(json_object_get(e, "kind")),
+			  json_string_value(json_object_get(e, "subject")), (double)(prev - m) / 1e6);
+		prev = m;
+	}
+	json_decref(root);
+	free(html);
+	free(md);
+	free(js);
+}
+
+/*
+ * Both sides of the RTO's bound are recorded and hold against the switch
+ * instant (the backend file's mtime): the front reads the file on every
+ * request, so the healthy sample read it after the switch and before its
+ * answer, and the failing one before it read it before the switch. The
+ * margin is the file system's coarse timestamp (a jiffy, up to 10 ms).
+ */
+static void rto_bounds_hold(const struct store_iteration *it)
+{
+	int64_t truth, rto = (int64_t)llround(it->rto_ms * (double)MS);
+	struct stat sb;
+
+	FDT_CHECK(it->has_rto_bounds, "no RTO bounds recorded");
+	if (stat(backend_file, &sb) < 0)
+		return;
+	truth = (int64_t)sb.st_mtim.tv_sec * FD_NS_PER_S + sb.st_mtim.tv_nsec - it->t0_real_ns;
+	fprintf(stderr, "  RTO %.1f ms (-%.1f/+%.1f ms), truth %.1f ms\n", it->rto_ms,
+		it->rto_late_ms, it->rto_early_ms, (double)truth / 1e6);
+	FDT_CHECK(truth >= rto - (int64_t)llround(it->rto_late_ms * (double)MS) - 10 * MS,
+		  "truth %.1f ms below RTO - late (%.1f - %.1f ms)", (double)truth / 1e6, it->rto_ms,
+		  it->rto_late_ms);
+	FDT_CHECK(truth <= rto + (int64_t)llround(it->rto_early_ms * (double)MS) + MS,
+		  "truth %.1f ms above RTO + early (%.1f + %.1f ms)", (double)truth / 1e6, it->rto_ms,
+		  it->rto_early_ms);
+	FDT_CHECK(it->error_bound_ms == (it->rto_early_ms > it->rto_late_ms ? it->rto_early_ms
+									  : it->rto_late_ms),
+		  "error_bound_ms %.3f is not the larger side", it->error_bound_ms);
 }
 
 static int64_t truth_rto_ns(const struct store_iteration *it)
@@ -407,8 +584,17 @@ static void recovers_by_runbook(void)
 {
 	static const char *const order[] = {
 		"phase steady-state", "phase inject", "fault-applied backend-a", "phase watch",
-		"probe-down api", "lap switch backend", "probe-up api", "outcome recovered",
+		"probe-up api", "outcome recovered",
 		"phase readback", "phase revert", "fault-reverted backend-a", "phase done", NULL,
+	};
+	/* The lap ends when its command is reaped, between slices: the first
+	 * healthy sample, sent right after the switch, may be dated before it. */
+	/* A request sent while the fault was being applied may fail before T0. */
+	static const char *const down_order[] = {
+		"phase inject", "probe-down api", "probe-up api", "outcome recovered", NULL,
+	};
+	static const char *const lap_order[] = {
+		"probe-down api", "lap switch backend", "outcome recovered", NULL,
 	};
 	static const char *const notified[] = {
 		"notify setup", "notify start", "notify injected", "notify recovered", "notify end", NULL,
@@ -453,7 +639,13 @@ static void recovers_by_runbook(void)
 		      "RPO %d lost %lld acked %lld", it->has_rpo, (long long)it->lost_writes,
 		      (long long)it->writes_acked);
 		events_in_order(res.drill_id, order);
+		events_in_order(res.drill_id, down_order);
+		events_in_order(res.drill_id, lap_order);
 		events_in_order(res.drill_id, notified);
+		one_flip_each_way(res.drill_id, it, "api");
+		rto_bounds_hold(it);
+		told_in_order();
+		reports_in_order(res.drill_id);
 		hooks_were(res.drill_id, hooks, outcomes);
 		backend_flow_seen(&res.iterations[0], res.drill_id);
 		/* A answered health checks before T0: the capture is shown to work */

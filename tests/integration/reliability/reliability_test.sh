@@ -162,12 +162,13 @@ test_lock() {
 }
 
 # ---- timeline ------------------------------------------------------------------
-# The lines `run -v` printed as "[i/n] kind subject: detail", in order.
-printed_events() { sed -n 's/^\[[0-9]*\/[0-9]*\] //p' "$1"; }
+# The lines `run -v` printed as "[i/n] HH:MM:SS.mmm kind subject: detail", in
+# order; they come in event-time order, as the store lists them.
+printed_events() { sed -n 's/^\[[0-9]*\/[0-9]*\] [0-9:.]* //p' "$1"; }
 stored_events() {
 	q "$1" "SELECT kind || CASE WHEN subject <> '' THEN ' ' || subject ELSE '' END ||
 		CASE WHEN detail <> '' THEN ': ' || detail ELSE '' END
-		FROM events WHERE drill_id = $2 ORDER BY id"
+		FROM events WHERE drill_id = $2 ORDER BY mono_ns, id"
 }
 
 test_timeline() {

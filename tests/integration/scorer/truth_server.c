@@ -17,6 +17,7 @@ struct truth_server {
 	atomic_bool healthy;
 	atomic_llong requests;
 	atomic_llong connections;
+	atomic_llong fail_delay_ns; /* 503s of /health wait this long */
 	int64_t healed_ns;          /* when it last became healthy; 0 = never failed */
 	int64_t first_ok_conn_ns;   /* opening time of the connection of the first
 				       200 /health after healed_ns; 0 = none yet */
@@ -131,8 +132,13 @@ static enum MHD_Result health(struct truth_server *t, struct MHD_Connection *c)
 	const union MHD_ConnectionInfo *ci;
 	const int64_t *opened;
 
-	if (!atomic_load(&t->healthy))
+	int64_t delay = atomic_load(&t->fail_delay_ns);
+
+	if (!atomic_load(&t->healthy)) {
+		if (delay > 0) /* decided now, told later: a slow failure */
+			usleep((useconds_t)(delay / 1000));
 		return reply(c, 503, "down");
+	}
 	pthread_mutex_lock(&t->mu);
 	if (t->healed_ns && !t->first_ok_conn_ns) {
 		ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -291,6 +297,11 @@ int64_t truth_server_set_healthy(struct truth_server *t, bool healthy)
 	}
 	pthread_mutex_unlock(&t->mu);
 	return now;
+}
+
+void truth_server_set_fail_delay(struct truth_server *t, int64_t delay_ns)
+{
+	atomic_store(&t->fail_delay_ns, delay_ns);
 }
 
 int64_t truth_server_connections(struct truth_server *t)

@@ -31,6 +31,12 @@ void truth_server_stop(struct truth_server *t);
 
 /* Returns the CLOCK_MONOTONIC ns at which the flip took effect. */
 int64_t truth_server_set_healthy(struct truth_server *t, bool healthy);
+/*
+ * While unhealthy, GET /health decides "503" when the request arrives and
+ * answers it delay_ns later (0: at once). Needs the threaded server: a
+ * slow answer must not hold up the others.
+ */
+void truth_server_set_fail_delay(struct truth_server *t, int64_t delay_ns);
 
 #define TRUTH_MAX_SEQ 100000
 /* Server-side ack time of write seq (0 when not acknowledged). */

@@ -59,7 +59,7 @@ eq("direction", t["direction"], "egress")
 eq("stop_if_failing", p["stop_if_failing"], [{"probe": "db-east", "for_ms": 60000}])
 eq("recovery", p["recovery"], {"mode": "all", "probes": ["api", "api-region"],
                                "stable_for_ms": 15000, "timeout_ms": 1200000,
-                               "resolution_ms": None})
+                               "resolution_ms": None, "detect": None})
 eq("steps", [(s["step"], s["manual"], s["run"], s["timeout_ms"]) for s in p["runbook"]],
    [(1, False, "./runbook/lb-drain.sh eu-west-1", 300000), (2, True, None, 1200000)])
 eq("canary interval", p["rpo"]["canary"]["interval_ms"], 500)
@@ -137,6 +137,37 @@ if g != [("everything", "0.0.0.0/0"), ("everything", "127.0.0.1/32")]:
     sys.exit("guards %r" % g)
 if not any("steady-state" in w for w in p["warnings"]):
     sys.exit("no warning for the missing steady state")' "$tmp/g.json" || bad "guards"
+
+# recovery.detect names the probe time to detect is measured from, in both plans
+cat >"$tmp/detect.yaml" <<'YAML'
+name: detect
+faults:
+  - id: hook
+    kind: exec
+    duration: 10s
+    inject: "true"
+probes:
+  - id: self
+    command: { run: "true" }
+  - id: canary-path
+    command: { run: "true" }
+recovery:
+  all: [self]
+  timeout: 2s
+  detect: canary-path
+YAML
+"$fd" plan --json "$tmp/detect.yaml" >"$tmp/d.json" || bad "plan --json detect: exit $?"
+python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+if p["recovery"]["detect"] != "canary-path":
+    sys.exit("recovery.detect %r" % p["recovery"]["detect"])' "$tmp/d.json" || bad "detect in the JSON plan"
+"$fd" plan "$tmp/detect.yaml" >"$tmp/d.txt" || bad "plan detect: exit $?"
+grep -q "time to detect: the first failure after T0 of probe canary-path" "$tmp/d.txt" ||
+	bad "detect in the text plan: $(grep 'time to detect' "$tmp/d.txt")"
+"$fd" plan "$lib/region-endpoint-drop.yaml" >"$tmp/r.txt" || bad "plan: exit $?"
+grep -q "time to detect: the first failure after T0 of a criterion probe healthy at T0" "$tmp/r.txt" ||
+	bad "default detect in the text plan"
 
 # an invalid scenario: exit 2, nothing on stdout
 "$fd" plan --json "$root/tests/data/bad/01-unknown-kind.yaml" >"$tmp/out" 2>/dev/null

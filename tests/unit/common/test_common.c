@@ -61,6 +61,21 @@ static void test_duration_format(void **state)
 	assert_string_equal(fd_duration_format(INT64_MIN, buf, sizeof(buf)), "-2562047h47m");
 }
 
+static void test_bounded_format(void **state)
+{
+	char buf[64];
+
+	(void)state;
+	assert_string_equal(fd_bounded_format(81 * FD_NS_PER_MS, 30 * FD_NS_PER_MS,
+					      20 * FD_NS_PER_MS, buf, sizeof(buf)),
+			    "81 ms (-30/+20 ms)");
+	assert_string_equal(fd_bounded_format(1200 * FD_NS_PER_MS, 250 * FD_NS_PER_MS,
+					      1100 * FD_NS_PER_MS, buf, sizeof(buf)),
+			    "1.2 s (-250 ms/+1.1 s)");
+	assert_string_equal(fd_bounded_format(81 * FD_NS_PER_MS, 10 * FD_NS_PER_MS, 0, buf,
+					      sizeof(buf)), "81 ms (-10/+0 ms)");
+}
+
 static void cidr_ok(const char *in, const char *want)
 {
 	struct fd_cidr c;
@@ -116,6 +131,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration_parse),
 		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test(test_bounded_format),
 		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_cidr_contains),
 	};

@@ -161,6 +161,15 @@ static void track_changes(void **state)
 	assert_int_equal(drill_track_sample(&t, true, 50), 1);
 	assert_int_equal(drill_track_sample(&t, false, 60), -1);
 	assert_int_equal(t.failing_since_ns, 60);
+	/* An older sample answering late (sent at 55, healthy) changes nothing. */
+	assert_int_equal(drill_track_sample(&t, true, 55), 0);
+	assert_false(t.ok);
+	assert_int_equal(t.last_sent_ns, 60);
+	assert_int_equal(t.failing_since_ns, 60);
+	/* Nor a late failure after a newer healthy sample. */
+	assert_int_equal(drill_track_sample(&t, true, 70), 1);
+	assert_int_equal(drill_track_sample(&t, false, 65), 0);
+	assert_true(t.ok);
 }
 
 static void stop_if(void **state)
@@ -177,9 +186,14 @@ static void stop_if(void **state)
 	assert_false(drill_stop_if_tripped(&s, tr, 5000 * MS, &which)); /* never seen */
 	drill_track_sample(&tr[1], true, 0);
 	drill_track_sample(&tr[1], false, 1000 * MS);
-	assert_false(drill_stop_if_tripped(&s, tr, 2999 * MS, &which));
-	assert_true(drill_stop_if_tripped(&s, tr, 3000 * MS, &which));
+	/* Send order: the samples must show 2 s of failure, not the clock. */
+	assert_false(drill_stop_if_tripped(&s, tr, 3500 * MS, &which));
+	drill_track_sample(&tr[1], false, 2999 * MS);
+	assert_false(drill_stop_if_tripped(&s, tr, 3500 * MS, &which));
+	drill_track_sample(&tr[1], false, 3000 * MS);
+	assert_true(drill_stop_if_tripped(&s, tr, 3500 * MS, &which));
 	assert_int_equal(which, 0);
+	assert_int_equal(drill_failing_for_ns(&s, tr, 1, 3500 * MS), 2000 * MS);
 	drill_track_sample(&tr[1], true, 3100 * MS);
 	assert_false(drill_stop_if_tripped(&s, tr, 9000 * MS, &which));
 	/* for: 0 trips on the first failure */

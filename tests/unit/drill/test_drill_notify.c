@@ -315,6 +315,35 @@ static void body_of_a_miss(void **state)
 	free(body);
 }
 
+/* A recovery: RTO with both sides of its bound, in the text and the fields. */
+static void body_of_a_recovery(void **state)
+{
+	struct notify_msg m = msg(NOTIFY_RECOVERED, 1);
+	json_error_t je;
+	json_t *j;
+	char *body;
+
+	(void)state;
+	m.iterations = 1;
+	m.outcome = "recovered";
+	m.has_rto = true;
+	m.rto_ms = 81;
+	m.error_bound_ms = 30;
+	m.has_rto_bounds = true;
+	m.rto_early_ms = 20;
+	m.rto_late_ms = 30;
+	body = notify_body(&m, "host-1");
+	assert_non_null(body);
+	j = json_loads(body, 0, &je);
+	assert_non_null(j);
+	assert_true(json_real_value(json_object_get(j, "rto_early_ms")) == 20);
+	assert_true(json_real_value(json_object_get(j, "rto_late_ms")) == 30);
+	assert_non_null(strstr(json_string_value(json_object_get(j, "text")),
+			       "recovered, RTO 81 ms (-30/+20 ms)"));
+	json_decref(j);
+	free(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +353,7 @@ int main(void)
 		cmocka_unit_test(hanging_receiver_is_abandoned),
 		cmocka_unit_test(no_notify_section),
 		cmocka_unit_test(body_of_a_miss),
+		cmocka_unit_test(body_of_a_recovery),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,6 +52,9 @@ static struct report_evidence *make(bool recovered)
 	it->rpo_ms = 0;
 	it->writes_acked = 120;
 	it->error_bound_ms = 100;
+	it->has_rto_bounds = recovered;
+	it->rto_early_ms = 20;
+	it->rto_late_ms = 100;
 	it->objectives_met = recovered;
 	snprintf(it->detail, sizeof(it->detail), "%s", HOSTILE);
 
@@ -138,6 +141,7 @@ static void test_html(void **state)
 	assert_non_null(strstr(doc, "2025-11-26T03:15:30.123Z"));
 	assert_non_null(strstr(doc, "class=\"verdict pass\">PASS"));
 	assert_non_null(strstr(doc, "41.2 s"));
+	assert_non_null(strstr(doc, "<td class=\"n\">41.2 s (-100/+20 ms)</td>")); /* both sides */
 	assert_non_null(strstr(doc, "Swap | DNS &lt;now&gt;"));
 	assert_non_null(strstr(doc, "fault-applied"));
 	assert_non_null(strstr(doc, "<h2>Fault evidence</h2>"));
@@ -181,6 +185,8 @@ static void test_json(void **state)
 	assert_true(json_is_null(json_object_get(json_object_get(root, "measured"), "rto_median_ms")));
 	it = json_array_get(json_object_get(root, "iterations"), 0);
 	assert_true(json_is_null(json_object_get(it, "rto_ms")));
+	assert_true(json_is_null(json_object_get(it, "rto_early_ms"))); /* no RTO, no bound */
+	assert_true(json_is_null(json_object_get(it, "rto_late_ms")));
 	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "drill"), "operator")), "alice");
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(root, "scenario"), "text")),
 			       "\\x01\\x1B\\xC0\\xAF"));
@@ -190,6 +196,25 @@ static void test_json(void **state)
 	assert_true(json_is_false(json_object_get(it, "held")));
 	json_decref(root);
 	free(doc);
+	report_evidence_free(ev);
+}
+
+/* A recovered iteration: its RTO with both sides, in Markdown and JSON. */
+static void test_rto_bounds(void **state)
+{
+	struct report_evidence *ev = make(true);
+	char *md = render(ev, REPORT_MARKDOWN, 0), *doc = render(ev, REPORT_JSON, 0);
+	json_t *root = json_loads(doc, 0, NULL), *it;
+
+	(void)state;
+	assert_non_null(strstr(md, "| 41.2 s (-100/+20 ms) |"));
+	assert_non_null(root);
+	it = json_array_get(json_object_get(root, "iterations"), 0);
+	assert_true(json_real_value(json_object_get(it, "rto_early_ms")) == 20);
+	assert_true(json_real_value(json_object_get(it, "rto_late_ms")) == 100);
+	json_decref(root);
+	free(doc);
+	free(md);
 	report_evidence_free(ev);
 }
 
@@ -209,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_html),
 		cmocka_unit_test(test_markdown),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_rto_bounds),
 		cmocka_unit_test(test_bad_format),
 	};
 

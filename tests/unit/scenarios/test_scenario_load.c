@@ -62,6 +62,7 @@ static void test_defaults(void **state)
 	assert_int_equal(s->probes[0].http.expect_status[0].hi, 299);
 	assert_int_equal(s->recovery.mode, CRITERION_ANY);
 	assert_int_equal(s->recovery.stable_for_ns, 0);
+	assert_false(s->recovery.has_detect); /* time to detect: criterion probes healthy at T0 */
 	assert_int_equal(s->steps[0].timeout_ns, 300 * FD_NS_PER_S);
 	assert_true(s->steps[0].manual);
 	assert_false(s->has_failback);

@@ -434,6 +434,62 @@ static void rpo_query_t0(void **state)
 	free(b);
 }
 
+/*
+ * Failures answered 200 ms late, successes at once, at 10 ms: answers
+ * overtake earlier ones, yet on_sample sees each probe's samples in send
+ * order, and scorer_probe_ok follows the newest send. scorer_oldest_pending_ns
+ * is never later than a sample still to come.
+ */
+static void samples_in_send_order(void **state)
+{
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct truth_server *srv;
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	size_t overtaken = 0, flips = 0;
+	int64_t newest_done = 0, pending_at_flip;
+	uint16_t port;
+
+	(void)state;
+	n_got = 0;
+	srv = truth_server_start(true, &port);
+	assert_non_null(srv);
+	sb_init(b);
+	sb_http(b, port, "/health", 10 * MS, 1000 * MS);
+	truth_server_set_fail_delay(srv, 200 * MS);
+	assert_int_equal(scorer_new(&b->s, on_sample, NULL, &sc, &err), 0);
+	assert_int_equal(scorer_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 100 * MS, &err), 0);
+	truth_server_set_healthy(srv, false);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 300 * MS, &err), 0);
+	truth_server_set_healthy(srv, true);
+	/* Failures sent before the flip are still in flight: none delivered later is older. */
+	pending_at_flip = scorer_oldest_pending_ns(sc);
+	assert_true(pending_at_flip < fd_mono_ns());
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 400 * MS, &err), 0);
+	assert_true(scorer_probe_ok(sc, 0));
+	assert_true(n_got > 50);
+	for (size_t i = 0; i < n_got; i++) {
+		int64_t done = got[i].sent_mono_ns + got[i].latency_ns;
+
+		if (i > 0)
+			assert_true(got[i].sent_mono_ns >= got[i - 1].sent_mono_ns);
+		if (i > 0 && got[i].ok != got[i - 1].ok)
+			flips++;
+		if (done < newest_done)
+			overtaken++;
+		else
+			newest_done = done;
+	}
+	print_message("%zu samples, %zu answered before an earlier one, %zu flips\n", n_got,
+		      overtaken, flips);
+	assert_true(overtaken > 5); /* the case was exercised */
+	assert_int_equal(flips, 2);   /* one down, one up */
+	scorer_free(sc);
+	truth_server_stop(srv);
+	free(b);
+}
+
 /* "localhost" comes from /etc/hosts: resolved without any network traffic. */
 static void dns_localhost(void **state)
 {
@@ -551,6 +607,7 @@ int main(void)
 		cmocka_unit_test(command_failure_detail),
 		cmocka_unit_test(canary_read_no_answer),
 		cmocka_unit_test(rpo_query_t0),
+		cmocka_unit_test(samples_in_send_order),
 		cmocka_unit_test(dns_localhost),
 		cmocka_unit_test(pcap_missing_interface),
 		cmocka_unit_test(bad_regex_is_input_error),

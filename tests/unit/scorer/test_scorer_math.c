@@ -159,6 +159,7 @@ static void window_simple(void **state)
 	fixture_init(&f, CRITERION_ALL, 1, 100 * MS);
 	w = recovery_watch_new(&f.c, &f.s, T0);
 	assert_non_null(w);
+	feed(w, 0, -10, true); /* healthy at T0: it can detect */
 	feed_outage(w, 0, 500, 1000);
 	assert_true(recovery_watch_done(w, LATER, &r));
 	assert_true(r.recovered);
@@ -166,7 +167,119 @@ static void window_simple(void **state)
 	assert_true(r.has_detect);
 	assert_int_equal(r.detect_ns, 0);
 	assert_int_equal(r.first_success_ns, 500 * MS);
+	/* latency 0: never early; late by up to the gap to the failing 490 ms */
+	assert_int_equal(r.rto_early_ns, 0);
+	assert_int_equal(r.rto_late_ns, 10 * MS);
 	assert_int_equal(r.error_bound_ns, 10 * MS);
+	recovery_watch_free(w);
+}
+
+static void feed_lat(struct recovery_watch *w, size_t probe, int64_t at_ms, bool ok,
+		     int64_t lat_ms)
+{
+	struct scorer_sample s = { .probe = probe, .sent_mono_ns = T0 + at_ms * MS, .ok = ok,
+				   .latency_ns = lat_ms * MS };
+
+	recovery_watch_feed(w, &s);
+}
+
+/* Early by the healthy sample's latency, late by the gap actually sampled. */
+static void window_two_sided(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ALL, 1, 100 * MS);
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed_lat(w, 0, 0, false, 500);
+	feed_lat(w, 0, 10, false, 500);
+	feed_lat(w, 0, 13, false, 500); /* a finer gap near recovery: 13 -> 16 */
+	feed_lat(w, 0, 16, true, 30);
+	for (int64_t t = 26; t < 400; t += 10)
+		feed_lat(w, 0, t, true, 1);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 16 * MS);
+	assert_int_equal(r.rto_early_ns, 30 * MS);
+	assert_int_equal(r.rto_late_ns, 3 * MS);
+	assert_int_equal(r.error_bound_ns, 30 * MS);
+	recovery_watch_free(w);
+
+	/* Healthy at the first sample after T0: late by up to the whole span from T0. */
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	for (int64_t t = 7; t < 400; t += 10)
+		feed_lat(w, 0, t, true, 2);
+	assert_true(recovery_watch_done(w, LATER, &r));
+	assert_int_equal(r.rto_ns, 7 * MS);
+	assert_int_equal(r.rto_early_ns, 2 * MS);
+	assert_int_equal(r.rto_late_ns, 7 * MS);
+	recovery_watch_free(w);
+}
+
+/* Only a probe healthy at T0 detects; recovery.detect names one. */
+static void detect_needs_healthy_at_t0(void **state)
+{
+	struct recovery_result r;
+	struct recovery_watch *w;
+	struct fixture f;
+
+	(void)state;
+	fixture_init(&f, CRITERION_ANY, 2, 0);
+	f.probes[0].id = (char *)"a";
+	f.probes[1].id = (char *)"b";
+	f.probes[2].id = (char *)"c";
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 0, -20, false); /* a: failing before T0, fails at 5 ms: not a detection */
+	feed(w, 0, 5, false);
+	feed(w, 1, -30, false); /* b: healthy at T0 (newest by send), an older failure late */
+	feed(w, 1, -5, true);
+	feed(w, 1, -10, false);
+	feed(w, 1, 40, false);
+	feed(w, 1, 90, false);
+	recovery_watch_done(w, LATER, &r);
+	assert_true(r.has_detect);
+	assert_int_equal(r.detect_ns, 40 * MS);
+	recovery_watch_free(w);
+
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 0, -20, false);
+	feed(w, 0, 5, false);
+	recovery_watch_done(w, LATER, &r);
+	assert_false(r.has_detect);
+	assert_string_equal(r.detect_why, "no criterion probe was healthy at T0");
+	recovery_watch_free(w);
+
+	/* recovery.detect: c, not in the criterion */
+	f.c.has_detect = true;
+	f.c.detect_probe = 2;
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 1, -10, true);
+	feed(w, 1, 3, false); /* b is not the detect probe */
+	feed(w, 2, -10, true);
+	feed(w, 2, 25, false);
+	recovery_watch_done(w, LATER, &r);
+	assert_true(r.has_detect);
+	assert_int_equal(r.detect_ns, 25 * MS);
+	recovery_watch_free(w);
+
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 2, -10, false);
+	feed(w, 2, 25, false);
+	recovery_watch_done(w, LATER, &r);
+	assert_false(r.has_detect);
+	assert_string_equal(r.detect_why, "probe c was already failing at T0");
+	recovery_watch_free(w);
+
+	/* Sent before T0 and answered after it (failing): it may have seen the
+	 * fault, so it says nothing about T0; the one answered before does. */
+	w = recovery_watch_new(&f.c, &f.s, T0);
+	feed(w, 2, -20, true);
+	feed_lat(w, 2, -5, false, 10);
+	feed(w, 2, 25, false);
+	recovery_watch_done(w, LATER, &r);
+	assert_true(r.has_detect);
+	assert_int_equal(r.detect_ns, 25 * MS);
 	recovery_watch_free(w);
 }
 
@@ -254,7 +367,7 @@ static void window_all_vs_any(void **state)
 	feed_outage(w, 1, 700, 2000);
 	assert_true(recovery_watch_done(w, LATER, &r));
 	assert_int_equal(r.rto_ns, 700 * MS);
-	assert_int_equal(r.error_bound_ns, 50 * MS); /* the longer interval */
+	assert_int_equal(r.rto_late_ns, 10 * MS); /* probe 1 as sampled here: 690 -> 700 */
 	recovery_watch_free(w);
 
 	fixture_init(&f, CRITERION_ANY, 2, 50 * MS);
@@ -788,6 +901,8 @@ int main(void)
 		cmocka_unit_test(lateness_percentiles),
 		cmocka_unit_test(sched_restep_grid),
 		cmocka_unit_test(window_simple),
+		cmocka_unit_test(window_two_sided),
+		cmocka_unit_test(detect_needs_healthy_at_t0),
 		cmocka_unit_test(window_not_before_horizon),
 		cmocka_unit_test(window_flapping),
 		cmocka_unit_test(window_stable_exactly_met),

@@ -143,6 +143,7 @@ static void finish_recovered(struct store *st, int64_t id, double rto)
 		.rpo_ms = 120.5, .writes_acked = 40, .writes_acked_outage = 7, .lost_writes = 2,
 		.has_detect = true, .detect_ms = 250, .has_first_success = true,
 		.first_success_ms = rto - 100, .error_bound_ms = 200, .objectives_met = true,
+		.has_rto_bounds = true, .rto_early_ms = 30.5, .rto_late_ms = 200,
 	};
 	struct fd_error err = { 0 };
 
@@ -159,11 +160,14 @@ static void test_open_migrate_reopen(void **state)
 	char v[64];
 
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 1);
+	assert_int_equal(store_schema_version(fx->st), 2);
 	store_close(fx->st);
 	fx->st = NULL;
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 1);
+	assert_int_equal(store_schema_version(fx->st), 2);
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('iterations')"
+		  " WHERE name IN ('rto_early_ms', 'rto_late_ms')");
+	assert_string_equal(v, "2");
 	raw_query(fx->path, v, sizeof(v), "PRAGMA journal_mode");
 	assert_string_equal(v, "wal");
 	raw_query(fx->path, v, sizeof(v), "PRAGMA application_id");
@@ -227,6 +231,12 @@ static void test_round_trip(void **state)
 	snprintf(ev2.kind, sizeof(ev2.kind), "phase");
 	snprintf(ev2.subject, sizeof(ev2.subject), "revert");
 	assert_int_equal(store_add_event(st, &ev2, &err), 0);
+	/* Recorded last, dated between the two (a probe-up dated by its send). */
+	struct store_event ev3 = { .drill_id = d.id, .iteration_id = it1,
+				   .mono_ns = ev.mono_ns + 1 };
+	snprintf(ev3.kind, sizeof(ev3.kind), "probe-up");
+	assert_true(ev2.mono_ns > ev3.mono_ns);
+	assert_int_equal(store_add_event(st, &ev3, &err), 0);
 
 	struct store_sample smp[5];
 	memset(smp, 0, sizeof(smp));
@@ -268,21 +278,26 @@ static void test_round_trip(void **state)
 	assert_int_equal(its[0].outcome, OUTCOME_RECOVERED);
 	assert_true(its[0].has_rto);
 	assert_true(its[0].rto_ms == 4200.25);
+	assert_true(its[0].has_rto_bounds);
+	assert_true(its[0].rto_early_ms == 30.5);
+	assert_true(its[0].rto_late_ms == 200);
 	assert_int_equal(its[0].lost_writes, 2);
 	assert_int_equal(its[0].writes_acked_outage, 7);
 	assert_true(its[0].objectives_met);
 	assert_false(its[1].has_rto);
 	assert_false(its[1].has_rpo);
 	assert_false(its[1].has_detect);
+	assert_false(its[1].has_rto_bounds); /* not recovered: no bound of an RTO */
 	assert_string_equal(its[1].detail, "no stable window within 5m");
 	free(its);
 
 	struct store_event *evs = NULL;
 	assert_int_equal(store_list_events(st, d.id, &evs, &n, &err), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(n, 3);
 	assert_string_equal(evs[0].subject, "drop-east");
 	assert_int_equal(evs[0].iteration_id, it1);
-	assert_int_equal(evs[1].iteration_id, 0);
+	assert_string_equal(evs[1].kind, "probe-up"); /* event-time order, not insertion */
+	assert_int_equal(evs[2].iteration_id, 0);
 	free(evs);
 
 	struct store_lap *laps = NULL;
