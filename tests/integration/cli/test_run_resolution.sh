@@ -77,8 +77,10 @@ for name, i in (("fine", fine), ("coarse", coarse)):
         print(f"  {name}: {i['outcome']}"); ok = False
 if not ok:
     sys.exit(1)
-if coarse["rto_error_bound_ms"] != 250:
-    print("  coarse bound is not the interval"); ok = False
+# The late side is the actual send gap back to the last failing send: on the
+# 250 ms grid that is the interval, shortened only by that send's lateness.
+if coarse["rto_error_bound_ms"] < 200:
+    print("  coarse bound is not about the interval"); ok = False
 # The send gap at recovery: the resolution unless the loop fell behind by
 # more than 245 ms, which the next check would then also show.
 if not 0 < fine["rto_error_bound_ms"] < 250:

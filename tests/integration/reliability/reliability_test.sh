@@ -176,7 +176,7 @@ test_timeline() {
 	scenario "$DIR/s.yaml" 1
 	db=$DIR/t.db
 	k=0
-	for point in "phase steady-state:300000" "phase watch:400000" "phase watch:1300000" \
+	for point in "phase steady-state:300000" "phase watch:400000" "phase readback:1000" \
 		"phase revert:3000" "phase inject:2000"; do
 		k=$((k + 1))
 		"$FD" -q lab reset --check-interval 100ms >/dev/null
