@@ -430,18 +430,19 @@ static void evidence_who(FILE *out, const struct report_evidence *ev)
 	fputs("</table>\n", out);
 }
 
-static void objective_row(FILE *out, const char *name, const struct report_value *obj,
-			  const struct report_value *med, bool not_recovered, double bound)
+static void objective_row(FILE *out, const char *name, const struct report_objectives *o,
+			  bool rto, const struct report_value *med, bool not_recovered, double bound)
 {
+	const struct report_value *obj = rto ? &o->rto : &o->rpo;
 	char b[32];
 	bool met = obj->has && med->has && med->ms <= obj->ms;
 
 	fprintf(out, "<tr><th>%s</th>", name);
-	td_num(out, rp_value(obj, "none", b, sizeof(b)));
+	td_num(out, rp_objective(o, rto, "none", b, sizeof(b)));
 	td_num(out, not_recovered ? "not recovered" : rp_value(med, "not measured", b, sizeof(b)));
 	td_num(out, bound >= 0 ? rp_dur(bound, b, sizeof(b)) : "-");
 	fprintf(out, "<td class=\"%s\">%s</td></tr>\n", met ? "good" : "flag",
-		!obj->has ? "no objective" : met ? "met" : "missed");
+		o->unknown ? "objective unknown" : !obj->has ? "no objective" : met ? "met" : "missed");
 }
 
 static void evidence_objectives(FILE *out, const struct report_evidence *ev,
@@ -449,11 +450,14 @@ static void evidence_objectives(FILE *out, const struct report_evidence *ev,
 {
 	fputs("<h2>Objectives against measured values</h2>\n<table><tr><th></th><th>objective</th>"
 	      "<th>measured (median)</th><th>error bound</th><th></th></tr>\n", out);
-	objective_row(out, "RTO", &ev->objectives.rto, &sum->rto_median, sum->rto_not_recovered,
+	objective_row(out, "RTO", &ev->objectives, true, &sum->rto_median, sum->rto_not_recovered,
 		      sum->error_bound_ms);
 	/* The bound is the probe interval's: it applies to RTO only. */
-	objective_row(out, "RPO", &ev->objectives.rpo, &sum->rpo_median, false, -1);
-	fputs("</table>\n<p class=\"meta\">A sample-based RTO is late by at most the error bound "
+	objective_row(out, "RPO", &ev->objectives, false, &sum->rpo_median, false, -1);
+	fputs("</table>\n<p class=\"meta\">Recovery criterion: ", out);
+	rp_put_html(out, ev->objectives.unknown ? "unknown (drill recorded before objectives were stored)" :
+		    ev->objectives.criterion, false);
+	fputs("</p>\n<p class=\"meta\">A sample-based RTO is late by at most the error bound "
 	      "(the probe interval).</p>\n", out);
 }
 

@@ -22,8 +22,10 @@ static json_t *opt_ms(bool has, double ms)
 
 static json_t *objectives_json(const struct report_objectives *o)
 {
-	return json_pack("{s:o, s:o}", "rto_ms", rp_json_value(&o->rto), "rpo_ms",
-			 rp_json_value(&o->rpo));
+	/* Unknown objectives (drills recorded before they were stored) are null, not "none". */
+	return json_pack("{s:b, s:o, s:o, s:o}", "known", !o->unknown,
+			 "rto_ms", rp_json_value(&o->rto), "rpo_ms", rp_json_value(&o->rpo),
+			 "recovery_criterion", *o->criterion ? json_string(o->criterion) : json_null());
 }
 
 static json_t *iteration_json(const struct store_iteration *it)

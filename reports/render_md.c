@@ -130,11 +130,15 @@ static void md_objectives(FILE *out, const struct report_evidence *ev)
 		return;
 	fputs("\n## Objectives against measured values\n\n| | objective | measured (median) "
 	      "| error bound |\n|---|---:|---:|---:|\n", out);
-	fprintf(out, "| RTO | %s | %s | %s |\n", rp_value(&ev->objectives.rto, "none", o, sizeof(o)),
+	fprintf(out, "| RTO | %s | %s | %s |\n", rp_objective(&ev->objectives, true, "none", o, sizeof(o)),
 		s.rto_not_recovered ? "not recovered" : rp_value(&s.rto_median, "not measured", m, sizeof(m)),
 		rp_dur(s.error_bound_ms, e, sizeof(e)));
-	fprintf(out, "| RPO | %s | %s | |\n", rp_value(&ev->objectives.rpo, "none", o, sizeof(o)),
+	fprintf(out, "| RPO | %s | %s | |\n", rp_objective(&ev->objectives, false, "none", o, sizeof(o)),
 		rp_value(&s.rpo_median, "not measured", m, sizeof(m)));
+	fputs("\nRecovery criterion: ", out);
+	rp_put_md(out, ev->objectives.unknown ? "unknown (drill recorded before objectives were stored)" :
+		  ev->objectives.criterion);
+	fputs("\n", out);
 	free(s.iterations);
 }
 

@@ -51,10 +51,20 @@ struct report_value {
 	double ms;
 };
 
+/*
+ * A drill's objectives, read from its store row (never from the YAML).
+ * unknown: the drill was recorded before the store kept objectives (schema
+ * version 1), so rto/rpo say nothing; reports show "unknown", not "none".
+ */
 struct report_objectives {
 	struct report_value rto; /* has=false: the scenario sets no RTO objective */
 	struct report_value rpo;
+	bool unknown;
+	char criterion[256];     /* recovery criterion as text; "" when unknown */
 };
+
+/* The objectives recorded with drill d. */
+void report_objectives_of(const struct store_drill *d, struct report_objectives *out);
 
 /* ---- trend -------------------------------------------------------------- */
 
@@ -172,11 +182,6 @@ int report_evidence_write(const struct report_evidence *ev, enum report_format f
 /* "PASS: recovered in 41.2 s (objective 5m00s), RPO 0 ms, 3/3 iterations met". */
 char *report_evidence_verdict(const struct report_evidence *ev, char *buf, size_t len);
 
-/*
- * Objectives of a scenario text (parsed with the scenario loader). Absent
- * objectives, or a text that no longer parses, give has=false.
- */
-void report_objectives_from_text(const char *text, struct report_objectives *out);
 
 /* ---- signatures --------------------------------------------------------- */
 

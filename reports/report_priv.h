@@ -30,6 +30,9 @@ void rp_put_csv(FILE *out, const char *s);
 char *rp_dur(double ms, char *buf, size_t len);
 /* Humane duration or "not recovered" / "-" when absent. */
 char *rp_value(const struct report_value *v, const char *absent, char *buf, size_t len);
+/* An objective: "unknown" for drills recorded before objectives were stored, else rp_value. */
+char *rp_objective(const struct report_objectives *o, bool rto, const char *absent, char *buf,
+		   size_t len);
 /* ISO 8601 UTC, or "-" for 0. */
 char *rp_time(int64_t real_ns, char *buf, size_t len);
 /* "+12%", "-68%", "-0.4%", or "" when absent. */

@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include "fd_time.h"
-#include "scenario.h"
 
 static int cmp_input(const void *a, const void *b)
 {
@@ -283,18 +282,18 @@ void report_trend_free(struct report_trend *t)
 	free(t);
 }
 
-void report_objectives_from_text(const char *text, struct report_objectives *out)
+void report_objectives_of(const struct store_drill *d, struct report_objectives *out)
 {
-	struct scenario *sc = NULL;
-
 	memset(out, 0, sizeof(*out));
-	if (!text || scenario_load_buffer("stored scenario", text, strlen(text), &sc, NULL) < 0)
+	if (!d->objectives_recorded) {
+		out->unknown = true;
 		return;
-	if (sc->has_rto_objective)
-		out->rto = (struct report_value){ true, (double)sc->rto_objective_ns / 1e6 };
-	if (sc->has_rpo_objective)
-		out->rpo = (struct report_value){ true, (double)sc->rpo_objective_ns / 1e6 };
-	scenario_free(sc);
+	}
+	if (d->has_rto_objective)
+		out->rto = (struct report_value){ true, (double)d->rto_objective_ns / 1e6 };
+	if (d->has_rpo_objective)
+		out->rpo = (struct report_value){ true, (double)d->rpo_objective_ns / 1e6 };
+	snprintf(out->criterion, sizeof(out->criterion), "%s", d->recovery_criterion);
 }
 
 /* One stored drill with everything the trend needs; freed by input_free(). */
@@ -341,41 +340,13 @@ static int load_laps(struct store *st, struct loaded *l, struct fd_error *err)
 	return 0;
 }
 
-/* Objectives per scenario row, parsed once per distinct scenario. */
-struct objectives_cache {
-	int64_t scenario_id;
-	struct report_objectives obj;
-};
-
-static void objectives_for(struct store *st, struct objectives_cache *cache, size_t *n_cache,
-			   int64_t scenario_id, struct report_objectives *out)
-{
-	char *text = NULL;
-	char sha[65];
-
-	for (size_t i = 0; i < *n_cache; i++) {
-		if (cache[i].scenario_id == scenario_id) {
-			*out = cache[i].obj;
-			return;
-		}
-	}
-	memset(out, 0, sizeof(*out));
-	if (store_get_scenario_text(st, scenario_id, &text, sha, NULL) == 0)
-		report_objectives_from_text(text, out);
-	free(text);
-	cache[*n_cache].scenario_id = scenario_id;
-	cache[*n_cache].obj = *out;
-	(*n_cache)++;
-}
-
 int report_trend_load(struct store *st, const struct store_filter *f,
 		      struct report_trend **out, struct fd_error *err)
 {
 	struct store_drill *drills = NULL;
 	struct loaded *l = NULL;
 	struct report_drill_input *in = NULL;
-	struct objectives_cache *cache = NULL;
-	size_t n = 0, n_cache = 0, n_loaded = 0;
+	size_t n = 0, n_loaded = 0;
 	int r;
 
 	r = store_read_begin(st, err);
@@ -388,8 +359,7 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 	}
 	l = calloc(n + 1, sizeof(*l));
 	in = calloc(n + 1, sizeof(*in));
-	cache = calloc(n + 1, sizeof(*cache));
-	if (!l || !in || !cache) {
+	if (!l || !in) {
 		r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -406,7 +376,7 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 			n_loaded++;
 			goto cleanup;
 		}
-		objectives_for(st, cache, &n_cache, drills[n_loaded].scenario_id, &x->in.objectives);
+		report_objectives_of(&drills[n_loaded], &x->in.objectives);
 		in[n_loaded] = x->in;
 	}
 	r = report_trend_build(in, n, out, err);
@@ -424,7 +394,6 @@ cleanup:
 		input_free(&l[i]);
 	free(l);
 	free(in);
-	free(cache);
 	free(drills);
 	return r;
 }
