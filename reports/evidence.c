@@ -94,6 +94,26 @@ void report_evidence_free(struct report_evidence *ev)
 	free(ev);
 }
 
+int rp_event_iteration(const struct report_evidence *ev, const struct store_event *e)
+{
+	for (size_t i = 0; e->iteration_id && i < ev->n_iterations; i++)
+		if (ev->iterations[i].it.id == e->iteration_id)
+			return ev->iterations[i].it.number;
+	return 0;
+}
+
+const char *rp_event_iteration_text(const struct report_evidence *ev, const struct store_event *e,
+				    char *buf, size_t len)
+{
+	int n = rp_event_iteration(ev, e);
+
+	if (n > 0)
+		snprintf(buf, len, "%d", n);
+	else
+		snprintf(buf, len, "drill");
+	return buf;
+}
+
 int rp_evidence_summary(const struct report_evidence *ev, struct report_drill *out)
 {
 	memset(out, 0, sizeof(*out));

@@ -547,6 +547,7 @@ static void evidence_laps_probes(FILE *out, const struct report_evidence *ev)
 static void evidence_faults(FILE *out, const struct report_evidence *ev)
 {
 	bool held, any = false;
+	char num[16];
 
 	fputs("<h2>Fault evidence</h2>\n", out);
 	for (size_t i = 0; i < ev->n_events; i++) {
@@ -558,7 +559,8 @@ static void evidence_faults(FILE *out, const struct report_evidence *ev)
 			fputs("<table><tr><th>iteration</th><th>evidence probe</th><th>held</th>"
 			      "<th>what it saw</th></tr>\n", out);
 		any = true;
-		fprintf(out, "<tr><td class=\"n\">%lld</td>", (long long)e->iteration_id);
+		fputs("<tr>", out);
+		td_num(out, rp_event_iteration_text(ev, e, num, sizeof(num)));
 		td_text(out, e->subject);
 		fputs(held ? "<td class=\"good\">yes</td>" : "<td class=\"flag\">NO</td>", out);
 		td_text(out, e->detail);
@@ -569,7 +571,7 @@ static void evidence_faults(FILE *out, const struct report_evidence *ev)
 
 static void evidence_timeline(FILE *out, const struct report_evidence *ev)
 {
-	char b[40], rel[32];
+	char b[40], rel[32], num[16];
 	int64_t base = ev->n_events ? ev->events[0].mono_ns : 0;
 
 	fputs("<h2>Timeline</h2>\n<table><tr><th>time (UTC)</th><th>+</th><th>iteration</th>"
@@ -580,10 +582,7 @@ static void evidence_timeline(FILE *out, const struct report_evidence *ev)
 		fputs("<tr>", out);
 		td_time(out, rp_time(e->real_ns, b, sizeof(b)));
 		td_num(out, rp_dur((double)(e->mono_ns - base) / 1e6, rel, sizeof(rel)));
-		if (e->iteration_id)
-			fprintf(out, "<td class=\"n\">%lld</td>", (long long)e->iteration_id);
-		else
-			fputs("<td>drill</td>", out);
+		td_num(out, rp_event_iteration_text(ev, e, num, sizeof(num)));
 		td_text(out, e->kind);
 		td_text(out, e->subject);
 		td_text(out, e->detail);

@@ -203,6 +203,7 @@ static void md_iterations(FILE *out, const struct report_evidence *ev)
 static void md_fault_evidence(FILE *out, const struct report_evidence *ev)
 {
 	bool held, any = false;
+	char num[16];
 
 	fputs("\n## Fault evidence\n\n", out);
 	for (size_t i = 0; i < ev->n_events; i++) {
@@ -214,7 +215,8 @@ static void md_fault_evidence(FILE *out, const struct report_evidence *ev)
 			fputs("| iteration | evidence probe | held | what it saw |\n|---:|---|---|---|\n",
 			      out);
 		any = true;
-		fprintf(out, "| %lld |", (long long)e->iteration_id);
+		fputs("|", out);
+		cell(out, rp_event_iteration_text(ev, e, num, sizeof(num)));
 		cell(out, e->subject);
 		fputs(held ? " yes |" : " **NO** |", out);
 		cell(out, e->detail);
@@ -226,7 +228,7 @@ static void md_fault_evidence(FILE *out, const struct report_evidence *ev)
 
 static void md_timeline(FILE *out, const struct report_evidence *ev)
 {
-	char b[40];
+	char b[40], num[16];
 
 	fputs("\n## Timeline\n\n| time (UTC) | iteration | event | subject | detail |\n"
 	      "|---|---:|---|---|---|\n", out);
@@ -235,10 +237,7 @@ static void md_timeline(FILE *out, const struct report_evidence *ev)
 
 		fputs("|", out);
 		cell(out, rp_time(e->real_ns, b, sizeof(b)));
-		if (e->iteration_id)
-			fprintf(out, " %lld |", (long long)e->iteration_id);
-		else
-			fputs(" drill |", out);
+		cell(out, rp_event_iteration_text(ev, e, num, sizeof(num)));
 		cell(out, e->kind);
 		cell(out, e->subject);
 		cell(out, e->detail);

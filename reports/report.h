@@ -66,6 +66,28 @@ struct report_objectives {
 /* The objectives recorded with drill d. */
 void report_objectives_of(const struct store_drill *d, struct report_objectives *out);
 
+/*
+ * What a drill's iterations add up to: the one summary rule shared by the
+ * trend and evidence reports and `firedrill history` (docs/reports.md).
+ * Median RTO ranks a not-recovered iteration above every number; when the
+ * median falls on one it is "not recovered" (rto_median.has=false,
+ * rto_not_recovered=true). Iterations that never injected (not healthy,
+ * aborted, error) say nothing about recovery and are left out of it.
+ */
+struct report_summary {
+	struct report_value rto_median;
+	bool rto_not_recovered;
+	struct report_value rpo_median; /* over iterations that measured RPO */
+	double error_bound_ms;          /* the largest of its iterations */
+	int64_t lost_writes;            /* sum over iterations */
+	int n_recovered;
+	int n_met;                      /* iterations that met their objectives */
+	double pass_rate;               /* n_met / n, 0..1 */
+};
+
+/* Returns 0, or -ENOMEM (out is then zeroed). */
+int report_summarize(const struct store_iteration *its, size_t n, struct report_summary *out);
+
 /* ---- trend -------------------------------------------------------------- */
 
 /* What the trend builder needs of one drill (all borrowed by the builder). */

@@ -67,6 +67,14 @@ char *rp_change_line(const struct report_series *s, bool rto, char *buf, size_t 
  * T0 to revert; held says whether the fault held (docs/drill.md).
  */
 bool rp_fault_evidence(const struct store_event *e, bool *held);
+/*
+ * An event's iteration as reports label it: its number (iterations.number,
+ * 1-based), never its row id; 0 for a drill-level event.
+ */
+int rp_event_iteration(const struct report_evidence *ev, const struct store_event *e);
+/* The same as text: "2", or "drill" for a drill-level event. */
+const char *rp_event_iteration_text(const struct report_evidence *ev, const struct store_event *e,
+				    char *buf, size_t len);
 #define RP_NO_FAULT_EVIDENCE \
 	"The scenario has no evidence probe (pcap with expect: none): that the faults " \
 	"held is shown only by the probes failing and the blackholed flows in the timeline."

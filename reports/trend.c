@@ -4,10 +4,7 @@
  * regressions and per-step lap medians.
  *
  * Arithmetic rules (docs/reports.md):
- *  - median RTO ranks a not-recovered iteration above every number, so a
- *    drill where most iterations did not recover has the median "not
- *    recovered"; iterations that never injected (not healthy, aborted,
- *    error) say nothing about recovery and are left out;
+ *  - per drill, report_summarize (shared with `firedrill history`);
  *  - a regression is a median worse than the previous drill's by more than
  *    the larger of the two drills' error bounds, or a drill that did not
  *    recover after one that did.
@@ -50,37 +47,53 @@ static bool same_series(const struct store_drill *a, const struct store_drill *b
 	       strcmp(a->environment, b->environment) == 0;
 }
 
+int report_summarize(const struct store_iteration *its, size_t n, struct report_summary *out)
+{
+	double *v = malloc((n + 1) * sizeof(*v));
+	size_t k = 0, m = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (rp_iteration_rto(&its[i], &v[k]))
+			k++;
+		if (its[i].error_bound_ms > out->error_bound_ms)
+			out->error_bound_ms = its[i].error_bound_ms;
+		out->lost_writes += its[i].lost_writes;
+		out->n_recovered += its[i].outcome == OUTCOME_RECOVERED;
+		out->n_met += its[i].objectives_met;
+	}
+	if (k) {
+		double med = rp_median(v, k);
+
+		out->rto_not_recovered = isinf(med);
+		out->rto_median = (struct report_value){ !isinf(med), isinf(med) ? 0 : med };
+	}
+	for (size_t i = 0; i < n; i++)
+		if (its[i].has_rpo)
+			v[m++] = its[i].rpo_ms;
+	if (m)
+		out->rpo_median = (struct report_value){ true, rp_median(v, m) };
+	out->pass_rate = n ? (double)out->n_met / (double)n : 0;
+	free(v);
+	return 0;
+}
+
 void rp_drill_stats(struct report_drill *d)
 {
-	double *v = malloc((d->n_iterations + 1) * sizeof(*v));
-	size_t n = 0, m = 0;
+	struct report_summary s;
 
-	if (!v)
+	if (report_summarize(d->iterations, d->n_iterations, &s) < 0)
 		return;
-	for (size_t i = 0; i < d->n_iterations; i++) {
-		const struct store_iteration *it = &d->iterations[i];
-
-		if (rp_iteration_rto(it, &v[n]))
-			n++;
-		if (it->error_bound_ms > d->error_bound_ms)
-			d->error_bound_ms = it->error_bound_ms;
-		d->lost_writes += it->lost_writes;
-		d->n_recovered += it->outcome == OUTCOME_RECOVERED;
-		d->n_met += it->objectives_met;
-	}
-	if (n) {
-		double med = rp_median(v, n);
-
-		d->rto_not_recovered = isinf(med);
-		d->rto_median = (struct report_value){ !isinf(med), isinf(med) ? 0 : med };
-	}
-	for (size_t i = 0; i < d->n_iterations; i++)
-		if (d->iterations[i].has_rpo)
-			v[m++] = d->iterations[i].rpo_ms;
-	if (m)
-		d->rpo_median = (struct report_value){ true, rp_median(v, m) };
-	d->pass_rate = d->n_iterations ? (double)d->n_met / (double)d->n_iterations : 0;
-	free(v);
+	d->rto_median = s.rto_median;
+	d->rto_not_recovered = s.rto_not_recovered;
+	d->rpo_median = s.rpo_median;
+	d->error_bound_ms = s.error_bound_ms;
+	d->lost_writes = s.lost_writes;
+	d->n_recovered = s.n_recovered;
+	d->n_met = s.n_met;
+	d->pass_rate = s.pass_rate;
 }
 
 static struct report_value change_pct(const struct report_value *cur,
