@@ -67,7 +67,7 @@ static void test_aws_ranges(void **state)
 	struct fd_error e = { 0 };
 	struct fd_cidr *c = NULL;
 	size_t n = 0, n_global;
-	char path[4096];
+	char path[4096], buf[64];
 
 	(void)state;
 	sample_path(path, sizeof(path));
@@ -75,9 +75,27 @@ static void test_aws_ranges(void **state)
 	assert_true(n > 0);
 	for (size_t i = 0; i < n; i++)
 		assert_true(c[i].family == AF_INET || c[i].family == AF_INET6);
-	n_global = n;
+	/*
+	 * The sample has no S3 GLOBAL entry, so with it include-global could be
+	 * ignored unnoticed. CLOUDFRONT has only GLOBAL ones: counted exactly
+	 * from a fresh array, they must appear with the option and not without.
+	 */
+	free(c);
+	c = NULL;
+	n = 0;
+	assert_int_equal(inj_aws_ranges_load(path, "CLOUDFRONT", "us-east-1", false, &c, &n, &e), 0);
+	assert_int_equal(n, 0);
+	n_global = 0;
+	assert_int_equal(inj_aws_ranges_load(path, "CLOUDFRONT", "us-east-1", true, &c, &n_global, &e), 0);
+	assert_int_equal(n_global, 3); /* 13.32.0.0/15, 52.84.0.0/15, 2600:9000::/28 */
+	assert_string_equal(fd_cidr_format(&c[0], buf, sizeof(buf)), "13.32.0.0/15");
+	assert_string_equal(fd_cidr_format(&c[2], buf, sizeof(buf)), "2600:9000::/28");
+	free(c);
+	c = NULL;
+	/* ... and only the service's own GLOBAL entries (not AMAZON's, ROUTE53's). */
+	n_global = 0;
 	assert_int_equal(inj_aws_ranges_load(path, "S3", "us-east-1", true, &c, &n_global, &e), 0);
-	assert_true(n_global - n >= n); /* with GLOBAL: at least as many again */
+	assert_int_equal(n_global, 9);
 	free(c);
 	c = NULL;
 	n = 0;
