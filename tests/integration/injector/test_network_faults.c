@@ -280,7 +280,13 @@ static size_t active_rows(struct store *st)
 	return n;
 }
 
-#define SKIP_UNLESS_ROOT() do { if (geteuid() != 0) skip(); } while (0)
+#define SKIP_UNLESS_ROOT() \
+	do { \
+		if (geteuid() != 0) { \
+			fprintf(stderr, "skipped: needs root\n"); \
+			skip(); \
+		} \
+	} while (0)
 
 static void test_drop_port_exactly(void **state)
 {

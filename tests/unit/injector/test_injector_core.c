@@ -300,10 +300,14 @@ static void test_rollback_call_n(void **state)
 	int failures = 0;
 
 	(void)state;
-	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "skipped: needs root to unshare a network namespace\n");
 		skip();
-	if (system("ip link set lo up") != 0)
+	}
+	if (system("ip link set lo up") != 0) {
+		fprintf(stderr, "skipped: cannot bring up lo in the new namespace\n");
 		skip();
+	}
 	f = add(&x, FAULT_DROP, "drop-a");
 	targets(&x, f, "10.250.3.0/24", "fd00:250::/64");
 	f = add(&x, FAULT_BLACKHOLE_ROUTE, "bh-b");
