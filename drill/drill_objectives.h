@@ -8,7 +8,7 @@
 #include "store.h"
 
 /*
- * "all of [web, db] stable 2s within 5m": the recovery criterion as the
+ * "all of [web, db] stable 2.0 s within 5m00s": the recovery criterion as the
  * reports show it. Returns buf.
  */
 char *drill_criterion_text(const struct scenario *s, const struct scenario_criterion *c,

@@ -93,7 +93,7 @@ struct store_drill {
 	int64_t rto_objective_ns;
 	bool has_rpo_objective;
 	int64_t rpo_objective_ns;
-	char recovery_criterion[256]; /* "all of [web, db] stable 2s within 5m" */
+	char recovery_criterion[256]; /* "all of [web, db] stable 2.0 s within 5m00s" */
 };
 
 /*
