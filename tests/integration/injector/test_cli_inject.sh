@@ -120,7 +120,7 @@ OUT=$("$FD" --db "$DB" inject "$SCEN" --detach 2>&1)
 RC=$?
 echo "$OUT" | sed 's/^/# /'
 check "inject --detach exits 0" [ $RC -eq 0 ]
-check "inject names both faults" grep -q "peer" <<<"$OUT"
+check "inject names both faults" bash -c 'grep -qw peer <<<"$1" && grep -qw route <<<"$1"' _ "$OUT"
 
 STATUS=$("$FD" --db "$DB" status --json 2>&1)
 echo "$STATUS" | sed 's/^/# /'
@@ -145,7 +145,7 @@ RC=$?
 echo "$OUT" | sed 's/^/# /'
 check "revert exits 0" [ $RC -eq 0 ]
 for ((i = 0; i < 100; i++)); do kill -0 "$HOLDER" 2>/dev/null || break; sleep 0.05; done
-check "the holder is gone" bash -c "! kill -0 $HOLDER 2>/dev/null"
+check "the holder is gone" bash -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null' _ "$HOLDER"
 check "nft ruleset of $A is empty" [ -z "$(ip netns exec $A nft list ruleset)" ]
 check "namespace $A as before (ruleset, routes)" [ "$(state_of_a)" = "$BEFORE" ]
 [ -n "$LISTENER" ] && check "the target answers again" connect_a 10.250.4.2 80
@@ -172,6 +172,8 @@ check "the holder's guardian is running ($GUARDIAN)" \
 	grep -q firedrill-guardian "/proc/${GUARDIAN:-0}/cmdline"
 [ -n "$GUARDIAN" ] && [ -n "$HOLDER" ] && kill -KILL "$GUARDIAN" "$HOLDER"
 for ((i = 0; i < 100; i++)); do kill -0 "$HOLDER" 2>/dev/null || break; sleep 0.05; done
+# Else the route below would still be there only because its holder is alive.
+check "the holder ($HOLDER) died of the SIGKILL" bash -c '[ -n "$1" ] && ! kill -0 "$1" 2>/dev/null' _ "$HOLDER"
 check "leftover: the blackhole route outlived its holder" \
 	grep -q "blackhole 10.250.44.0/24" <<<"$(state_of_a)"
 RUN="$DIR/run.yaml"
