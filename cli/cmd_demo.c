@@ -206,7 +206,6 @@ static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
 	struct lab_config cfg;
 	struct drill_opts o;
 	char note[200], tuning[160], iv[32], tot[32];
-	const char *user = getenv("SUDO_USER");
 	int rc;
 
 	lab_config_init(&cfg);
@@ -228,7 +227,6 @@ static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
 	fflush(stdout);
 	drill_opts_init(&o);
 	o.db_path = ctx->db_path;
-	o.operator_name = user && *user ? user : getenv("USER");
 	o.note = note;
 	o.force = ctx->force;
 	o.stop = demo_stop;

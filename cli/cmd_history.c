@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "fd_time.h"
+#include "report.h"
 #include "store.h"
 
 struct history_opts {
@@ -23,8 +24,7 @@ struct history_opts {
 struct history_row {
 	struct store_drill d;
 	size_t iterations;
-	bool has_median_rto;
-	double median_rto_ms;
+	struct report_summary sum;
 };
 
 static int parse_limit(const char *s, size_t *out)
@@ -68,39 +68,20 @@ static int parse_args(int argc, char **argv, struct history_opts *o)
 	return -1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Median RTO of the recovered iterations; "not recovered" never counts as a number. */
+/* The same rule as the trend report (report_summarize, docs/reports.md). */
 static int summarize(struct store *st, struct history_row *r, struct fd_error *err)
 {
 	struct store_iteration *its = NULL;
-	double *rto = NULL;
-	size_t n = 0, k = 0;
+	size_t n = 0;
 	int rc = store_list_iterations(st, r->d.id, &its, &n, err);
 
 	if (rc)
 		return rc;
 	r->iterations = n;
-	rto = calloc(n ? n : 1, sizeof(*rto));
-	if (!rto) {
-		free(its);
-		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < n; i++)
-		if (its[i].has_rto)
-			rto[k++] = its[i].rto_ms;
-	if (k) {
-		qsort(rto, k, sizeof(*rto), cmp_double);
-		r->has_median_rto = true;
-		r->median_rto_ms = k % 2 ? rto[k / 2] : (rto[k / 2 - 1] + rto[k / 2]) / 2;
-	}
-	free(rto);
+	rc = report_summarize(its, n, &r->sum);
 	free(its);
+	if (rc < 0)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	return 0;
 }
 
@@ -140,7 +121,7 @@ static void print_table(const struct history_row *rows, size_t n)
 	int we = width(rows, n, offsetof(struct store_drill, environment), 11);
 	int wo = width(rows, n, offsetof(struct store_drill, operator_name), 8);
 
-	printf("%4s  %-19s  %-*s  %-*s  %-*s  %5s  %10s  %-13s  %s\n", "ID", "STARTED (UTC)",
+	printf("%4s  %-19s  %-*s  %-*s  %-*s  %5s  %13s  %-13s  %s\n", "ID", "STARTED (UTC)",
 	       ws, "SCENARIO", we, "ENVIRONMENT", wo, "OPERATOR", "ITER", "MEDIAN RTO",
 	       "OUTCOME", "OBJECTIVES");
 	for (size_t i = 0; i < n; i++) {
@@ -148,10 +129,12 @@ static void print_table(const struct history_row *rows, size_t n)
 		char started[40], rto[32] = "-", iters[24];
 
 		started_text(d->started_real_ns, started, sizeof(started));
-		if (rows[i].has_median_rto)
-			fd_duration_format((int64_t)(rows[i].median_rto_ms * 1e6), rto, sizeof(rto));
+		if (rows[i].sum.rto_not_recovered)
+			snprintf(rto, sizeof(rto), "not recovered");
+		else if (rows[i].sum.rto_median.has)
+			fd_duration_format((int64_t)(rows[i].sum.rto_median.ms * 1e6), rto, sizeof(rto));
 		snprintf(iters, sizeof(iters), "%zu/%d", rows[i].iterations, d->iterations_planned);
-		printf("%4lld  %-19s  %-*.*s  %-*.*s  %-*.*s  %5s  %10s  %-13s  %s\n",
+		printf("%4lld  %-19s  %-*.*s  %-*.*s  %-*.*s  %5s  %13s  %-13s  %s\n",
 		       (long long)d->id, started, ws, ws, d->scenario_name, we, we, d->environment,
 		       wo, wo, *d->operator_name ? d->operator_name : "-", iters, rto,
 		       store_outcome_name(d->outcome), objectives_text(d));
@@ -166,7 +149,7 @@ static json_t *row_json(const struct history_row *r)
 	fd_time_format_utc(d->started_real_ns, started, sizeof(started));
 	if (d->ended_real_ns)
 		fd_time_format_utc(d->ended_real_ns, ended, sizeof(ended));
-	return json_pack("{s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:o, s:s, s:o, s:s}",
+	return json_pack("{s:I, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:i, s:o, s:b, s:s, s:o, s:s}",
 			 "id", (json_int_t)d->id,
 			 "started_utc", started,
 			 "ended_utc", *ended ? json_string(ended) : json_null(),
@@ -177,7 +160,8 @@ static json_t *row_json(const struct history_row *r)
 			 "host", d->host,
 			 "iterations", (json_int_t)r->iterations,
 			 "iterations_planned", d->iterations_planned,
-			 "median_rto_ms", r->has_median_rto ? json_real(r->median_rto_ms) : json_null(),
+			 "median_rto_ms", r->sum.rto_median.has ? json_real(r->sum.rto_median.ms) : json_null(),
+			 "median_rto_not_recovered", r->sum.rto_not_recovered,
 			 "outcome", store_outcome_name(d->outcome),
 			 "objectives_met", d->outcome == OUTCOME_RUNNING ? json_null() :
 					   json_boolean(d->objectives_met),

@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,20 +51,6 @@ const volatile sig_atomic_t *cli_catch_stop_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	return &stop_flag;
-}
-
-static const char *default_operator(void)
-{
-	const char *u = getenv("SUDO_USER");
-	struct passwd *pw;
-
-	if (u && *u)
-		return u;
-	u = getenv("USER");
-	if (u && *u)
-		return u;
-	pw = getpwuid(getuid());
-	return pw ? pw->pw_name : "unknown";
 }
 
 static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_flags *f)
@@ -363,7 +348,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	drill_opts_init(&o);
 	o.db_path = ctx->db_path;
 	o.environment = f.env;
-	o.operator_name = f.operator_name ? f.operator_name : default_operator();
+	o.operator_name = f.operator_name; /* NULL: the invoking user (fd_operator_name) */
 	o.iterations = f.iterations;
 	o.dry_run = f.dry_run;
 	o.force = ctx->force;

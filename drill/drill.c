@@ -15,9 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "drill_objectives.h"
 #include "drill_runner.h"
 #include "fd_config.h"
 #include "fd_netns.h"
+#include "fd_user.h"
 
 void drill_opts_init(struct drill_opts *o)
 {
@@ -279,8 +281,8 @@ static int setup(struct drill *d, struct fd_error *err)
 		drill_textf(dr.scenario_name, sizeof(dr.scenario_name), "%s", s->name);
 		drill_textf(dr.scenario_sha256, sizeof(dr.scenario_sha256), "%s", s->sha256);
 		drill_textf(dr.environment, sizeof(dr.environment), "%s", d->environment);
-		drill_textf(dr.operator_name, sizeof(dr.operator_name), "%s",
-			 d->o->operator_name ? d->o->operator_name : "unknown");
+		fd_operator_name(d->o->operator_name, dr.operator_name, sizeof(dr.operator_name));
+		drill_objectives_fill(s, &dr);
 		if (gethostname(dr.host, sizeof(dr.host)) < 0)
 			drill_textf(dr.host, sizeof(dr.host), "unknown");
 		drill_textf(dr.tool_version, sizeof(dr.tool_version), "firedrill %s", FD_VERSION);

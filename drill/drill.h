@@ -72,7 +72,7 @@ typedef void (*drill_progress_fn)(void *user, const struct drill_progress *p);
 struct drill_opts {
 	const char *db_path;        /* required */
 	const char *environment;    /* NULL = the scenario's */
-	const char *operator_name;  /* NULL = "unknown" */
+	const char *operator_name;  /* NULL = the invoking user (fd_operator_name) */
 	unsigned iterations;        /* 0 = the scenario's */
 	/* Preflight only: lock, enter the scope, prepare the faults, check the
 	 * steady state. Nothing injected, nothing recorded. */

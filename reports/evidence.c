@@ -75,7 +75,7 @@ int report_evidence_load(struct store *st, int64_t drill_id, struct report_evide
 	}
 	sha256_hex(ev->scenario_text ? ev->scenario_text : "", hex);
 	ev->scenario_hash_ok = strcmp(hex, ev->scenario_sha256) == 0;
-	report_objectives_from_text(ev->scenario_text, &ev->objectives);
+	report_objectives_of(&ev->drill, &ev->objectives);
 	*out = ev;
 	return 0;
 }
@@ -94,6 +94,26 @@ void report_evidence_free(struct report_evidence *ev)
 	free(ev);
 }
 
+int rp_event_iteration(const struct report_evidence *ev, const struct store_event *e)
+{
+	for (size_t i = 0; e->iteration_id && i < ev->n_iterations; i++)
+		if (ev->iterations[i].it.id == e->iteration_id)
+			return ev->iterations[i].it.number;
+	return 0;
+}
+
+const char *rp_event_iteration_text(const struct report_evidence *ev, const struct store_event *e,
+				    char *buf, size_t len)
+{
+	int n = rp_event_iteration(ev, e);
+
+	if (n > 0)
+		snprintf(buf, len, "%d", n);
+	else
+		snprintf(buf, len, "drill");
+	return buf;
+}
+
 int rp_evidence_summary(const struct report_evidence *ev, struct report_drill *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -109,8 +129,13 @@ int rp_evidence_summary(const struct report_evidence *ev, struct report_drill *o
 	return 0;
 }
 
-static const char *objective_text(const struct report_value *obj, char *buf, size_t len)
+static const char *objective_text(const struct report_objectives *o, bool rto, char *buf,
+				  size_t len)
 {
+	const struct report_value *obj = rto ? &o->rto : &o->rpo;
+
+	if (o->unknown)
+		return "objective unknown";
 	if (!obj->has)
 		return "no objective";
 	snprintf(buf, len, "objective ");
@@ -152,10 +177,10 @@ char *report_evidence_verdict(const struct report_evidence *ev, char *buf, size_
 		 verdict_word(ev, &s), s.n_met, s.n_iterations, s.n_recovered, s.n_iterations,
 		 s.rto_not_recovered ? "not recovered" :
 		 rp_value(&s.rto_median, "not measured", rto, sizeof(rto)),
-		 objective_text(&ev->objectives.rto, ro, sizeof(ro)),
+		 objective_text(&ev->objectives, true, ro, sizeof(ro)),
 		 rp_dur(s.error_bound_ms, bound, sizeof(bound)),
 		 rp_value(&s.rpo_median, "not measured", rpo, sizeof(rpo)),
-		 objective_text(&ev->objectives.rpo, po, sizeof(po)), (long long)s.lost_writes);
+		 objective_text(&ev->objectives, false, po, sizeof(po)), (long long)s.lost_writes);
 	free(s.iterations);
 	return buf;
 }

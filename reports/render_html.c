@@ -430,18 +430,19 @@ static void evidence_who(FILE *out, const struct report_evidence *ev)
 	fputs("</table>\n", out);
 }
 
-static void objective_row(FILE *out, const char *name, const struct report_value *obj,
-			  const struct report_value *med, bool not_recovered, double bound)
+static void objective_row(FILE *out, const char *name, const struct report_objectives *o,
+			  bool rto, const struct report_value *med, bool not_recovered, double bound)
 {
+	const struct report_value *obj = rto ? &o->rto : &o->rpo;
 	char b[32];
 	bool met = obj->has && med->has && med->ms <= obj->ms;
 
 	fprintf(out, "<tr><th>%s</th>", name);
-	td_num(out, rp_value(obj, "none", b, sizeof(b)));
+	td_num(out, rp_objective(o, rto, "none", b, sizeof(b)));
 	td_num(out, not_recovered ? "not recovered" : rp_value(med, "not measured", b, sizeof(b)));
 	td_num(out, bound >= 0 ? rp_dur(bound, b, sizeof(b)) : "-");
 	fprintf(out, "<td class=\"%s\">%s</td></tr>\n", met ? "good" : "flag",
-		!obj->has ? "no objective" : met ? "met" : "missed");
+		o->unknown ? "objective unknown" : !obj->has ? "no objective" : met ? "met" : "missed");
 }
 
 static void evidence_objectives(FILE *out, const struct report_evidence *ev,
@@ -449,11 +450,14 @@ static void evidence_objectives(FILE *out, const struct report_evidence *ev,
 {
 	fputs("<h2>Objectives against measured values</h2>\n<table><tr><th></th><th>objective</th>"
 	      "<th>measured (median)</th><th>error bound</th><th></th></tr>\n", out);
-	objective_row(out, "RTO", &ev->objectives.rto, &sum->rto_median, sum->rto_not_recovered,
+	objective_row(out, "RTO", &ev->objectives, true, &sum->rto_median, sum->rto_not_recovered,
 		      sum->error_bound_ms);
 	/* The bound is the probe interval's: it applies to RTO only. */
-	objective_row(out, "RPO", &ev->objectives.rpo, &sum->rpo_median, false, -1);
-	fputs("</table>\n<p class=\"meta\">A sample-based RTO is late by at most the error bound "
+	objective_row(out, "RPO", &ev->objectives, false, &sum->rpo_median, false, -1);
+	fputs("</table>\n<p class=\"meta\">Recovery criterion: ", out);
+	rp_put_html(out, ev->objectives.unknown ? "unknown (drill recorded before objectives were stored)" :
+		    ev->objectives.criterion, false);
+	fputs("</p>\n<p class=\"meta\">A sample-based RTO is late by at most the error bound "
 	      "(the probe interval).</p>\n", out);
 }
 
@@ -543,6 +547,7 @@ static void evidence_laps_probes(FILE *out, const struct report_evidence *ev)
 static void evidence_faults(FILE *out, const struct report_evidence *ev)
 {
 	bool held, any = false;
+	char num[16];
 
 	fputs("<h2>Fault evidence</h2>\n", out);
 	for (size_t i = 0; i < ev->n_events; i++) {
@@ -554,7 +559,8 @@ static void evidence_faults(FILE *out, const struct report_evidence *ev)
 			fputs("<table><tr><th>iteration</th><th>evidence probe</th><th>held</th>"
 			      "<th>what it saw</th></tr>\n", out);
 		any = true;
-		fprintf(out, "<tr><td class=\"n\">%lld</td>", (long long)e->iteration_id);
+		fputs("<tr>", out);
+		td_num(out, rp_event_iteration_text(ev, e, num, sizeof(num)));
 		td_text(out, e->subject);
 		fputs(held ? "<td class=\"good\">yes</td>" : "<td class=\"flag\">NO</td>", out);
 		td_text(out, e->detail);
@@ -565,7 +571,7 @@ static void evidence_faults(FILE *out, const struct report_evidence *ev)
 
 static void evidence_timeline(FILE *out, const struct report_evidence *ev)
 {
-	char b[40], rel[32];
+	char b[40], rel[32], num[16];
 	int64_t base = ev->n_events ? ev->events[0].mono_ns : 0;
 
 	fputs("<h2>Timeline</h2>\n<table><tr><th>time (UTC)</th><th>+</th><th>iteration</th>"
@@ -576,10 +582,7 @@ static void evidence_timeline(FILE *out, const struct report_evidence *ev)
 		fputs("<tr>", out);
 		td_time(out, rp_time(e->real_ns, b, sizeof(b)));
 		td_num(out, rp_dur((double)(e->mono_ns - base) / 1e6, rel, sizeof(rel)));
-		if (e->iteration_id)
-			fprintf(out, "<td class=\"n\">%lld</td>", (long long)e->iteration_id);
-		else
-			fputs("<td>drill</td>", out);
+		td_num(out, rp_event_iteration_text(ev, e, num, sizeof(num)));
 		td_text(out, e->kind);
 		td_text(out, e->subject);
 		td_text(out, e->detail);

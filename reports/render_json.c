@@ -22,8 +22,10 @@ static json_t *opt_ms(bool has, double ms)
 
 static json_t *objectives_json(const struct report_objectives *o)
 {
-	return json_pack("{s:o, s:o}", "rto_ms", rp_json_value(&o->rto), "rpo_ms",
-			 rp_json_value(&o->rpo));
+	/* Unknown objectives (drills recorded before they were stored) are null, not "none". */
+	return json_pack("{s:b, s:o, s:o, s:o}", "known", !o->unknown,
+			 "rto_ms", rp_json_value(&o->rto), "rpo_ms", rp_json_value(&o->rpo),
+			 "recovery_criterion", *o->criterion ? json_string(o->criterion) : json_null());
 }
 
 static json_t *iteration_json(const struct store_iteration *it)
@@ -157,10 +159,19 @@ static json_t *evidence_iteration_json(const struct report_evidence_iteration *e
 	return j;
 }
 
-static json_t *event_json(const struct store_event *e)
+/* "iteration" is the iteration's number (null: drill-level); iteration_id its row id. */
+static json_t *iteration_number_json(const struct report_evidence *ev, const struct store_event *e)
 {
-	return json_pack("{s:o, s:I, s:I, s:o, s:o, s:o}",
+	int n = rp_event_iteration(ev, e);
+
+	return n > 0 ? json_integer(n) : json_null();
+}
+
+static json_t *event_json(const struct report_evidence *ev, const struct store_event *e)
+{
+	return json_pack("{s:o, s:I, s:o, s:I, s:o, s:o, s:o}",
 		"time", rp_json_time(e->real_ns), "mono_ns", (json_int_t)e->mono_ns,
+		"iteration", iteration_number_json(ev, e),
 		"iteration_id", (json_int_t)e->iteration_id, "kind", rp_json_str(e->kind),
 		"subject", rp_json_str(e->subject), "detail", rp_json_str(e->detail));
 }
@@ -175,7 +186,8 @@ static json_t *fault_evidence_json(const struct report_evidence *ev)
 		const struct store_event *e = &ev->events[i];
 
 		if (rp_fault_evidence(e, &held))
-			json_array_append_new(a, json_pack("{s:I, s:o, s:b, s:o}", "iteration_id",
+			json_array_append_new(a, json_pack("{s:o, s:I, s:o, s:b, s:o}", "iteration",
+							   iteration_number_json(ev, e), "iteration_id",
 							   (json_int_t)e->iteration_id, "probe",
 							   rp_json_str(e->subject), "held", held,
 							   "detail", rp_json_str(e->detail)));
@@ -194,7 +206,7 @@ int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_erro
 	for (size_t i = 0; i < ev->n_iterations; i++)
 		json_array_append_new(its, evidence_iteration_json(&ev->iterations[i]));
 	for (size_t i = 0; i < ev->n_events; i++)
-		json_array_append_new(events, event_json(&ev->events[i]));
+		json_array_append_new(events, event_json(ev, &ev->events[i]));
 	free(s.iterations);
 	root = json_pack("{s:s, s:i, s:o, s:s, s:o, s:o, s:o, s:{s:o, s:b, s:o, s:o, s:f}, "
 			      "s:{s:o, s:b, s:o}, s:o, s:o}",

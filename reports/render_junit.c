@@ -26,9 +26,9 @@ static void failure(FILE *out, const struct report_drill *d, const struct store_
 	case OUTCOME_RECOVERED:
 		snprintf(msg, sizeof(msg), "objectives missed: RTO %s (objective %s), RPO %s (objective %s), %lld writes lost",
 			 it->has_rto ? rp_dur(it->rto_ms, a, sizeof(a)) : "-",
-			 rp_value(&d->objectives.rto, "none", b, sizeof(b)),
+			 rp_objective(&d->objectives, true, "none", b, sizeof(b)),
 			 it->has_rpo ? rp_dur(it->rpo_ms, c, sizeof(c)) : "not measured",
-			 rp_value(&d->objectives.rpo, "none", e, sizeof(e)), (long long)it->lost_writes);
+			 rp_objective(&d->objectives, false, "none", e, sizeof(e)), (long long)it->lost_writes);
 		fputs("      <failure type=\"objectives-missed\"", out);
 		break;
 	case OUTCOME_NOT_RECOVERED:

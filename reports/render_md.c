@@ -130,11 +130,15 @@ static void md_objectives(FILE *out, const struct report_evidence *ev)
 		return;
 	fputs("\n## Objectives against measured values\n\n| | objective | measured (median) "
 	      "| error bound |\n|---|---:|---:|---:|\n", out);
-	fprintf(out, "| RTO | %s | %s | %s |\n", rp_value(&ev->objectives.rto, "none", o, sizeof(o)),
+	fprintf(out, "| RTO | %s | %s | %s |\n", rp_objective(&ev->objectives, true, "none", o, sizeof(o)),
 		s.rto_not_recovered ? "not recovered" : rp_value(&s.rto_median, "not measured", m, sizeof(m)),
 		rp_dur(s.error_bound_ms, e, sizeof(e)));
-	fprintf(out, "| RPO | %s | %s | |\n", rp_value(&ev->objectives.rpo, "none", o, sizeof(o)),
+	fprintf(out, "| RPO | %s | %s | |\n", rp_objective(&ev->objectives, false, "none", o, sizeof(o)),
 		rp_value(&s.rpo_median, "not measured", m, sizeof(m)));
+	fputs("\nRecovery criterion: ", out);
+	rp_put_md(out, ev->objectives.unknown ? "unknown (drill recorded before objectives were stored)" :
+		  ev->objectives.criterion);
+	fputs("\n", out);
 	free(s.iterations);
 }
 
@@ -199,6 +203,7 @@ static void md_iterations(FILE *out, const struct report_evidence *ev)
 static void md_fault_evidence(FILE *out, const struct report_evidence *ev)
 {
 	bool held, any = false;
+	char num[16];
 
 	fputs("\n## Fault evidence\n\n", out);
 	for (size_t i = 0; i < ev->n_events; i++) {
@@ -210,7 +215,8 @@ static void md_fault_evidence(FILE *out, const struct report_evidence *ev)
 			fputs("| iteration | evidence probe | held | what it saw |\n|---:|---|---|---|\n",
 			      out);
 		any = true;
-		fprintf(out, "| %lld |", (long long)e->iteration_id);
+		fputs("|", out);
+		cell(out, rp_event_iteration_text(ev, e, num, sizeof(num)));
 		cell(out, e->subject);
 		fputs(held ? " yes |" : " **NO** |", out);
 		cell(out, e->detail);
@@ -222,7 +228,7 @@ static void md_fault_evidence(FILE *out, const struct report_evidence *ev)
 
 static void md_timeline(FILE *out, const struct report_evidence *ev)
 {
-	char b[40];
+	char b[40], num[16];
 
 	fputs("\n## Timeline\n\n| time (UTC) | iteration | event | subject | detail |\n"
 	      "|---|---:|---|---|---|\n", out);
@@ -231,10 +237,7 @@ static void md_timeline(FILE *out, const struct report_evidence *ev)
 
 		fputs("|", out);
 		cell(out, rp_time(e->real_ns, b, sizeof(b)));
-		if (e->iteration_id)
-			fprintf(out, " %lld |", (long long)e->iteration_id);
-		else
-			fputs(" drill |", out);
+		cell(out, rp_event_iteration_text(ev, e, num, sizeof(num)));
 		cell(out, e->kind);
 		cell(out, e->subject);
 		cell(out, e->detail);

@@ -51,10 +51,42 @@ struct report_value {
 	double ms;
 };
 
+/*
+ * A drill's objectives, read from its store row (never from the YAML).
+ * unknown: the drill was recorded before the store kept objectives (schema
+ * version 1), so rto/rpo say nothing; reports show "unknown", not "none".
+ */
 struct report_objectives {
 	struct report_value rto; /* has=false: the scenario sets no RTO objective */
 	struct report_value rpo;
+	bool unknown;
+	char criterion[256];     /* recovery criterion as text; "" when unknown */
 };
+
+/* The objectives recorded with drill d. */
+void report_objectives_of(const struct store_drill *d, struct report_objectives *out);
+
+/*
+ * What a drill's iterations add up to: the one summary rule shared by the
+ * trend and evidence reports and `firedrill history` (docs/reports.md).
+ * Median RTO ranks a not-recovered iteration above every number; when the
+ * median falls on one it is "not recovered" (rto_median.has=false,
+ * rto_not_recovered=true). Iterations that never injected (not healthy,
+ * aborted, error) say nothing about recovery and are left out of it.
+ */
+struct report_summary {
+	struct report_value rto_median;
+	bool rto_not_recovered;
+	struct report_value rpo_median; /* over iterations that measured RPO */
+	double error_bound_ms;          /* the largest of its iterations */
+	int64_t lost_writes;            /* sum over iterations */
+	int n_recovered;
+	int n_met;                      /* iterations that met their objectives */
+	double pass_rate;               /* n_met / n, 0..1 */
+};
+
+/* Returns 0, or -ENOMEM (out is then zeroed). */
+int report_summarize(const struct store_iteration *its, size_t n, struct report_summary *out);
 
 /* ---- trend -------------------------------------------------------------- */
 
@@ -172,11 +204,6 @@ int report_evidence_write(const struct report_evidence *ev, enum report_format f
 /* "PASS: recovered in 41.2 s (objective 5m00s), RPO 0 ms, 3/3 iterations met". */
 char *report_evidence_verdict(const struct report_evidence *ev, char *buf, size_t len);
 
-/*
- * Objectives of a scenario text (parsed with the scenario loader). Absent
- * objectives, or a text that no longer parses, give has=false.
- */
-void report_objectives_from_text(const char *text, struct report_objectives *out);
 
 /* ---- signatures --------------------------------------------------------- */
 

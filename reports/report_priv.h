@@ -33,6 +33,9 @@ char *rp_dur(double ms, char *buf, size_t len);
 char *rp_rto(const struct store_iteration *it, char *buf, size_t len);
 /* Humane duration or "not recovered" / "-" when absent. */
 char *rp_value(const struct report_value *v, const char *absent, char *buf, size_t len);
+/* An objective: "unknown" for drills recorded before objectives were stored, else rp_value. */
+char *rp_objective(const struct report_objectives *o, bool rto, const char *absent, char *buf,
+		   size_t len);
 /* ISO 8601 UTC, or "-" for 0. */
 char *rp_time(int64_t real_ns, char *buf, size_t len);
 /* "+12%", "-68%", "-0.4%", or "" when absent. */
@@ -67,6 +70,14 @@ char *rp_change_line(const struct report_series *s, bool rto, char *buf, size_t 
  * T0 to revert; held says whether the fault held (docs/drill.md).
  */
 bool rp_fault_evidence(const struct store_event *e, bool *held);
+/*
+ * An event's iteration as reports label it: its number (iterations.number,
+ * 1-based), never its row id; 0 for a drill-level event.
+ */
+int rp_event_iteration(const struct report_evidence *ev, const struct store_event *e);
+/* The same as text: "2", or "drill" for a drill-level event. */
+const char *rp_event_iteration_text(const struct report_evidence *ev, const struct store_event *e,
+				    char *buf, size_t len);
 #define RP_NO_FAULT_EVIDENCE \
 	"The scenario has no evidence probe (pcap with expect: none): that the faults " \
 	"held is shown only by the probes failing and the blackholed flows in the timeline."

@@ -173,6 +173,16 @@ char *rp_value(const struct report_value *v, const char *absent, char *buf, size
 	return rp_dur(v->ms, buf, len);
 }
 
+char *rp_objective(const struct report_objectives *o, bool rto, const char *absent, char *buf,
+		   size_t len)
+{
+	if (o->unknown) {
+		snprintf(buf, len, "unknown");
+		return buf;
+	}
+	return rp_value(rto ? &o->rto : &o->rpo, absent, buf, len);
+}
+
 char *rp_time(int64_t real_ns, char *buf, size_t len)
 {
 	if (real_ns == 0) {

@@ -4,10 +4,7 @@
  * regressions and per-step lap medians.
  *
  * Arithmetic rules (docs/reports.md):
- *  - median RTO ranks a not-recovered iteration above every number, so a
- *    drill where most iterations did not recover has the median "not
- *    recovered"; iterations that never injected (not healthy, aborted,
- *    error) say nothing about recovery and are left out;
+ *  - per drill, report_summarize (shared with `firedrill history`);
  *  - a regression is a median worse than the previous drill's by more than
  *    the larger of the two drills' error bounds, or a drill that did not
  *    recover after one that did.
@@ -20,7 +17,6 @@
 #include <string.h>
 
 #include "fd_time.h"
-#include "scenario.h"
 
 static int cmp_input(const void *a, const void *b)
 {
@@ -51,37 +47,53 @@ static bool same_series(const struct store_drill *a, const struct store_drill *b
 	       strcmp(a->environment, b->environment) == 0;
 }
 
+int report_summarize(const struct store_iteration *its, size_t n, struct report_summary *out)
+{
+	double *v = malloc((n + 1) * sizeof(*v));
+	size_t k = 0, m = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (rp_iteration_rto(&its[i], &v[k]))
+			k++;
+		if (its[i].error_bound_ms > out->error_bound_ms)
+			out->error_bound_ms = its[i].error_bound_ms;
+		out->lost_writes += its[i].lost_writes;
+		out->n_recovered += its[i].outcome == OUTCOME_RECOVERED;
+		out->n_met += its[i].objectives_met;
+	}
+	if (k) {
+		double med = rp_median(v, k);
+
+		out->rto_not_recovered = isinf(med);
+		out->rto_median = (struct report_value){ !isinf(med), isinf(med) ? 0 : med };
+	}
+	for (size_t i = 0; i < n; i++)
+		if (its[i].has_rpo)
+			v[m++] = its[i].rpo_ms;
+	if (m)
+		out->rpo_median = (struct report_value){ true, rp_median(v, m) };
+	out->pass_rate = n ? (double)out->n_met / (double)n : 0;
+	free(v);
+	return 0;
+}
+
 void rp_drill_stats(struct report_drill *d)
 {
-	double *v = malloc((d->n_iterations + 1) * sizeof(*v));
-	size_t n = 0, m = 0;
+	struct report_summary s;
 
-	if (!v)
+	if (report_summarize(d->iterations, d->n_iterations, &s) < 0)
 		return;
-	for (size_t i = 0; i < d->n_iterations; i++) {
-		const struct store_iteration *it = &d->iterations[i];
-
-		if (rp_iteration_rto(it, &v[n]))
-			n++;
-		if (it->error_bound_ms > d->error_bound_ms)
-			d->error_bound_ms = it->error_bound_ms;
-		d->lost_writes += it->lost_writes;
-		d->n_recovered += it->outcome == OUTCOME_RECOVERED;
-		d->n_met += it->objectives_met;
-	}
-	if (n) {
-		double med = rp_median(v, n);
-
-		d->rto_not_recovered = isinf(med);
-		d->rto_median = (struct report_value){ !isinf(med), isinf(med) ? 0 : med };
-	}
-	for (size_t i = 0; i < d->n_iterations; i++)
-		if (d->iterations[i].has_rpo)
-			v[m++] = d->iterations[i].rpo_ms;
-	if (m)
-		d->rpo_median = (struct report_value){ true, rp_median(v, m) };
-	d->pass_rate = d->n_iterations ? (double)d->n_met / (double)d->n_iterations : 0;
-	free(v);
+	d->rto_median = s.rto_median;
+	d->rto_not_recovered = s.rto_not_recovered;
+	d->rpo_median = s.rpo_median;
+	d->error_bound_ms = s.error_bound_ms;
+	d->lost_writes = s.lost_writes;
+	d->n_recovered = s.n_recovered;
+	d->n_met = s.n_met;
+	d->pass_rate = s.pass_rate;
 }
 
 static struct report_value change_pct(const struct report_value *cur,
@@ -283,18 +295,18 @@ void report_trend_free(struct report_trend *t)
 	free(t);
 }
 
-void report_objectives_from_text(const char *text, struct report_objectives *out)
+void report_objectives_of(const struct store_drill *d, struct report_objectives *out)
 {
-	struct scenario *sc = NULL;
-
 	memset(out, 0, sizeof(*out));
-	if (!text || scenario_load_buffer("stored scenario", text, strlen(text), &sc, NULL) < 0)
+	if (!d->objectives_recorded) {
+		out->unknown = true;
 		return;
-	if (sc->has_rto_objective)
-		out->rto = (struct report_value){ true, (double)sc->rto_objective_ns / 1e6 };
-	if (sc->has_rpo_objective)
-		out->rpo = (struct report_value){ true, (double)sc->rpo_objective_ns / 1e6 };
-	scenario_free(sc);
+	}
+	if (d->has_rto_objective)
+		out->rto = (struct report_value){ true, (double)d->rto_objective_ns / 1e6 };
+	if (d->has_rpo_objective)
+		out->rpo = (struct report_value){ true, (double)d->rpo_objective_ns / 1e6 };
+	snprintf(out->criterion, sizeof(out->criterion), "%s", d->recovery_criterion);
 }
 
 /* One stored drill with everything the trend needs; freed by input_free(). */
@@ -341,41 +353,13 @@ static int load_laps(struct store *st, struct loaded *l, struct fd_error *err)
 	return 0;
 }
 
-/* Objectives per scenario row, parsed once per distinct scenario. */
-struct objectives_cache {
-	int64_t scenario_id;
-	struct report_objectives obj;
-};
-
-static void objectives_for(struct store *st, struct objectives_cache *cache, size_t *n_cache,
-			   int64_t scenario_id, struct report_objectives *out)
-{
-	char *text = NULL;
-	char sha[65];
-
-	for (size_t i = 0; i < *n_cache; i++) {
-		if (cache[i].scenario_id == scenario_id) {
-			*out = cache[i].obj;
-			return;
-		}
-	}
-	memset(out, 0, sizeof(*out));
-	if (store_get_scenario_text(st, scenario_id, &text, sha, NULL) == 0)
-		report_objectives_from_text(text, out);
-	free(text);
-	cache[*n_cache].scenario_id = scenario_id;
-	cache[*n_cache].obj = *out;
-	(*n_cache)++;
-}
-
 int report_trend_load(struct store *st, const struct store_filter *f,
 		      struct report_trend **out, struct fd_error *err)
 {
 	struct store_drill *drills = NULL;
 	struct loaded *l = NULL;
 	struct report_drill_input *in = NULL;
-	struct objectives_cache *cache = NULL;
-	size_t n = 0, n_cache = 0, n_loaded = 0;
+	size_t n = 0, n_loaded = 0;
 	int r;
 
 	r = store_read_begin(st, err);
@@ -388,8 +372,7 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 	}
 	l = calloc(n + 1, sizeof(*l));
 	in = calloc(n + 1, sizeof(*in));
-	cache = calloc(n + 1, sizeof(*cache));
-	if (!l || !in || !cache) {
+	if (!l || !in) {
 		r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -406,7 +389,7 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 			n_loaded++;
 			goto cleanup;
 		}
-		objectives_for(st, cache, &n_cache, drills[n_loaded].scenario_id, &x->in.objectives);
+		report_objectives_of(&drills[n_loaded], &x->in.objectives);
 		in[n_loaded] = x->in;
 	}
 	r = report_trend_build(in, n, out, err);
@@ -424,7 +407,6 @@ cleanup:
 		input_free(&l[i]);
 	free(l);
 	free(in);
-	free(cache);
 	free(drills);
 	return r;
 }

@@ -169,10 +169,27 @@ static const char *const migration_2[] = {
 	NULL,
 };
 
+/*
+ * Version 2 -> 3: the drill's objectives, copied from the scenario when the
+ * drill starts, so reports read them here instead of re-parsing YAML.
+ * objectives_recorded is NULL on drills recorded before this step: their
+ * objectives are unknown (SQL cannot parse the stored YAML, and guessing
+ * is not allowed), and reports say so.
+ */
+static const char *const migration_3[] = {
+	"ALTER TABLE drills ADD COLUMN objectives_recorded INTEGER"
+	"  CHECK (objectives_recorded IS NULL OR objectives_recorded = 1);",
+	"ALTER TABLE drills ADD COLUMN rto_objective_ns INTEGER CHECK (rto_objective_ns >= 0);",
+	"ALTER TABLE drills ADD COLUMN rpo_objective_ns INTEGER CHECK (rpo_objective_ns >= 0);",
+	"ALTER TABLE drills ADD COLUMN recovery_criterion TEXT;",
+	NULL,
+};
+
 /* migrations[i] takes schema version i to i + 1. Only ever append. */
 static const char *const *const migrations[] = {
 	migration_1,
 	migration_2,
+	migration_3,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

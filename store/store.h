@@ -83,6 +83,17 @@ struct store_drill {
 	 */
 	int holder_pid;
 	uint64_t holder_start;
+	/*
+	 * The objectives as the scenario stated them when the drill started
+	 * (schema version 2). objectives_recorded is false for drills recorded
+	 * before that: their objectives are unknown, not absent.
+	 */
+	bool objectives_recorded;
+	bool has_rto_objective;
+	int64_t rto_objective_ns;
+	bool has_rpo_objective;
+	int64_t rpo_objective_ns;
+	char recovery_criterion[256]; /* "all of [web, db] stable 2.0 s within 5m00s" */
 };
 
 /*

@@ -110,8 +110,10 @@ static int insert_drill(struct store *st, struct store_drill *d, const char *hos
 	static const char sql[] =
 		"INSERT INTO drills (scenario_id, scenario, scenario_sha256, environment, operator,"
 		" host, tool_version, started_real_ns, started_utc, outcome, iterations_planned,"
-		" note, holder_pid, holder_start, holder_host)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13, ?14)";
+		" note, holder_pid, holder_start, holder_host, objectives_recorded,"
+		" rto_objective_ns, rpo_objective_ns, recovery_criterion)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13, ?14,"
+		" ?15, ?16, ?17, ?18)";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (!s)
@@ -130,6 +132,15 @@ static int insert_drill(struct store *st, struct store_drill *d, const char *hos
 	sqlite3_bind_int(s, 12, d->holder_pid);
 	sqlite3_bind_int64(s, 13, (sqlite3_int64)d->holder_start);
 	sqlite3_bind_text(s, 14, host, -1, SQLITE_STATIC);
+	/* Objectives the caller did not fill stay NULL: unknown, never a guessed "none". */
+	if (d->objectives_recorded) {
+		sqlite3_bind_int(s, 15, 1);
+		if (d->has_rto_objective)
+			sqlite3_bind_int64(s, 16, d->rto_objective_ns);
+		if (d->has_rpo_objective)
+			sqlite3_bind_int64(s, 17, d->rpo_objective_ns);
+		store_bind_text(s, 18, d->recovery_criterion);
+	}
 	return store_step_insert(st, s, &d->id, "recording the drill", err);
 }
 
@@ -448,7 +459,8 @@ int store_finish_iteration(struct store *st, struct store_iteration *it, struct 
 	"id, coalesce(scenario_id, 0), scenario, scenario_sha256, environment, operator, host," \
 	" tool_version, started_real_ns, coalesce(ended_real_ns, 0), outcome," \
 	" coalesce(objectives_met, 0), coalesce(iterations_planned, 0), note, hash," \
-	" coalesce(holder_pid, 0), coalesce(holder_start, 0)"
+	" coalesce(holder_pid, 0), coalesce(holder_start, 0), coalesce(objectives_recorded, 0)," \
+	" rto_objective_ns, rpo_objective_ns, recovery_criterion"
 
 static int read_drill(sqlite3_stmt *s, void *elem)
 {
@@ -472,6 +484,12 @@ static int read_drill(sqlite3_stmt *s, void *elem)
 	store_col_text(s, 14, d->hash, sizeof(d->hash));
 	d->holder_pid = sqlite3_column_int(s, 15);
 	d->holder_start = (uint64_t)sqlite3_column_int64(s, 16);
+	d->objectives_recorded = sqlite3_column_int(s, 17) != 0;
+	d->has_rto_objective = sqlite3_column_type(s, 18) != SQLITE_NULL;
+	d->rto_objective_ns = sqlite3_column_int64(s, 18);
+	d->has_rpo_objective = sqlite3_column_type(s, 19) != SQLITE_NULL;
+	d->rpo_objective_ns = sqlite3_column_int64(s, 19);
+	store_col_text(s, 20, d->recovery_criterion, sizeof(d->recovery_criterion));
 	return 0;
 }
 

@@ -23,7 +23,7 @@
 #include "report.h"
 #include "store.h"
 
-/* A valid scenario, so reports read the objectives from its stored text. */
+/* A valid scenario; its objectives go into each drill row, as drill_objectives_fill does. */
 #define SCENARIO_TEXT \
 	"name: region-failover\n" \
 	"description: The primary region goes dark; traffic must move to the standby region.\n" \
@@ -161,7 +161,10 @@ static int fill(struct store *st, int n_iterations, int per_drill, struct fd_err
 	sodium_bin2hex(sha, sizeof(sha), h, sizeof(h));
 	r = store_put_scenario(st, "region-failover", sha, SCENARIO_TEXT, &scenario_id, err);
 	for (int d = 0; d < n_drills && r == 0; d++) {
-		struct store_drill dr = { .scenario_id = scenario_id, .iterations_planned = per_drill };
+		struct store_drill dr = { .scenario_id = scenario_id, .iterations_planned = per_drill,
+					  .objectives_recorded = true,
+					  .has_rto_objective = true, .rto_objective_ns = 300 * FD_NS_PER_S,
+					  .has_rpo_objective = true, .rpo_objective_ns = 30 * FD_NS_PER_S };
 		int64_t t = start + (int64_t)d * 7 * 86400 * FD_NS_PER_S;
 
 		snprintf(dr.scenario_name, sizeof(dr.scenario_name), "region-failover");

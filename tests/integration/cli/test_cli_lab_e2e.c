@@ -141,6 +141,16 @@ static void drill_recovers(void)
 		return;
 	}
 	FDT_CHECK(strcmp(d.scenario_name, "lab-region-a-blackhole") == 0, "scenario %s", d.scenario_name);
+	/* The objectives went into the drill row when it started (docs/store.md). */
+	FDT_CHECK(d.objectives_recorded && d.has_rto_objective && d.rto_objective_ns == 5 * FD_NS_PER_S &&
+		  d.has_rpo_objective && d.rpo_objective_ns == FD_NS_PER_S,
+		  "objectives in the drill row: recorded %d, rto %lld ns, rpo %lld ns", d.objectives_recorded,
+		  (long long)d.rto_objective_ns, (long long)d.rpo_objective_ns);
+	FDT_CHECK(strcmp(d.recovery_criterion, "all of [frontdoor] stable 1.0 s within 30.0 s") == 0,
+		  "recovery criterion \"%s\"", d.recovery_criterion);
+	/* No --operator: the invoking user, never "unknown" (fd_operator_name). */
+	FDT_CHECK(d.operator_name[0] && strcmp(d.operator_name, "unknown") != 0, "operator \"%s\"",
+		  d.operator_name);
 	FDT_CHECK(it.outcome == OUTCOME_RECOVERED, "outcome %s", store_outcome_name(it.outcome));
 	FDT_CHECK(it.has_rto, "no RTO");
 	FDT_CHECK(it.objectives_met && d.objectives_met, "objectives not met: %s", it.detail);

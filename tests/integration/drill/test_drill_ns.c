@@ -270,16 +270,19 @@ static void nothing_left(void)
 	char out[4096];
 	struct store *st = NULL;
 	struct store_fault *f = NULL;
-	struct fd_error e;
+	struct fd_error e = { 0 };
 	size_t n = 0;
 
 	fdt_capture(out, sizeof(out), "ip netns exec %s nft list ruleset 2>&1", ns);
 	FDT_CHECK(out[0] == '\0', "nft ruleset left in %s: %s", ns, out);
 	FDT_CHECK(fdt_sh("ls %s | grep -qE '^(scope-.*\\.lock|lap-.*\\.sock)$'", dir) != 0,
 	      "lock or lap socket left in %s", dir);
+	/* A store that cannot be read is a failure, not "no active rows". */
 	if (store_open(db, &st, &e) == 0 && store_journal_list_active(st, &f, &n, &e) == 0) {
 		FDT_CHECK(n == 0, "%zu journal rows still active", n);
 		store_faults_free(f, n);
+	} else {
+		FDT_CHECK(0, "cannot read the fault journal of %s: %s", db, e.msg);
 	}
 	store_close(st);
 }

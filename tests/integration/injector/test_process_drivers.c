@@ -378,8 +378,10 @@ static void test_freeze_v1(void **st)
 	json_t *spec;
 	pid_t a, outsider;
 
-	if (access(V1_FREEZER "/cgroup.procs", F_OK) < 0)
+	if (access(V1_FREEZER "/cgroup.procs", F_OK) < 0) {
+		fprintf(stderr, "skipped: no cgroup v1 freezer at " V1_FREEZER "\n");
 		skip();
+	}
 	assert_int_equal(make_cgroup(V1_FREEZER, cg, sizeof(cg)), 0);
 	marker(mk, sizeof(mk), "freeze");
 	a = spawn(mk, NULL);
@@ -459,11 +461,15 @@ static void test_freeze_v2(void **st)
 	pid_t a;
 
 	v2_mount(mount, sizeof(mount));
-	if (!mount[0] || make_cgroup(mount, cg, sizeof(cg)) < 0)
+	if (!mount[0] || make_cgroup(mount, cg, sizeof(cg)) < 0) {
+		fprintf(stderr, "skipped: no writable cgroup v2 hierarchy\n");
 		skip();
+	}
 	snprintf(freeze_file, sizeof(freeze_file), "%s/cgroup.freeze", cg);
-	if (access(freeze_file, W_OK) < 0)
+	if (access(freeze_file, W_OK) < 0) {
+		fprintf(stderr, "skipped: %s is not writable\n", freeze_file);
 		skip();
+	}
 	marker(mk, sizeof(mk), "freeze2");
 	a = spawn(mk, NULL);
 	move_to_cgroup(cg, a);
@@ -499,6 +505,7 @@ static void test_netns_scope(void **st)
 	snprintf(cmd, sizeof(cmd), "ip netns add %s", netns_name);
 	if (system(cmd) != 0) {
 		netns_name[0] = '\0';
+		fprintf(stderr, "skipped: cannot create network namespace (%s)\n", cmd);
 		skip();
 	}
 	marker(mk, sizeof(mk), "netns");

@@ -9,6 +9,11 @@
 
 #include "fd_net.h"
 #include "fd_time.h"
+#include "fd_user.h"
+
+#include <pwd.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 static int64_t dur(const char *s)
 {
@@ -126,6 +131,34 @@ static void test_cidr_contains(void **state)
 	assert_true(fd_cidr_is_default(&d));
 }
 
+/* The operator: given name, else SUDO_USER, else the login name, else the euid's name. */
+static void test_operator_name(void **state)
+{
+	char buf[64], login[257];
+	struct passwd *pw = getpwuid(geteuid());
+	const char *expect_login;
+
+	(void)state;
+	assert_string_equal(fd_operator_name("carol", buf, sizeof(buf)), "carol");
+	assert_int_equal(setenv("SUDO_USER", "alice", 1), 0);
+	assert_string_equal(fd_operator_name(NULL, buf, sizeof(buf)), "alice");
+	assert_string_equal(fd_operator_name("", buf, sizeof(buf)), "alice");
+	assert_string_equal(fd_operator_name("carol", buf, sizeof(buf)), "carol");
+	assert_int_equal(setenv("SUDO_USER", "", 1), 0); /* empty: not a name */
+	expect_login = getlogin_r(login, sizeof(login)) == 0 && *login ? login :
+		       pw ? pw->pw_name : "unknown";
+	assert_string_equal(fd_operator_name(NULL, buf, sizeof(buf)), expect_login);
+	assert_int_equal(unsetenv("SUDO_USER"), 0);
+	assert_string_equal(fd_operator_name(NULL, buf, sizeof(buf)), expect_login);
+	/* This test runs as a user the system knows: never "unknown" here. */
+	assert_non_null(pw);
+	assert_string_not_equal(buf, "unknown");
+	/* USER is not consulted: it is whatever the environment says. */
+	assert_int_equal(setenv("USER", "mallory", 1), 0);
+	if (strcmp(expect_login, "mallory") != 0)
+		assert_string_not_equal(fd_operator_name(NULL, buf, sizeof(buf)), "mallory");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +167,7 @@ int main(void)
 		cmocka_unit_test(test_bounded_format),
 		cmocka_unit_test(test_cidr_parse),
 		cmocka_unit_test(test_cidr_contains),
+		cmocka_unit_test(test_operator_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,8 @@
 /* The runbook step runner: order, exit status, timeouts, manual laps, cancel. */
 #include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,22 +58,75 @@ static void automated_in_order(void **state)
 	step_runner_free(sr);
 }
 
+/* True once pid has exited: no /proc entry, or a zombie nobody reaped yet. */
+static bool process_gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !p || p[1] == '\0' || p[2] == 'Z' || p[2] == 'X';
+}
+
+static pid_t read_pid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int pid = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &pid) != 1)
+			pid = 0;
+		fclose(f);
+	}
+	return (pid_t)pid;
+}
+
+/*
+ * The step's shell starts a background sleep in its own process group and
+ * waits: killing only the shell would leave that sleep running, so the
+ * test checks the sleep itself is gone.
+ */
 static void automated_timeout_kills_group(void **state)
 {
+	char pidfile[64], run[160];
 	struct scenario_step steps[] = {
-		{ .name = (char *)"hang", .run = (char *)"sleep 30 | cat", .timeout_ns = 200 * MS },
+		{ .name = (char *)"hang", .run = run, .timeout_ns = 200 * MS },
 	};
-	struct step_runner *sr = step_runner_new(steps, 1, 0);
+	struct step_runner *sr;
 	struct store_lap lap;
-	int64_t t0 = fd_mono_ns();
+	int64_t t0 = fd_mono_ns(), end;
+	pid_t child;
 
 	(void)state;
+	snprintf(pidfile, sizeof(pidfile), "/tmp/fdt-steps-%d.pid", (int)getpid());
+	unlink(pidfile);
+	snprintf(run, sizeof(run), "sleep 30 & echo $! > %s; wait", pidfile);
+	sr = step_runner_new(steps, 1, 0);
+	assert_non_null(sr);
 	assert_int_equal(step_runner_start(sr, t0, NULL), 0);
 	assert_int_equal(tick_until(sr, &lap, 5000), 0);
 	assert_false(lap.ok);
 	assert_non_null(strstr(lap.detail, "timed out"));
 	/* killed promptly, not after sleep 30 */
 	assert_true(fd_mono_ns() - t0 < 10 * FD_NS_PER_S);
+	child = read_pid(pidfile);
+	unlink(pidfile);
+	assert_true(child > 0); /* the step did start its sleep */
+	end = fd_mono_ns() + 2 * FD_NS_PER_S;
+	while (!process_gone(child) && fd_mono_ns() < end)
+		usleep(10000);
+	if (!process_gone(child)) {
+		kill(child, SIGKILL);
+		fail_msg("the step's background sleep (pid %d) outlived the timeout kill", (int)child);
+	}
 	step_runner_free(sr);
 }
 

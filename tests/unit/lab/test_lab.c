@@ -141,8 +141,10 @@ static void test_needs_root(void **state)
 	struct lab_config cfg;
 	struct fd_error err;
 
-	if (geteuid() == 0)
+	if (geteuid() == 0) {
+		fprintf(stderr, "skipped: runs as root, so a non-root refusal cannot be tested\n");
 		skip();
+	}
 	lab_config_init(&cfg);
 	cfg.state_dir = dir;
 	assert_true(lab_up(&cfg, &err) < 0);

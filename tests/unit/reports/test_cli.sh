@@ -60,6 +60,60 @@ grep -q "signature invalid" "$dir/out" || { echo "FAIL: altered filter not named
 sed -i 's/recovered/RECOVERED/' "$dir/t.html"
 expect 1 "verify tampered trend" "$fd" --db "$db" verify "$dir/t.html" --pubkey "$dir/k.pub"
 grep -q "report text changed" "$dir/out" || { echo "FAIL: trend tamper not named"; fail=1; }
+
+# history and the trend share one summary rule (report_summarize): on the
+# same store they give the same median RTO for every drill. Drill 1 is
+# [4.2 s, not recovered] -> "not recovered"; drill 2 [not recovered, 1 s, 3 s]
+# -> 3 s (leaving not-recovered out would give 4.2 s and 2 s).
+more=$dir/more.db
+"$seed" "$more" more || { echo "seeding the second store failed"; exit 1; }
+expect 0 "history --json" "$fd" --db "$more" history --json
+cp "$dir/out" "$dir/history.json"
+expect 0 "trend --format json" "$fd" --db "$more" report trend --format json
+cp "$dir/out" "$dir/trend.json"
+if command -v jq >/dev/null 2>&1; then
+	h=$(jq -c '[.drills[] | [.id, .median_rto_ms, .median_rto_not_recovered]]' "$dir/history.json")
+	t=$(jq -c '[.series[].drills[] | [.id, .rto_median_ms, .rto_median_not_recovered]] | sort' "$dir/trend.json")
+	if [ "$h" = '[[1,null,true],[2,3000,false]]' ] && [ "$t" = "$h" ]; then
+		echo "ok: history and trend agree: $h"
+	else
+		echo "FAIL: history $h, trend $t, expected both [[1,null,true],[2,3000,false]]"; fail=1
+	fi
+else
+	echo "skipped: history/trend agreement (JSON): jq is not installed"
+fi
+expect 0 "history table" "$fd" --db "$more" history
+grep -q '^ *1 .* not recovered  not-recovered' "$dir/out" ||
+	{ echo "FAIL: history does not show drill 1's median as not recovered"; cat "$dir/out"; fail=1; }
+grep -q '^ *2 .*  3\.0 s  not-recovered' "$dir/out" ||
+	{ echo "FAIL: history does not show drill 2's median as 3.0 s"; cat "$dir/out"; fail=1; }
+
+# Iterations are labelled by number: drill 2's iteration 1 has row id 3.
+for ext in md html json; do
+	expect 0 "evidence of drill 2 (.$ext)" "$fd" --db "$more" report evidence 2 -o "$dir/e2.$ext"
+done
+grep -q '^| 1 | answers | yes |' "$dir/e2.md" ||
+	{ echo "FAIL: md fault evidence not labelled iteration 1"; grep answers "$dir/e2.md"; fail=1; }
+if grep -q '^| 3 | answers' "$dir/e2.md"; then
+	echo "FAIL: md fault evidence labelled by row id 3"; fail=1
+fi
+grep -q '<td class="n">1</td><td>answers</td>' "$dir/e2.html" ||
+	{ echo "FAIL: html fault evidence not labelled iteration 1"; fail=1; }
+if command -v jq >/dev/null 2>&1; then
+	[ "$(jq -c '[.fault_evidence[].iteration]' "$dir/e2.json")" = '[1]' ] ||
+		{ echo "FAIL: json fault_evidence iteration is not 1"; fail=1; }
+else
+	echo "skipped: JSON iteration label: jq is not installed"
+fi
+# Objectives come from the drill row: drill 2 recorded them, drill 1 (as if
+# migrated from schema version 1) did not, and says so rather than "none".
+grep -q '^| RTO | 2m00s |' "$dir/e2.md" || { echo "FAIL: drill 2's recorded RTO objective"; grep '| RTO' "$dir/e2.md"; fail=1; }
+grep -qF 'Recovery criterion: all of \[api\] stable 1s within 2m' "$dir/e2.md" ||
+	{ echo "FAIL: drill 2's recovery criterion"; grep -i criterion "$dir/e2.md"; fail=1; }
+expect 0 "evidence of drill 1 (.md)" "$fd" --db "$more" report evidence 1 -o "$dir/e1.md"
+grep -q '^| RTO | unknown |' "$dir/e1.md" || { echo "FAIL: drill 1's objective is not 'unknown'"; grep '| RTO' "$dir/e1.md"; fail=1; }
+grep -q 'objective unknown' "$dir/e1.md" || { echo "FAIL: drill 1's verdict does not say the objective is unknown"; fail=1; }
+
 expect 3 "verify missing report" "$fd" --db "$db" verify "$dir/nothing.html"
 expect 2 "verify usage" "$fd" verify
 exit $fail

@@ -44,6 +44,7 @@ static struct report_evidence *make(bool recovered)
 	ev->n_iterations = 1;
 	ev->iterations = calloc(1, sizeof(*ev->iterations));
 	struct store_iteration *it = &ev->iterations[0].it;
+	it->id = 3; /* row id != number: reports label iterations by number */
 	it->number = 1;
 	it->outcome = ev->drill.outcome;
 	it->has_rto = recovered;
@@ -80,7 +81,7 @@ static struct report_evidence *make(bool recovered)
 	snprintf(ev->events[1].subject, 128, "api");
 	ev->events[1].real_ns = ev->drill.started_real_ns + 41200000000;
 	ev->events[1].mono_ns = 41200000000;
-	ev->events[2].iteration_id = 1;
+	ev->events[2].iteration_id = 3;
 	snprintf(ev->events[2].kind, 32, "evidence");
 	snprintf(ev->events[2].subject, 128, "s3-answers");
 	snprintf(ev->events[2].detail, 1024, "%s",
@@ -145,7 +146,9 @@ static void test_html(void **state)
 	assert_non_null(strstr(doc, "Swap | DNS &lt;now&gt;"));
 	assert_non_null(strstr(doc, "fault-applied"));
 	assert_non_null(strstr(doc, "<h2>Fault evidence</h2>"));
-	assert_non_null(strstr(doc, "<td>s3-answers</td><td class=\"good\">yes</td>"));
+	assert_non_null(strstr(doc, "<tr><td class=\"n\">1</td><td>s3-answers</td><td class=\"good\">yes</td>"));
+	assert_null(strstr(doc, "<td class=\"n\">3</td>")); /* the row id is never a label */
+	assert_non_null(strstr(doc, "<td class=\"n\">drill</td><td>fault-applied</td>"));
 	assert_non_null(strstr(doc, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&quot;|`\\x01\\x1B\\xC0\\xAF"));
 	assert_non_null(strstr(doc, "DOES NOT match"));
 	assert_clean(doc);
@@ -164,6 +167,8 @@ static void test_markdown(void **state)
 	assert_non_null(strstr(doc, "| not recovered |"));
 	assert_non_null(strstr(doc, "## Fault evidence"));
 	assert_non_null(strstr(doc, "| 1 | s3-answers | **NO** | NOT HELD: 3 packets"));
+	assert_null(strstr(doc, "| 3 | s3-answers"));
+	assert_non_null(strstr(doc, "| 1 | evidence | s3-answers |")); /* timeline */
 	/* The scenario's own ``` cannot close the fence around it. */
 	assert_non_null(strstr(doc, "````yaml\nname: s3-outage"));
 	/* Inside the code fence markup is inert text; everywhere before it, escaped. */
@@ -194,6 +199,11 @@ static void test_json(void **state)
 	it = json_array_get(json_object_get(root, "fault_evidence"), 0);
 	assert_string_equal(json_string_value(json_object_get(it, "probe")), "s3-answers");
 	assert_true(json_is_false(json_object_get(it, "held")));
+	assert_int_equal(json_integer_value(json_object_get(it, "iteration")), 1);
+	it = json_array_get(json_object_get(root, "events"), 2);
+	assert_int_equal(json_integer_value(json_object_get(it, "iteration")), 1);
+	assert_true(json_is_null(json_object_get(json_array_get(json_object_get(root, "events"), 0),
+						 "iteration")));
 	json_decref(root);
 	free(doc);
 	report_evidence_free(ev);

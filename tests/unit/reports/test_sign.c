@@ -59,6 +59,11 @@ static void seed_store(struct ctx *c)
 	snprintf(d.tool_version, sizeof(d.tool_version), "0.1.0");
 	d.started_real_ns = INT64_C(1764126930) * 1000000000;
 	d.iterations_planned = 2;
+	d.objectives_recorded = true; /* as drill_objectives_fill records SCENARIO_TEXT's */
+	d.has_rto_objective = true;
+	d.rto_objective_ns = INT64_C(300) * 1000000000;
+	d.has_rpo_objective = true;
+	d.rpo_objective_ns = INT64_C(30) * 1000000000;
 	assert_int_equal(store_begin_drill(c->st, &d, &err), 0);
 	c->drill_id = d.id;
 	for (int i = 1; i <= 2; i++) {

@@ -332,6 +332,54 @@ static void test_junit(void **state)
 	report_trend_free(t);
 }
 
+/*
+ * Objectives come from the drill row: recorded ones exactly, and a drill
+ * recorded before the store kept them (objectives_recorded false) has them
+ * "unknown" in every format, never "none".
+ */
+static void test_objectives_from_drill_row(void **state)
+{
+	struct fixture *f = *state;
+	struct store_drill *dr = &f->drills[1];
+	struct report_trend *t;
+	json_t *root, *obj;
+	char *doc;
+
+	dr->objectives_recorded = true;
+	dr->has_rto_objective = true;
+	dr->rto_objective_ns = INT64_C(90) * 1000000000;
+	snprintf(dr->recovery_criterion, sizeof(dr->recovery_criterion), "all of [api] stable 1.0 s within 1m00s");
+	report_objectives_of(dr, &f->in[1].objectives);
+	assert_false(f->in[1].objectives.unknown);
+	assert_true(f->in[1].objectives.rto.has);
+	assert_float_equal(f->in[1].objectives.rto.ms, 90000, 1e-9);
+	assert_false(f->in[1].objectives.rpo.has);
+	report_objectives_of(&f->drills[0], &f->in[0].objectives); /* never recorded */
+	assert_true(f->in[0].objectives.unknown);
+	assert_false(f->in[0].objectives.rto.has);
+	t = build(f, 3);
+	doc = render(t, REPORT_JSON);
+	root = json_loads(doc, 0, NULL);
+	assert_non_null(root);
+	obj = json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(root, "series"), 0),
+							   "drills"), 0), "objectives");
+	assert_true(json_is_false(json_object_get(obj, "known")));
+	assert_true(json_is_null(json_object_get(obj, "rto_ms")));
+	obj = json_object_get(json_array_get(json_object_get(json_array_get(json_object_get(root, "series"), 0),
+							   "drills"), 1), "objectives");
+	assert_true(json_is_true(json_object_get(obj, "known")));
+	assert_float_equal(json_real_value(json_object_get(obj, "rto_ms")), 90000, 1e-9);
+	assert_string_equal(json_string_value(json_object_get(obj, "recovery_criterion")),
+			    "all of [api] stable 1.0 s within 1m00s");
+	json_decref(root);
+	free(doc);
+	doc = render(t, REPORT_JUNIT);
+	/* drill 1 recovered without meeting its objectives: the message says they are unknown */
+	assert_non_null(strstr(doc, "(objective unknown), RPO"));
+	free(doc);
+	report_trend_free(t);
+}
+
 static void test_formats_and_times(void **state)
 {
 	enum report_format f;
@@ -378,6 +426,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_csv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_csv_formula, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_objectives_from_drill_row, setup, teardown),
 		cmocka_unit_test(test_formats_and_times),
 		cmocka_unit_test(test_empty),
 	};

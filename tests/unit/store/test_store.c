@@ -160,11 +160,11 @@ static void test_open_migrate_reopen(void **state)
 	char v[64];
 
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 2);
+	assert_int_equal(store_schema_version(fx->st), 3);
 	store_close(fx->st);
 	fx->st = NULL;
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 2);
+	assert_int_equal(store_schema_version(fx->st), 3);
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('iterations')"
 		  " WHERE name IN ('rto_early_ms', 'rto_late_ms')");
 	assert_string_equal(v, "2");
@@ -175,6 +175,58 @@ static void test_open_migrate_reopen(void **state)
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM sqlite_schema WHERE name IN "
 		  "('scenarios','drills','iterations','events','samples','laps','faults')");
 	assert_string_equal(v, "7");
+}
+
+/* The objectives are stored with the drill and read back exactly (schema version 3). */
+static void test_drill_objectives(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_drill d = { 0 }, got;
+	struct fd_error err = { 0 };
+
+	open_store(fx);
+	snprintf(d.scenario_name, sizeof(d.scenario_name), "objectives");
+	snprintf(d.environment, sizeof(d.environment), "test");
+	d.objectives_recorded = true;
+	d.has_rto_objective = true;
+	d.rto_objective_ns = INT64_C(300000000001);
+	snprintf(d.recovery_criterion, sizeof(d.recovery_criterion), "all of [a, b] stable 2s within 5m");
+	assert_int_equal(store_begin_drill(fx->st, &d, &err), 0);
+	assert_int_equal(store_get_drill(fx->st, d.id, &got, &err), 0);
+	assert_true(got.objectives_recorded);
+	assert_true(got.has_rto_objective);
+	assert_int_equal(got.rto_objective_ns, INT64_C(300000000001));
+	assert_false(got.has_rpo_objective); /* the scenario set none: absent, not 0 */
+	assert_string_equal(got.recovery_criterion, "all of [a, b] stable 2s within 5m");
+}
+
+/*
+ * A version-2 store (made here by dropping the version-3 columns) migrates,
+ * keeps its drill, and that drill's objectives read as not recorded.
+ */
+static void test_migrate_v2_objectives_unknown(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_drill got;
+	struct fd_error err = { 0 };
+	int64_t id;
+
+	open_store(fx);
+	id = begin_drill(fx->st, "old", "prod", 0);
+	store_close(fx->st);
+	fx->st = NULL;
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN recovery_criterion");
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN rpo_objective_ns");
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN rto_objective_ns");
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN objectives_recorded");
+	raw_exec(fx->path, "PRAGMA user_version = 2");
+	open_store(fx);
+	assert_int_equal(store_schema_version(fx->st), 3);
+	assert_int_equal(store_get_drill(fx->st, id, &got, &err), 0);
+	assert_string_equal(got.scenario_name, "old");
+	assert_false(got.objectives_recorded);
+	assert_false(got.has_rto_objective);
+	assert_string_equal(got.recovery_criterion, "");
 }
 
 static void test_refuses_foreign_and_newer(void **state)
@@ -712,6 +764,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_drill_objectives, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2_objectives_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_and_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_semantics, setup, teardown),

@@ -1,0 +1,55 @@
+/* What a drill stores of its scenario's objectives (drill_objectives_fill). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "drill_objectives.h"
+#include "fd_time.h"
+
+static void objectives_and_criterion(void **state)
+{
+	struct scenario_probe probes[] = { { .id = (char *)"web" }, { .id = (char *)"db" },
+					   { .id = (char *)"unused" } };
+	size_t recovery[] = { 0, 1 };
+	struct scenario s = {
+		.probes = probes, .n_probes = 3,
+		.has_rto_objective = true, .rto_objective_ns = 300 * FD_NS_PER_S,
+		.recovery = { .mode = CRITERION_ALL, .probes = recovery, .n_probes = 2,
+			      .stable_for_ns = 2 * FD_NS_PER_S, .timeout_ns = 300 * FD_NS_PER_S },
+	};
+	struct store_drill d = { 0 };
+	char buf[8];
+
+	(void)state;
+	drill_objectives_fill(&s, &d);
+	assert_true(d.objectives_recorded);
+	assert_true(d.has_rto_objective);
+	assert_int_equal(d.rto_objective_ns, 300 * FD_NS_PER_S);
+	assert_false(d.has_rpo_objective); /* none set: absent, not 0 */
+	assert_string_equal(d.recovery_criterion, "all of [web, db] stable 2.0 s within 5m00s");
+
+	s.recovery.mode = CRITERION_ANY;
+	s.recovery.n_probes = 1;
+	s.has_rpo_objective = true;
+	s.rpo_objective_ns = 1500 * FD_NS_PER_MS;
+	memset(&d, 0, sizeof(d));
+	drill_objectives_fill(&s, &d);
+	assert_true(d.has_rpo_objective);
+	assert_int_equal(d.rpo_objective_ns, 1500 * FD_NS_PER_MS);
+	assert_string_equal(d.recovery_criterion, "any of [web] stable 2.0 s within 5m00s");
+	/* A short buffer truncates, terminated. */
+	assert_string_equal(drill_criterion_text(&s, &s.recovery, buf, sizeof(buf)), "any of ");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(objectives_and_criterion),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
