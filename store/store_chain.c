@@ -417,15 +417,18 @@ int store_seal_reserve(struct store *st, enum store_seal_table t, int64_t scope,
 	return 0;
 }
 
-/* "SELECT id, f1, ..., seal FROM T WHERE scope = ?1 ORDER BY id" (sqlite3_free). */
-static char *seal_select(const struct seal_def *d)
+/* "SELECT id, f1, ..., seal FROM T WHERE <where> ORDER BY id" (sqlite3_free). */
+static char *seal_select(const struct seal_def *d, const char *where)
 {
 	sqlite3_str *q = sqlite3_str_new(NULL);
 
 	sqlite3_str_appendall(q, "SELECT id");
 	for (int i = 0; i < d->n; i++)
 		sqlite3_str_appendf(q, ", %s", d->fields[i]);
-	sqlite3_str_appendf(q, ", seal FROM %s WHERE %s = ?1 ORDER BY id", d->table, d->scope);
+	if (where)
+		sqlite3_str_appendf(q, ", seal FROM %s WHERE %s ORDER BY id", d->table, where);
+	else
+		sqlite3_str_appendf(q, ", seal FROM %s WHERE %s = ?1 ORDER BY id", d->table, d->scope);
 	return sqlite3_str_finish(q);
 }
 
@@ -466,6 +469,7 @@ struct seal_walk {
 	const char *label;	/* "iteration 2 of drill 1" */
 	crypto_hash_sha256_state h;
 	int64_t count, expect, last_id;
+	int64_t sealed; /* rows the seal counted (verifying an ordered table) */
 	int named;
 };
 
@@ -501,10 +505,11 @@ static void walk_check(struct seal_walk *w, sqlite3_stmt *s, int64_t id)
 			w->d->table, (long long)id, w->label);
 		return;
 	}
-	if (w->d->ordered && ord < w->expect) {
+	/* a position already seen, or past the sealed count */
+	if (w->d->ordered && (ord < w->expect || ord > w->sealed)) {
 		w->named++;
-		problem(w->v, "%s row %lld (%s): inserted after sealing (it repeats sealed "
-			      "position %lld)", w->d->table, (long long)id, w->label, (long long)ord);
+		problem(w->v, "%s row %lld (%s): inserted after sealing (position %lld, %lld sealed)",
+			w->d->table, (long long)id, w->label, (long long)ord, (long long)w->sealed);
 		return;
 	}
 	if (w->d->ordered && ord > w->expect) {
@@ -535,7 +540,7 @@ static void walk_row(struct seal_walk *w, sqlite3_stmt *s)
 static int walk_scope(struct store *st, struct seal_walk *w, int64_t scope, char *out,
 		      size_t n, struct fd_error *err)
 {
-	char *sql = seal_select(w->d), line[80];
+	char *sql = seal_select(w->d, NULL), line[80];
 	unsigned char dg[crypto_hash_sha256_BYTES];
 	char hex[65];
 	sqlite3_stmt *s = NULL;
@@ -868,26 +873,28 @@ static int verify_scope(struct verify *v, enum store_seal_table t, int64_t scope
 	struct seal_walk w = { .d = &seal_defs[t], .v = v, .label = label };
 	char now[EVIDENCE_MAX] = "", want[EVIDENCE_MAX];
 	long long sealed = 0;
-	int rc = walk_scope(v->st, &w, scope, now, sizeof(now), err);
+	int rc;
 
-	if (rc)
-		return rc;
 	if (!sealed_token(evidence, w.d->table, want, sizeof(want)) ||
 	    sscanf(want + strlen(w.d->table) + 1, "%lld:", &sealed) != 1) {
 		problem(v, "%s: its sealed evidence has no entry for %s", label, w.d->table);
 		return 0;
 	}
+	w.sealed = sealed;
+	rc = walk_scope(v->st, &w, scope, now, sizeof(now), err);
+	if (rc)
+		return rc;
 	if (!w.d->ordered && sealed > w.count) {
 		w.named++;
 		problem(v, "%s: %lld row(s) of %s removed after sealing", w.d->table,
 			sealed - (long long)w.count, label);
 	}
 	if (w.d->ordered && sealed >= w.expect) {
-		w.named++;
 		char where[48] = "none left";
 
 		if (w.last_id)
 			snprintf(where, sizeof(where), "after row %lld", (long long)w.last_id);
+		w.named++;
 		problem(v, "%s: %lld row(s) of %s removed after sealing (sealed positions "
 			   "%lld..%lld, %s)", w.d->table, sealed - (long long)w.expect + 1,
 			label, (long long)w.expect, sealed, where);
@@ -941,6 +948,29 @@ static int verify_orphans(struct verify *v, struct fd_error *err)
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_sql_error(v->st, err, rc, "reading sealed evidence");
 	sqlite3_finalize(s);
+	return rc;
+}
+
+/*
+ * Scenarios no drill sealed with its evidence (those of drills sealed
+ * before evidence existed, which migration 2 sealed): checked on their own.
+ */
+static int verify_free_scenarios(struct verify *v, struct fd_error *err)
+{
+	struct seal_walk w = { .d = &seal_defs[SEAL_SCENARIOS], .v = v,
+			       .label = "sealed on its own" };
+	char *sql = seal_select(w.d, "seal IS NOT NULL AND id NOT IN (SELECT scenario_id FROM drills"
+				     " WHERE evidence IS NOT NULL AND scenario_id IS NOT NULL)");
+	sqlite3_stmt *s = NULL;
+	int rc = sql ? sqlite3_prepare_v2(v->st->db, sql, -1, &s, NULL) : SQLITE_NOMEM;
+
+	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		walk_check(&w, s, sqlite3_column_int64(s, 0));
+		rc = SQLITE_OK;
+	}
+	rc = rc == SQLITE_DONE ? 0 : store_sql_error(v->st, err, rc, "reading scenarios");
+	sqlite3_finalize(s);
+	sqlite3_free(sql);
 	return rc;
 }
 
@@ -1007,6 +1037,8 @@ int store_verify_chain(struct store *st, struct fd_error *err)
 		rc = verify_evidence(&v, err);
 	if (!rc)
 		rc = verify_orphans(&v, err);
+	if (!rc)
+		rc = verify_free_scenarios(&v, err);
 	if (rc)
 		return rc;
 	if (v.problems == 0)

@@ -689,6 +689,57 @@ static void test_evidence_tamper(void **state)
 	}
 }
 
+/* A store written by version 1 migrates; its rows verify under the older scheme. */
+static void test_evidence_legacy(void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_error err = { 0 };
+	struct store *st;
+	char *sql = NULL, v[64];
+	size_t len = 0;
+	FILE *f = fopen(STORE_V1_SQL, "r");
+	sqlite3 *db = NULL;
+
+	assert_non_null(f);
+	assert_true(getdelim(&sql, &len, '\0', f) > 0);
+	fclose(f);
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(sql);
+
+	st = open_store(fx);
+	assert_true(store_schema_version(st) >= 2);
+	if (store_verify_chain(st, &err))
+		fail_msg("a version-1 store does not verify after migrating: %s", err.msg);
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM drills WHERE evidence IS NULL");
+	assert_string_equal(v, "1"); /* sealed under the older scheme: drills and iterations only */
+
+	/* its chained rows are still checked ... */
+	raw_exec(fx->path, "UPDATE iterations SET rto_ms = 1.0 WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "iterations row 1 (chain entry 1): content does not match "
+				       "its hash: changed after sealing: rto_ms (now 1)"));
+	raw_exec(fx->path, "UPDATE iterations SET rto_ms = 1234.5 WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	/* ... its timeline was never sealed (docs/store.md says so) ... */
+	raw_exec(fx->path, "UPDATE samples SET ok = 1 WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	/* ... and its scenario was sealed by the migration */
+	raw_exec(fx->path, "UPDATE scenarios SET name = 'other' WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "scenarios row 1 (sealed on its own): changed after sealing: "
+				       "name (now \"other\")"));
+	raw_exec(fx->path, "UPDATE scenarios SET name = 'legacy' WHERE id = 1");
+
+	/* a drill recorded after the migration is sealed whole, in the same store */
+	make_chain(st, &(int64_t){ 0 }, &(int64_t){ 0 }, &(int64_t){ 0 });
+	add_samples(st, 2, 1, -1); /* iteration 2 is sealed: this row was not there */
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	if (!strstr(err.msg, "samples row 3 (iteration 1 of drill 2): inserted after sealing (position 1, 0 sealed)"))
+		fail_msg("%s", err.msg);
+}
+
 /* A pid that existed and is gone (reaped). */
 static int dead_pid(void)
 {
@@ -888,6 +939,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_tamper_drill_and_unseal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_scenario_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_legacy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_keeps_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filter_limit, setup, teardown),
