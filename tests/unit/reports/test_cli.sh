@@ -60,6 +60,54 @@ grep -q "signature invalid" "$dir/out" || { echo "FAIL: altered filter not named
 sed -i 's/recovered/RECOVERED/' "$dir/t.html"
 expect 1 "verify tampered trend" "$fd" --db "$db" verify "$dir/t.html" --pubkey "$dir/k.pub"
 grep -q "report text changed" "$dir/out" || { echo "FAIL: trend tamper not named"; fail=1; }
+# run --sign: the drill is sealed when it ends; a report made later verifies
+# against the seal; an edit of the store in between fails, naming the row.
+# (an exec fault and a command probe: nothing needs privileges)
+cat >"$dir/seal.yaml" <<'YAML'
+name: seal-cli
+environment: unit
+faults:
+  - id: hook
+    kind: exec
+    duration: 10s
+    inject: "true"
+    revert: "true"
+probes:
+  - id: self
+    interval: 50ms
+    command: { run: "true" }
+steady-state:
+  probes: [self]
+recovery:
+  all: [self]
+  timeout: 2s
+YAML
+sdb=$dir/seal.db
+seal=$sdb.drill-1.seal
+expect 2 "run --sign with a missing key" env FIREDRILL_RUN_DIR="$dir/run" "$fd" --db "$sdb" -q \
+	run "$dir/seal.yaml" --sign "$dir/none.key"
+[ -e "$sdb" ] && { echo "FAIL: run --sign with a missing key recorded a drill"; fail=1; }
+expect 2 "run --sign --dry-run" "$fd" --db "$sdb" run "$dir/seal.yaml" --sign "$dir/k.key" --dry-run
+expect 0 "run --sign" env FIREDRILL_RUN_DIR="$dir/run" "$fd" --db "$sdb" -q run "$dir/seal.yaml" \
+	--sign "$dir/k.key"
+grep -q "^sealed: $seal " "$dir/out" || { echo "FAIL: run --sign does not name the seal"; cat "$dir/out"; fail=1; }
+grep -q '^seal drill 1$' "$seal" || { echo "FAIL: the seal lacks 'seal drill 1'"; fail=1; }
+expect 0 "report made after the seal" "$fd" --db "$sdb" report evidence 1 -o "$dir/later.html"
+expect 0 "verify --seal REPORT" "$fd" --db "$sdb" verify --seal "$seal" "$dir/later.html" --pubkey "$dir/k.pub"
+grep -q "report: .*later.html was made from the sealed drill" "$dir/out" ||
+	{ echo "FAIL: verify --seal does not bind the report"; cat "$dir/out"; fail=1; }
+expect 1 "verify --seal of another drill's report" "$fd" --db "$sdb" verify --seal "$seal" "$dir/e.md"
+grep -q "does not show the sealed row hash of drill 1" "$dir/out" || { echo "FAIL: foreign report not named"; fail=1; }
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE samples SET ok = 0 WHERE id = (SELECT max(id) FROM samples)")
+c.commit()' "$sdb" || { echo "FAIL: cannot edit the store"; fail=1; }
+expect 1 "verify --seal after a sample was edited" "$fd" --db "$sdb" verify --seal "$seal" "$dir/later.html"
+grep -q "samples row [0-9]* (iteration 1 of drill 1): changed after sealing: ok (now 0)" "$dir/out" ||
+	{ echo "FAIL: the edited sample is not named"; cat "$dir/out"; fail=1; }
+sed -i 's/^seal drill 1$/seal drill 2/' "$seal"
+expect 1 "verify an altered seal" "$fd" --db "$sdb" verify --seal "$seal" --no-store
+grep -q "signature invalid" "$dir/out" || { echo "FAIL: altered seal not named"; fail=1; }
 expect 3 "verify missing report" "$fd" --db "$db" verify "$dir/nothing.html"
 expect 2 "verify usage" "$fd" verify
 exit $fail
