@@ -319,14 +319,54 @@ static void seal_feed(crypto_hash_sha256_state *h, const char *name, sqlite3_val
 	}
 }
 
+/*
+ * A field's short digest only names what changed (the scope's sha256 is
+ * what detects it), so it is SipHash-2-4 under a fixed, public key: about
+ * a tenth of a sha256 on these short values, on the samples' hot path.
+ */
 static void field_seal(const char *name, sqlite3_value *v, char out[SEAL_HEX + 1])
 {
-	crypto_hash_sha256_state h;
-	unsigned char d[crypto_hash_sha256_BYTES];
+	static const unsigned char key[crypto_shorthash_KEYBYTES] = "firedrill-seal1";
+	unsigned char d[crypto_shorthash_BYTES], stack[512], *buf = stack;
+	int type = sqlite3_value_type(v);
+	size_t len = strlen(name) + 1, vlen = 0;
 
-	crypto_hash_sha256_init(&h);
-	seal_feed(&h, name, v);
-	crypto_hash_sha256_final(&h, d);
+	if (type == SQLITE_TEXT || type == SQLITE_BLOB)
+		vlen = (size_t)sqlite3_value_bytes(v);
+	if (len + vlen + 1 > sizeof(stack) && !(buf = malloc(len + vlen + 1))) {
+		buf = stack; /* out of memory: a digest without the value, which never matches */
+		vlen = 0;
+	}
+	memcpy(buf, name, len); /* with its NUL: the name ends here */
+	switch (type) {
+	case SQLITE_NULL:
+		buf[len++] = 'n';
+		break;
+	case SQLITE_INTEGER:
+	case SQLITE_FLOAT: {
+		char num[40];
+		double x = sqlite3_value_double(v);
+
+		if (type == SQLITE_INTEGER)
+			snprintf(num, sizeof(num), "i%lld", (long long)sqlite3_value_int64(v));
+		else if (x == (double)(long long)x && x > -9e15 && x < 9e15)
+			snprintf(num, sizeof(num), "i%lld", (long long)x);
+		else
+			snprintf(num, sizeof(num), "r%.17g", x);
+		memcpy(buf + len, num, strlen(num));
+		len += strlen(num);
+		break;
+	}
+	default:
+		buf[len++] = type == SQLITE_TEXT ? 't' : 'b';
+		if (vlen)
+			memcpy(buf + len, sqlite3_value_blob(v), vlen);
+		len += vlen;
+		break;
+	}
+	crypto_shorthash(d, buf, len, key);
+	if (buf != stack)
+		free(buf);
 	sodium_bin2hex(out, SEAL_HEX + 1, d, SEAL_HEX / 2);
 }
 
