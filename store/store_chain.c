@@ -1,5 +1,6 @@
 /*
- * store_chain.c: the tamper-evidence hash chains of drills and iterations.
+ * store_chain.c: the tamper-evidence hash chains of drills and iterations,
+ * and the evidence seals of the rows their figures rest on.
  *
  * Each table has its own chain, ordered by chain_seq (1, 2, 3, ...). A row
  * joins its chain when it is finalized ("sealed"): store_finish_drill,
@@ -16,13 +17,50 @@
  * VALUE is typed so that no two different rows serialize alike: "n" for
  * NULL, "i" + decimal for integers, "r" + %.17g for reals (exact for
  * IEEE doubles), "t" + byte length + ":" + bytes for text. PREV is the hash
- * of the previous row in the chain, 64 zeros for the first.
+ * of the previous row in the chain, 64 zeros for the first. Columns added
+ * to a list after its first version (from n_v1 on) are left out when NULL,
+ * so rows sealed before they existed still verify, and a value set or
+ * cleared later still changes the hash.
  *
  * field_digests keeps, per column, the first 16 hex digits of
  * sha256(NAME "=" VALUE "\n"). It is not part of the hash; it only lets
  * verification say which column changed after a row was sealed. If a
  * tamperer also rewrote it, verification still detects the change (the
  * hash) but can no longer name the column, and says so.
+ *
+ * Evidence (schema version 2). The rows a drill's figures rest on are
+ * covered through the chained rows:
+ *
+ *   a drill's evidence:      its events, its faults (the journal), its scenario
+ *   an iteration's evidence: its samples, its laps
+ *
+ * Cheap on insert: each such row gets a "seal" as it is written, by the SQL
+ * function fd_seal in the INSERT itself: "POSITION:" then 4 hex digits per
+ * field (SipHash-2-4 of NAME, NUL, typed VALUE under a fixed public key).
+ * POSITION is the row's place in its drill or iteration (1, 2, ...),
+ * counted by a cursor in struct store (no count(*) per insert: one max(id)
+ * lookup proves nobody else wrote the table). Fault rows are resealed at
+ * each state change; scenarios (shared by drills) are sealed once.
+ *
+ * When the drill or iteration is sealed, its "evidence" column gets, per
+ * covered table, "TABLE=COUNT:SHA256" where SHA256 runs over its rows in id
+ * order ("firedrill-evidence-v1\n" "table=T\n", then per row id, every
+ * field and the seal, typed as in the chain, a REAL holding an integer
+ * written as the integer). evidence is a chained column, so the chain (and a
+ * signature of the drill's row hash) binds every covered row.
+ *
+ * Verification recomputes each digest from the table and compares; the row
+ * seals name what changed: a field whose digest differs ("changed after
+ * sealing"), a position skipped ("removed"), a row without a seal or with a
+ * position repeated or past the sealed count ("inserted"). A drill or
+ * iteration row whose removal the chain cannot see (the newest) is named
+ * by the rows that still point to it. A change that also rewrote the row
+ * seals is still detected by the digest, but not located.
+ *
+ * Rows sealed before version 2 have evidence NULL: they verify under the
+ * older scheme (drills and iterations only); migration 2 sealed existing
+ * scenarios as they were then. A fault reverted after its drill was sealed
+ * (a crash, then `firedrill revert`) shows as changed after sealing.
  */
 #include "store_int.h"
 
