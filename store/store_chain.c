@@ -260,6 +260,12 @@ static int write_link(struct store *st, const struct chain_def *d, int64_t row_i
 #define EVIDENCE_MAX 512 /* "table=COUNT:SHA256 ..." of one drill or iteration */
 #define EVIDENCE_TAG "firedrill-evidence-v1\n"
 
+/*
+ * The columns each covered row is sealed with, in fd_seal's argument order
+ * (the INSERTs in store_timeline.c and store_journal.c pass them so). A
+ * column added to a table later is appended here and to its INSERT's
+ * fd_seal; rows sealed before it verify while it is NULL.
+ */
 static const char *const event_fields[] = {
 	"drill_id", "iteration_id", "mono_ns", "real_ns", "utc", "kind", "subject", "detail",
 };
@@ -292,18 +298,20 @@ struct seal_def {
 	const char *count_sql;
 	const char *const *fields;
 	int n;
+	int n_v2; /* fields from n_v2 on were added later: left out of digests when NULL */
 };
 
-#define SEAL_DEF(t, sc, ord, f)                                                          \
+/* v2 is the number of fields in schema version 2; append new ones after it */
+#define SEAL_DEF(t, sc, ord, f, v2)                                                      \
 	{ t, sc, ord, "SELECT coalesce(max(id), 0) FROM " t,                             \
-	  "SELECT count(*) FROM " t " WHERE " sc " = ?1", f, N_OF(f) }
+	  "SELECT count(*) FROM " t " WHERE " sc " = ?1", f, N_OF(f), v2 }
 
 static const struct seal_def seal_defs[SEAL_N] = {
-	[SEAL_EVENTS] = SEAL_DEF("events", "drill_id", true, event_fields),
-	[SEAL_SAMPLES] = SEAL_DEF("samples", "iteration_id", true, sample_fields),
-	[SEAL_LAPS] = SEAL_DEF("laps", "iteration_id", true, lap_fields),
-	[SEAL_FAULTS] = SEAL_DEF("faults", "drill_id", true, fault_fields),
-	[SEAL_SCENARIOS] = SEAL_DEF("scenarios", "id", false, scenario_fields),
+	[SEAL_EVENTS] = SEAL_DEF("events", "drill_id", true, event_fields, 8),
+	[SEAL_SAMPLES] = SEAL_DEF("samples", "iteration_id", true, sample_fields, 6),
+	[SEAL_LAPS] = SEAL_DEF("laps", "iteration_id", true, lap_fields, 9),
+	[SEAL_FAULTS] = SEAL_DEF("faults", "drill_id", true, fault_fields, 19),
+	[SEAL_SCENARIOS] = SEAL_DEF("scenarios", "id", false, scenario_fields, 5),
 };
 
 /* Which tables a drill's and an iteration's evidence covers, in digest order. */
@@ -556,9 +564,13 @@ static void walk_fields(struct seal_walk *w, sqlite3_stmt *s, int64_t id, const 
 	char changed[FD_ERROR_MSG_MAX / 2] = "", dg[SEAL_HEX + 1], val[64];
 
 	for (int i = 0; i < w->d->n; i++) {
+		bool sealed = strlen(digests) >= (size_t)(i + 1) * SEAL_HEX;
+
 		field_seal(w->d->fields[i], sqlite3_column_value(s, i + 1), dg);
-		if (strlen(digests) >= (size_t)(i + 1) * SEAL_HEX &&
-		    strncmp(digests + i * SEAL_HEX, dg, SEAL_HEX) == 0)
+		if (sealed && strncmp(digests + i * SEAL_HEX, dg, SEAL_HEX) == 0)
+			continue;
+		/* a column added after the row was sealed, still NULL */
+		if (!sealed && sqlite3_column_type(s, i + 1) == SQLITE_NULL)
 			continue;
 		format_value(s, i + 1, val, sizeof(val));
 		app(changed, sizeof(changed), "%s%s (now %s)", changed[0] ? ", " : "",
@@ -606,7 +618,8 @@ static void walk_row(struct seal_walk *w, sqlite3_stmt *s)
 
 	seal_feed(&w->h, "id", sqlite3_column_value(s, 0));
 	for (int i = 0; i < w->d->n; i++)
-		seal_feed(&w->h, w->d->fields[i], sqlite3_column_value(s, i + 1));
+		if (i < w->d->n_v2 || sqlite3_column_type(s, i + 1) != SQLITE_NULL)
+			seal_feed(&w->h, w->d->fields[i], sqlite3_column_value(s, i + 1));
 	seal_feed(&w->h, "seal", sqlite3_column_value(s, w->d->n + 1));
 	w->count++;
 	if (w->v)
