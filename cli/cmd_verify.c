@@ -64,7 +64,10 @@ static int verify_seal(struct cli_ctx *ctx, const char *seal, const char *report
 	       (long long)res.drill_id, res.key_id,
 	       pubkey ? " (matches --pubkey)" : " (embedded key; pass --pubkey to check the signer)",
 	       res.signed_at);
-	if (st)
+	if (st && res.legacy_seal)
+		printf("  store: hash chain intact; the drill and iteration rows match (sealed before "
+		       "evidence seals: their events, samples, laps and faults are not covered)\n");
+	else if (st)
 		printf("  store: hash chain intact; the drill, its iterations and the evidence they "
 		       "seal (events, samples, laps, faults, scenario) match\n");
 	else
@@ -127,6 +130,9 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 		       res.n_drills == 1 ? "" : "s");
 	if (st && res.trend)
 		printf("  store: hash chain intact, the covered drill and iteration rows match\n");
+	else if (st && res.drill_id && res.legacy_seal)
+		printf("  store: hash chain intact, drill and iteration rows match (sealed before "
+		       "evidence seals: their events, samples, laps and faults are not covered)\n");
 	else if (st)
 		printf("  store: hash chain intact%s\n", res.drill_id ?
 		       ", drill and iteration rows match, and the evidence they seal" : "");

@@ -229,6 +229,7 @@ struct report_verify_result {
 	enum report_verify_status status;
 	char key_id[17];      /* first 16 hex of sha256(public key) */
 	int64_t drill_id;
+	bool legacy_seal; /* the drill was sealed before evidence seals (drill and iteration rows only) */
 	char signed_at[40];
 	char what[FD_ERROR_MSG_MAX]; /* what was altered, in words */
 	/* A signed trend report (report_sign_trend_file): the filter in words,

@@ -585,6 +585,7 @@ static void check_store(const char *payload, struct store *st, struct report_ver
 	size_t n = 0;
 	char hash[65];
 	long long id = 0;
+	bool sealed = false;
 	const char *p;
 
 	if (store_verify_chain(st, &e) < 0)
@@ -598,6 +599,8 @@ static void check_store(const char *payload, struct store *st, struct report_ver
 	if (!p || sscanf(p + 1, "drill %lld %64s", &id, hash) != 2)
 		return; /* a trend report binds no rows */
 	res->drill_id = id;
+	if (store_evidence_sealed(st, id, &sealed, &e) == 0)
+		res->legacy_seal = !sealed;
 	if (store_get_drill(st, id, &d, &e) < 0) {
 		add_what(res, REPORT_VERIFY_STORE_CHANGED, "drill %lld is not in the store: %s", id, e.msg);
 		return;

@@ -289,6 +289,13 @@ int store_get_scenario_text(struct store *st, int64_t scenario_id, char **text,
 int store_verify_chain(struct store *st, struct fd_error *err);
 
 /*
+ * Whether drill_id was sealed with its evidence (schema 2); false for a
+ * drill still running, missing, or sealed before evidence seals existed
+ * (then only its drill and iteration rows are covered).
+ */
+int store_evidence_sealed(struct store *st, int64_t drill_id, bool *sealed, struct fd_error *err);
+
+/*
  * One read snapshot across many list calls (a report loading thousands of
  * rows): BEGIN DEFERRED ... COMMIT, so SQLite takes its read lock once
  * instead of once per query. Nothing may be written between begin and end.

@@ -1154,3 +1154,22 @@ int store_chain_head(struct store *st, const char *table, int64_t *seq, char has
 	return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "store_chain_head: no chain \"%s\"",
 			    table ? table : "(null)");
 }
+
+int store_evidence_sealed(struct store *st, int64_t drill_id, bool *sealed, struct fd_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(st->db, "SELECT evidence IS NOT NULL FROM drills WHERE id = ?1",
+				    -1, &s, NULL);
+
+	*sealed = false;
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_int64(s, 1, drill_id);
+		rc = sqlite3_step(s);
+	}
+	if (rc == SQLITE_ROW)
+		*sealed = sqlite3_column_int(s, 0) != 0;
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
+	     store_sql_error(st, err, rc, "reading the drill's evidence seal");
+	sqlite3_finalize(s);
+	return rc;
+}

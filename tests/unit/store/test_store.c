@@ -714,6 +714,12 @@ static void test_evidence_legacy(void **state)
 		fail_msg("a version-1 store does not verify after migrating: %s", err.msg);
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM drills WHERE evidence IS NULL");
 	assert_string_equal(v, "1"); /* sealed under the older scheme: drills and iterations only */
+	{
+		bool sealed = true;
+
+		assert_int_equal(store_evidence_sealed(st, 1, &sealed, &err), 0);
+		assert_false(sealed);
+	}
 
 	/* its chained rows are still checked ... */
 	raw_exec(fx->path, "UPDATE iterations SET rto_ms = 1.0 WHERE id = 1");
@@ -734,6 +740,12 @@ static void test_evidence_legacy(void **state)
 
 	/* a drill recorded after the migration is sealed whole, in the same store */
 	make_chain(st, &(int64_t){ 0 }, &(int64_t){ 0 }, &(int64_t){ 0 });
+	{
+		bool sealed = false;
+
+		assert_int_equal(store_evidence_sealed(st, 2, &sealed, &err), 0);
+		assert_true(sealed);
+	}
 	add_samples(st, 2, 1, -1); /* iteration 2 is sealed: this row was not there */
 	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
 	if (!strstr(err.msg, "samples row 3 (iteration 1 of drill 2): inserted after sealing (position 1, 0 sealed)"))
