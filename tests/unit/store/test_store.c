@@ -652,6 +652,9 @@ static const struct tamper tampers[] = {
 	{ "UPDATE iterations SET rto_ms = 900.0 WHERE id = 1",
 	  { "iterations row 1 (chain entry 1): content does not match its hash: changed after "
 	    "sealing: rto_ms (now 900)" } },
+	{ "UPDATE iterations SET evidence = NULL WHERE id = 2",
+	  { "iterations row 2 (chain entry 2): content does not match its hash: changed after "
+	    "sealing: evidence (now NULL)" } },
 	{ "DELETE FROM iterations WHERE id = 1",
 	  { "iterations: chain entries 1..1 are missing before row 2",
 	    "iterations row 1 removed: 4 samples row(s) still name it (first: row 1)" } },
