@@ -3,8 +3,10 @@
  * the report's bytes and the store's hash chain, and says what was altered.
  * firedrill verify --seal SEAL [REPORT]: checks a drill's seal (run --sign)
  * against the store, and that REPORT was made from the sealed drill.
+ * firedrill verify --store: checks the store (--db) alone.
  * Exit 0 verified, 1 verification failed, 2 usage, 3 missing files.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -35,7 +37,31 @@ static void help(void)
 	     "  --no-store    check the signature only, not the store's hash chain (--db)\n"
 	     "  --seal SEAL   check a drill's seal (firedrill run --sign) against the store and,\n"
 	     "                given REPORT, that the report was made from the sealed drill\n"
+	     "  --store       check the store (--db) alone: its chains and every sealed row\n"
 	     "  exit: 0 verified, 1 verification failed, 2 usage, 3 missing files");
+}
+
+static int verify_store(struct cli_ctx *ctx)
+{
+	struct fd_error err = { 0 };
+	struct store *st = NULL;
+	int rc = store_open_readonly(ctx->db_path, &st, &err);
+
+	if (rc < 0) {
+		fd_error_prefix(&err, "store (use --db PATH)");
+		return cli_report_error(&err);
+	}
+	rc = store_verify_chain(st, &err);
+	store_close(st);
+	if (rc == -EBADMSG) {
+		printf("FAILED: store rows differ: %s\n", err.msg);
+		return EXIT_MISSED;
+	}
+	if (rc < 0)
+		return cli_report_error(&err);
+	printf("verified: %s\n  store: hash chains intact; every sealed drill and iteration, and "
+	       "the evidence they seal, match\n", ctx->db_path);
+	return EXIT_OK;
 }
 
 static int verify_seal(struct cli_ctx *ctx, const char *seal, const char *report,
@@ -81,14 +107,14 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "pubkey", required_argument, NULL, 'k' }, { "no-store", no_argument, NULL, 'n' },
-		{ "seal", required_argument, NULL, 's' },
+		{ "seal", required_argument, NULL, 's' }, { "store", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct report_verify_result res;
 	struct fd_error err = { 0 };
 	struct store *st = NULL;
 	const char *pubkey = NULL, *seal = NULL;
-	bool no_store = false;
+	bool no_store = false, store_only = false;
 	int c, rc;
 
 	optind = 0;
@@ -100,11 +126,17 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 			no_store = true;
 		else if (c == 's')
 			seal = optarg;
+		else if (c == 'S')
+			store_only = true;
 		else if (c == 'h')
 			return help(), EXIT_OK;
 		else
 			return cli_usage_error("verify", "unknown option or missing value: %s", argv[optind - 1]);
 	}
+	if (store_only)
+		return seal || no_store || optind != argc ?
+		       cli_usage_error("verify", "usage: firedrill verify --store (with --db PATH)") :
+		       verify_store(ctx);
 	if (seal)
 		return verify_seal(ctx, seal, optind < argc ? argv[optind] : NULL, pubkey, no_store,
 				   argc - optind);

@@ -20,7 +20,7 @@ const struct cli_command cli_commands[] = {
 	{ "history", cmd_history, "[--scenario NAME] [--env NAME] [--limit N]", "list recorded drills" },
 	{ "report", cmd_report, "trend|evidence ... [-o FILE] [--format F]", "write trend or evidence reports" },
 	{ "keygen", cmd_keygen, "-o PREFIX", "make an Ed25519 key pair for signing evidence" },
-	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT]", "check a signed report and the store's hash chain" },
+	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
 	{ "lab", cmd_lab, "up|reset|down|status [--json]", "the built-in two-region practice system" },
 	{ "demo", cmd_demo, "[--keep-lab] [--scenario FILE]", "drill the built-in lab three times and show the improvement" },
 	{ NULL, NULL, NULL, NULL },

@@ -108,6 +108,58 @@ grep -q "samples row [0-9]* (iteration 1 of drill 1): changed after sealing: ok 
 sed -i 's/^seal drill 1$/seal drill 2/' "$seal"
 expect 1 "verify an altered seal" "$fd" --db "$sdb" verify --seal "$seal" --no-store
 grep -q "signature invalid" "$dir/out" || { echo "FAIL: altered seal not named"; fail=1; }
+# A real outage over 3 iterations, a drill killed with SIGKILL (its fault
+# reverted by the guardian, the drill marked aborted by the next run), and
+# a drill after it: every one sealed, and the store verifies on its own.
+cat >"$dir/outage.yaml" <<'YAML'
+name: seal-outage
+environment: unit
+iterations: 3
+faults:
+  - id: hook
+    kind: exec
+    duration: 20s
+    inject: "echo $(( $(date +%s%N) + 300000000 )) > until"
+    revert: "rm -f until"
+probes:
+  - id: self
+    interval: 50ms
+    command: { run: "[ ! -e until ] || [ $(date +%s%N) -gt $(cat until) ]" }
+steady-state:
+  probes: [self]
+recovery:
+  all: [self]
+  timeout: 5s
+YAML
+sed 's/300000000/60000000000/; s/timeout: 5s/timeout: 30s/; s/iterations: 3/iterations: 1/' \
+	"$dir/outage.yaml" >"$dir/hang.yaml"
+odb=$dir/outage.db
+afd=$(readlink -f "$fd") # the runs below work in $dir, where the scenario's files go
+(cd "$dir" && FIREDRILL_RUN_DIR="$dir/run" exec "$afd" --db "$odb" -q run outage.yaml >"$dir/o1" 2>&1)
+grep -c "recovered" "$dir/o1" | grep -q 4 || { echo "FAIL: 3 measured iterations expected"; cat "$dir/o1"; fail=1; }
+(cd "$dir" && FIREDRILL_RUN_DIR="$dir/run" exec "$afd" --db "$odb" -q run hang.yaml >/dev/null 2>&1) &
+hang=$!
+sleep 2
+kill -9 "$hang" 2>/dev/null
+wait "$hang" 2>/dev/null
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	"$fd" --db "$odb" status 2>/dev/null | grep -q "no faults applied" && break
+	sleep 0.5
+done
+(cd "$dir" && FIREDRILL_RUN_DIR="$dir/run" exec "$afd" --db "$odb" -q run outage.yaml >/dev/null 2>&1)
+python3 -c 'import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT outcome, evidence IS NOT NULL FROM drills ORDER BY id").fetchall()
+sys.exit(0 if rows == [("recovered", 1), ("aborted", 1), ("recovered", 1)] else "drills %r" % rows)' "$odb" ||
+	{ echo "FAIL: recovered, aborted (sealed), recovered expected"; fail=1; }
+expect 0 "verify --store after a SIGKILL" "$fd" --db "$odb" verify --store
+expect 2 "verify --store takes no report" "$fd" --db "$odb" verify --store "$dir/e.md"
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DELETE FROM samples WHERE id = 5")
+c.commit()' "$odb"
+expect 1 "verify --store after a sample was removed" "$fd" --db "$odb" verify --store
+grep -q "samples: 1 row(s) of iteration 1 of drill 1 removed after sealing (sealed positions 5..5, before row 6)" "$dir/out" ||
+	{ echo "FAIL: the removed sample is not named"; cat "$dir/out"; fail=1; }
 expect 3 "verify missing report" "$fd" --db "$db" verify "$dir/nothing.html"
 expect 2 "verify usage" "$fd" verify
 exit $fail
