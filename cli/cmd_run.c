@@ -2,9 +2,11 @@
  * firedrill run FILE: runs a drill (drill/) and prints live progress and a
  * final table, or JSON. Exit 0 when every iteration met its objectives, 1
  * when any did not (missed, not recovered, not healthy, aborted), 2 for a
- * bad scenario or usage, 3 for an environment error.
+ * bad scenario or usage, 3 for an environment error. With --sign KEY the
+ * drill is sealed and signed when it ends (report_seal_drill).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include "cli.h"
 #include "drill.h"
 #include "fd_time.h"
+#include "report.h"
 #include "scenario.h"
 
 struct run_flags {
@@ -23,6 +26,7 @@ struct run_flags {
 	const char *operator_name;
 	unsigned iterations;
 	bool dry_run;
+	const char *sign; /* secret key: seal the drill when it ends */
 };
 
 struct live {
@@ -70,6 +74,8 @@ static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_fl
 			f->env = argv[++i];
 		} else if (strcmp(a, "--operator") == 0 && i + 1 < argc) {
 			f->operator_name = argv[++i];
+		} else if (strcmp(a, "--sign") == 0 && i + 1 < argc) {
+			f->sign = argv[++i];
 		} else if (strcmp(a, "--dry-run") == 0) {
 			f->dry_run = true;
 		} else if (strcmp(a, "--json") == 0) {
@@ -84,7 +90,38 @@ static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_fl
 	}
 	if (!f->file)
 		return cli_usage_error("run", "which scenario? (firedrill run FILE)");
+	if (f->sign && f->dry_run)
+		return cli_usage_error("run", "--sign seals a recorded drill; a dry run records nothing");
+	/* before the drill, not after it: a drill cannot be run again to sign it */
+	if (f->sign && access(f->sign, R_OK) != 0)
+		return cli_usage_error("run", "--sign %s: %s (make one with firedrill keygen -o PREFIX)",
+				       f->sign, strerror(errno));
 	return 0;
+}
+
+/* Signs the finished drill's seal beside the store: DB.drill-ID.seal. */
+static int seal_drill(const char *db_path, const char *key, int64_t drill_id)
+{
+	struct fd_error err = { 0 };
+	struct store *st = NULL;
+	char *path = NULL;
+	int rc;
+
+	if (asprintf(&path, "%s.drill-%lld.seal", db_path, (long long)drill_id) < 0) {
+		fd_error_set(&err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+		return cli_report_error(&err);
+	}
+	rc = store_open_readonly(db_path, &st, &err);
+	if (!rc)
+		rc = report_seal_drill(path, key, st, drill_id, &err);
+	store_close(st);
+	if (rc)
+		fd_error_prefix(&err, "sealing drill %lld", (long long)drill_id);
+	else
+		fprintf(stderr, "sealed: %s (check with: firedrill verify --seal %s [REPORT])\n",
+			path, path);
+	free(path);
+	return rc ? cli_report_error(&err) : EXIT_OK;
 }
 
 /* ---- live progress ------------------------------------------------------- */
@@ -333,7 +370,9 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		printf("  --json prints the result as JSON; --dry-run prints the plan, then checks\n"
 		       "  the steady state and prepares the faults without injecting or recording\n"
 		       "  (with --json: the plan as `firedrill plan --json` prints it, plus \"preflight\").\n"
-		       "  Manual runbook steps: press Enter here, or run `firedrill lap` elsewhere.\n");
+		       "  Manual runbook steps: press Enter here, or run `firedrill lap` elsewhere.\n"
+		       "  --sign KEY seals the drill when it ends: DB.drill-ID.seal, signed with\n"
+		       "  KEY (firedrill keygen); check it with `firedrill verify --seal FILE [REPORT]`.\n");
 		return EXIT_OK;
 	}
 	rc = parse_flags(argc, argv, ctx, &f);
@@ -381,6 +420,12 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 			code = res.outcome == OUTCOME_RECOVERED ? EXIT_OK : EXIT_MISSED;
 		else
 			code = res.objectives_met ? EXIT_OK : EXIT_MISSED;
+	}
+	if (f.sign && res.drill_id) {
+		int sealed = seal_drill(ctx->db_path, f.sign, res.drill_id);
+
+		if (sealed != EXIT_OK)
+			code = sealed;
 	}
 	drill_result_free(&res);
 	scenario_free(s);

@@ -1,8 +1,12 @@
 /*
  * firedrill verify REPORT [--pubkey KEY] [--no-store]: checks REPORT.sig,
  * the report's bytes and the store's hash chain, and says what was altered.
+ * firedrill verify --seal SEAL [REPORT]: checks a drill's seal (run --sign)
+ * against the store, and that REPORT was made from the sealed drill.
+ * firedrill verify --store: checks the store (--db) alone.
  * Exit 0 verified, 1 verification failed, 2 usage, 3 missing files.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,20 +35,86 @@ static void help(void)
 	puts("  --pubkey KEY  require this signer (PREFIX.pub); without it the key in REPORT.sig\n"
 	     "                is used, which proves integrity but not who signed\n"
 	     "  --no-store    check the signature only, not the store's hash chain (--db)\n"
+	     "  --seal SEAL   check a drill's seal (firedrill run --sign) against the store and,\n"
+	     "                given REPORT, that the report was made from the sealed drill\n"
+	     "  --store       check the store (--db) alone: its chains and every sealed row\n"
 	     "  exit: 0 verified, 1 verification failed, 2 usage, 3 missing files");
+}
+
+static int verify_store(struct cli_ctx *ctx)
+{
+	struct fd_error err = { 0 };
+	struct store *st = NULL;
+	int rc = store_open_readonly(ctx->db_path, &st, &err);
+
+	if (rc < 0) {
+		fd_error_prefix(&err, "store (use --db PATH)");
+		return cli_report_error(&err);
+	}
+	rc = store_verify_chain(st, &err);
+	store_close(st);
+	if (rc == -EBADMSG) {
+		printf("FAILED: store rows differ: %s\n", err.msg);
+		return EXIT_MISSED;
+	}
+	if (rc < 0)
+		return cli_report_error(&err);
+	printf("verified: %s\n  store: hash chains intact; every sealed drill and iteration, and "
+	       "the evidence they seal, match\n", ctx->db_path);
+	return EXIT_OK;
+}
+
+static int verify_seal(struct cli_ctx *ctx, const char *seal, const char *report,
+		       const char *pubkey, bool no_store, int n_args)
+{
+	struct report_verify_result res;
+	struct fd_error err = { 0 };
+	struct store *st = NULL;
+	int rc;
+
+	if (n_args > 1)
+		return cli_usage_error("verify", "usage: firedrill verify --seal SEAL [REPORT] [--pubkey KEY]");
+	if (!no_store && store_open_readonly(ctx->db_path, &st, &err) < 0) {
+		fd_error_prefix(&err, "store (use --db PATH, or --no-store to check the signature only)");
+		return cli_report_error(&err);
+	}
+	rc = report_verify_seal(seal, report, pubkey, st, &res, &err);
+	store_close(st);
+	if (rc < 0)
+		return cli_report_error(&err);
+	if (res.status != REPORT_VERIFY_OK) {
+		printf("FAILED: %s: %s\n", status_name(res.status), res.what);
+		return EXIT_MISSED;
+	}
+	printf("verified: seal %s of drill %lld\n  signature: good, key %s%s, signed %s\n", seal,
+	       (long long)res.drill_id, res.key_id,
+	       pubkey ? " (matches --pubkey)" : " (embedded key; pass --pubkey to check the signer)",
+	       res.signed_at);
+	if (st && res.legacy_seal)
+		printf("  store: hash chain intact; the drill and iteration rows match (sealed before "
+		       "evidence seals: their events, samples, laps and faults are not covered)\n");
+	else if (st)
+		printf("  store: hash chain intact; the drill, its iterations and the evidence they "
+		       "seal (events, samples, laps, faults, scenario) match\n");
+	else
+		printf("  store: not checked (--no-store)\n");
+	if (report)
+		printf("  report: %s was made from the sealed drill (it shows its row hash)\n", report);
+	return EXIT_OK;
 }
 
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{ "pubkey", required_argument, NULL, 'k' }, { "no-store", no_argument, NULL, 'n' },
+		{ "seal", required_argument, NULL, 's' }, { "store", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	struct report_verify_result res;
 	struct fd_error err = { 0 };
 	struct store *st = NULL;
-	const char *pubkey = NULL;
-	bool no_store = false;
+	const char *pubkey = NULL, *seal = NULL;
+	bool no_store = false, store_only = false;
 	int c, rc;
 
 	optind = 0;
@@ -54,11 +124,22 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 			pubkey = optarg;
 		else if (c == 'n')
 			no_store = true;
+		else if (c == 's')
+			seal = optarg;
+		else if (c == 'S')
+			store_only = true;
 		else if (c == 'h')
 			return help(), EXIT_OK;
 		else
 			return cli_usage_error("verify", "unknown option or missing value: %s", argv[optind - 1]);
 	}
+	if (store_only)
+		return seal || no_store || optind != argc ?
+		       cli_usage_error("verify", "usage: firedrill verify --store (with --db PATH)") :
+		       verify_store(ctx);
+	if (seal)
+		return verify_seal(ctx, seal, optind < argc ? argv[optind] : NULL, pubkey, no_store,
+				   argc - optind);
 	if (optind != argc - 1)
 		return cli_usage_error("verify", "usage: firedrill verify REPORT [--pubkey KEY] [--no-store]");
 	if (!no_store && store_open_readonly(ctx->db_path, &st, &err) < 0) {
@@ -81,8 +162,12 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 		       res.n_drills == 1 ? "" : "s");
 	if (st && res.trend)
 		printf("  store: hash chain intact, the covered drill and iteration rows match\n");
+	else if (st && res.drill_id && res.legacy_seal)
+		printf("  store: hash chain intact, drill and iteration rows match (sealed before "
+		       "evidence seals: their events, samples, laps and faults are not covered)\n");
 	else if (st)
-		printf("  store: hash chain intact%s\n", res.drill_id ? ", drill and iteration rows match" : "");
+		printf("  store: hash chain intact%s\n", res.drill_id ?
+		       ", drill and iteration rows match, and the evidence they seal" : "");
 	else
 		printf("  store: not checked (--no-store)\n");
 	return EXIT_OK;

@@ -12,7 +12,7 @@
 const struct cli_command cli_commands[] = {
 	{ "validate", cmd_validate, "FILE...", "check scenario files; print every error with file:line:col" },
 	{ "plan", cmd_plan, "FILE", "print exactly what a drill would inject, probe and measure; touch nothing" },
-	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--dry-run]", "run a drill and record every iteration" },
+	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--dry-run] [--sign KEY]", "run a drill and record every iteration" },
 	{ "inject", cmd_inject, "FILE [--detach]", "apply a scenario's faults and hold them (manual game days)" },
 	{ "revert", cmd_revert, "", "undo every fault the journal says is still applied" },
 	{ "status", cmd_status, "", "list faults applied now, with time left before expiry" },
@@ -20,7 +20,7 @@ const struct cli_command cli_commands[] = {
 	{ "history", cmd_history, "[--scenario NAME] [--env NAME] [--limit N]", "list recorded drills" },
 	{ "report", cmd_report, "trend|evidence ... [-o FILE] [--format F]", "write trend or evidence reports" },
 	{ "keygen", cmd_keygen, "-o PREFIX", "make an Ed25519 key pair for signing evidence" },
-	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store]", "check a signed report and the store's hash chain" },
+	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
 	{ "lab", cmd_lab, "up|reset|down|status [--json]", "the built-in two-region practice system" },
 	{ "demo", cmd_demo, "[--keep-lab] [--scenario FILE]", "drill the built-in lab three times and show the improvement" },
 	{ NULL, NULL, NULL, NULL },

@@ -234,6 +234,15 @@ int report_sign_file(const char *report_path, const char *key_path,
 int report_sign_trend_file(const char *report_path, const char *key_path,
 			   const struct report_trend *t, struct store *st, struct fd_error *err);
 
+/*
+ * Seals a finished drill: writes to seal_path the signed drill and
+ * iteration row hashes and the chain heads (`firedrill run --sign`). The
+ * drill's row hash covers its sealed evidence, so the seal binds every row
+ * the drill's figures rest on. -EBUSY when the drill is still running.
+ */
+int report_seal_drill(const char *seal_path, const char *key_path, struct store *st,
+		      int64_t drill_id, struct fd_error *err);
+
 enum report_verify_status {
 	REPORT_VERIFY_OK,
 	REPORT_VERIFY_BAD_SIGNATURE, /* the .sig itself was altered, or another key */
@@ -247,6 +256,7 @@ struct report_verify_result {
 	enum report_verify_status status;
 	char key_id[17];      /* first 16 hex of sha256(public key) */
 	int64_t drill_id;
+	bool legacy_seal; /* the drill was sealed before evidence seals (drill and iteration rows only) */
 	char signed_at[40];
 	char what[FD_ERROR_MSG_MAX]; /* what was altered, in words */
 	/* A signed trend report (report_sign_trend_file): the filter in words,
@@ -264,6 +274,16 @@ struct report_verify_result {
  * could not run (missing or malformed files: FD_ERR_ENV / FD_ERR_INPUT).
  */
 int report_verify_file(const char *report_path, const char *pubkey_path,
+		       struct store *st, struct report_verify_result *result,
+		       struct fd_error *err);
+
+/*
+ * Checks a drill seal (report_seal_drill): its signature (pubkey_path as
+ * above), and when st is not NULL that the store still verifies and holds
+ * the sealed rows; when report_path is not NULL, that the report shows the
+ * sealed drill's row hash (it was made from the sealed drill).
+ */
+int report_verify_seal(const char *seal_path, const char *report_path, const char *pubkey_path,
 		       struct store *st, struct report_verify_result *result,
 		       struct fd_error *err);
 

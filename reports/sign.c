@@ -14,6 +14,13 @@
  * ("trend-drill", "trend-iteration" lines): a row changed since signing is
  * named by verify, and a drill added to the store later is not a change of
  * what was signed.
+ *
+ * A drill's seal (report_seal_drill, `firedrill run --sign`) is the same
+ * format without a report: "seal drill ID", then the drill and iteration
+ * lines and the chain heads, signed when the drill ends. The drill's row
+ * hash covers its evidence digest (store_chain.c), so the seal binds every
+ * event, sample, lap, fault and the scenario; a report made later shows
+ * that hash and verifies against the seal while the store still matches.
  */
 #include "report_priv.h"
 
@@ -276,15 +283,34 @@ static int build_payload(const char *report, size_t len, const unsigned char *pk
 	return fclose(f) == 0 ? 0 : -EIO;
 }
 
+/* Writes payload and its Ed25519 signature line to path. */
+static int write_signed(const char *path, const char *payload, size_t plen,
+			const unsigned char sk[crypto_sign_SECRETKEYBYTES], struct fd_error *err)
+{
+	unsigned char sig[crypto_sign_BYTES];
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	FILE *f;
+	bool ok;
+
+	crypto_sign_detached(sig, NULL, (const unsigned char *)payload, plen, sk);
+	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
+	f = fopen(path, "w");
+	if (!f)
+		return fd_error_set(err, FD_ERR_ENV, -errno, "%s: cannot write the signature: %s",
+				    path, strerror(errno));
+	ok = fprintf(f, "%ssignature %s\n", payload, b64) >= 0;
+	if (fclose(f) != 0 || !ok)
+		return fd_error_set(err, FD_ERR_ENV, -EIO, "%s: cannot write the signature", path);
+	return 0;
+}
+
 static int sign_file(const char *report_path, const char *key_path,
 		     const struct report_evidence *ev, const struct report_trend *t,
 		     struct store *st, struct fd_error *err)
 {
-	unsigned char sk[crypto_sign_SECRETKEYBYTES], sig[crypto_sign_BYTES];
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
 	char *report = NULL, *payload = NULL, *sig_path = NULL;
-	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES, sodium_base64_VARIANT_ORIGINAL)];
 	size_t len = 0, plen = 0;
-	FILE *f = NULL;
 	int r;
 
 	if (sodium_init() < 0)
@@ -300,11 +326,7 @@ static int sign_file(const char *report_path, const char *key_path,
 		r = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	crypto_sign_detached(sig, NULL, (const unsigned char *)payload, plen, sk);
-	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig), sodium_base64_VARIANT_ORIGINAL);
-	f = fopen(sig_path, "w");
-	if (!f || fprintf(f, "%ssignature %s\n", payload, b64) < 0 || fclose(f) != 0)
-		r = fd_error_set(err, FD_ERR_ENV, -EIO, "%s: cannot write the signature", sig_path);
+	r = write_signed(sig_path, payload, plen, sk, err);
 cleanup:
 	sodium_memzero(sk, sizeof(sk));
 	free(report);
@@ -563,6 +585,7 @@ static void check_store(const char *payload, struct store *st, struct report_ver
 	size_t n = 0;
 	char hash[65];
 	long long id = 0;
+	bool sealed = false;
 	const char *p;
 
 	if (store_verify_chain(st, &e) < 0)
@@ -576,6 +599,8 @@ static void check_store(const char *payload, struct store *st, struct report_ver
 	if (!p || sscanf(p + 1, "drill %lld %64s", &id, hash) != 2)
 		return; /* a trend report binds no rows */
 	res->drill_id = id;
+	if (store_evidence_sealed(st, id, &sealed, &e) == 0)
+		res->legacy_seal = !sealed;
 	if (store_get_drill(st, id, &d, &e) < 0) {
 		add_what(res, REPORT_VERIFY_STORE_CHANGED, "drill %lld is not in the store: %s", id, e.msg);
 		return;
@@ -654,5 +679,124 @@ cleanup:
 	free(report);
 	free(sigfile);
 	free(sig_path);
+	return r;
+}
+
+/* ---- drill seals ---------------------------------------------------------- */
+
+static int seal_payload(struct store *st, int64_t drill_id, const unsigned char *pk,
+			char **payload, size_t *plen, struct fd_error *err)
+{
+	char b64[sodium_base64_ENCODED_LEN(crypto_sign_PUBLICKEYBYTES,
+					   sodium_base64_VARIANT_ORIGINAL)];
+	char when[40], id[17];
+	struct store_iteration *its = NULL;
+	struct store_drill d;
+	size_t n = 0;
+	FILE *f;
+	int r = store_get_drill(st, drill_id, &d, err);
+
+	if (!r && !d.hash[0])
+		r = fd_error_set(err, FD_ERR_INTERNAL, -EBUSY,
+				 "drill %lld is still running: there is nothing sealed to sign",
+				 (long long)drill_id);
+	if (!r)
+		r = store_list_iterations(st, drill_id, &its, &n, err);
+	if (r)
+		return r;
+	f = open_memstream(payload, plen);
+	if (!f) {
+		free(its);
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	key_id(pk, id);
+	sodium_bin2base64(b64, sizeof(b64), pk, crypto_sign_PUBLICKEYBYTES,
+			  sodium_base64_VARIANT_ORIGINAL);
+	fprintf(f, SIG_MAGIC "seal drill %lld\ndrill %lld %s\n", (long long)drill_id,
+		(long long)drill_id, d.hash);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "iteration %d %s\n", its[i].number, its[i].hash[0] ? its[i].hash : "-");
+	write_heads(f, st);
+	fprintf(f, "signed-at %s\nkey-id %s\npublic-key %s\n",
+		fd_time_format_utc(fd_real_ns(), when, sizeof(when)), id, b64);
+	free(its);
+	return fclose(f) == 0 ? 0 : fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+}
+
+int report_seal_drill(const char *seal_path, const char *key_path, struct store *st,
+		      int64_t drill_id, struct fd_error *err)
+{
+	unsigned char sk[crypto_sign_SECRETKEYBYTES];
+	char *payload = NULL;
+	size_t plen = 0;
+	int r;
+
+	if (sodium_init() < 0)
+		return fd_error_set(err, FD_ERR_ENV, -EIO, "libsodium failed to initialise");
+	r = read_key(key_path, SECRET_TAG, sk, sizeof(sk), err);
+	/* The public key is the second half of a libsodium Ed25519 secret key. */
+	if (!r)
+		r = seal_payload(st, drill_id, sk + 32, &payload, &plen, err);
+	if (!r)
+		r = write_signed(seal_path, payload, plen, sk, err);
+	sodium_memzero(sk, sizeof(sk));
+	free(payload);
+	return r;
+}
+
+/* The report must show the sealed drill's row hash: it was made from the sealed rows. */
+static int check_sealed_report(const char *payload, const char *report_path,
+			       struct report_verify_result *res, struct fd_error *err)
+{
+	char *report = NULL, hash[65] = "";
+	size_t len = 0;
+	long long id = 0;
+	const char *p = strstr(payload, "\ndrill ");
+	int r;
+
+	if (!p || sscanf(p + 1, "drill %lld %64s", &id, hash) != 2)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "malformed seal: no drill line");
+	r = read_all(report_path, &report, &len, err);
+	if (r)
+		return r;
+	if (!memmem(report, len, hash, strlen(hash)))
+		add_what(res, REPORT_VERIFY_REPORT_CHANGED,
+			 "%s does not show the sealed row hash of drill %lld (%.12s...): it was not "
+			 "made from the sealed drill", report_path, id, hash);
+	free(report);
+	return 0;
+}
+
+int report_verify_seal(const char *seal_path, const char *report_path, const char *pubkey_path,
+		       struct store *st, struct report_verify_result *res, struct fd_error *err)
+{
+	char *seal = NULL, *sig_line;
+	size_t slen = 0;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (sodium_init() < 0)
+		return fd_error_set(err, FD_ERR_ENV, -EIO, "libsodium failed to initialise");
+	r = read_all(seal_path, &seal, &slen, err);
+	if (r)
+		return r;
+	sig_line = strstr(seal, "\nsignature ");
+	if (strncmp(seal, SIG_MAGIC "seal drill ", strlen(SIG_MAGIC "seal drill ")) != 0 || !sig_line) {
+		r = fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s: not a firedrill drill seal", seal_path);
+		goto cleanup;
+	}
+	sig_line[1] = '\0';
+	r = check_signature(seal, (size_t)(sig_line + 1 - seal), sig_line + 2 + strlen("signature"),
+			    pubkey_path, res, err);
+	if (r || res->status != REPORT_VERIFY_OK)
+		goto cleanup;
+	field(seal, "signed-at", res->signed_at, sizeof(res->signed_at));
+	res->drill_id = strtoll(seal + strlen(SIG_MAGIC "seal drill "), NULL, 10);
+	if (st)
+		check_store(seal, st, res);
+	if (report_path)
+		r = check_sealed_report(seal, report_path, res, err);
+cleanup:
+	free(seal);
 	return r;
 }

@@ -185,11 +185,31 @@ static const char *const migration_3[] = {
 	NULL,
 };
 
+/*
+ * Version 3 -> 4: evidence seals (store_chain.c). Each timeline, journal
+ * and scenario row gets its seal; drills and iterations the digest of their
+ * rows, sealed into their chained row. Rows written before stay NULL.
+ */
+static const char *const migration_4[] = {
+	"ALTER TABLE events ADD COLUMN seal TEXT;",
+	"ALTER TABLE samples ADD COLUMN seal TEXT;",
+	"ALTER TABLE laps ADD COLUMN seal TEXT;",
+	"ALTER TABLE faults ADD COLUMN seal TEXT;",
+	"ALTER TABLE scenarios ADD COLUMN seal TEXT;",
+	"ALTER TABLE drills ADD COLUMN evidence TEXT;",
+	"ALTER TABLE iterations ADD COLUMN evidence TEXT;",
+	/* scenarios are shared by drills: the ones recorded before are sealed as they are now */
+	"UPDATE scenarios SET seal = fd_seal('scenarios', 0, name, sha256, content,"
+	" first_seen_real_ns, first_seen_utc);",
+	NULL,
+};
+
 /* migrations[i] takes schema version i to i + 1. Only ever append. */
 static const char *const *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
+	migration_4,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -613,6 +633,11 @@ static int open_connection(const char *path, const char *name, int flags, struct
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
+	rc = store_seal_register(st, err);
+	if (rc) {
+		store_close(st);
+		return rc;
+	}
 	*out = st;
 	return 0;
 }
@@ -775,7 +800,8 @@ static int insert_scenario(struct store *st, const char *name, const char *sha,
 		*id = sqlite3_column_int64(s, 0);
 	rc = rc == SQLITE_ROW ? 0 : store_sql_error(st, err, rc, "reading the scenario id");
 	sqlite3_reset(s);
-	return rc;
+	/* a row recorded before seals existed gets its seal when a drill first uses it */
+	return rc ? rc : store_seal_refresh(st, SEAL_SCENARIOS, *id, err);
 }
 
 int store_put_scenario(struct store *st, const char *name, const char *sha256,

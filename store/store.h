@@ -10,7 +10,8 @@
  *
  * Rows of drills and iterations carry a sha256 hash chain (each row's hash
  * covers its content and the previous row's hash) so that tampering is
- * detectable by store_verify_chain().
+ * detectable by store_verify_chain(). Each also seals the digest of its
+ * evidence (events, faults, scenario; samples, laps), see store_chain.c.
  *
  * All times: *_mono_ns are CLOCK_MONOTONIC (intervals only), *_real_ns are
  * CLOCK_REALTIME ns since the epoch (display). Durations are stored in ms
@@ -299,10 +300,18 @@ int store_get_scenario_text(struct store *st, int64_t scenario_id, char **text,
 			    char sha256[65], struct fd_error *err);
 
 /*
- * Recomputes the drills/iterations hash chain. Returns 0 when intact; on a
- * mismatch returns -EBADMSG and err says which row and which field changed.
+ * Recomputes the drills/iterations hash chain and the evidence each sealed
+ * row covers. Returns 0 when intact; on a mismatch returns -EBADMSG and err
+ * names each table, row and field changed, and rows removed or inserted.
  */
 int store_verify_chain(struct store *st, struct fd_error *err);
+
+/*
+ * Whether drill_id was sealed with its evidence (schema 2); false for a
+ * drill still running, missing, or sealed before evidence seals existed
+ * (then only its drill and iteration rows are covered).
+ */
+int store_evidence_sealed(struct store *st, int64_t drill_id, bool *sealed, struct fd_error *err);
 
 /*
  * One read snapshot across many list calls (a report loading thousands of

@@ -18,6 +18,18 @@
 
 #define STORE_STMT_CACHE 64
 
+/* ---- evidence seals (store_chain.c) ------------------------------------- */
+
+/* The rows an evidence digest covers (see store_chain.c). */
+enum store_seal_table { SEAL_EVENTS, SEAL_SAMPLES, SEAL_LAPS, SEAL_FAULTS, SEAL_SCENARIOS, SEAL_N };
+
+/* Where the next row of a scope goes: spares a count(*) per insert. */
+struct store_seal_cursor {
+	int64_t scope;   /* drill or iteration id; 0: unknown */
+	int64_t next;    /* ordinal of the next row of scope */
+	int64_t last_id; /* max(id) of the table once the reserved rows are in */
+};
+
 struct store {
 	sqlite3 *db;
 	char *path;
@@ -26,6 +38,7 @@ struct store {
 		const char *sql;
 		sqlite3_stmt *stmt;
 	} cache[STORE_STMT_CACHE];
+	struct store_seal_cursor seal_cursor[SEAL_N];
 };
 
 /* Fills err from an SQLite result code with the path and what was being done. */
@@ -97,6 +110,24 @@ enum store_chain_table { CHAIN_DRILLS, CHAIN_ITERATIONS };
 /* Seals row_id into the chain (inside an open transaction); fills hash. */
 int store_chain_seal(struct store *st, enum store_chain_table t, int64_t row_id,
 		     char hash[65], struct fd_error *err);
+
+/*
+ * Registers the SQL function fd_seal(TABLE, ORDINAL or old seal, VALUES...)
+ * that INSERTs use to write a row's seal (its position in its scope and a
+ * short digest per field, in the order of the table's list in store_chain.c).
+ */
+int store_seal_register(struct store *st, struct fd_error *err);
+
+/*
+ * Reserves ordinals for n new rows of scope in table t (inside the write
+ * transaction that inserts them); *first is the first one's.
+ */
+int store_seal_reserve(struct store *st, enum store_seal_table t, int64_t scope, size_t n,
+		       int64_t *first, struct fd_error *err);
+
+/* Rewrites the seal of row id of t from its current content (faults change state). */
+int store_seal_refresh(struct store *st, enum store_seal_table t, int64_t id,
+		       struct fd_error *err);
 
 /* ---- drills (store_drill.c) --------------------------------------------- */
 

@@ -42,11 +42,16 @@ static int insert_planned(struct store *st, struct store_fault *f, struct fd_err
 {
 	static const char sql[] =
 		"INSERT INTO faults (drill_id, fault_id, kind, netns, spec, state, planned_real_ns,"
-		" planned_utc, max_duration_ns, expires_real_ns, expires_utc, holder_pid, detail)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, 'planned', ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+		" planned_utc, max_duration_ns, expires_real_ns, expires_utc, holder_pid, detail, seal)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, 'planned', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
 	sqlite3_stmt *s;
+	int64_t ordinal;
 	int rc;
 
+	/* the seal holds the row's position until store_seal_refresh writes it whole */
+	rc = store_seal_reserve(st, SEAL_FAULTS, f->drill_id, 1, &ordinal, err);
+	if (rc)
+		return rc;
 	if (!f->planned_real_ns)
 		f->planned_real_ns = fd_real_ns();
 	f->state = JOURNAL_PLANNED;
@@ -65,6 +70,7 @@ static int insert_planned(struct store *st, struct store_fault *f, struct fd_err
 	store_bind_utc(s, 10, f->expires_real_ns);
 	sqlite3_bind_int(s, 11, f->holder_pid);
 	store_bind_text(s, 12, f->detail);
+	sqlite3_bind_int64(s, 13, ordinal);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc == SQLITE_CONSTRAINT_CHECK)
@@ -75,7 +81,7 @@ static int insert_planned(struct store *st, struct store_fault *f, struct fd_err
 		rc = rc == SQLITE_DONE ? 0 : store_sql_error(st, err, rc, "journaling a fault");
 	if (!rc)
 		f->id = sqlite3_last_insert_rowid(st->db);
-	return rc;
+	return rc ? rc : store_seal_refresh(st, SEAL_FAULTS, f->id, err);
 }
 
 int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error *err)
@@ -199,7 +205,7 @@ static int set_state(struct store *st, int64_t fault_row, enum journal_state s,
 				  store_journal_state_name(s));
 	if (!rc)
 		rc = write_times(st, fault_row, &t, detail, err);
-	return rc;
+	return rc ? rc : store_seal_refresh(st, SEAL_FAULTS, fault_row, err);
 }
 
 int store_journal_set_state(struct store *st, int64_t fault_row, enum journal_state s,
@@ -233,7 +239,7 @@ static int set_spec(struct store *st, int64_t fault_row, const char *spec, struc
 				  "journal row %lld: missing, or already reverted or failed",
 				  (long long)fault_row);
 	else
-		rc = 0;
+		rc = store_seal_refresh(st, SEAL_FAULTS, fault_row, err);
 	return rc;
 }
 

@@ -14,8 +14,10 @@
 int store_add_event(struct store *st, struct store_event *ev, struct fd_error *err)
 {
 	static const char sql[] =
-		"INSERT INTO events (drill_id, iteration_id, mono_ns, real_ns, utc, kind, subject, detail)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+		"INSERT INTO events (drill_id, iteration_id, mono_ns, real_ns, utc, kind, subject, detail,"
+		" seal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+		" fd_seal('events', ?9, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))";
+	int64_t ordinal;
 	sqlite3_stmt *s;
 	int rc;
 
@@ -26,6 +28,10 @@ int store_add_event(struct store *st, struct store_event *ev, struct fd_error *e
 	s = store_tx_stmt(st, sql, &rc, err);
 	if (!s)
 		return rc;
+	rc = store_seal_reserve(st, SEAL_EVENTS, ev->drill_id, 1, &ordinal, err);
+	if (rc)
+		return store_tx_end(st, rc, err);
+	sqlite3_bind_int64(s, 9, ordinal);
 	sqlite3_bind_int64(s, 1, ev->drill_id);
 	store_bind_i64_nz(s, 2, ev->iteration_id);
 	sqlite3_bind_int64(s, 3, ev->mono_ns);
@@ -42,8 +48,9 @@ int store_add_samples(struct store *st, const struct store_sample *smp, size_t n
 		      struct fd_error *err)
 {
 	static const char sql[] =
-		"INSERT INTO samples (iteration_id, probe, mono_ns, ok, latency_ns, detail)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+		"INSERT INTO samples (iteration_id, probe, mono_ns, ok, latency_ns, detail, seal)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, fd_seal('samples', ?7, ?1, ?2, ?3, ?4, ?5, ?6))";
+	int64_t ordinal = 0;
 	int rc;
 
 	if (n == 0)
@@ -52,8 +59,20 @@ int store_add_samples(struct store *st, const struct store_sample *smp, size_t n
 	if (rc)
 		return rc;
 	for (size_t i = 0; !rc && i < n; i++) {
-		sqlite3_stmt *s = store_stmt(st, sql, err);
+		sqlite3_stmt *s;
 
+		if (i == 0 || smp[i].iteration_id != smp[i - 1].iteration_id) {
+			size_t run = 1;
+
+			while (i + run < n && smp[i + run].iteration_id == smp[i].iteration_id)
+				run++;
+			rc = store_seal_reserve(st, SEAL_SAMPLES, smp[i].iteration_id, run, &ordinal, err);
+			if (rc)
+				break;
+		} else if (ordinal) {
+			ordinal++;
+		}
+		s = store_stmt(st, sql, err);
 		if (!s) {
 			rc = -EIO;
 			break;
@@ -64,6 +83,7 @@ int store_add_samples(struct store *st, const struct store_sample *smp, size_t n
 		sqlite3_bind_int(s, 4, smp[i].ok);
 		sqlite3_bind_int64(s, 5, smp[i].latency_ns);
 		store_bind_text(s, 6, smp[i].detail);
+		sqlite3_bind_int64(s, 7, ordinal);
 		rc = store_step_done(st, s, "recording probe samples", err);
 	}
 	return store_tx_end(st, rc, err);
@@ -73,12 +93,18 @@ int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error
 {
 	static const char sql[] =
 		"INSERT INTO laps (iteration_id, step, name, manual, started_mono_ns, ended_mono_ns,"
-		" duration_ms, ok, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+		" duration_ms, ok, detail, seal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+		" fd_seal('laps', ?10, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9))";
+	int64_t ordinal;
 	int rc;
 	sqlite3_stmt *s = store_tx_stmt(st, sql, &rc, err);
 
 	if (!s)
 		return rc;
+	rc = store_seal_reserve(st, SEAL_LAPS, lap->iteration_id, 1, &ordinal, err);
+	if (rc)
+		return store_tx_end(st, rc, err);
+	sqlite3_bind_int64(s, 10, ordinal);
 	sqlite3_bind_int64(s, 1, lap->iteration_id);
 	sqlite3_bind_int(s, 2, lap->step);
 	sqlite3_bind_text(s, 3, lap->name, -1, SQLITE_STATIC);

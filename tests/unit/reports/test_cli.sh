@@ -114,6 +114,106 @@ expect 0 "evidence of drill 1 (.md)" "$fd" --db "$more" report evidence 1 -o "$d
 grep -q '^| RTO | unknown |' "$dir/e1.md" || { echo "FAIL: drill 1's objective is not 'unknown'"; grep '| RTO' "$dir/e1.md"; fail=1; }
 grep -q 'objective unknown' "$dir/e1.md" || { echo "FAIL: drill 1's verdict does not say the objective is unknown"; fail=1; }
 
+# run --sign: the drill is sealed when it ends; a report made later verifies
+# against the seal; an edit of the store in between fails, naming the row.
+# (an exec fault and a command probe: nothing needs privileges)
+cat >"$dir/seal.yaml" <<'YAML'
+name: seal-cli
+environment: unit
+faults:
+  - id: hook
+    kind: exec
+    duration: 10s
+    inject: "true"
+    revert: "true"
+probes:
+  - id: self
+    interval: 50ms
+    command: { run: "true" }
+steady-state:
+  probes: [self]
+recovery:
+  all: [self]
+  timeout: 2s
+YAML
+sdb=$dir/seal.db
+seal=$sdb.drill-1.seal
+expect 2 "run --sign with a missing key" env FIREDRILL_RUN_DIR="$dir/run" "$fd" --db "$sdb" -q \
+	run "$dir/seal.yaml" --sign "$dir/none.key"
+[ -e "$sdb" ] && { echo "FAIL: run --sign with a missing key recorded a drill"; fail=1; }
+expect 2 "run --sign --dry-run" "$fd" --db "$sdb" run "$dir/seal.yaml" --sign "$dir/k.key" --dry-run
+expect 0 "run --sign" env FIREDRILL_RUN_DIR="$dir/run" "$fd" --db "$sdb" -q run "$dir/seal.yaml" \
+	--sign "$dir/k.key"
+grep -q "^sealed: $seal " "$dir/out" || { echo "FAIL: run --sign does not name the seal"; cat "$dir/out"; fail=1; }
+grep -q '^seal drill 1$' "$seal" || { echo "FAIL: the seal lacks 'seal drill 1'"; fail=1; }
+expect 0 "report made after the seal" "$fd" --db "$sdb" report evidence 1 -o "$dir/later.html"
+expect 0 "verify --seal REPORT" "$fd" --db "$sdb" verify --seal "$seal" "$dir/later.html" --pubkey "$dir/k.pub"
+grep -q "report: .*later.html was made from the sealed drill" "$dir/out" ||
+	{ echo "FAIL: verify --seal does not bind the report"; cat "$dir/out"; fail=1; }
+expect 1 "verify --seal of another drill's report" "$fd" --db "$sdb" verify --seal "$seal" "$dir/e.md"
+grep -q "does not show the sealed row hash of drill 1" "$dir/out" || { echo "FAIL: foreign report not named"; fail=1; }
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("UPDATE samples SET ok = 0 WHERE id = (SELECT max(id) FROM samples)")
+c.commit()' "$sdb" || { echo "FAIL: cannot edit the store"; fail=1; }
+expect 1 "verify --seal after a sample was edited" "$fd" --db "$sdb" verify --seal "$seal" "$dir/later.html"
+grep -q "samples row [0-9]* (iteration 1 of drill 1): changed after sealing: ok (now 0)" "$dir/out" ||
+	{ echo "FAIL: the edited sample is not named"; cat "$dir/out"; fail=1; }
+sed -i 's/^seal drill 1$/seal drill 2/' "$seal"
+expect 1 "verify an altered seal" "$fd" --db "$sdb" verify --seal "$seal" --no-store
+grep -q "signature invalid" "$dir/out" || { echo "FAIL: altered seal not named"; fail=1; }
+# A real outage over 3 iterations, a drill killed with SIGKILL (its fault
+# reverted by the guardian, the drill marked aborted by the next run), and
+# a drill after it: every one sealed, and the store verifies on its own.
+cat >"$dir/outage.yaml" <<'YAML'
+name: seal-outage
+environment: unit
+iterations: 3
+faults:
+  - id: hook
+    kind: exec
+    duration: 20s
+    inject: "echo $(( $(date +%s%N) + 300000000 )) > until"
+    revert: "rm -f until"
+probes:
+  - id: self
+    interval: 50ms
+    command: { run: "[ ! -e until ] || [ $(date +%s%N) -gt $(cat until) ]" }
+steady-state:
+  probes: [self]
+recovery:
+  all: [self]
+  timeout: 5s
+YAML
+sed 's/300000000/60000000000/; s/timeout: 5s/timeout: 30s/; s/iterations: 3/iterations: 1/' \
+	"$dir/outage.yaml" >"$dir/hang.yaml"
+odb=$dir/outage.db
+afd=$(readlink -f "$fd") # the runs below work in $dir, where the scenario's files go
+(cd "$dir" && FIREDRILL_RUN_DIR="$dir/run" exec "$afd" --db "$odb" -q run outage.yaml >"$dir/o1" 2>&1)
+grep -c "recovered" "$dir/o1" | grep -q 4 || { echo "FAIL: 3 measured iterations expected"; cat "$dir/o1"; fail=1; }
+(cd "$dir" && FIREDRILL_RUN_DIR="$dir/run" exec "$afd" --db "$odb" -q run hang.yaml >/dev/null 2>&1) &
+hang=$!
+sleep 2
+kill -9 "$hang" 2>/dev/null
+wait "$hang" 2>/dev/null
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	"$fd" --db "$odb" status 2>/dev/null | grep -q "no faults applied" && break
+	sleep 0.5
+done
+(cd "$dir" && FIREDRILL_RUN_DIR="$dir/run" exec "$afd" --db "$odb" -q run outage.yaml >/dev/null 2>&1)
+python3 -c 'import sqlite3, sys
+rows = sqlite3.connect(sys.argv[1]).execute("SELECT outcome, evidence IS NOT NULL FROM drills ORDER BY id").fetchall()
+sys.exit(0 if rows == [("recovered", 1), ("aborted", 1), ("recovered", 1)] else "drills %r" % rows)' "$odb" ||
+	{ echo "FAIL: recovered, aborted (sealed), recovered expected"; fail=1; }
+expect 0 "verify --store after a SIGKILL" "$fd" --db "$odb" verify --store
+expect 2 "verify --store takes no report" "$fd" --db "$odb" verify --store "$dir/e.md"
+python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+c.execute("DELETE FROM samples WHERE id = 5")
+c.commit()' "$odb"
+expect 1 "verify --store after a sample was removed" "$fd" --db "$odb" verify --store
+grep -q "samples: 1 row(s) of iteration 1 of drill 1 removed after sealing (sealed positions 5..5, before row 6)" "$dir/out" ||
+	{ echo "FAIL: the removed sample is not named"; cat "$dir/out"; fail=1; }
 expect 3 "verify missing report" "$fd" --db "$db" verify "$dir/nothing.html"
 expect 2 "verify usage" "$fd" verify
 exit $fail

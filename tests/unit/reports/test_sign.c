@@ -4,6 +4,7 @@
  * and a tampered store row are each detected and named; the same for a
  * signed trend report, which binds its filter and the drills it covers.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,6 +268,78 @@ static void test_chain_tamper(void **state)
 	printf("# chain tamper reported as: %s\n", res.what);
 }
 
+/* The two edits: a signed report no longer verifies, and says which row. */
+static void test_evidence_rows_tamper(void **state)
+{
+	static const struct {
+		const char *sql, *want;
+	} edits[] = {
+		{ "UPDATE events SET detail = 'forged' WHERE id = 1",
+		  "events row 1 (drill 1): changed after sealing: detail (now \"forged\")" },
+		{ "UPDATE laps SET ok = 0 WHERE id = 2",
+		  "laps row 2 (iteration 2 of drill 1): changed after sealing: ok (now 0)" },
+		{ "DELETE FROM events WHERE id = 2",
+		  "events: 1 row(s) of drill 1 removed after sealing (sealed positions 2..2, after row 1)" },
+	};
+	struct ctx *c = *state;
+	char key[200], pub[200];
+
+	keygen(c, "k", key, pub);
+	write_report(c, "r.html", key);
+	for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
+		struct report_verify_result res;
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(c->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, edits[i].sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+		verify(c, "r.html", pub, c->st, &res);
+		assert_int_equal(res.status, REPORT_VERIFY_CHAIN_BROKEN);
+		if (!strstr(res.what, edits[i].want))
+			fail_msg("after \"%s\": %s", edits[i].sql, res.what);
+	}
+}
+
+/* run --sign's seal: verifies, binds a report made later, fails after an edit. */
+static void test_seal(void **state)
+{
+	struct ctx *c = *state;
+	struct report_verify_result res;
+	struct fd_error err = { 0 };
+	char key[200], pub[200], seal[192], report[192], other[200], opub[200];
+	sqlite3 *db;
+
+	keygen(c, "k", key, pub);
+	keygen(c, "o", other, opub);
+	path_in(c, "drill.seal", seal, sizeof(seal));
+	path_in(c, "later.html", report, sizeof(report));
+	assert_int_equal(report_seal_drill(seal, key, c->st, c->drill_id, &err), 0);
+	write_report(c, "later.html", NULL);
+	assert_int_equal(report_verify_seal(seal, report, pub, c->st, &res, &err), 0);
+	assert_int_equal(res.status, REPORT_VERIFY_OK);
+	assert_int_equal(res.drill_id, c->drill_id);
+	assert_int_equal(report_verify_seal(seal, NULL, opub, c->st, &res, &err), 0);
+	assert_int_equal(res.status, REPORT_VERIFY_WRONG_KEY);
+
+	assert_int_equal(sqlite3_open(c->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE laps SET duration_ms = 1 WHERE id = 1", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(report_verify_seal(seal, report, pub, c->st, &res, &err), 0);
+	assert_int_equal(res.status, REPORT_VERIFY_CHAIN_BROKEN);
+	assert_non_null(strstr(res.what, "laps row 1 (iteration 1 of drill 1): changed after "
+					 "sealing: duration_ms (now 1)"));
+	/* a running drill has nothing sealed to sign */
+	{
+		struct store_drill d = { 0 };
+
+		snprintf(d.scenario_name, sizeof(d.scenario_name), "running");
+		assert_int_equal(store_begin_drill(c->st, &d, &err), 0);
+		assert_int_equal(report_seal_drill(seal, key, c->st, d.id, &err), -EBUSY);
+		assert_non_null(strstr(err.msg, "still running"));
+	}
+}
+
 static void test_missing_files(void **state)
 {
 	struct ctx *c = *state;
@@ -407,6 +480,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sig_tamper_and_wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_rows_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_missing_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trend_from_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trend_sign, setup, teardown),

@@ -159,12 +159,13 @@ static void test_open_migrate_reopen(void **state)
 	struct fixture *fx = *state;
 	char v[64];
 
+
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 3);
+	assert_int_equal(store_schema_version(fx->st), 4);
 	store_close(fx->st);
 	fx->st = NULL;
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 3);
+	assert_int_equal(store_schema_version(fx->st), 4);
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('iterations')"
 		  " WHERE name IN ('rto_early_ms', 'rto_late_ms')");
 	assert_string_equal(v, "2");
@@ -219,9 +220,17 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN rpo_objective_ns");
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN rto_objective_ns");
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN objectives_recorded");
+	/* and the version-4 seal columns, which come after */
+	raw_exec(fx->path, "ALTER TABLE events DROP COLUMN seal");
+	raw_exec(fx->path, "ALTER TABLE samples DROP COLUMN seal");
+	raw_exec(fx->path, "ALTER TABLE laps DROP COLUMN seal");
+	raw_exec(fx->path, "ALTER TABLE faults DROP COLUMN seal");
+	raw_exec(fx->path, "ALTER TABLE scenarios DROP COLUMN seal");
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN evidence");
+	raw_exec(fx->path, "ALTER TABLE iterations DROP COLUMN evidence");
 	raw_exec(fx->path, "PRAGMA user_version = 2");
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 3);
+	assert_int_equal(store_schema_version(fx->st), 4);
 	assert_int_equal(store_get_drill(fx->st, id, &got, &err), 0);
 	assert_string_equal(got.scenario_name, "old");
 	assert_false(got.objectives_recorded);
@@ -575,6 +584,250 @@ static void test_chain_scenario_text(void **state)
 	assert_non_null(strstr(err.msg, "scenarios row 1: content no longer hashes"));
 }
 
+/* ---- sealed evidence --------------------------------------------------------- */
+
+static void add_event(struct store *st, int64_t drill, int64_t it, const char *kind,
+		      const char *detail)
+{
+	struct store_event ev = { .drill_id = drill, .iteration_id = it };
+	struct fd_error err = { 0 };
+
+	snprintf(ev.kind, sizeof(ev.kind), "%s", kind);
+	snprintf(ev.detail, sizeof(ev.detail), "%s", detail);
+	if (store_add_event(st, &ev, &err))
+		fail_msg("store_add_event: %s", err.msg);
+}
+
+static void add_samples(struct store *st, int64_t it, int n, int failing)
+{
+	struct store_sample smp[8] = { 0 };
+	struct fd_error err = { 0 };
+
+	for (int i = 0; i < n; i++) {
+		smp[i] = (struct store_sample){ .iteration_id = it, .mono_ns = 1000 + i,
+						.ok = i != failing, .latency_ns = 2000000 + i };
+		snprintf(smp[i].probe, sizeof(smp[i].probe), "web");
+	}
+	if (store_add_samples(st, smp, (size_t)n, &err))
+		fail_msg("store_add_samples: %s", err.msg);
+}
+
+static void add_lap(struct store *st, int64_t it, int step)
+{
+	struct store_lap lap = { .iteration_id = it, .step = step, .started_mono_ns = 10,
+				 .ended_mono_ns = 2500010, .duration_ms = 2.5, .ok = true };
+	struct fd_error err = { 0 };
+
+	snprintf(lap.name, sizeof(lap.name), "step %d", step);
+	if (store_add_lap(st, &lap, &err))
+		fail_msg("store_add_lap: %s", err.msg);
+}
+
+static void add_fault(struct store *st, int64_t drill)
+{
+	struct store_fault f = { .drill_id = drill, .spec = (char *)"{\"table\":\"fd\"}" };
+	struct fd_error err = { 0 };
+
+	snprintf(f.fault_id, sizeof(f.fault_id), "drop-east");
+	snprintf(f.kind, sizeof(f.kind), "drop");
+	assert_int_equal(store_journal_plan(st, &f, &err), 0);
+	assert_int_equal(store_journal_set_state(st, f.id, JOURNAL_APPLIED, 1000000000, "set", &err), 0);
+	assert_int_equal(store_journal_set_state(st, f.id, JOURNAL_REVERTED, 2000000000, "gone", &err), 0);
+}
+
+/*
+ * Drill 1 (scenario 1) with events 1..3, fault 1; iteration 1: samples 1..4
+ * (2 failing), laps 1..2; iteration 2: samples 5..6. Verifies intact.
+ */
+static void make_evidence(const char *path)
+{
+	struct store_drill d = { .iterations_planned = 2 };
+	struct fd_error err = { 0 };
+	struct store *st = NULL;
+	int64_t scen, it1, it2;
+
+	assert_int_equal(store_open(path, &st, &err), 0);
+	assert_int_equal(store_put_scenario(st, "ev", NULL, "rto: 5m\n", &scen, &err), 0);
+	d.scenario_id = scen;
+	snprintf(d.environment, sizeof(d.environment), "dev");
+	if (store_begin_drill(st, &d, &err))
+		fail_msg("store_begin_drill: %s", err.msg);
+	add_event(st, d.id, 0, "phase", "steady");
+	add_fault(st, d.id);
+	it1 = begin_iteration(st, d.id, 1);
+	add_event(st, d.id, it1, "probe-down", "timeout");
+	add_samples(st, it1, 3, 1);
+	add_lap(st, it1, 0);
+	add_samples(st, it1, 1, -1); /* a second batch continues the sequence */
+	add_lap(st, it1, 1);
+	finish_recovered(st, it1, 4000);
+	it2 = begin_iteration(st, d.id, 2);
+	add_samples(st, it2, 2, -1);
+	finish_recovered(st, it2, 3000);
+	add_event(st, d.id, 0, "phase", "done");
+	assert_int_equal(store_finish_drill(st, d.id, OUTCOME_RECOVERED, true, 0, &err), 0);
+	if (store_verify_chain(st, &err))
+		fail_msg("fresh evidence does not verify: %s", err.msg);
+	store_close(st);
+}
+
+struct tamper {
+	const char *sql;
+	const char *want[2]; /* substrings verify must name */
+};
+
+static const struct tamper tampers[] = {
+	{ "UPDATE events SET detail = 'forged' WHERE id = 2",
+	  { "events row 2 (drill 1): changed after sealing: detail (now \"forged\")" } },
+	{ "DELETE FROM events WHERE id = 2",
+	  { "events: 1 row(s) of drill 1 removed after sealing (sealed positions 2..2, before row 3)" } },
+	{ "INSERT INTO events (drill_id, mono_ns, real_ns, utc, kind) VALUES (1, 1, 1, 'x', 'note')",
+	  { "events row 4 (drill 1): not in the sealed evidence (inserted after sealing)" } },
+	{ "UPDATE samples SET ok = 1 WHERE id = 2",
+	  { "samples row 2 (iteration 1 of drill 1): changed after sealing: ok (now 1)" } },
+	{ "DELETE FROM samples WHERE id = 4",
+	  { "samples: 1 row(s) of iteration 1 of drill 1 removed after sealing (sealed positions "
+	    "4..4, after row 3)" } },
+	{ "INSERT INTO samples (iteration_id, probe, mono_ns, ok) VALUES (1, 'web', 1, 1)",
+	  { "samples row 7 (iteration 1 of drill 1): not in the sealed evidence" } },
+	{ "UPDATE laps SET duration_ms = 1.0 WHERE id = 1",
+	  { "laps row 1 (iteration 1 of drill 1): changed after sealing: duration_ms (now 1)" } },
+	{ "DELETE FROM laps WHERE id = 1",
+	  { "laps: 1 row(s) of iteration 1 of drill 1 removed after sealing (sealed positions "
+	    "1..1, before row 2)" } },
+	{ "INSERT INTO laps (iteration_id, step, name, manual, ok) VALUES (1, 2, 'extra', 0, 1)",
+	  { "laps row 3 (iteration 1 of drill 1): not in the sealed evidence" } },
+	{ "UPDATE faults SET applied_real_ns = 500000000 WHERE id = 1",
+	  { "faults row 1 (drill 1): changed after sealing: applied_real_ns (now 500000000)" } },
+	{ "DELETE FROM faults WHERE id = 1",
+	  { "faults: 1 row(s) of drill 1 removed after sealing (sealed positions 1..1, none left)" } },
+	{ "INSERT INTO faults (drill_id, fault_id, kind, state, planned_real_ns, planned_utc)"
+	  " VALUES (1, 'x', 'drop', 'reverted', 1, 'x')",
+	  { "faults row 2 (drill 1): not in the sealed evidence" } },
+	{ "UPDATE scenarios SET content = 'rto: 50m' WHERE id = 1",
+	  { "scenarios row 1 (drill 1): changed after sealing: content (now \"rto: 50m\")",
+	    "scenarios row 1: content no longer hashes" } },
+	{ "DELETE FROM scenarios WHERE id = 1",
+	  { "scenarios: 1 row(s) of drill 1 removed after sealing" } },
+	{ "INSERT INTO scenarios (name, sha256, content, first_seen_real_ns, first_seen_utc)"
+	  " VALUES ('x', '" "0000000000000000000000000000000000000000000000000000000000000000"
+	  "', 'x', 1, 'x')",
+	  { "scenarios row 2: no seal: inserted by hand" } },
+	{ "UPDATE drills SET note = 'all fine' WHERE id = 1",
+	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
+	    "sealing: note (now \"all fine\")" } },
+	{ "DELETE FROM drills WHERE id = 1",
+	  { "drills row 1 removed: 3 events row(s) still name it (first: row 1)",
+	    "drills row 1 removed: 2 iterations row(s) still name it" } },
+	{ "INSERT INTO drills (scenario, started_real_ns, started_utc, outcome)"
+	  " VALUES ('x', 1, 'x', 'recovered')",
+	  { "drills row 2: outcome \"recovered\" but not in the hash chain" } },
+	{ "UPDATE iterations SET rto_ms = 900.0 WHERE id = 1",
+	  { "iterations row 1 (chain entry 1): content does not match its hash: changed after "
+	    "sealing: rto_ms (now 900)" } },
+	{ "UPDATE iterations SET evidence = NULL WHERE id = 2",
+	  { "iterations row 2 (chain entry 2): content does not match its hash: changed after "
+	    "sealing: evidence (now NULL)" } },
+	{ "DELETE FROM iterations WHERE id = 1",
+	  { "iterations: chain entries 1..1 are missing before row 2",
+	    "iterations row 1 removed: 4 samples row(s) still name it (first: row 1)" } },
+	{ "INSERT INTO iterations (drill_id, number, started_real_ns, started_utc)"
+	  " VALUES (1, 3, 1, 'x')",
+	  { "iterations row 3: not sealed, but its drill 1 is" } },
+};
+
+/* Each covered table edited, a row removed, a row inserted: verify names each. */
+static void test_evidence_tamper(void **state)
+{
+	struct fixture *fx = *state;
+
+	for (size_t i = 0; i < sizeof(tampers) / sizeof(tampers[0]); i++) {
+		struct fd_error err = { 0 };
+		char path[192];
+
+		snprintf(path, sizeof(path), "%s/tamper-%zu.db", fx->dir, i);
+		make_evidence(path);
+		raw_exec(path, "%s", tampers[i].sql);
+		assert_int_equal(store_open(path, &fx->st, &err), 0);
+		assert_int_equal(store_verify_chain(fx->st, &err), -EBADMSG);
+		for (size_t j = 0; j < 2 && tampers[i].want[j]; j++)
+			if (!strstr(err.msg, tampers[i].want[j]))
+				fail_msg("after \"%s\": verify said \"%s\", not \"%s\"", tampers[i].sql,
+					 err.msg, tampers[i].want[j]);
+		store_close(fx->st);
+		fx->st = NULL;
+		for (const char *sfx = ""; sfx; sfx = *sfx ? (sfx[1] == 'w' ? "-shm" : NULL) : "-wal") {
+			char p[224];
+
+			snprintf(p, sizeof(p), "%s%s", path, sfx);
+			unlink(p);
+		}
+	}
+}
+
+/* A store written by version 1 migrates; its rows verify under the older scheme. */
+static void test_evidence_legacy(void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_error err = { 0 };
+	struct store *st;
+	char *sql = NULL, v[64];
+	size_t len = 0;
+	FILE *f = fopen(STORE_V1_SQL, "r");
+	sqlite3 *db = NULL;
+
+	assert_non_null(f);
+	assert_true(getdelim(&sql, &len, '\0', f) > 0);
+	fclose(f);
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(sql);
+
+	st = open_store(fx);
+	assert_true(store_schema_version(st) >= 2);
+	if (store_verify_chain(st, &err))
+		fail_msg("a version-1 store does not verify after migrating: %s", err.msg);
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM drills WHERE evidence IS NULL");
+	assert_string_equal(v, "1"); /* sealed under the older scheme: drills and iterations only */
+	{
+		bool sealed = true;
+
+		assert_int_equal(store_evidence_sealed(st, 1, &sealed, &err), 0);
+		assert_false(sealed);
+	}
+
+	/* its chained rows are still checked ... */
+	raw_exec(fx->path, "UPDATE iterations SET rto_ms = 1.0 WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "iterations row 1 (chain entry 1): content does not match "
+				       "its hash: changed after sealing: rto_ms (now 1)"));
+	raw_exec(fx->path, "UPDATE iterations SET rto_ms = 1234.5 WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	/* ... its timeline was never sealed (docs/store.md says so) ... */
+	raw_exec(fx->path, "UPDATE samples SET ok = 1 WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	/* ... and its scenario was sealed by the migration */
+	raw_exec(fx->path, "UPDATE scenarios SET name = 'other' WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "scenarios row 1 (sealed on its own): changed after sealing: "
+				       "name (now \"other\")"));
+	raw_exec(fx->path, "UPDATE scenarios SET name = 'legacy' WHERE id = 1");
+
+	/* a drill recorded after the migration is sealed whole, in the same store */
+	make_chain(st, &(int64_t){ 0 }, &(int64_t){ 0 }, &(int64_t){ 0 });
+	{
+		bool sealed = false;
+
+		assert_int_equal(store_evidence_sealed(st, 2, &sealed, &err), 0);
+		assert_true(sealed);
+	}
+	add_samples(st, 2, 1, -1); /* iteration 2 is sealed: this row was not there */
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	if (!strstr(err.msg, "samples row 3 (iteration 1 of drill 2): inserted after sealing (position 1, 0 sealed)"))
+		fail_msg("%s", err.msg);
+}
+
 /* A pid that existed and is gone (reaped). */
 static int dead_pid(void)
 {
@@ -775,6 +1028,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_tamper_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_tamper_drill_and_unseal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_scenario_text, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_evidence_legacy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_keeps_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filter_limit, setup, teardown),
