@@ -105,6 +105,14 @@ int drill_apply_faults(struct drill *d, struct store_iteration *it, struct fd_er
 	int rc;
 
 	drill_set_phase(d, DRILL_PHASE_INJECT);
+	/* Each iteration targets what is there now: a supervisor restarted the
+	 * killed service under a new pid, a host name may resolve elsewhere.
+	 * The first iteration's plan is the one setup validated. */
+	if (d->number > 1) {
+		rc = injector_resolve(d->inj, err);
+		if (rc < 0)
+			return rc;
+	}
 	rc = injector_apply(d->inj, err);
 	if (rc < 0)
 		return rc;
