@@ -93,6 +93,7 @@ static int run_iteration(struct drill *d, unsigned number, struct store_iteratio
 	d->number = number;
 	d->iteration_id = 0;
 	d->fatal_rc = 0;
+	d->no_failback[0] = '\0'; /* read by run_iterations() once it is recorded */
 	it->drill_id = d->drill_id;
 	it->number = (int)number;
 	it->outcome = OUTCOME_RUNNING;
@@ -399,6 +400,11 @@ static int run_iterations(struct drill *d, struct fd_error *err)
 		if (rc < 0 || it.outcome == OUTCOME_ABORTED || it.outcome == OUTCOME_NOT_HEALTHY ||
 		    it.outcome == OUTCOME_ERROR) {
 			drill_textf(res->detail, sizeof(res->detail), "iteration %u: %s", i, it.detail);
+			break;
+		}
+		if (*d->no_failback && i < d->iterations) {
+			drill_textf(res->detail, sizeof(res->detail), "iteration %u: %s; %u of %u "
+				    "iterations run", i, d->no_failback, i, d->iterations);
 			break;
 		}
 		if (i < d->iterations)
