@@ -19,7 +19,8 @@
  * time to detect (the fault held), a failback time where there is a
  * failback; kill named three different pids; and nothing left (nft ruleset
  * empty, no blackhole/unreachable/prohibit route, no netem/tbf qdisc, fdk0
- * up, no stopped or frozen process, no active journal row).
+ * up, no stopped or frozen process, no active journal row). And a failback
+ * that does not hold stops the drill after its first iteration.
  * Exit 77 (skip) when not root; a kind that cannot run here says "skipped".
  */
 #include <errno.h>
@@ -48,6 +49,7 @@ struct kind_case {
 	bool failover;       /* recovery by runbook step, failback by failback step */
 	bool needs_cgroup;
 	bool needs_netem;
+	const char *failback_to; /* where the failback step points (NULL: the primary) */
 };
 
 static const struct kind_case cases[] = {
@@ -176,7 +178,7 @@ static int write_scenario(const char *path, const struct kind_case *k)
 		"    command:\n"
 		/* 8 KB of request: more than rate's tbf burst (3200 bytes), so that the
 		 * first request after T0 already waits (requests are fdk0's egress) */
-		"      run: 'curl -sf -m 0.3 -o /dev/null -H \"X-Pad: $(printf %%8000s x)\" "
+		"      run: 'curl -sf -m 0.2 -o /dev/null -H \"X-Pad: $(printf %%8000s x)\" "
 		"http://$(cat %s/target)/big'\n"
 		"steady-state:\n"
 		"  probes: [svc]\n"
@@ -188,14 +190,15 @@ static int write_scenario(const char *path, const struct kind_case *k)
 	if (k->failover)
 		fprintf(f,
 			"  steps:\n"
-			"    - { name: to the backup, run: 'sleep 0.4; echo %s > %s/target' }\n"
+			"    - { name: to the backup, run: 'sleep 0.25; echo %s > %s/target' }\n"
 			"failback:\n"
 			"  all: [svc]\n"
 			"  stable-for: 100ms\n"
-			"  timeout: 10s\n"
+			"  timeout: %s\n"
 			"  steps:\n"
 			"    - { name: to the primary, run: 'echo %s > %s/target', timeout: 5s }\n",
-			BACKUP, dir, k->primary, dir);
+			BACKUP, dir, k->failback_to ? "1s" : "10s",
+			k->failback_to ? k->failback_to : k->primary, dir);
 	fclose(f);
 	return 0;
 }
@@ -321,6 +324,54 @@ static void run_kind(const struct kind_case *k)
 	scenario_free(s);
 }
 
+/* A failback that does not hold stops the drill after iteration 1: its RTO
+ * stands, it has no failback time, and iterations 2 and 3 are not run. */
+static void no_failback(void)
+{
+	static const struct kind_case k = {
+		.kind = "drop", .primary = NET_PRIMARY, .failover = true,
+		.keys = "    targets: { cidrs: [10.250.61.1/32], protocol: tcp, ports: [8000] }\n",
+		.failback_to = "127.0.0.1:8009", /* nothing listens there */
+	};
+	struct drill_result res;
+	struct scenario *s = NULL;
+	struct drill_opts o;
+	struct fd_error err;
+	char path[512];
+	int rc;
+
+	fprintf(stderr, "--- no failback\n");
+	snprintf(path, sizeof(path), "%s/target", dir);
+	fdt_write_file(path, "%s\n", k.primary);
+	snprintf(path, sizeof(path), "%s/no-failback.yaml", dir);
+	fd_error_clear(&err);
+	if (write_scenario(path, &k) < 0 || scenario_load(path, &s, &err) < 0) {
+		FDT_CHECK(0, "no failback: scenario: %s", err.msg);
+		return;
+	}
+	drill_opts_init(&o);
+	o.db_path = db;
+	o.operator_name = "test";
+	o.no_guardian = true;
+	rc = drill_run(s, &o, &res, &err);
+	fprintf(stderr, "  %s\n", res.detail);
+	FDT_CHECK(rc == 0, "no failback: drill_run: %s", err.msg);
+	FDT_CHECK(res.n_iterations == 1, "no failback: %zu iterations run", res.n_iterations);
+	FDT_CHECK(strstr(res.detail, "iteration 1: the system did not fail back within 1.0 s (probe svc failing)") &&
+		  strstr(res.detail, "1 of 3 iterations run"), "no failback: detail \"%s\"", res.detail);
+	FDT_CHECK(!res.objectives_met, "no failback: objectives met with 1 of 3 iterations");
+	if (res.n_iterations == 1) {
+		const struct store_iteration *it = &res.iterations[0].rec;
+
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto && !it->has_failback,
+			  "no failback: iteration %s, RTO %d, failback %d", store_outcome_name(it->outcome),
+			  it->has_rto, it->has_failback);
+	}
+	nothing_left("no failback");
+	drill_result_free(&res);
+	scenario_free(s);
+}
+
 /* A freezer cgroup (v1) for the supervised primary, when the host has one. */
 static void make_cgroup(void)
 {
@@ -361,5 +412,6 @@ int main(void)
 	join_cgroup();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_kind(&cases[i]);
+	no_failback();
 	return fdt_finish();
 }
