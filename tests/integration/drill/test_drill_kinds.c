@@ -41,6 +41,7 @@
 #define BACKUP "127.0.0.1:8001"
 
 static char cns[64], sns[64], dir[256], db[320], python[512], cgroup[320];
+static pid_t main_pid;
 
 struct kind_case {
 	const char *kind;
@@ -87,13 +88,14 @@ static void stop_services(void)
 {
 	const char *pidfiles[] = { "supervisor.pid", "net.pid", "backup.pid" };
 
+	if (getpid() != main_pid)
+		return; /* a forked child exiting */
 	/* each was started by setsid: its pid is its process group */
 	for (size_t i = 0; i < 3; i++)
-		fdt_sh("p=$(cat %s/%s 2>/dev/null) && [ -n \"$p\" ] && kill -CONT -- -$p 2>/dev/null; "
-		       "[ -n \"$p\" ] && kill -KILL -- -$p 2>/dev/null; true", dir, pidfiles[i]);
+		fdt_sh("p=$(cat %s/%s 2>/dev/null); [ -n \"$p\" ] && /bin/kill -CONT -- -$p; "
+		       "[ -n \"$p\" ] && /bin/kill -KILL -- -$p; true", dir, pidfiles[i]);
 	if (*cgroup) {
-		fdt_sh("echo THAWED > %s/freezer.state 2>/dev/null; sleep 0.2; rmdir %s 2>/dev/null; true",
-		       cgroup, cgroup);
+		fdt_sh("echo THAWED > %s/freezer.state; sleep 0.2; rmdir %s", cgroup, cgroup);
 	}
 }
 
@@ -401,6 +403,7 @@ int main(void)
 		return 1;
 	}
 	snprintf(db, sizeof(db), "%s/kinds.db", dir);
+	main_pid = getpid();
 	setenv("FIREDRILL_RUN_DIR", dir, 1);
 	make_cgroup();
 	atexit(stop_services);
