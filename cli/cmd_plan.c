@@ -315,6 +315,23 @@ static json_t *criterion_json(const struct scenario *s, const struct scenario_cr
 			 c->has_detect ? json_string(s->probes[c->detect_probe].id) : json_null());
 }
 
+/* The failback criterion plus its steps (a step's timeout defaults to the failback's). */
+static json_t *failback_json(const struct scenario *s)
+{
+	json_t *o = criterion_json(s, &s->failback), *steps = json_array();
+
+	for (size_t i = 0; i < s->n_failback_steps; i++) {
+		const struct scenario_step *st = &s->failback_steps[i];
+
+		json_array_append_new(steps, json_pack("{s:i, s:s, s:s, s:o}", "step", (int)i + 1,
+						       "name", st->name, "run", st->run, "timeout_ms",
+						       ms(st->timeout_ns ? st->timeout_ns
+							  : s->failback.timeout_ns)));
+	}
+	json_object_set_new(o, "steps", steps);
+	return o;
+}
+
 static json_t *rpo_json(const struct scenario_rpo *r)
 {
 	json_t *canary = json_null(), *query = json_null();
@@ -382,7 +399,7 @@ json_t *cli_plan_json(const struct scenario *s)
 			 "faults", faults, "stop_if_failing", stop_if,
 			 "recovery", criterion_json(s, &s->recovery), "runbook", steps,
 			 "rpo", rpo_json(&s->rpo),
-			 "failback", s->has_failback ? criterion_json(s, &s->failback) : json_null(),
+			 "failback", s->has_failback ? failback_json(s) : json_null(),
 			 "notify", notify_json(s), "guards", guards, "warnings", warnings,
 			 "revert", json_string("every fault, in reverse order"));
 }

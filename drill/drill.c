@@ -95,6 +95,7 @@ static int run_iteration(struct drill *d, unsigned number, struct store_iteratio
 	d->number = number;
 	d->iteration_id = 0;
 	d->fatal_rc = 0;
+	d->no_failback[0] = '\0'; /* read by run_iterations() once it is recorded */
 	it->drill_id = d->drill_id;
 	it->number = (int)number;
 	it->outcome = OUTCOME_RUNNING;
@@ -219,6 +220,50 @@ static void log_leftovers(struct drill *d, const struct leftovers *l)
 	}
 }
 
+/* The drill row, its start webhook and the notes of what setup found. */
+static int begin_drill(struct drill *d, int n_stale, const struct leftovers *leftovers,
+		       struct fd_error *err)
+{
+	const struct scenario *s = d->s;
+	struct store_drill dr = { 0 };
+	int64_t scenario_id = 0;
+	int rc;
+
+	rc = store_put_scenario(d->st, s->name, s->sha256, s->text, &scenario_id, err);
+	if (rc < 0)
+		return rc;
+	dr.scenario_id = scenario_id;
+	drill_textf(dr.scenario_name, sizeof(dr.scenario_name), "%s", s->name);
+	drill_textf(dr.scenario_sha256, sizeof(dr.scenario_sha256), "%s", s->sha256);
+	drill_textf(dr.environment, sizeof(dr.environment), "%s", d->environment);
+	fd_operator_name(d->o->operator_name, dr.operator_name, sizeof(dr.operator_name));
+	drill_objectives_fill(s, &dr);
+	if (gethostname(dr.host, sizeof(dr.host)) < 0)
+		drill_textf(dr.host, sizeof(dr.host), "unknown");
+	drill_textf(dr.tool_version, sizeof(dr.tool_version), "firedrill %s", FD_VERSION);
+	drill_textf(dr.note, sizeof(dr.note), "%s", d->o->note ? d->o->note : "");
+	dr.started_real_ns = fd_real_ns();
+	dr.outcome = OUTCOME_RUNNING;
+	dr.iterations_planned = (int)d->iterations;
+	rc = store_begin_drill(d->st, &dr, err);
+	if (rc < 0)
+		return rc;
+	d->drill_id = dr.id;
+	d->res->drill_id = dr.id;
+	drill_set_phase(d, DRILL_PHASE_SETUP);
+	drill_notify(d, NOTIFY_START, NULL);
+	drill_notify_drain(d);
+	if (n_stale > 0) {
+		char note[96];
+
+		drill_textf(note, sizeof(note), "%d earlier drill(s) left running marked aborted", n_stale);
+		drill_event(d, "note", "stale drills", note);
+	}
+	log_leftovers(d, leftovers);
+	injector_set_drill(d->inj, dr.id);
+	return 0;
+}
+
 /* Store, lock, scope, injector: everything before the first iteration. */
 static int setup(struct drill *d, struct fd_error *err)
 {
@@ -270,54 +315,23 @@ static int setup(struct drill *d, struct fd_error *err)
 		if (rc < 0)
 			return rc;
 	}
-	if (!d->o->dry_run) {
-		struct store_drill dr = { 0 };
-		int64_t scenario_id = 0;
-
-		rc = store_put_scenario(d->st, s->name, s->sha256, s->text, &scenario_id, err);
-		if (rc < 0)
-			return rc;
-		dr.scenario_id = scenario_id;
-		drill_textf(dr.scenario_name, sizeof(dr.scenario_name), "%s", s->name);
-		drill_textf(dr.scenario_sha256, sizeof(dr.scenario_sha256), "%s", s->sha256);
-		drill_textf(dr.environment, sizeof(dr.environment), "%s", d->environment);
-		fd_operator_name(d->o->operator_name, dr.operator_name, sizeof(dr.operator_name));
-		drill_objectives_fill(s, &dr);
-		if (gethostname(dr.host, sizeof(dr.host)) < 0)
-			drill_textf(dr.host, sizeof(dr.host), "unknown");
-		drill_textf(dr.tool_version, sizeof(dr.tool_version), "firedrill %s", FD_VERSION);
-		drill_textf(dr.note, sizeof(dr.note), "%s", d->o->note ? d->o->note : "");
-		dr.started_real_ns = fd_real_ns();
-		dr.outcome = OUTCOME_RUNNING;
-		dr.iterations_planned = (int)d->iterations;
-		rc = store_begin_drill(d->st, &dr, err);
-		if (rc < 0)
-			return rc;
-		d->drill_id = dr.id;
-		d->res->drill_id = dr.id;
-		drill_set_phase(d, DRILL_PHASE_SETUP);
-		drill_notify(d, NOTIFY_START, NULL);
-		drill_notify_drain(d);
-		if (n_stale > 0) {
-			char note[96];
-
-			drill_textf(note, sizeof(note), "%d earlier drill(s) left running marked aborted", n_stale);
-			drill_event(d, "note", "stale drills", note);
-		}
-		log_leftovers(d, &leftovers);
-	}
+	/* Validated, guarded and planned before the drill row and the start
+	 * webhook: a refused or unpreparable fault leaves no trace. Targets are
+	 * resolved again at each iteration's inject (drill_apply_faults). */
 	io.store = d->st;
 	io.db_path = d->o->db_path;
-	io.drill_id = d->drill_id;
 	io.force = d->o->force;
 	io.no_guardian = d->o->no_guardian;
 	rc = injector_new(s, &io, &d->inj, err);
+	if (rc == 0)
+		rc = injector_prepare(d->inj, err);
 	if (rc < 0)
 		return rc;
-	/* Prepared once for every iteration: an error here injects nothing. */
-	rc = injector_prepare(d->inj, err);
-	if (rc < 0)
-		return rc;
+	if (!d->o->dry_run) {
+		rc = begin_drill(d, n_stale, &leftovers, err);
+		if (rc < 0)
+			return rc;
+	}
 	for (size_t i = 0; d->drill_id && i < injector_fault_count(d->inj); i++)
 		drill_event(d, "note", injector_fault_id(d->inj, i), injector_fault_summary(d->inj, i));
 	return 0;
@@ -389,6 +403,11 @@ static int run_iterations(struct drill *d, struct fd_error *err)
 		if (rc < 0 || it.outcome == OUTCOME_ABORTED || it.outcome == OUTCOME_NOT_HEALTHY ||
 		    it.outcome == OUTCOME_ERROR) {
 			drill_textf(res->detail, sizeof(res->detail), "iteration %u: %s", i, it.detail);
+			break;
+		}
+		if (*d->no_failback && i < d->iterations) {
+			drill_textf(res->detail, sizeof(res->detail), "iteration %u: %s; %u of %u "
+				    "iterations run", i, d->no_failback, i, d->iterations);
 			break;
 		}
 		if (i < d->iterations)

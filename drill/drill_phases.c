@@ -48,6 +48,12 @@ static int steady_state(struct drill *d, char *why, size_t len, struct fd_error 
 			drill_textf(why, len, "interrupted before injection");
 			return 0;
 		}
+		if (fd_mono_ns() >= until && d->number > 1) {
+			/* after the failback watch and the cool-down */
+			drill_textf(why, len, "system not back to steady state after iteration %u: %s",
+				    d->number - 1, first_unhealthy(d, who, sizeof(who)));
+			return 0;
+		}
 		if (fd_mono_ns() >= until) {
 			drill_textf(why, len, "system not healthy before the drill: %s",
 				 first_unhealthy(d, who, sizeof(who)));
@@ -102,6 +108,14 @@ int drill_apply_faults(struct drill *d, struct store_iteration *it, struct fd_er
 	int rc;
 
 	drill_set_phase(d, DRILL_PHASE_INJECT);
+	/* Each iteration targets what is there now: a supervisor restarted the
+	 * killed service under a new pid, a host name may resolve elsewhere.
+	 * The first iteration's plan is the one setup validated. */
+	if (d->number > 1) {
+		rc = injector_resolve(d->inj, err);
+		if (rc < 0)
+			return rc;
+	}
 	rc = injector_apply(d->inj, err);
 	if (rc < 0)
 		return rc;
@@ -389,16 +403,88 @@ int drill_revert_faults(struct drill *d, struct fd_error *err)
 	return 0;
 }
 
-/* After revert: time until the failback criterion holds (the primary serves again). */
+/* failback.steps: one "failback-lap" event each (the laps table holds the
+ * recovery runbook); a failed one is noted in *failed. */
+static void failback_lap(struct drill *d, const struct store_lap *l, bool *failed)
+{
+	char detail[700], dur[32];
+
+	drill_textf(detail, sizeof(detail), "%s in %s%s%s", l->ok ? "done" : "failed",
+		    fd_duration_format(l->ended_mono_ns - l->started_mono_ns, dur, sizeof(dur)),
+		    *l->detail ? ": " : "", l->detail);
+	drill_event_at(d, l->ended_mono_ns ? l->ended_mono_ns : fd_mono_ns(), "failback-lap",
+		       l->name, detail);
+	*failed = *failed || !l->ok;
+}
+
+/* Runs failback.steps in order, each timed like a runbook step. */
+static int failback_steps(struct drill *d, bool *failed, struct fd_error *err)
+{
+	const struct scenario *s = d->s;
+	struct step_runner *sr;
+	struct store_lap lap;
+	int rc;
+
+	if (!s->n_failback_steps)
+		return 0;
+	sr = step_runner_new(s->failback_steps, s->n_failback_steps, s->failback.timeout_ns);
+	if (!sr)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	rc = step_runner_start(sr, fd_mono_ns(), err);
+	while (rc == 0 && !step_runner_finished(sr)) {
+		if (drill_stop_requested(d)) {
+			size_t first = 0, n;
+			const struct store_lap *laps;
+
+			step_runner_current(sr, &first);
+			step_runner_cancel(sr, fd_mono_ns(), "interrupted by a signal");
+			laps = step_runner_laps(sr, &n);
+			for (size_t i = first; i < n; i++)
+				if (step_runner_started(sr, i))
+					failback_lap(d, &laps[i], failed);
+			break;
+		}
+		rc = drill_poll_slice(d, fd_mono_ns() + SLICE_NS, err);
+		while (step_runner_tick(sr, fd_mono_ns(), &lap) >= 0)
+			failback_lap(d, &lap, failed);
+	}
+	step_runner_free(sr);
+	return rc;
+}
+
+static const char *first_failing(const struct drill *d, const struct scenario_criterion *c,
+				 char *buf, size_t len)
+{
+	for (size_t i = 0; i < c->n_probes; i++) {
+		const struct probe_track *t = &d->tracks[c->probes[i]];
+
+		if (!t->ok) {
+			drill_textf(buf, len, "probe %s %s", d->s->probes[c->probes[i]].id,
+				    t->seen ? "failing" : "never answered");
+			return buf;
+		}
+	}
+	drill_textf(buf, len, "its probes never held for stable-for");
+	return buf;
+}
+
+/*
+ * After revert: failback.steps, then the time until the failback criterion
+ * holds (the primary serves again). A system that does not come back sets
+ * d->no_failback: the drill stops there rather than measure the next
+ * iteration against a system that is not the one planned.
+ */
 int drill_failback(struct drill *d, struct store_iteration *it, struct fd_error *err)
 {
 	const struct scenario *s = d->s;
 	struct recovery_result rr = { 0 };
 	int64_t from, deadline;
-	char dur[32];
+	char dur[32], who[160];
+	bool step_failed = false;
 	int rc = 0;
 
-	if (!s->has_failback || it->outcome != OUTCOME_RECOVERED)
+	if (!s->has_failback || !d->has_t0 ||
+	    (it->outcome != OUTCOME_RECOVERED && it->outcome != OUTCOME_NOT_RECOVERED))
 		return 0;
 	drill_set_phase(d, DRILL_PHASE_FAILBACK);
 	from = fd_mono_ns();
@@ -407,18 +493,22 @@ int drill_failback(struct drill *d, struct store_iteration *it, struct fd_error 
 	if (!d->watch)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	d->watch_from = from;
-	while (!recovery_watch_done(d->watch, fd_mono_ns(), &rr) && fd_mono_ns() < deadline &&
-	       !drill_stop_requested(d)) {
+	rc = failback_steps(d, &step_failed, err);
+	while (rc == 0 && !recovery_watch_done(d->watch, fd_mono_ns(), &rr) &&
+	       fd_mono_ns() < deadline && !drill_stop_requested(d)) {
 		rc = drill_poll_slice(d, deadline, err);
-		if (rc < 0)
-			break;
 	}
 	if (rr.recovered) {
 		it->has_failback = true;
 		it->failback_ms = (double)rr.rto_ns / (double)FD_NS_PER_MS;
 		drill_event(d, "outcome", "failed-back", fd_duration_format(rr.rto_ns, dur, sizeof(dur)));
-	} else {
-		drill_event(d, "outcome", "no-failback", "the failback criterion did not hold in time");
+	} else if (rc == 0 && !drill_stop_requested(d)) {
+		drill_textf(d->no_failback, sizeof(d->no_failback),
+			    "the system did not fail back within %s (%s)%s",
+			    fd_duration_format(s->failback.timeout_ns, dur, sizeof(dur)),
+			    first_failing(d, &s->failback, who, sizeof(who)),
+			    step_failed ? "; a failback step failed" : "");
+		drill_event(d, "outcome", "no-failback", d->no_failback);
 	}
 	recovery_watch_free(d->watch);
 	d->watch = NULL;

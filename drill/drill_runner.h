@@ -59,6 +59,7 @@ struct drill {
 	bool has_t0;
 	int64_t t0;
 	bool applied;
+	char no_failback[FD_ERROR_MSG_MAX]; /* why the system did not come back; stops the drill */
 	struct step_runner *steps;
 	struct probe_track *tracks;
 	bool *seen, *ok; /* the tracks, flattened for the progress callback */

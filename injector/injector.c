@@ -68,18 +68,23 @@ static char *dirname_of(const char *path)
 	return strndup(path, slash == path ? 1 : (size_t)(slash - path));
 }
 
-int injector_prepare(struct injector *inj, struct fd_error *err)
+static void drop_states(struct injector *inj)
+{
+	for (size_t i = 0; i < inj->n; i++) {
+		struct inj_fault *x = &inj->faults[i];
+
+		if (x->state)
+			x->drv->free_state(x->state);
+		x->state = NULL;
+	}
+}
+
+/* Every driver's prepare, against the system as it is now: targets
+ * (processes, host names, prefix lists) are resolved here. */
+static int prepare_faults(struct injector *inj, struct fd_error *err)
 {
 	int rc = 0;
 
-	if (inj->prepared)
-		return 0;
-	if (inj->n > INJ_MAX_FAULTS)
-		return fd_error_set(err, FD_ERR_INPUT, -E2BIG,
-				    "%s: %zu faults; one injection takes at most %d",
-				    inj->s->path ? inj->s->path : "scenario", inj->n, INJ_MAX_FAULTS);
-	inj->base_dir = dirname_of(inj->s->path);
-	inj->ctx.base_dir = inj->base_dir;
 	for (size_t i = 0; i < inj->n && rc == 0; i++) {
 		struct inj_fault *x = &inj->faults[i];
 
@@ -99,20 +104,49 @@ int injector_prepare(struct injector *inj, struct fd_error *err)
 			break;
 		x->drv->describe(x->state, x->summary, sizeof(x->summary));
 	}
-	if (rc < 0) {
-		/* An error here means nothing will be applied: drop every plan. */
-		for (size_t i = 0; i < inj->n; i++) {
-			struct inj_fault *x = &inj->faults[i];
+	if (rc < 0)
+		drop_states(inj); /* nothing will be applied: drop every plan */
+	return rc;
+}
 
-			if (x->state)
-				x->drv->free_state(x->state);
-			x->state = NULL;
-		}
+int injector_prepare(struct injector *inj, struct fd_error *err)
+{
+	int rc;
+
+	if (inj->prepared)
+		return 0;
+	if (inj->n > INJ_MAX_FAULTS)
+		return fd_error_set(err, FD_ERR_INPUT, -E2BIG,
+				    "%s: %zu faults; one injection takes at most %d",
+				    inj->s->path ? inj->s->path : "scenario", inj->n, INJ_MAX_FAULTS);
+	inj->base_dir = dirname_of(inj->s->path);
+	inj->ctx.base_dir = inj->base_dir;
+	rc = prepare_faults(inj, err);
+	if (rc < 0)
 		return rc;
-	}
 	inj->prepared = true;
 	inj_guardian_standby(inj);
 	return 0;
+}
+
+int injector_resolve(struct injector *inj, struct fd_error *err)
+{
+	int rc;
+
+	if (!inj->prepared)
+		return injector_prepare(inj, err);
+	if (inj->applied)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EBUSY, "injector: resolve while applied");
+	drop_states(inj);
+	rc = prepare_faults(inj, err);
+	if (rc < 0)
+		inj->prepared = false; /* no plan left: apply refuses */
+	return rc;
+}
+
+void injector_set_drill(struct injector *inj, int64_t drill_id)
+{
+	inj->opts.drill_id = drill_id;
 }
 
 size_t injector_fault_count(const struct injector *inj)

@@ -46,6 +46,17 @@ struct injector_opts {
 int injector_new(const struct scenario *s, const struct injector_opts *opts,
 		 struct injector **out, struct fd_error *err);
 int injector_prepare(struct injector *inj, struct fd_error *err);
+/*
+ * Between applies (a drill's later iterations): prepares every fault again
+ * against the system as it is now, so that a restarted service's new pid, a
+ * host name's new addresses and a changed prefix list are what the next
+ * apply targets. The summaries then describe the new targets. An error
+ * leaves the injector unprepared (apply refuses).
+ */
+int injector_resolve(struct injector *inj, struct fd_error *err);
+/* The drill row the journal rows name; set once it exists (prepare runs
+ * before it, so that a refused fault leaves no drill row). */
+void injector_set_drill(struct injector *inj, int64_t drill_id);
 int injector_apply(struct injector *inj, struct fd_error *err);
 int injector_revert(struct injector *inj, struct fd_error *err);
 void injector_free(struct injector *inj);

@@ -388,6 +388,11 @@ void scenario_free(struct scenario *s)
 		free(s->steps[i].run);
 	}
 	free(s->steps);
+	for (size_t i = 0; s->failback_steps && i < s->n_failback_steps; i++) {
+		free(s->failback_steps[i].name);
+		free(s->failback_steps[i].run);
+	}
+	free(s->failback_steps);
 	free_action(&s->rpo.canary.write);
 	free_action(&s->rpo.canary.read);
 	free(s->rpo.canary.value_json);

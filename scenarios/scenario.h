@@ -317,6 +317,10 @@ struct scenario {
 
 	bool has_failback;
 	struct scenario_criterion failback;
+	/* failback.steps: commands run after the revert, before the failback
+	 * watch (never manual; a step's default timeout is the failback's) */
+	struct scenario_step *failback_steps;
+	size_t n_failback_steps;
 
 	struct scenario_notify *notify;
 	size_t n_notify;

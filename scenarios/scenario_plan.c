@@ -388,6 +388,11 @@ void scenario_print_plan(const struct scenario *s, FILE *out)
 	if (s->has_failback) {
 		fprintf(out, "\n%d. failback (time until the primary serves again)\n", step++);
 		print_criterion(out, s, &s->failback);
+		for (size_t i = 0; i < s->n_failback_steps; i++)
+			fprintf(out, "  failback step %zu: %s [run: %s], timeout %s\n", i + 1,
+				s->failback_steps[i].name, s->failback_steps[i].run,
+				dur(s->failback_steps[i].timeout_ns ? s->failback_steps[i].timeout_ns
+				    : s->failback.timeout_ns, a, sizeof(a)));
 	}
 	fprintf(out, "\n%d. record the iteration%s\n", step++,
 		s->iterations > 1 ? "; cool down, then repeat from 1" : "");

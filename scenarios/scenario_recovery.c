@@ -195,6 +195,26 @@ static int cr_resolution(struct lctx *c, const struct ynode *v, void *obj)
 	return r ? r : check_resolution(c, v, cr);
 }
 
+/* A failback step is a command: nobody is waiting at a terminal between
+ * iterations. Its default timeout (0 here) is the failback's, applied by
+ * the drill, since failback.timeout may come after the steps. */
+static int read_failback_step(struct lctx *c, const struct ynode *map, void *obj)
+{
+	int64_t recovery_timeout = c->s->recovery.timeout_ns;
+	const struct ynode *manual = map->type == YNODE_MAP ? scenario_map_get(map, "manual") : NULL;
+	int r;
+
+	if (manual)
+		return scenario_fail(c, manual, "step #%zu: failback steps are commands "
+				     "(\"manual\" is for the recovery runbook only)", c->index + 1);
+	if (map->type == YNODE_MAP && !scenario_map_get(map, "run"))
+		return scenario_fail(c, map, "step #%zu: needs run: COMMAND", c->index + 1);
+	c->s->recovery.timeout_ns = 0; /* read_step's default is the recovery's */
+	r = read_step(c, map, obj);
+	c->s->recovery.timeout_ns = recovery_timeout;
+	return r;
+}
+
 /* The steps belong to the scenario, not to the criterion they are read with. */
 static int cr_steps(struct lctx *c, const struct ynode *v, void *obj)
 {
@@ -202,8 +222,15 @@ static int cr_steps(struct lctx *c, const struct ynode *v, void *obj)
 		.size = sizeof(struct scenario_step), .item = read_step,
 		.what = "a list of steps", .empty_ok = true,
 	};
+	static const struct list_spec failback_spec = {
+		.size = sizeof(struct scenario_step), .item = read_failback_step,
+		.what = "a list of steps", .empty_ok = true,
+	};
 	struct scenario *s = c->s;
 
+	if (obj == &s->failback)
+		return scenario_read_list(c, v, &failback_spec, (void **)&s->failback_steps,
+					  &s->n_failback_steps);
 	return scenario_read_list(c, v, &spec, (void **)&s->steps, &s->n_steps);
 }
 
@@ -222,7 +249,7 @@ static const struct field criterion_fields[] = {
 	{ "resolution", cr_resolution, 0, BIT(CRIT_RECOVERY), false },
 	{ "stable-for", cr_stable_for, 0, 0, false },
 	{ "timeout", cr_timeout, ALL_KINDS, 0, false },
-	{ "steps", cr_steps, 0, BIT(CRIT_RECOVERY), false },
+	{ "steps", cr_steps, 0, BIT(CRIT_RECOVERY) | BIT(CRIT_FAILBACK), false },
 	{ "detect", cr_detect, 0, BIT(CRIT_RECOVERY), false },
 };
 

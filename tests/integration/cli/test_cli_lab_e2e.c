@@ -2,13 +2,18 @@
  * End to end, as root: the built-in lab, `firedrill run` on the library's
  * lab scenarios, and the store checked against the lab's ground truth.
  *
- *  1. lab up, lab-region-a-blackhole: exit 0, one recovered iteration whose
- *     RTO lies within the scorer's error bound of the lab's failover (with
- *     a margin for request latency), lost writes equal to the lab's record,
- *     RPO within a canary interval of the truth, no firedrill nft table left.
- *  2. lab reset --no-controller, lab-no-failover: exit 1, recorded
+ *  1. lab up, lab-region-a-blackhole without its failback (the failback
+ *     step's `lab reset` empties the truth log): exit 0, one recovered
+ *     iteration whose RTO lies within the scorer's error bound of the lab's
+ *     failover (with a margin for request latency), lost writes equal to the
+ *     lab's record, RPO within a canary interval of the truth, no firedrill
+ *     nft table left.
+ *  2. lab-region-a-blackhole as shipped, --iterations 3: exit 0, three
+ *     recovered iterations, each with its own RTO and failback time, region
+ *     A primary again at the end, nothing left applied.
+ *  3. lab reset --no-controller, lab-no-failover: exit 1, recorded
  *     "not recovered" with no RTO, nothing left applied.
- *  3. lab down: no fdlab namespace left.
+ *  4. lab down: no fdlab namespace left.
  *
  * Exit 77 (skip) when not root. Never fails on speed: only on wrong numbers
  * and on leftovers.
@@ -35,8 +40,8 @@ static void cleanup(void)
 	fdt_sh("%s lab down >/dev/null 2>&1", exe);
 }
 
-/* The one iteration of the newest drill. */
-static int newest_iteration(struct store_iteration *out, struct store_drill *drill)
+/* The iterations of the newest drill (want of them, or fails). */
+static int newest_iterations(struct store_iteration *out, size_t want, struct store_drill *drill)
 {
 	struct store *st = NULL;
 	struct store_drill *d = NULL;
@@ -47,18 +52,24 @@ static int newest_iteration(struct store_iteration *out, struct store_drill *dri
 	int rc = -1;
 
 	if (store_open_readonly(db, &st, &e) < 0 || store_list_drills(st, &f, &d, &nd, &e) < 0 || nd == 0 ||
-	    store_list_iterations(st, d[nd - 1].id, &it, &ni, &e) < 0 || ni != 1) {
-		fprintf(stderr, "store: %s (drills %zu, iterations %zu)\n", e.msg, nd, ni);
+	    store_list_iterations(st, d[nd - 1].id, &it, &ni, &e) < 0 || ni != want) {
+		fprintf(stderr, "store: %s (drills %zu, iterations %zu, want %zu)\n", e.msg, nd, ni,
+			want);
 		goto out;
 	}
 	*drill = d[nd - 1];
-	*out = it[0];
+	memcpy(out, it, want * sizeof(*out));
 	rc = 0;
 out:
 	free(d);
 	free(it);
 	store_close(st);
 	return rc;
+}
+
+static int newest_iteration(struct store_iteration *out, struct store_drill *drill)
+{
+	return newest_iterations(out, 1, drill);
 }
 
 static int active_faults(void)
@@ -134,8 +145,12 @@ static void drill_recovers(void)
 
 	FDT_CHECK(fdt_sh("%s lab up", exe) == 0, "lab up");
 	wait_healthy("lab-region-a-blackhole.yaml");
-	FDT_CHECK(fdt_sh("%s --db %s run %s/scenarios/library/lab-region-a-blackhole.yaml --json -q </dev/null >%s/run1.json",
-		 exe, db, src, dir) == 0, "run lab-region-a-blackhole should exit 0");
+	/* the same scenario without failback: the truth log survives the run */
+	FDT_CHECK(fdt_sh("sed '/^failback:/,/^$/d' %s/scenarios/library/lab-region-a-blackhole.yaml "
+			 ">%s/lab-region-a-blackhole.yaml && ! grep -q '^failback:' %s/lab-region-a-blackhole.yaml",
+			 src, dir, dir) == 0, "scenario without failback");
+	FDT_CHECK(fdt_sh("%s --db %s run %s/lab-region-a-blackhole.yaml --json -q </dev/null >%s/run1.json",
+		 exe, db, dir, dir) == 0, "run lab-region-a-blackhole should exit 0");
 	if (newest_iteration(&it, &d) < 0) {
 		fdt_failures++;
 		return;
@@ -210,6 +225,38 @@ static void run_lines_in_order(const char *path)
 	FDT_CHECK(n >= 5, "run output: only %zu timed event lines in %s", n, path);
 }
 
+/* Three iterations, each failed back by the scenario's `lab reset` step. */
+static void drill_three_iterations(void)
+{
+	struct store_iteration it[3];
+	struct store_drill d;
+
+	FDT_CHECK(fdt_sh("%s lab reset", exe) == 0, "lab reset");
+	wait_healthy("lab-region-a-blackhole.yaml");
+	FDT_CHECK(fdt_sh("%s --db %s run %s/scenarios/library/lab-region-a-blackhole.yaml --iterations 3 "
+			 "</dev/null >%s/run3.txt 2>&1", exe, db, src, dir) == 0,
+		  "run lab-region-a-blackhole --iterations 3 should exit 0");
+	if (newest_iterations(it, 3, &d) < 0) {
+		fdt_failures++;
+		return;
+	}
+	for (int i = 0; i < 3; i++) {
+		fprintf(stderr, "iteration %d: %s, RTO %.1f ms, failback %.1f ms\n", it[i].number,
+			store_outcome_name(it[i].outcome), it[i].rto_ms, it[i].failback_ms);
+		FDT_CHECK(it[i].number == i + 1, "iteration %d numbered %d", i + 1, it[i].number);
+		FDT_CHECK(it[i].outcome == OUTCOME_RECOVERED, "iteration %d: %s (%s)", i + 1,
+			  store_outcome_name(it[i].outcome), it[i].detail);
+		FDT_CHECK(it[i].has_rto && it[i].rto_ms > 0, "iteration %d: no RTO", i + 1);
+		FDT_CHECK(it[i].has_failback, "iteration %d: no failback time", i + 1);
+		FDT_CHECK(i == 0 || it[i].t0_real_ns > it[i - 1].t0_real_ns,
+			  "iteration %d: T0 not after the previous one", i + 1);
+	}
+	FDT_CHECK(d.outcome == OUTCOME_RECOVERED && d.objectives_met, "drill %s, objectives %s",
+		  store_outcome_name(d.outcome), d.objectives_met ? "met" : "missed");
+	FDT_CHECK(lab_healthy("lab-region-a-blackhole.yaml"), "region A not primary after the drill");
+	no_firedrill_table();
+}
+
 static void drill_not_recovered(void)
 {
 	char path[600];
@@ -237,7 +284,7 @@ static void drill_not_recovered(void)
 int main(void)
 {
 	const char *b = getenv("FD_BUILD_ROOT"), *s = getenv("FD_SOURCE_ROOT");
-	char out[4096];
+	char out[4096], path[4096];
 
 	if (!fdt_need_root())
 		return FDT_SKIP;
@@ -249,15 +296,19 @@ int main(void)
 	snprintf(src, sizeof(src), "%s", s);
 	snprintf(db, sizeof(db), "%s/e2e.db", dir);
 	setenv("FIREDRILL_RUN_DIR", dir, 1);
+	/* the failback step runs `firedrill lab reset`: this build's firedrill */
+	snprintf(path, sizeof(path), "%s/cli:%s", b, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
 	fdt_trace = true;
 	atexit(cleanup);
 
 	drill_recovers();
+	drill_three_iterations();
 	drill_not_recovered();
 	FDT_CHECK(fdt_sh("%s lab down", exe) == 0, "lab down");
 	fdt_capture(out, sizeof(out), "ip netns list");
 	FDT_CHECK(!strstr(out, "fdlab-"), "namespaces left: %s", out);
 	if (fdt_failures)
-		fdt_sh("cat %s/run2.txt; cat %s/run1.json", dir, dir);
+		fdt_sh("cat %s/run2.txt; cat %s/run3.txt; cat %s/run1.json", dir, dir, dir);
 	return fdt_finish();
 }

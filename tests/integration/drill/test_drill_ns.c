@@ -827,6 +827,73 @@ static void not_healthy(void)
 	nothing_left();
 }
 
+static size_t count_drills(void)
+{
+	struct store *st = NULL;
+	struct store_drill *d = NULL;
+	struct store_filter f = { 0 };
+	struct fd_error e;
+	size_t n = 0;
+
+	if (store_open(db, &st, &e) < 0 || store_list_drills(st, &f, &d, &n, &e) < 0) {
+		FDT_CHECK(0, "drills: %s", e.msg);
+		n = 0;
+	}
+	free(d);
+	store_close(st);
+	return n;
+}
+
+/* A fault the injector refuses (a guard) is refused before anything is
+ * recorded or announced: no drill row, no webhook, an error. */
+static void guard_refused(void)
+{
+	char path[512];
+	struct drill_result res;
+	struct scenario *s = NULL;
+	struct drill_opts o;
+	struct fd_error e;
+	size_t before = count_drills();
+	int rc;
+
+	fprintf(stderr, "guard_refused\n");
+	set_backend("10.250.1.1");
+	fdt_hook_clear(hooks_rx);
+	snprintf(path, sizeof(path), "%s/fdt-guarded.yaml", dir);
+	fdt_write_file(path,
+		       "name: fdt-guarded\n"
+		       "scope: { netns: %s }\n"
+		       "faults:\n"
+		       "  - { id: everything, kind: drop, duration: 1m, targets: { cidrs: [0.0.0.0/0] } }\n"
+		       "probes:\n"
+		       "  - { id: api, interval: 20ms, http: { url: 'http://127.0.0.1:%d/health' } }\n"
+		       "steady-state: { probes: [api] }\n"
+		       "recovery: { all: [api], timeout: 5s }\n"
+		       "notify:\n"
+		       "  - webhook-env: FDT_DRILL_HOOK\n"
+		       "    events: [start, injected, recovered, objectives-missed, end]\n",
+		       ns, FRONT_PORT);
+	fd_error_clear(&e);
+	rc = scenario_load(path, &s, &e);
+	FDT_CHECK(rc == 0, "scenario: %s", e.msg);
+	if (rc < 0)
+		return;
+	drill_opts_init(&o);
+	o.db_path = db;
+	o.operator_name = "test";
+	o.no_guardian = true;
+	rc = drill_run(s, &o, &res, &e);
+	FDT_CHECK(rc < 0 && strstr(e.msg, "guarded"), "guarded fault: rc %d: %s", rc, e.msg);
+	FDT_CHECK(res.drill_id == 0 && res.n_iterations == 0, "drill %lld recorded, %zu iterations",
+		  (long long)res.drill_id, res.n_iterations);
+	FDT_CHECK(count_drills() == before, "drill rows %zu, before %zu", count_drills(), before);
+	FDT_CHECK(fdt_hook_count(hooks_rx) == 0, "%zu webhooks sent for a refused drill",
+		  fdt_hook_count(hooks_rx));
+	drill_result_free(&res);
+	scenario_free(s);
+	nothing_left();
+}
+
 static void scope_locked(void)
 {
 	struct drill_result res;
@@ -890,6 +957,7 @@ int main(void)
 	not_recovered();
 	stop_if_failing();
 	not_healthy();
+	guard_refused();
 	scope_locked();
 
 	MHD_stop_daemon(fd_front);

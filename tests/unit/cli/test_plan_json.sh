@@ -168,6 +168,32 @@ grep -q "time to detect: the first failure after T0 of probe canary-path" "$tmp/
 "$fd" plan "$lib/region-endpoint-drop.yaml" >"$tmp/r.txt" || bad "plan: exit $?"
 grep -q "time to detect: the first failure after T0 of a criterion probe healthy at T0" "$tmp/r.txt" ||
 	bad "default detect in the text plan"
+# failback steps: in the JSON plan (timeout defaults to the failback's) and the text plan
+cat >"$tmp/fb.yaml" <<'YAML'
+name: failback-steps
+faults:
+  - { id: hook, kind: exec, duration: 10s, inject: "true" }
+probes:
+  - id: self
+    command: { run: "true" }
+recovery: { all: [self], timeout: 2s }
+failback:
+  all: [self]
+  timeout: 40s
+  steps:
+    - { name: promote A, run: ./promote a, timeout: 5s }
+    - { name: check A, run: ./check a }
+YAML
+"$fd" plan --json "$tmp/fb.yaml" >"$tmp/fb.json" || bad "plan --json failback steps: exit $?"
+python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))
+s = [(x["step"], x["name"], x["run"], x["timeout_ms"]) for x in p["failback"]["steps"]]
+want = [(1, "promote A", "./promote a", 5000), (2, "check A", "./check a", 40000)]
+sys.exit(0 if s == want else "failback steps %r" % s)' "$tmp/fb.json" || bad "failback steps json"
+"$fd" plan "$tmp/fb.yaml" >"$tmp/fb.txt" || bad "plan failback steps: exit $?"
+grep -q 'failback step 2: check A \[run: ./check a\], timeout 40.0 s' "$tmp/fb.txt" ||
+	bad "failback steps text: $(grep 'failback step' "$tmp/fb.txt")"
 
 # an invalid scenario: exit 2, nothing on stdout
 "$fd" plan --json "$root/tests/data/bad/01-unknown-kind.yaml" >"$tmp/out" 2>/dev/null

@@ -1,0 +1,420 @@
+/*
+ * Every fault kind, three iterations each, through drill_run(), as root.
+ *
+ * Two namespaces this test creates: the client fdt-knd-PID (the scenario's
+ * scope: probes, faults, runbook) and the server fdt-kns-PID, joined by a
+ * veth pair (client fdk0 10.250.61.2, server 10.250.61.1). Services are
+ * `python3 -m http.server` serving a 64 KiB file:
+ *  - the network primary on 10.250.61.1:8000 in the server namespace;
+ *  - the process primary on 127.0.0.1:8000 in the client namespace, under a
+ *    supervisor shell loop that restarts it (and writes its pidfile), in a
+ *    freezer cgroup of its own when the host has one;
+ *  - the backup on 127.0.0.1:8001 in the client namespace.
+ * The probe fetches the file from the address in DIR/target. Recovery is a
+ * runbook step pointing target at the backup, failback a failback step
+ * pointing it back at the primary; for kill, recovery is the supervisor's
+ * restart (no steps), so each iteration must kill the new pid.
+ *
+ * Checked per kind: three iterations, each recovered with its own RTO and
+ * time to detect (the fault held), a failback time where there is a
+ * failback; kill named three different pids; and nothing left (nft ruleset
+ * empty, no blackhole/unreachable/prohibit route, no netem/tbf qdisc, fdk0
+ * up, no stopped or frozen process, no active journal row). And a failback
+ * that does not hold stops the drill after its first iteration.
+ * Exit 77 (skip) when not root; a kind that cannot run here says "skipped".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "drill.h"
+#include "fd_time.h"
+#include "fdtest.h"
+#include "scenario.h"
+#include "store.h"
+
+#define ITERATIONS 3
+#define NET_PRIMARY "10.250.61.1:8000"
+#define PROC_PRIMARY "127.0.0.1:8000"
+#define BACKUP "127.0.0.1:8001"
+
+static char cns[64], sns[64], dir[256], db[320], python[512], cgroup[320];
+static pid_t main_pid;
+
+struct kind_case {
+	const char *kind;
+	const char *keys;    /* the fault's own keys (YAML, 4 spaces in; @ = dir) */
+	const char *primary; /* what target names in steady state */
+	bool failover;       /* recovery by runbook step, failback by failback step */
+	bool needs_cgroup;
+	bool needs_netem;
+	const char *failback_to; /* where the failback step points (NULL: the primary) */
+};
+
+static const struct kind_case cases[] = {
+	{ .kind = "drop", .primary = NET_PRIMARY, .failover = true,
+	  .keys = "    targets: { cidrs: [10.250.61.1/32], protocol: tcp, ports: [8000] }\n" },
+	{ .kind = "reject", .primary = NET_PRIMARY, .failover = true,
+	  .keys = "    targets: { cidrs: [10.250.61.1/32], protocol: tcp, ports: [8000] }\n" },
+	{ .kind = "blackhole-route", .primary = NET_PRIMARY, .failover = true,
+	  .keys = "    targets: { cidrs: [10.250.61.1/32] }\n" },
+	{ .kind = "unreachable-route", .primary = NET_PRIMARY, .failover = true,
+	  .keys = "    targets: { cidrs: [10.250.61.1/32] }\n" },
+	{ .kind = "prohibit-route", .primary = NET_PRIMARY, .failover = true,
+	  .keys = "    targets: { cidrs: [10.250.61.1/32] }\n" },
+	{ .kind = "link-down", .primary = NET_PRIMARY, .failover = true, .keys = "    link: fdk0\n" },
+	{ .kind = "delay", .primary = NET_PRIMARY, .failover = true, .needs_netem = true,
+	  .keys = "    link: fdk0\n    delay: 600ms\n" },
+	{ .kind = "loss", .primary = NET_PRIMARY, .failover = true, .needs_netem = true,
+	  .keys = "    link: fdk0\n    loss: 100\n" },
+	{ .kind = "rate", .primary = NET_PRIMARY, .failover = true,
+	  .keys = "    link: fdk0\n    rate: 8kbit\n" },
+	{ .kind = "exec", .primary = NET_PRIMARY, .failover = true,
+	  .keys = "    inject: ip link set fdk0 down\n    revert: ip link set fdk0 up\n" },
+	/* recovered by the supervisor's restart: each iteration kills a new pid */
+	{ .kind = "kill", .primary = PROC_PRIMARY,
+	  .keys = "    process: { match: 'http\\.server\\x008000\\x00' }\n" },
+	{ .kind = "stop", .primary = PROC_PRIMARY, .failover = true,
+	  .keys = "    process: { pidfile: @/primary.pid }\n" },
+	{ .kind = "freeze", .primary = PROC_PRIMARY, .failover = true, .needs_cgroup = true,
+	  .keys = "    process: { match: 'http\\.server\\x008000\\x00' }\n" },
+};
+
+/* ---- the services ------------------------------------------------------- */
+
+static void stop_services(void)
+{
+	const char *pidfiles[] = { "supervisor.pid", "net.pid", "backup.pid" };
+
+	if (getpid() != main_pid)
+		return; /* a forked child exiting */
+	/* each was started by setsid: its pid is its process group */
+	for (size_t i = 0; i < 3; i++)
+		fdt_sh("p=$(cat %s/%s 2>/dev/null); [ -n \"$p\" ] && /bin/kill -CONT -- -$p; "
+		       "[ -n \"$p\" ] && /bin/kill -KILL -- -$p; true", dir, pidfiles[i]);
+	if (*cgroup) {
+		fdt_sh("echo THAWED > %s/freezer.state; sleep 0.2; rmdir %s", cgroup, cgroup);
+	}
+}
+
+static int start_services(void)
+{
+	int rc = 0;
+
+	rc |= fdt_sh("head -c 65536 /dev/zero > %s/big", dir);
+	rc |= fdt_sh("cd %s && ip netns exec %s setsid -f sh -c 'echo $$ > %s/net.pid; "
+		     "exec %s -m http.server 8000 --bind 10.250.61.1' >/dev/null 2>&1 </dev/null",
+		     dir, sns, dir, python);
+	rc |= fdt_sh("cd %s && ip netns exec %s setsid -f sh -c 'echo $$ > %s/backup.pid; "
+		     "exec %s -m http.server 8001 --bind 127.0.0.1' >/dev/null 2>&1 </dev/null",
+		     dir, cns, dir, python);
+	/* the supervisor: restarts the primary whenever it exits */
+	rc |= fdt_sh("cd %s && ip netns exec %s setsid -f sh -c 'echo $$ > %s/supervisor.pid; "
+		     "while :; do %s -m http.server 8000 --bind 127.0.0.1 & "
+		     "echo $! > %s/primary.pid; wait $!; sleep 0.1; done' >/dev/null 2>&1 </dev/null",
+		     dir, cns, dir, python, dir);
+	return rc;
+}
+
+static bool services_up(void *arg)
+{
+	(void)arg;
+	return fdt_sh("ip netns exec %s curl -sf -m 1 -o /dev/null http://" NET_PRIMARY "/big && "
+		      "ip netns exec %s curl -sf -m 1 -o /dev/null http://" PROC_PRIMARY "/big && "
+		      "ip netns exec %s curl -sf -m 1 -o /dev/null http://" BACKUP "/big",
+		      cns, cns, cns) == 0;
+}
+
+/* Into the freezer cgroup, from here (`ip netns exec` gives its command a
+ * /sys of its own, without the cgroup mounts): the supervisor, so that every
+ * restarted primary is born there, and the primary of now. */
+static void join_cgroup(void)
+{
+	if (*cgroup && fdt_sh("echo $(cat %s/supervisor.pid) > %s/cgroup.procs && "
+			      "echo $(cat %s/primary.pid) > %s/cgroup.procs", dir, cgroup, dir,
+			      cgroup) != 0) {
+		fprintf(stderr, "cannot move the primary into %s: freeze will be skipped\n", cgroup);
+		fdt_sh("rmdir %s", cgroup);
+		cgroup[0] = '\0';
+	}
+}
+
+/* Whether the kernel has sch_netem (delay, loss): tried on fdk0 and removed. */
+static bool have_netem(void)
+{
+	return fdt_sh("tc -n %s qdisc add dev fdk0 root netem delay 1ms 2>/dev/null && "
+		      "tc -n %s qdisc del dev fdk0 root", cns, cns) == 0;
+}
+
+/* ---- one kind ------------------------------------------------------------ */
+
+static int write_scenario(const char *path, const struct kind_case *k)
+{
+	char keys[512];
+	const char *at = strchr(k->keys, '@');
+	FILE *f;
+
+	if (at)
+		snprintf(keys, sizeof(keys), "%.*s%s%s", (int)(at - k->keys), k->keys, dir, at + 1);
+	else
+		snprintf(keys, sizeof(keys), "%s", k->keys);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f,
+		"name: kinds-%s\n"
+		"iterations: %d\n"
+		"scope:\n"
+		"  netns: %s\n"
+		"faults:\n"
+		"  - id: f\n"
+		"    kind: %s\n"
+		"    duration: 1m\n"
+		"%s"
+		"probes:\n"
+		"  - id: svc\n"
+		"    interval: 50ms\n"
+		"    timeout: 500ms\n"
+		"    command:\n"
+		/* 8 KB of request: more than rate's tbf burst (3200 bytes), so that the
+		 * first request after T0 already waits (requests are fdk0's egress) */
+		"      run: 'curl -sf -m 0.2 -o /dev/null -H \"X-Pad: $(printf %%8000s x)\" "
+		"http://$(cat %s/target)/big'\n"
+		"steady-state:\n"
+		"  probes: [svc]\n"
+		"recovery:\n"
+		"  all: [svc]\n"
+		"  stable-for: 100ms\n"
+		"  timeout: 10s\n",
+		k->kind, ITERATIONS, cns, k->kind, keys, dir);
+	if (k->failover)
+		fprintf(f,
+			"  steps:\n"
+			"    - { name: to the backup, run: 'sleep 0.25; echo %s > %s/target' }\n"
+			"failback:\n"
+			"  all: [svc]\n"
+			"  stable-for: 100ms\n"
+			"  timeout: %s\n"
+			"  steps:\n"
+			"    - { name: to the primary, run: 'echo %s > %s/target', timeout: 5s }\n",
+			BACKUP, dir, k->failback_to ? "1s" : "10s",
+			k->failback_to ? k->failback_to : k->primary, dir);
+	fclose(f);
+	return 0;
+}
+
+static void nothing_left(const char *kind)
+{
+	char out[4096];
+	struct store *st = NULL;
+	struct store_fault *f = NULL;
+	struct fd_error e;
+	size_t n = 0;
+
+	fdt_capture(out, sizeof(out), "ip netns exec %s nft list ruleset 2>&1", cns);
+	FDT_CHECK(out[0] == '\0', "%s: nft ruleset left: %s", kind, out);
+	fdt_capture(out, sizeof(out), "ip -n %s route show table all 2>&1 | "
+		    "grep -E '^(blackhole|unreachable|prohibit)'", cns);
+	FDT_CHECK(out[0] == '\0', "%s: route left: %s", kind, out);
+	fdt_capture(out, sizeof(out), "tc -n %s qdisc show dev fdk0 2>&1 | grep -E 'netem|tbf'", cns);
+	FDT_CHECK(out[0] == '\0', "%s: qdisc left: %s", kind, out);
+	FDT_CHECK(fdt_sh("ip -n %s -o link show fdk0 | grep -qE '[<,]UP[,>]'", cns) == 0,
+		  "%s: fdk0 left down", kind);
+	FDT_CHECK(fdt_sh("p=$(cat %s/primary.pid) && ! ps -o stat= -p $p | grep -q T", dir) == 0,
+		  "%s: the primary left stopped", kind);
+	if (*cgroup)
+		FDT_CHECK(fdt_sh("grep -qx THAWED %s/freezer.state", cgroup) == 0,
+			  "%s: the cgroup left frozen", kind);
+	if (store_open(db, &st, &e) == 0 && store_journal_list_active(st, &f, &n, &e) == 0) {
+		FDT_CHECK(n == 0, "%s: %zu journal rows still active", kind, n);
+		store_faults_free(f, n);
+	}
+	store_close(st);
+}
+
+/* The pid each iteration's fault-applied event names ("...: 1234 (...)"). */
+static void killed_distinct_pids(const struct drill_result *res)
+{
+	struct store *st = NULL;
+	struct store_event *ev = NULL;
+	struct fd_error e;
+	long pids[ITERATIONS] = { 0 };
+	size_t n = 0, k = 0;
+
+	if (store_open(db, &st, &e) < 0 || store_list_events(st, res->drill_id, &ev, &n, &e) < 0) {
+		FDT_CHECK(0, "kill: events: %s", e.msg);
+		store_close(st);
+		return;
+	}
+	for (size_t i = 0; i < n && k < ITERATIONS; i++) {
+		const char *colon = strstr(ev[i].detail, ": ");
+
+		if (strcmp(ev[i].kind, "fault-applied") == 0 && colon) {
+			pids[k++] = strtol(colon + 2, NULL, 10);
+			fprintf(stderr, "  iteration %zu: %s\n", k, ev[i].detail);
+		}
+	}
+	FDT_CHECK(k == ITERATIONS, "kill: %zu fault-applied events", k);
+	for (size_t i = 0; i < k; i++) {
+		FDT_CHECK(pids[i] > 0, "kill: iteration %zu names no pid", i + 1);
+		for (size_t j = 0; j < i; j++)
+			FDT_CHECK(pids[i] != pids[j], "kill: iterations %zu and %zu both killed %ld",
+				  j + 1, i + 1, pids[i]);
+	}
+	free(ev);
+	store_close(st);
+}
+
+static void run_kind(const struct kind_case *k)
+{
+	struct drill_result res;
+	struct scenario *s = NULL;
+	struct drill_opts o;
+	struct fd_error err;
+	char path[512];
+	int rc;
+
+	if (k->needs_cgroup && !*cgroup) {
+		fprintf(stderr, "%s: skipped (no writable freezer cgroup on this host)\n", k->kind);
+		return;
+	}
+	if (k->needs_netem && !have_netem()) {
+		fprintf(stderr, "%s: skipped (the kernel has no sch_netem)\n", k->kind);
+		return;
+	}
+	fprintf(stderr, "--- %s\n", k->kind);
+	snprintf(path, sizeof(path), "%s/target", dir);
+	fdt_write_file(path, "%s\n", k->primary);
+	snprintf(path, sizeof(path), "%s/%s.yaml", dir, k->kind);
+	fd_error_clear(&err);
+	if (write_scenario(path, k) < 0 || scenario_load(path, &s, &err) < 0) {
+		FDT_CHECK(0, "%s: scenario: %s", k->kind, err.msg);
+		return;
+	}
+	drill_opts_init(&o);
+	o.db_path = db;
+	o.operator_name = "test";
+	o.no_guardian = true;
+	rc = drill_run(s, &o, &res, &err);
+	FDT_CHECK(rc == 0, "%s: drill_run: %s", k->kind, err.msg);
+	FDT_CHECK(res.n_iterations == ITERATIONS, "%s: %zu iterations (%s)", k->kind,
+		  res.n_iterations, res.detail);
+	for (size_t i = 0; i < res.n_iterations; i++) {
+		const struct store_iteration *it = &res.iterations[i].rec;
+
+		fprintf(stderr, "  iteration %d: %s, RTO %.1f ms, detect %.1f ms, failback %.1f ms %s\n",
+			it->number, store_outcome_name(it->outcome), it->rto_ms, it->detect_ms,
+			it->failback_ms, it->detail);
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED, "%s: iteration %zu %s: %s", k->kind, i + 1,
+			  store_outcome_name(it->outcome), it->detail);
+		FDT_CHECK(it->has_rto && it->rto_ms > 0, "%s: iteration %zu has no RTO", k->kind, i + 1);
+		/* the fault held: the probe failed before the recovery began */
+		FDT_CHECK(it->has_detect && it->detect_ms < it->rto_ms,
+			  "%s: iteration %zu: the probe did not fail before recovering (detect %.1f ms)",
+			  k->kind, i + 1, it->detect_ms);
+		FDT_CHECK(!k->failover || it->has_failback, "%s: iteration %zu has no failback time",
+			  k->kind, i + 1);
+	}
+	FDT_CHECK(res.outcome == OUTCOME_RECOVERED, "%s: drill %s: %s", k->kind,
+		  store_outcome_name(res.outcome), res.detail);
+	if (strcmp(k->kind, "kill") == 0)
+		killed_distinct_pids(&res);
+	nothing_left(k->kind);
+	drill_result_free(&res);
+	scenario_free(s);
+}
+
+/* A failback that does not hold stops the drill after iteration 1: its RTO
+ * stands, it has no failback time, and iterations 2 and 3 are not run. */
+static void no_failback(void)
+{
+	static const struct kind_case k = {
+		.kind = "drop", .primary = NET_PRIMARY, .failover = true,
+		.keys = "    targets: { cidrs: [10.250.61.1/32], protocol: tcp, ports: [8000] }\n",
+		.failback_to = "127.0.0.1:8009", /* nothing listens there */
+	};
+	struct drill_result res;
+	struct scenario *s = NULL;
+	struct drill_opts o;
+	struct fd_error err;
+	char path[512];
+	int rc;
+
+	fprintf(stderr, "--- no failback\n");
+	snprintf(path, sizeof(path), "%s/target", dir);
+	fdt_write_file(path, "%s\n", k.primary);
+	snprintf(path, sizeof(path), "%s/no-failback.yaml", dir);
+	fd_error_clear(&err);
+	if (write_scenario(path, &k) < 0 || scenario_load(path, &s, &err) < 0) {
+		FDT_CHECK(0, "no failback: scenario: %s", err.msg);
+		return;
+	}
+	drill_opts_init(&o);
+	o.db_path = db;
+	o.operator_name = "test";
+	o.no_guardian = true;
+	rc = drill_run(s, &o, &res, &err);
+	fprintf(stderr, "  %s\n", res.detail);
+	FDT_CHECK(rc == 0, "no failback: drill_run: %s", err.msg);
+	FDT_CHECK(res.n_iterations == 1, "no failback: %zu iterations run", res.n_iterations);
+	FDT_CHECK(strstr(res.detail, "iteration 1: the system did not fail back within 1.0 s (probe svc failing)") &&
+		  strstr(res.detail, "1 of 3 iterations run"), "no failback: detail \"%s\"", res.detail);
+	FDT_CHECK(!res.objectives_met, "no failback: objectives met with 1 of 3 iterations");
+	if (res.n_iterations == 1) {
+		const struct store_iteration *it = &res.iterations[0].rec;
+
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto && !it->has_failback,
+			  "no failback: iteration %s, RTO %d, failback %d", store_outcome_name(it->outcome),
+			  it->has_rto, it->has_failback);
+	}
+	nothing_left("no failback");
+	drill_result_free(&res);
+	scenario_free(s);
+}
+
+/* A freezer cgroup (v1) for the supervised primary, when the host has one. */
+static void make_cgroup(void)
+{
+	snprintf(cgroup, sizeof(cgroup), "/sys/fs/cgroup/freezer/fdt-kinds-%d", (int)getpid());
+	if (fdt_sh("mkdir %s 2>/dev/null", cgroup) != 0) {
+		fprintf(stderr, "no v1 freezer cgroup: freeze will be skipped\n");
+		cgroup[0] = '\0';
+	}
+}
+
+int main(void)
+{
+	if (!fdt_need_root())
+		return FDT_SKIP;
+	if (fdt_sh("command -v curl >/dev/null") != 0 ||
+	    fdt_capture(python, sizeof(python), "python3 -c 'import sys; print(sys.executable)'") != 0) {
+		fprintf(stderr, "skipped: needs curl and python3\n");
+		return FDT_SKIP;
+	}
+	python[strcspn(python, "\n")] = '\0';
+	snprintf(cns, sizeof(cns), "fdt-knd-%d", (int)getpid());
+	snprintf(sns, sizeof(sns), "fdt-kns-%d", (int)getpid());
+	if (fdt_tmpdir(dir, sizeof(dir), "fdt-kinds") < 0 || fdt_netns_add(cns, NULL) < 0 ||
+	    fdt_netns_add(sns, NULL) < 0 ||
+	    fdt_veth_add(cns, "fdk0", "10.250.61.2/24", sns, "fdk1", "10.250.61.1/24") < 0) {
+		fprintf(stderr, "cannot set up the namespaces\n");
+		return 1;
+	}
+	snprintf(db, sizeof(db), "%s/kinds.db", dir);
+	main_pid = getpid();
+	setenv("FIREDRILL_RUN_DIR", dir, 1);
+	make_cgroup();
+	atexit(stop_services);
+	FDT_CHECK(start_services() == 0, "services did not start");
+	if (!fdt_wait_until(services_up, NULL, 15000, 100)) {
+		FDT_CHECK(0, "services not answering");
+		return fdt_finish();
+	}
+	join_cgroup();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_kind(&cases[i]);
+	no_failback();
+	return fdt_finish();
+}
