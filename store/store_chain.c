@@ -797,12 +797,16 @@ static void explain_content(const struct chain_def *d, sqlite3_stmt *s, const ch
 		const char *want = stored_digest(digests, d->fields[i]);
 		const char *have = stored_digest(computed, d->fields[i]);
 
-		/* !have: a later column now NULL, so left out of the hash */
-		if (!want || (have && strncmp(want, have, DIGEST_HEX) == 0))
+		/*
+		 * A later column is left out of the hash (and its digests) while
+		 * NULL: one absent from both is unchanged; absent from one side
+		 * only, it went from NULL to a value or from a value to NULL.
+		 */
+		if ((!want && !have) || (want && have && strncmp(want, have, DIGEST_HEX) == 0))
 			continue;
 		format_value(s, i, val, sizeof(val));
-		app(msg, n, "%s%s (now %s)", changed++ ? ", " : ": changed after sealing: ",
-		    d->fields[i], val);
+		app(msg, n, "%s%s (%snow %s)", changed++ ? ", " : ": changed after sealing: ",
+		    d->fields[i], want ? "" : "was NULL, ", have ? val : "NULL");
 	}
 	if (!changed)
 		app(msg, n, ": a column changed after sealing, and its field digests were "

@@ -725,6 +725,19 @@ static const struct tamper tampers[] = {
 	{ "UPDATE iterations SET rto_ms = 900.0 WHERE id = 1",
 	  { "iterations row 1 (chain entry 1): content does not match its hash: changed after "
 	    "sealing: rto_ms (now 900)" } },
+	/* columns added after the chain (schema 2, 3): covered too */
+	{ "UPDATE drills SET rto_objective_ns = 3600000000000 WHERE id = 1",
+	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
+	    "sealing: rto_objective_ns (was NULL, now 3600000000000)" } },
+	{ "UPDATE drills SET recovery_criterion = 'any of [web]' WHERE id = 1",
+	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
+	    "sealing: recovery_criterion (was NULL, now \"any of [web]\")" } },
+	{ "UPDATE iterations SET rto_late_ms = 0.5 WHERE id = 1",
+	  { "iterations row 1 (chain entry 1): content does not match its hash: changed after "
+	    "sealing: rto_late_ms (now 0.5)" } },
+	{ "UPDATE iterations SET rto_early_ms = NULL WHERE id = 2",
+	  { "iterations row 2 (chain entry 2): content does not match its hash: changed after "
+	    "sealing: rto_early_ms (now NULL)" } },
 	{ "UPDATE iterations SET evidence = NULL WHERE id = 2",
 	  { "iterations row 2 (chain entry 2): content does not match its hash: changed after "
 	    "sealing: evidence (now NULL)" } },
