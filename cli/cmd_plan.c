@@ -417,14 +417,16 @@ void cli_plan_print(const struct scenario *s, FILE *out)
 	g = json_object_get(o, "guards");
 	w = json_object_get(o, "warnings");
 	fprintf(out, "\nguards (refused without --force)%s\n", json_array_size(g) ? "" : ": none");
-	json_array_foreach(g, i, v)
+	json_array_foreach(g, i, v) {
 		fprintf(out, "  fault %s, target %s: %s\n",
 			json_string_value(json_object_get(v, "fault")),
 			json_string_value(json_object_get(v, "target")),
 			json_string_value(json_object_get(v, "refused_without_force")));
+	}
 	fprintf(out, "\nwarnings%s\n", json_array_size(w) ? "" : ": none");
-	json_array_foreach(w, i, v)
+	json_array_foreach(w, i, v) {
 		fprintf(out, "  %s\n", json_string_value(v));
+	}
 	json_decref(o);
 }
 

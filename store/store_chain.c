@@ -394,15 +394,18 @@ static void field_seal(const char *name, sqlite3_value *v, char out[SEAL_HEX + 1
 	case SQLITE_FLOAT: {
 		char num[40];
 		double x = sqlite3_value_double(v);
+		int k;
 
 		if (type == SQLITE_INTEGER)
-			snprintf(num, sizeof(num), "i%lld", (long long)sqlite3_value_int64(v));
+			k = snprintf(num, sizeof(num), "i%lld", (long long)sqlite3_value_int64(v));
 		else if (x > -9e15 && x < 9e15 && x == (double)(long long)x)
-			snprintf(num, sizeof(num), "i%lld", (long long)x);
+			k = snprintf(num, sizeof(num), "i%lld", (long long)x);
 		else
-			snprintf(num, sizeof(num), "r%.17g", x);
-		memcpy(buf + len, num, strlen(num));
-		len += strlen(num);
+			k = snprintf(num, sizeof(num), "r%.17g", x);
+		/* bytes hashed, not a string: no NUL wanted */
+		k = k < 0 ? 0 : k >= (int)sizeof(num) ? (int)sizeof(num) - 1 : k;
+		memcpy(buf + len, num, (size_t)k);
+		len += (size_t)k;
 		break;
 	}
 	default:
