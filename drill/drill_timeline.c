@@ -90,6 +90,8 @@ static void tell_release(struct drill *d, bool all)
 		tell_at(d, d->told[n].text, d->told[n].real_ns);
 		n++;
 	}
+	if (n == 0)
+		return; /* also when nothing is queued: d->told may be NULL */
 	memmove(d->told, d->told + n, (d->n_told - n) * sizeof(*d->told));
 	d->n_told -= n;
 }
