@@ -21,6 +21,14 @@
  * empty, no blackhole/unreachable/prohibit route, no netem/tbf qdisc, fdk0
  * up, no stopped or frozen process, no active journal row). And a failback
  * that does not hold stops the drill after its first iteration.
+ *
+ * And a copy of scenarios/library/kill-service.yaml with short timings
+ * (5 iterations, SIGKILL, the library's regex on argv[0]
+ * /usr/bin/orders-server, its probes, criterion and value-json canary)
+ * against an orders server on the client namespace's 127.0.0.1:8080 that
+ * keeps its canary records in a file and runs under a supervisor loop:
+ * every iteration recovered with an RTO and no lost write, five distinct
+ * pids killed, the server started 6 times, nothing left.
  * Exit 77 (skip) when not root; a kind that cannot run here says "skipped".
  */
 #include <errno.h>
@@ -39,6 +47,8 @@
 #define NET_PRIMARY "10.250.61.1:8000"
 #define PROC_PRIMARY "127.0.0.1:8000"
 #define BACKUP "127.0.0.1:8001"
+
+#define ORDERS_ITERATIONS 5
 
 static char cns[64], sns[64], dir[256], db[320], python[512], cgroup[320];
 static pid_t main_pid;
@@ -84,16 +94,22 @@ static const struct kind_case cases[] = {
 
 /* ---- the services ------------------------------------------------------- */
 
+/* Each service was started by setsid: the pid its pidfile holds is its
+ * process group, which holds its children too. */
+static void stop_group(const char *pidfile)
+{
+	fdt_sh("p=$(cat %s/%s 2>/dev/null); [ -n \"$p\" ] && /bin/kill -CONT -- -$p; "
+	       "[ -n \"$p\" ] && /bin/kill -KILL -- -$p; true", dir, pidfile);
+}
+
 static void stop_services(void)
 {
-	const char *pidfiles[] = { "supervisor.pid", "net.pid", "backup.pid" };
+	const char *pidfiles[] = { "supervisor.pid", "net.pid", "backup.pid", "orders-sup.pid" };
 
 	if (getpid() != main_pid)
 		return; /* a forked child exiting */
-	/* each was started by setsid: its pid is its process group */
-	for (size_t i = 0; i < 3; i++)
-		fdt_sh("p=$(cat %s/%s 2>/dev/null); [ -n \"$p\" ] && /bin/kill -CONT -- -$p; "
-		       "[ -n \"$p\" ] && /bin/kill -KILL -- -$p; true", dir, pidfiles[i]);
+	for (size_t i = 0; i < sizeof(pidfiles) / sizeof(pidfiles[0]); i++)
+		stop_group(pidfiles[i]);
 	if (*cgroup) {
 		fdt_sh("echo THAWED > %s/freezer.state; sleep 0.2; rmdir %s", cgroup, cgroup);
 	}
@@ -234,21 +250,24 @@ static void nothing_left(const char *kind)
 	store_close(st);
 }
 
-/* The pid each iteration's fault-applied event names ("...: 1234 (...)"). */
-static void killed_distinct_pids(const struct drill_result *res)
+/* The pid each iteration's fault-applied event names ("...: 1234 (...)"):
+ * want iterations, each a different pid. */
+static void killed_distinct_pids(const struct drill_result *res, const char *kind, size_t want)
 {
 	struct store *st = NULL;
 	struct store_event *ev = NULL;
 	struct fd_error e;
-	long pids[ITERATIONS] = { 0 };
+	long pids[ORDERS_ITERATIONS] = { 0 };
 	size_t n = 0, k = 0;
 
+	if (want > ORDERS_ITERATIONS)
+		want = ORDERS_ITERATIONS;
 	if (store_open(db, &st, &e) < 0 || store_list_events(st, res->drill_id, &ev, &n, &e) < 0) {
-		FDT_CHECK(0, "kill: events: %s", e.msg);
+		FDT_CHECK(0, "%s: events: %s", kind, e.msg);
 		store_close(st);
 		return;
 	}
-	for (size_t i = 0; i < n && k < ITERATIONS; i++) {
+	for (size_t i = 0; i < n && k < want; i++) {
 		const char *colon = strstr(ev[i].detail, ": ");
 
 		if (strcmp(ev[i].kind, "fault-applied") == 0 && colon) {
@@ -256,22 +275,33 @@ static void killed_distinct_pids(const struct drill_result *res)
 			fprintf(stderr, "  iteration %zu: %s\n", k, ev[i].detail);
 		}
 	}
-	FDT_CHECK(k == ITERATIONS, "kill: %zu fault-applied events", k);
+	FDT_CHECK(k == want, "%s: %zu fault-applied events, want %zu", kind, k, want);
 	for (size_t i = 0; i < k; i++) {
-		FDT_CHECK(pids[i] > 0, "kill: iteration %zu names no pid", i + 1);
+		FDT_CHECK(pids[i] > 0, "%s: iteration %zu names no pid", kind, i + 1);
 		for (size_t j = 0; j < i; j++)
-			FDT_CHECK(pids[i] != pids[j], "kill: iterations %zu and %zu both killed %ld",
-				  j + 1, i + 1, pids[i]);
+			FDT_CHECK(pids[i] != pids[j], "%s: iterations %zu and %zu both killed %ld",
+				  kind, j + 1, i + 1, pids[i]);
 	}
 	free(ev);
 	store_close(st);
+}
+
+/* drill_run() on this test's store, without a guardian. */
+static int drill_here(const struct scenario *s, struct drill_result *res, struct fd_error *err)
+{
+	struct drill_opts o;
+
+	drill_opts_init(&o);
+	o.db_path = db;
+	o.operator_name = "test";
+	o.no_guardian = true;
+	return drill_run(s, &o, res, err);
 }
 
 static void run_kind(const struct kind_case *k)
 {
 	struct drill_result res;
 	struct scenario *s = NULL;
-	struct drill_opts o;
 	struct fd_error err;
 	char path[512];
 	int rc;
@@ -293,11 +323,7 @@ static void run_kind(const struct kind_case *k)
 		FDT_CHECK(0, "%s: scenario: %s", k->kind, err.msg);
 		return;
 	}
-	drill_opts_init(&o);
-	o.db_path = db;
-	o.operator_name = "test";
-	o.no_guardian = true;
-	rc = drill_run(s, &o, &res, &err);
+	rc = drill_here(s, &res, &err);
 	FDT_CHECK(rc == 0, "%s: drill_run: %s", k->kind, err.msg);
 	FDT_CHECK(res.n_iterations == ITERATIONS, "%s: %zu iterations (%s)", k->kind,
 		  res.n_iterations, res.detail);
@@ -320,7 +346,7 @@ static void run_kind(const struct kind_case *k)
 	FDT_CHECK(res.outcome == OUTCOME_RECOVERED, "%s: drill %s: %s", k->kind,
 		  store_outcome_name(res.outcome), res.detail);
 	if (strcmp(k->kind, "kill") == 0)
-		killed_distinct_pids(&res);
+		killed_distinct_pids(&res, "kill", ITERATIONS);
 	nothing_left(k->kind);
 	drill_result_free(&res);
 	scenario_free(s);
@@ -337,7 +363,6 @@ static void no_failback(void)
 	};
 	struct drill_result res;
 	struct scenario *s = NULL;
-	struct drill_opts o;
 	struct fd_error err;
 	char path[512];
 	int rc;
@@ -351,11 +376,7 @@ static void no_failback(void)
 		FDT_CHECK(0, "no failback: scenario: %s", err.msg);
 		return;
 	}
-	drill_opts_init(&o);
-	o.db_path = db;
-	o.operator_name = "test";
-	o.no_guardian = true;
-	rc = drill_run(s, &o, &res, &err);
+	rc = drill_here(s, &res, &err);
 	fprintf(stderr, "  %s\n", res.detail);
 	FDT_CHECK(rc == 0, "no failback: drill_run: %s", err.msg);
 	FDT_CHECK(res.n_iterations == 1, "no failback: %zu iterations run", res.n_iterations);
@@ -372,6 +393,188 @@ static void no_failback(void)
 	nothing_left("no failback");
 	drill_result_free(&res);
 	scenario_free(s);
+}
+
+/* ---- scenarios/library/kill-service.yaml, with short timings ------------- */
+
+/* An orders server like the library scenario's: canary records kept in a
+ * file (fsynced before the 201), so that a SIGKILL loses none. Arguments by
+ * position; --role=primary is only there for the library's match. */
+static const char orders_py[] =
+	"import http.server, json, os, sys\n"
+	"port = int(sys.argv[1]); store = sys.argv[2]; log = sys.argv[3]\n"
+	"def load():\n"
+	"    d = {}\n"
+	"    if os.path.exists(store):\n"
+	"        for line in open(store):\n"
+	"            k, v = line.split()\n"
+	"            d[k] = int(v)\n"
+	"    return d\n"
+	"class H(http.server.BaseHTTPRequestHandler):\n"
+	"    def log_message(self, *a): pass\n"
+	"    def answer(self, code, body):\n"
+	"        b = body.encode()\n"
+	"        self.send_response(code)\n"
+	"        self.send_header('Content-Length', str(len(b)))\n"
+	"        self.end_headers()\n"
+	"        self.wfile.write(b)\n"
+	"    def do_GET(self):\n"
+	"        if self.path == '/health':\n"
+	"            return self.answer(200, 'ok')\n"
+	"        seq = self.path.rsplit('/', 1)[-1]\n"
+	"        d = load()\n"
+	"        if seq in d:\n"
+	"            return self.answer(200, json.dumps({'seq': int(seq), 'ts': d[seq]}))\n"
+	"        self.answer(404, 'missing')\n"
+	"    def do_POST(self):\n"
+	"        n = int(self.headers.get('Content-Length', 0))\n"
+	"        rec = json.loads(self.rfile.read(n))\n"
+	"        with open(store, 'a') as f:\n"
+	"            f.write('%d %d\\n' % (rec['seq'], rec['ts']))\n"
+	"            f.flush(); os.fsync(f.fileno())\n"
+	"        self.answer(201, 'stored')\n"
+	"s = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)\n"
+	"open(log, 'a').write('listening on :%d\\n' % port)\n"
+	"s.serve_forever()\n";
+
+/* The library scenario with its timings shortened (probe intervals,
+ * stable-for, cool-down, recovery timeout) and its log in dir. */
+static void orders_scenario(const char *path)
+{
+	fdt_write_file(path,
+		       "# scenarios/library/kill-service.yaml with short timings\n"
+		       "name: orders-service-kill\n"
+		       "environment: test\n"
+		       "iterations: %d\n"
+		       "cool-down: 100ms\n"
+		       "objectives:\n"
+		       "  rto: 45s\n"
+		       "  rpo: 0s\n"
+		       "scope:\n"
+		       "  netns: %s\n"
+		       "faults:\n"
+		       "  - id: orders\n"
+		       "    kind: kill\n"
+		       "    signal: KILL\n"
+		       "    process:\n"
+		       "      match: '^/usr/bin/orders-server\\x00.*--role=primary'\n"
+		       "    duration: 1m\n"
+		       "probes:\n"
+		       "  - id: orders-health\n"
+		       "    interval: 50ms\n"
+		       "    timeout: 500ms\n"
+		       "    http:\n"
+		       "      url: http://127.0.0.1:8080/health\n"
+		       "      expect-status: [200]\n"
+		       "  - id: orders-port\n"
+		       "    interval: 50ms\n"
+		       "    tcp: { host: 127.0.0.1, port: 8080 }\n"
+		       "  - id: restarted\n"
+		       "    log:\n"
+		       "      path: %s/orders.log\n"
+		       "      match: 'listening on :8080'\n"
+		       "      fail-match: 'FATAL'\n"
+		       "steady-state:\n"
+		       "  probes: [orders-health]\n"
+		       "recovery:\n"
+		       "  all: [orders-health, orders-port]\n"
+		       "  stable-for: 200ms\n"
+		       "  timeout: 20s\n"
+		       "rpo:\n"
+		       "  canary:\n"
+		       "    interval: 50ms\n"
+		       "    write:\n"
+		       "      method: POST\n"
+		       "      url: http://127.0.0.1:8080/orders/canary\n"
+		       "      body: '{\"seq\": {{seq}}, \"ts\": {{ts}}}'\n"
+		       "      expect-status: [201]\n"
+		       "    read:\n"
+		       "      url: http://127.0.0.1:8080/orders/canary/{{seq}}\n"
+		       "      value-json: ts\n",
+		       ORDERS_ITERATIONS, cns, dir);
+}
+
+static bool orders_up(void *arg)
+{
+	(void)arg;
+	return fdt_sh("ip netns exec %s curl -sf -m 1 -o /dev/null http://127.0.0.1:8080/health",
+		      cns) == 0;
+}
+
+/* The supervisor restarts the server under argv[0] /usr/bin/orders-server
+ * (bash's exec -a), which is what the library's regex matches; PYTHONHOME,
+ * since under another argv[0] the interpreter cannot find its prefix. */
+static void kill_service_library(void)
+{
+	struct drill_result res;
+	struct scenario *s = NULL;
+	struct fd_error err;
+	char path[512], home[512];
+	int rc;
+
+	fprintf(stderr, "--- kill-service (library copy)\n");
+	if (fdt_sh("command -v bash >/dev/null") != 0) {
+		fprintf(stderr, "kill-service: skipped (no bash for exec -a)\n");
+		return;
+	}
+	if (fdt_capture(home, sizeof(home), "%s -c 'import sys; print(sys.prefix)'", python) != 0) {
+		FDT_CHECK(0, "kill-service: python's prefix");
+		return;
+	}
+	home[strcspn(home, "\n")] = '\0';
+	snprintf(path, sizeof(path), "%s/orders.py", dir);
+	fdt_write_file(path, "%s", orders_py);
+	FDT_CHECK(fdt_sh("cd %s && ip netns exec %s setsid -f sh -c 'echo $$ > %s/orders-sup.pid; "
+			 "export PYTHONHOME=%s; while :; do bash -c \"exec -a /usr/bin/orders-server "
+			 "%s %s 8080 %s/orders.db %s/orders.log --role=primary\" & "
+			 "echo $! > %s/orders.pid; wait $!; sleep 0.05; done' >/dev/null 2>&1 </dev/null",
+			 dir, cns, dir, home, python, path, dir, dir, dir) == 0,
+		  "kill-service: the supervisor did not start");
+	if (!fdt_wait_until(orders_up, NULL, 10000, 50)) {
+		FDT_CHECK(0, "kill-service: the orders server is not answering");
+		stop_group("orders-sup.pid");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/kill-service.yaml", dir);
+	orders_scenario(path);
+	fd_error_clear(&err);
+	if (scenario_load(path, &s, &err) < 0) {
+		FDT_CHECK(0, "kill-service: scenario: %s", err.msg);
+		stop_group("orders-sup.pid");
+		return;
+	}
+	rc = drill_here(s, &res, &err);
+	FDT_CHECK(rc == 0, "kill-service: drill_run: %s", err.msg);
+	FDT_CHECK(res.n_iterations == ORDERS_ITERATIONS && res.outcome == OUTCOME_RECOVERED,
+		  "kill-service: %zu iterations, %s: %s", res.n_iterations,
+		  store_outcome_name(res.outcome), res.detail);
+	for (size_t i = 0; i < res.n_iterations; i++) {
+		const struct store_iteration *it = &res.iterations[i].rec;
+
+		fprintf(stderr, "  iteration %d: %s, RTO %.1f ms (bound %.1f ms), lost %lld, %s\n",
+			it->number, store_outcome_name(it->outcome), it->rto_ms, it->error_bound_ms,
+			(long long)it->lost_writes, it->objectives_met ? "met" : "missed");
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto && it->rto_ms > 0,
+			  "kill-service: iteration %zu %s, no RTO: %s", i + 1,
+			  store_outcome_name(it->outcome), it->detail);
+		FDT_CHECK(it->lost_writes == 0, "kill-service: iteration %zu lost %lld writes", i + 1,
+			  (long long)it->lost_writes);
+	}
+	killed_distinct_pids(&res, "kill-service", ORDERS_ITERATIONS);
+	FDT_CHECK(fdt_wait_until(orders_up, NULL, 10000, 50),
+		  "kill-service: the supervisor's child is not serving");
+	FDT_CHECK(fdt_sh("grep -c 'listening on' %s/orders.log | grep -qx 6", dir) == 0,
+		  "kill-service: the server did not start 6 times (once, then after each kill)");
+	nothing_left("kill-service");
+	drill_result_free(&res);
+	scenario_free(s);
+	stop_group("orders-sup.pid");
+	/* zombies do not count: the killed group is re-parented to an init that
+	 * may reap it late */
+	FDT_CHECK(fdt_sh("p=$(cat %s/orders-sup.pid); for i in 1 2 3 4 5 6 7 8 9 10; do "
+			 "ps -eo pgid=,stat= | awk -v p=$p '$1 == p && $2 !~ /^Z/' | grep -q . || "
+			 "exit 0; sleep 0.1; done; exit 1", dir) == 0,
+		  "kill-service: the orders supervisor's group is still running");
 }
 
 /* A freezer cgroup (v1) for the supervised primary, when the host has one. */
@@ -416,5 +619,6 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		run_kind(&cases[i]);
 	no_failback();
+	kill_service_library();
 	return fdt_finish();
 }

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -274,6 +276,112 @@ static void test_guards(void **state)
 	assert_non_null(strstr(e.msg, "max duration"));
 }
 
+/* ---- targets resolved again (each iteration's inject) ---- */
+
+static pid_t sleeper(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		execl("/bin/sleep", "sleep", "300", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void point_pidfile(const char *path, pid_t pid)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fprintf(f, "%d\n", (int)pid);
+	fclose(f);
+}
+
+static bool names_pid(const struct injector *inj, pid_t pid)
+{
+	char want[32];
+
+	snprintf(want, sizeof(want), ": %d (", (int)pid);
+	return strstr(injector_fault_summary(inj, 0), want) != NULL;
+}
+
+static void killed_by_term(pid_t pid)
+{
+	int status = 0;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+}
+
+/*
+ * A kill by pidfile: prepare matches A; after the pidfile names B,
+ * injector_resolve matches B. Main's semantics (the drill calls resolve
+ * before every later iteration's apply): a resolve that fails (the pidfile
+ * names nobody) drops the plan, so apply refuses rather than kill a stale
+ * target; apply itself never resolves, so after a revert it still holds
+ * the old plan (the reaped A) and fails without touching B, until resolve
+ * is called. force: the sleepers are this test's children (guarded).
+ */
+static void test_resolve_again(void **state)
+{
+	char pidfile[] = "/tmp/fdt-injres-XXXXXX";
+	struct fixture x = { 0 };
+	struct fd_error e = { 0 };
+	struct injector_opts o = { .force = true, .no_guardian = true };
+	struct injector *inj = NULL;
+	struct scenario_fault *f;
+	pid_t a = sleeper(), b = sleeper();
+	int fd = mkstemp(pidfile);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	f = add(&x, FAULT_KILL, "svc");
+	f->process.pidfile = pidfile;
+	point_pidfile(pidfile, a);
+	o.store = temp_store();
+	assert_int_equal(injector_new(&x.s, &o, &inj, &e), 0);
+	assert_int_equal(injector_prepare(inj, &e), 0);
+	assert_true(names_pid(inj, a));
+
+	point_pidfile(pidfile, b);
+	assert_int_equal(injector_resolve(inj, &e), 0);
+	assert_true(names_pid(inj, b));
+	assert_false(names_pid(inj, a));
+
+	point_pidfile(pidfile, 0x3ffffff0); /* above pid_max: nobody */
+	assert_int_not_equal(injector_resolve(inj, &e), 0);
+	assert_int_not_equal(injector_apply(inj, &e), 0); /* no plan: refused */
+	assert_int_equal(kill(a, 0), 0);
+	assert_int_equal(kill(b, 0), 0);
+
+	/* iteration 1 kills A */
+	point_pidfile(pidfile, a);
+	assert_int_equal(injector_resolve(inj, &e), 0);
+	assert_true(names_pid(inj, a));
+	assert_int_equal(injector_apply(inj, &e), 0);
+	killed_by_term(a);
+	assert_int_equal(injector_revert(inj, &e), 0);
+
+	/* an apply without resolve keeps A's plan: A is gone, B is spared */
+	point_pidfile(pidfile, b);
+	assert_int_equal(injector_apply(inj, &e), -ESRCH);
+	assert_true(names_pid(inj, a));
+	assert_int_equal(kill(b, 0), 0);
+
+	/* iteration 2, as the drill does it: resolve, then apply kills B */
+	assert_int_equal(injector_resolve(inj, &e), 0);
+	assert_true(names_pid(inj, b));
+	assert_int_equal(injector_apply(inj, &e), 0);
+	killed_by_term(b);
+	assert_int_equal(injector_revert(inj, &e), 0);
+	injector_free(inj);
+	store_close(o.store);
+	unlink(pidfile);
+}
+
 /* ---- rollback under failure injection ---- */
 
 static char *kernel_state(void)
@@ -365,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_aws_ranges),
 		cmocka_unit_test(test_driver_table),
 		cmocka_unit_test(test_guards),
+		cmocka_unit_test(test_resolve_again),
 		cmocka_unit_test(test_rollback_call_n),
 		cmocka_unit_test(test_journal_batches),
 	};
