@@ -119,7 +119,8 @@ int injector_prepare(struct injector *inj, struct fd_error *err)
 		return fd_error_set(err, FD_ERR_INPUT, -E2BIG,
 				    "%s: %zu faults; one injection takes at most %d",
 				    inj->s->path ? inj->s->path : "scenario", inj->n, INJ_MAX_FAULTS);
-	inj->base_dir = dirname_of(inj->s->path);
+	if (!inj->base_dir) /* prepared again after a failed resolve: keep it */
+		inj->base_dir = dirname_of(inj->s->path);
 	inj->ctx.base_dir = inj->base_dir;
 	rc = prepare_faults(inj, err);
 	if (rc < 0)
