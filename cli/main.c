@@ -2,9 +2,11 @@
  * firedrill: entry point. Global options may stand before or after the
  * command name; everything else goes to the command.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "fd_config.h"
@@ -141,12 +143,26 @@ static int take_global_options(struct cli_ctx *ctx, int argc, char **argv)
 	return out;
 }
 
+/* Runbook and failback steps can call this very firedrill as "$FIREDRILL"
+ * (the lab scenario's `lab reset` failback step), whatever PATH says. */
+static void export_self(void)
+{
+	char path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+
+	if (n > 0) {
+		path[n] = '\0';
+		setenv("FIREDRILL", path, 1);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_ctx ctx = { 0 };
 	const struct cli_command *cmd;
 	const char *env_db = getenv("FIREDRILL_DB");
 
+	export_self();
 	ctx.self = argv[0];
 	ctx.db_path = env_db && *env_db ? env_db : "./firedrill.db";
 	argc = take_global_options(&ctx, argc, argv);

@@ -284,7 +284,7 @@ static void drill_not_recovered(void)
 int main(void)
 {
 	const char *b = getenv("FD_BUILD_ROOT"), *s = getenv("FD_SOURCE_ROOT");
-	char out[4096], path[4096];
+	char out[4096];
 
 	if (!fdt_need_root())
 		return FDT_SKIP;
@@ -296,9 +296,9 @@ int main(void)
 	snprintf(src, sizeof(src), "%s", s);
 	snprintf(db, sizeof(db), "%s/e2e.db", dir);
 	setenv("FIREDRILL_RUN_DIR", dir, 1);
-	/* the failback step runs `firedrill lab reset`: this build's firedrill */
-	snprintf(path, sizeof(path), "%s/cli:%s", b, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
-	setenv("PATH", path, 1);
+	/* The failback step runs "$FIREDRILL" lab reset: the CLI exports its own
+	 * path, so no firedrill on PATH is needed (as for `firedrill demo` from
+	 * the build tree, which once failed back with "firedrill: not found"). */
 	fdt_trace = true;
 	atexit(cleanup);
 
