@@ -162,18 +162,34 @@ static void targets(struct fixture *x, struct scenario_fault *f, const char *a, 
 	f->targets.cidrs = x->c[i];
 }
 
+/* One temporary store at a time: temp_store_close removes it with its
+ * -wal and -shm (unlinked while open, SQLite would leave those behind). */
+static char temp_path[] = "/tmp/fdt-injunit-XXXXXX";
+
 static struct store *temp_store(void)
 {
-	char path[] = "/tmp/fdt-injunit-XXXXXX";
 	struct fd_error e = { 0 };
 	struct store *st = NULL;
-	int fd = mkstemp(path);
+	int fd;
 
+	snprintf(temp_path, sizeof(temp_path), "/tmp/fdt-injunit-XXXXXX");
+	fd = mkstemp(temp_path);
 	assert_true(fd >= 0);
 	close(fd);
-	assert_int_equal(store_open(path, &st, &e), 0);
-	unlink(path); /* the open connection keeps it */
+	assert_int_equal(store_open(temp_path, &st, &e), 0);
 	return st;
+}
+
+static void temp_store_close(struct store *st)
+{
+	char side[sizeof(temp_path) + 8];
+
+	store_close(st);
+	unlink(temp_path);
+	snprintf(side, sizeof(side), "%s-wal", temp_path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", temp_path);
+	unlink(side);
 }
 
 static void journal_row(struct store_fault *r, const char *id, const char *spec)
@@ -234,7 +250,7 @@ static void test_journal_batches(void **state)
 	store_faults_free(active, n);
 	assert_int_equal(store_journal_set_states(st, ids, NULL, 2, JOURNAL_REVERTED, 0, "r", &e), 0);
 	assert_int_equal(journal_active(st), 0);
-	store_close(st);
+	temp_store_close(st);
 }
 
 static int prepare_only(struct fixture *x, bool force, struct fd_error *e)
@@ -250,7 +266,7 @@ static int prepare_only(struct fixture *x, bool force, struct fd_error *e)
 	if (rc == 0)
 		rc = injector_prepare(inj, e);
 	injector_free(inj);
-	store_close(st);
+	temp_store_close(st);
 	return rc;
 }
 
@@ -378,7 +394,7 @@ static void test_resolve_again(void **state)
 	killed_by_term(b);
 	assert_int_equal(injector_revert(inj, &e), 0);
 	injector_free(inj);
-	store_close(o.store);
+	temp_store_close(o.store);
 	unlink(pidfile);
 }
 
@@ -463,7 +479,7 @@ static void test_rollback_call_n(void **state)
 	/* nft batch, two routes, the qdisc: each failed once. */
 	assert_int_equal(failures, 4);
 	free(before);
-	store_close(st);
+	temp_store_close(st);
 }
 
 int main(void)
