@@ -135,6 +135,11 @@ record:
 		it->objectives_met = false;
 		drill_textf(why, sizeof(why), "%s", d->evidence_failed);
 	}
+	if (it->objectives_met && *d->no_failback) {
+		/* the exercise planned a way back and it did not work: also after the last iteration */
+		it->objectives_met = false;
+		drill_textf(why, sizeof(why), "%s", d->no_failback);
+	}
 	if (!it->objectives_met && it->outcome == OUTCOME_RECOVERED && !*it->detail)
 		drill_textf(it->detail, sizeof(it->detail), "%s", why);
 	if (!it->objectives_met)

@@ -389,6 +389,8 @@ static void no_failback(void)
 		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto && !it->has_failback,
 			  "no failback: iteration %s, RTO %d, failback %d", store_outcome_name(it->outcome),
 			  it->has_rto, it->has_failback);
+		/* its RTO met the objective, but the way back failed: not met */
+		FDT_CHECK(!it->objectives_met, "no failback: iteration 1 counted as objectives met");
 	}
 	nothing_left("no failback");
 	drill_result_free(&res);
