@@ -5,7 +5,7 @@
  * socket, webhooks, network namespace, drill row, fault preparation), the
  * iterations and their records, and teardown. The phases of an iteration
  * are in drill_phases.c, the timeline and the slice loop in
- * drill_timeline.c, blackholed flows in drill_flows.c (drill_runner.h).
+ * drill_timeline.c, blackholed flows in drill_flows.c (drill_internal.h).
  *
  * Invariant: whatever was applied is reverted before drill_run() returns,
  * whatever ended the iteration (recovery, timeout, stop-if, signal, error).
@@ -15,8 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "drill_objectives.h"
-#include "drill_runner.h"
+#include "drill_internal.h"
+#include "injector.h"
+#include "scorer.h"
 #include "fd_config.h"
 #include "fd_netns.h"
 #include "fd_user.h"

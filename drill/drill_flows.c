@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drill_runner.h"
+#include "drill_internal.h"
+#include "injector.h"
+#include "scorer.h"
 
 /*
  * The injector keeps one list of flows for the whole drill; an iteration

@@ -4,7 +4,7 @@
  * scenario file edited later, or a loader that reads it differently,
  * cannot change what an old drill was held to.
  */
-#include "drill_objectives.h"
+#include "drill_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include "drill_runner.h"
+#include "drill_internal.h"
+#include "injector.h"
+#include "scorer.h"
 
 static void reset_tracks(struct drill *d)
 {

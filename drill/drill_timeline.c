@@ -20,7 +20,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "drill_runner.h"
+#include "drill_internal.h"
+#include "injector.h"
+#include "scorer.h"
 
 /* ---- progress and timeline ----------------------------------------------- */
 

@@ -21,7 +21,7 @@
 
 #include "store.h"
 
-#define BATCH 256 /* SAMPLE_BATCH in drill/drill_runner.h */
+#define BATCH 256 /* SAMPLE_BATCH in drill/drill_internal.h */
 #define RUNS_MAX 31
 
 static double now_ms(void)

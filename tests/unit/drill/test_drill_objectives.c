@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "drill_objectives.h"
+#include "drill_internal.h"
 #include "fd_time.h"
 
 static void objectives_and_criterion(void **state)
