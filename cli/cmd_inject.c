@@ -9,32 +9,25 @@
  * holder in its own session that does the same; the parent prints what it
  * applied and returns.
  *
- * While its faults are live the holder keeps the scope lock a drill takes
- * (drill_scope_hold), so `firedrill run` or a second inject on the same scope
+ * The hold itself (store, scope lock, namespace, injector, the wait) is
+ * drill_hold(); this file parses flags, prints what the hold tells it and
+ * maps errors to exit codes. While its faults are live the holder keeps the
+ * scope lock a drill takes, so `firedrill run` or a second inject on the same scope
  * is refused with a message naming the holder. `firedrill revert` needs no
  * lock: it reverts through the journal and signals the holder, which then
  * reverts, releases the lock and exits (the kernel releases it too if the
  * holder dies).
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "drill.h"
-#include "fd_netns.h"
 #include "fd_time.h"
-#include "injector.h"
 #include "scenario.h"
-#include "store.h"
 
 static void print_help(void)
 {
@@ -53,179 +46,117 @@ static void print_help(void)
 	       "      (also: the scope is held by a drill or another inject)\n");
 }
 
-static void print_flows(struct injector *inj, FILE *out)
+static void print_flows(const struct drill_hold_result *res, FILE *out)
 {
-	const struct injector_flow *fl;
-	size_t n;
-
-	injector_read_flows(inj);
-	n = injector_blackholed_flows(inj, &fl);
-	if (n == 0)
+	if (res->n_flows == 0)
 		return;
 	fprintf(out, "flows that hit the faults (hidden dependencies):\n");
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < res->n_flows; i++) {
+		const struct drill_flow *f = &res->flows[i];
 		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
-		inet_ntop(fl[i].family, fl[i].src, src, sizeof(src));
-		inet_ntop(fl[i].family, fl[i].dst, dst, sizeof(dst));
-		fprintf(out, "  %-12s %s -> %s proto %u dport %u (%llu packets)\n", fl[i].fault_id,
-			src, dst, fl[i].protocol, fl[i].dport, (unsigned long long)fl[i].packets);
+		inet_ntop(f->family, f->src, src, sizeof(src));
+		inet_ntop(f->family, f->dst, dst, sizeof(dst));
+		fprintf(out, "  %-12s %s -> %s proto %u dport %u (%llu packets)\n", f->fault_id,
+			src, dst, f->protocol, f->dport, (unsigned long long)f->packets);
 	}
 }
 
-/* Waits for the deadline, a signal, or a revert seen in the journal. */
-static const char *hold(struct injector *inj, int sigfd)
+/* Where the hold's story goes: stdout, or the pipe to the parent until the
+ * holder is holding, then /dev/null (--detach). */
+struct inject_out {
+	FILE *out;
+	bool detach;
+};
+
+static void on_applied(void *user, const char *fault_id, const char *summary)
 {
-	int64_t deadline = injector_deadline_mono_ns(inj), last_check = 0;
+	struct inject_out *io = user;
 
-	for (;;) {
-		struct pollfd p[2] = { { .fd = sigfd, .events = POLLIN },
-				       { .fd = injector_flow_fd(inj), .events = POLLIN } };
-		int64_t now = fd_mono_ns();
-		int timeout;
+	fprintf(io->out, "applied %s: %s\n", fault_id, summary);
+}
 
-		if (now >= deadline)
-			return "max duration reached";
-		timeout = (int)((deadline - now) / FD_NS_PER_MS) + 1;
-		if (timeout > 250)
-			timeout = 250;
-		if (poll(p, p[1].fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
-			return "poll failed";
-		if (p[0].revents & POLLIN)
-			return "signal";
-		if (p[1].fd >= 0 && (p[1].revents & POLLIN))
-			injector_read_flows(inj);
-		if (now - last_check >= FD_NS_PER_S) {
-			struct fd_error e = { 0 };
-			bool applied = true;
+static void on_holding(void *user, const char *netns, int64_t remaining_ns)
+{
+	struct inject_out *io = user;
+	char dur[32];
 
-			last_check = now;
-			if (injector_still_applied(inj, &applied, &e) == 0 && !applied)
-				return "reverted from another process";
-		}
+	fd_duration_format(remaining_ns, dur, sizeof(dur));
+	fprintf(io->out, "holding%s%s (pid %d) for %s; `firedrill revert` or %s to undo\n",
+		netns ? " in namespace " : "", netns ? netns : "", (int)getpid(), dur,
+		io->detach ? "kill -TERM" : "Ctrl-C");
+	if (io->detach)
+		fputc('\0', io->out); /* tells the parent the holder is holding */
+	fflush(io->out);
+	if (io->detach) {
+		int null = open("/dev/null", O_WRONLY);
+
+		fclose(io->out); /* the parent prints and returns */
+		io->out = fdopen(null, "w");
+		if (!io->out)
+			_exit(EXIT_ENV);
 	}
 }
 
 /* Everything after the fork (or without one): returns the exit code. */
 static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bool detach,
-			   FILE *out, int sigfd)
+			   FILE *out)
 {
+	struct inject_out io = { .out = out, .detach = detach };
+	struct drill_hold_opts o;
+	struct drill_hold_result res = { 0 };
 	struct fd_error err = { 0 };
 	struct scenario *s = NULL;
-	struct store *st = NULL;
-	struct injector *inj = NULL;
-	struct injector_opts o = { 0 };
-	const char *why;
-	char dur[32];
-	int lock_fd = -1, rc;
+	int rc;
 
-	rc = scenario_load(file, &s, &err);
-	if (rc == 0)
-		rc = store_open(ctx->db_path, &st, &err);
-	/* Before anything is journaled: a refused inject touches nothing. */
-	if (rc == 0)
-		rc = drill_scope_hold(s->netns, "inject", &lock_fd, &err);
-	if (rc == 0 && s->netns)
-		rc = fd_netns_enter(s->netns, &err);
-	o.store = st;
+	drill_hold_opts_init(&o);
 	o.db_path = ctx->db_path;
 	o.force = force || ctx->force;
+	o.on_applied = on_applied;
+	o.on_holding = on_holding;
+	o.user = &io;
+	rc = scenario_load(file, &s, &err);
 	if (rc == 0)
-		rc = injector_new(s, &o, &inj, &err);
-	if (rc == 0)
-		rc = injector_prepare(inj, &err);
-	if (rc == 0)
-		rc = injector_apply(inj, &err);
-	if (rc < 0) {
-		fprintf(detach ? out : stderr, "firedrill: %s%s\n",
+		rc = drill_hold(s, &o, &res, &err);
+	if (rc < 0 && !res.held) {
+		fprintf(detach ? io.out : stderr, "firedrill: %s%s\n",
 			strstr(err.msg, "error:") ? "" : "error: ", err.msg);
 		rc = fd_error_exit_code(&err);
-		goto out;
-	}
-	for (size_t i = 0; i < injector_fault_count(inj); i++)
-		fprintf(out, "applied %s: %s\n", injector_fault_id(inj, i), injector_fault_summary(inj, i));
-	fd_duration_format(injector_deadline_mono_ns(inj) - fd_mono_ns(), dur, sizeof(dur));
-	fprintf(out, "holding%s%s (pid %d) for %s; `firedrill revert` or %s to undo\n",
-		s->netns ? " in namespace " : "", s->netns ? s->netns : "", (int)getpid(), dur,
-		detach ? "kill -TERM" : "Ctrl-C");
-	if (detach)
-		fputc('\0', out); /* tells the parent the holder is holding */
-	fflush(out);
-	if (detach) {
-		int null = open("/dev/null", O_WRONLY);
-
-		fclose(out); /* the parent prints and returns */
-		out = fdopen(null, "w");
-		if (!out)
-			_exit(EXIT_ENV);
-	}
-	why = hold(inj, sigfd);
-	rc = injector_revert(inj, &err);
-	if (rc < 0) {
-		fprintf(detach ? out : stderr,
+	} else if (rc < 0) {
+		fprintf(detach ? io.out : stderr,
 			"firedrill: error: %s (the guardian keeps watch; run `firedrill revert`)\n",
 			err.msg);
 		rc = fd_error_exit_code(&err);
-		goto out;
+	} else {
+		fprintf(io.out, "reverted every fault (%s)\n", res.why);
+		print_flows(&res, io.out);
+		rc = EXIT_OK;
 	}
-	fprintf(out, "reverted every fault (%s)\n", why);
-	print_flows(inj, out);
-	rc = EXIT_OK;
-out:
-	if (out != stdout && out)
-		fclose(out);
-	/* After the revert (or its failure, left to the guardian): the scope is
-	 * free again once nothing of ours can still be applied by us. */
-	drill_scope_release(lock_fd, s ? s->netns : NULL);
-	injector_free(inj);
-	store_close(st);
+	if (io.out != stdout && io.out)
+		fclose(io.out);
+	drill_hold_result_free(&res);
 	scenario_free(s);
 	return rc;
 }
 
-static int block_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	return signalfd(-1, &set, SFD_CLOEXEC);
-}
-
 static int detach_and_run(struct cli_ctx *ctx, const char *file, bool force)
 {
-	int p[2], status = 0;
+	struct fd_error err = { 0 };
 	bool held = false;
 	char buf[4096];
 	ssize_t n;
 	pid_t pid;
-	FILE *out;
+	int fd, rc;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return EXIT_ENV;
-	fflush(NULL);
-	pid = fork();
+	pid = drill_hold_detach(&fd, &err);
 	if (pid < 0)
-		return EXIT_ENV;
+		return cli_report_error(&err);
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR), sigfd;
+		FILE *out = fdopen(fd, "w");
 
-		close(p[0]);
-		setsid();
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		sigfd = block_signals();
-		out = fdopen(p[1], "w");
-		_exit(out ? inject_and_hold(ctx, file, force, true, out, sigfd) : EXIT_ENV);
+		_exit(out ? inject_and_hold(ctx, file, force, true, out) : EXIT_ENV);
 	}
-	close(p[1]);
-	while ((n = read(p[0], buf, sizeof(buf))) > 0) {
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		char *nul = memchr(buf, '\0', (size_t)n);
 
 		if (nul) {
@@ -234,21 +165,19 @@ static int detach_and_run(struct cli_ctx *ctx, const char *file, bool force)
 		}
 		fwrite(buf, 1, (size_t)n, stdout);
 	}
-	close(p[0]);
+	close(fd);
 	/* The pipe closes when the holder is holding (it wrote the NUL first)
 	 * or exits; only then is there a status to wait for. */
 	if (held)
 		return EXIT_OK;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_INTERNAL;
+	rc = drill_hold_reap(pid);
+	return rc >= 0 ? rc : EXIT_INTERNAL;
 }
 
 int cmd_inject(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *file = NULL;
 	bool detach = false, force = false;
-	int sigfd, rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -270,12 +199,5 @@ int cmd_inject(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("inject", "needs a scenario FILE");
 	if (detach)
 		return detach_and_run(ctx, file, force);
-	sigfd = block_signals();
-	if (sigfd < 0) {
-		fprintf(stderr, "firedrill: error: signalfd: %s\n", strerror(errno));
-		return EXIT_ENV;
-	}
-	rc = inject_and_hold(ctx, file, force, false, stdout, sigfd);
-	close(sigfd);
-	return rc;
+	return inject_and_hold(ctx, file, force, false, stdout);
 }

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fd_error.h"
 #include "scenario.h"
@@ -138,6 +139,57 @@ struct drill_result {
 int drill_run(const struct scenario *s, const struct drill_opts *opts,
 	      struct drill_result *res, struct fd_error *err);
 void drill_result_free(struct drill_result *res);
+
+/*
+ * `firedrill inject`: applies every fault of s once (inside s->netns when
+ * set) and holds them, with no probes and no iterations, until the longest
+ * max duration ends, SIGINT/SIGTERM/SIGHUP (blocked from here on and read
+ * from a signalfd: `firedrill revert` sends SIGTERM), or a revert seen in
+ * the journal; then reverts. Takes the scope lock drill_run() takes, for as
+ * long as the faults are live (a drill or another hold on the scope is
+ * refused, naming this one). The callbacks tell the caller what happened;
+ * they run in the calling thread, inside the hold.
+ */
+struct drill_hold_opts {
+	const char *db_path;        /* required */
+	bool force;                 /* allow guarded targets */
+	/* once per fault, after all are applied */
+	void (*on_applied)(void *user, const char *fault_id, const char *summary);
+	/* then once, as the hold begins: netns may be NULL; remaining_ns is the
+	 * time to the longest max duration's end */
+	void (*on_holding)(void *user, const char *netns, int64_t remaining_ns);
+	void *user;
+};
+
+struct drill_hold_result {
+	bool held;                  /* the faults were applied and held */
+	bool reverted;              /* ... and reverted by this hold */
+	const char *why;            /* what ended the hold (static text), once held */
+	struct drill_flow *flows;   /* blackholed flows (first_seen/since_t0 unset) */
+	size_t n_flows;
+};
+
+void drill_hold_opts_init(struct drill_hold_opts *o);
+/*
+ * 0 when the faults were applied, held and reverted. Negative when the hold
+ * could not start (nothing applied; res->held false) or the revert failed
+ * (res->held true: the guardian keeps watch). Release res with
+ * drill_hold_result_free() in both cases.
+ */
+int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
+	       struct drill_hold_result *res, struct fd_error *err);
+void drill_hold_result_free(struct drill_hold_result *res);
+
+/*
+ * For a hold in the background: forks a holder in its own session with its
+ * stdin, stdout and stderr on /dev/null. In the parent returns the holder's
+ * pid and *fd the read end of a pipe; in the holder returns 0 and *fd the
+ * write end (what the holder tells its parent). Negative on error.
+ * drill_hold_reap() waits for a holder: its exit status, or -1 when it did
+ * not exit normally.
+ */
+pid_t drill_hold_detach(int *fd, struct fd_error *err);
+int drill_hold_reap(pid_t pid);
 
 /*
  * `firedrill lap`: asks the drill running on the store at db_path to mark
