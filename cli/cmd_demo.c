@@ -103,16 +103,16 @@ static void on_progress(void *user, const struct drill_progress *p)
 		fprintf(stderr, "    %s\n", p->event);
 }
 
-static const char *rto_text(const struct store_iteration *it, char *buf, size_t len)
+static const char *rto_text(const struct drill_iteration *it, char *buf, size_t len)
 {
 	if (!it->has_rto)
-		return store_outcome_name(it->outcome);
+		return drill_outcome_name(it->outcome);
 	return drill_rto_text(it, buf, len);
 }
 
 static void print_row(size_t i, const struct demo_row *r)
 {
-	const struct store_iteration *it;
+	const struct drill_iteration *it;
 	char a[64], c[32], tun[32], lost[32];
 
 	fd_duration_format(tunings[i].interval_ns * tunings[i].threshold, tun, sizeof(tun));
@@ -124,16 +124,22 @@ static void print_row(size_t i, const struct demo_row *r)
 	it = &r->res.iterations[0].rec;
 	printf("  drill %zu (failover after %-7s): RTO %-22s  RPO %-8s  lost writes %-3s  objectives %s\n",
 	       i + 1, tun, rto_text(it, a, sizeof(a)),
-	       it->has_rpo ? fd_duration_format((int64_t)(it->rpo_ms * (double)FD_NS_PER_MS), c, sizeof(c)) : "-",
+	       it->has_rpo ? fd_duration_format(it->rpo_ns, c, sizeof(c)) : "-",
 	       it->has_rpo ? (snprintf(lost, sizeof(lost), "%lld", (long long)it->lost_writes), lost) : "-",
 	       it->objectives_met ? "met" : "MISSED");
 	if (*it->detail && !it->objectives_met)
 		printf("      %s\n", it->detail);
 }
 
+/* The display edge: the percentage is computed in ms, as it always was. */
+static double ns_ms(int64_t ns)
+{
+	return (double)ns / (double)FD_NS_PER_MS;
+}
+
 static void print_improvement(const struct demo_row *rows, size_t n)
 {
-	const struct store_iteration *first = NULL, *last = NULL;
+	const struct drill_iteration *first = NULL, *last = NULL;
 	char a[32], b[32];
 
 	for (size_t i = 0; i < n; i++) {
@@ -148,13 +154,14 @@ static void print_improvement(const struct demo_row *rows, size_t n)
 		return;
 	}
 	printf("\nimprovement: RTO %s -> %s (%+.0f%%)",
-	       fd_duration_format((int64_t)(first->rto_ms * (double)FD_NS_PER_MS), a, sizeof(a)),
-	       fd_duration_format((int64_t)(last->rto_ms * (double)FD_NS_PER_MS), b, sizeof(b)),
-	       first->rto_ms > 0 ? 100.0 * (last->rto_ms - first->rto_ms) / first->rto_ms : 0.0);
+	       fd_duration_format(first->rto_ns, a, sizeof(a)),
+	       fd_duration_format(last->rto_ns, b, sizeof(b)),
+	       first->rto_ns > 0 ? 100.0 * (ns_ms(last->rto_ns) - ns_ms(first->rto_ns)) / ns_ms(first->rto_ns)
+				 : 0.0);
 	if (first->has_rpo && last->has_rpo)
 		printf(", RPO %s -> %s",
-		       fd_duration_format((int64_t)(first->rpo_ms * (double)FD_NS_PER_MS), a, sizeof(a)),
-		       fd_duration_format((int64_t)(last->rpo_ms * (double)FD_NS_PER_MS), b, sizeof(b)));
+		       fd_duration_format(first->rpo_ns, a, sizeof(a)),
+		       fd_duration_format(last->rpo_ns, b, sizeof(b)));
 	printf("\n");
 }
 

@@ -87,7 +87,7 @@ static int summarize(struct store *st, struct history_row *r, struct fd_error *e
 
 static const char *objectives_text(const struct store_drill *d)
 {
-	if (d->outcome == OUTCOME_RUNNING)
+	if (d->outcome == STORE_OUTCOME_RUNNING)
 		return "-";
 	return d->objectives_met ? "met" : "missed";
 }
@@ -163,7 +163,7 @@ static json_t *row_json(const struct history_row *r)
 			 "median_rto_ms", r->sum.rto_median.has ? json_real(r->sum.rto_median.ms) : json_null(),
 			 "median_rto_not_recovered", r->sum.rto_not_recovered,
 			 "outcome", store_outcome_name(d->outcome),
-			 "objectives_met", d->outcome == OUTCOME_RUNNING ? json_null() :
+			 "objectives_met", d->outcome == STORE_OUTCOME_RUNNING ? json_null() :
 					   json_boolean(d->objectives_met),
 			 "hash", d->hash);
 }

@@ -175,11 +175,11 @@ static void on_progress(void *user, const struct drill_progress *p)
 
 /* ---- results --------------------------------------------------------------- */
 
-static const char *ms_text(bool has, double ms, char *buf, size_t len)
+static const char *ns_text(bool has, int64_t ns, char *buf, size_t len)
 {
 	if (!has)
 		return "-";
-	return fd_duration_format((int64_t)(ms * (double)FD_NS_PER_MS), buf, len);
+	return fd_duration_format(ns, buf, len);
 }
 
 /* The hidden dependencies: flows the faults dropped, per iteration. */
@@ -212,7 +212,7 @@ static void print_table(const struct scenario *s, const struct drill_result *res
 	printf("\n%-4s %-14s %-26s %-10s %-6s %-10s %-6s %s\n", "iter", "outcome", "RTO (-late/+early)",
 	       "RPO", "lost", "detect", "laps", "objectives");
 	for (size_t i = 0; i < res->n_iterations; i++) {
-		const struct store_iteration *it = &res->iterations[i].rec;
+		const struct drill_iteration *it = &res->iterations[i].rec;
 		char rto[64], laps[16];
 		size_t ok = 0;
 
@@ -224,9 +224,9 @@ static void print_table(const struct scenario *s, const struct drill_result *res
 		else
 			snprintf(rto, sizeof(rto), "-");
 		printf("%-4d %-14s %-26s %-10s %-6s %-10s %-6s %s\n", it->number,
-		       store_outcome_name(it->outcome), rto, ms_text(it->has_rpo, it->rpo_ms, c, sizeof(c)),
+		       drill_outcome_name(it->outcome), rto, ns_text(it->has_rpo, it->rpo_ns, c, sizeof(c)),
 		       it->has_rpo ? (snprintf(d, sizeof(d), "%lld", (long long)it->lost_writes), d) : "-",
-		       ms_text(it->has_detect, it->detect_ms, b, sizeof(b)),
+		       ns_text(it->has_detect, it->detect_ns, b, sizeof(b)),
 		       s->n_steps ? laps : "-", it->objectives_met ? "met" : "MISSED");
 		for (size_t l = 0; l < res->iterations[i].n_laps; l++) {
 			const struct store_lap *lap = &res->iterations[i].laps[l];
@@ -240,7 +240,7 @@ static void print_table(const struct scenario *s, const struct drill_result *res
 			printf("     %s\n", it->detail);
 	}
 	print_flows(res);
-	printf("\n%s: %s, objectives %s", s->name, store_outcome_name(res->outcome),
+	printf("\n%s: %s, objectives %s", s->name, drill_outcome_name(res->outcome),
 	       res->objectives_met ? "met" : "NOT met");
 	if (s->has_rto_objective)
 		printf(" (RTO <= %s", fd_duration_format(s->rto_objective_ns, a, sizeof(a)));
@@ -255,6 +255,12 @@ static void print_table(const struct scenario *s, const struct drill_result *res
 static json_t *ms_json(bool has, double ms)
 {
 	return has ? json_real(ms) : json_null();
+}
+
+/* The JSON edge: the drill's ns as ms. */
+static double ns_ms(int64_t ns)
+{
+	return (double)ns / (double)FD_NS_PER_MS;
 }
 
 static json_t *flows_json(const struct drill_iteration_result *r)
@@ -278,7 +284,7 @@ static json_t *flows_json(const struct drill_iteration_result *r)
 
 static json_t *iteration_json(const struct drill_iteration_result *r)
 {
-	const struct store_iteration *it = &r->rec;
+	const struct drill_iteration *it = &r->rec;
 	json_t *laps = json_array();
 
 	for (size_t l = 0; l < r->n_laps; l++) {
@@ -291,15 +297,15 @@ static json_t *iteration_json(const struct drill_iteration_result *r)
 			"detail", lap->detail));
 	}
 	return json_pack("{s:i, s:s, s:o, s:f, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:b, s:s, s:o, s:o}",
-		"number", it->number, "outcome", store_outcome_name(it->outcome),
-		"rto_ms", ms_json(it->has_rto, it->rto_ms), "rto_error_bound_ms", it->error_bound_ms,
-		"rpo_ms", ms_json(it->has_rpo, it->rpo_ms),
+		"number", it->number, "outcome", drill_outcome_name(it->outcome),
+		"rto_ms", ms_json(it->has_rto, ns_ms(it->rto_ns)), "rto_error_bound_ms", ns_ms(it->error_bound_ns),
+		"rpo_ms", ms_json(it->has_rpo, ns_ms(it->rpo_ns)),
 		"lost_writes", it->has_rpo ? json_integer(it->lost_writes) : json_null(),
 		"writes_acked", (json_int_t)it->writes_acked,
 		"writes_acked_outage", (json_int_t)it->writes_acked_outage,
-		"detect_ms", ms_json(it->has_detect, it->detect_ms),
-		"first_success_ms", ms_json(it->has_first_success, it->first_success_ms),
-		"failback_ms", ms_json(it->has_failback, it->failback_ms),
+		"detect_ms", ms_json(it->has_detect, ns_ms(it->detect_ns)),
+		"first_success_ms", ms_json(it->has_first_success, ns_ms(it->first_success_ns)),
+		"failback_ms", ms_json(it->has_failback, ns_ms(it->failback_ns)),
 		"objectives_met", it->objectives_met, "detail", it->detail, "laps", laps,
 		"blackholed_flows", flows_json(r));
 }
@@ -307,12 +313,12 @@ static json_t *iteration_json(const struct drill_iteration_result *r)
 /* iteration_json plus both sides of the RTO's bound (null without an RTO). */
 static json_t *iteration_json_bounds(const struct drill_iteration_result *r)
 {
-	const struct store_iteration *it = &r->rec;
+	const struct drill_iteration *it = &r->rec;
 	json_t *j = iteration_json(r);
 
 	if (j) {
-		json_object_set_new(j, "rto_early_ms", ms_json(it->has_rto_bounds, it->rto_early_ms));
-		json_object_set_new(j, "rto_late_ms", ms_json(it->has_rto_bounds, it->rto_late_ms));
+		json_object_set_new(j, "rto_early_ms", ms_json(it->has_rto_bounds, ns_ms(it->rto_early_ns)));
+		json_object_set_new(j, "rto_late_ms", ms_json(it->has_rto_bounds, ns_ms(it->rto_late_ns)));
 	}
 	return j;
 }
@@ -328,7 +334,7 @@ static void print_json(const struct scenario *s, const struct drill_result *res,
 	root = json_pack("{s:I, s:s, s:s, s:s, s:b, s:b, s:s, s:o, s:o, s:s, s:o}",
 		"drill_id", (json_int_t)res->drill_id, "scenario", s->name,
 		"environment", f->env ? f->env : s->environment ? s->environment : "default",
-		"outcome", store_outcome_name(res->outcome), "objectives_met", res->objectives_met,
+		"outcome", drill_outcome_name(res->outcome), "objectives_met", res->objectives_met,
 		"dry_run", f->dry_run, "db", db_path,
 		"rto_objective_ms", ms_json(s->has_rto_objective, (double)s->rto_objective_ns / 1e6),
 		"rpo_objective_ms", ms_json(s->has_rpo_objective, (double)s->rpo_objective_ns / 1e6),
@@ -349,7 +355,7 @@ static void print_dry_run_json(const struct scenario *s, const struct drill_resu
 	if (plan)
 		json_object_set_new(plan, "preflight", json_pack("{s:b, s:s, s:s}",
 			"ok", !err && res->outcome == OUTCOME_RECOVERED,
-			"outcome", err ? "error" : store_outcome_name(res->outcome),
+			"outcome", err ? "error" : drill_outcome_name(res->outcome),
 			"detail", err ? err->msg : res->detail));
 	cli_print_json(plan);
 	json_decref(plan);

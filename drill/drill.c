@@ -30,7 +30,48 @@ void drill_opts_init(struct drill_opts *o)
 
 /* ---- one iteration, recorded --------------------------------------------- */
 
-static int keep_result(struct drill *d, const struct store_iteration *it)
+/* The store edge: the drill measures in ns, the row holds ms (REAL) for
+ * people, as the store always had them. */
+static double ms(int64_t ns)
+{
+	return (double)ns / (double)FD_NS_PER_MS;
+}
+
+static void drill_iteration_row(const struct drill_iteration *it, int64_t drill_id,
+			 struct store_iteration *row)
+{
+	memset(row, 0, sizeof(*row));
+	row->id = it->id;
+	row->drill_id = drill_id;
+	row->number = it->number;
+	/* the same words: "recovered" is "recovered" on both sides */
+	if (store_outcome_parse(drill_outcome_name(it->outcome), &row->outcome) < 0)
+		row->outcome = STORE_OUTCOME_ERROR;
+	row->t0_real_ns = it->t0_real_ns;
+	row->t0_mono_ns = it->t0_mono_ns;
+	row->has_rto = it->has_rto;
+	row->rto_ms = ms(it->rto_ns);
+	row->has_rto_bounds = it->has_rto_bounds;
+	row->rto_early_ms = ms(it->rto_early_ns);
+	row->rto_late_ms = ms(it->rto_late_ns);
+	row->error_bound_ms = ms(it->error_bound_ns);
+	row->has_rpo = it->has_rpo;
+	row->rpo_ms = ms(it->rpo_ns);
+	row->writes_acked = it->writes_acked;
+	row->writes_acked_outage = it->writes_acked_outage;
+	row->lost_writes = it->lost_writes;
+	row->has_detect = it->has_detect;
+	row->detect_ms = ms(it->detect_ns);
+	row->has_first_success = it->has_first_success;
+	row->first_success_ms = ms(it->first_success_ns);
+	row->has_failback = it->has_failback;
+	row->failback_ms = ms(it->failback_ns);
+	row->objectives_met = it->objectives_met;
+	drill_textf(row->detail, sizeof(row->detail), "%s", it->detail);
+}
+
+
+static int keep_result(struct drill *d, const struct drill_iteration *it)
 {
 	struct drill_result *res = d->res;
 	struct drill_iteration_result *r, *grown;
@@ -85,9 +126,10 @@ static void end_iteration(struct drill *d)
  * One iteration, recorded. Returns 0 with it->outcome set, or a negative
  * code (an error ended it; it->outcome is ERROR and the faults are reverted).
  */
-static int run_iteration(struct drill *d, unsigned number, struct store_iteration *it,
+static int run_iteration(struct drill *d, unsigned number, struct drill_iteration *it,
 			 struct fd_error *err)
 {
+	struct store_iteration row;
 	struct fd_error e2;
 	char why[256];
 	int rc, rc2;
@@ -97,18 +139,19 @@ static int run_iteration(struct drill *d, unsigned number, struct store_iteratio
 	d->iteration_id = 0;
 	d->fatal_rc = 0;
 	d->no_failback[0] = '\0'; /* read by run_iterations() once it is recorded */
-	it->drill_id = d->drill_id;
 	it->number = (int)number;
 	it->outcome = OUTCOME_RUNNING;
-	rc = store_begin_iteration(d->st, it, err);
+	drill_iteration_row(it, d->drill_id, &row);
+	rc = store_begin_iteration(d->st, &row, err);
 	if (rc < 0)
 		return rc;
+	it->id = row.id;
 	d->iteration_id = it->id;
 	rc = drill_probe_until_steady(d, why, sizeof(why), err);
 	if (rc == 0) {
 		it->outcome = drill_stop_requested(d) ? OUTCOME_ABORTED : OUTCOME_NOT_HEALTHY;
 		drill_textf(it->detail, sizeof(it->detail), "%s", why);
-		drill_event(d, "outcome", store_outcome_name(it->outcome), why);
+		drill_event(d, "outcome", drill_outcome_name(it->outcome), why);
 		goto record;
 	}
 	if (rc == 1)
@@ -146,7 +189,8 @@ record:
 	if (!it->objectives_met)
 		drill_notify(d, NOTIFY_OBJECTIVES_MISSED, it);
 	fd_error_clear(&e2);
-	rc2 = store_finish_iteration(d->st, it, rc < 0 ? &e2 : err);
+	drill_iteration_row(it, d->drill_id, &row);
+	rc2 = store_finish_iteration(d->st, &row, rc < 0 ? &e2 : err);
 	if (rc == 0 && rc2 < 0)
 		rc = rc2;
 	if (keep_result(d, it) < 0 && rc == 0)
@@ -249,7 +293,7 @@ static int begin_drill(struct drill *d, int n_stale, const struct leftovers *lef
 	drill_textf(dr.tool_version, sizeof(dr.tool_version), "firedrill %s", FD_VERSION);
 	drill_textf(dr.note, sizeof(dr.note), "%s", d->o->note ? d->o->note : "");
 	dr.started_real_ns = fd_real_ns();
-	dr.outcome = OUTCOME_RUNNING;
+	dr.outcome = STORE_OUTCOME_RUNNING;
 	dr.iterations_planned = (int)d->iterations;
 	rc = store_begin_drill(d->st, &dr, err);
 	if (rc < 0)
@@ -346,7 +390,7 @@ static int setup(struct drill *d, struct fd_error *err)
 /* --dry-run: the steady-state check with nothing injected and nothing recorded. */
 static int preflight(struct drill *d, struct fd_error *err)
 {
-	struct store_iteration it = { 0 };
+	struct drill_iteration it = { 0 };
 	char why[256];
 	int rc;
 
@@ -397,7 +441,7 @@ static void teardown(struct drill *d)
 static int run_iterations(struct drill *d, struct fd_error *err)
 {
 	struct drill_result *res = d->res;
-	struct store_iteration it;
+	struct drill_iteration it;
 	int rc = 0;
 
 	res->objectives_met = true;
@@ -471,7 +515,11 @@ int drill_run(const struct scenario *s, const struct drill_opts *opts,
 		notifier_finish(d.notify, NOTIFY_GRACE_NS);
 		drill_notify_drain(&d);
 		fd_error_clear(&e2);
-		if (store_finish_drill(d.st, d.drill_id, res->outcome, res->objectives_met,
+		enum store_outcome o = STORE_OUTCOME_ERROR;
+
+		/* the store's words are the drill's: mapped by name */
+		store_outcome_parse(drill_outcome_name(res->outcome), &o);
+		if (store_finish_drill(d.st, d.drill_id, o, res->objectives_met,
 				       fd_real_ns(), rc < 0 ? &e2 : err) < 0 && rc == 0)
 			rc = -EIO;
 	}

@@ -47,6 +47,18 @@ enum drill_phase {
 /* "steady-state", "inject", ...: the names used in the store's timeline. */
 const char *drill_phase_name(enum drill_phase p);
 
+enum drill_outcome {
+	OUTCOME_RUNNING,       /* still going, or died without finishing */
+	OUTCOME_RECOVERED,     /* recovered within the timeout */
+	OUTCOME_NOT_RECOVERED, /* timeout passed without a stable window */
+	OUTCOME_ABORTED,       /* stopped: stop-if-failing, signal, crash found later */
+	OUTCOME_NOT_HEALTHY,   /* steady state failed: nothing injected */
+	OUTCOME_ERROR,         /* an environment or internal error ended it */
+};
+
+/* "recovered", "not-recovered", ...: also the store's words for them. */
+const char *drill_outcome_name(enum drill_outcome o);
+
 /* A snapshot handed to the progress callback; valid only during the call. */
 struct drill_progress {
 	const struct scenario *scenario;
@@ -112,8 +124,43 @@ struct drill_flow {
 /* "tcp 10.0.0.1 -> 10.0.0.2:443" */
 char *drill_flow_format(const struct drill_flow *f, char *buf, size_t len);
 
+/*
+ * One iteration as the drill measured it, in integer nanoseconds; the store
+ * gets it in milliseconds (its rows), the cli prints it. A has_* flag that
+ * is false leaves its value 0.
+ */
+struct drill_iteration {
+	int64_t id;                 /* the store's row, 0 for a dry run */
+	int number;                 /* 1-based */
+	enum drill_outcome outcome;
+	int64_t t0_real_ns;         /* wall time of T0 (faults confirmed applied) */
+	int64_t t0_mono_ns;
+	bool has_rto;               /* false unless recovered */
+	int64_t rto_ns;
+	/* The two sides of the RTO's bound (scorer.h recovery_result): the true
+	 * RTO lies in [rto_ns - rto_late_ns, rto_ns + rto_early_ns]. */
+	bool has_rto_bounds;
+	int64_t rto_early_ns;
+	int64_t rto_late_ns;
+	int64_t error_bound_ns;     /* max(early, late) when recovered, else the
+				       longest criterion probe interval */
+	bool has_rpo;
+	int64_t rpo_ns;
+	int64_t writes_acked;       /* canary writes acknowledged, whole iteration */
+	int64_t writes_acked_outage;/* ... of which during the outage (after T0) */
+	int64_t lost_writes;        /* acknowledged writes missing after recovery */
+	bool has_detect;
+	int64_t detect_ns;          /* first failing sample after T0 */
+	bool has_first_success;
+	int64_t first_success_ns;
+	bool has_failback;
+	int64_t failback_ns;
+	bool objectives_met;
+	char detail[512];           /* why: "not healthy before the drill", abort reason */
+};
+
 struct drill_iteration_result {
-	struct store_iteration rec; /* what was recorded (outcome, rto_ms, ...) */
+	struct drill_iteration rec; /* what was measured (outcome, rto_ns, ...) */
 	struct store_lap *laps;     /* one per runbook step, in order */
 	size_t n_laps;
 	struct drill_flow *flows;   /* blackholed flows, in the order first seen */
@@ -213,8 +260,8 @@ int drill_scope_hold(const char *netns, const char *holder, int *fd_out, struct 
 void drill_scope_release(int fd, const char *netns); /* -1 is a no-op; removes the lock file */
 
 /* "81 ms (-30/+20 ms)": an iteration's RTO with both sides of its bound, the
- * true RTO lying in [rto - 30 ms, rto + 20 ms] ("81 ms (+50 ms)" for an RTO
- * recorded before both sides were). Returns buf. */
-char *drill_rto_text(const struct store_iteration *it, char *buf, size_t len);
+ * true RTO lying in [rto - 30 ms, rto + 20 ms] ("81 ms (+50 ms)" without
+ * both sides). Returns buf. */
+char *drill_rto_text(const struct drill_iteration *it, char *buf, size_t len);
 
 #endif

@@ -42,7 +42,7 @@ const char *drill_phase_name(enum drill_phase p)
 	return phase_names[p];
 }
 
-bool drill_objectives_met(const struct scenario *s, const struct store_iteration *it,
+bool drill_objectives_met(const struct scenario *s, const struct drill_iteration *it,
 			  char *why, size_t why_len)
 {
 	char a[32], b[32];
@@ -56,9 +56,9 @@ bool drill_objectives_met(const struct scenario *s, const struct store_iteration
 					      : "not recovered");
 		return false;
 	}
-	if (s->has_rto_objective && it->rto_ms * (double)FD_NS_PER_MS > (double)s->rto_objective_ns) {
+	if (s->has_rto_objective && it->rto_ns > s->rto_objective_ns) {
 		snprintf(why, why_len, "RTO %s over objective %s",
-			 fd_duration_format((int64_t)(it->rto_ms * (double)FD_NS_PER_MS), a, sizeof(a)),
+			 fd_duration_format(it->rto_ns, a, sizeof(a)),
 			 fd_duration_format(s->rto_objective_ns, b, sizeof(b)));
 		return false;
 	}
@@ -66,9 +66,9 @@ bool drill_objectives_met(const struct scenario *s, const struct store_iteration
 		snprintf(why, why_len, "RPO objective set but RPO not measured");
 		return false;
 	}
-	if (s->has_rpo_objective && it->rpo_ms * (double)FD_NS_PER_MS > (double)s->rpo_objective_ns) {
+	if (s->has_rpo_objective && it->rpo_ns > s->rpo_objective_ns) {
 		snprintf(why, why_len, "RPO %s over objective %s",
-			 fd_duration_format((int64_t)(it->rpo_ms * (double)FD_NS_PER_MS), a, sizeof(a)),
+			 fd_duration_format(it->rpo_ns, a, sizeof(a)),
 			 fd_duration_format(s->rpo_objective_ns, b, sizeof(b)));
 		return false;
 	}
@@ -99,18 +99,34 @@ enum drill_outcome drill_outcome_worse(enum drill_outcome a, enum drill_outcome 
 	return outcome_rank(a) >= outcome_rank(b) ? a : b;
 }
 
-char *drill_rto_text(const struct store_iteration *it, char *buf, size_t len)
+char *drill_rto_text(const struct drill_iteration *it, char *buf, size_t len)
 {
-	int64_t rto = (int64_t)(it->rto_ms * (double)FD_NS_PER_MS);
 	char v[32], b[32];
 
 	if (it->has_rto_bounds)
-		return fd_bounded_format(rto, (int64_t)(it->rto_late_ms * (double)FD_NS_PER_MS),
-					 (int64_t)(it->rto_early_ms * (double)FD_NS_PER_MS), buf, len);
-	drill_textf(buf, len, "%s (+%s)", fd_duration_format(rto, v, sizeof(v)),
-		    fd_duration_format((int64_t)(it->error_bound_ms * (double)FD_NS_PER_MS), b,
-				       sizeof(b)));
+		return fd_bounded_format(it->rto_ns, it->rto_late_ns, it->rto_early_ns, buf, len);
+	drill_textf(buf, len, "%s (+%s)", fd_duration_format(it->rto_ns, v, sizeof(v)),
+		    fd_duration_format(it->error_bound_ns, b, sizeof(b)));
 	return buf;
+}
+
+const char *drill_outcome_name(enum drill_outcome o)
+{
+	switch (o) {
+	case OUTCOME_RUNNING:
+		return "running";
+	case OUTCOME_RECOVERED:
+		return "recovered";
+	case OUTCOME_NOT_RECOVERED:
+		return "not-recovered";
+	case OUTCOME_ABORTED:
+		return "aborted";
+	case OUTCOME_NOT_HEALTHY:
+		return "not-healthy";
+	case OUTCOME_ERROR:
+		return "error";
+	}
+	return "unknown";
 }
 
 int64_t drill_steady_window_ns(const struct scenario *s)

@@ -42,7 +42,7 @@ void drill_textf(char *dst, size_t len, const char *fmt, ...)
  * (each only when the scenario sets it). An RPO objective with no measured
  * RPO is not met: nothing proves it. why gets a short reason when not met.
  */
-bool drill_objectives_met(const struct scenario *s, const struct store_iteration *it,
+bool drill_objectives_met(const struct scenario *s, const struct drill_iteration *it,
 			  char *why, size_t why_len);
 
 /* The worse of two outcomes: error > aborted > not-healthy > not-recovered > recovered. */
@@ -159,16 +159,16 @@ struct notify_msg {
 	unsigned iterations;
 	const char *outcome;     /* NULL while unknown */
 	bool has_rto;
-	double rto_ms;
-	double error_bound_ms;
+	int64_t rto_ns;
+	int64_t error_bound_ns;
 	bool has_rpo;
-	double rpo_ms;
+	int64_t rpo_ns;
 	int64_t lost_writes;
 	int objectives_met;      /* -1 unknown, else 0/1 */
 	const char *detail;      /* NULL = none */
 	bool has_rto_bounds;     /* both sides of the RTO's bound (scorer.h) */
-	double rto_early_ms;
-	double rto_late_ms;
+	int64_t rto_early_ns;
+	int64_t rto_late_ns;
 };
 
 /* One line for the timeline: "notified start via $HOOK: HTTP 200". Never
@@ -314,7 +314,7 @@ void drill_flush_samples(struct drill *d);
 void drill_on_sample(void *user, const struct scorer_sample *smp);
 void drill_record_lap(struct drill *d, const struct store_lap *lap);
 /* Queues the webhooks for one event; it is NULL for drill-level events. */
-void drill_notify(struct drill *d, enum notify_event e, const struct store_iteration *it);
+void drill_notify(struct drill *d, enum notify_event e, const struct drill_iteration *it);
 void drill_notify_drain(struct drill *d);
 /* One slice of probing (up to until) plus the housekeeping between slices. */
 int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err);
@@ -330,11 +330,11 @@ void drill_flows_record(struct drill *d);         /* at revert */
 /* 1 when the steady state holds, 0 when not (why filled), negative on error. */
 int drill_probe_until_steady(struct drill *d, char *why, size_t len, struct fd_error *err);
 int drill_canary_lead_in(struct drill *d, struct fd_error *err);
-int drill_apply_faults(struct drill *d, struct store_iteration *it, struct fd_error *err);
-int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *err);
-void drill_readback(struct drill *d, struct store_iteration *it);
+int drill_apply_faults(struct drill *d, struct drill_iteration *it, struct fd_error *err);
+int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *err);
+void drill_readback(struct drill *d, struct drill_iteration *it);
 int drill_revert_faults(struct drill *d, struct fd_error *err);
-int drill_failback(struct drill *d, struct store_iteration *it, struct fd_error *err);
+int drill_failback(struct drill *d, struct drill_iteration *it, struct fd_error *err);
 void drill_cool_down(struct drill *d);
 
 #endif

@@ -268,24 +268,23 @@ nomem:
 	return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 }
 
-static json_t *opt_real(bool has, double v)
+/* The webhook's edge: durations go out in ms. */
+static json_t *opt_ms(bool has, int64_t ns)
 {
-	return has ? json_real(v) : json_null();
+	return has ? json_real((double)ns / (double)FD_NS_PER_MS) : json_null();
 }
 
 /* The short human line chat webhooks (Slack, Mattermost) show as the message. */
 static void summary_text(const struct notify_msg *m, char *buf, size_t len)
 {
 	char it[48] = "", res[160] = "", dur[64];
-	int64_t rto = (int64_t)(m->rto_ms * (double)FD_NS_PER_MS);
 
 	if (m->iteration)
 		drill_textf(it, sizeof(it), ", iteration %u/%u", m->iteration, m->iterations);
 	if (m->has_rto && m->has_rto_bounds)
-		fd_bounded_format(rto, (int64_t)(m->rto_late_ms * (double)FD_NS_PER_MS),
-				  (int64_t)(m->rto_early_ms * (double)FD_NS_PER_MS), dur, sizeof(dur));
+		fd_bounded_format(m->rto_ns, m->rto_late_ns, m->rto_early_ns, dur, sizeof(dur));
 	else if (m->has_rto)
-		fd_duration_format(rto, dur, sizeof(dur));
+		fd_duration_format(m->rto_ns, dur, sizeof(dur));
 	if (m->has_rto)
 		drill_textf(res, sizeof(res), ": %s, RTO %s", m->outcome ? m->outcome : "", dur);
 	else if (m->outcome)
@@ -312,17 +311,17 @@ char *notify_body(const struct notify_msg *m, const char *host)
 		"iteration", m->iteration ? json_integer(m->iteration) : json_null(),
 		"iterations", (int)m->iterations,
 		"outcome", m->outcome ? json_string(m->outcome) : json_null(),
-		"rto_ms", opt_real(m->has_rto, m->rto_ms),
-		"rto_error_bound_ms", opt_real(m->has_rto, m->error_bound_ms),
-		"rpo_ms", opt_real(m->has_rpo, m->rpo_ms),
+		"rto_ms", opt_ms(m->has_rto, m->rto_ns),
+		"rto_error_bound_ms", opt_ms(m->has_rto, m->error_bound_ns),
+		"rpo_ms", opt_ms(m->has_rpo, m->rpo_ns),
 		"lost_writes", m->has_rpo ? json_integer(m->lost_writes) : json_null(),
 		"objectives_met", m->objectives_met < 0 ? json_null() : json_boolean(m->objectives_met),
 		"detail", m->detail ? m->detail : "", "host", host,
 		"time", fd_time_format_utc(fd_real_ns(), when, sizeof(when)));
 	if (root) { /* the true RTO lies in [rto_ms - rto_late_ms, rto_ms + rto_early_ms] */
 		json_object_set_new(root, "rto_early_ms",
-				    opt_real(m->has_rto_bounds, m->rto_early_ms));
-		json_object_set_new(root, "rto_late_ms", opt_real(m->has_rto_bounds, m->rto_late_ms));
+				    opt_ms(m->has_rto_bounds, m->rto_early_ns));
+		json_object_set_new(root, "rto_late_ms", opt_ms(m->has_rto_bounds, m->rto_late_ns));
 	}
 	body = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
 	json_decref(root);

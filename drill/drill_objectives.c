@@ -53,3 +53,4 @@ void drill_objectives_fill(const struct scenario *s, struct store_drill *d)
 	d->rpo_objective_ns = s->has_rpo_objective ? s->rpo_objective_ns : 0;
 	drill_criterion_text(s, &s->recovery, d->recovery_criterion, sizeof(d->recovery_criterion));
 }
+

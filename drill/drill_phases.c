@@ -105,7 +105,7 @@ int drill_canary_lead_in(struct drill *d, struct fd_error *err)
 	return 0;
 }
 
-int drill_apply_faults(struct drill *d, struct store_iteration *it, struct fd_error *err)
+int drill_apply_faults(struct drill *d, struct drill_iteration *it, struct fd_error *err)
 {
 	int rc;
 
@@ -156,25 +156,25 @@ static void watch_seed(struct drill *d)
 	}
 }
 
-static void fill_recovery(struct store_iteration *it, const struct recovery_result *r)
+static void fill_recovery(struct drill_iteration *it, const struct recovery_result *r)
 {
 	it->has_rto = r->recovered;
-	it->rto_ms = r->recovered ? (double)r->rto_ns / (double)FD_NS_PER_MS : 0;
+	it->rto_ns = r->recovered ? r->rto_ns : 0;
 	it->has_rto_bounds = r->recovered;
-	it->rto_early_ms = r->recovered ? (double)r->rto_early_ns / (double)FD_NS_PER_MS : 0;
-	it->rto_late_ms = r->recovered ? (double)r->rto_late_ns / (double)FD_NS_PER_MS : 0;
+	it->rto_early_ns = r->recovered ? r->rto_early_ns : 0;
+	it->rto_late_ns = r->recovered ? r->rto_late_ns : 0;
 	it->has_detect = r->has_detect;
-	it->detect_ms = (double)r->detect_ns / (double)FD_NS_PER_MS;
+	it->detect_ns = r->detect_ns;
 	it->has_first_success = r->has_first_success;
-	it->first_success_ms = (double)r->first_success_ns / (double)FD_NS_PER_MS;
-	it->error_bound_ms = (double)r->error_bound_ns / (double)FD_NS_PER_MS;
+	it->first_success_ns = r->first_success_ns;
+	it->error_bound_ns = r->error_bound_ns;
 }
 
 /*
  * Watches from T0 until the recovery criterion holds, the timeout passes,
  * a stop-if probe trips or a signal arrives. Sets it->outcome.
  */
-int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *err)
+int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *err)
 {
 	const struct scenario *s = d->s;
 	int64_t deadline = d->t0 + s->recovery.timeout_ns, now;
@@ -250,7 +250,7 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 		drill_event(d, "outcome", "recovered", drill_rto_text(it, why, sizeof(why)));
 		drill_notify(d, NOTIFY_RECOVERED, it);
 	} else
-		drill_event(d, "outcome", store_outcome_name(it->outcome), it->detail);
+		drill_event(d, "outcome", drill_outcome_name(it->outcome), it->detail);
 	recovery_watch_free(d->watch);
 	d->watch = NULL;
 	return rc;
@@ -258,7 +258,7 @@ int drill_watch(struct drill *d, struct store_iteration *it, struct fd_error *er
 
 /* RPO read-back after recovery. A failed read-back leaves the RPO unknown
  * (and says why) but does not end the drill. */
-void drill_readback(struct drill *d, struct store_iteration *it)
+void drill_readback(struct drill *d, struct drill_iteration *it)
 {
 	struct rpo_result r = { 0 };
 	struct fd_error e;
@@ -280,7 +280,7 @@ void drill_readback(struct drill *d, struct store_iteration *it)
 		return;
 	}
 	it->has_rpo = r.has_rpo;
-	it->rpo_ms = (double)r.rpo_ns / (double)FD_NS_PER_MS;
+	it->rpo_ns = r.rpo_ns;
 	it->writes_acked = r.writes_acked;
 	it->writes_acked_outage = r.writes_acked_outage;
 	it->lost_writes = r.lost_writes;
@@ -476,7 +476,7 @@ static const char *first_failing(const struct drill *d, const struct scenario_cr
  * d->no_failback: the drill stops there rather than measure the next
  * iteration against a system that is not the one planned.
  */
-int drill_failback(struct drill *d, struct store_iteration *it, struct fd_error *err)
+int drill_failback(struct drill *d, struct drill_iteration *it, struct fd_error *err)
 {
 	const struct scenario *s = d->s;
 	struct recovery_result rr = { 0 };
@@ -502,7 +502,7 @@ int drill_failback(struct drill *d, struct store_iteration *it, struct fd_error 
 	}
 	if (rr.recovered) {
 		it->has_failback = true;
-		it->failback_ms = (double)rr.rto_ns / (double)FD_NS_PER_MS;
+		it->failback_ns = rr.rto_ns;
 		drill_event(d, "outcome", "failed-back", fd_duration_format(rr.rto_ns, dur, sizeof(dur)));
 	} else if (rc == 0 && !drill_stop_requested(d)) {
 		drill_textf(d->no_failback, sizeof(d->no_failback),

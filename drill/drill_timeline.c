@@ -330,7 +330,7 @@ static void advance_steps(struct drill *d, int64_t now)
 /* ---- webhooks ------------------------------------------------------------- */
 
 /* Queues the webhooks for one event; it is NULL for drill-level events. */
-void drill_notify(struct drill *d, enum notify_event e, const struct store_iteration *it)
+void drill_notify(struct drill *d, enum notify_event e, const struct drill_iteration *it)
 {
 	struct notify_msg m = { 0 };
 
@@ -344,21 +344,21 @@ void drill_notify(struct drill *d, enum notify_event e, const struct store_itera
 	m.objectives_met = -1;
 	if (it) {
 		m.iteration = (unsigned)it->number;
-		m.outcome = it->outcome == OUTCOME_RUNNING ? NULL : store_outcome_name(it->outcome);
+		m.outcome = it->outcome == OUTCOME_RUNNING ? NULL : drill_outcome_name(it->outcome);
 		m.has_rto = it->has_rto;
-		m.rto_ms = it->rto_ms;
-		m.error_bound_ms = it->error_bound_ms;
+		m.rto_ns = it->rto_ns;
+		m.error_bound_ns = it->error_bound_ns;
 		m.has_rto_bounds = it->has_rto && it->has_rto_bounds;
-		m.rto_early_ms = it->rto_early_ms;
-		m.rto_late_ms = it->rto_late_ms;
+		m.rto_early_ns = it->rto_early_ns;
+		m.rto_late_ns = it->rto_late_ns;
 		m.has_rpo = it->has_rpo;
-		m.rpo_ms = it->rpo_ms;
+		m.rpo_ns = it->rpo_ns;
 		m.lost_writes = it->lost_writes;
 		if (e == NOTIFY_OBJECTIVES_MISSED)
 			m.objectives_met = it->objectives_met;
 		m.detail = it->detail;
 	} else if (e == NOTIFY_END) {
-		m.outcome = store_outcome_name(d->res->outcome);
+		m.outcome = drill_outcome_name(d->res->outcome);
 		m.objectives_met = d->res->objectives_met;
 		m.detail = d->res->detail;
 	}

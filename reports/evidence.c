@@ -146,13 +146,13 @@ static const char *objective_text(const struct report_objectives *o, bool rto, c
 static const char *verdict_word(const struct report_evidence *ev, const struct report_drill *s)
 {
 	switch (ev->drill.outcome) {
-	case OUTCOME_RUNNING:
+	case STORE_OUTCOME_RUNNING:
 		return "INCOMPLETE (still running or died)";
-	case OUTCOME_ABORTED:
+	case STORE_OUTCOME_ABORTED:
 		return "INCOMPLETE (aborted)";
-	case OUTCOME_NOT_HEALTHY:
+	case STORE_OUTCOME_NOT_HEALTHY:
 		return "INCOMPLETE (not healthy before the drill; nothing injected)";
-	case OUTCOME_ERROR:
+	case STORE_OUTCOME_ERROR:
 		return "INCOMPLETE (ended by an error)";
 	default:
 		break;

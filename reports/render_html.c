@@ -485,7 +485,7 @@ static void evidence_iterations(FILE *out, const struct report_evidence *ev)
 		if (it->has_rto)
 			td_num(out, rp_rto(it, b, sizeof(b)));
 		else
-			td_num(out, it->outcome == OUTCOME_NOT_RECOVERED ? "not recovered" : "-");
+			td_num(out, it->outcome == STORE_OUTCOME_NOT_RECOVERED ? "not recovered" : "-");
 		optional_ms(out, it->has_rpo, it->rpo_ms);
 		optional_ms(out, it->has_detect, it->detect_ms);
 		optional_ms(out, it->has_first_success, it->first_success_ms);

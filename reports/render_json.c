@@ -33,7 +33,7 @@ static json_t *iteration_json(const struct store_iteration *it)
 	json_t *j = json_pack("{s:I, s:i, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:f, s:I, s:I, s:I, s:b, s:o, s:o}",
 		"id", (json_int_t)it->id, "number", it->number,
 		"outcome", store_outcome_name(it->outcome), "t0", rp_json_time(it->t0_real_ns),
-		"recovered", it->outcome == OUTCOME_RECOVERED,
+		"recovered", it->outcome == STORE_OUTCOME_RECOVERED,
 		"rto_ms", opt_ms(it->has_rto, it->rto_ms), "rpo_ms", opt_ms(it->has_rpo, it->rpo_ms),
 		"detect_ms", opt_ms(it->has_detect, it->detect_ms),
 		"first_success_ms", opt_ms(it->has_first_success, it->first_success_ms),

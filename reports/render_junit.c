@@ -23,7 +23,7 @@ static void failure(FILE *out, const struct report_drill *d, const struct store_
 	char msg[512], a[32], b[32], c[32], e[32];
 
 	switch (it->outcome) {
-	case OUTCOME_RECOVERED:
+	case STORE_OUTCOME_RECOVERED:
 		snprintf(msg, sizeof(msg), "objectives missed: RTO %s (objective %s), RPO %s (objective %s), %lld writes lost",
 			 it->has_rto ? rp_dur(it->rto_ms, a, sizeof(a)) : "-",
 			 rp_objective(&d->objectives, true, "none", b, sizeof(b)),
@@ -31,7 +31,7 @@ static void failure(FILE *out, const struct report_drill *d, const struct store_
 			 rp_objective(&d->objectives, false, "none", e, sizeof(e)), (long long)it->lost_writes);
 		fputs("      <failure type=\"objectives-missed\"", out);
 		break;
-	case OUTCOME_NOT_RECOVERED:
+	case STORE_OUTCOME_NOT_RECOVERED:
 		snprintf(msg, sizeof(msg), "not recovered within the timeout");
 		fputs("      <failure type=\"not-recovered\"", out);
 		break;
@@ -44,7 +44,7 @@ static void failure(FILE *out, const struct report_drill *d, const struct store_
 	attr(out, "message", msg);
 	fputc('>', out);
 	rp_put_html(out, it->detail, true);
-	fputs(it->outcome == OUTCOME_RECOVERED || it->outcome == OUTCOME_NOT_RECOVERED ?
+	fputs(it->outcome == STORE_OUTCOME_RECOVERED || it->outcome == STORE_OUTCOME_NOT_RECOVERED ?
 	      "</failure>\n" : "</error>\n", out);
 }
 
@@ -77,8 +77,8 @@ static void count(const struct report_series *s, struct counts *c)
 	for (size_t d = 0; d < s->n_drills; d++)
 		for (size_t k = 0; k < s->drills[d].n_iterations; k++) {
 			const struct store_iteration *it = &s->drills[d].iterations[k];
-			bool tested = it->outcome == OUTCOME_RECOVERED ||
-				      it->outcome == OUTCOME_NOT_RECOVERED;
+			bool tested = it->outcome == STORE_OUTCOME_RECOVERED ||
+				      it->outcome == STORE_OUTCOME_NOT_RECOVERED;
 
 			c->tests++;
 			if (!it->objectives_met) {

@@ -160,7 +160,7 @@ static void md_iterations(FILE *out, const struct report_evidence *ev)
 		cell(out, rp_time(it->t0_real_ns, b, sizeof(b)));
 		cell(out, store_outcome_name(it->outcome));
 		cell(out, it->has_rto ? rp_rto(it, b, sizeof(b)) :
-			  it->outcome == OUTCOME_NOT_RECOVERED ? "not recovered" : "-");
+			  it->outcome == STORE_OUTCOME_NOT_RECOVERED ? "not recovered" : "-");
 		cell(out, opt(it->has_rpo, it->rpo_ms, b, sizeof(b)));
 		cell(out, opt(it->has_detect, it->detect_ms, b, sizeof(b)));
 		fprintf(out, " %lld | %lld | %s |", (long long)it->writes_acked,

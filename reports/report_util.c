@@ -225,7 +225,7 @@ bool rp_iteration_rto(const struct store_iteration *it, double *ms)
 		*ms = it->rto_ms;
 		return true;
 	}
-	if (it->outcome == OUTCOME_NOT_RECOVERED) {
+	if (it->outcome == STORE_OUTCOME_NOT_RECOVERED) {
 		*ms = INFINITY;
 		return true;
 	}

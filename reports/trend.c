@@ -61,7 +61,7 @@ int report_summarize(const struct store_iteration *its, size_t n, struct report_
 		if (its[i].error_bound_ms > out->error_bound_ms)
 			out->error_bound_ms = its[i].error_bound_ms;
 		out->lost_writes += its[i].lost_writes;
-		out->n_recovered += its[i].outcome == OUTCOME_RECOVERED;
+		out->n_recovered += its[i].outcome == STORE_OUTCOME_RECOVERED;
 		out->n_met += its[i].objectives_met;
 	}
 	if (k) {

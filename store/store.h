@@ -47,17 +47,20 @@ int store_put_scenario(struct store *st, const char *name, const char *sha256,
 
 /* ---- drills and iterations ---------------------------------------------- */
 
-enum drill_outcome {
-	OUTCOME_RUNNING,       /* still going, or died without finishing */
-	OUTCOME_RECOVERED,     /* recovered within the timeout */
-	OUTCOME_NOT_RECOVERED, /* timeout passed without a stable window */
-	OUTCOME_ABORTED,       /* stopped: stop-if-failing, signal, crash found later */
-	OUTCOME_NOT_HEALTHY,   /* steady state failed: nothing injected */
-	OUTCOME_ERROR,         /* an environment or internal error ended it */
+/* The outcome column of a drill or iteration row. The drill has its own
+ * words (drill.h enum store_outcome) and hands them over as text
+ * (store_outcome_parse); the store keeps its own. */
+enum store_outcome {
+	STORE_OUTCOME_RUNNING,       /* still going, or died without finishing */
+	STORE_OUTCOME_RECOVERED,     /* recovered within the timeout */
+	STORE_OUTCOME_NOT_RECOVERED, /* timeout passed without a stable window */
+	STORE_OUTCOME_ABORTED,       /* stopped: stop-if-failing, signal, crash found later */
+	STORE_OUTCOME_NOT_HEALTHY,   /* steady state failed: nothing injected */
+	STORE_OUTCOME_ERROR,         /* an environment or internal error ended it */
 };
 
-const char *store_outcome_name(enum drill_outcome o); /* "recovered", "not-recovered", ... */
-int store_outcome_parse(const char *name, enum drill_outcome *out);
+const char *store_outcome_name(enum store_outcome o); /* "recovered", "not-recovered", ... */
+int store_outcome_parse(const char *name, enum store_outcome *out);
 
 struct store_drill {
 	int64_t id;
@@ -70,7 +73,7 @@ struct store_drill {
 	char tool_version[64];
 	int64_t started_real_ns;
 	int64_t ended_real_ns; /* 0 while running */
-	enum drill_outcome outcome;
+	enum store_outcome outcome;
 	bool objectives_met;
 	int iterations_planned;
 	char note[512]; /* free text: e.g. the lab's tuning for this drill */
@@ -103,7 +106,7 @@ struct store_drill {
  * row). hash stays "" until store_finish_drill seals the row.
  */
 int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *err);
-int store_finish_drill(struct store *st, int64_t drill_id, enum drill_outcome o,
+int store_finish_drill(struct store *st, int64_t drill_id, enum store_outcome o,
 		       bool objectives_met, int64_t ended_real_ns, struct fd_error *err);
 
 /*
@@ -119,7 +122,7 @@ struct store_iteration {
 	int64_t id;
 	int64_t drill_id;
 	int number; /* 1-based */
-	enum drill_outcome outcome;
+	enum store_outcome outcome;
 	int64_t t0_real_ns;     /* wall time of T0 (faults confirmed applied) */
 	int64_t t0_mono_ns;
 	bool has_rto;           /* false unless recovered */

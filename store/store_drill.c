@@ -18,34 +18,34 @@
 #include "fd_time.h"
 
 static const char *const outcome_names[] = {
-	[OUTCOME_RUNNING] = "running",
-	[OUTCOME_RECOVERED] = "recovered",
-	[OUTCOME_NOT_RECOVERED] = "not-recovered",
-	[OUTCOME_ABORTED] = "aborted",
-	[OUTCOME_NOT_HEALTHY] = "not-healthy",
-	[OUTCOME_ERROR] = "error",
+	[STORE_OUTCOME_RUNNING] = "running",
+	[STORE_OUTCOME_RECOVERED] = "recovered",
+	[STORE_OUTCOME_NOT_RECOVERED] = "not-recovered",
+	[STORE_OUTCOME_ABORTED] = "aborted",
+	[STORE_OUTCOME_NOT_HEALTHY] = "not-healthy",
+	[STORE_OUTCOME_ERROR] = "error",
 };
 
 #define N_OUTCOMES (sizeof(outcome_names) / sizeof(outcome_names[0]))
 
-const char *store_outcome_name(enum drill_outcome o)
+const char *store_outcome_name(enum store_outcome o)
 {
 	return (size_t)o < N_OUTCOMES ? outcome_names[o] : "unknown";
 }
 
-int store_outcome_parse(const char *name, enum drill_outcome *out)
+int store_outcome_parse(const char *name, enum store_outcome *out)
 {
 	long i = store_name_index(name, outcome_names, N_OUTCOMES);
 
 	if (i < 0)
 		return -EINVAL;
-	*out = (enum drill_outcome)i;
+	*out = (enum store_outcome)i;
 	return 0;
 }
 
-static enum drill_outcome col_outcome(sqlite3_stmt *s, int i)
+static enum store_outcome col_outcome(sqlite3_stmt *s, int i)
 {
-	enum drill_outcome o = OUTCOME_ERROR;
+	enum store_outcome o = STORE_OUTCOME_ERROR;
 
 	store_outcome_parse((const char *)sqlite3_column_text(s, i), &o);
 	return o;
@@ -154,7 +154,7 @@ int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *
 	d->holder_start = fd_proc_start_ticks(d->holder_pid);
 	if (!d->started_real_ns)
 		d->started_real_ns = fd_real_ns();
-	d->outcome = OUTCOME_RUNNING;
+	d->outcome = STORE_OUTCOME_RUNNING;
 	d->ended_real_ns = 0;
 	d->hash[0] = '\0';
 	local_host(host, sizeof(host));
@@ -173,7 +173,7 @@ int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *
 }
 
 /* Sets the final fields of a running drill; -ENOENT/-EALREADY explained in err. */
-static int close_drill(struct store *st, int64_t id, enum drill_outcome o, bool met,
+static int close_drill(struct store *st, int64_t id, enum store_outcome o, bool met,
 		       int64_t ended, const char *note_add, struct fd_error *err)
 {
 	static const char sql[] =
@@ -200,13 +200,13 @@ static int close_drill(struct store *st, int64_t id, enum drill_outcome o, bool 
 	return rc;
 }
 
-int store_finish_drill(struct store *st, int64_t drill_id, enum drill_outcome o,
+int store_finish_drill(struct store *st, int64_t drill_id, enum store_outcome o,
 		       bool objectives_met, int64_t ended_real_ns, struct fd_error *err)
 {
 	char hash[65];
 	int rc;
 
-	if (o == OUTCOME_RUNNING || (size_t)o >= N_OUTCOMES)
+	if (o == STORE_OUTCOME_RUNNING || (size_t)o >= N_OUTCOMES)
 		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL,
 				    "store_finish_drill: drill %lld: final outcome %d is not final",
 				    (long long)drill_id, (int)o);
@@ -278,7 +278,7 @@ static int abort_one(struct store *st, const struct stale *sd, struct fd_error *
 		 sd->pid, when);
 	rc = store_abort_open_iterations(st, sd->id, note, err);
 	if (!rc)
-		rc = close_drill(st, sd->id, OUTCOME_ABORTED, false, sd->last_real_ns, note, err);
+		rc = close_drill(st, sd->id, STORE_OUTCOME_ABORTED, false, sd->last_real_ns, note, err);
 	if (!rc)
 		rc = store_chain_seal(st, CHAIN_DRILLS, sd->id, hash, err);
 	return rc;
@@ -363,7 +363,7 @@ int store_begin_iteration(struct store *st, struct store_iteration *it, struct f
 
 	if (!it->started_real_ns)
 		it->started_real_ns = fd_real_ns();
-	it->outcome = OUTCOME_RUNNING;
+	it->outcome = STORE_OUTCOME_RUNNING;
 	it->hash[0] = '\0';
 	s = store_tx_stmt(st, sql, &rc, err);
 	if (!s)
@@ -436,7 +436,7 @@ int store_finish_iteration(struct store *st, struct store_iteration *it, struct 
 {
 	int rc;
 
-	if (it->outcome == OUTCOME_RUNNING || (size_t)it->outcome >= N_OUTCOMES)
+	if (it->outcome == STORE_OUTCOME_RUNNING || (size_t)it->outcome >= N_OUTCOMES)
 		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL,
 				    "store_finish_iteration: iteration %lld: outcome %d is not final",
 				    (long long)it->id, (int)it->outcome);

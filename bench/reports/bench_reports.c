@@ -103,7 +103,7 @@ static int add_iteration(struct store *st, int64_t drill_id, int number, int dri
 		return r;
 	bool recovered = !(drill_no < n_drills / 4 && noise(seed) < 0.15) &&
 			 !(drill_no == n_drills * 2 / 3 && noise(seed) < 0.5);
-	it.outcome = recovered ? OUTCOME_RECOVERED : OUTCOME_NOT_RECOVERED;
+	it.outcome = recovered ? STORE_OUTCOME_RECOVERED : STORE_OUTCOME_NOT_RECOVERED;
 	it.t0_real_ns = t0;
 	it.has_rto = recovered;
 	it.rto_ms = base * (0.8 + 0.4 * noise(seed));
@@ -179,7 +179,7 @@ static int fill(struct store *st, int n_iterations, int per_drill, struct fd_err
 			r = add_iteration(st, dr.id, i + 1, d, n_drills, t + (int64_t)i * 600 * FD_NS_PER_S,
 					  &seed, err);
 		if (r == 0)
-			r = store_finish_drill(st, dr.id, OUTCOME_RECOVERED, false,
+			r = store_finish_drill(st, dr.id, STORE_OUTCOME_RECOVERED, false,
 					       t + (int64_t)per_drill * 600 * FD_NS_PER_S, err);
 	}
 	return r;

@@ -106,7 +106,7 @@ static void sealed_run(const char *path, int n_samples, int n_events, struct run
 {
 	struct store_sample b[BATCH];
 	struct fd_error err = { 0 };
-	struct store_iteration it = { .outcome = OUTCOME_RECOVERED, .error_bound_ms = 100 };
+	struct store_iteration it = { .outcome = STORE_OUTCOME_RECOVERED, .error_bound_ms = 100 };
 	int64_t drill;
 	struct store *st = fresh(path, &drill, &it.id);
 	double t;

@@ -166,7 +166,7 @@ static void drill_recovers(void)
 	/* No --operator: the invoking user, never "unknown" (fd_operator_name). */
 	FDT_CHECK(d.operator_name[0] && strcmp(d.operator_name, "unknown") != 0, "operator \"%s\"",
 		  d.operator_name);
-	FDT_CHECK(it.outcome == OUTCOME_RECOVERED, "outcome %s", store_outcome_name(it.outcome));
+	FDT_CHECK(it.outcome == STORE_OUTCOME_RECOVERED, "outcome %s", store_outcome_name(it.outcome));
 	FDT_CHECK(it.has_rto, "no RTO");
 	FDT_CHECK(it.objectives_met && d.objectives_met, "objectives not met: %s", it.detail);
 	if (lab_truth_read(NULL, &t, &e) < 0) {
@@ -244,14 +244,14 @@ static void drill_three_iterations(void)
 		fprintf(stderr, "iteration %d: %s, RTO %.1f ms, failback %.1f ms\n", it[i].number,
 			store_outcome_name(it[i].outcome), it[i].rto_ms, it[i].failback_ms);
 		FDT_CHECK(it[i].number == i + 1, "iteration %d numbered %d", i + 1, it[i].number);
-		FDT_CHECK(it[i].outcome == OUTCOME_RECOVERED, "iteration %d: %s (%s)", i + 1,
+		FDT_CHECK(it[i].outcome == STORE_OUTCOME_RECOVERED, "iteration %d: %s (%s)", i + 1,
 			  store_outcome_name(it[i].outcome), it[i].detail);
 		FDT_CHECK(it[i].has_rto && it[i].rto_ms > 0, "iteration %d: no RTO", i + 1);
 		FDT_CHECK(it[i].has_failback, "iteration %d: no failback time", i + 1);
 		FDT_CHECK(i == 0 || it[i].t0_real_ns > it[i - 1].t0_real_ns,
 			  "iteration %d: T0 not after the previous one", i + 1);
 	}
-	FDT_CHECK(d.outcome == OUTCOME_RECOVERED && d.objectives_met, "drill %s, objectives %s",
+	FDT_CHECK(d.outcome == STORE_OUTCOME_RECOVERED && d.objectives_met, "drill %s, objectives %s",
 		  store_outcome_name(d.outcome), d.objectives_met ? "met" : "missed");
 	FDT_CHECK(lab_healthy("lab-region-a-blackhole.yaml"), "region A not primary after the drill");
 	no_firedrill_table();
@@ -272,10 +272,10 @@ static void drill_not_recovered(void)
 		return;
 	}
 	FDT_CHECK(strcmp(d.scenario_name, "lab-no-failover") == 0, "scenario %s", d.scenario_name);
-	FDT_CHECK(it.outcome == OUTCOME_NOT_RECOVERED, "outcome %s", store_outcome_name(it.outcome));
+	FDT_CHECK(it.outcome == STORE_OUTCOME_NOT_RECOVERED, "outcome %s", store_outcome_name(it.outcome));
 	FDT_CHECK(!it.has_rto, "a not-recovered iteration has an RTO (%.1f ms)", it.rto_ms);
 	FDT_CHECK(!it.objectives_met && !d.objectives_met, "objectives met without recovery");
-	FDT_CHECK(d.outcome == OUTCOME_NOT_RECOVERED, "drill outcome %s", store_outcome_name(d.outcome));
+	FDT_CHECK(d.outcome == STORE_OUTCOME_NOT_RECOVERED, "drill outcome %s", store_outcome_name(d.outcome));
 	snprintf(path, sizeof(path), "%s/run2.txt", dir);
 	run_lines_in_order(path);
 	no_firedrill_table();

@@ -328,23 +328,23 @@ static void run_kind(const struct kind_case *k)
 	FDT_CHECK(res.n_iterations == ITERATIONS, "%s: %zu iterations (%s)", k->kind,
 		  res.n_iterations, res.detail);
 	for (size_t i = 0; i < res.n_iterations; i++) {
-		const struct store_iteration *it = &res.iterations[i].rec;
+		const struct drill_iteration *it = &res.iterations[i].rec;
 
 		fprintf(stderr, "  iteration %d: %s, RTO %.1f ms, detect %.1f ms, failback %.1f ms %s\n",
-			it->number, store_outcome_name(it->outcome), it->rto_ms, it->detect_ms,
-			it->failback_ms, it->detail);
+			it->number, drill_outcome_name(it->outcome), (double)it->rto_ns / 1e6, (double)it->detect_ns / 1e6,
+			(double)it->failback_ns / 1e6, it->detail);
 		FDT_CHECK(it->outcome == OUTCOME_RECOVERED, "%s: iteration %zu %s: %s", k->kind, i + 1,
-			  store_outcome_name(it->outcome), it->detail);
-		FDT_CHECK(it->has_rto && it->rto_ms > 0, "%s: iteration %zu has no RTO", k->kind, i + 1);
+			  drill_outcome_name(it->outcome), it->detail);
+		FDT_CHECK(it->has_rto && it->rto_ns > 0, "%s: iteration %zu has no RTO", k->kind, i + 1);
 		/* the fault held: the probe failed before the recovery began */
-		FDT_CHECK(it->has_detect && it->detect_ms < it->rto_ms,
+		FDT_CHECK(it->has_detect && it->detect_ns < it->rto_ns,
 			  "%s: iteration %zu: the probe did not fail before recovering (detect %.1f ms)",
-			  k->kind, i + 1, it->detect_ms);
+			  k->kind, i + 1, (double)it->detect_ns / 1e6);
 		FDT_CHECK(!k->failover || it->has_failback, "%s: iteration %zu has no failback time",
 			  k->kind, i + 1);
 	}
 	FDT_CHECK(res.outcome == OUTCOME_RECOVERED, "%s: drill %s: %s", k->kind,
-		  store_outcome_name(res.outcome), res.detail);
+		  drill_outcome_name(res.outcome), res.detail);
 	if (strcmp(k->kind, "kill") == 0)
 		killed_distinct_pids(&res, "kill", ITERATIONS);
 	nothing_left(k->kind);
@@ -384,10 +384,10 @@ static void no_failback(void)
 		  strstr(res.detail, "1 of 3 iterations run"), "no failback: detail \"%s\"", res.detail);
 	FDT_CHECK(!res.objectives_met, "no failback: objectives met with 1 of 3 iterations");
 	if (res.n_iterations == 1) {
-		const struct store_iteration *it = &res.iterations[0].rec;
+		const struct drill_iteration *it = &res.iterations[0].rec;
 
 		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto && !it->has_failback,
-			  "no failback: iteration %s, RTO %d, failback %d", store_outcome_name(it->outcome),
+			  "no failback: iteration %s, RTO %d, failback %d", drill_outcome_name(it->outcome),
 			  it->has_rto, it->has_failback);
 		/* its RTO met the objective, but the way back failed: not met */
 		FDT_CHECK(!it->objectives_met, "no failback: iteration 1 counted as objectives met");
@@ -549,16 +549,16 @@ static void kill_service_library(void)
 	FDT_CHECK(rc == 0, "kill-service: drill_run: %s", err.msg);
 	FDT_CHECK(res.n_iterations == ORDERS_ITERATIONS && res.outcome == OUTCOME_RECOVERED,
 		  "kill-service: %zu iterations, %s: %s", res.n_iterations,
-		  store_outcome_name(res.outcome), res.detail);
+		  drill_outcome_name(res.outcome), res.detail);
 	for (size_t i = 0; i < res.n_iterations; i++) {
-		const struct store_iteration *it = &res.iterations[i].rec;
+		const struct drill_iteration *it = &res.iterations[i].rec;
 
 		fprintf(stderr, "  iteration %d: %s, RTO %.1f ms (bound %.1f ms), lost %lld, %s\n",
-			it->number, store_outcome_name(it->outcome), it->rto_ms, it->error_bound_ms,
+			it->number, drill_outcome_name(it->outcome), (double)it->rto_ns / 1e6, (double)it->error_bound_ns / 1e6,
 			(long long)it->lost_writes, it->objectives_met ? "met" : "missed");
-		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto && it->rto_ms > 0,
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto && it->rto_ns > 0,
 			  "kill-service: iteration %zu %s, no RTO: %s", i + 1,
-			  store_outcome_name(it->outcome), it->detail);
+			  drill_outcome_name(it->outcome), it->detail);
 		FDT_CHECK(it->lost_writes == 0, "kill-service: iteration %zu lost %lld writes", i + 1,
 			  (long long)it->lost_writes);
 	}

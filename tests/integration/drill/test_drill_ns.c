@@ -343,12 +343,12 @@ static void event_says(int64_t drill_id, const char *kind, const char *subject,
  * probe-up dated by the sample RTO is measured from (T0 + RTO), and the
  * same in the progress lines.
  */
-static void one_flip_each_way(int64_t drill_id, const struct store_iteration *it,
+static void one_flip_each_way(int64_t drill_id, const struct drill_iteration *it,
 			      const char *probe)
 {
 	struct store_event *ev;
 	size_t n = drill_events(drill_id, &ev), down = 0, up = 0, tdown = 0, tup = 0;
-	int64_t up_at = 0, rto = (int64_t)llround(it->rto_ms * (double)MS), inject = INT64_MAX;
+	int64_t up_at = 0, rto = it->rto_ns, inject = INT64_MAX;
 	char want_down[80], want_up[80];
 
 	for (size_t i = 0; i < n; i++)
@@ -368,7 +368,7 @@ static void one_flip_each_way(int64_t drill_id, const struct store_iteration *it
 		  probe, down, up);
 	FDT_CHECK(llabs(up_at - (it->t0_mono_ns + rto)) <= 1000,
 		  "probe-up %s at T0+%.3f ms, RTO %.3f ms: not the sample RTO is measured from", probe,
-		  (double)(up_at - it->t0_mono_ns) / 1e6, it->rto_ms);
+		  (double)(up_at - it->t0_mono_ns) / 1e6, (double)it->rto_ns / 1e6);
 	/* The progress lines: the same single pair (before T0 there is one "up", the first sample). */
 	snprintf(want_down, sizeof(want_down), "probe-down %s", probe);
 	snprintf(want_up, sizeof(want_up), "probe-up %s", probe);
@@ -469,29 +469,29 @@ static void reports_in_order(int64_t drill_id)
  * answer, and the failing one before it read it before the switch. The
  * margin is the file system's coarse timestamp (a jiffy, up to 10 ms).
  */
-static void rto_bounds_hold(const struct store_iteration *it)
+static void rto_bounds_hold(const struct drill_iteration *it)
 {
-	int64_t truth, rto = (int64_t)llround(it->rto_ms * (double)MS);
+	int64_t truth, rto = it->rto_ns;
 	struct stat sb;
 
 	FDT_CHECK(it->has_rto_bounds, "no RTO bounds recorded");
 	if (stat(backend_file, &sb) < 0)
 		return;
 	truth = (int64_t)sb.st_mtim.tv_sec * FD_NS_PER_S + sb.st_mtim.tv_nsec - it->t0_real_ns;
-	fprintf(stderr, "  RTO %.1f ms (-%.1f/+%.1f ms), truth %.1f ms\n", it->rto_ms,
-		it->rto_late_ms, it->rto_early_ms, (double)truth / 1e6);
-	FDT_CHECK(truth >= rto - (int64_t)llround(it->rto_late_ms * (double)MS) - 10 * MS,
-		  "truth %.1f ms below RTO - late (%.1f - %.1f ms)", (double)truth / 1e6, it->rto_ms,
-		  it->rto_late_ms);
-	FDT_CHECK(truth <= rto + (int64_t)llround(it->rto_early_ms * (double)MS) + MS,
-		  "truth %.1f ms above RTO + early (%.1f + %.1f ms)", (double)truth / 1e6, it->rto_ms,
-		  it->rto_early_ms);
-	FDT_CHECK(it->error_bound_ms == (it->rto_early_ms > it->rto_late_ms ? it->rto_early_ms
-									  : it->rto_late_ms),
-		  "error_bound_ms %.3f is not the larger side", it->error_bound_ms);
+	fprintf(stderr, "  RTO %.1f ms (-%.1f/+%.1f ms), truth %.1f ms\n", (double)it->rto_ns / 1e6,
+		(double)it->rto_late_ns / 1e6, (double)it->rto_early_ns / 1e6, (double)truth / 1e6);
+	FDT_CHECK(truth >= rto - it->rto_late_ns - 10 * MS,
+		  "truth %.1f ms below RTO - late (%.1f - %.1f ms)", (double)truth / 1e6, (double)it->rto_ns / 1e6,
+		  (double)it->rto_late_ns / 1e6);
+	FDT_CHECK(truth <= rto + it->rto_early_ns + MS,
+		  "truth %.1f ms above RTO + early (%.1f + %.1f ms)", (double)truth / 1e6, (double)it->rto_ns / 1e6,
+		  (double)it->rto_early_ns / 1e6);
+	FDT_CHECK(it->error_bound_ns == (it->rto_early_ns > it->rto_late_ns ? it->rto_early_ns
+									  : it->rto_late_ns),
+		  "error_bound_ms %.3f is not the larger side", (double)it->error_bound_ns / 1e6);
 }
 
-static int64_t truth_rto_ns(const struct store_iteration *it)
+static int64_t truth_rto_ns(const struct drill_iteration *it)
 {
 	struct stat sb;
 
@@ -502,17 +502,17 @@ static int64_t truth_rto_ns(const struct store_iteration *it)
 
 /* Measured RTO vs the switch instant: never early by more than a request
  * in flight, never late by more than the error bound plus a margin. */
-static void rto_matches_truth(const struct store_iteration *it)
+static void rto_matches_truth(const struct drill_iteration *it)
 {
-	int64_t truth = truth_rto_ns(it), rto = (int64_t)(it->rto_ms * (double)MS);
-	int64_t bound = (int64_t)(it->error_bound_ms * (double)MS);
+	int64_t truth = truth_rto_ns(it), rto = it->rto_ns;
+	int64_t bound = it->error_bound_ns;
 
-	fprintf(stderr, "  RTO measured %.1f ms, truth %.1f ms, bound %.1f ms\n", it->rto_ms,
-		(double)truth / 1e6, it->error_bound_ms);
+	fprintf(stderr, "  RTO measured %.1f ms, truth %.1f ms, bound %.1f ms\n", (double)it->rto_ns / 1e6,
+		(double)truth / 1e6, (double)it->error_bound_ns / 1e6);
 	FDT_CHECK(it->has_rto, "no RTO");
 	FDT_CHECK(rto >= truth - 50 * MS && rto <= truth + bound + 200 * MS,
-	      "RTO %.1f ms vs truth %.1f ms (bound %.1f ms)", it->rto_ms, (double)truth / 1e6,
-	      it->error_bound_ms);
+	      "RTO %.1f ms vs truth %.1f ms (bound %.1f ms)", (double)it->rto_ns / 1e6, (double)truth / 1e6,
+	      (double)it->error_bound_ns / 1e6);
 }
 
 /* The webhooks that arrived, by event name, with their drill and outcome. */
@@ -630,13 +630,13 @@ static void recovers_by_runbook(void)
 	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	FDT_CHECK(res.n_iterations == 1, "%zu iterations", res.n_iterations);
 	if (rc == 0 && res.n_iterations == 1) {
-		const struct store_iteration *it = &res.iterations[0].rec;
+		const struct drill_iteration *it = &res.iterations[0].rec;
 
-		FDT_CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", store_outcome_name(it->outcome),
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", drill_outcome_name(it->outcome),
 		      it->detail);
 		FDT_CHECK(res.outcome == OUTCOME_RECOVERED && res.objectives_met, "drill verdict");
 		rto_matches_truth(it);
-		FDT_CHECK(it->has_detect && it->detect_ms < it->rto_ms, "detect");
+		FDT_CHECK(it->has_detect && it->detect_ns < it->rto_ns, "detect");
 		FDT_CHECK(res.iterations[0].n_laps == 1 && res.iterations[0].laps[0].ok, "lap not ok");
 		FDT_CHECK(it->has_rpo && it->lost_writes == 0 && it->writes_acked > 0,
 		      "RPO %d lost %lld acked %lld", it->has_rpo, (long long)it->lost_writes,
@@ -690,10 +690,10 @@ static void evidence_not_held(void)
 	extra_probes = "";
 	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
-		const struct store_iteration *it = &res.iterations[0].rec;
+		const struct drill_iteration *it = &res.iterations[0].rec;
 
 		FDT_CHECK(it->outcome == OUTCOME_RECOVERED && it->has_rto, "outcome %s",
-			  store_outcome_name(it->outcome));
+			  drill_outcome_name(it->outcome));
 		FDT_CHECK(!it->objectives_met && !res.objectives_met, "objectives met with a leak");
 		FDT_CHECK(strstr(it->detail, "evidence b-answers") != NULL, "detail \"%s\"",
 			  it->detail);
@@ -737,9 +737,9 @@ static void recovers_by_manual_lap(void)
 	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	FDT_CHECK(lap_rc == 0, "firedrill lap refused: %d", lap_rc);
 	if (rc == 0 && res.n_iterations == 1) {
-		const struct store_iteration *it = &res.iterations[0].rec;
+		const struct drill_iteration *it = &res.iterations[0].rec;
 
-		FDT_CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", store_outcome_name(it->outcome),
+		FDT_CHECK(it->outcome == OUTCOME_RECOVERED, "outcome %s (%s)", drill_outcome_name(it->outcome),
 		      it->detail);
 		rto_matches_truth(it);
 		FDT_CHECK(res.iterations[0].n_laps == 1 && res.iterations[0].laps[0].ok &&
@@ -764,9 +764,9 @@ static void not_recovered(void)
 		 "    events: [objectives-missed, end]\n", &res, &e);
 	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
-		const struct store_iteration *it = &res.iterations[0].rec;
+		const struct drill_iteration *it = &res.iterations[0].rec;
 
-		FDT_CHECK(it->outcome == OUTCOME_NOT_RECOVERED, "outcome %s", store_outcome_name(it->outcome));
+		FDT_CHECK(it->outcome == OUTCOME_NOT_RECOVERED, "outcome %s", drill_outcome_name(it->outcome));
 		FDT_CHECK(!it->has_rto, "a number for a drill that never recovered");
 		FDT_CHECK(!it->has_rpo, "RPO without recovery");
 		FDT_CHECK(!res.objectives_met && res.outcome == OUTCOME_NOT_RECOVERED, "drill verdict");
@@ -788,9 +788,9 @@ static void stop_if_failing(void)
 	rc = run("fdt-stop-if", "10s", "", "stop-if-failing:\n  - probe: api\n    for: 200ms\n", &res, &e);
 	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
-		const struct store_iteration *it = &res.iterations[0].rec;
+		const struct drill_iteration *it = &res.iterations[0].rec;
 
-		FDT_CHECK(it->outcome == OUTCOME_ABORTED, "outcome %s", store_outcome_name(it->outcome));
+		FDT_CHECK(it->outcome == OUTCOME_ABORTED, "outcome %s", drill_outcome_name(it->outcome));
 		FDT_CHECK(strstr(it->detail, "stop-if-failing: probe api") != NULL, "detail %s", it->detail);
 		FDT_CHECK(!it->has_rto && res.outcome == OUTCOME_ABORTED && !res.objectives_met, "verdict");
 	}
@@ -814,7 +814,7 @@ static void not_healthy(void)
 	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);
 	if (rc == 0 && res.n_iterations == 1) {
 		FDT_CHECK(res.iterations[0].rec.outcome == OUTCOME_NOT_HEALTHY, "outcome %s",
-		      store_outcome_name(res.iterations[0].rec.outcome));
+		      drill_outcome_name(res.iterations[0].rec.outcome));
 		FDT_CHECK(strstr(res.iterations[0].rec.detail, "not healthy before the drill") != NULL, "%s",
 		      res.iterations[0].rec.detail);
 		events_in_order(res.drill_id, order);

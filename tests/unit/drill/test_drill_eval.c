@@ -26,22 +26,22 @@ static void base(struct scenario *s)
 	s->n_probes = 3;
 }
 
-static struct store_iteration recovered(double rto_ms, bool has_rpo, double rpo_ms)
+static struct drill_iteration recovered(int64_t rto_ms, bool has_rpo, int64_t rpo_ms)
 {
-	struct store_iteration it = { 0 };
+	struct drill_iteration it = { 0 };
 
 	it.outcome = OUTCOME_RECOVERED;
 	it.has_rto = true;
-	it.rto_ms = rto_ms;
+	it.rto_ns = rto_ms * MS;
 	it.has_rpo = has_rpo;
-	it.rpo_ms = rpo_ms;
+	it.rpo_ns = rpo_ms * MS;
 	return it;
 }
 
 static void objectives_no_objectives(void **state)
 {
 	struct scenario s;
-	struct store_iteration it = recovered(123456, false, 0);
+	struct drill_iteration it = recovered(123456, false, 0);
 	char why[128];
 
 	(void)state;
@@ -53,7 +53,7 @@ static void objectives_no_objectives(void **state)
 static void objectives_rto(void **state)
 {
 	struct scenario s;
-	struct store_iteration it = recovered(5000, false, 0);
+	struct drill_iteration it = recovered(5000, false, 0);
 	char why[128];
 
 	(void)state;
@@ -61,7 +61,7 @@ static void objectives_rto(void **state)
 	s.has_rto_objective = true;
 	s.rto_objective_ns = 5000 * MS;
 	assert_true(drill_objectives_met(&s, &it, why, sizeof(why))); /* equal is met */
-	it.rto_ms = 5000.5;
+	it.rto_ns = 5000 * MS + MS / 2;
 	assert_false(drill_objectives_met(&s, &it, why, sizeof(why)));
 	assert_non_null(strstr(why, "RTO"));
 }
@@ -69,7 +69,7 @@ static void objectives_rto(void **state)
 static void objectives_rpo(void **state)
 {
 	struct scenario s;
-	struct store_iteration it = recovered(100, true, 300);
+	struct drill_iteration it = recovered(100, true, 300);
 	char why[128];
 
 	(void)state;
@@ -77,12 +77,12 @@ static void objectives_rpo(void **state)
 	s.has_rpo_objective = true;
 	s.rpo_objective_ns = 300 * MS;
 	assert_true(drill_objectives_met(&s, &it, why, sizeof(why)));
-	it.rpo_ms = 301;
+	it.rpo_ns = 301 * MS;
 	assert_false(drill_objectives_met(&s, &it, why, sizeof(why)));
 	assert_non_null(strstr(why, "RPO"));
 	/* an RPO objective nothing measured is not met */
 	it.has_rpo = false;
-	it.rpo_ms = 0;
+	it.rpo_ns = 0;
 	assert_false(drill_objectives_met(&s, &it, why, sizeof(why)));
 	assert_non_null(strstr(why, "not measured"));
 }
@@ -90,7 +90,7 @@ static void objectives_rpo(void **state)
 static void objectives_need_recovery(void **state)
 {
 	struct scenario s;
-	struct store_iteration it = { 0 };
+	struct drill_iteration it = { 0 };
 	char why[128];
 
 	(void)state;

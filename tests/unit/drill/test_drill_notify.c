@@ -112,8 +112,8 @@ static void events_in_order_with_fields(void **state)
 		if (evs[i] == NOTIFY_RECOVERED) {
 			m.outcome = "recovered";
 			m.has_rto = true;
-			m.rto_ms = 1234.5;
-			m.error_bound_ms = 20;
+			m.rto_ns = 1234500000;
+			m.error_bound_ns = 20000000;
 		}
 		if (evs[i] == NOTIFY_END) {
 			m.outcome = "recovered";
@@ -327,11 +327,11 @@ static void body_of_a_recovery(void **state)
 	m.iterations = 1;
 	m.outcome = "recovered";
 	m.has_rto = true;
-	m.rto_ms = 81;
-	m.error_bound_ms = 30;
+	m.rto_ns = 81000000;
+	m.error_bound_ns = 30000000;
 	m.has_rto_bounds = true;
-	m.rto_early_ms = 20;
-	m.rto_late_ms = 30;
+	m.rto_early_ns = 20000000;
+	m.rto_late_ns = 30000000;
 	body = notify_body(&m, "host-1");
 	assert_non_null(body);
 	j = json_loads(body, 0, &je);

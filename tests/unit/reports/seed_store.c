@@ -29,15 +29,15 @@ static int put_scenario(struct store *st, const char *name, const char *text, in
 }
 
 static int add_iteration(struct store *st, const struct store_drill *d, int number,
-			 enum drill_outcome o, double rto_ms, bool evidence, struct fd_error *err)
+			 enum store_outcome o, double rto_ms, bool evidence, struct fd_error *err)
 {
 	struct store_iteration it = { .drill_id = d->id, .number = number };
 	int r = store_begin_iteration(st, &it, err);
 
 	it.outcome = o;
-	it.has_rto = o == OUTCOME_RECOVERED;
+	it.has_rto = o == STORE_OUTCOME_RECOVERED;
 	it.rto_ms = rto_ms;
-	it.objectives_met = o == OUTCOME_RECOVERED;
+	it.objectives_met = o == STORE_OUTCOME_RECOVERED;
 	it.t0_real_ns = d->started_real_ns + number;
 	if (r == 0 && evidence) {
 		struct store_event ev = { .drill_id = d->id, .iteration_id = it.id, .mono_ns = number,
@@ -65,11 +65,11 @@ static int seed_first(struct store *st, struct fd_error *err)
 	if (r == 0)
 		r = store_begin_drill(st, &d, err);
 	if (r == 0)
-		r = add_iteration(st, &d, 1, OUTCOME_RECOVERED, 4200, false, err);
+		r = add_iteration(st, &d, 1, STORE_OUTCOME_RECOVERED, 4200, false, err);
 	if (r == 0)
-		r = add_iteration(st, &d, 2, OUTCOME_NOT_RECOVERED, 0, false, err);
+		r = add_iteration(st, &d, 2, STORE_OUTCOME_NOT_RECOVERED, 0, false, err);
 	if (r == 0)
-		r = store_finish_drill(st, d.id, OUTCOME_NOT_RECOVERED, false, d.started_real_ns + 1, err);
+		r = store_finish_drill(st, d.id, STORE_OUTCOME_NOT_RECOVERED, false, d.started_real_ns + 1, err);
 	return r;
 }
 
@@ -88,13 +88,13 @@ static int seed_more(struct store *st, struct fd_error *err)
 	if (r == 0)
 		r = store_begin_drill(st, &d, err);
 	if (r == 0)
-		r = add_iteration(st, &d, 1, OUTCOME_NOT_RECOVERED, 0, true, err);
+		r = add_iteration(st, &d, 1, STORE_OUTCOME_NOT_RECOVERED, 0, true, err);
 	if (r == 0)
-		r = add_iteration(st, &d, 2, OUTCOME_RECOVERED, 1000, false, err);
+		r = add_iteration(st, &d, 2, STORE_OUTCOME_RECOVERED, 1000, false, err);
 	if (r == 0)
-		r = add_iteration(st, &d, 3, OUTCOME_RECOVERED, 3000, false, err);
+		r = add_iteration(st, &d, 3, STORE_OUTCOME_RECOVERED, 3000, false, err);
 	if (r == 0)
-		r = store_finish_drill(st, d.id, OUTCOME_NOT_RECOVERED, false, d.started_real_ns + 1, err);
+		r = store_finish_drill(st, d.id, STORE_OUTCOME_NOT_RECOVERED, false, d.started_real_ns + 1, err);
 	return r;
 }
 

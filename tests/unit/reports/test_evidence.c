@@ -32,7 +32,7 @@ static struct report_evidence *make(bool recovered)
 	snprintf(ev->drill.hash, sizeof(ev->drill.hash), "%064d", 7);
 	ev->drill.started_real_ns = INT64_C(1764126930123) * 1000000;
 	ev->drill.ended_real_ns = ev->drill.started_real_ns + INT64_C(300) * 1000000000;
-	ev->drill.outcome = recovered ? OUTCOME_RECOVERED : OUTCOME_NOT_RECOVERED;
+	ev->drill.outcome = recovered ? STORE_OUTCOME_RECOVERED : STORE_OUTCOME_NOT_RECOVERED;
 	ev->drill.objectives_met = recovered;
 	ev->objectives.rto = (struct report_value){ true, 300000 };
 	ev->objectives.rpo = (struct report_value){ true, 30000 };

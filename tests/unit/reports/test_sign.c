@@ -81,7 +81,7 @@ static void seed_store(struct ctx *c)
 		snprintf(ev.kind, sizeof(ev.kind), "probe-up");
 		snprintf(ev.subject, sizeof(ev.subject), "api");
 		assert_int_equal(store_add_event(c->st, &ev, &err), 0);
-		it.outcome = OUTCOME_RECOVERED;
+		it.outcome = STORE_OUTCOME_RECOVERED;
 		it.has_rto = true;
 		it.rto_ms = 1000.0 * i;
 		it.has_rpo = true;
@@ -90,7 +90,7 @@ static void seed_store(struct ctx *c)
 		it.t0_real_ns = d.started_real_ns + i;
 		assert_int_equal(store_finish_iteration(c->st, &it, &err), 0);
 	}
-	assert_int_equal(store_finish_drill(c->st, d.id, OUTCOME_RECOVERED, true,
+	assert_int_equal(store_finish_drill(c->st, d.id, STORE_OUTCOME_RECOVERED, true,
 					    d.started_real_ns + 1000, &err), 0);
 }
 

@@ -27,16 +27,16 @@ struct fixture {
 	struct report_drill_input in[3];
 };
 
-static void iteration(struct store_iteration *it, int n, enum drill_outcome o, double rto_ms,
+static void iteration(struct store_iteration *it, int n, enum store_outcome o, double rto_ms,
 		      double rpo_ms, bool met)
 {
 	memset(it, 0, sizeof(*it));
 	it->id = n;
 	it->number = n;
 	it->outcome = o;
-	it->has_rto = o == OUTCOME_RECOVERED;
+	it->has_rto = o == STORE_OUTCOME_RECOVERED;
 	it->rto_ms = it->has_rto ? rto_ms : 0;
-	it->has_rpo = o == OUTCOME_RECOVERED;
+	it->has_rpo = o == STORE_OUTCOME_RECOVERED;
 	it->rpo_ms = rpo_ms;
 	it->error_bound_ms = 500;
 	it->objectives_met = met;
@@ -57,10 +57,10 @@ static struct fixture *make_fixture(void)
 	const double rto[3][3] = {
 		{ 7500000, 7200000, 7700000 }, { 2400000, 2460000, 0 }, { 2000000, 0, 0 },
 	};
-	const enum drill_outcome out[3][3] = {
-		{ OUTCOME_RECOVERED, OUTCOME_RECOVERED, OUTCOME_RECOVERED },
-		{ OUTCOME_RECOVERED, OUTCOME_RECOVERED, OUTCOME_NOT_RECOVERED },
-		{ OUTCOME_RECOVERED, OUTCOME_NOT_RECOVERED, OUTCOME_NOT_RECOVERED },
+	const enum store_outcome out[3][3] = {
+		{ STORE_OUTCOME_RECOVERED, STORE_OUTCOME_RECOVERED, STORE_OUTCOME_RECOVERED },
+		{ STORE_OUTCOME_RECOVERED, STORE_OUTCOME_RECOVERED, STORE_OUTCOME_NOT_RECOVERED },
+		{ STORE_OUTCOME_RECOVERED, STORE_OUTCOME_NOT_RECOVERED, STORE_OUTCOME_NOT_RECOVERED },
 	};
 
 	for (int d = 0; d < 3; d++) {
@@ -71,10 +71,10 @@ static struct fixture *make_fixture(void)
 		snprintf(dr->environment, sizeof(dr->environment), "staging");
 		snprintf(dr->operator_name, sizeof(dr->operator_name), "%s", HOSTILE);
 		dr->started_real_ns = (INT64_C(1764126930) + d * 86400) * 1000000000;
-		dr->outcome = OUTCOME_RECOVERED;
+		dr->outcome = STORE_OUTCOME_RECOVERED;
 		for (int i = 0; i < 3; i++)
 			iteration(&f->its[d][i], i + 1, out[d][i], rto[d][i], d == 0 ? 30000 : 0,
-				  d > 0 && out[d][i] == OUTCOME_RECOVERED);
+				  d > 0 && out[d][i] == STORE_OUTCOME_RECOVERED);
 		for (int k = 0; k < 2; k++) {
 			struct store_lap *l = &f->laps[d][k];
 
@@ -169,15 +169,15 @@ static void test_regression_error_bound(void **state)
 
 	/* Drill 2 worse than drill 1 by 400 ms, within the 500 ms bound: no regression. */
 	for (int i = 0; i < 3; i++) {
-		iteration(&f->its[0][i], i + 1, OUTCOME_RECOVERED, 10000, 0, true);
-		iteration(&f->its[1][i], i + 1, OUTCOME_RECOVERED, 10400, 0, true);
+		iteration(&f->its[0][i], i + 1, STORE_OUTCOME_RECOVERED, 10000, 0, true);
+		iteration(&f->its[1][i], i + 1, STORE_OUTCOME_RECOVERED, 10400, 0, true);
 	}
 	t = build(f, 2);
 	assert_false(t->series[0].drills[1].rto_regression);
 	report_trend_free(t);
 	/* By 600 ms: beyond the bound. */
 	for (int i = 0; i < 3; i++)
-		iteration(&f->its[1][i], i + 1, OUTCOME_RECOVERED, 10600, 0, true);
+		iteration(&f->its[1][i], i + 1, STORE_OUTCOME_RECOVERED, 10600, 0, true);
 	t = build(f, 2);
 	assert_true(t->series[0].drills[1].rto_regression);
 	assert_float_equal(t->series[0].drills[1].rto_change_prev_pct.ms, 6.0, 1e-9);

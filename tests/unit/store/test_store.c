@@ -138,7 +138,7 @@ static int64_t begin_iteration(struct store *st, int64_t drill, int number)
 static void finish_recovered(struct store *st, int64_t id, double rto)
 {
 	struct store_iteration it = {
-		.id = id, .outcome = OUTCOME_RECOVERED, .t0_real_ns = 1700000000000000000,
+		.id = id, .outcome = STORE_OUTCOME_RECOVERED, .t0_real_ns = 1700000000000000000,
 		.t0_mono_ns = 5000, .has_rto = true, .rto_ms = rto, .has_rpo = true,
 		.rpo_ms = 120.5, .writes_acked = 40, .writes_acked_outage = 7, .lost_writes = 2,
 		.has_detect = true, .detect_ms = 250, .has_first_success = true,
@@ -316,11 +316,11 @@ static void test_round_trip(void **state)
 	finish_recovered(st, it1, 4200.25);
 
 	int64_t it2 = begin_iteration(st, d.id, 2);
-	struct store_iteration nr = { .id = it2, .outcome = OUTCOME_NOT_RECOVERED,
+	struct store_iteration nr = { .id = it2, .outcome = STORE_OUTCOME_NOT_RECOVERED,
 				      .writes_acked = 10, .error_bound_ms = 200 };
 	snprintf(nr.detail, sizeof(nr.detail), "no stable window within 5m");
 	assert_int_equal(store_finish_iteration(st, &nr, &err), 0);
-	assert_int_equal(store_finish_drill(st, d.id, OUTCOME_NOT_RECOVERED, false, 0, &err), 0);
+	assert_int_equal(store_finish_drill(st, d.id, STORE_OUTCOME_NOT_RECOVERED, false, 0, &err), 0);
 
 	struct store_drill got;
 	assert_int_equal(store_get_drill(st, d.id, &got, &err), 0);
@@ -328,7 +328,7 @@ static void test_round_trip(void **state)
 	assert_string_equal(got.scenario_sha256, sha);
 	assert_string_equal(got.environment, "staging");
 	assert_string_equal(got.note, "lab tuning: fast failover");
-	assert_int_equal(got.outcome, OUTCOME_NOT_RECOVERED);
+	assert_int_equal(got.outcome, STORE_OUTCOME_NOT_RECOVERED);
 	assert_int_equal(strlen(got.hash), 64);
 	assert_true(got.ended_real_ns >= got.started_real_ns);
 
@@ -336,7 +336,7 @@ static void test_round_trip(void **state)
 	size_t n = 0;
 	assert_int_equal(store_list_iterations(st, d.id, &its, &n, &err), 0);
 	assert_int_equal(n, 2);
-	assert_int_equal(its[0].outcome, OUTCOME_RECOVERED);
+	assert_int_equal(its[0].outcome, STORE_OUTCOME_RECOVERED);
 	assert_true(its[0].has_rto);
 	assert_true(its[0].rto_ms == 4200.25);
 	assert_true(its[0].has_rto_bounds);
@@ -392,7 +392,7 @@ static void test_null_semantics(void **state)
 	char v[64];
 
 	finish_recovered(st, it1, 1000);
-	struct store_iteration nr = { .id = it2, .outcome = OUTCOME_NOT_RECOVERED, .writes_acked = 3 };
+	struct store_iteration nr = { .id = it2, .outcome = STORE_OUTCOME_NOT_RECOVERED, .writes_acked = 3 };
 	assert_int_equal(store_finish_iteration(st, &nr, &err), 0);
 
 	raw_query(fx->path, v, sizeof(v), "SELECT typeof(rto_ms) FROM iterations WHERE id = %lld", (long long)it1);
@@ -422,17 +422,17 @@ static void test_sealed_rows_are_final(void **state)
 	int64_t it = begin_iteration(st, drill, 1);
 
 	finish_recovered(st, it, 10);
-	struct store_iteration again = { .id = it, .outcome = OUTCOME_RECOVERED };
+	struct store_iteration again = { .id = it, .outcome = STORE_OUTCOME_RECOVERED };
 	assert_int_not_equal(store_finish_iteration(st, &again, &err), 0);
 	assert_int_equal(err.kind, FD_ERR_INTERNAL);
 	assert_non_null(strstr(err.msg, "already finished"));
-	struct store_iteration running = { .id = it, .outcome = OUTCOME_RUNNING };
+	struct store_iteration running = { .id = it, .outcome = STORE_OUTCOME_RUNNING };
 	assert_int_equal(store_finish_iteration(st, &running, &err), -EINVAL);
 
 	/* An iteration still open when the drill finishes is sealed as aborted. */
 	begin_iteration(st, drill, 2);
-	assert_int_equal(store_finish_drill(st, drill, OUTCOME_RECOVERED, true, 0, &err), 0);
-	assert_int_not_equal(store_finish_drill(st, drill, OUTCOME_RECOVERED, true, 0, &err), 0);
+	assert_int_equal(store_finish_drill(st, drill, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
+	assert_int_not_equal(store_finish_drill(st, drill, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
 	char v[64];
 	raw_query(fx->path, v, sizeof(v), "SELECT outcome FROM iterations WHERE number = 2");
 	assert_string_equal(v, "aborted");
@@ -505,7 +505,7 @@ static void make_chain(struct store *st, int64_t *drill, int64_t *it1, int64_t *
 	finish_recovered(st, *it1, 4000);
 	*it2 = begin_iteration(st, *drill, 2);
 	finish_recovered(st, *it2, 3000);
-	assert_int_equal(store_finish_drill(st, *drill, OUTCOME_RECOVERED, true, 0, &err), 0);
+	assert_int_equal(store_finish_drill(st, *drill, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
 	assert_int_equal(store_verify_chain(st, &err), 0);
 }
 
@@ -665,7 +665,7 @@ static void make_evidence(const char *path)
 	add_samples(st, it2, 2, -1);
 	finish_recovered(st, it2, 3000);
 	add_event(st, d.id, 0, "phase", "done");
-	assert_int_equal(store_finish_drill(st, d.id, OUTCOME_RECOVERED, true, 0, &err), 0);
+	assert_int_equal(store_finish_drill(st, d.id, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
 	if (store_verify_chain(st, &err))
 		fail_msg("fresh evidence does not verify: %s", err.msg);
 	store_close(st);
@@ -893,7 +893,7 @@ static void test_abort_stale(void **state)
 
 	assert_int_equal(store_abort_stale_drills(st, &marked, &err), 0);
 	assert_int_equal(marked, 0);
-	assert_int_equal(store_finish_drill(st, live, OUTCOME_RECOVERED, true, 0, &err), 0);
+	assert_int_equal(store_finish_drill(st, live, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
 }
 
 /* WAL + synchronous=NORMAL: a SIGKILLed writer loses nothing it committed. */
@@ -1014,14 +1014,14 @@ static void test_read_only(void **state)
 
 static void test_names(void **state)
 {
-	enum drill_outcome o;
+	enum store_outcome o;
 
 	(void)state;
-	for (int i = OUTCOME_RUNNING; i <= OUTCOME_ERROR; i++) {
-		assert_int_equal(store_outcome_parse(store_outcome_name((enum drill_outcome)i), &o), 0);
+	for (int i = STORE_OUTCOME_RUNNING; i <= STORE_OUTCOME_ERROR; i++) {
+		assert_int_equal(store_outcome_parse(store_outcome_name((enum store_outcome)i), &o), 0);
 		assert_int_equal(o, i);
 	}
-	assert_string_equal(store_outcome_name(OUTCOME_NOT_RECOVERED), "not-recovered");
+	assert_string_equal(store_outcome_name(STORE_OUTCOME_NOT_RECOVERED), "not-recovered");
 	assert_int_equal(store_outcome_parse("recoverd", &o), -EINVAL);
 	assert_string_equal(store_journal_state_name(JOURNAL_REVERTED), "reverted");
 }
