@@ -21,102 +21,6 @@ static const char *dur(int64_t ns, char *buf, size_t len)
 	return fd_duration_format(ns, buf, len);
 }
 
-static void print_cidrs(FILE *out, const char *label, const struct fd_cidr *c, size_t n)
-{
-	char buf[FD_CIDR_STRLEN];
-
-	fprintf(out, "%s", label);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%s%s", i ? ", " : "", fd_cidr_format(&c[i], buf, sizeof(buf)));
-	fputc('\n', out);
-}
-
-static void print_targets(FILE *out, const struct scenario_fault *f)
-{
-	const struct scenario_targets *t = &f->targets;
-	static const char *const protos[] = { "any", "tcp", "udp" };
-
-	if (t->n_cidrs)
-		print_cidrs(out, "       prefixes: ", t->cidrs, t->n_cidrs);
-	if (t->n_hosts) {
-		fprintf(out, "       hosts (resolved at inject time):");
-		for (size_t i = 0; i < t->n_hosts; i++)
-			fprintf(out, " %s", t->hosts[i]);
-		fputc('\n', out);
-	}
-	if (t->prefix_list)
-		fprintf(out, "       prefix list: %s, service %s, region %s%s\n", t->prefix_list->file,
-			t->prefix_list->service ? t->prefix_list->service : "any",
-			t->prefix_list->region ? t->prefix_list->region : "any",
-			t->prefix_list->include_global ? " + GLOBAL" : "");
-	if (f->kind == FAULT_DROP || f->kind == FAULT_REJECT) {
-		fprintf(out, "       %s, protocol %s", f->direction == DIRECTION_INGRESS ? "ingress" : "egress",
-			protos[t->protocol]);
-		if (t->n_ports) {
-			fprintf(out, ", ports");
-			for (size_t i = 0; i < t->n_ports; i++)
-				fprintf(out, "%s%u", i ? "," : " ", t->ports[i]);
-		}
-		fputc('\n', out);
-	}
-}
-
-static void print_fault_body(FILE *out, const struct scenario_fault *f)
-{
-	char a[32], b[32];
-	const char *sig;
-
-	switch (f->kind) {
-	case FAULT_DROP:
-	case FAULT_REJECT:
-	case FAULT_BLACKHOLE_ROUTE:
-	case FAULT_UNREACHABLE_ROUTE:
-	case FAULT_PROHIBIT_ROUTE:
-		print_targets(out, f);
-		break;
-	case FAULT_LINK_DOWN:
-		fprintf(out, "       link %s down\n", f->link);
-		break;
-	case FAULT_DELAY:
-		fprintf(out, "       link %s: delay %s", f->link, dur(f->delay_ns, a, sizeof(a)));
-		if (f->jitter_ns)
-			fprintf(out, " +/- %s", dur(f->jitter_ns, b, sizeof(b)));
-		fputc('\n', out);
-		break;
-	case FAULT_LOSS:
-		fprintf(out, "       link %s: lose %g%% of packets\n", f->link, f->loss_percent);
-		break;
-	case FAULT_RATE:
-		fprintf(out, "       link %s: limit to %" PRIu64 " bit/s\n", f->link, f->rate_bps);
-		break;
-	case FAULT_KILL:
-	case FAULT_STOP:
-	case FAULT_FREEZE:
-		if (f->process.match)
-			fprintf(out, "       process whose cmdline matches /%s/\n", f->process.match);
-		else if (f->process.pidfile)
-			fprintf(out, "       process named by pidfile %s\n", f->process.pidfile);
-		else
-			fprintf(out, "       process %d\n", f->process.pid);
-		sig = scenario_value_signal_name(f->signal);
-		if (f->kind == FAULT_KILL)
-			fprintf(out, "       send SIG%s\n", sig ? sig : "?");
-		else if (f->kind == FAULT_STOP)
-			fprintf(out, "       send SIGSTOP\n");
-		else
-			fprintf(out, "       freeze cgroup %s\n",
-				f->cgroup ? f->cgroup : "(the process's own)");
-		break;
-	case FAULT_EXEC:
-		fprintf(out, "       inject: %s\n       revert command: %s\n       command timeout %s\n",
-			f->inject_cmd, f->revert_cmd ? f->revert_cmd : "(none)",
-			dur(f->timeout_ns, a, sizeof(a)));
-		break;
-	case FAULT_KIND_COUNT:
-		break;
-	}
-}
-
 static void print_http(FILE *out, const struct scenario_http *h, const char *indent)
 {
 	char a[32];
@@ -273,7 +177,7 @@ static void print_faults(FILE *out, const struct scenario_plan *p, int *step)
 		fprintf(out, "  %-12s %s, at most %s (line %d, col %d)\n", f->id,
 			scenario_fault_kind_name(f->kind), dur(f->duration_ns, a, sizeof(a)), f->loc.line,
 			f->loc.col);
-		print_fault_body(out, f);
+		scenario_plan_fault_text(out, f);
 		fprintf(out, "       revert: %s\n", p->faults[i].revert ? p->faults[i].revert : "?");
 	}
 }

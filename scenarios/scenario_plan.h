@@ -48,4 +48,13 @@ void scenario_plan_print_steps(const struct scenario_plan *p, FILE *out);
 /* The same plan as one JSON object (keys: docs/scenarios.md); NULL when out of memory. */
 json_t *scenario_plan_json(const struct scenario_plan *p);
 
+/* Inside scenarios/ only: a fault's body (scenario_plan_fault.c) and the
+ * JSON helpers it shares with scenario_plan_json.c. */
+void scenario_plan_fault_text(FILE *out, const struct scenario_fault *f);
+void scenario_plan_fault_json(json_t *o, const struct scenario_fault *f);
+json_t *scenario_plan_ms(int64_t ns); /* whole ms as integers, else a real */
+json_t *scenario_plan_str_or_null(const char *s);
+json_t *scenario_plan_strings(char *const *v, size_t n);
+json_t *scenario_plan_cidrs(const struct fd_cidr *c, size_t n);
+
 #endif

@@ -15,7 +15,7 @@
 #include "scenario_plan.h"
 
 /* Whole milliseconds as integers, a sub-millisecond rest as a fraction. */
-static json_t *ms(int64_t ns)
+json_t *scenario_plan_ms(int64_t ns)
 {
 	if (ns % FD_NS_PER_MS == 0)
 		return json_integer((json_int_t)(ns / FD_NS_PER_MS));
@@ -24,15 +24,15 @@ static json_t *ms(int64_t ns)
 
 static json_t *ms_or_null(bool has, int64_t ns)
 {
-	return has ? ms(ns) : json_null();
+	return has ? scenario_plan_ms(ns) : json_null();
 }
 
-static json_t *str_or_null(const char *s)
+json_t *scenario_plan_str_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *strings(char *const *v, size_t n)
+json_t *scenario_plan_strings(char *const *v, size_t n)
 {
 	json_t *a = json_array();
 
@@ -41,7 +41,7 @@ static json_t *strings(char *const *v, size_t n)
 	return a;
 }
 
-static json_t *cidrs(const struct fd_cidr *c, size_t n)
+json_t *scenario_plan_cidrs(const struct fd_cidr *c, size_t n)
 {
 	char buf[FD_CIDR_STRLEN];
 	json_t *a = json_array();
@@ -62,93 +62,15 @@ static json_t *probe_ids(const struct scenario *s, const size_t *idx, size_t n)
 
 /* ---- faults ----------------------------------------------------------------- */
 
-static json_t *targets_json(const struct scenario_fault *f)
-{
-	static const char *const protos[] = { "any", "tcp", "udp" };
-	const struct scenario_targets *t = &f->targets;
-	const struct scenario_prefix_list *pl = t->prefix_list;
-	json_t *ports = json_array(), *o;
-
-	for (size_t i = 0; i < t->n_ports; i++)
-		json_array_append_new(ports, json_integer(t->ports[i]));
-	o = json_pack("{s:o, s:o, s:b, s:o, s:s, s:o}", "cidrs", cidrs(t->cidrs, t->n_cidrs),
-		      "hosts", strings(t->hosts, t->n_hosts),
-		      /* hosts and prefix lists are resolved by the injector, not here */
-		      "resolved_at_inject", t->n_hosts > 0 || pl != NULL,
-		      "prefix_list", pl ? json_pack("{s:s, s:o, s:o, s:b}", "file", pl->file,
-						    "service", str_or_null(pl->service),
-						    "region", str_or_null(pl->region),
-						    "include_global", pl->include_global)
-					: json_null(),
-		      "protocol", protos[t->protocol], "ports", ports);
-	if (o && (f->kind == FAULT_DROP || f->kind == FAULT_REJECT))
-		json_object_set_new(o, "direction",
-				    json_string(f->direction == DIRECTION_INGRESS ? "ingress" : "egress"));
-	return o;
-}
-
-static json_t *process_json(const struct scenario_process *p)
-{
-	return json_pack("{s:o, s:o, s:o}", "match", str_or_null(p->match), "pidfile",
-			 str_or_null(p->pidfile), "pid", p->pid ? json_integer(p->pid) : json_null());
-}
-
-static void fault_body(json_t *o, const struct scenario_fault *f)
-{
-	const char *sig;
-
-	switch (f->kind) {
-	case FAULT_DROP:
-	case FAULT_REJECT:
-	case FAULT_BLACKHOLE_ROUTE:
-	case FAULT_UNREACHABLE_ROUTE:
-	case FAULT_PROHIBIT_ROUTE:
-		json_object_set_new(o, "targets", targets_json(f));
-		break;
-	case FAULT_LINK_DOWN:
-	case FAULT_DELAY:
-	case FAULT_LOSS:
-	case FAULT_RATE:
-		json_object_set_new(o, "link", json_string(f->link));
-		if (f->kind == FAULT_DELAY) {
-			json_object_set_new(o, "delay_ms", ms(f->delay_ns));
-			json_object_set_new(o, "jitter_ms", ms(f->jitter_ns));
-		} else if (f->kind == FAULT_LOSS) {
-			json_object_set_new(o, "loss_percent", json_real(f->loss_percent));
-		} else if (f->kind == FAULT_RATE) {
-			json_object_set_new(o, "rate_bps", json_integer((json_int_t)f->rate_bps));
-		}
-		break;
-	case FAULT_KILL:
-	case FAULT_STOP:
-	case FAULT_FREEZE:
-		json_object_set_new(o, "process", process_json(&f->process));
-		if (f->kind == FAULT_KILL) {
-			sig = sigabbrev_np(f->signal);
-			json_object_set_new(o, "signal", sig ? json_sprintf("SIG%s", sig) : json_integer(f->signal));
-		} else if (f->kind == FAULT_FREEZE) {
-			json_object_set_new(o, "cgroup", str_or_null(f->cgroup));
-		}
-		break;
-	case FAULT_EXEC:
-		json_object_set_new(o, "inject_command", json_string(f->inject_cmd));
-		json_object_set_new(o, "revert_command", str_or_null(f->revert_cmd));
-		json_object_set_new(o, "command_timeout_ms", ms(f->timeout_ns));
-		break;
-	case FAULT_KIND_COUNT:
-		break;
-	}
-}
-
 static json_t *fault_json(const struct scenario_plan_fault *pf)
 {
 	const struct scenario_fault *f = pf->f;
 	json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:i, s:i}", "id", f->id, "kind",
-			      scenario_fault_kind_name(f->kind), "max_duration_ms", ms(f->duration_ns),
+			      scenario_fault_kind_name(f->kind), "max_duration_ms", scenario_plan_ms(f->duration_ns),
 			      "revert", pf->revert ? pf->revert : "?", "line", f->loc.line, "col", f->loc.col);
 
 	if (o)
-		fault_body(o, f);
+		scenario_plan_fault_json(o, f);
 	return o;
 }
 
@@ -188,12 +110,12 @@ static json_t *http_json(const struct scenario_http *h)
 		json_array_append_new(henv, json_pack("{s:s, s:s}", "name", h->headers_env[i].name,
 						      "env", h->headers_env[i].env));
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b, s:s}", "method",
-			 h->method, "url", h->url, "headers", strings(h->headers, h->n_headers),
+			 h->method, "url", h->url, "headers", scenario_plan_strings(h->headers, h->n_headers),
 			 "headers_env", henv, "body",
-			 str_or_null(h->body), "expect_status", st, "body_match",
-			 str_or_null(h->body_match), "max_latency_ms",
+			 scenario_plan_str_or_null(h->body), "expect_status", st, "body_match",
+			 scenario_plan_str_or_null(h->body_match), "max_latency_ms",
 			 ms_or_null(h->max_latency_ns > 0, h->max_latency_ns), "ca_file",
-			 str_or_null(h->ca_file), "insecure", h->insecure, "follow_redirects",
+			 scenario_plan_str_or_null(h->ca_file), "insecure", h->insecure, "follow_redirects",
 			 h->follow_redirects, "connection", h->reuse_connection ? "reuse" : "fresh");
 }
 
@@ -204,14 +126,14 @@ static json_t *command_json(const struct scenario_command *c)
 	for (size_t i = 0; i < c->n_no_answer_exit; i++)
 		json_array_append_new(na, json_integer(c->no_answer_exit[i]));
 	return json_pack("{s:s, s:o, s:o}", "run", c->run, "stdout_match",
-			 str_or_null(c->stdout_match), "no_answer_exit", na);
+			 scenario_plan_str_or_null(c->stdout_match), "no_answer_exit", na);
 }
 
 static json_t *probe_json(const struct scenario_probe *p)
 {
 	const char *kind = scenario_probe_kind_name(p->kind);
 	json_t *o = json_pack("{s:s, s:s, s:o, s:o}", "id", p->id, "kind", kind, "interval_ms",
-			      ms(p->interval_ns), "timeout_ms", ms(p->timeout_ns));
+			      scenario_plan_ms(p->interval_ns), "timeout_ms", scenario_plan_ms(p->timeout_ns));
 	json_t *body = NULL;
 
 	if (!o)
@@ -225,14 +147,14 @@ static json_t *probe_json(const struct scenario_probe *p)
 		break;
 	case PROBE_DNS:
 		body = json_pack("{s:s, s:o}", "name", p->dns.name, "expect_in",
-				 cidrs(p->dns.expect_in, p->dns.n_expect_in));
+				 scenario_plan_cidrs(p->dns.expect_in, p->dns.n_expect_in));
 		break;
 	case PROBE_COMMAND:
 		body = command_json(&p->command);
 		break;
 	case PROBE_LOG:
 		body = json_pack("{s:s, s:s, s:o}", "path", p->log.path, "match", p->log.match,
-				 "fail_match", str_or_null(p->log.fail_match));
+				 "fail_match", scenario_plan_str_or_null(p->log.fail_match));
 		break;
 	case PROBE_PCAP:
 		body = json_pack("{s:s, s:s, s:s}", "interface", p->pcap.interface, "filter",
@@ -251,7 +173,7 @@ static json_t *action_json(const struct scenario_action *a)
 	return json_pack("{s:s, s:o, s:o}", "kind", a->kind == ACTION_HTTP ? "http" : "command",
 			 a->kind == ACTION_HTTP ? "http" : "command",
 			 a->kind == ACTION_HTTP ? http_json(&a->http) : command_json(&a->command),
-			 "timeout_ms", ms(a->timeout_ns));
+			 "timeout_ms", scenario_plan_ms(a->timeout_ns));
 }
 
 static json_t *criterion_json(const struct scenario *s, const struct scenario_criterion *c)
@@ -259,8 +181,8 @@ static json_t *criterion_json(const struct scenario *s, const struct scenario_cr
 	/* detect: null = the first failure of a criterion probe healthy at T0. */
 	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "mode",
 			 c->mode == CRITERION_ALL ? "all" : "any", "probes",
-			 probe_ids(s, c->probes, c->n_probes), "stable_for_ms", ms(c->stable_for_ns),
-			 "timeout_ms", ms(c->timeout_ns), "resolution_ms",
+			 probe_ids(s, c->probes, c->n_probes), "stable_for_ms", scenario_plan_ms(c->stable_for_ns),
+			 "timeout_ms", scenario_plan_ms(c->timeout_ns), "resolution_ms",
 			 ms_or_null(c->resolution_ns > 0, c->resolution_ns), "detect",
 			 c->has_detect ? json_string(s->probes[c->detect_probe].id) : json_null());
 }
@@ -275,7 +197,7 @@ static json_t *failback_json(const struct scenario *s)
 
 		json_array_append_new(steps, json_pack("{s:i, s:s, s:s, s:o}", "step", (int)i + 1,
 						       "name", st->name, "run", st->run, "timeout_ms",
-						       ms(st->timeout_ns ? st->timeout_ns
+						       scenario_plan_ms(st->timeout_ns ? st->timeout_ns
 							  : s->failback.timeout_ns)));
 	}
 	json_object_set_new(o, "steps", steps);
@@ -288,15 +210,15 @@ static json_t *rpo_json(const struct scenario_rpo *r)
 
 	if (r->has_canary)
 		canary = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "interval_ms",
-				   ms(r->canary.interval_ns), "lead_in_ms", ms(r->canary.lead_in_ns),
+				   scenario_plan_ms(r->canary.interval_ns), "lead_in_ms", scenario_plan_ms(r->canary.lead_in_ns),
 				   "write", action_json(&r->canary.write),
 				   "read", action_json(&r->canary.read), "value_json",
-				   str_or_null(r->canary.value_json), "value_match",
-				   str_or_null(r->canary.value_match), "expect_value",
-				   str_or_null(r->canary.expect_value));
+				   scenario_plan_str_or_null(r->canary.value_json), "value_match",
+				   scenario_plan_str_or_null(r->canary.value_match), "expect_value",
+				   scenario_plan_str_or_null(r->canary.expect_value));
 	if (r->has_query)
 		query = json_pack("{s:o, s:o}", "action", action_json(&r->query.action), "value_match",
-				  str_or_null(r->query.value_match));
+				  scenario_plan_str_or_null(r->query.value_match));
 	return json_pack("{s:o, s:o}", "canary", canary, "query", query);
 }
 
@@ -330,20 +252,20 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 	for (size_t i = 0; i < s->n_stop_if; i++)
 		json_array_append_new(stop_if, json_pack("{s:s, s:o}", "probe",
 							 s->probes[s->stop_if[i].probe].id, "for_ms",
-							 ms(s->stop_if[i].for_ns)));
+							 scenario_plan_ms(s->stop_if[i].for_ns)));
 	for (size_t i = 0; i < s->n_steps; i++)
 		json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o, s:o}", "step", (int)i + 1,
 						       "name", s->steps[i].name, "manual", s->steps[i].manual,
-						       "run", str_or_null(s->steps[i].run), "timeout_ms",
-						       ms(s->steps[i].timeout_ns)));
+						       "run", scenario_plan_str_or_null(s->steps[i].run), "timeout_ms",
+						       scenario_plan_ms(s->steps[i].timeout_ns)));
 	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:{s:o, s:o}, s:{s:o},"
 			 " s:o, s:{s:o}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "plan_version", 1, "scenario", s->name, "path", s->path, "sha256", s->sha256,
-			 "description", str_or_null(s->description), "environment", s->environment,
-			 "iterations", (int)s->iterations, "cool_down_ms", ms(s->cool_down_ns),
+			 "description", scenario_plan_str_or_null(s->description), "environment", s->environment,
+			 "iterations", (int)s->iterations, "cool_down_ms", scenario_plan_ms(s->cool_down_ns),
 			 "objectives", "rto_ms", ms_or_null(s->has_rto_objective, s->rto_objective_ns),
 			 "rpo_ms", ms_or_null(s->has_rpo_objective, s->rpo_objective_ns),
-			 "scope", "netns", str_or_null(s->netns),
+			 "scope", "netns", scenario_plan_str_or_null(s->netns),
 			 "probes", probes,
 			 "steady_state", "probes", probe_ids(s, s->steady_state, s->n_steady_state),
 			 "faults", faults, "stop_if_failing", stop_if,
