@@ -63,14 +63,15 @@ int cli_not_implemented(const char *name);
  * instead of killing the process, so faults get reverted (cmd_run.c). */
 const volatile sig_atomic_t *cli_catch_stop_signals(void);
 
-/* The plan of a scenario as one JSON object (cmd_plan.c; keys in
+/* The plan of a scenario as one JSON object (built and rendered by
+ * scenarios/scenario_plan.h, described by the injector; keys in
  * docs/scenarios.md), for `plan --json` and `run --dry-run --json`. Caller
  * owns the result (json_decref); NULL when out of memory. */
 struct json_t;
 struct scenario;
 struct json_t *cli_plan_json(const struct scenario *s);
-/* The text plan (scenario_print_plan) and then the JSON plan's guards and
- * warnings, so that the text says everything the JSON does. */
+/* The same plan as text (scenario_plan_print): its steps, then its guards
+ * and warnings, so that the text says everything the JSON does. */
 #include <stdio.h>
 void cli_plan_print(const struct scenario *s, FILE *out);
 /* Prints o indented, with a newline; -1 when o is NULL or cannot be dumped. */

@@ -29,6 +29,11 @@
 
 struct inj_nft;
 
+/* Guards a driver row names (injector/plan.c). */
+#define INJ_GUARD_CIDRS 0x1u /* every address, loopback outside a netns */
+#define INJ_GUARD_LINK 0x2u  /* the host's "lo" */
+#define INJ_GUARD_PID 0x4u   /* pid 1 */
+
 /* What every driver call may consult. */
 struct driver_ctx {
 	bool force;           /* --force: allow guarded targets */
@@ -45,6 +50,13 @@ struct injector_driver {
 	/* true when the kernel itself ends the fault at its max duration (nft
 	 * element timeouts, owner table), so the guardian need not watch it. */
 	bool kernel_expires;
+	/* The plan's words for how the fault is undone ("delete the nft
+	 * table"); revert_text_for, when set, picks them from the fault. */
+	const char *revert_text;
+	const char *(*revert_text_for)(const struct scenario_fault *f);
+	/* Which guards the plan checks from the model (INJ_GUARD_*); prepare
+	 * checks them again with what only it can see. */
+	unsigned guards;
 
 	int (*prepare)(const struct scenario_fault *f, const struct driver_ctx *ctx,
 		       void **state, struct fd_error *err);

@@ -61,6 +61,15 @@ int injector_apply(struct injector *inj, struct fd_error *err);
 int injector_revert(struct injector *inj, struct fd_error *err);
 void injector_free(struct injector *inj);
 
+/*
+ * Fills the drivers' part of a plan (scenarios/scenario_plan.h): each
+ * fault's revert text from its driver row, and the guards the row names,
+ * checked against the model alone (prepare checks them again with what
+ * only it can see). -ENOMEM, or -EINVAL for a kind without a driver.
+ */
+struct scenario_plan;
+int injector_plan_describe(struct scenario_plan *p);
+
 /* After prepare: one line per fault, saying exactly what it does
  * ("drop egress tcp/443 to 41 prefixes (S3 us-east-1) for 15m"). */
 size_t injector_fault_count(const struct injector *inj);

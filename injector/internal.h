@@ -47,6 +47,11 @@ int inj_aws_ranges_load(const char *path, const char *service, const char *regio
 
 /* ---- guards -------------------------------------------------------------- */
 bool inj_in_host_netns(void);
+/* The guard a target prefix hits (one of the two below, in the plan's
+ * words), or NULL: every address always, loopback only in the host's
+ * namespace. Shared by prepare (targets.c) and the plan (plan.c). */
+extern const char INJ_GUARD_EVERY_ADDRESS[], INJ_GUARD_LOOPBACK[];
+const char *inj_guard_cidr(const struct fd_cidr *c, bool host_ns);
 /* 1 when the interface carries a default route in this namespace, 0 when
  * not, negative on error. */
 int inj_link_has_default_route(int ifindex);

@@ -185,6 +185,9 @@ static int resolve_host(const char *host, struct fd_cidr **v, size_t *n, size_t 
 	return rc == 0 ? 0 : fd_error_set(err, FD_ERR_INTERNAL, rc, "out of memory");
 }
 
+const char INJ_GUARD_EVERY_ADDRESS[] = "the whole address space";
+const char INJ_GUARD_LOOPBACK[] = "loopback in the host's namespace";
+
 static bool is_loopback(const struct fd_cidr *c)
 {
 	static const uint8_t v6lo[16] = { [15] = 1 };
@@ -197,6 +200,15 @@ static bool is_loopback(const struct fd_cidr *c)
 	       fd_cidr_contains(c, AF_INET6, lo6.addr);
 }
 
+const char *inj_guard_cidr(const struct fd_cidr *c, bool host_ns)
+{
+	if (fd_cidr_is_default(c))
+		return INJ_GUARD_EVERY_ADDRESS;
+	if (host_ns && is_loopback(c))
+		return INJ_GUARD_LOOPBACK;
+	return NULL;
+}
+
 static int check_guards(const struct scenario_fault *f, const struct driver_ctx *ctx,
 			const struct inj_targets *t, struct fd_error *err)
 {
@@ -205,14 +217,15 @@ static int check_guards(const struct scenario_fault *f, const struct driver_ctx 
 	if (ctx->force)
 		return 0;
 	for (size_t i = 0; i < t->n; i++) {
+		const char *why = inj_guard_cidr(&t->cidrs[i], host_ns);
 		char buf[FD_CIDR_STRLEN];
 
 		fd_cidr_format(&t->cidrs[i], buf, sizeof(buf));
-		if (fd_cidr_is_default(&t->cidrs[i]))
+		if (why == INJ_GUARD_EVERY_ADDRESS)
 			return fd_error_set(err, FD_ERR_INPUT, -EPERM,
 					    "fault %s: target %s covers every address (guarded; use --force)",
 					    f->id, buf);
-		if (host_ns && is_loopback(&t->cidrs[i]))
+		if (why == INJ_GUARD_LOOPBACK)
 			return fd_error_set(err, FD_ERR_INPUT, -EPERM,
 					    "fault %s: target %s is the host's loopback (guarded; use --force or scope the drill to a namespace)",
 					    f->id, buf);

@@ -347,14 +347,10 @@ long scenario_find_probe(const struct scenario *s, const char *id);
 bool scenario_probe_is_evidence(const struct scenario_probe *p);
 
 /*
- * Writes the human-readable plan: exactly what would be injected, probed and
- * measured, in order, touching nothing. Used by `firedrill plan` and
- * `firedrill run --dry-run`.
+ * Writes the human-readable plan's steps from the model alone (the full
+ * plan, with the drivers' revert texts and guards, is scenario_plan.h).
  */
 #include <stdio.h>
 void scenario_print_plan(const struct scenario *s, FILE *out);
-
-/* What undoes the fault, in the plan's words ("delete the nft table"). */
-const char *scenario_fault_revert_text(const struct scenario_fault *f);
 
 #endif

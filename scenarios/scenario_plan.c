@@ -1,145 +1,24 @@
 /*
- * scenario_print_plan: the model as an ordered, human-readable plan, in the
- * order a drill runs it. It reads the model only; nothing is resolved,
- * opened or touched (hosts and prefix lists are resolved at inject time, so
- * the plan says so instead of guessing).
+ * The plan object (scenario_plan.h) and its text rendering: the model as an
+ * ordered, human-readable plan, in the order a drill runs it. It reads the
+ * model only; nothing is resolved, opened or touched (hosts and prefix
+ * lists are resolved at inject time, so the plan says so instead of
+ * guessing).
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fd_time.h"
 #include "scenario.h"
+#include "scenario_plan.h"
 #include "scenario_values.h"
 
 static const char *dur(int64_t ns, char *buf, size_t len)
 {
 	return fd_duration_format(ns, buf, len);
-}
-
-static void print_cidrs(FILE *out, const char *label, const struct fd_cidr *c, size_t n)
-{
-	char buf[FD_CIDR_STRLEN];
-
-	fprintf(out, "%s", label);
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%s%s", i ? ", " : "", fd_cidr_format(&c[i], buf, sizeof(buf)));
-	fputc('\n', out);
-}
-
-const char *scenario_fault_revert_text(const struct scenario_fault *f)
-{
-	switch (f->kind) {
-	case FAULT_DROP:
-	case FAULT_REJECT:
-		return "delete the nft table";
-	case FAULT_BLACKHOLE_ROUTE:
-	case FAULT_UNREACHABLE_ROUTE:
-	case FAULT_PROHIBIT_ROUTE:
-		return "delete the routes";
-	case FAULT_LINK_DOWN:
-		return "link up";
-	case FAULT_DELAY:
-	case FAULT_LOSS:
-	case FAULT_RATE:
-		return "delete the qdisc";
-	case FAULT_KILL:
-		return "none (restarting it is the test)";
-	case FAULT_STOP:
-		return "SIGCONT";
-	case FAULT_FREEZE:
-		return "thaw";
-	case FAULT_EXEC:
-		return f->revert_cmd ? "the revert command" : "none (no revert command)";
-	case FAULT_KIND_COUNT:
-		break;
-	}
-	return "?";
-}
-
-static void print_targets(FILE *out, const struct scenario_fault *f)
-{
-	const struct scenario_targets *t = &f->targets;
-	static const char *const protos[] = { "any", "tcp", "udp" };
-
-	if (t->n_cidrs)
-		print_cidrs(out, "       prefixes: ", t->cidrs, t->n_cidrs);
-	if (t->n_hosts) {
-		fprintf(out, "       hosts (resolved at inject time):");
-		for (size_t i = 0; i < t->n_hosts; i++)
-			fprintf(out, " %s", t->hosts[i]);
-		fputc('\n', out);
-	}
-	if (t->prefix_list)
-		fprintf(out, "       prefix list: %s, service %s, region %s%s\n", t->prefix_list->file,
-			t->prefix_list->service ? t->prefix_list->service : "any",
-			t->prefix_list->region ? t->prefix_list->region : "any",
-			t->prefix_list->include_global ? " + GLOBAL" : "");
-	if (f->kind == FAULT_DROP || f->kind == FAULT_REJECT) {
-		fprintf(out, "       %s, protocol %s", f->direction == DIRECTION_INGRESS ? "ingress" : "egress",
-			protos[t->protocol]);
-		if (t->n_ports) {
-			fprintf(out, ", ports");
-			for (size_t i = 0; i < t->n_ports; i++)
-				fprintf(out, "%s%u", i ? "," : " ", t->ports[i]);
-		}
-		fputc('\n', out);
-	}
-}
-
-static void print_fault_body(FILE *out, const struct scenario_fault *f)
-{
-	char a[32], b[32];
-	const char *sig;
-
-	switch (f->kind) {
-	case FAULT_DROP:
-	case FAULT_REJECT:
-	case FAULT_BLACKHOLE_ROUTE:
-	case FAULT_UNREACHABLE_ROUTE:
-	case FAULT_PROHIBIT_ROUTE:
-		print_targets(out, f);
-		break;
-	case FAULT_LINK_DOWN:
-		fprintf(out, "       link %s down\n", f->link);
-		break;
-	case FAULT_DELAY:
-		fprintf(out, "       link %s: delay %s", f->link, dur(f->delay_ns, a, sizeof(a)));
-		if (f->jitter_ns)
-			fprintf(out, " +/- %s", dur(f->jitter_ns, b, sizeof(b)));
-		fputc('\n', out);
-		break;
-	case FAULT_LOSS:
-		fprintf(out, "       link %s: lose %g%% of packets\n", f->link, f->loss_percent);
-		break;
-	case FAULT_RATE:
-		fprintf(out, "       link %s: limit to %" PRIu64 " bit/s\n", f->link, f->rate_bps);
-		break;
-	case FAULT_KILL:
-	case FAULT_STOP:
-	case FAULT_FREEZE:
-		if (f->process.match)
-			fprintf(out, "       process whose cmdline matches /%s/\n", f->process.match);
-		else if (f->process.pidfile)
-			fprintf(out, "       process named by pidfile %s\n", f->process.pidfile);
-		else
-			fprintf(out, "       process %d\n", f->process.pid);
-		sig = scenario_value_signal_name(f->signal);
-		if (f->kind == FAULT_KILL)
-			fprintf(out, "       send SIG%s\n", sig ? sig : "?");
-		else if (f->kind == FAULT_STOP)
-			fprintf(out, "       send SIGSTOP\n");
-		else
-			fprintf(out, "       freeze cgroup %s\n",
-				f->cgroup ? f->cgroup : "(the process's own)");
-		break;
-	case FAULT_EXEC:
-		fprintf(out, "       inject: %s\n       revert command: %s\n       command timeout %s\n",
-			f->inject_cmd, f->revert_cmd ? f->revert_cmd : "(none)",
-			dur(f->timeout_ns, a, sizeof(a)));
-		break;
-	case FAULT_KIND_COUNT:
-		break;
-	}
 }
 
 static void print_http(FILE *out, const struct scenario_http *h, const char *indent)
@@ -285,8 +164,9 @@ static void print_header(FILE *out, const struct scenario *s)
 		s->netns ? s->netns : "");
 }
 
-static void print_faults(FILE *out, const struct scenario *s, int *step)
+static void print_faults(FILE *out, const struct scenario_plan *p, int *step)
 {
+	const struct scenario *s = p->s;
 	char a[32];
 
 	fprintf(out, "\n%d. inject (journaled before each is applied; T0 when the last is confirmed)\n",
@@ -297,8 +177,8 @@ static void print_faults(FILE *out, const struct scenario *s, int *step)
 		fprintf(out, "  %-12s %s, at most %s (line %d, col %d)\n", f->id,
 			scenario_fault_kind_name(f->kind), dur(f->duration_ns, a, sizeof(a)), f->loc.line,
 			f->loc.col);
-		print_fault_body(out, f);
-		fprintf(out, "       revert: %s\n", scenario_fault_revert_text(f));
+		scenario_plan_fault_text(out, f);
+		fprintf(out, "       revert: %s\n", p->faults[i].revert ? p->faults[i].revert : "?");
 	}
 }
 
@@ -356,8 +236,9 @@ static void print_notify(FILE *out, const struct scenario *s)
 	}
 }
 
-void scenario_print_plan(const struct scenario *s, FILE *out)
+void scenario_plan_print_steps(const struct scenario_plan *p, FILE *out)
 {
+	const struct scenario *s = p->s;
 	char a[32];
 	int step = 1;
 
@@ -372,7 +253,7 @@ void scenario_print_plan(const struct scenario *s, FILE *out)
 	} else {
 		fprintf(out, "no check (nothing listed under steady-state)\n");
 	}
-	print_faults(out, s, &step);
+	print_faults(out, p, &step);
 	for (size_t i = 0; i < s->n_stop_if; i++)
 		fprintf(out, "  abort and revert at once if %s fails for %s\n",
 			s->probes[s->stop_if[i].probe].id, dur(s->stop_if[i].for_ns, a, sizeof(a)));
@@ -400,4 +281,139 @@ void scenario_print_plan(const struct scenario *s, FILE *out)
 		fprintf(out, "\nnotify\n");
 		print_notify(out, s);
 	}
+}
+
+void scenario_plan_print(const struct scenario_plan *p, FILE *out)
+{
+	scenario_plan_print_steps(p, out);
+	fprintf(out, "\nguards (refused without --force)%s\n", p->n_guards ? "" : ": none");
+	for (size_t i = 0; i < p->n_guards; i++)
+		fprintf(out, "  fault %s, target %s: %s\n", p->guards[i].fault_id,
+			p->guards[i].target, p->guards[i].why);
+	fprintf(out, "\nwarnings%s\n", p->n_warnings ? "" : ": none");
+	for (size_t i = 0; i < p->n_warnings; i++)
+		fprintf(out, "  %s\n", p->warnings[i]);
+}
+
+/* The text plan without the drivers' part (tests, fuzzing). */
+void scenario_print_plan(const struct scenario *s, FILE *out)
+{
+	struct scenario_plan *p = NULL;
+
+	if (scenario_plan_build(s, &p) < 0) {
+		fprintf(out, "plan: not shown (out of memory)\n");
+		return;
+	}
+	scenario_plan_print_steps(p, out);
+	scenario_plan_free(p);
+}
+
+/* ---- the plan object ----------------------------------------------------------- */
+
+static int warn(struct scenario_plan *p, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	char *w;
+	int n;
+
+	if (p->n_warnings == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		char **v = realloc(p->warnings, nc * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		p->warnings = v;
+		*cap = nc;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&w, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	p->warnings[p->n_warnings++] = w;
+	return 0;
+}
+
+/* What the model alone shows; the drivers' guards come from the injector. */
+static int plan_warnings(struct scenario_plan *p)
+{
+	const struct scenario *s = p->s;
+	size_t cap = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->n_faults && rc == 0; i++) {
+		const struct scenario_fault *f = &s->faults[i];
+
+		if (f->targets.n_hosts || f->targets.prefix_list)
+			rc |= warn(p, &cap, "fault %s: hosts and prefix lists are resolved at inject "
+				   "time, not in this plan", f->id);
+		if (f->link && !s->netns)
+			rc |= warn(p, &cap, "fault %s: a link carrying a default route is refused at "
+				   "prepare without --force", f->id);
+		if (f->kind == FAULT_KILL)
+			rc |= warn(p, &cap, "fault %s: kill has no revert; the service must come back "
+				   "by itself", f->id);
+		if (f->kind == FAULT_EXEC && !f->revert_cmd)
+			rc |= warn(p, &cap, "fault %s: exec without a revert command", f->id);
+	}
+	if (rc == 0 && !s->netns)
+		rc = warn(p, &cap, "no scope.netns: faults apply to the namespace firedrill runs in");
+	if (rc == 0 && s->n_steady_state == 0)
+		rc = warn(p, &cap, "no steady-state probes: faults are injected without a health check");
+	for (size_t i = 0; i < s->n_probes && rc == 0; i++)
+		if (s->probes[i].kind == PROBE_HTTP && s->probes[i].http.insecure)
+			rc = warn(p, &cap, "probe %s: TLS is not verified (insecure)", s->probes[i].id);
+	return rc ? -ENOMEM : 0;
+}
+
+int scenario_plan_build(const struct scenario *s, struct scenario_plan **out)
+{
+	struct scenario_plan *p = calloc(1, sizeof(*p));
+
+	*out = NULL;
+	if (!p)
+		return -ENOMEM;
+	p->s = s;
+	p->faults = calloc(s->n_faults ? s->n_faults : 1, sizeof(*p->faults));
+	if (!p->faults || plan_warnings(p) < 0) {
+		scenario_plan_free(p);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->n_faults; i++)
+		p->faults[i].f = &s->faults[i];
+	*out = p;
+	return 0;
+}
+
+int scenario_plan_add_guard(struct scenario_plan *p, const char *fault_id, const char *target,
+			    const char *why)
+{
+	struct scenario_plan_guard *g;
+
+	if (p->n_guards == p->cap_guards) {
+		size_t nc = p->cap_guards ? p->cap_guards * 2 : 8;
+
+		g = realloc(p->guards, nc * sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		p->guards = g;
+		p->cap_guards = nc;
+	}
+	g = &p->guards[p->n_guards++];
+	g->fault_id = fault_id;
+	snprintf(g->target, sizeof(g->target), "%s", target);
+	g->why = why;
+	return 0;
+}
+
+void scenario_plan_free(struct scenario_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_warnings; i++)
+		free(p->warnings[i]);
+	free(p->warnings);
+	free(p->guards);
+	free(p->faults);
+	free(p);
 }

@@ -359,10 +359,16 @@ static int exec_revert(const json_t *spec, struct fd_error *err)
 	return rc;
 }
 
+static const char *exec_revert_text(const struct scenario_fault *f)
+{
+	return f->revert_cmd ? "the revert command" : "none (no revert command)";
+}
+
 const struct injector_driver driver_exec = {
 	.name = "exec",
 	.kind = FAULT_EXEC,
 	.kernel_expires = false,
+	.revert_text_for = exec_revert_text,
 	.prepare = exec_prepare,
 	.describe = exec_describe,
 	.spec = exec_spec,

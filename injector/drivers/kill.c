@@ -92,6 +92,8 @@ const struct injector_driver driver_kill = {
 	/* Nothing outlives the signal, but the guardian's no-op revert is what
 	 * marks the journal row done at the max duration. */
 	.kernel_expires = false,
+	.revert_text = "none (restarting it is the test)",
+	.guards = INJ_GUARD_PID,
 	.prepare = kill_prepare,
 	.describe = kill_describe,
 	.spec = kill_spec,

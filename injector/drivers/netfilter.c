@@ -27,7 +27,7 @@ static const char *proto_name(enum fault_protocol p)
 }
 
 static int nf_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
-		      void **state, bool reject, struct fd_error *err)
+		      void **state, struct fd_error *err)
 {
 	struct nf_state *s = calloc(1, sizeof(*s));
 	int rc;
@@ -35,7 +35,7 @@ static int nf_prepare(const struct scenario_fault *f, const struct driver_ctx *c
 	if (!s)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	s->f = f;
-	s->reject = reject;
+	s->reject = f->kind == FAULT_REJECT;
 	rc = inj_targets_resolve(f, ctx, &s->t, err);
 	if (rc < 0) {
 		free(s);
@@ -43,18 +43,6 @@ static int nf_prepare(const struct scenario_fault *f, const struct driver_ctx *c
 	}
 	*state = s;
 	return 0;
-}
-
-static int drop_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
-			void **state, struct fd_error *err)
-{
-	return nf_prepare(f, ctx, state, false, err);
-}
-
-static int reject_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
-			  void **state, struct fd_error *err)
-{
-	return nf_prepare(f, ctx, state, true, err);
 }
 
 static void nf_describe(const void *state, char *buf, size_t len)
@@ -174,7 +162,9 @@ const struct injector_driver driver_drop = {
 	.name = "drop",
 	.kind = FAULT_DROP,
 	.kernel_expires = true,
-	.prepare = drop_prepare,
+	.revert_text = "delete the nft table",
+	.guards = INJ_GUARD_CIDRS,
+	.prepare = nf_prepare,
 	.describe = nf_describe,
 	.spec = nf_spec,
 	.apply = nf_apply,
@@ -186,7 +176,9 @@ const struct injector_driver driver_reject = {
 	.name = "reject",
 	.kind = FAULT_REJECT,
 	.kernel_expires = true,
-	.prepare = reject_prepare,
+	.revert_text = "delete the nft table",
+	.guards = INJ_GUARD_CIDRS,
+	.prepare = nf_prepare,
 	.describe = nf_describe,
 	.spec = nf_spec,
 	.apply = nf_apply,

@@ -266,6 +266,7 @@ static void qdisc_free(void *state)
 #define QDISC_DRIVER(var, nm, k, prep)                                                       \
 	const struct injector_driver var = {                                                  \
 		.name = nm, .kind = k, .kernel_expires = false, .prepare = prep,              \
+		.revert_text = "delete the qdisc", .guards = INJ_GUARD_LINK,                  \
 		.describe = qdisc_describe, .spec = qdisc_spec, .apply = qdisc_apply,        \
 		.revert = qdisc_revert, .free_state = qdisc_free,                             \
 	}

@@ -34,8 +34,15 @@ static const char *type_name(uint8_t type)
 									      "prohibit";
 }
 
+/* The route type from the fault's own kind. */
+static uint8_t kind_type(enum fault_kind kind)
+{
+	return kind == FAULT_BLACKHOLE_ROUTE ? RTN_BLACKHOLE :
+	       kind == FAULT_UNREACHABLE_ROUTE ? RTN_UNREACHABLE : RTN_PROHIBIT;
+}
+
 static int route_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
-			 void **state, uint8_t type, struct fd_error *err)
+			 void **state, struct fd_error *err)
 {
 	struct route_state *s = calloc(1, sizeof(*s));
 	int rc;
@@ -43,7 +50,7 @@ static int route_prepare(const struct scenario_fault *f, const struct driver_ctx
 	if (!s)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	s->f = f;
-	s->type = type;
+	s->type = kind_type(f->kind);
 	rc = inj_targets_resolve(f, ctx, &s->t, err);
 	if (rc < 0) {
 		free(s);
@@ -51,24 +58,6 @@ static int route_prepare(const struct scenario_fault *f, const struct driver_ctx
 	}
 	*state = s;
 	return 0;
-}
-
-static int blackhole_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
-			     void **state, struct fd_error *err)
-{
-	return route_prepare(f, ctx, state, RTN_BLACKHOLE, err);
-}
-
-static int unreachable_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
-			       void **state, struct fd_error *err)
-{
-	return route_prepare(f, ctx, state, RTN_UNREACHABLE, err);
-}
-
-static int prohibit_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
-			    void **state, struct fd_error *err)
-{
-	return route_prepare(f, ctx, state, RTN_PROHIBIT, err);
 }
 
 static void route_describe(const void *state, char *buf, size_t len)
@@ -240,14 +229,15 @@ static void route_free(void *state)
 	free(s);
 }
 
-#define ROUTE_DRIVER(var, nm, k, prep)                                                       \
+#define ROUTE_DRIVER(var, nm, k)                                                             \
 	const struct injector_driver var = {                                                  \
-		.name = nm, .kind = k, .kernel_expires = false, .prepare = prep,              \
+		.name = nm, .kind = k, .kernel_expires = false,                               \
+		.revert_text = "delete the routes", .guards = INJ_GUARD_CIDRS,                \
+		.prepare = route_prepare,                                                     \
 		.describe = route_describe, .spec = route_spec, .apply = route_apply,        \
 		.revert = route_revert, .free_state = route_free,                             \
 	}
 
-ROUTE_DRIVER(driver_blackhole_route, "blackhole-route", FAULT_BLACKHOLE_ROUTE, blackhole_prepare);
-ROUTE_DRIVER(driver_unreachable_route, "unreachable-route", FAULT_UNREACHABLE_ROUTE,
-	     unreachable_prepare);
-ROUTE_DRIVER(driver_prohibit_route, "prohibit-route", FAULT_PROHIBIT_ROUTE, prohibit_prepare);
+ROUTE_DRIVER(driver_blackhole_route, "blackhole-route", FAULT_BLACKHOLE_ROUTE);
+ROUTE_DRIVER(driver_unreachable_route, "unreachable-route", FAULT_UNREACHABLE_ROUTE);
+ROUTE_DRIVER(driver_prohibit_route, "prohibit-route", FAULT_PROHIBIT_ROUTE);
