@@ -10,13 +10,15 @@
 
 extern char **environ;
 
-/* After fork() in a threaded process only async-signal-safe calls are
- * allowed, so the child uses the state libcap-ng prepared in the parent:
- * capng_apply() is prctl()/capset() on an already-built state. */
+/* libcap-ng resets its state in a forked child (pthread_atfork), so the
+ * child clears and applies itself. capng_clear() may read /proc: not
+ * strictly async-signal-safe in a threaded parent (the DNS resolver
+ * threads); a raw prctl()/capset() version is the fallback if that bites. */
 static void child_drop(void)
 {
 	/* Bounding set first (it needs CAP_SETPCAP), then the sets.
 	 * It fails only without CAP_SETPCAP, i.e. when nothing is held. */
+	capng_clear(CAPNG_SELECT_BOTH);
 	(void)capng_apply(CAPNG_SELECT_BOTH);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 }
@@ -26,8 +28,6 @@ int fd_priv_spawn_sh(pid_t *pid, const char *cmd, int out_fd, int err_fd)
 	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
 	pid_t p;
 
-	/* Built before fork: the child only applies it. */
-	capng_clear(CAPNG_SELECT_BOTH);
 	p = fork();
 	if (p < 0)
 		return -errno;
