@@ -29,6 +29,7 @@
 
 #include "drill_internal.h"
 #include "fd_config.h"
+#include "fd_priv.h"
 #include "fd_time.h"
 
 #define MAX_QUEUE 64
@@ -157,7 +158,10 @@ static bool post(struct notifier *n, CURL *c, const struct job *j, char *why, si
 static void *worker(void *arg)
 {
 	struct notifier *n = arg;
-	CURL *c = curl_easy_init();
+	CURL *c;
+
+	fd_priv_drop_all(); /* webhooks need no capability (per thread) */
+	c = curl_easy_init();
 	struct job *j;
 	char why[160];
 	bool ok;

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd_priv.h"
 #include "fd_time.h"
 
 extern char **environ;
@@ -232,33 +233,10 @@ static void cmd_timeout(struct scorer *sc, struct tnode *t)
 	/* The pidfd reports the exit; the result is built there. */
 }
 
+/* No capabilities in the probe: fd_priv_spawn_sh() (docs/drill.md). */
 static int spawn(struct cmd_job *j, const char *cmd, int out_w, int err_w)
 {
-	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, dfl;
-	int rc;
-
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGTERM);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out_w, 1);
-	posix_spawn_file_actions_adddup2(&fa, err_w, 2);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &dfl);
-	rc = posix_spawn(&j->child, "/bin/sh", &fa, &at, argv, environ);
-	posix_spawnattr_destroy(&at);
-	posix_spawn_file_actions_destroy(&fa);
-	return -rc;
+	return fd_priv_spawn_sh(&j->child, cmd, out_w, err_w);
 }
 
 int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
