@@ -311,6 +311,30 @@ static int set_add(struct procmatch_set *s, pid_t pid, const struct procmatch_st
 	return 0;
 }
 
+/* The stat of a live process: a zombie has no cmdline and cannot be
+ * signalled, so it counts as gone (-ESRCH). */
+static int read_live_stat(pid_t pid, struct procmatch_stat *st)
+{
+	int rc = procmatch_read_stat(pid, st);
+
+	if (rc == 0 && st->state == 'Z')
+		rc = -ESRCH;
+	return rc;
+}
+
+/* Adds pid with its cmdline (best effort: a kernel thread has none). */
+static int set_add_live(struct procmatch_set *s, pid_t pid, const struct procmatch_stat *st)
+{
+	char *raw = NULL;
+	size_t len = 0;
+	int rc;
+
+	read_cmdline(pid, &raw, &len);
+	rc = set_add(s, pid, st, raw, len);
+	free(raw);
+	return rc;
+}
+
 void procmatch_set_clear(struct procmatch_set *s)
 {
 	size_t i;
@@ -327,19 +351,9 @@ void procmatch_set_clear(struct procmatch_set *s)
 int procmatch_set_add_pid(struct procmatch_set *s, pid_t pid)
 {
 	struct procmatch_stat st;
-	char *raw = NULL;
-	size_t len = 0;
-	int rc;
+	int rc = read_live_stat(pid, &st);
 
-	rc = procmatch_read_stat(pid, &st);
-	if (rc == 0 && st.state == 'Z')
-		rc = -ESRCH;
-	if (rc < 0)
-		return rc;
-	read_cmdline(pid, &raw, &len);
-	rc = set_add(s, pid, &st, raw, len);
-	free(raw);
-	return rc;
+	return rc < 0 ? rc : set_add_live(s, pid, &st);
 }
 
 /* Network namespace filter: the namespace firedrill is in now. */
@@ -416,7 +430,7 @@ static int find_by_regex(const struct scenario_fault *f, const struct ns_filter 
 		if (raw[len - 1] == '\0')
 			len--;
 		rc = procmatch_regex_match(re, raw, len);
-		if (rc == 1 && procmatch_read_stat(pid, &st) == 0 && st.state != 'Z' &&
+		if (rc == 1 && read_live_stat(pid, &st) == 0 &&
 		    ns_filter_accepts(nf, pid)) {
 			rc = procmatch_guard(pid, f->id, force, err);
 			if (rc == 0 && set_add(out, pid, &st, raw, len) < 0)
@@ -475,13 +489,9 @@ static int find_by_pid(const struct scenario_fault *f, pid_t pid, const char *fr
 		       struct fd_error *err)
 {
 	struct procmatch_stat st;
-	char *raw = NULL;
-	size_t len = 0;
 	int rc;
 
-	rc = procmatch_read_stat(pid, &st);
-	if (rc == 0 && st.state == 'Z')
-		rc = -ESRCH;
+	rc = read_live_stat(pid, &st);
 	if (rc < 0)
 		return fd_error_set(err, FD_ERR_ENV, rc, "fault %s: pid %d%s: %s", f->id, (int)pid,
 				    from, rc == -ESRCH ? "no such process" : strerror(-rc));
@@ -492,9 +502,7 @@ static int find_by_pid(const struct scenario_fault *f, pid_t pid, const char *fr
 	rc = procmatch_guard(pid, f->id, force, err);
 	if (rc < 0)
 		return rc;
-	read_cmdline(pid, &raw, &len);
-	rc = set_add(out, pid, &st, raw, len);
-	free(raw);
+	rc = set_add_live(out, pid, &st);
 	if (rc < 0) {
 		procmatch_set_clear(out);
 		return fd_error_set(err, FD_ERR_INTERNAL, rc, "out of memory");
