@@ -213,7 +213,7 @@ static void chart_iterations(FILE *out, const struct report_series *s, bool rto)
 	for (size_t d = 0; d < s->n_drills; d++) {
 		const struct report_drill *dr = &s->drills[d];
 		double w = slot * (double)(dr->n_iterations + 1);
-		const struct report_value *med = rto ? &dr->rto_median : &dr->rpo_median;
+		const struct report_value *med = rto ? &dr->sum.rto_median : &dr->sum.rpo_median;
 
 		if (d % 2)
 			fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#f6f8fa\"/>\n",
@@ -291,14 +291,14 @@ static void drill_row(FILE *out, const struct report_drill *d)
 		rp_time(d->info.started_real_ns, b, sizeof(b)));
 	td_text(out, d->info.operator_name);
 	fprintf(out, "<td class=\"n\">%zu</td>", d->n_iterations);
-	td_num(out, d->rto_not_recovered ? "not recovered" : rp_value(&d->rto_median, "-", b, sizeof(b)));
+	td_num(out, d->sum.rto_not_recovered ? "not recovered" : rp_value(&d->sum.rto_median, "-", b, sizeof(b)));
 	td_num(out, rp_pct(&d->rto_change_prev_pct, b, sizeof(b)));
 	td_num(out, rp_pct(&d->rto_change_first_pct, b, sizeof(b)));
-	td_num(out, rp_value(&d->rpo_median, "-", b, sizeof(b)));
+	td_num(out, rp_value(&d->sum.rpo_median, "-", b, sizeof(b)));
 	td_num(out, rp_pct(&d->rpo_change_prev_pct, b, sizeof(b)));
-	fprintf(out, "<td class=\"n\">%lld</td>", (long long)d->lost_writes);
-	td_num(out, rp_dur(d->error_bound_ms, b, sizeof(b)));
-	fprintf(out, "<td class=\"n\">%d/%zu</td><td>", d->n_met, d->n_iterations);
+	fprintf(out, "<td class=\"n\">%lld</td>", (long long)d->sum.lost_writes);
+	td_num(out, rp_dur(d->sum.error_bound_ms, b, sizeof(b)));
+	fprintf(out, "<td class=\"n\">%d/%zu</td><td>", d->sum.n_met, d->n_iterations);
 	if (d->rto_regression)
 		fputs("<span class=\"flag\">RTO regression</span> ", out);
 	if (d->rpo_regression)
@@ -411,22 +411,12 @@ static void kv(FILE *out, const char *k, const char *v)
 
 static void evidence_who(FILE *out, const struct report_evidence *ev)
 {
-	char b[64], id[32];
+	struct rp_who w;
 
 	fputs("<h2>Who, when, where</h2>\n<table>\n", out);
-	snprintf(id, sizeof(id), "%lld", (long long)ev->drill.id);
-	kv(out, "drill", id);
-	kv(out, "scenario", ev->drill.scenario_name);
-	kv(out, "environment", ev->drill.environment);
-	kv(out, "operator", ev->drill.operator_name);
-	kv(out, "host", ev->drill.host);
-	kv(out, "started (UTC)", rp_time(ev->drill.started_real_ns, b, sizeof(b)));
-	kv(out, "ended (UTC)", rp_time(ev->drill.ended_real_ns, b, sizeof(b)));
-	kv(out, "outcome", store_outcome_name(ev->drill.outcome));
-	kv(out, "firedrill version (drill)", ev->drill.tool_version);
-	kv(out, "firedrill version (report)", ev->tool_version);
-	kv(out, "note", ev->drill.note);
-	kv(out, "store row hash", ev->drill.hash);
+	rp_evidence_who(ev, &w);
+	for (size_t i = 0; i < w.n; i++)
+		kv(out, w.f[i].label, w.f[i].value);
 	fputs("</table>\n", out);
 }
 
@@ -450,10 +440,10 @@ static void evidence_objectives(FILE *out, const struct report_evidence *ev,
 {
 	fputs("<h2>Objectives against measured values</h2>\n<table><tr><th></th><th>objective</th>"
 	      "<th>measured (median)</th><th>error bound</th><th></th></tr>\n", out);
-	objective_row(out, "RTO", &ev->objectives, true, &sum->rto_median, sum->rto_not_recovered,
-		      sum->error_bound_ms);
+	objective_row(out, "RTO", &ev->objectives, true, &sum->sum.rto_median, sum->sum.rto_not_recovered,
+		      sum->sum.error_bound_ms);
 	/* The bound is the probe interval's: it applies to RTO only. */
-	objective_row(out, "RPO", &ev->objectives, false, &sum->rpo_median, false, -1);
+	objective_row(out, "RPO", &ev->objectives, false, &sum->sum.rpo_median, false, -1);
 	fputs("</table>\n<p class=\"meta\">Recovery criterion: ", out);
 	rp_put_html(out, ev->objectives.unknown ? "unknown (drill recorded before objectives were stored)" :
 		    ev->objectives.criterion, false);

@@ -73,14 +73,14 @@ static json_t *trend_drill_json(const struct report_series *s, const struct repo
 		json_array_append_new(laps, json_pack("{s:o, s:o}", "step", rp_json_str(s->steps[k]),
 						      "median_ms", rp_json_value(&d->lap_medians[k])));
 	json_object_set_new(j, "objectives", objectives_json(&d->objectives));
-	json_object_set_new(j, "rto_median_ms", rp_json_value(&d->rto_median));
-	json_object_set_new(j, "rto_median_not_recovered", json_boolean(d->rto_not_recovered));
-	json_object_set_new(j, "rpo_median_ms", rp_json_value(&d->rpo_median));
-	json_object_set_new(j, "error_bound_ms", json_real(d->error_bound_ms));
-	json_object_set_new(j, "lost_writes", json_integer(d->lost_writes));
-	json_object_set_new(j, "recovered", json_integer(d->n_recovered));
-	json_object_set_new(j, "met", json_integer(d->n_met));
-	json_object_set_new(j, "pass_rate", json_real(d->pass_rate));
+	json_object_set_new(j, "rto_median_ms", rp_json_value(&d->sum.rto_median));
+	json_object_set_new(j, "rto_median_not_recovered", json_boolean(d->sum.rto_not_recovered));
+	json_object_set_new(j, "rpo_median_ms", rp_json_value(&d->sum.rpo_median));
+	json_object_set_new(j, "error_bound_ms", json_real(d->sum.error_bound_ms));
+	json_object_set_new(j, "lost_writes", json_integer(d->sum.lost_writes));
+	json_object_set_new(j, "recovered", json_integer(d->sum.n_recovered));
+	json_object_set_new(j, "met", json_integer(d->sum.n_met));
+	json_object_set_new(j, "pass_rate", json_real(d->sum.pass_rate));
 	json_object_set_new(j, "rto_change_vs_previous_pct", rp_json_value(&d->rto_change_prev_pct));
 	json_object_set_new(j, "rto_change_vs_first_pct", rp_json_value(&d->rto_change_first_pct));
 	json_object_set_new(j, "rpo_change_vs_previous_pct", rp_json_value(&d->rpo_change_prev_pct));
@@ -214,10 +214,10 @@ int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_erro
 		"generated", rp_json_time(ev->generated_real_ns), "firedrill_version", ev->tool_version,
 		"verdict", rp_json_str(report_evidence_verdict(ev, verdict, sizeof(verdict))),
 		"drill", drill_info_json(&ev->drill), "objectives", objectives_json(&ev->objectives),
-		"measured", "rto_median_ms", rp_json_value(&s.rto_median),
-		"rto_median_not_recovered", s.rto_not_recovered,
-		"rpo_median_ms", rp_json_value(&s.rpo_median), "lost_writes", json_integer(s.lost_writes),
-		"error_bound_ms", s.error_bound_ms,
+		"measured", "rto_median_ms", rp_json_value(&s.sum.rto_median),
+		"rto_median_not_recovered", s.sum.rto_not_recovered,
+		"rpo_median_ms", rp_json_value(&s.sum.rpo_median), "lost_writes", json_integer(s.sum.lost_writes),
+		"error_bound_ms", s.sum.error_bound_ms,
 		"scenario", "sha256", rp_json_str(ev->scenario_sha256), "sha256_matches_text", ev->scenario_hash_ok,
 		"text", rp_json_str(ev->scenario_text),
 		"iterations", its, "events", events);

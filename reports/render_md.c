@@ -26,11 +26,11 @@ static void drill_row(FILE *out, const struct report_drill *d)
 	cell(out, rp_time(d->info.started_real_ns, b, sizeof(b)));
 	cell(out, d->info.operator_name);
 	fprintf(out, " %zu |", d->n_iterations);
-	cell(out, d->rto_not_recovered ? "not recovered" : rp_value(&d->rto_median, "-", b, sizeof(b)));
+	cell(out, d->sum.rto_not_recovered ? "not recovered" : rp_value(&d->sum.rto_median, "-", b, sizeof(b)));
 	cell(out, rp_pct(&d->rto_change_prev_pct, b, sizeof(b)));
 	cell(out, rp_pct(&d->rto_change_first_pct, b, sizeof(b)));
-	cell(out, rp_value(&d->rpo_median, "-", b, sizeof(b)));
-	fprintf(out, " %lld | %d/%zu |", (long long)d->lost_writes, d->n_met, d->n_iterations);
+	cell(out, rp_value(&d->sum.rpo_median, "-", b, sizeof(b)));
+	fprintf(out, " %lld | %d/%zu |", (long long)d->sum.lost_writes, d->sum.n_met, d->n_iterations);
 	fprintf(out, " %s%s |\n", d->rto_regression ? "**RTO regression** " : "",
 		d->rpo_regression ? "**RPO regression**" : "");
 }
@@ -103,22 +103,12 @@ static void kv(FILE *out, const char *k, const char *v)
 
 static void md_who(FILE *out, const struct report_evidence *ev)
 {
-	char b[64];
+	struct rp_who w;
 
 	fputs("\n## Who, when, where\n\n| | |\n|---|---|\n", out);
-	snprintf(b, sizeof(b), "%lld", (long long)ev->drill.id);
-	kv(out, "drill", b);
-	kv(out, "scenario", ev->drill.scenario_name);
-	kv(out, "environment", ev->drill.environment);
-	kv(out, "operator", ev->drill.operator_name);
-	kv(out, "host", ev->drill.host);
-	kv(out, "started (UTC)", rp_time(ev->drill.started_real_ns, b, sizeof(b)));
-	kv(out, "ended (UTC)", rp_time(ev->drill.ended_real_ns, b, sizeof(b)));
-	kv(out, "outcome", store_outcome_name(ev->drill.outcome));
-	kv(out, "firedrill version (drill)", ev->drill.tool_version);
-	kv(out, "firedrill version (report)", ev->tool_version);
-	kv(out, "note", ev->drill.note);
-	kv(out, "store row hash", ev->drill.hash);
+	rp_evidence_who(ev, &w);
+	for (size_t i = 0; i < w.n; i++)
+		kv(out, w.f[i].label, w.f[i].value);
 }
 
 static void md_objectives(FILE *out, const struct report_evidence *ev)
@@ -131,10 +121,10 @@ static void md_objectives(FILE *out, const struct report_evidence *ev)
 	fputs("\n## Objectives against measured values\n\n| | objective | measured (median) "
 	      "| error bound |\n|---|---:|---:|---:|\n", out);
 	fprintf(out, "| RTO | %s | %s | %s |\n", rp_objective(&ev->objectives, true, "none", o, sizeof(o)),
-		s.rto_not_recovered ? "not recovered" : rp_value(&s.rto_median, "not measured", m, sizeof(m)),
-		rp_dur(s.error_bound_ms, e, sizeof(e)));
+		s.sum.rto_not_recovered ? "not recovered" : rp_value(&s.sum.rto_median, "not measured", m, sizeof(m)),
+		rp_dur(s.sum.error_bound_ms, e, sizeof(e)));
 	fprintf(out, "| RPO | %s | %s | |\n", rp_objective(&ev->objectives, false, "none", o, sizeof(o)),
-		rp_value(&s.rpo_median, "not measured", m, sizeof(m)));
+		rp_value(&s.sum.rpo_median, "not measured", m, sizeof(m)));
 	fputs("\nRecovery criterion: ", out);
 	rp_put_md(out, ev->objectives.unknown ? "unknown (drill recorded before objectives were stored)" :
 		  ev->objectives.criterion);

@@ -106,19 +106,7 @@ struct report_drill {
 	struct store_iteration *iterations; /* by number */
 	size_t n_iterations;
 
-	/*
-	 * Median RTO: not-recovered iterations rank above every number, so
-	 * when they make up the middle the median itself is "not recovered"
-	 * (has=false, rto_not_recovered=true).
-	 */
-	struct report_value rto_median;
-	bool rto_not_recovered;
-	struct report_value rpo_median;  /* over iterations that measured RPO */
-	double error_bound_ms;           /* the largest of its iterations */
-	int64_t lost_writes;             /* sum over iterations */
-	int n_recovered;
-	int n_met;                       /* iterations that met their objectives */
-	double pass_rate;                /* n_met / n_iterations, 0..1 */
+	struct report_summary sum;          /* report_summarize of its iterations */
 
 	/* Percent changes of the medians (has=false when either side lacks a number). */
 	struct report_value rto_change_prev_pct;

@@ -56,6 +56,21 @@ void rp_drill_stats(struct report_drill *d);
  */
 int rp_evidence_summary(const struct report_evidence *ev, struct report_drill *out);
 
+/*
+ * The "who, when, where" rows of an evidence report, in order: the one
+ * field list the html and md renderers both print. Values borrow ev or w.
+ */
+struct rp_field {
+	const char *label;
+	const char *value;
+};
+struct rp_who {
+	struct rp_field f[12];
+	size_t n;
+	char id[32], started[64], ended[64];
+};
+void rp_evidence_who(const struct report_evidence *ev, struct rp_who *w);
+
 /* A lap that ended has a duration; one cut short by an abort has none. */
 static inline bool rp_lap_ended(const struct store_lap *l)
 {

@@ -47,55 +47,6 @@ static bool same_series(const struct store_drill *a, const struct store_drill *b
 	       strcmp(a->environment, b->environment) == 0;
 }
 
-int report_summarize(const struct store_iteration *its, size_t n, struct report_summary *out)
-{
-	double *v = malloc((n + 1) * sizeof(*v));
-	size_t k = 0, m = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (!v)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (rp_iteration_rto(&its[i], &v[k]))
-			k++;
-		if (its[i].error_bound_ms > out->error_bound_ms)
-			out->error_bound_ms = its[i].error_bound_ms;
-		out->lost_writes += its[i].lost_writes;
-		out->n_recovered += its[i].outcome == STORE_OUTCOME_RECOVERED;
-		out->n_met += its[i].objectives_met;
-	}
-	if (k) {
-		double med = rp_median(v, k);
-
-		out->rto_not_recovered = isinf(med);
-		out->rto_median = (struct report_value){ !isinf(med), isinf(med) ? 0 : med };
-	}
-	for (size_t i = 0; i < n; i++)
-		if (its[i].has_rpo)
-			v[m++] = its[i].rpo_ms;
-	if (m)
-		out->rpo_median = (struct report_value){ true, rp_median(v, m) };
-	out->pass_rate = n ? (double)out->n_met / (double)n : 0;
-	free(v);
-	return 0;
-}
-
-void rp_drill_stats(struct report_drill *d)
-{
-	struct report_summary s;
-
-	if (report_summarize(d->iterations, d->n_iterations, &s) < 0)
-		return;
-	d->rto_median = s.rto_median;
-	d->rto_not_recovered = s.rto_not_recovered;
-	d->rpo_median = s.rpo_median;
-	d->error_bound_ms = s.error_bound_ms;
-	d->lost_writes = s.lost_writes;
-	d->n_recovered = s.n_recovered;
-	d->n_met = s.n_met;
-	d->pass_rate = s.pass_rate;
-}
-
 static struct report_value change_pct(const struct report_value *cur,
 				      const struct report_value *ref)
 {
@@ -113,17 +64,17 @@ static struct report_value change_pct(const struct report_value *cur,
 static void drill_changes(struct report_drill *d, const struct report_drill *prev,
 			  const struct report_drill *first)
 {
-	double bound = fmax(d->error_bound_ms, prev->error_bound_ms);
+	double bound = fmax(d->sum.error_bound_ms, prev->sum.error_bound_ms);
 
-	d->rto_change_prev_pct = change_pct(&d->rto_median, &prev->rto_median);
-	d->rto_change_first_pct = change_pct(&d->rto_median, &first->rto_median);
-	d->rpo_change_prev_pct = change_pct(&d->rpo_median, &prev->rpo_median);
-	d->rpo_change_first_pct = change_pct(&d->rpo_median, &first->rpo_median);
-	if (prev->rto_median.has)
-		d->rto_regression = d->rto_not_recovered ||
-				    (d->rto_median.has && d->rto_median.ms - prev->rto_median.ms > bound);
-	if (prev->rpo_median.has && d->rpo_median.has)
-		d->rpo_regression = d->rpo_median.ms - prev->rpo_median.ms > bound;
+	d->rto_change_prev_pct = change_pct(&d->sum.rto_median, &prev->sum.rto_median);
+	d->rto_change_first_pct = change_pct(&d->sum.rto_median, &first->sum.rto_median);
+	d->rpo_change_prev_pct = change_pct(&d->sum.rpo_median, &prev->sum.rpo_median);
+	d->rpo_change_first_pct = change_pct(&d->sum.rpo_median, &first->sum.rpo_median);
+	if (prev->sum.rto_median.has)
+		d->rto_regression = d->sum.rto_not_recovered ||
+				    (d->sum.rto_median.has && d->sum.rto_median.ms - prev->sum.rto_median.ms > bound);
+	if (prev->sum.rpo_median.has && d->sum.rpo_median.has)
+		d->rpo_regression = d->sum.rpo_median.ms - prev->sum.rpo_median.ms > bound;
 }
 
 static int add_step(struct report_series *s, const char *name)
@@ -232,7 +183,7 @@ static int build_series(struct report_series *s, const struct report_drill_input
 		if (i > 0)
 			drill_changes(&s->drills[i], &s->drills[i - 1], &s->drills[0]);
 		s->n_iterations += (int)s->drills[i].n_iterations;
-		s->n_met += s->drills[i].n_met;
+		s->n_met += s->drills[i].sum.n_met;
 	}
 	s->pass_rate = s->n_iterations ? (double)s->n_met / s->n_iterations : 0;
 	r = collect_steps(s, in);
@@ -293,20 +244,6 @@ void report_trend_free(struct report_trend *t)
 	}
 	free(t->series);
 	free(t);
-}
-
-void report_objectives_of(const struct store_drill *d, struct report_objectives *out)
-{
-	memset(out, 0, sizeof(*out));
-	if (!d->objectives_recorded) {
-		out->unknown = true;
-		return;
-	}
-	if (d->has_rto_objective)
-		out->rto = (struct report_value){ true, (double)d->rto_objective_ns / 1e6 };
-	if (d->has_rpo_objective)
-		out->rpo = (struct report_value){ true, (double)d->rpo_objective_ns / 1e6 };
-	snprintf(out->criterion, sizeof(out->criterion), "%s", d->recovery_criterion);
 }
 
 /* One stored drill with everything the trend needs; freed by input_free(). */
@@ -408,62 +345,5 @@ cleanup:
 	free(l);
 	free(in);
 	free(drills);
-	return r;
-}
-
-static const char *med_text(const struct report_drill *d, bool rto, char *buf, size_t len)
-{
-	if (rto && d->rto_not_recovered)
-		return "not recovered";
-	return rp_value(rto ? &d->rto_median : &d->rpo_median, "-", buf, len);
-}
-
-char *rp_change_line(const struct report_series *s, bool rto, char *buf, size_t len)
-{
-	const struct report_drill *first = &s->drills[0], *last = &s->drills[s->n_drills - 1];
-	char a[32], b[32], pct[32];
-	const struct report_value *c = rto ? &last->rto_change_first_pct : &last->rpo_change_first_pct;
-
-	if (s->n_drills == 1) {
-		snprintf(buf, len, "%s %s (one drill)", rto ? "RTO" : "RPO", med_text(first, rto, a, sizeof(a)));
-		return buf;
-	}
-	snprintf(buf, len, "%s %s -> %s%s%s%s", rto ? "RTO" : "RPO",
-		 med_text(first, rto, a, sizeof(a)), med_text(last, rto, b, sizeof(b)),
-		 c->has ? ", " : "", rp_pct(c, pct, sizeof(pct)),
-		 c->has ? " since first drill" : "");
-	return buf;
-}
-
-char *report_trend_headline(const struct report_series *s, char *buf, size_t len)
-{
-	char rto[128], rpo[128];
-
-	if (!s->n_drills) {
-		snprintf(buf, len, "no drills");
-		return buf;
-	}
-	rp_change_line(s, true, rto, sizeof(rto));
-	rp_change_line(s, false, rpo, sizeof(rpo));
-	snprintf(buf, len, "%s; %s", rto, rpo);
-	return buf;
-}
-
-int report_trend_write(const struct report_trend *t, enum report_format fmt, FILE *out,
-		       struct fd_error *err)
-{
-	int r;
-
-	switch (fmt) {
-	case REPORT_HTML: r = rp_trend_html(t, out, err); break;
-	case REPORT_MARKDOWN: r = rp_trend_md(t, out, err); break;
-	case REPORT_JSON: r = rp_trend_json(t, out, err); break;
-	case REPORT_CSV: r = rp_trend_csv(t, out, err); break;
-	case REPORT_JUNIT: r = rp_trend_junit(t, out, err); break;
-	default:
-		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "unknown report format");
-	}
-	if (r == 0 && (fflush(out) != 0 || ferror(out)))
-		r = fd_error_set(err, FD_ERR_ENV, -EIO, "writing the report failed");
 	return r;
 }

@@ -367,7 +367,7 @@ static void test_trend_from_store(void **state)
 	assert_int_equal(t->series[0].n_drills, 1);
 	d = &t->series[0].drills[0];
 	assert_int_equal(d->n_iterations, 2);
-	assert_float_equal(d->rto_median.ms, 1500, 1e-9);
+	assert_float_equal(d->sum.rto_median.ms, 1500, 1e-9);
 	assert_true(d->objectives.rto.has);
 	assert_float_equal(d->objectives.rto.ms, 300000, 1e-9);
 	assert_float_equal(d->objectives.rpo.ms, 30000, 1e-9);

@@ -140,20 +140,20 @@ static void test_medians_and_changes(void **state)
 	s = &t->series[0];
 	assert_int_equal(s->n_drills, 3);
 	assert_int_equal(s->drills[0].info.id, 1);
-	assert_true(s->drills[0].rto_median.has);
-	assert_float_equal(s->drills[0].rto_median.ms, 7500000, 1e-6);
+	assert_true(s->drills[0].sum.rto_median.has);
+	assert_float_equal(s->drills[0].sum.rto_median.ms, 7500000, 1e-6);
 	/* 2400000, 2460000, +inf: the median is the middle number. */
-	assert_true(s->drills[1].rto_median.has);
-	assert_float_equal(s->drills[1].rto_median.ms, 2460000, 1e-6);
+	assert_true(s->drills[1].sum.rto_median.has);
+	assert_float_equal(s->drills[1].sum.rto_median.ms, 2460000, 1e-6);
 	assert_float_equal(s->drills[1].rto_change_first_pct.ms, (2460000.0 - 7500000) / 7500000 * 100, 1e-9);
 	assert_false(s->drills[1].rto_regression);
 	/* Two of three not recovered: the median is not a number. */
-	assert_false(s->drills[2].rto_median.has);
-	assert_true(s->drills[2].rto_not_recovered);
+	assert_false(s->drills[2].sum.rto_median.has);
+	assert_true(s->drills[2].sum.rto_not_recovered);
 	assert_false(s->drills[2].rto_change_prev_pct.has);
 	assert_true(s->drills[2].rto_regression);
-	assert_int_equal(s->drills[1].n_recovered, 2);
-	assert_float_equal(s->drills[1].pass_rate, 2.0 / 3, 1e-9);
+	assert_int_equal(s->drills[1].sum.n_recovered, 2);
+	assert_float_equal(s->drills[1].sum.pass_rate, 2.0 / 3, 1e-9);
 	assert_int_equal(s->n_met, 3);
 	/* Laps: runbook order, medians per drill. */
 	assert_int_equal(s->n_steps, 2);
