@@ -316,6 +316,11 @@ void drill_record_lap(struct drill *d, const struct store_lap *lap);
 /* Queues the webhooks for one event; it is NULL for drill-level events. */
 void drill_notify(struct drill *d, enum notify_event e, const struct drill_iteration *it);
 void drill_notify_drain(struct drill *d);
+/* Tells the queued event lines that are final (all: every one). */
+void drill_tell_release(struct drill *d, bool all);
+
+/* ---- drill_slice.c --------------------------------------------------------- */
+
 /* One slice of probing (up to until) plus the housekeeping between slices. */
 int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err);
 

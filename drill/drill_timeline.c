@@ -1,13 +1,9 @@
 /*
- * The drill's timeline and its slice loop: every event goes to the store as
- * it happens (and to the progress callback), samples in batches, laps as
- * they end, webhook outcomes as they come back. Time is driven from here:
- * the scorer runs its probe loop only inside scorer_poll(), which
- * drill_poll_slice() calls in short slices (SLICE_NS); between slices the
- * drill flushes samples, reads the flow log, advances the runbook, answers
- * lap requests and drains webhook reports. Samples reach the drill through
- * drill_on_sample() while the scorer polls: that is where probe state
- * changes become events and the recovery watch is fed.
+ * The drill's timeline: every event goes to the store as it happens (and to
+ * the progress callback), samples in batches, laps as they end, webhook
+ * outcomes as they come back. Samples reach the drill through
+ * drill_on_sample() while the scorer polls (drill_slice.c): that is where
+ * probe state changes become events and the recovery watch is fed.
  *
  * Only this thread writes the store; a store error met inside a callback
  * is kept (fatal_rc) and ends the iteration at the next slice.
@@ -77,7 +73,7 @@ struct told_line {
 	char text[1200];
 };
 
-static void tell_release(struct drill *d, bool all)
+void drill_tell_release(struct drill *d, bool all)
 {
 	int64_t horizon = fd_mono_ns(), pending;
 	size_t n = 0;
@@ -125,12 +121,12 @@ static void tell_queue(struct drill *d, int64_t mono, int64_t real, const char *
 	d->told[pos].real_ns = real;
 	drill_textf(d->told[pos].text, sizeof(d->told[pos].text), "%s", text);
 	d->n_told++;
-	tell_release(d, false);
+	drill_tell_release(d, false);
 }
 
 void drill_tell_flush(struct drill *d)
 {
-	tell_release(d, true);
+	drill_tell_release(d, true);
 	free(d->told);
 	d->told = NULL;
 	d->n_told = d->cap_told = 0;
@@ -250,7 +246,7 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 		recovery_watch_feed(d->watch, smp);
 	/* This sample may have been what held the lines back (also inside read-back). */
 	if (d->n_told)
-		tell_release(d, false);
+		drill_tell_release(d, false);
 }
 
 /* ---- laps ------------------------------------------------------------------ */
@@ -273,58 +269,6 @@ void drill_record_lap(struct drill *d, const struct store_lap *lap)
 		 fd_duration_format(l.ended_mono_ns - l.started_mono_ns, dur, sizeof(dur)),
 		 *l.detail ? ": " : "", l.detail);
 	drill_event_at(d, l.ended_mono_ns ? l.ended_mono_ns : fd_mono_ns(), "lap", l.name, detail);
-}
-
-static void mark_lap(struct drill *d, const char *note, bool *done, char *reply, size_t len)
-{
-	struct store_lap lap;
-	char dur[32];
-	long idx = -EAGAIN;
-
-	if (d->steps && d->phase == DRILL_PHASE_WATCH)
-		idx = step_runner_mark(d->steps, fd_mono_ns(), note, &lap);
-	*done = idx >= 0;
-	if (idx < 0) {
-		drill_textf(reply, len, "no manual step is waiting (phase %s)", drill_phase_name(d->phase));
-		return;
-	}
-	drill_record_lap(d, &lap);
-	drill_textf(reply, len, "lap %ld \"%s\" done in %s", idx + 1, lap.name,
-		 fd_duration_format(lap.ended_mono_ns - lap.started_mono_ns, dur, sizeof(dur)));
-}
-
-/* Enter on the terminal and `firedrill lap` requests. */
-static void serve_laps(struct drill *d)
-{
-	char note[512], reply[512], line[256];
-	struct pollfd pfd;
-	bool done;
-	ssize_t n;
-
-	while (d->laps && lap_server_poll(d->laps, note, sizeof(note)) == 1) {
-		mark_lap(d, note, &done, reply, sizeof(reply));
-		lap_server_reply(d->laps, done, reply);
-	}
-	if (d->o->lap_tty_fd < 0)
-		return;
-	pfd = (struct pollfd){ .fd = d->o->lap_tty_fd, .events = POLLIN };
-	while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)) {
-		n = read(d->o->lap_tty_fd, line, sizeof(line));
-		if (n <= 0)
-			break;
-		if (memchr(line, '\n', (size_t)n))
-			mark_lap(d, "Enter on the terminal", &done, reply, sizeof(reply));
-	}
-}
-
-static void advance_steps(struct drill *d, int64_t now)
-{
-	struct store_lap lap;
-
-	if (!d->steps)
-		return;
-	while (step_runner_tick(d->steps, now, &lap) >= 0)
-		drill_record_lap(d, &lap);
 }
 
 /* ---- webhooks ------------------------------------------------------------- */
@@ -380,40 +324,4 @@ void drill_notify_drain(struct drill *d)
 	while (notifier_next_report(d->notify, &r))
 		drill_event_in(d, r.iteration_id, r.mono_ns, "notify", r.subject, r.text);
 	d->draining = false;
-}
-
-/* ---- polling --------------------------------------------------------------- */
-
-/* One slice of probing plus the housekeeping between slices. */
-int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err)
-{
-	int64_t now = fd_mono_ns(), end = now + SLICE_NS;
-	int rc = 0;
-
-	if (end > until)
-		end = until;
-	if (d->sc) {
-		rc = scorer_poll(d->sc, end, err);
-	} else if (end > now) {
-		struct timespec ts = { .tv_sec = (end - now) / FD_NS_PER_S,
-				       .tv_nsec = (end - now) % FD_NS_PER_S };
-		nanosleep(&ts, NULL);
-	}
-	drill_flush_samples(d);
-	now = fd_mono_ns();
-	if (d->applied)
-		drill_flows_poll(d, now);
-	advance_steps(d, now);
-	serve_laps(d);
-	drill_notify_drain(d);
-	tell_release(d, false);
-	if (now - d->last_refresh >= REFRESH_NS)
-		drill_tell(d, NULL);
-	if (rc < 0)
-		return rc;
-	if (d->fatal_rc < 0) {
-		*err = d->fatal_err;
-		return d->fatal_rc;
-	}
-	return 0;
 }
