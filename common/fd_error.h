@@ -21,6 +21,14 @@ enum fd_error_kind {
 
 #define FD_ERROR_MSG_MAX 1024
 
+/*
+ * On calls whose failure must never be ignored: applying and reverting
+ * faults, writing the store, signing. The compiler refuses to let a caller
+ * drop the result (a (void) cast does not silence it); a caller that truly
+ * does not care writes why, in an if.
+ */
+#define FD_MUST_CHECK __attribute__((warn_unused_result))
+
 struct fd_error {
 	enum fd_error_kind kind;
 	char msg[FD_ERROR_MSG_MAX];

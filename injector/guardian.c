@@ -95,7 +95,8 @@ static void mark(struct g_db *db, const struct g_row *r, const char *detail)
 		return;
 	if (!db->rw && store_open(db->path, &db->rw, &ignored) < 0)
 		return; /* the row stays active: `firedrill revert` finds it gone */
-	store_journal_set_state(db->rw, r->id, JOURNAL_REVERTED, 0, detail, &ignored);
+	if (store_journal_set_state(db->rw, r->id, JOURNAL_REVERTED, 0, detail, &ignored) < 0)
+		return; /* the same: the fault is gone, only its row lags */
 }
 
 static int64_t row_deadline(const struct store_fault *f)

@@ -45,7 +45,7 @@ struct injector_opts {
 
 int injector_new(const struct scenario *s, const struct injector_opts *opts,
 		 struct injector **out, struct fd_error *err);
-int injector_prepare(struct injector *inj, struct fd_error *err);
+FD_MUST_CHECK int injector_prepare(struct injector *inj, struct fd_error *err);
 /*
  * Between applies (a drill's later iterations): prepares every fault again
  * against the system as it is now, so that a restarted service's new pid, a
@@ -53,12 +53,12 @@ int injector_prepare(struct injector *inj, struct fd_error *err);
  * apply targets. The summaries then describe the new targets. An error
  * leaves the injector unprepared (apply refuses).
  */
-int injector_resolve(struct injector *inj, struct fd_error *err);
+FD_MUST_CHECK int injector_resolve(struct injector *inj, struct fd_error *err);
 /* The drill row the journal rows name; set once it exists (prepare runs
  * before it, so that a refused fault leaves no drill row). */
 void injector_set_drill(struct injector *inj, int64_t drill_id);
-int injector_apply(struct injector *inj, struct fd_error *err);
-int injector_revert(struct injector *inj, struct fd_error *err);
+FD_MUST_CHECK int injector_apply(struct injector *inj, struct fd_error *err);
+FD_MUST_CHECK int injector_revert(struct injector *inj, struct fd_error *err);
 void injector_free(struct injector *inj);
 
 /*
@@ -81,7 +81,7 @@ const char *injector_fault_id(const struct injector *inj, size_t i);
  * entering each row's network namespace as needed. Idempotent: a fault the
  * kernel already expired, or one reverted twice, counts as reverted.
  */
-int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err);
+FD_MUST_CHECK int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err);
 
 /*
  * The start of a drill: reverts, like injector_revert_journal, only the
@@ -91,7 +91,7 @@ int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *
  * NULL) is called for each row reverted, with the note written to it.
  */
 typedef void (*injector_row_fn)(const struct store_fault *row, const char *note, void *arg);
-int injector_revert_orphans(struct store *st, injector_row_fn fn, void *arg, int *n_reverted,
+FD_MUST_CHECK int injector_revert_orphans(struct store *st, injector_row_fn fn, void *arg, int *n_reverted,
 			    struct fd_error *err);
 
 /* ---- added by the injector core (additive) ------------------------------ */
@@ -120,7 +120,7 @@ size_t injector_blackholed_flows(const struct injector *inj,
 int64_t injector_deadline_mono_ns(const struct injector *inj);
 /* After apply: whether any of this injection's journal rows is still
  * PLANNED/APPLIED (false once `firedrill revert` or the guardian undid them). */
-int injector_still_applied(struct injector *inj, bool *applied, struct fd_error *err);
+FD_MUST_CHECK int injector_still_applied(struct injector *inj, bool *applied, struct fd_error *err);
 
 /* Tests only: make the Nth kernel-changing call fail with -EIO (0 disarms).
  * Returns how many checked calls happened since the last arming. */

@@ -200,7 +200,7 @@ char *report_evidence_verdict(const struct report_evidence *ev, char *buf, size_
  *   PREFIX.key  "firedrill-ed25519-secret BASE64(64-byte libsodium secret key)\n", mode 0600
  *   PREFIX.pub  "firedrill-ed25519-public BASE64(32-byte public key)\n"
  */
-int report_keygen(const char *prefix, struct fd_error *err);
+FD_MUST_CHECK int report_keygen(const char *prefix, struct fd_error *err);
 
 /*
  * Signs the bytes of report_path with the secret key file; writes the
@@ -210,7 +210,7 @@ int report_keygen(const char *prefix, struct fd_error *err);
  * heads of the store's chains (store_chain_head), so a store later cut
  * back or rewritten is noticed.
  */
-int report_sign_file(const char *report_path, const char *key_path,
+FD_MUST_CHECK int report_sign_file(const char *report_path, const char *key_path,
 		     const struct report_evidence *ev, struct store *st, struct fd_error *err);
 
 /*
@@ -219,7 +219,7 @@ int report_sign_file(const char *report_path, const char *key_path,
  * iterations' row hashes, so verify with a store names a covered row that
  * changed since signing. A drill recorded later is not a change.
  */
-int report_sign_trend_file(const char *report_path, const char *key_path,
+FD_MUST_CHECK int report_sign_trend_file(const char *report_path, const char *key_path,
 			   const struct report_trend *t, struct store *st, struct fd_error *err);
 
 /*
@@ -228,7 +228,7 @@ int report_sign_trend_file(const char *report_path, const char *key_path,
  * drill's row hash covers its sealed evidence, so the seal binds every row
  * the drill's figures rest on. -EBUSY when the drill is still running.
  */
-int report_seal_drill(const char *seal_path, const char *key_path, struct store *st,
+FD_MUST_CHECK int report_seal_drill(const char *seal_path, const char *key_path, struct store *st,
 		      int64_t drill_id, struct fd_error *err);
 
 enum report_verify_status {
@@ -261,7 +261,7 @@ struct report_verify_result {
  * the check ran (result->status says how it went), or a negative code when it
  * could not run (missing or malformed files: FD_ERR_ENV / FD_ERR_INPUT).
  */
-int report_verify_file(const char *report_path, const char *pubkey_path,
+FD_MUST_CHECK int report_verify_file(const char *report_path, const char *pubkey_path,
 		       struct store *st, struct report_verify_result *result,
 		       struct fd_error *err);
 
@@ -271,7 +271,7 @@ int report_verify_file(const char *report_path, const char *pubkey_path,
  * the sealed rows; when report_path is not NULL, that the report shows the
  * sealed drill's row hash (it was made from the sealed drill).
  */
-int report_verify_seal(const char *seal_path, const char *report_path, const char *pubkey_path,
+FD_MUST_CHECK int report_verify_seal(const char *seal_path, const char *report_path, const char *pubkey_path,
 		       struct store *st, struct report_verify_result *result,
 		       struct fd_error *err);
 

@@ -42,7 +42,7 @@ int store_schema_version(struct store *st);
 /* ---- scenarios ---------------------------------------------------------- */
 
 /* Inserts the scenario text if its sha256 is new; returns its row id. */
-int store_put_scenario(struct store *st, const char *name, const char *sha256,
+FD_MUST_CHECK int store_put_scenario(struct store *st, const char *name, const char *sha256,
 		       const char *text, int64_t *scenario_id, struct fd_error *err);
 
 /* ---- drills and iterations ---------------------------------------------- */
@@ -105,8 +105,8 @@ struct store_drill {
  * (scenario_id, or scenario_name/scenario_sha256 when there is no scenario
  * row). hash stays "" until store_finish_drill seals the row.
  */
-int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *err);
-int store_finish_drill(struct store *st, int64_t drill_id, enum store_outcome o,
+FD_MUST_CHECK int store_begin_drill(struct store *st, struct store_drill *d, struct fd_error *err);
+FD_MUST_CHECK int store_finish_drill(struct store *st, int64_t drill_id, enum store_outcome o,
 		       bool objectives_met, int64_t ended_real_ns, struct fd_error *err);
 
 /*
@@ -153,14 +153,14 @@ struct store_iteration {
 	double rto_late_ms;
 };
 
-int store_begin_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);
+FD_MUST_CHECK int store_begin_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);
 /*
  * Writes every measured field of it (by it->id) and extends the hash chain
  * (fills it->hash). A has_* flag that is false stores NULL, never a number;
  * lost_writes is NULL unless has_rpo. A finished row is sealed: finishing
  * it again is an FD_ERR_INTERNAL error.
  */
-int store_finish_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);
+FD_MUST_CHECK int store_finish_iteration(struct store *st, struct store_iteration *it, struct fd_error *err);
 
 /* ---- timeline ----------------------------------------------------------- */
 
@@ -176,7 +176,7 @@ struct store_event {
 };
 
 /* Committed before returning: a crash right after loses nothing. */
-int store_add_event(struct store *st, struct store_event *ev, struct fd_error *err);
+FD_MUST_CHECK int store_add_event(struct store *st, struct store_event *ev, struct fd_error *err);
 
 struct store_sample {
 	int64_t iteration_id;
@@ -188,7 +188,7 @@ struct store_sample {
 };
 
 /* Appends many samples in one transaction. */
-int store_add_samples(struct store *st, const struct store_sample *s, size_t n,
+FD_MUST_CHECK int store_add_samples(struct store *st, const struct store_sample *s, size_t n,
 		      struct fd_error *err);
 
 struct store_lap {
@@ -203,7 +203,7 @@ struct store_lap {
 	char detail[512];
 };
 
-int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error *err);
+FD_MUST_CHECK int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error *err);
 
 /* ---- fault journal (write-ahead) ---------------------------------------- */
 
@@ -234,17 +234,17 @@ struct store_fault {
 };
 
 /* Writes a PLANNED row; fills f->id. */
-int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error *err);
+FD_MUST_CHECK int store_journal_plan(struct store *st, struct store_fault *f, struct fd_error *err);
 /*
  * Moves a row to state s at when_real_ns (0 = now). detail, if not NULL
  * or "", is appended to the row's detail (the journal keeps history).
  * Allowed: PLANNED -> any, APPLIED -> REVERTED, and a state to itself (a
  * no-op that keeps the first time, so revert is idempotent).
  */
-int store_journal_set_state(struct store *st, int64_t fault_row, enum journal_state s,
+FD_MUST_CHECK int store_journal_set_state(struct store *st, int64_t fault_row, enum journal_state s,
 			    int64_t when_real_ns, const char *detail, struct fd_error *err);
 /* Updates spec (e.g. resolved addresses) of a planned or applied row. */
-int store_journal_set_spec(struct store *st, int64_t fault_row, const char *spec,
+FD_MUST_CHECK int store_journal_set_spec(struct store *st, int64_t fault_row, const char *spec,
 			   struct fd_error *err);
 /*
  * Batches of the above, each in ONE transaction (all rows or none): an
@@ -252,9 +252,9 @@ int store_journal_set_spec(struct store *st, int64_t fault_row, const char *spec
  * or reverted together (one nft batch) change state together. specs may be
  * NULL, and so may any specs[i] (keep that row's spec).
  */
-int store_journal_plan_all(struct store *st, struct store_fault *f, size_t n,
+FD_MUST_CHECK int store_journal_plan_all(struct store *st, struct store_fault *f, size_t n,
 			   struct fd_error *err);
-int store_journal_set_states(struct store *st, const int64_t *rows, const char *const *specs,
+FD_MUST_CHECK int store_journal_set_states(struct store *st, const int64_t *rows, const char *const *specs,
 			     size_t n, enum journal_state s, int64_t when_real_ns,
 			     const char *detail, struct fd_error *err);
 /* Rows in PLANNED or APPLIED state (a PLANNED row may be half-applied). */

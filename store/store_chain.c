@@ -64,6 +64,7 @@
  */
 #include "store_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -728,6 +729,11 @@ int store_chain_seal(struct store *st, enum store_chain_table t, int64_t row_id,
 	int64_t seq = 0;
 	int rc;
 
+	/* The chain head read here and the link written below must be one
+	 * step: only inside the caller's write transaction is no other writer
+	 * between them (two rows with one chain_seq would break the chain). */
+	assert(t == CHAIN_DRILLS || t == CHAIN_ITERATIONS);
+	assert(!sqlite3_get_autocommit(st->db));
 	rc = write_evidence(st, t, row_id, err);
 	if (!rc)
 		rc = last_link(st, d, &seq, prev, err);
@@ -748,6 +754,7 @@ int store_chain_seal(struct store *st, enum store_chain_table t, int64_t row_id,
 		rc = store_sql_error(st, err, rc, "reading a row to seal");
 		goto cleanup;
 	}
+	assert(seq >= 0 && seq < INT64_MAX); /* chain_seq counts 1, 2, 3, ... */
 	row_hash(d, s, prev, hash, digests);
 	rc = write_link(st, d, row_id, seq + 1, prev, hash, digests, err);
 cleanup:

@@ -9,6 +9,7 @@
  */
 #include "store_int.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,9 @@ static int read_times(struct store *st, int64_t row, struct journal_times *t,
 /* Applies the transition to t; -EINVAL when it is not allowed. */
 static int transition(struct journal_times *t, enum journal_state to, int64_t when)
 {
+	/* Callers pass the enum's own values; a row read back is parsed into
+	 * them (state_parse), so anything else is a bug, not input. */
+	assert((unsigned)to <= JOURNAL_FAILED && (unsigned)t->state <= JOURNAL_FAILED);
 	if (t->state == to)
 		return 0;
 	if (t->state != JOURNAL_PLANNED && !(t->state == JOURNAL_APPLIED && to == JOURNAL_REVERTED))

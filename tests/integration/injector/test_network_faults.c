@@ -763,7 +763,7 @@ static void test_revert_journal(void **state)
 	int ready[2];
 	char *before, *after, c;
 	pid_t holder;
-	int n = 0, status = 0;
+	int n = 0, status = 0, rc;
 	struct fd_error e = { 0 };
 	struct store *st;
 
@@ -785,10 +785,10 @@ static void test_revert_journal(void **state)
 			_exit(1);
 		while (!got_term)
 			usleep(10000);
-		injector_revert(inj, &e);
+		rc = injector_revert(inj, &e);
 		injector_free(inj);
 		store_close(hst);
-		_exit(0);
+		_exit(rc < 0 ? 2 : 0);
 	}
 	close(ready[1]);
 	assert_int_equal(read(ready[0], &c, 1), 1);
