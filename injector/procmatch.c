@@ -675,3 +675,36 @@ const char *procmatch_signal_name(int sig, char *buf, size_t len)
 		snprintf(buf, len, "signal %d", sig);
 	return buf;
 }
+
+void procmatch_fault_free(void *state)
+{
+	struct procmatch_fault *pf = state;
+
+	if (!pf)
+		return;
+	procmatch_set_clear(&pf->procs);
+	free(pf->fault_id);
+	free(pf);
+}
+
+int procmatch_fault_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
+			    struct procmatch_fault **out, struct fd_error *err)
+{
+	struct procmatch_fault *pf = calloc(1, sizeof(*pf));
+	int rc;
+
+	*out = NULL;
+	if (!pf || !(pf->fault_id = strdup(f->id))) {
+		procmatch_fault_free(pf);
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	}
+	pf->signal = f->signal > 0 ? f->signal : SIGTERM;
+	pf->duration_ns = f->duration_ns;
+	rc = procmatch_find(f, ctx, &pf->procs, err);
+	if (rc < 0) {
+		procmatch_fault_free(pf);
+		return rc;
+	}
+	*out = pf;
+	return 0;
+}

@@ -82,6 +82,22 @@ int procmatch_guard(pid_t pid, const char *fault_id, bool force, struct fd_error
 int procmatch_find(const struct scenario_fault *f, const struct driver_ctx *ctx,
 		   struct procmatch_set *out, struct fd_error *err);
 void procmatch_set_clear(struct procmatch_set *s);
+
+/*
+ * The state of a process fault (kill, stop): its id and the processes it
+ * matched, found at prepare; signal and duration_ns are the fault's own
+ * (SIGTERM when the scenario names none). procmatch_fault_free takes void *
+ * so that it is the drivers' free_state itself.
+ */
+struct procmatch_fault {
+	char *fault_id;
+	int signal;
+	int64_t duration_ns;
+	struct procmatch_set procs;
+};
+int procmatch_fault_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
+			    struct procmatch_fault **out, struct fd_error *err);
+void procmatch_fault_free(void *state);
 /* Adds the live process pid (start time, cmdline) to s. Returns 0, -ESRCH
  * when it is gone or a zombie, -ENOMEM. */
 int procmatch_set_add_pid(struct procmatch_set *s, pid_t pid);

@@ -20,7 +20,6 @@
 #include <nftables/libnftables.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 
 #include "fd_netns.h"
 #include "fd_time.h"
+#include "fdtest.h"
 #include "injector.h"
 #include "internal.h"
 #include "store.h"
@@ -44,18 +44,6 @@
 
 static pid_t sink = -1;
 
-static void sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fprintf(stderr, "(command failed: %s)\n", cmd);
-}
-
 static void teardown(void)
 {
 	if (sink > 0) {
@@ -63,7 +51,7 @@ static void teardown(void)
 		waitpid(sink, NULL, 0);
 		sink = -1;
 	}
-	sh("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
+	fdt_setup("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
 }
 
 static void on_signal(int sig)
@@ -75,10 +63,10 @@ static void on_signal(int sig)
 static void setup(void)
 {
 	teardown();
-	sh("ip netns add " NS_A " && ip netns add " NS_B);
-	sh("ip -n " NS_A " link add va type veth peer name vb netns " NS_B);
-	sh("ip -n " NS_A " addr add 10.250.2.1/24 dev va && ip -n " NS_A " link set va up && ip -n " NS_A " link set lo up");
-	sh("ip -n " NS_B " addr add 10.250.2.2/24 dev vb && ip -n " NS_B " link set vb up && ip -n " NS_B " link set lo up");
+	fdt_setup("ip netns add " NS_A " && ip netns add " NS_B);
+	fdt_setup("ip -n " NS_A " link add va type veth peer name vb netns " NS_B);
+	fdt_setup("ip -n " NS_A " addr add 10.250.2.1/24 dev va && ip -n " NS_A " link set va up && ip -n " NS_A " link set lo up");
+	fdt_setup("ip -n " NS_B " addr add 10.250.2.2/24 dev vb && ip -n " NS_B " link set vb up && ip -n " NS_B " link set lo up");
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -12,52 +12,24 @@
 #include "driver.h"
 #include "procmatch.h"
 
-struct kill_state {
-	char *fault_id;
-	int signal;
-	struct procmatch_set procs;
-};
-
-static void kill_free(void *state)
-{
-	struct kill_state *ks = state;
-
-	if (!ks)
-		return;
-	procmatch_set_clear(&ks->procs);
-	free(ks->fault_id);
-	free(ks);
-}
-
 static int kill_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
 			void **state, struct fd_error *err)
 {
-	struct kill_state *ks = calloc(1, sizeof(*ks));
+	struct procmatch_fault *pf;
 	int rc;
 
 	*state = NULL;
-	if (!ks || !(ks->fault_id = strdup(f->id))) {
-		kill_free(ks);
-		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
-	}
-	ks->signal = f->signal > 0 ? f->signal : SIGTERM;
-	if (ks->signal >= NSIG) {
-		kill_free(ks);
+	if (f->signal >= NSIG)
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "fault %s: bad signal %d", f->id,
 				    f->signal);
-	}
-	rc = procmatch_find(f, ctx, &ks->procs, err);
-	if (rc < 0) {
-		kill_free(ks);
-		return rc;
-	}
-	*state = ks;
-	return 0;
+	rc = procmatch_fault_prepare(f, ctx, &pf, err);
+	*state = pf;
+	return rc;
 }
 
 static void kill_describe(const void *state, char *buf, size_t len)
 {
-	const struct kill_state *ks = state;
+	const struct procmatch_fault *ks = state;
 	char sig[32], list[768];
 
 	procmatch_set_format(&ks->procs, list, sizeof(list));
@@ -68,7 +40,7 @@ static void kill_describe(const void *state, char *buf, size_t len)
 
 static json_t *kill_spec(const void *state)
 {
-	const struct kill_state *ks = state;
+	const struct procmatch_fault *ks = state;
 
 	return json_pack("{s:s, s:s, s:i, s:o*}", "driver", "kill", "fault", ks->fault_id,
 			 "signal", ks->signal, "procs", procmatch_set_to_json(&ks->procs));
@@ -76,7 +48,7 @@ static json_t *kill_spec(const void *state)
 
 static int kill_apply(void *state, const struct driver_ctx *ctx, struct fd_error *err)
 {
-	struct kill_state *ks = state;
+	struct procmatch_fault *ks = state;
 
 	return procmatch_signal_set(&ks->procs, ks->signal, 0, ks->fault_id, NULL, err);
 }
@@ -99,5 +71,5 @@ const struct injector_driver driver_kill = {
 	.spec = kill_spec,
 	.apply = kill_apply,
 	.revert = kill_revert,
-	.free_state = kill_free,
+	.free_state = procmatch_fault_free,
 };

@@ -18,47 +18,19 @@
 
 #define STOP_CONFIRM_NS (2 * FD_NS_PER_S)
 
-struct stop_state {
-	char *fault_id;
-	int64_t duration_ns;
-	struct procmatch_set procs;
-};
-
-static void stop_free(void *state)
-{
-	struct stop_state *ss = state;
-
-	if (!ss)
-		return;
-	procmatch_set_clear(&ss->procs);
-	free(ss->fault_id);
-	free(ss);
-}
-
 static int stop_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
 			void **state, struct fd_error *err)
 {
-	struct stop_state *ss = calloc(1, sizeof(*ss));
-	int rc;
+	struct procmatch_fault *pf;
+	int rc = procmatch_fault_prepare(f, ctx, &pf, err);
 
-	*state = NULL;
-	if (!ss || !(ss->fault_id = strdup(f->id))) {
-		stop_free(ss);
-		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
-	}
-	ss->duration_ns = f->duration_ns;
-	rc = procmatch_find(f, ctx, &ss->procs, err);
-	if (rc < 0) {
-		stop_free(ss);
-		return rc;
-	}
-	*state = ss;
-	return 0;
+	*state = pf;
+	return rc;
 }
 
 static void stop_describe(const void *state, char *buf, size_t len)
 {
-	const struct stop_state *ss = state;
+	const struct procmatch_fault *ss = state;
 	char dur[32], list[768];
 
 	procmatch_set_format(&ss->procs, list, sizeof(list));
@@ -69,7 +41,7 @@ static void stop_describe(const void *state, char *buf, size_t len)
 
 static json_t *stop_spec(const void *state)
 {
-	const struct stop_state *ss = state;
+	const struct procmatch_fault *ss = state;
 
 	return json_pack("{s:s, s:s, s:o*}", "driver", "stop", "fault", ss->fault_id, "procs",
 			 procmatch_set_to_json(&ss->procs));
@@ -97,7 +69,7 @@ static void wait_stopped(const struct procmatch_set *s)
 
 static int stop_apply(void *state, const struct driver_ctx *ctx, struct fd_error *err)
 {
-	struct stop_state *ss = state;
+	struct procmatch_fault *ss = state;
 	int rc;
 
 	rc = procmatch_signal_set(&ss->procs, SIGSTOP, SIGCONT, ss->fault_id, NULL, err);
@@ -148,5 +120,5 @@ const struct injector_driver driver_stop = {
 	.spec = stop_spec,
 	.apply = stop_apply,
 	.revert = stop_revert,
-	.free_state = stop_free,
+	.free_state = procmatch_fault_free,
 };

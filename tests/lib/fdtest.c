@@ -87,6 +87,18 @@ int fdt_sh(const char *fmt, ...)
 	return st;
 }
 
+void fdt_setup(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (fdt_sh("%s", cmd) != 0)
+		fprintf(stderr, "(setup command failed: %s)\n", cmd);
+}
+
 int fdt_capture(char *out, size_t len, const char *fmt, ...)
 {
 	char cmd[4096];

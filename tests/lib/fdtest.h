@@ -52,6 +52,10 @@ bool fdt_need_root(void);
 /* Runs a shell command; its exit status (128 when it did not exit). */
 int fdt_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A setup or teardown command (tests and benches): a failure is a line on
+ * stderr, not a failed check; the checks after it find what it left undone. */
+void fdt_setup(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Runs a shell command and keeps up to len - 1 bytes of its stdout in out. */
 int fdt_capture(char *out, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

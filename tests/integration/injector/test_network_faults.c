@@ -13,7 +13,6 @@
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 
 #include "fd_netns.h"
 #include "fd_time.h"
+#include "fdtest.h"
 #include "injector.h"
 #include "store.h"
 
@@ -40,18 +40,6 @@ static char db_path[] = "/tmp/fdt-inj-XXXXXX";
 static pid_t listener = -1;
 static pid_t victim = -1; /* the stop fault's process, killed at teardown whatever happened */
 static int home_ns = -1;
-
-static void sh(const char *fmt, ...)
-{
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd) != 0)
-		fprintf(stderr, "(setup command failed: %s)\n", cmd);
-}
 
 /* The namespace's state as the tools print it: nft, routes, links, qdiscs,
  * and the sysctl a link-down fault changes for its duration. */
@@ -144,14 +132,14 @@ static int setup_all(void **state)
 	(void)state;
 	if (geteuid() != 0)
 		return 0;
-	sh("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
-	sh("ip netns add " NS_A " && ip netns add " NS_B);
-	sh("ip -n " NS_A " link add va type veth peer name vb netns " NS_B);
-	sh("ip -n " NS_A " addr add 10.250.1.1/24 dev va && ip -n " NS_A " link set va up && ip -n " NS_A " link set lo up");
-	sh("ip -n " NS_B " addr add 10.250.1.2/24 dev vb && ip -n " NS_B " link set vb up && ip -n " NS_B " link set lo up");
+	fdt_setup("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
+	fdt_setup("ip netns add " NS_A " && ip netns add " NS_B);
+	fdt_setup("ip -n " NS_A " link add va type veth peer name vb netns " NS_B);
+	fdt_setup("ip -n " NS_A " addr add 10.250.1.1/24 dev va && ip -n " NS_A " link set va up && ip -n " NS_A " link set lo up");
+	fdt_setup("ip -n " NS_B " addr add 10.250.1.2/24 dev vb && ip -n " NS_B " link set vb up && ip -n " NS_B " link set lo up");
 	/* nodad: usable at once, no duplicate address detection delay */
-	sh("ip -n " NS_A " addr add fd00:250:1::1/64 dev va nodad");
-	sh("ip -n " NS_B " addr add " PEER6 "/64 dev vb nodad && ip -n " NS_B " addr add " PEER6_OTHER "/64 dev vb nodad");
+	fdt_setup("ip -n " NS_A " addr add fd00:250:1::1/64 dev va nodad");
+	fdt_setup("ip -n " NS_B " addr add " PEER6 "/64 dev vb nodad && ip -n " NS_B " addr add " PEER6_OTHER "/64 dev vb nodad");
 	listen_in_b();
 	home_ns = fd_netns_current();
 	{
@@ -177,7 +165,7 @@ static int teardown_all(void **state)
 	}
 	if (home_ns >= 0)
 		fd_netns_restore(home_ns, NULL);
-	sh("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
+	fdt_setup("ip netns del " NS_A " 2>/dev/null; ip netns del " NS_B " 2>/dev/null; true");
 	unlink(db_path);
 	return 0;
 }
@@ -817,7 +805,7 @@ static void plant_leftover(struct store *st, const char *id, const char *cidr, p
 	struct fd_error e = { 0 };
 	char spec[256];
 
-	sh("ip -n " NS_A " route add blackhole %s proto 253", cidr);
+	fdt_setup("ip -n " NS_A " route add blackhole %s proto 253", cidr);
 	snprintf(spec, sizeof(spec),
 		 "{\"type\":\"blackhole\",\"table\":254,\"protocol\":253,\"routes\":[\"%s\"]}", cidr);
 	snprintf(f.fault_id, sizeof(f.fault_id), "%s", id);
