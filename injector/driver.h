@@ -40,7 +40,7 @@ struct driver_ctx {
 	const char *base_dir; /* the scenario file's folder (relative paths) */
 	const char *netns;    /* scenario scope (already entered), NULL = caller's */
 	/* drop/reject only: apply() stages its rules here and the core commits
-	 * all of them in one atomic nft batch (injector/internal.h). */
+	 * all of them in one atomic nft batch (injector/injector_int.h). */
 	struct inj_nft *nft;
 };
 

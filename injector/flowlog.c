@@ -20,7 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "internal.h"
+#include "injector_int.h"
 
 #define MAX_FLOWS 4096
 

@@ -1,13 +1,127 @@
 /*
- * The injector's own state, shared by injector.c, guardian.c and journal.c.
+ * The injector's one private header: the state shared by the core
+ * (injector.c, guardian.c, journal.c), the seam, targets, nft batches, the
+ * flow log and the netlink helpers its drivers share. Every name that
+ * crosses a file starts with inj_. Nothing outside injector/ includes it
+ * but its own tests, fuzzers and benches. (driver.h is the interface a
+ * driver implements; procmatch.h the process drivers' matcher.)
  */
 #ifndef FD_INJECTOR_INT_H
 #define FD_INJECTOR_INT_H
 
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "internal.h"
+#include "driver.h"
+#include "fd_error.h"
+#include "fd_net.h"
+#include "injector.h"
+
+/* ---- failure seam (tests) ------------------------------------------------
+ * Every call that changes the kernel goes through inj_seam_check() first.
+ * A test arms the seam with injector_seam_fail_at(N): the Nth checked call
+ * then fails with -EIO as if the kernel had refused, so that rollback paths
+ * can be exercised one by one. Unarmed, it costs one comparison. */
+int inj_seam_check(const char *what);
+
+/* ---- targets --------------------------------------------------------------
+ * A fault's destination set: literal CIDRs, host names resolved now, and a
+ * provider prefix list, collapsed into sorted disjoint prefixes. */
+struct inj_targets {
+	struct fd_cidr *cidrs; /* collapsed: sorted, disjoint, siblings merged */
+	size_t n;
+	size_t n_v4, n_v6;
+	json_t *hosts; /* {"name": ["addr", ...]} as resolved (journal) */
+	size_t n_from_list; /* prefixes the prefix list contributed (before collapse) */
+};
+
+int inj_targets_resolve(const struct scenario_fault *f, const struct driver_ctx *ctx,
+			struct inj_targets *out, struct fd_error *err);
+void inj_targets_free(struct inj_targets *t);
+
+/* Sorts, drops prefixes contained in others, merges adjacent siblings. */
+size_t inj_cidr_collapse(struct fd_cidr *c, size_t n);
+
+/* Loads an AWS ip-ranges.json and appends the matching prefixes. */
+int inj_aws_ranges_load(const char *path, const char *service, const char *region,
+			bool include_global, struct fd_cidr **cidrs, size_t *n,
+			struct fd_error *err);
+
+/* ---- guards -------------------------------------------------------------- */
+bool inj_in_host_netns(void);
+/* The guard a target prefix hits (one of the two below, in the plan's
+ * words), or NULL: every address always, loopback only in the host's
+ * namespace. Shared by prepare (targets.c) and the plan (plan.c). */
+extern const char INJ_GUARD_EVERY_ADDRESS[], INJ_GUARD_LOOPBACK[];
+const char *inj_guard_cidr(const struct fd_cidr *c, bool host_ns);
+/* 1 when the interface carries a default route in this namespace, 0 when
+ * not, negative on error. */
+int inj_link_has_default_route(int ifindex);
+
+/* ---- nftables (drop / reject) --------------------------------------------
+ * All drop/reject faults of one injection are staged into one inj_nft and
+ * committed as one netlink batch: table `inet firedrill` (owner flag), per
+ * fault one interval set per family and its rules. The inj_nft keeps the
+ * netlink socket that owns the table: closing it removes the table. */
+#define INJ_NFT_TABLE "firedrill"
+#define INJ_NFT_LOG_GROUP 17988 /* "FD" */
+
+struct inj_nft;
+
+struct inj_nft_fault {
+	const char *fault_id;
+	bool reject;
+	enum fault_direction direction;
+	enum fault_protocol protocol;
+	const uint16_t *ports;
+	size_t n_ports;
+	const struct fd_cidr *cidrs; /* collapsed: sorted by family and address */
+	size_t n_cidrs;
+	uint64_t timeout_ms;         /* the set's timeout, which every element gets */
+};
+
+struct inj_nft *inj_nft_new(void);
+int inj_nft_stage(struct inj_nft *n, const struct inj_nft_fault *f, struct fd_error *err);
+size_t inj_nft_staged(const struct inj_nft *n);
+/* Sends the one batch. On failure nothing was applied; err names the fault. */
+int inj_nft_commit(struct inj_nft *n, struct fd_error *err);
+/* Deletes the table through the owning socket and closes it. Idempotent. */
+int inj_nft_remove(struct inj_nft *n, struct fd_error *err);
+void inj_nft_free(struct inj_nft *n); /* closing the socket drops the table */
+int inj_nft_socket_fd(const struct inj_nft *n);
+/* From any process: 1 when table inet firedrill exists here, 0 when not. */
+int inj_nft_table_exists(struct fd_error *err);
+/* From any process: deletes the table (fails with -EPERM while an owner holds it). */
+int inj_nft_table_delete(struct fd_error *err);
+
+/* ---- blackholed flows (nfnetlink_log) ------------------------------------ */
+struct inj_flowlog;
+
+int inj_flowlog_open(struct inj_flowlog **out, struct fd_error *err);
+int inj_flowlog_fd(const struct inj_flowlog *l);
+int inj_flowlog_read(struct inj_flowlog *l);
+size_t inj_flowlog_flows(const struct inj_flowlog *l, const struct injector_flow **out);
+void inj_flowlog_free(struct inj_flowlog *l);
+
+/* ---- netlink route helpers ----------------------------------------------- */
+struct nl_sock;
+int inj_rtnl_open(struct nl_sock **out, struct fd_error *err);
+/* "Object not found (kernel message)" style text for a libnl error. */
+const char *inj_nl_error(int nlerr);
+
+/* The link a link/qdisc fault names, with the guards (host loopback, the
+ * default route's link). */
+int inj_link_lookup(const struct scenario_fault *f, const struct driver_ctx *ctx,
+		    int *ifindex, bool *up, struct fd_error *err);
+
+/* Whether the kernel can create a qdisc of this kind (probed in a private
+ * network namespace, touching nothing): 1 yes, 0 no, negative unknown. */
+int inj_qdisc_kind_supported(const char *kind);
+
+/* ---- the injector's state (injector.c, guardian.c, journal.c) ------------- */
 
 enum inj_phase { INJ_IDLE, INJ_PLANNED, INJ_APPLIED };
 

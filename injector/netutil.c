@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "injector_int.h"
 
 /* ---- seam ---- */
 

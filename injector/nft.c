@@ -43,7 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "injector_int.h"
 
 /* nft's datatype ids, so that `nft list` prints keys as addresses/ports. */
 #define NFT_TYPE_IPADDR 7

@@ -9,7 +9,7 @@
 
 #include "driver.h"
 #include "injector.h"
-#include "internal.h"
+#include "injector_int.h"
 #include "scenario_plan.h"
 
 static int fault_guards(struct scenario_plan *p, const struct scenario_fault *f, unsigned guards)

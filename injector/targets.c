@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "injector_int.h"
 
 static int cidr_cmp(const void *pa, const void *pb)
 {

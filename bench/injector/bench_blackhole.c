@@ -32,7 +32,7 @@
 #include "fd_time.h"
 #include "fdtest.h"
 #include "injector.h"
-#include "internal.h"
+#include "injector_int.h"
 #include "store.h"
 
 #define NS_A "fdt-bench-a"

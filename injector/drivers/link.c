@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "fd_time.h"
-#include "internal.h"
+#include "injector_int.h"
 
 struct link_state {
 	const struct scenario_fault *f;

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fd_time.h"
-#include "internal.h"
+#include "injector_int.h"
 
 struct nf_state {
 	const struct scenario_fault *f;

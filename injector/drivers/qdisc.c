@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "fd_time.h"
-#include "internal.h"
+#include "injector_int.h"
 
 #define FD_QDISC_HANDLE 0xfd000000U /* fd00: (TC_HANDLE overflows int here) */
 

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "fd_time.h"
-#include "internal.h"
+#include "injector_int.h"
 
 #define FD_RTPROT 0xfd /* "fd": unassigned in /etc/iproute2/rt_protos */
 

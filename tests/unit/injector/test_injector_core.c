@@ -26,7 +26,7 @@
 
 #include "fd_time.h"
 #include "injector.h"
-#include "internal.h"
+#include "injector_int.h"
 #include "store.h"
 
 static void cidr(struct fd_cidr *c, const char *s)
