@@ -1026,6 +1026,68 @@ static void test_names(void **state)
 	assert_string_equal(store_journal_state_name(JOURNAL_REVERTED), "reverted");
 }
 
+/* ---- the journal's batches (moved from the injector's unit tests) ---- */
+
+static void journal_row(struct store_fault *r, const char *id, const char *spec)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->fault_id, sizeof(r->fault_id), "%s", id);
+	snprintf(r->kind, sizeof(r->kind), "drop");
+	r->spec = (char *)spec;
+	r->max_duration_ns = 60 * 1000000000LL;
+}
+
+static size_t journal_active(struct store *st)
+{
+	struct store_fault *rows = NULL;
+	struct fd_error e = { 0 };
+	size_t n = 0;
+
+	assert_int_equal(store_journal_list_active(st, &rows, &n, &e), 0);
+	store_faults_free(rows, n);
+	return n;
+}
+
+static void test_journal_batches(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct store_fault rows[3];
+	struct fd_error e = { 0 };
+	int64_t ids[3];
+	const char *specs[3] = { "{\"v\":2}", NULL, NULL };
+	struct store_fault *active = NULL;
+	size_t n = 0;
+
+	/* A bad row (spec not JSON) rolls the whole plan back. */
+	journal_row(&rows[0], "a", "{}");
+	journal_row(&rows[1], "b", "not json");
+	assert_int_not_equal(store_journal_plan_all(st, rows, 2, &e), 0);
+	assert_int_equal(rows[0].id, 0);
+	assert_int_equal(journal_active(st), 0);
+
+	journal_row(&rows[0], "a", "{}");
+	journal_row(&rows[1], "b", "{}");
+	journal_row(&rows[2], "c", "{}");
+	assert_int_equal(store_journal_plan_all(st, rows, 3, &e), 0);
+	assert_int_equal(journal_active(st), 3);
+	for (int i = 0; i < 3; i++)
+		ids[i] = rows[i].id;
+	/* c fails; then a and b are applied together (a with a new spec), and
+	 * a batch holding an illegal step (c: failed -> reverted) changes nothing. */
+	assert_int_equal(store_journal_set_states(st, &ids[2], NULL, 1, JOURNAL_FAILED, 0, "x", &e), 0);
+	assert_int_equal(store_journal_set_states(st, ids, specs, 2, JOURNAL_APPLIED, 0, NULL, &e), 0);
+	assert_int_not_equal(store_journal_set_states(st, ids, NULL, 3, JOURNAL_REVERTED, 0, "r", &e), 0);
+	assert_int_equal(store_journal_list_active(st, &active, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(active[0].state, JOURNAL_APPLIED);
+	assert_string_equal(active[0].spec, "{\"v\":2}");
+	assert_true(active[0].expires_real_ns > active[0].applied_real_ns);
+	store_faults_free(active, n);
+	assert_int_equal(store_journal_set_states(st, ids, NULL, 2, JOURNAL_REVERTED, 0, "r", &e), 0);
+	assert_int_equal(journal_active(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1047,6 +1109,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigkill_keeps_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filter_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_batches, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 

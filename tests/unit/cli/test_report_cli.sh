@@ -1,6 +1,6 @@
 #!/bin/sh
 # firedrill report / keygen / verify end to end, with their exit codes.
-#   test_cli.sh FIREDRILL SEED_STORE
+#   test_report_cli.sh FIREDRILL SEED_STORE
 set -u
 fd=$1
 seed=$2
