@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "drill.h"
+#include "fd_priv.h"
 #include "fd_time.h"
 #include "report.h"
 #include "scenario.h"
@@ -406,6 +407,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		o.progress_user = &lv;
 	}
 	rc = drill_run(s, &o, &res, &err);
+	fd_priv_lower(); /* printing, the seal and its signature need files only */
 	end_line(&lv);
 	if (rc < 0) {
 		if (ctx->json && f.dry_run)

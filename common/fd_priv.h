@@ -20,4 +20,16 @@ int fd_priv_spawn_sh(pid_t *pid, const char *cmd, int out_fd, int err_fd);
  * worker, report rendering). Capabilities are per thread on Linux. */
 void fd_priv_drop_all(void);
 
+/*
+ * The drill process (docs/drill.md, "Who holds what capabilities, when").
+ * fd_priv_lower(): the first call narrows the permitted set to what a drill
+ * can need and, each call, leaves only file access effective, so probes,
+ * libcurl and the store run without NET_ADMIN, KILL or SYS_ADMIN.
+ * fd_priv_raise(): makes the permitted set effective again, around the
+ * injector's apply, revert and teardown and the scorer's pcap opens. Both
+ * apply to the calling thread; no-ops when nothing is held.
+ */
+void fd_priv_lower(void);
+void fd_priv_raise(void);
+
 #endif

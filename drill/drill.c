@@ -20,6 +20,7 @@
 #include "scorer.h"
 #include "fd_config.h"
 #include "fd_netns.h"
+#include "fd_priv.h"
 #include "fd_user.h"
 
 void drill_opts_init(struct drill_opts *o)
@@ -322,6 +323,7 @@ static int setup(struct drill *d, struct fd_error *err)
 	struct leftovers leftovers = { 0 };
 	int n_stale = 0, rc;
 
+	fd_priv_raise(); /* a second drill in this process (the demo) */
 	d->tracks = calloc(s->n_probes + 1, sizeof(*d->tracks));
 	d->seen = calloc(s->n_probes + 1, sizeof(*d->seen));
 	d->ok = calloc(s->n_probes + 1, sizeof(*d->ok));
@@ -417,6 +419,7 @@ static void teardown(struct drill *d)
 	struct fd_error e;
 
 	end_iteration(d);
+	fd_priv_raise(); /* revert, guardian release, the way home */
 	if (d->applied) {
 		fd_error_clear(&e);
 		drill_revert_faults(d, &e); /* best effort: the guardian covers a failure */
@@ -430,6 +433,8 @@ static void teardown(struct drill *d)
 		fd_netns_restore(d->home_ns, &e);
 		close(d->home_ns);
 	}
+	/* The process goes on as it came, minus the permitted capabilities
+	 * narrowed away (the demo resets and stops its lab next). */
 	drill_scope_unlock(d->lock_fd, d->s->netns);
 	store_close(d->st);
 	free(d->tracks);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "drill_internal.h"
+#include "fd_priv.h"
 #include "injector.h"
 #include "scorer.h"
 
@@ -74,9 +75,13 @@ int drill_probe_until_steady(struct drill *d, char *why, size_t len, struct fd_e
 	int rc;
 
 	reset_tracks(d);
+	/* pcap handles open here, each iteration: then only file access stays
+	 * effective while probes, libcurl and the store run (fd_priv.h). */
+	fd_priv_raise();
 	rc = scorer_new(d->s, drill_on_sample, d, &d->sc, err);
 	if (rc == 0)
 		rc = scorer_start(d->sc, err);
+	fd_priv_lower();
 	if (rc == 0)
 		rc = steady_state(d, why, len, err);
 	return rc;
@@ -113,12 +118,11 @@ int drill_apply_faults(struct drill *d, struct drill_iteration *it, struct fd_er
 	/* Each iteration targets what is there now: a supervisor restarted the
 	 * killed service under a new pid, a host name may resolve elsewhere.
 	 * The first iteration's plan is the one setup validated. */
-	if (d->number > 1) {
-		rc = injector_resolve(d->inj, err);
-		if (rc < 0)
-			return rc;
-	}
-	rc = injector_apply(d->inj, err);
+	fd_priv_raise();
+	rc = d->number > 1 ? injector_resolve(d->inj, err) : 0;
+	if (rc == 0)
+		rc = injector_apply(d->inj, err);
+	fd_priv_lower();
 	if (rc < 0)
 		return rc;
 	d->t0 = fd_mono_ns();
@@ -393,7 +397,9 @@ int drill_revert_faults(struct drill *d, struct fd_error *err)
 	evidence_close(d);
 	settle_answers(d);
 	drill_set_phase(d, DRILL_PHASE_REVERT);
+	fd_priv_raise();
 	rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
+	fd_priv_lower();
 	drill_flows_record(d);
 	if (rc < 0) {
 		drill_event(d, "note", "revert failed", err->msg);
