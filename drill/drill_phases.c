@@ -156,7 +156,7 @@ static void watch_seed(struct drill *d)
 		smp.sent_mono_ns = d->tracks[i].last_sent_ns;
 		smp.latency_ns = d->tracks[i].last_latency_ns;
 		smp.ok = d->tracks[i].ok;
-		recovery_watch_feed(d->watch, &smp);
+		scorer_watch_feed(d->watch, &smp);
 	}
 }
 
@@ -188,10 +188,10 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 	int rc = 0;
 
 	drill_set_phase(d, DRILL_PHASE_WATCH);
-	d->watch = recovery_watch_new(&s->recovery, s, d->t0);
+	d->watch = scorer_watch_new(&s->recovery, s, d->t0);
 	d->steps = step_runner_new(s->steps, s->n_steps, s->recovery.timeout_ns);
 	if (!d->watch || !d->steps) {
-		recovery_watch_free(d->watch); /* the steps go with the iteration */
+		scorer_watch_free(d->watch); /* the steps go with the iteration */
 		d->watch = NULL;
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
@@ -205,7 +205,7 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 		if (rc < 0)
 			break;
 		now = fd_mono_ns();
-		if (recovery_watch_done(d->watch, now, &rr)) {
+		if (scorer_watch_done(d->watch, now, &rr)) {
 			it->outcome = OUTCOME_RECOVERED;
 			break;
 		}
@@ -231,7 +231,7 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 		}
 	}
 	scorer_resolution_stop(d->sc);
-	recovery_watch_done(d->watch, fd_mono_ns(), &rr);
+	scorer_watch_done(d->watch, fd_mono_ns(), &rr);
 	fill_recovery(it, &rr);
 	if (!rr.has_detect)
 		drill_event(d, "note", "time to detect unknown", rr.detect_why);
@@ -255,7 +255,7 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 		drill_notify(d, NOTIFY_RECOVERED, it);
 	} else
 		drill_event(d, "outcome", drill_outcome_name(it->outcome), it->detail);
-	recovery_watch_free(d->watch);
+	scorer_watch_free(d->watch);
 	d->watch = NULL;
 	return rc;
 }
@@ -497,12 +497,12 @@ int drill_failback(struct drill *d, struct drill_iteration *it, struct fd_error 
 	drill_set_phase(d, DRILL_PHASE_FAILBACK);
 	from = fd_mono_ns();
 	deadline = from + s->failback.timeout_ns;
-	d->watch = recovery_watch_new(&s->failback, s, from);
+	d->watch = scorer_watch_new(&s->failback, s, from);
 	if (!d->watch)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	d->watch_from = from;
 	rc = failback_steps(d, &step_failed, err);
-	while (rc == 0 && !recovery_watch_done(d->watch, fd_mono_ns(), &rr) &&
+	while (rc == 0 && !scorer_watch_done(d->watch, fd_mono_ns(), &rr) &&
 	       fd_mono_ns() < deadline && !drill_stop_requested(d)) {
 		rc = drill_poll_slice(d, deadline, err);
 	}
@@ -518,7 +518,7 @@ int drill_failback(struct drill *d, struct drill_iteration *it, struct fd_error 
 			    step_failed ? "; a failback step failed" : "");
 		drill_event(d, "outcome", "no-failback", d->no_failback);
 	}
-	recovery_watch_free(d->watch);
+	scorer_watch_free(d->watch);
 	d->watch = NULL;
 	return rc;
 }

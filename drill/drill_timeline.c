@@ -243,7 +243,7 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 	}
 	/* Earlier samples too: the state each probe was in at T0 decides who can detect. */
 	if (d->watch)
-		recovery_watch_feed(d->watch, smp);
+		scorer_watch_feed(d->watch, smp);
 	/* This sample may have been what held the lines back (also inside read-back). */
 	if (d->n_told)
 		drill_tell_release(d, false);

@@ -96,16 +96,16 @@ void scorer_resolution_stats(const struct scorer *sc, struct scorer_resolution_s
 struct recovery_watch;
 
 /* c: the criterion; n_probes: scenario->n_probes; t0: T0 on CLOCK_MONOTONIC. */
-struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
+struct recovery_watch *scorer_watch_new(const struct scenario_criterion *c,
 					  const struct scenario *s, int64_t t0_mono_ns);
-void recovery_watch_free(struct recovery_watch *w);
+void scorer_watch_free(struct recovery_watch *w);
 /*
  * Samples of any probe, in any order. Those sent and answered before T0
  * count only for the state each probe was in at T0 (time to detect); the
  * newest by send time wins. A caller that saw samples before it made the watch passes the
  * newest of each probe the same way.
  */
-void recovery_watch_feed(struct recovery_watch *w, const struct scorer_sample *s);
+void scorer_watch_feed(struct recovery_watch *w, const struct scorer_sample *s);
 
 /*
  * The criterion is a step function of the samples' send times, so RTO is
@@ -135,7 +135,7 @@ struct recovery_result {
 };
 
 /* True once a stable window is complete as of now_mono_ns; fills r either way. */
-bool recovery_watch_done(struct recovery_watch *w, int64_t now_mono_ns,
+bool scorer_watch_done(struct recovery_watch *w, int64_t now_mono_ns,
 			 struct recovery_result *r);
 
 /* ---- RPO ----------------------------------------------------------------- */

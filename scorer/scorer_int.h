@@ -21,7 +21,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-/* ---- schedule arithmetic (sched.c) --------------------------------------- */
+/* ---- the probe schedule (scorer_sched.c) --------------------------------- */
 
 /* A fixed grid: sends are due at start + k * interval, never drifting. */
 struct sched {
@@ -32,34 +32,34 @@ struct sched {
 	int64_t last_due_ns; /* the due point of the latest send (INT64_MIN: none yet) */
 };
 
-void sched_init(struct sched *s, int64_t start_ns, int64_t interval_ns);
+void scorer_sched_init(struct sched *s, int64_t start_ns, int64_t interval_ns);
 /*
  * Called when a send happens at now for the due point s->next_ns. Advances
  * next_ns by one interval; when the loop fell more than one interval behind,
  * jumps to the first grid point after now (counting the skipped ones)
  * instead of bursting to catch up. Returns the lateness (now - due).
  */
-int64_t sched_fire(struct sched *s, int64_t now_ns);
+int64_t scorer_sched_fire(struct sched *s, int64_t now_ns);
 /*
  * Changes the step (recovery.resolution switching a probe to and from its
  * outage step) without leaving the grid: the next send is the first point
  * of start + k * step at or after now and after the latest due point, so
  * no point is sent twice and a coarse grid resumes where it left off.
  */
-void sched_restep(struct sched *s, int64_t step_ns, int64_t now_ns);
+void scorer_sched_restep(struct sched *s, int64_t step_ns, int64_t now_ns);
 
 /* Lateness samples kept in a bounded ring for percentiles. */
-#define LATENESS_RING 65536
+#define SCORER_LATENESS_RING 65536
 struct lateness {
 	int64_t *ring;
 	size_t n;      /* total recorded */
 	int64_t max_ns;
 };
 
-void lateness_add(struct lateness *l, int64_t ns);
-void lateness_stats(const struct lateness *l, struct scorer_lateness *out);
+void scorer_lateness_add(struct lateness *l, int64_t ns);
+void scorer_lateness_summary(const struct lateness *l, struct scorer_lateness *out);
 
-/* ---- RPO arithmetic and templates (rpo.c) ------------------------------- */
+/* ---- the canary and RPO (scorer_canary.c) -------------------------------- */
 
 struct canary_write {
 	int64_t seq;
@@ -79,7 +79,7 @@ struct canary_write {
  * rpo = ack of the newest lost write - ack of the newest surviving write
  * acknowledged before it (the first send of the canary when none did).
  */
-void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
+void scorer_rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
 		 struct rpo_result *r);
 
 /*
@@ -89,11 +89,11 @@ void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
  * with want. True when equal; otherwise why says what was found.
  */
 struct regex_entry;
-bool canary_value_ok(const char *out, size_t len, const char *json_path,
+bool scorer_canary_value_ok(const char *out, size_t len, const char *json_path,
 		     const struct regex_entry *re, const char *want, char *why, size_t why_len);
 
 /* "{{seq}}" and "{{ts}}" replaced; other text copied. Caller frees. NULL on ENOMEM. */
-char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms);
+char *scorer_tmpl_expand(const char *in, int64_t seq, int64_t ts_ms);
 /*
  * The same for a struct tmpl: a canary's {{seq}} and {{ts}}, or with has_t0
  * (the RPO query) only {{t0}} (RFC 3339 UTC, microseconds), {{t0_unix}}
@@ -101,20 +101,20 @@ char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms);
  * the microsecond. Other text, unknown placeholders included, is copied.
  */
 struct tmpl;
-char *tmpl_apply(const char *in, const struct tmpl *t);
+char *scorer_tmpl_apply(const char *in, const struct tmpl *t);
 
 /*
  * The RPO from the query's value (trimmed text): T0 - the timestamp; a
  * timestamp after T0 (written once writers resumed) or one that does not
  * parse leaves the RPO unknown and says why. Never negative.
  */
-void rpo_from_query(const char *value, int64_t t0_real_ns, struct rpo_result *r);
+void scorer_rpo_from_query(const char *value, int64_t t0_real_ns, struct rpo_result *r);
 
 /* Epoch seconds ("1764127530.25") or ISO 8601 ("2026-11-26T03:15:30.5Z",
  * "2026-11-26 03:15:30+00"). Returns 0 or -EINVAL. */
-int rpo_parse_timestamp(const char *s, int64_t *real_ns);
+int scorer_rpo_parse_timestamp(const char *s, int64_t *real_ns);
 
-/* ---- recovery window (watch.c): exposed for tests ----------------------- */
+/* ---- recovery window (scorer_watch.c): exposed for tests ---------------- */
 
 /* Samples of one criterion probe, kept sorted by send time. */
 struct watch_series {
@@ -125,7 +125,7 @@ struct watch_series {
 	int64_t timeout_ns; /* how late a sample may still arrive after its send */
 };
 
-/* ---- the loop (scorer.c) ------------------------------------------------- */
+/* ---- the loop (scorer_loop.c) -------------------------------------------- */
 
 #include <curl/curl.h>
 
@@ -182,8 +182,8 @@ struct probe_rt {
 	int64_t win_count;
 	void *impl;      /* log / pcap state */
 	int64_t inflight; /* this probe's requests not yet completed */
-	bool fine;        /* sending at recovery.resolution (scorer.c, outage resolution) */
-	/* Sends not yet delivered, oldest first (scorer.c: ordered delivery). */
+	bool fine;        /* sending at recovery.resolution (scorer_sched.c, outage resolution) */
+	/* Sends not yet delivered, oldest first (scorer_sched.c: ordered delivery). */
 	struct probe_pending *pend_head, *pend_tail;
 	bool starting;   /* inside a job start: completions wait to be delivered */
 };
@@ -218,16 +218,16 @@ struct scorer {
 	struct regex_entry *rx;
 	size_t n_rx;
 	struct resolver *res;
-	void *http_jobs;       /* http.c: requests in flight */
-	void *http_idle;       /* http.c: finished easy handles kept for reuse */
+	void *http_jobs;       /* probe_http.c: requests in flight */
+	void *http_idle;       /* probe_http.c: finished easy handles kept for reuse */
 	size_t n_http_idle;
-	void **graveyard;      /* loop_defer_free() */
+	void **graveyard;      /* scorer_loop_defer_free() */
 	size_t n_grave, cap_grave;
 	struct watch_ev res_ev;
 	int ino_fd;
 	struct watch_ev ino_ev;
 
-	/* outage resolution (recovery.resolution; scorer.c says how) */
+	/* outage resolution (recovery.resolution; scorer_sched.c says how) */
 	struct {
 		bool on;        /* following the recovery criterion since t0_ns */
 		bool fine;      /* its probes are at the resolution now */
@@ -251,36 +251,49 @@ struct scorer {
 	char read_why[160];    /* the last canary read that got no answer: why */
 };
 
-int loop_add(struct scorer *sc, struct watch_ev *ev, uint32_t events);
-int loop_mod(struct scorer *sc, struct watch_ev *ev, uint32_t events);
-void loop_del(struct scorer *sc, struct watch_ev *ev);
+int scorer_loop_add(struct scorer *sc, struct watch_ev *ev, uint32_t events);
+int scorer_loop_mod(struct scorer *sc, struct watch_ev *ev, uint32_t events);
+void scorer_loop_del(struct scorer *sc, struct watch_ev *ev);
 /*
  * Frees p after the current batch of epoll events: an event for an object
  * released by an earlier callback of the same batch must not touch freed
  * memory (mark its watch_ev dead first). With sc NULL, frees now.
  */
-void loop_defer_free(struct scorer *sc, void *p);
-void timer_arm(struct scorer *sc, struct tnode *t, int64_t due_ns);
-void timer_disarm(struct scorer *sc, struct tnode *t);
+void scorer_loop_defer_free(struct scorer *sc, void *p);
+void scorer_timer_arm(struct scorer *sc, struct tnode *t, int64_t due_ns);
+void scorer_timer_disarm(struct scorer *sc, struct tnode *t);
 /* Runs the loop until done(sc) or deadline; 0, or -ETIMEDOUT at deadline. */
-int loop_run_until(struct scorer *sc, bool (*done)(struct scorer *), int64_t deadline_ns,
-		   struct fd_error *err);
+int scorer_loop_run_until(struct scorer *sc, bool (*done)(struct scorer *), int64_t deadline_ns,
+			  struct fd_error *err);
+/* The epoll set and the timerfd (scorer_new); flush frees the graveyard, close the fds. */
+int scorer_loop_open(struct scorer *sc, struct fd_error *err);
+void scorer_loop_flush(struct scorer *sc);
+void scorer_loop_close(struct scorer *sc);
+
+/*
+ * Sends due by *now, called by the loop before every wait; each advances
+ * *now past its sends and returns its earliest next due time.
+ */
+int64_t scorer_sched_run(struct scorer *sc, int64_t *now);
+int64_t scorer_canary_run(struct scorer *sc, int64_t *now);
+/* Samples held for ordered delivery, dropped (scorer_free). */
+void scorer_sched_free(struct scorer *sc);
 
 /* The compiled form of a pattern compiled at scorer_new (NULL if none). */
 const struct regex_entry *scorer_regex(const struct scorer *sc, const char *pattern);
 /* Match; with cap, returns group 1 (or the whole match) in cap and cap_len. */
-bool regex_match(const struct regex_entry *re, const char *s, size_t len, const char **cap,
+bool scorer_regex_match(const struct regex_entry *re, const char *s, size_t len, const char **cap,
 		 size_t *cap_len);
-void probe_emit(struct scorer *sc, struct probe_rt *pr, int64_t sent_ns, bool ok,
+void scorer_probe_emit(struct scorer *sc, struct probe_rt *pr, int64_t sent_ns, bool ok,
 		int64_t latency_ns, const char *detail);
-void detail_duration(char *buf, size_t len, const char *what, int64_t ns);
+void scorer_detail_duration(char *buf, size_t len, const char *what, int64_t ns);
 
 /* ---- request kinds ------------------------------------------------------- */
 
-int http_init(struct scorer *sc, struct fd_error *err);
-void http_cleanup(struct scorer *sc);
-void http_timer_fire(struct scorer *sc);
-/* Which TCP connection a request goes on (http.c says why). */
+int scorer_http_init(struct scorer *sc, struct fd_error *err);
+void scorer_http_cleanup(struct scorer *sc);
+void scorer_http_timer_fire(struct scorer *sc);
+/* Which TCP connection a request goes on (probe_http.c says why). */
 enum http_conn {
 	HTTP_CONN_FRESH, /* a new one, closed after the answer */
 	HTTP_CONN_NEW,   /* a new one, kept alive for the next request */
@@ -288,36 +301,33 @@ enum http_conn {
 };
 
 /* Every headers-env variable of h set and usable, else FD_ERR_INPUT naming it. */
-int http_check_env(const struct scenario_http *h, struct fd_error *err);
+int scorer_http_check_env(const struct scenario_http *h, struct fd_error *err);
 /* Starts one request; *sent_ns is its send stamp. */
-int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
+int scorer_http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
 		   const struct tmpl *t, enum http_conn conn, bool keep_body, job_done_fn done,
 		   void *cookie, int64_t *sent_ns);
 
-int tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,
+int scorer_tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,
 		  job_done_fn done, void *cookie, int64_t *sent_ns);
-int dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn done,
+int scorer_dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn done,
 		  void *cookie, int64_t *sent_ns);
-void resolver_free(struct resolver *r);
+void scorer_resolver_free(struct resolver *r);
 /* Resolves name asynchronously; cb gets getaddrinfo's rc and list (freed after). */
 typedef void (*resolve_fn)(struct scorer *sc, void *cookie, int rc, const struct addrinfo *ai);
 struct rreq;
-struct rreq *resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie);
-void resolver_abandon(struct scorer *sc, struct rreq *q);
+struct rreq *scorer_resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie);
+void scorer_resolver_abandon(struct scorer *sc, struct rreq *q);
 
-/* The exit status is one of c's no-answer-exit statuses. */
-bool cmd_exit_no_answer(const struct scenario_command *c, int status);
-int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
+int scorer_cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
 		  const struct tmpl *t, bool keep_out, job_done_fn done, void *cookie,
 		  int64_t *sent_ns);
 
-int logp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err);
-void logp_start(struct scorer *sc, struct probe_rt *pr);
-void logp_close(struct scorer *sc, struct probe_rt *pr);
-void logp_inotify(struct scorer *sc);
+int scorer_log_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err);
+void scorer_log_start(struct scorer *sc, struct probe_rt *pr);
+void scorer_log_close(struct scorer *sc, struct probe_rt *pr);
 
-int pcapp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err);
-void pcapp_start(struct scorer *sc, struct probe_rt *pr);
-void pcapp_close(struct scorer *sc, struct probe_rt *pr);
+int scorer_pcap_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err);
+void scorer_pcap_start(struct scorer *sc, struct probe_rt *pr);
+void scorer_pcap_close(struct scorer *sc, struct probe_rt *pr);
 
 #endif

@@ -13,7 +13,7 @@
  *     in a child process; CPU% of the scorer process (getrusage: user and
  *     system) and p99 scheduling lateness; median over runs. Twice per run,
  *     interleaved: each sample on a fresh TCP connection (the default,
- *     scorer/http.c says why), and with "connection: reuse".
+ *     scorer/probe_http.c says why), and with "connection: reuse".
  *   bench_scorer resolution [outages] [interval_ms] [resolution_ms]  (default 11, 250, 5)
  *     recovery.resolution against the ground-truth service: one HTTP probe at
  *     the interval, outages alternately without a resolution (the baseline)
@@ -125,7 +125,7 @@ static int one_iteration(struct truth_server *srv, uint16_t port, int64_t interv
 	if (scorer_poll(sc, fd_mono_ns() + 200 * MS, &err) < 0)
 		goto out;
 	t0 = truth_server_set_healthy(srv, false);
-	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	w = scorer_watch_new(&b->s.recovery, &b->s, t0);
 	if (!w || scorer_poll(sc, t0 + outage_ns, &err) < 0)
 		goto out;
 	trec = truth_server_set_healthy(srv, true);
@@ -134,8 +134,8 @@ static int one_iteration(struct truth_server *srv, uint16_t port, int64_t interv
 		if (scorer_poll(sc, fd_mono_ns() + 20 * MS, &err) < 0)
 			goto out;
 		for (; fed < n_samples; fed++)
-			recovery_watch_feed(w, &samples[fed]);
-	} while (!recovery_watch_done(w, fd_mono_ns(), &rr) && fd_mono_ns() < end);
+			scorer_watch_feed(w, &samples[fed]);
+	} while (!scorer_watch_done(w, fd_mono_ns(), &rr) && fd_mono_ns() < end);
 	if (!rr.recovered)
 		goto out;
 	*err_ns = rr.rto_ns - (trec - t0);
@@ -144,7 +144,7 @@ static int one_iteration(struct truth_server *srv, uint16_t port, int64_t interv
 out:
 	if (rc < 0)
 		fprintf(stderr, "iteration failed: %s\n", err.msg);
-	recovery_watch_free(w);
+	scorer_watch_free(w);
 	scorer_free(sc);
 	free(b);
 	return rc;
@@ -386,8 +386,8 @@ static bool res_poll(struct scorer *sc, struct recovery_watch *w, size_t *fed, i
 	if (scorer_poll(sc, deadline, err) < 0)
 		return false;
 	for (; w && *fed < n_samples; (*fed)++)
-		recovery_watch_feed(w, &samples[*fed]);
-	return w && recovery_watch_done(w, fd_mono_ns(), rr);
+		scorer_watch_feed(w, &samples[*fed]);
+	return w && scorer_watch_done(w, fd_mono_ns(), rr);
 }
 
 /*
@@ -427,7 +427,7 @@ static int res_outage(struct truth_server *srv, uint16_t port, int64_t interval_
 	c1 = thread_cpu_ns();
 	t0 = truth_server_set_healthy(srv, false);
 	scorer_resolution_start(sc, t0);
-	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	w = scorer_watch_new(&b->s.recovery, &b->s, t0);
 	at = t0 + outage_ns - start;
 	at = start + (at + step_ns - 1) / step_ns * step_ns + offset_ns;
 	if (!w)
@@ -453,7 +453,7 @@ static int res_outage(struct truth_server *srv, uint16_t port, int64_t interval_
 out:
 	if (rc < 0)
 		fprintf(stderr, "outage failed: %s\n", *err.msg ? err.msg : "not recovered");
-	recovery_watch_free(w);
+	scorer_watch_free(w);
 	scorer_free(sc);
 	free(b);
 	return rc;

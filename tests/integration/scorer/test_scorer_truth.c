@@ -122,7 +122,7 @@ static int run_iteration(int64_t outage_ns)
 		if (a > survivor_ack && a < newest_ack)
 			survivor_ack = a;
 	}
-	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	w = scorer_watch_new(&b->s.recovery, &b->s, t0);
 	if (scorer_poll(sc, t0 + outage_ns, &err) < 0)
 		goto out;
 	trec = truth_server_set_healthy(srv, true);
@@ -131,8 +131,8 @@ static int run_iteration(int64_t outage_ns)
 		if (scorer_poll(sc, fd_mono_ns() + 20 * MS, &err) < 0)
 			goto out;
 		for (; fed < (int64_t)n_samples; fed++)
-			recovery_watch_feed(w, &samples[fed]);
-		if (recovery_watch_done(w, fd_mono_ns(), &rr) || fd_mono_ns() > end)
+			scorer_watch_feed(w, &samples[fed]);
+		if (scorer_watch_done(w, fd_mono_ns(), &rr) || fd_mono_ns() > end)
 			break;
 	}
 	scorer_canary_stop(sc);
@@ -167,7 +167,7 @@ static int run_iteration(int64_t outage_ns)
 	CHECK(rpo.writes_acked_outage > 0, "writes acknowledged after recovery");
 	rc = 0;
 out:
-	recovery_watch_free(w);
+	scorer_watch_free(w);
 	scorer_free(sc);
 	truth_server_stop(srv);
 	free(b);
@@ -189,8 +189,8 @@ static bool poll_feed(struct scorer *sc, struct recovery_watch *w, int64_t span_
 		if (scorer_poll(sc, fd_mono_ns() + 20 * MS, &err) < 0)
 			return false;
 		for (; w && fed < n_samples; fed++)
-			recovery_watch_feed(w, &samples[fed]);
-		done = w && recovery_watch_done(w, fd_mono_ns(), rr);
+			scorer_watch_feed(w, &samples[fed]);
+		done = w && scorer_watch_done(w, fd_mono_ns(), rr);
 	}
 	return done;
 }
@@ -236,7 +236,7 @@ static int reuse_connection(void)
 	      "%" PRId64 " connections for %" PRId64 " samples", conns, healthy_samples);
 
 	t0 = truth_server_set_healthy(srv, false);
-	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	w = scorer_watch_new(&b->s.recovery, &b->s, t0);
 	poll_feed(sc, w, 300 * MS, &rr);
 	trec = truth_server_set_healthy(srv, true);
 	CHECK(poll_feed(sc, w, 5 * FD_NS_PER_S, &rr) && rr.recovered, "recovered");
@@ -257,7 +257,7 @@ static int reuse_connection(void)
 	CHECK((int64_t)n_samples - healthy_samples >= 50, "probing went on");
 	rc = 0;
 out:
-	recovery_watch_free(w);
+	scorer_watch_free(w);
 	scorer_free(sc);
 	truth_server_stop(srv);
 	free(b);
@@ -301,7 +301,7 @@ static int slow_failures(void)
 	if (scorer_poll(sc, fd_mono_ns() + 300 * MS, &err) < 0)
 		goto out;
 	t0 = truth_server_set_healthy(srv, false);
-	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	w = scorer_watch_new(&b->s.recovery, &b->s, t0);
 	if (scorer_poll(sc, t0 + 800 * MS, &err) < 0)
 		goto out;
 	trec = truth_server_set_healthy(srv, true);
@@ -309,8 +309,8 @@ static int slow_failures(void)
 		if (scorer_poll(sc, fd_mono_ns() + 20 * MS, &err) < 0)
 			goto out;
 		for (; fed < n_samples; fed++)
-			recovery_watch_feed(w, &samples[fed]);
-		if (recovery_watch_done(w, fd_mono_ns(), &rr))
+			scorer_watch_feed(w, &samples[fed]);
+		if (scorer_watch_done(w, fd_mono_ns(), &rr))
 			break;
 	}
 	for (i = 0; i < n_samples; i++) {
@@ -347,7 +347,7 @@ static int slow_failures(void)
 	      rr.detect_ns, rr.detect_why);
 	rc = 0;
 out:
-	recovery_watch_free(w);
+	scorer_watch_free(w);
 	scorer_free(sc);
 	truth_server_stop(srv);
 	free(b);
@@ -393,7 +393,7 @@ static int command_bound(void)
 	if (fd < 0)
 		goto out;
 	close(fd);
-	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	w = scorer_watch_new(&b->s.recovery, &b->s, t0);
 	if (scorer_poll(sc, t0 + 400 * MS, &err) < 0)
 		goto out;
 	before = fd_mono_ns();
@@ -403,8 +403,8 @@ static int command_bound(void)
 		if (scorer_poll(sc, fd_mono_ns() + 20 * MS, &err) < 0)
 			goto out;
 		for (; fed < n_samples; fed++)
-			recovery_watch_feed(w, &samples[fed]);
-		if (recovery_watch_done(w, fd_mono_ns(), &rr))
+			scorer_watch_feed(w, &samples[fed]);
+		if (scorer_watch_done(w, fd_mono_ns(), &rr))
 			break;
 	}
 	printf("command probe: rto %.3f ms (-%.3f/+%.3f ms), truth %.3f ms (unlink took %.3f ms)\n",
@@ -417,7 +417,7 @@ static int command_bound(void)
 	rc = 0;
 out:
 	unlink(flag);
-	recovery_watch_free(w);
+	scorer_watch_free(w);
 	scorer_free(sc);
 	free(b);
 	return rc;
@@ -579,8 +579,8 @@ static int res_poll(struct scorer *sc, struct recovery_watch *w, int64_t deadlin
 		return -1;
 	}
 	for (; w && res_fed < n_samples; res_fed++)
-		recovery_watch_feed(w, &samples[res_fed]);
-	return w && recovery_watch_done(w, fd_mono_ns(), rr) ? 1 : 0;
+		scorer_watch_feed(w, &samples[res_fed]);
+	return w && scorer_watch_done(w, fd_mono_ns(), rr) ? 1 : 0;
 }
 
 /*
@@ -628,7 +628,7 @@ static int resolution_outage(int64_t outage_ns)
 	}
 	t0 = truth_server_set_healthy(srv, false);
 	scorer_resolution_start(sc, t0);
-	w = recovery_watch_new(&b->s.recovery, &b->s, t0);
+	w = scorer_watch_new(&b->s.recovery, &b->s, t0);
 	if (!w || res_poll(sc, w, t0 + outage_ns, &rr) < 0)
 		goto out;
 	trec = truth_server_set_healthy(srv, true);
@@ -685,7 +685,7 @@ static int resolution_outage(int64_t outage_ns)
 	      " in flight", rs.max_inflight);
 	rc = 0;
 out:
-	recovery_watch_free(w);
+	scorer_watch_free(w);
 	scorer_free(sc);
 	truth_server_stop(srv);
 	free(b);

@@ -76,10 +76,10 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 	(void)easy;
 	if (what == CURL_POLL_REMOVE) {
 		if (cs) {
-			loop_del(sc, &cs->ev);
+			scorer_loop_del(sc, &cs->ev);
 			curl_multi_assign(sc->multi, s, NULL);
 			cs->ev.dead = true;
-			loop_defer_free(sc, cs);
+			scorer_loop_defer_free(sc, cs);
 		}
 		return 0;
 	}
@@ -94,12 +94,12 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
 		cs->ev.fd = s;
 		cs->ev.fn = curl_sock_event;
 		curl_multi_assign(sc->multi, s, cs);
-		if (loop_add(sc, &cs->ev, ev) == -EEXIST)
-			loop_mod(sc, &cs->ev, ev);
+		if (scorer_loop_add(sc, &cs->ev, ev) == -EEXIST)
+			scorer_loop_mod(sc, &cs->ev, ev);
 		return 0;
 	}
-	if (loop_mod(sc, &cs->ev, ev) == -ENOENT)
-		loop_add(sc, &cs->ev, ev);
+	if (scorer_loop_mod(sc, &cs->ev, ev) == -ENOENT)
+		scorer_loop_add(sc, &cs->ev, ev);
 	return 0;
 }
 
@@ -112,7 +112,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
-int http_init(struct scorer *sc, struct fd_error *err)
+int scorer_http_init(struct scorer *sc, struct fd_error *err)
 {
 	static bool global_done;
 
@@ -188,7 +188,7 @@ static void job_take(struct scorer *sc, struct http_job *j)
 	sc->n_http_idle--;
 }
 
-void http_cleanup(struct scorer *sc)
+void scorer_http_cleanup(struct scorer *sc)
 {
 	struct http_job *j;
 
@@ -282,7 +282,7 @@ static void judge(struct scorer *sc, struct http_job *j, CURLcode res, struct jo
 		snprintf(r->detail, sizeof(r->detail), "status %ld", status);
 		return;
 	}
-	if (re && !regex_match(re, j->body ? j->body : "", j->len, NULL, NULL)) {
+	if (re && !scorer_regex_match(re, j->body ? j->body : "", j->len, NULL, NULL)) {
 		snprintf(r->detail, sizeof(r->detail), "body mismatch (%zu bytes)", j->len);
 		return;
 	}
@@ -337,7 +337,7 @@ static void curl_sock_event(struct scorer *sc, struct watch_ev *ev, uint32_t eve
 	check_done(sc);
 }
 
-void http_timer_fire(struct scorer *sc)
+void scorer_http_timer_fire(struct scorer *sc)
 {
 	int running;
 
@@ -353,7 +353,7 @@ static const char *header_env_value(const struct scenario_header_env *he)
 	return v && *v && !strpbrk(v, "\r\n") ? v : NULL;
 }
 
-int http_check_env(const struct scenario_http *h, struct fd_error *err)
+int scorer_http_check_env(const struct scenario_http *h, struct fd_error *err)
 {
 	for (size_t i = 0; i < h->n_headers_env; i++)
 		if (!header_env_value(&h->headers_env[i]))
@@ -383,7 +383,7 @@ static int set_headers(struct http_job *j, const struct scenario_http *h, const 
 	int rc = 0;
 
 	for (i = 0; rc == 0 && i < h->n_headers; i++) {
-		line = t ? tmpl_apply(h->headers[i], t) : NULL;
+		line = t ? scorer_tmpl_apply(h->headers[i], t) : NULL;
 		rc = t && !line ? -ENOMEM : add_header(j, line ? line : h->headers[i]);
 		free(line);
 	}
@@ -405,7 +405,7 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 {
 	const char *method = h->method ? h->method : "GET";
 	long ms = (long)((timeout_ns + FD_NS_PER_MS - 1) / FD_NS_PER_MS);
-	char *url = t ? tmpl_apply(h->url, t) : NULL;
+	char *url = t ? scorer_tmpl_apply(h->url, t) : NULL;
 	CURL *e = j->easy;
 	int rc;
 
@@ -438,7 +438,7 @@ static int configure(struct http_job *j, const struct scenario_http *h, int64_t 
 	else if (strcmp(method, "GET") != 0 || h->body)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 	if (h->body) {
-		j->post = t ? tmpl_apply(h->body, t) : strdup(h->body);
+		j->post = t ? scorer_tmpl_apply(h->body, t) : strdup(h->body);
 		if (!j->post)
 			return -ENOMEM;
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->post);
@@ -503,7 +503,7 @@ static struct http_job *job_get(struct scorer *sc, const struct scenario_http *h
 	return j;
 }
 
-int http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
+int scorer_http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
 		   const struct tmpl *t, enum http_conn conn, bool keep_body, job_done_fn done,
 		   void *cookie, int64_t *sent_ns)
 {

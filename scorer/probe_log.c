@@ -42,10 +42,10 @@ static void line_done(struct scorer *sc, struct logp *lp)
 	const struct regex_entry *fail_re = scorer_regex(sc, lp->pr->p->log.fail_match);
 	int64_t now = fd_mono_ns();
 
-	if (sc->running && fail_re && regex_match(fail_re, lp->line, lp->llen, NULL, NULL))
-		probe_emit(sc, lp->pr, now, false, 0, lp->line);
-	else if (sc->running && ok_re && regex_match(ok_re, lp->line, lp->llen, NULL, NULL))
-		probe_emit(sc, lp->pr, now, true, 0, lp->line);
+	if (sc->running && fail_re && scorer_regex_match(fail_re, lp->line, lp->llen, NULL, NULL))
+		scorer_probe_emit(sc, lp->pr, now, false, 0, lp->line);
+	else if (sc->running && ok_re && scorer_regex_match(ok_re, lp->line, lp->llen, NULL, NULL))
+		scorer_probe_emit(sc, lp->pr, now, true, 0, lp->line);
 	lp->llen = 0;
 	lp->overlong = false;
 }
@@ -123,10 +123,10 @@ static void tick(struct scorer *sc, struct tnode *t)
 	if (!sc)
 		return;
 	check(sc, lp);
-	timer_arm(sc, t, fd_mono_ns() + lp->pr->p->interval_ns);
+	scorer_timer_arm(sc, t, fd_mono_ns() + lp->pr->p->interval_ns);
 }
 
-void logp_inotify(struct scorer *sc)
+static void log_inotify(struct scorer *sc)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	size_t i;
@@ -142,10 +142,10 @@ static void ino_event(struct scorer *sc, struct watch_ev *ev, uint32_t events)
 {
 	(void)ev;
 	(void)events;
-	logp_inotify(sc);
+	log_inotify(sc);
 }
 
-int logp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err)
+int scorer_log_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err)
 {
 	struct logp *lp;
 	char *copy, *dir;
@@ -157,7 +157,7 @@ int logp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err)
 			return fd_error_set(err, FD_ERR_ENV, -errno, "inotify: %s", strerror(errno));
 		sc->ino_ev.fd = sc->ino_fd;
 		sc->ino_ev.fn = ino_event;
-		loop_add(sc, &sc->ino_ev, EPOLLIN);
+		scorer_loop_add(sc, &sc->ino_ev, EPOLLIN);
 	}
 	copy = strdup(pr->p->log.path);
 	lp = calloc(1, sizeof(*lp));
@@ -182,21 +182,21 @@ int logp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err)
 	return rc;
 }
 
-void logp_start(struct scorer *sc, struct probe_rt *pr)
+void scorer_log_start(struct scorer *sc, struct probe_rt *pr)
 {
 	struct logp *lp = pr->impl;
 
 	reopen(lp, true);
-	timer_arm(sc, &lp->tick, fd_mono_ns() + pr->p->interval_ns);
+	scorer_timer_arm(sc, &lp->tick, fd_mono_ns() + pr->p->interval_ns);
 }
 
-void logp_close(struct scorer *sc, struct probe_rt *pr)
+void scorer_log_close(struct scorer *sc, struct probe_rt *pr)
 {
 	struct logp *lp = pr->impl;
 
 	if (!lp)
 		return;
-	timer_disarm(sc, &lp->tick);
+	scorer_timer_disarm(sc, &lp->tick);
 	if (lp->fd >= 0)
 		close(lp->fd);
 	free(lp);

@@ -11,6 +11,7 @@
  * Threads are created lazily from the loop's thread, so they resolve in the
  * network namespace the drill entered before starting the scorer.
  */
+#include "fd_priv.h"
 #include "scorer_int.h"
 
 #include <arpa/inet.h>
@@ -89,6 +90,7 @@ static void *resolver_main(void *arg)
 	uint64_t one = 1;
 	struct rreq *q;
 
+	fd_priv_drop_all(); /* getaddrinfo needs no capability (per thread) */
 	pthread_mutex_lock(&r->mu);
 	for (;;) {
 		while (!r->todo && !r->stop)
@@ -169,7 +171,7 @@ static int resolver_start(struct scorer *sc)
 	sc->res = r;
 	sc->res_ev.fd = r->efd;
 	sc->res_ev.fn = resolver_event;
-	loop_add(sc, &sc->res_ev, EPOLLIN);
+	scorer_loop_add(sc, &sc->res_ev, EPOLLIN);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (i = 0; i < RESOLVER_THREADS; i++) {
@@ -186,7 +188,7 @@ static int resolver_start(struct scorer *sc)
 	return 0;
 }
 
-void resolver_free(struct resolver *r)
+void scorer_resolver_free(struct resolver *r)
 {
 	if (!r)
 		return;
@@ -197,7 +199,7 @@ void resolver_free(struct resolver *r)
 	resolver_unref(r);
 }
 
-struct rreq *resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie)
+struct rreq *scorer_resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie)
 {
 	struct rreq *q;
 
@@ -224,7 +226,7 @@ struct rreq *resolver_submit(struct scorer *sc, const char *name, resolve_fn cb,
 	return q;
 }
 
-void resolver_abandon(struct scorer *sc, struct rreq *q)
+void scorer_resolver_abandon(struct scorer *sc, struct rreq *q)
 {
 	pthread_mutex_lock(&sc->res->mu);
 	q->abandoned = true;
@@ -249,7 +251,7 @@ static void dns_finish(struct scorer *sc, struct dns_job *j, bool ok, bool answe
 
 	r.done_ns = fd_mono_ns();
 	snprintf(r.detail, sizeof(r.detail), "%s", detail);
-	timer_disarm(sc, &j->timer);
+	scorer_timer_disarm(sc, &j->timer);
 	j->done(sc, j->cookie, &r);
 	free(j);
 }
@@ -312,13 +314,13 @@ static void dns_timeout(struct scorer *sc, struct tnode *t)
 		free(j); /* the request itself dies with the pool */
 		return;
 	}
-	resolver_abandon(sc, j->rq);
+	scorer_resolver_abandon(sc, j->rq);
 	j->rq = NULL;
-	detail_duration(detail, sizeof(detail), "dns: timeout after", j->p->timeout_ns);
+	scorer_detail_duration(detail, sizeof(detail), "dns: timeout after", j->p->timeout_ns);
 	dns_finish(sc, j, false, false, detail);
 }
 
-int dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn done,
+int scorer_dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn done,
 		  void *cookie, int64_t *sent_ns)
 {
 	struct dns_job *j = calloc(1, sizeof(*j));
@@ -331,11 +333,11 @@ int dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn
 	j->sent_ns = *sent_ns;
 	j->done = done;
 	j->cookie = cookie;
-	j->rq = resolver_submit(sc, p->dns.name, dns_resolved, j);
+	j->rq = scorer_resolver_submit(sc, p->dns.name, dns_resolved, j);
 	if (!j->rq) {
 		free(j);
 		return -ENOMEM;
 	}
-	timer_arm(sc, &j->timer, j->sent_ns + p->timeout_ns);
+	scorer_timer_arm(sc, &j->timer, j->sent_ns + p->timeout_ns);
 	return 0;
 }

@@ -131,7 +131,7 @@ static bool detect_init(struct recovery_watch *w, const struct scenario_criterio
 	return true;
 }
 
-struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
+struct recovery_watch *scorer_watch_new(const struct scenario_criterion *c,
 					  const struct scenario *s, int64_t t0_mono_ns)
 {
 	struct recovery_watch *w = calloc(1, sizeof(*w));
@@ -165,11 +165,11 @@ struct recovery_watch *recovery_watch_new(const struct scenario_criterion *c,
 	w->cp_limit = INT64_MIN;
 	return w;
 fail:
-	recovery_watch_free(w);
+	scorer_watch_free(w);
 	return NULL;
 }
 
-void recovery_watch_free(struct recovery_watch *w)
+void scorer_watch_free(struct recovery_watch *w)
 {
 	size_t i;
 
@@ -249,7 +249,7 @@ static void detect_feed(struct recovery_watch *w, const struct scorer_sample *s)
 	}
 }
 
-void recovery_watch_feed(struct recovery_watch *w, const struct scorer_sample *s)
+void scorer_watch_feed(struct recovery_watch *w, const struct scorer_sample *s)
 {
 	size_t i;
 
@@ -394,7 +394,7 @@ static void detect_result(const struct recovery_watch *w, struct recovery_result
 	}
 }
 
-bool recovery_watch_done(struct recovery_watch *w, int64_t now_mono_ns,
+bool scorer_watch_done(struct recovery_watch *w, int64_t now_mono_ns,
 			 struct recovery_result *r)
 {
 	struct scan_state tmp = { 0 };

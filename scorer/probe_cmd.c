@@ -65,7 +65,7 @@ static void watch_close(struct scorer *sc, struct cmd_watch *w)
 	if (w->ev.fd < 0)
 		return;
 	if (sc)
-		loop_del(sc, &w->ev);
+		scorer_loop_del(sc, &w->ev);
 	close(w->ev.fd);
 	w->ev.fd = -1;
 }
@@ -83,7 +83,7 @@ static void cmd_free(struct scorer *sc, struct cmd_job *j)
 	j->out.ev.dead = j->err.ev.dead = j->pid.ev.dead = true;
 	free(j->buf);
 	j->buf = NULL;
-	loop_defer_free(sc, j);
+	scorer_loop_defer_free(sc, j);
 }
 
 /* Reads what is there of fd into buf (cap bytes kept, NUL-terminated); true at end of file. */
@@ -137,7 +137,8 @@ static void stderr_line(struct cmd_job *j, char *out, size_t len)
 	snprintf(out, len, ": %.*s", (int)n, j->errbuf);
 }
 
-bool cmd_exit_no_answer(const struct scenario_command *c, int status)
+/* The exit status is one of c's no-answer-exit statuses. */
+static bool exit_no_answer(const struct scenario_command *c, int status)
 {
 	/* A model built without the loader (tests) gets the loader's default. */
 	if (!c->no_answer_exit)
@@ -164,13 +165,13 @@ static void cmd_finish(struct scorer *sc, struct cmd_job *j)
 	} else if (WIFSIGNALED(j->status)) {
 		snprintf(r.detail, sizeof(r.detail), "no answer: killed by signal %d%s",
 			 WTERMSIG(j->status), why);
-	} else if (cmd_exit_no_answer(j->c, WEXITSTATUS(j->status))) {
+	} else if (exit_no_answer(j->c, WEXITSTATUS(j->status))) {
 		snprintf(r.detail, sizeof(r.detail), "no answer: exit %d%s", WEXITSTATUS(j->status),
 			 why);
 	} else if (WEXITSTATUS(j->status) != 0) {
 		r.answered = true;
 		snprintf(r.detail, sizeof(r.detail), "exit %d%s", WEXITSTATUS(j->status), why);
-	} else if (re && !regex_match(re, j->buf, j->len, NULL, NULL)) {
+	} else if (re && !scorer_regex_match(re, j->buf, j->len, NULL, NULL)) {
 		r.answered = true;
 		snprintf(r.detail, sizeof(r.detail), "stdout mismatch (%zu bytes)", j->len);
 	} else {
@@ -182,7 +183,7 @@ static void cmd_finish(struct scorer *sc, struct cmd_job *j)
 		r.out = j->buf;
 		r.out_len = j->len;
 	}
-	timer_disarm(sc, &j->timer);
+	scorer_timer_disarm(sc, &j->timer);
 	j->done(sc, j->cookie, &r);
 	cmd_free(sc, j);
 }
@@ -239,7 +240,7 @@ static int spawn(struct cmd_job *j, const char *cmd, int out_w, int err_w)
 	return fd_priv_spawn_sh(&j->child, cmd, out_w, err_w);
 }
 
-int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
+int scorer_cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
 		  const struct tmpl *t, bool keep_out, job_done_fn done, void *cookie,
 		  int64_t *sent_ns)
 {
@@ -263,7 +264,7 @@ int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t t
 	j->done = done;
 	j->cookie = cookie;
 	j->buf = malloc(SCORER_STDOUT_MAX + 1);
-	cmd = t ? tmpl_apply(c->run, t) : strdup(c->run);
+	cmd = t ? scorer_tmpl_apply(c->run, t) : strdup(c->run);
 	if (!j->buf || !cmd) {
 		rc = -ENOMEM;
 		goto fail;
@@ -291,10 +292,10 @@ int cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t t
 		rc = -errno;
 		goto fail;
 	}
-	loop_add(sc, &j->out.ev, EPOLLIN);
-	loop_add(sc, &j->err.ev, EPOLLIN);
-	loop_add(sc, &j->pid.ev, EPOLLIN);
-	timer_arm(sc, &j->timer, j->sent_ns + timeout_ns);
+	scorer_loop_add(sc, &j->out.ev, EPOLLIN);
+	scorer_loop_add(sc, &j->err.ev, EPOLLIN);
+	scorer_loop_add(sc, &j->pid.ev, EPOLLIN);
+	scorer_timer_arm(sc, &j->timer, j->sent_ns + timeout_ns);
 	free(cmd);
 	return 0;
 fail:

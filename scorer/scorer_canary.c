@@ -10,6 +10,7 @@
  */
 #include "scorer_int.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +23,7 @@
 
 #include "fd_time.h"
 
-void rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
+void scorer_rpo_compute(const struct canary_write *w, size_t n, int64_t t0_mono_ns,
 		 struct rpo_result *r)
 {
 	const struct canary_write *newest_lost = NULL, *survivor = NULL;
@@ -149,7 +150,7 @@ static void trim(const char **s, size_t *len)
 		(*len)--;
 }
 
-bool canary_value_ok(const char *out, size_t len, const char *json_path,
+bool scorer_canary_value_ok(const char *out, size_t len, const char *json_path,
 		     const struct regex_entry *re, const char *want, char *why, size_t why_len)
 {
 	json_error_t jerr;
@@ -174,7 +175,7 @@ bool canary_value_ok(const char *out, size_t len, const char *json_path,
 		}
 		out = text;
 		len = strlen(text);
-	} else if (re && !regex_match(re, out, len, &out, &len)) {
+	} else if (re && !scorer_regex_match(re, out, len, &out, &len)) {
 		snprintf(why, why_len, "value-match did not match");
 		return false;
 	}
@@ -221,7 +222,7 @@ static size_t tmpl_t0_values(int64_t t0_ns, struct tmpl_value *v)
 	return 3;
 }
 
-char *tmpl_apply(const char *in, const struct tmpl *t)
+char *scorer_tmpl_apply(const char *in, const struct tmpl *t)
 {
 	struct tmpl_value v[3];
 	size_t n, cap, len = 0, k;
@@ -258,14 +259,14 @@ char *tmpl_apply(const char *in, const struct tmpl *t)
 	return out;
 }
 
-char *tmpl_expand(const char *in, int64_t seq, int64_t ts_ms)
+char *scorer_tmpl_expand(const char *in, int64_t seq, int64_t ts_ms)
 {
 	const struct tmpl t = { .seq = seq, .ts_ms = ts_ms };
 
-	return tmpl_apply(in, &t);
+	return scorer_tmpl_apply(in, &t);
 }
 
-void rpo_from_query(const char *raw, int64_t t0_real_ns, struct rpo_result *r)
+void scorer_rpo_from_query(const char *raw, int64_t t0_real_ns, struct rpo_result *r)
 {
 	char d[32], value[128];
 	const char *v = raw;
@@ -276,7 +277,7 @@ void rpo_from_query(const char *raw, int64_t t0_real_ns, struct rpo_result *r)
 	trim(&v, &len);
 	snprintf(value, sizeof(value), "%.*s", (int)len, v);
 	r->has_rpo = false;
-	if (rpo_parse_timestamp(value, &ts) < 0) {
+	if (scorer_rpo_parse_timestamp(value, &ts) < 0) {
 		snprintf(r->detail, sizeof(r->detail),
 			 "rpo query: '%.100s' is neither epoch seconds nor ISO 8601: RPO unknown",
 			 value);
@@ -382,7 +383,7 @@ static int parse_iso(const char *s, int64_t *real_ns)
 	return 0;
 }
 
-int rpo_parse_timestamp(const char *in, int64_t *real_ns)
+int scorer_rpo_parse_timestamp(const char *in, int64_t *real_ns)
 {
 	char buf[128];
 	size_t len;
@@ -400,3 +401,320 @@ int rpo_parse_timestamp(const char *in, int64_t *real_ns)
 		return 0;
 	return parse_iso(buf, real_ns);
 }
+
+/* ---- canary writes, read-back and the RPO query on the loop -------------- */
+
+/* An action built without the loader (tests) has timeout 0: the loader's default. */
+#define ACTION_TIMEOUT_NS (5 * FD_NS_PER_S)
+/* How long the loop waits for jobs beyond their own timeout. */
+#define SETTLE_SLACK_NS FD_NS_PER_S
+#define READBACK_PARALLEL 8
+/* A read or query that got no answer is tried this often, RETRY_PAUSE_NS apart. */
+#define READBACK_TRIES 3
+#define RETRY_PAUSE_NS (500 * FD_NS_PER_MS)
+
+static void canary_done(struct scorer *sc, void *cookie, const struct job_result *r)
+{
+	size_t slot = (uintptr_t)cookie;
+	struct canary_write *w;
+
+	/* The write's slot: counted in n_cw once its start returns (it may complete inside). */
+	assert(slot <= sc->n_cw && slot < sc->cap_cw);
+	w = &sc->cw[slot];
+	sc->inflight--;
+	sc->canary_inflight--;
+	w->done = true;
+	w->acked = r->ok;
+	w->ack_ns = r->done_ns;
+}
+
+static int64_t action_timeout(const struct scenario_action *a)
+{
+	return a->timeout_ns > 0 ? a->timeout_ns : ACTION_TIMEOUT_NS;
+}
+
+static void action_start(struct scorer *sc, const struct scenario_action *a,
+			 const struct tmpl *t, enum http_conn conn, bool keep, job_done_fn done,
+			 void *cookie, int64_t *sent, int *rc)
+{
+	if (a->kind == ACTION_HTTP)
+		*rc = scorer_http_job_start(sc, &a->http, action_timeout(a), t, conn, keep, done, cookie,
+				     sent);
+	else
+		*rc = scorer_cmd_job_start(sc, &a->command, action_timeout(a), t, keep, done, cookie,
+				    sent);
+}
+
+static void canary_send(struct scorer *sc)
+{
+	struct canary_write *w;
+	struct tmpl t = { 0 };
+	int rc;
+
+	if (sc->n_cw == sc->cap_cw) {
+		size_t cap = sc->cap_cw ? sc->cap_cw * 2 : 1024;
+		struct canary_write *n = realloc(sc->cw, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		sc->cw = n;
+		sc->cap_cw = cap;
+	}
+	assert(sc->n_cw < sc->cap_cw);
+	w = &sc->cw[sc->n_cw];
+	memset(w, 0, sizeof(*w));
+	w->seq = (int64_t)sc->n_cw + 1;
+	w->ts_ms = fd_real_ns() / FD_NS_PER_MS;
+	t.seq = w->seq;
+	t.ts_ms = w->ts_ms;
+	action_start(sc, &sc->s->rpo.canary.write, &t, HTTP_CONN_FRESH, false, canary_done,
+		     (void *)(uintptr_t)sc->n_cw, &w->sent_ns, &rc);
+	sc->n_cw++;
+	if (rc < 0) {
+		w->done = true;
+		return;
+	}
+	sc->inflight++;
+	sc->canary_inflight++;
+}
+
+/* Canary writes due by *now (advanced past each send); INT64_MAX when off. */
+int64_t scorer_canary_run(struct scorer *sc, int64_t *now)
+{
+	if (!sc->canary_on)
+		return INT64_MAX;
+	while (sc->canary_sched.next_ns <= *now) {
+		scorer_sched_fire(&sc->canary_sched, *now);
+		canary_send(sc);
+		*now = fd_mono_ns();
+	}
+	return sc->canary_sched.next_ns;
+}
+
+int scorer_canary_start(struct scorer *sc, struct fd_error *err)
+{
+	if (!sc->s->rpo.has_canary)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.canary");
+	scorer_sched_init(&sc->canary_sched, fd_mono_ns(), sc->s->rpo.canary.interval_ns > 0 ?
+		   sc->s->rpo.canary.interval_ns : 200 * FD_NS_PER_MS);
+	sc->canary_on = true;
+	return 0;
+}
+
+void scorer_canary_stop(struct scorer *sc)
+{
+	if (sc)
+		sc->canary_on = false;
+}
+
+static bool writes_settled(struct scorer *sc)
+{
+	return sc->canary_inflight == 0;
+}
+
+static bool reads_settled(struct scorer *sc)
+{
+	return sc->reads_inflight == 0;
+}
+
+static bool readback_checks(const struct scenario *s)
+{
+	return s->rpo.canary.expect_value != NULL;
+}
+
+static void read_done(struct scorer *sc, void *cookie, const struct job_result *r)
+{
+	const struct scenario_rpo *rpo = &sc->s->rpo;
+	size_t slot = (uintptr_t)cookie;
+	struct canary_write *w;
+	char *want, why[160];
+
+	assert(slot < sc->n_cw); /* reads go only to writes already made */
+	w = &sc->cw[slot];
+	sc->inflight--;
+	sc->reads_inflight--;
+	w->read_tries++;
+	/* No answer (transport failure, no-answer exit) says nothing about the record: try again. */
+	if (!r->answered) {
+		snprintf(sc->read_why, sizeof(sc->read_why), "%.150s", r->detail);
+		return;
+	}
+	w->read_done = true;
+	w->survived = r->ok;
+	if (!r->ok || !readback_checks(sc->s))
+		return;
+	/* Someone else's value under our key is not our write: lost. */
+	want = scorer_tmpl_expand(rpo->canary.expect_value, w->seq, w->ts_ms);
+	if (!want) {
+		w->read_done = false; /* cannot judge: leave it unknown, never guessed */
+		return;
+	}
+	if (!scorer_canary_value_ok(r->out, r->out_len, rpo->canary.value_json,
+			     scorer_regex(sc, rpo->canary.value_match), want, why, sizeof(why))) {
+		w->survived = false;
+		w->mismatched = true;
+	}
+	free(want);
+}
+
+/* Acknowledged writes whose read-back got no answer yet. */
+static bool reads_left(const struct scorer *sc)
+{
+	for (size_t i = 0; i < sc->n_cw; i++)
+		if (sc->cw[i].acked && !sc->cw[i].read_done)
+			return true;
+	return false;
+}
+
+/* Starts reads for acknowledged writes not yet answered, READBACK_PARALLEL at a time. */
+static void readback_fill(struct scorer *sc, size_t *cursor, int pass)
+{
+	struct tmpl t = { 0 };
+	int64_t sent;
+	int rc;
+
+	while (sc->reads_inflight < READBACK_PARALLEL && *cursor < sc->n_cw) {
+		struct canary_write *w = &sc->cw[*cursor];
+
+		(*cursor)++;
+		if (!w->acked || w->read_done || w->read_tries > pass)
+			continue;
+		t.seq = w->seq;
+		t.ts_ms = w->ts_ms;
+		action_start(sc, &sc->s->rpo.canary.read, &t, HTTP_CONN_REUSE, readback_checks(sc->s),
+			     read_done, (void *)(uintptr_t)(*cursor - 1), &sent, &rc);
+		if (rc < 0) {
+			w->read_tries++;
+			continue;
+		}
+		sc->inflight++;
+		sc->reads_inflight++;
+	}
+}
+
+int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_result *r,
+			   struct fd_error *err)
+{
+	int64_t bound;
+	size_t cursor;
+	int pass, rc;
+
+	memset(r, 0, sizeof(*r));
+	sc->read_why[0] = '\0';
+	if (!sc->s->rpo.has_canary)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.canary");
+	sc->canary_on = false;
+	/* Writes still in flight finish (ack or timeout) before anything is read. */
+	rc = scorer_loop_run_until(sc, writes_settled, fd_mono_ns() +
+			    action_timeout(&sc->s->rpo.canary.write) + SETTLE_SLACK_NS, err);
+	if (rc < 0 && rc != -ETIMEDOUT)
+		return rc;
+	for (pass = 0; pass < READBACK_TRIES; pass++) {
+		if (pass > 0 && !reads_left(sc))
+			break;
+		rc = pass > 0 ? scorer_loop_run_until(sc, NULL, fd_mono_ns() + RETRY_PAUSE_NS, err) : 0;
+		if (rc < 0)
+			return rc;
+		cursor = 0;
+		while (cursor < sc->n_cw || sc->reads_inflight > 0) {
+			readback_fill(sc, &cursor, pass);
+			bound = fd_mono_ns() + action_timeout(&sc->s->rpo.canary.read) +
+				SETTLE_SLACK_NS;
+			rc = scorer_loop_run_until(sc, reads_settled, bound, err);
+			if (rc == -ETIMEDOUT)
+				return fd_error_set(err, FD_ERR_INTERNAL, rc,
+						    "canary read-back: reads did not finish");
+			if (rc < 0)
+				return rc;
+		}
+	}
+	scorer_rpo_compute(sc->cw, sc->n_cw, t0_mono_ns, r);
+	if (!r->has_rpo && reads_left(sc) && sc->read_why[0])
+		snprintf(r->detail + strlen(r->detail), sizeof(r->detail) - strlen(r->detail),
+			 " (%d tries; last: %.120s)", READBACK_TRIES, sc->read_why);
+	return 0;
+}
+
+static bool query_settled(struct scorer *sc)
+{
+	return sc->query_done;
+}
+
+static void query_done(struct scorer *sc, void *cookie, const struct job_result *jr)
+{
+	struct rpo_result *r = sc->query_out;
+	const struct regex_entry *re = scorer_regex(sc, sc->s->rpo.query.value_match);
+	const char *v = jr->out ? jr->out : "";
+	size_t vlen = jr->out ? jr->out_len : 0;
+	char buf[128];
+
+	(void)cookie;
+	sc->inflight--;
+	sc->query_done = true;
+	if (!r)
+		return;
+	sc->query_answered = jr->answered;
+	if (!jr->answered) {
+		snprintf(r->detail, sizeof(r->detail),
+			 "rpo query: no answer after %d tries (last: %.160s): RPO unknown",
+			 READBACK_TRIES, jr->detail);
+		return;
+	}
+	if (!jr->ok) {
+		snprintf(r->detail, sizeof(r->detail), "rpo query failed: %.200s", jr->detail);
+		return;
+	}
+	if (re && !scorer_regex_match(re, v, vlen, &v, &vlen)) {
+		snprintf(r->detail, sizeof(r->detail), "rpo query: value-match did not match");
+		return;
+	}
+	if (vlen >= sizeof(buf))
+		vlen = sizeof(buf) - 1;
+	memcpy(buf, v, vlen);
+	buf[vlen] = '\0';
+	scorer_rpo_from_query(buf, sc->query_t0_real_ns, r);
+}
+
+/* One query; 0 once it completed (answered or not), <0 when it could not run. */
+static int query_once(struct scorer *sc, struct fd_error *err)
+{
+	const struct tmpl t = { .has_t0 = true, .t0_real_ns = sc->query_t0_real_ns };
+	int64_t sent;
+	int rc;
+
+	sc->query_done = false;
+	sc->query_answered = false;
+	action_start(sc, &sc->s->rpo.query.action, &t, HTTP_CONN_REUSE, true, query_done, NULL,
+		     &sent, &rc);
+	if (rc < 0)
+		return fd_error_set(err, FD_ERR_ENV, rc, "rpo query: %s", strerror(-rc));
+	sc->inflight++;
+	rc = scorer_loop_run_until(sc, query_settled, fd_mono_ns() +
+			    action_timeout(&sc->s->rpo.query.action) + SETTLE_SLACK_NS, err);
+	if (rc == -ETIMEDOUT)
+		return fd_error_set(err, FD_ERR_INTERNAL, rc, "rpo query did not finish");
+	return rc < 0 ? rc : 0;
+}
+
+int scorer_rpo_query(struct scorer *sc, int64_t t0_real_ns, struct rpo_result *r,
+		     struct fd_error *err)
+{
+	int rc = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (!sc->s->rpo.has_query)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "scenario has no rpo.query");
+	sc->query_out = r;
+	sc->query_t0_real_ns = t0_real_ns;
+	/* No answer (could not connect, no-answer exit) is tried again, never judged. */
+	for (int tries = 0; tries < READBACK_TRIES; tries++) {
+		rc = tries > 0 ? scorer_loop_run_until(sc, NULL, fd_mono_ns() + RETRY_PAUSE_NS, err) : 0;
+		if (rc == 0)
+			rc = query_once(sc, err);
+		if (rc < 0 || sc->query_answered)
+			break;
+	}
+	sc->query_out = NULL;
+	return rc;
+}
+

@@ -29,14 +29,14 @@ struct tcp_job {
 static void tcp_free(struct scorer *sc, struct tcp_job *j)
 {
 	if (sc && j->rq)
-		resolver_abandon(sc, j->rq);
+		scorer_resolver_abandon(sc, j->rq);
 	if (j->ev.fd >= 0) {
 		if (sc)
-			loop_del(sc, &j->ev);
+			scorer_loop_del(sc, &j->ev);
 		close(j->ev.fd);
 	}
 	j->ev.dead = true;
-	loop_defer_free(sc, j);
+	scorer_loop_defer_free(sc, j);
 }
 
 static void tcp_finish(struct scorer *sc, struct tcp_job *j, bool ok, const char *detail)
@@ -45,7 +45,7 @@ static void tcp_finish(struct scorer *sc, struct tcp_job *j, bool ok, const char
 
 	r.done_ns = fd_mono_ns();
 	snprintf(r.detail, sizeof(r.detail), "%s", detail);
-	timer_disarm(sc, &j->timer);
+	scorer_timer_disarm(sc, &j->timer);
 	j->done(sc, j->cookie, &r);
 	tcp_free(sc, j);
 }
@@ -77,7 +77,7 @@ static void tcp_timeout(struct scorer *sc, struct tnode *t)
 		tcp_free(NULL, j);
 		return;
 	}
-	detail_duration(detail, sizeof(detail), j->rq ? "dns: timeout after" :
+	scorer_detail_duration(detail, sizeof(detail), j->rq ? "dns: timeout after" :
 			"connect: timeout after", j->timeout_ns);
 	tcp_finish(sc, j, false, detail);
 }
@@ -106,7 +106,7 @@ static void tcp_connect(struct scorer *sc, struct tcp_job *j, const struct addri
 		tcp_finish(sc, j, false, detail);
 		return;
 	}
-	if (loop_add(sc, &j->ev, EPOLLOUT) < 0)
+	if (scorer_loop_add(sc, &j->ev, EPOLLOUT) < 0)
 		tcp_finish(sc, j, false, "connect: cannot watch socket");
 }
 
@@ -124,7 +124,7 @@ static void tcp_resolved(struct scorer *sc, void *cookie, int rc, const struct a
 	tcp_connect(sc, j, ai);
 }
 
-int tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,
+int scorer_tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,
 		  job_done_fn done, void *cookie, int64_t *sent_ns)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
@@ -142,15 +142,15 @@ int tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t ti
 	j->done = done;
 	j->cookie = cookie;
 	j->sent_ns = *sent_ns;
-	timer_arm(sc, &j->timer, j->sent_ns + timeout_ns);
+	scorer_timer_arm(sc, &j->timer, j->sent_ns + timeout_ns);
 	if (getaddrinfo(host, NULL, &hints, &ai) == 0) {
 		tcp_connect(sc, j, ai);
 		freeaddrinfo(ai);
 		return 0;
 	}
-	j->rq = resolver_submit(sc, host, tcp_resolved, j);
+	j->rq = scorer_resolver_submit(sc, host, tcp_resolved, j);
 	if (!j->rq) {
-		timer_disarm(sc, &j->timer);
+		scorer_timer_disarm(sc, &j->timer);
 		free(j);
 		return -ENOMEM;
 	}

@@ -56,7 +56,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *b
 	 * An evidence probe (expect: none) fails on a match inside its window
 	 * (the faults applied); outside it a match only shows the capture works.
 	 */
-	probe_emit(pp->sc, pp->pr, mono, !(pp->pr->p->pcap.expect_none && in_window), 0, detail);
+	scorer_probe_emit(pp->sc, pp->pr, mono, !(pp->pr->p->pcap.expect_none && in_window), 0, detail);
 }
 
 static void pcap_event(struct scorer *sc, struct watch_ev *ev, uint32_t events)
@@ -87,7 +87,7 @@ static int activate_error(struct pcapp *pp, int rc, const char *ifc, struct fd_e
 			    pcap_statustostr(rc), why);
 }
 
-int pcapp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err)
+int scorer_pcap_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err)
 {
 	const char *ifc = pr->p->pcap.interface;
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
@@ -124,12 +124,12 @@ int pcapp_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err)
 	if (pcap_setnonblock(pp->p, 1, ebuf) < 0)
 		return fd_error_set(err, FD_ERR_ENV, -EIO, "pcap on '%s': %s", ifc, ebuf);
 	pp->ev.fd = pcap_get_selectable_fd(pp->p);
-	if (pp->ev.fd < 0 || loop_add(sc, &pp->ev, EPOLLIN) < 0)
+	if (pp->ev.fd < 0 || scorer_loop_add(sc, &pp->ev, EPOLLIN) < 0)
 		return fd_error_set(err, FD_ERR_ENV, -EIO, "pcap on '%s': no selectable fd", ifc);
 	return 0;
 }
 
-void pcapp_start(struct scorer *sc, struct probe_rt *pr)
+void scorer_pcap_start(struct scorer *sc, struct probe_rt *pr)
 {
 	struct pcapp *pp = pr->impl;
 
@@ -140,14 +140,14 @@ void pcapp_start(struct scorer *sc, struct probe_rt *pr)
 	pr->count = 0;
 }
 
-void pcapp_close(struct scorer *sc, struct probe_rt *pr)
+void scorer_pcap_close(struct scorer *sc, struct probe_rt *pr)
 {
 	struct pcapp *pp = pr->impl;
 
 	if (!pp)
 		return;
 	if (pp->ev.fd >= 0)
-		loop_del(sc, &pp->ev);
+		scorer_loop_del(sc, &pp->ev);
 	if (pp->p)
 		pcap_close(pp->p);
 	free(pp);
