@@ -697,58 +697,6 @@ static void readback_value(void **state)
 	pcre2_code_free(re.code);
 }
 
-#define CANARY_YAML(READ_EXTRA, WRITE_EXTRA)                                            \
-	"name: t\n"                                                                     \
-	"faults: [{ id: f, kind: kill, duration: 1m, process: { pid: 4242 } }]\n"       \
-	"probes: [{ id: p, http: { url: 'http://127.0.0.1:1/' } }]\n"                   \
-	"recovery: { all: [p], timeout: 1m }\n"                                         \
-	"rpo:\n"                                                                        \
-	"  canary:\n"                                                                   \
-	"    write: { method: PUT, url: 'http://127.0.0.1:1/c/{{seq}}'" WRITE_EXTRA " }\n" \
-	"    read: { url: 'http://127.0.0.1:1/c/{{seq}}'" READ_EXTRA " }\n"
-
-static int load(const char *yaml, struct scenario **s, struct fd_error *err)
-{
-	memset(err, 0, sizeof(*err));
-	*s = NULL;
-	return scenario_load_buffer("t.yaml", yaml, strlen(yaml), s, err);
-}
-
-static void scenario_readback_keys(void **state)
-{
-	struct fd_error err;
-	struct scenario *s;
-
-	(void)state;
-	assert_int_equal(load(CANARY_YAML("", ""), &s, &err), 0);
-	assert_null(s->rpo.canary.expect_value);
-	assert_int_equal(s->rpo.canary.write.timeout_ns, 5 * FD_NS_PER_S);
-	assert_int_equal(s->rpo.canary.read.timeout_ns, 5 * FD_NS_PER_S);
-	scenario_free(s);
-
-	assert_int_equal(load(CANARY_YAML(", value-json: $.data.ts, timeout: 2s",
-					  ", timeout: 750ms"), &s, &err), 0);
-	assert_string_equal(s->rpo.canary.value_json, "$.data.ts");
-	assert_string_equal(s->rpo.canary.expect_value, "{{ts}}");
-	assert_int_equal(s->rpo.canary.read.timeout_ns, 2 * FD_NS_PER_S);
-	assert_int_equal(s->rpo.canary.write.timeout_ns, 750 * MS);
-	scenario_free(s);
-
-	assert_int_equal(load(CANARY_YAML(", value-match: 'ts=(\\d+)', expect-value: '{{seq}}'",
-					  ""), &s, &err), 0);
-	assert_string_equal(s->rpo.canary.value_match, "ts=(\\d+)");
-	assert_string_equal(s->rpo.canary.expect_value, "{{seq}}");
-	scenario_free(s);
-
-	assert_int_not_equal(load(CANARY_YAML(", value-json: a, value-match: b", ""), &s, &err), 0);
-	assert_non_null(strstr(err.msg, "one or the other"));
-	assert_int_not_equal(load(CANARY_YAML(", value-json: 'a..b'", ""), &s, &err), 0);
-	assert_non_null(strstr(err.msg, "dotted path"));
-	assert_int_not_equal(load(CANARY_YAML(", timeout: 0s", ""), &s, &err), 0);
-	assert_int_not_equal(load(CANARY_YAML("", ", value-json: ts"), &s, &err), 0);
-	assert_non_null(strstr(err.msg, "value-json"));
-}
-
 static void template_expand(void **state)
 {
 	char *s;
@@ -820,59 +768,6 @@ static void query_rpo_never_negative(void **state)
 	assert_non_null(strstr(r.detail, "neither epoch seconds nor ISO 8601"));
 }
 
-#define CMD_CANARY_YAML(CANARY_EXTRA, READ_EXTRA)                                       \
-	"name: t\n"                                                                     \
-	"faults: [{ id: f, kind: kill, duration: 1m, process: { pid: 4242 } }]\n"       \
-	"probes: [{ id: p, command: { run: 'true'" READ_EXTRA " } }]\n"                 \
-	"recovery: { all: [p], timeout: 1m }\n"                                         \
-	"rpo:\n"                                                                        \
-	"  canary:\n"                                                                   \
-	"    " CANARY_EXTRA "\n"                                                        \
-	"    write: { run: 'true' }\n"                                                  \
-	"    read: { run: 'true'" READ_EXTRA " }\n"
-
-/* no-answer-exit (command probes and actions) and rpo.canary.lead-in. */
-static void scenario_no_answer_and_lead_in(void **state)
-{
-	struct fd_error err;
-	struct scenario *s;
-
-	(void)state;
-	assert_int_equal(load(CMD_CANARY_YAML("interval: 500ms", ""), &s, &err), 0);
-	assert_int_equal(s->probes[0].command.n_no_answer_exit, 4);
-	assert_int_equal(s->probes[0].command.no_answer_exit[0], 124);
-	assert_int_equal(s->probes[0].command.no_answer_exit[3], 127);
-	assert_int_equal(s->rpo.canary.read.command.n_no_answer_exit, 4);
-	assert_int_equal(s->rpo.canary.write.command.n_no_answer_exit, 4);
-	assert_int_equal(s->rpo.canary.lead_in_ns, 1500 * MS); /* 3 intervals */
-	scenario_free(s);
-	assert_int_equal(load(CMD_CANARY_YAML("interval: 50ms", ", no-answer-exit: [2, 124]"), &s,
-			      &err), 0);
-	assert_int_equal(s->rpo.canary.lead_in_ns, 300 * MS); /* at least 300ms */
-	assert_int_equal(s->probes[0].command.n_no_answer_exit, 2);
-	assert_int_equal(s->probes[0].command.no_answer_exit[0], 2);
-	assert_int_equal(s->rpo.canary.read.command.no_answer_exit[1], 124);
-	scenario_free(s);
-	assert_int_equal(load(CMD_CANARY_YAML("interval: 1s", ", no-answer-exit: []"), &s, &err),
-			 0);
-	assert_int_equal(s->rpo.canary.lead_in_ns, 2 * FD_NS_PER_S); /* at most 2s */
-	assert_int_equal(s->rpo.canary.read.command.n_no_answer_exit, 0);
-	scenario_free(s);
-	assert_int_equal(load(CMD_CANARY_YAML("lead-in: 5s", ", no-answer-exit: 2"), &s, &err), 0);
-	assert_int_equal(s->rpo.canary.lead_in_ns, 5 * FD_NS_PER_S);
-	assert_int_equal(s->rpo.canary.read.command.n_no_answer_exit, 1);
-	scenario_free(s);
-
-	assert_int_not_equal(load(CMD_CANARY_YAML("lead-in: 0s", ""), &s, &err), 0);
-	assert_non_null(strstr(err.msg, "lead-in: must be longer than 0"));
-	assert_int_not_equal(load(CMD_CANARY_YAML("lead-in: 11m", ""), &s, &err), 0);
-	assert_non_null(strstr(err.msg, "lead-in: at most 10m"));
-	assert_int_not_equal(load(CMD_CANARY_YAML("", ", no-answer-exit: [0]"), &s, &err), 0);
-	assert_non_null(strstr(err.msg, "expected an exit status 1-255, got \"0\""));
-	assert_int_not_equal(load(CMD_CANARY_YAML("", ", no-answer-exit: [256]"), &s, &err), 0);
-	assert_int_not_equal(load(CMD_CANARY_YAML("", ", no-answer-exit: {a: 1}"), &s, &err), 0);
-}
-
 static void timestamp_parse(void **state)
 {
 	int64_t ns;
@@ -919,11 +814,9 @@ int main(void)
 		cmocka_unit_test(rpo_unknown_reads),
 		cmocka_unit_test(rpo_mismatched_is_lost),
 		cmocka_unit_test(readback_value),
-		cmocka_unit_test(scenario_readback_keys),
 		cmocka_unit_test(template_expand),
 		cmocka_unit_test(template_t0),
 		cmocka_unit_test(query_rpo_never_negative),
-		cmocka_unit_test(scenario_no_answer_and_lead_in),
 		cmocka_unit_test(timestamp_parse),
 	};
 
