@@ -311,6 +311,9 @@ void scenario_print_plan(const struct scenario *s, FILE *out)
 /* ---- the plan object ----------------------------------------------------------- */
 
 static int warn(struct scenario_plan *p, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int warn(struct scenario_plan *p, size_t *cap, const char *fmt, ...)
 {
 	va_list ap;
 	char *w;
