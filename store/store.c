@@ -204,12 +204,63 @@ static const char *const migration_4[] = {
 	NULL,
 };
 
+/*
+ * Version 4 -> 5: what an auditor files beside the figures. The drill keeps
+ * the scenario's scope (description, scope-rationale) and its participants
+ * ("ROLE=NAME" lines) as stated when it started. records is an append-only
+ * book per drill (findings, actions, their closing, lessons, sign-offs);
+ * every row joins its own hash chain when it is written, so none is ever
+ * changed or removed unnoticed (store_records.c). The views are for people
+ * (sqlite3, Grafana): an action's state is derived from its closing row.
+ */
+static const char *const migration_5[] = {
+	"ALTER TABLE drills ADD COLUMN description TEXT;",
+	"ALTER TABLE drills ADD COLUMN scope_rationale TEXT;",
+	"ALTER TABLE drills ADD COLUMN participants TEXT;",
+	"CREATE TABLE records ("
+	"  id INTEGER PRIMARY KEY,"
+	"  drill_id INTEGER NOT NULL REFERENCES drills(id),"
+	"  kind TEXT NOT NULL CHECK (kind IN"
+	"    ('finding', 'action', 'action-closed', 'note', 'signoff')),"
+	"  severity TEXT CHECK (severity IN ('critical', 'high', 'medium', 'low')),"
+	"  root_cause TEXT,"
+	"  owner TEXT,"
+	"  due TEXT,"
+	"  action_id INTEGER REFERENCES records(id),"
+	"  retest_drill_id INTEGER REFERENCES drills(id),"
+	"  text TEXT NOT NULL,"
+	"  author TEXT,"
+	"  author_role TEXT,"
+	"  created_real_ns INTEGER NOT NULL,"
+	"  created_utc TEXT NOT NULL,"
+	"  key_id TEXT,"
+	"  public_key TEXT,"
+	"  signature TEXT,"
+	"  chain_seq INTEGER UNIQUE,"
+	"  prev_hash TEXT,"
+	"  hash TEXT,"
+	"  field_digests TEXT);",
+	"CREATE INDEX records_by_drill ON records(drill_id, id);",
+	"CREATE UNIQUE INDEX records_one_close ON records(action_id) WHERE kind = 'action-closed';",
+	"CREATE VIEW findings AS SELECT id, drill_id, severity, root_cause, text, author,"
+	"  author_role, created_utc FROM records WHERE kind = 'finding';",
+	"CREATE VIEW actions AS SELECT a.id, a.drill_id, a.owner, a.due, a.text, a.author,"
+	"  a.created_utc, CASE WHEN c.id IS NULL THEN 'open' ELSE 'closed' END AS state,"
+	"  c.created_utc AS closed_utc, c.retest_drill_id"
+	"  FROM records a LEFT JOIN records c ON c.kind = 'action-closed' AND c.action_id = a.id"
+	"  WHERE a.kind = 'action';",
+	"CREATE VIEW signoffs AS SELECT id, drill_id, author AS name, author_role AS role,"
+	"  key_id, created_utc FROM records WHERE kind = 'signoff';",
+	NULL,
+};
+
 /* migrations[i] takes schema version i to i + 1. Only ever append. */
 static const char *const *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -98,6 +98,15 @@ struct store_drill {
 	bool has_rpo_objective;
 	int64_t rpo_objective_ns;
 	char recovery_criterion[256]; /* "all of [web, db] stable 2.0 s within 5m00s" */
+	/*
+	 * The scope as the scenario stated it (description, scope-rationale)
+	 * and who took part: "ROLE=NAME" lines, one per role; a role the
+	 * scenario's team: expects but nobody filled is "ROLE=" (schema 5;
+	 * "" in drills recorded before).
+	 */
+	char description[1024];
+	char scope_rationale[1024];
+	char participants[1024];
 };
 
 /*
@@ -261,6 +270,60 @@ FD_MUST_CHECK int store_journal_set_states(struct store *st, const int64_t *rows
 int store_journal_list_active(struct store *st, struct store_fault **out, size_t *n,
 			      struct fd_error *err);
 void store_faults_free(struct store_fault *f, size_t n);
+
+/* ---- the drill's record book (store_records.c) -------------------------- */
+
+/*
+ * What people add to a drill's evidence after (or while) it ran: findings,
+ * remediation actions, the closing of an action (by a retest drill),
+ * lessons learned, and sign-offs. Append-only: a row is sealed into the
+ * "records" hash chain in the transaction that writes it and never
+ * changes; an action is closed by a new row, not by an update.
+ */
+enum store_record_kind {
+	STORE_RECORD_FINDING,
+	STORE_RECORD_ACTION,
+	STORE_RECORD_ACTION_CLOSED,
+	STORE_RECORD_NOTE,
+	STORE_RECORD_SIGNOFF,
+};
+
+const char *store_record_kind_name(enum store_record_kind k); /* "finding", "action-closed", ... */
+
+struct store_record {
+	int64_t id;
+	int64_t drill_id;
+	enum store_record_kind kind;
+	char severity[16];        /* finding: critical, high, medium, low */
+	char root_cause[512];     /* finding, optional */
+	char owner[128];          /* action */
+	char due[16];             /* action: YYYY-MM-DD */
+	int64_t action_id;        /* action-closed: the action it closes */
+	int64_t retest_drill_id;  /* action-closed: the drill that proved the fix (0: none) */
+	char text[1024];          /* what was found, done, learned; a sign-off's signed statement */
+	char author[128];         /* who recorded it (a sign-off: the approver) */
+	char author_role[64];     /* their role in the drill, "" when none */
+	int64_t created_real_ns;  /* filled by store_add_record when 0 */
+	char key_id[17];          /* sign-off: first 16 hex of sha256(public key) */
+	char public_key[64];      /* sign-off: base64 Ed25519 public key */
+	char signature[96];       /* sign-off: base64 Ed25519 signature over text */
+	int64_t chain_seq;        /* its place in the records chain (filled when written) */
+	char hash[65];
+};
+
+/*
+ * Validates and appends rec (fills id, created_real_ns, chain_seq, hash).
+ * FD_ERR_INPUT errors: no such drill; a finding without a known severity;
+ * an action without owner or with a due date that is not YYYY-MM-DD; a
+ * closing of a row that is not an action, or of one already closed
+ * (-EALREADY); a retest drill that does not exist.
+ */
+FD_MUST_CHECK int store_add_record(struct store *st, struct store_record *rec, struct fd_error *err);
+
+/* The records of drill_id (0: every drill) in the order written. */
+int store_list_records(struct store *st, int64_t drill_id, struct store_record **out, size_t *n,
+		       struct fd_error *err);
+int store_get_record(struct store *st, int64_t id, struct store_record *out, struct fd_error *err);
 
 /* ---- reading (reports) -------------------------------------------------- */
 

@@ -84,7 +84,7 @@ static const char *const drill_fields[] = {
 	"holder_pid", "holder_start", "holder_host",
 	/* added later: NULL in rows sealed before them, and then left out of the hash */
 	"evidence", "objectives_recorded", "rto_objective_ns", "rpo_objective_ns",
-	"recovery_criterion",
+	"recovery_criterion", "description", "scope_rationale", "participants",
 };
 
 #define DRILL_FIELDS_V1 19
@@ -100,6 +100,13 @@ static const char *const iteration_fields[] = {
 
 #define ITERATION_FIELDS_V1 22
 
+/* Sealed as each row is written (schema 5): every column is there from the start. */
+static const char *const record_fields[] = {
+	"id", "drill_id", "kind", "severity", "root_cause", "owner", "due", "action_id",
+	"retest_drill_id", "text", "author", "author_role", "created_real_ns", "created_utc",
+	"key_id", "public_key", "signature",
+};
+
 struct chain_def {
 	const char *table;
 	const char *const *fields;
@@ -113,6 +120,7 @@ static const struct chain_def defs[] = {
 	[CHAIN_DRILLS] = { "drills", drill_fields, N_OF(drill_fields), DRILL_FIELDS_V1 },
 	[CHAIN_ITERATIONS] = { "iterations", iteration_fields, N_OF(iteration_fields),
 			       ITERATION_FIELDS_V1 },
+	[CHAIN_RECORDS] = { "records", record_fields, N_OF(record_fields), N_OF(record_fields) },
 };
 
 static void app(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -732,9 +740,10 @@ int store_chain_seal(struct store *st, enum store_chain_table t, int64_t row_id,
 	/* The chain head read here and the link written below must be one
 	 * step: only inside the caller's write transaction is no other writer
 	 * between them (two rows with one chain_seq would break the chain). */
-	assert(t == CHAIN_DRILLS || t == CHAIN_ITERATIONS);
+	assert(t == CHAIN_DRILLS || t == CHAIN_ITERATIONS || t == CHAIN_RECORDS);
 	assert(!sqlite3_get_autocommit(st->db));
-	rc = write_evidence(st, t, row_id, err);
+	/* records are themselves evidence: they have no rows beneath them */
+	rc = t == CHAIN_RECORDS ? 0 : write_evidence(st, t, row_id, err);
 	if (!rc)
 		rc = last_link(st, d, &seq, prev, err);
 	if (rc)
@@ -914,18 +923,23 @@ static int verify_table(struct verify *v, const struct chain_def *d, struct fd_e
 	return rc;
 }
 
-/* Finished rows outside the chain: someone cleared their chain columns. */
+/* Finished rows outside the chain: someone cleared their chain columns.
+ * A record is sealed as it is written, so none may be outside it. */
 static int verify_unsealed(struct verify *v, const struct chain_def *d, struct fd_error *err)
 {
-	char *sql = sqlite3_mprintf("SELECT id, outcome FROM %s WHERE chain_seq IS NULL AND "
-				    "(outcome <> 'running' OR hash IS NOT NULL)", d->table);
+	char *sql = d == &defs[CHAIN_RECORDS]
+			    ? sqlite3_mprintf("SELECT id, kind FROM %s WHERE chain_seq IS NULL",
+					      d->table)
+			    : sqlite3_mprintf("SELECT id, outcome FROM %s WHERE chain_seq IS NULL AND "
+					      "(outcome <> 'running' OR hash IS NOT NULL)", d->table);
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(v->st->db, sql, -1, &s, NULL);
 
 	while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-		problem(v, "%s row %lld: outcome \"%s\" but not in the hash chain "
+		problem(v, "%s row %lld: %s \"%s\" but not in the hash chain "
 			   "(its chain columns were cleared)", d->table,
-			(long long)sqlite3_column_int64(s, 0), sqlite3_column_text(s, 1));
+			(long long)sqlite3_column_int64(s, 0), sqlite3_column_name(s, 1),
+			sqlite3_column_text(s, 1));
 		rc = SQLITE_OK;
 	}
 	rc = rc == SQLITE_DONE ? 0 : store_sql_error(v->st, err, rc, "reading the hash chain");

@@ -105,7 +105,7 @@ int store_read_rows(struct store *st, sqlite3_stmt *s, store_row_fn fn, size_t s
 
 /* ---- hash chain (store_chain.c) ----------------------------------------- */
 
-enum store_chain_table { CHAIN_DRILLS, CHAIN_ITERATIONS };
+enum store_chain_table { CHAIN_DRILLS, CHAIN_ITERATIONS, CHAIN_RECORDS };
 
 /* Seals row_id into the chain (inside an open transaction); fills hash. */
 int store_chain_seal(struct store *st, enum store_chain_table t, int64_t row_id,

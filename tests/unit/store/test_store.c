@@ -161,11 +161,11 @@ static void test_open_migrate_reopen(void **state)
 
 
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 4);
+	assert_int_equal(store_schema_version(fx->st), 5);
 	store_close(fx->st);
 	fx->st = NULL;
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 4);
+	assert_int_equal(store_schema_version(fx->st), 5);
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('iterations')"
 		  " WHERE name IN ('rto_early_ms', 'rto_late_ms')");
 	assert_string_equal(v, "2");
@@ -228,9 +228,17 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	raw_exec(fx->path, "ALTER TABLE scenarios DROP COLUMN seal");
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN evidence");
 	raw_exec(fx->path, "ALTER TABLE iterations DROP COLUMN evidence");
+	/* and version 5's scope, participants and record book */
+	raw_exec(fx->path, "DROP VIEW findings");
+	raw_exec(fx->path, "DROP VIEW actions");
+	raw_exec(fx->path, "DROP VIEW signoffs");
+	raw_exec(fx->path, "DROP TABLE records");
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN description");
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN scope_rationale");
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN participants");
 	raw_exec(fx->path, "PRAGMA user_version = 2");
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 4);
+	assert_int_equal(store_schema_version(fx->st), 5);
 	assert_int_equal(store_get_drill(fx->st, id, &got, &err), 0);
 	assert_string_equal(got.scenario_name, "old");
 	assert_false(got.objectives_recorded);
@@ -1088,6 +1096,90 @@ static void test_journal_batches(void **state)
 	assert_int_equal(journal_active(st), 0);
 }
 
+/* ---- the record book ------------------------------------------------------- */
+
+static int64_t add_rec(struct store *st, struct store_record *r, int want_rc)
+{
+	struct fd_error err = { 0 };
+
+	assert_int_equal(store_add_record(st, r, &err), want_rc);
+	return want_rc ? 0 : r->id;
+}
+
+static void test_records(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	struct store_record *list = NULL;
+	int64_t drill = begin_drill(st, "s1", "staging", 0), retest = begin_drill(st, "s1", "staging", 0);
+	struct store_record f = { .drill_id = drill, .kind = STORE_RECORD_FINDING,
+				  .severity = "high", .root_cause = "TTL 300 s",
+				  .text = "DNS failover took 4 minutes", .author = "bob",
+				  .author_role = "scribe" };
+	struct store_record a = { .drill_id = drill, .kind = STORE_RECORD_ACTION, .owner = "carol",
+				  .due = "2027-01-31", .text = "lower the TTL to 30 s" };
+	struct store_record c = { .drill_id = drill, .kind = STORE_RECORD_ACTION_CLOSED };
+	struct store_record bad = f;
+	size_t n = 0;
+	char got[80];
+
+	add_rec(st, &f, 0);
+	assert_int_equal(f.chain_seq, 1);
+	assert_int_equal(strlen(f.hash), 64);
+	add_rec(st, &a, 0);
+	assert_int_equal(a.chain_seq, 2);
+
+	/* what cannot be recorded is refused, and nothing is written */
+	snprintf(bad.severity, sizeof(bad.severity), "urgent");
+	add_rec(st, &bad, -EINVAL);
+	bad = a;
+	snprintf(bad.due, sizeof(bad.due), "2027-02-30");
+	add_rec(st, &bad, -EINVAL);
+	bad = a;
+	bad.owner[0] = '\0';
+	add_rec(st, &bad, -EINVAL);
+	bad = f;
+	bad.drill_id = 999;
+	add_rec(st, &bad, -ENOENT);
+	c.action_id = f.id; /* a finding is not an action */
+	add_rec(st, &c, -ENOENT);
+	c.action_id = a.id;
+	c.retest_drill_id = 999;
+	add_rec(st, &c, -ENOENT);
+	c.retest_drill_id = retest;
+	add_rec(st, &c, 0);
+	c.id = 0;
+	assert_int_equal(store_add_record(st, &c, &err), -EALREADY);
+	assert_non_null(strstr(err.msg, "already closed"));
+
+	assert_int_equal(store_list_records(st, drill, &list, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(list[0].kind, STORE_RECORD_FINDING);
+	assert_string_equal(list[0].root_cause, "TTL 300 s");
+	assert_string_equal(list[0].author_role, "scribe");
+	assert_int_equal(list[2].kind, STORE_RECORD_ACTION_CLOSED);
+	assert_int_equal(list[2].action_id, a.id);
+	assert_int_equal(list[2].retest_drill_id, retest);
+	free(list);
+	raw_query(fx->path, got, sizeof(got), "SELECT state || ' ' || retest_drill_id FROM actions");
+	snprintf(bad.text, sizeof(bad.text), "closed %lld", (long long)retest);
+	assert_string_equal(got, bad.text);
+	assert_int_equal(store_verify_chain(st, &err), 0);
+
+	/* the book is append-only: an edit and a removal are both named */
+	raw_exec(fx->path, "UPDATE records SET severity = 'low' WHERE id = %lld", (long long)f.id);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	snprintf(got, sizeof(got), "records row %lld ", (long long)f.id);
+	assert_non_null(strstr(err.msg, got));
+	assert_non_null(strstr(err.msg, "severity (now \"low\")"));
+	raw_exec(fx->path, "UPDATE records SET severity = 'high' WHERE id = %lld", (long long)f.id);
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	raw_exec(fx->path, "DELETE FROM records WHERE id = %lld", (long long)a.id);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "records: chain entries 2..2 are missing"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1111,6 +1203,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_batches, setup, teardown),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_records, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
