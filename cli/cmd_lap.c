@@ -10,17 +10,20 @@
 
 #include "cli.h"
 #include "drill.h"
+#include "fd_user.h"
 
 int cmd_lap(struct cli_ctx *ctx, int argc, char **argv)
 {
-	char note[400] = "", reply[512];
+	char note[400] = "", reply[512], who[128];
 	struct fd_error err;
 	size_t used = 0;
 	int rc;
 
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		cli_print_usage(cli_find_command("lap"), stdout);
-		printf("  NOTE (optional) is stored with the lap. Use the same --db as the drill.\n");
+		printf("  NOTE (optional) is stored with the lap, with who marked it (SUDO_USER or\n"
+		       "  the login name) under their role in the drill (run --role ROLE=NAME).\n"
+		       "  Use the same --db as the drill.\n");
 		return EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -32,7 +35,8 @@ int cmd_lap(struct cli_ctx *ctx, int argc, char **argv)
 		used += (size_t)n;
 	}
 	fd_error_clear(&err);
-	rc = drill_lap_send(ctx->db_path, note, reply, sizeof(reply), &err);
+	fd_operator_name(NULL, who, sizeof(who));
+	rc = drill_lap_send(ctx->db_path, who, note, reply, sizeof(reply), &err);
 	if (rc == -EAGAIN) {
 		fprintf(stderr, "firedrill lap: %s\n", err.msg);
 		return EXIT_MISSED;

@@ -28,6 +28,8 @@ struct run_flags {
 	unsigned iterations;
 	bool dry_run;
 	const char *sign; /* secret key: seal the drill when it ends */
+	const char *roles[32]; /* --role ROLE=NAME */
+	size_t n_roles;
 };
 
 struct live {
@@ -77,6 +79,15 @@ static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_fl
 			f->operator_name = argv[++i];
 		} else if (strcmp(a, "--sign") == 0 && i + 1 < argc) {
 			f->sign = argv[++i];
+		} else if (strcmp(a, "--role") == 0 && i + 1 < argc) {
+			struct fd_error err = { 0 };
+
+			if (drill_role_check(argv[++i], &err) < 0)
+				return cli_usage_error("run", "%s", err.msg);
+			if (f->n_roles == sizeof(f->roles) / sizeof(f->roles[0]))
+				return cli_usage_error("run", "--role: at most %zu participants",
+						       sizeof(f->roles) / sizeof(f->roles[0]));
+			f->roles[f->n_roles++] = argv[i];
 		} else if (strcmp(a, "--dry-run") == 0) {
 			f->dry_run = true;
 		} else if (strcmp(a, "--json") == 0) {
@@ -378,6 +389,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		       "  the steady state and prepares the faults without injecting or recording\n"
 		       "  (with --json: the plan as `firedrill plan --json` prints it, plus \"preflight\").\n"
 		       "  Manual runbook steps: press Enter here, or run `firedrill lap` elsewhere.\n"
+		       "  --role ROLE=NAME (repeatable) records who takes part, e.g. --role\n"
+		       "  incident-commander=alice; the scenario's team: lists the roles it expects.\n"
 		       "  --sign KEY seals the drill when it ends: DB.drill-ID.seal, signed with\n"
 		       "  KEY (firedrill keygen); check it with `firedrill verify --seal FILE [REPORT]`.\n");
 		return EXIT_OK;
@@ -396,6 +409,8 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	o.environment = f.env;
 	o.operator_name = f.operator_name; /* NULL: the invoking user (fd_operator_name) */
 	o.iterations = f.iterations;
+	o.roles = f.roles;
+	o.n_roles = f.n_roles;
 	o.dry_run = f.dry_run;
 	o.force = ctx->force;
 	o.stop = cli_catch_stop_signals();

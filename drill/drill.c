@@ -289,6 +289,9 @@ static int begin_drill(struct drill *d, int n_stale, const struct leftovers *lef
 	drill_textf(dr.environment, sizeof(dr.environment), "%s", d->environment);
 	fd_operator_name(d->o->operator_name, dr.operator_name, sizeof(dr.operator_name));
 	drill_objectives_fill(s, &dr);
+	drill_scope_fill(s, d->o, &dr);
+	drill_textf(d->participants, sizeof(d->participants), "%s", dr.participants);
+	drill_textf(d->operator_name, sizeof(d->operator_name), "%s", dr.operator_name);
 	if (gethostname(dr.host, sizeof(dr.host)) < 0)
 		drill_textf(dr.host, sizeof(dr.host), "unknown");
 	drill_textf(dr.tool_version, sizeof(dr.tool_version), "firedrill %s", FD_VERSION);

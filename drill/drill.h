@@ -93,6 +93,10 @@ struct drill_opts {
 	bool force;                 /* allow guarded targets */
 	bool no_guardian;           /* tests only */
 	const char *note;           /* stored with the drill (e.g. the lab's tuning) */
+	/* Who takes part, "ROLE=NAME" each (run --role; drill_role_check): stored
+	 * with the drill beside the roles the scenario's team: expects. */
+	const char *const *roles;
+	size_t n_roles;
 	/* Enter marks the current manual step done when >= 0 (a terminal). */
 	int lap_tty_fd;
 	/* Set to non-zero (by a signal handler) to abort: revert, record ABORTED. */
@@ -106,6 +110,16 @@ struct drill_opts {
 
 /* Fills defaults: lap_tty_fd -1, everything else zero. */
 void drill_opts_init(struct drill_opts *o);
+
+/* 0 when arg is "ROLE=NAME" with ROLE in [a-z0-9-]+ (at most 63) and a NAME;
+ * else -EINVAL with err saying what is wrong (FD_ERR_INPUT). */
+int drill_role_check(const char *arg, struct fd_error *err);
+
+/*
+ * The role of name in participants ("ROLE=NAME" lines, as stored with the
+ * drill) into role (its first role; "" when it has none). Returns role.
+ */
+char *drill_role_of(const char *participants, const char *name, char *role, size_t len);
 
 /* A flow that hit a drop/reject fault while it was applied: a dependency
  * the scenario's author may not have known about. */
@@ -240,12 +254,14 @@ int drill_hold_reap(pid_t pid);
 
 /*
  * `firedrill lap`: asks the drill running on the store at db_path to mark
- * its current manual step done, with an optional note. On success reply
- * holds the drill's answer ("lap: Swap DNS (2m13s)"). -ENOENT when no drill
- * is listening, -EAGAIN when no manual step is waiting (reply says so).
+ * its current manual step done, with an optional note. who (NULL: not
+ * said) is the person; the lap is recorded under their role in the drill.
+ * On success reply holds the drill's answer ("lap: Swap DNS (2m13s)").
+ * -ENOENT when no drill is listening, -EAGAIN when no manual step is
+ * waiting (reply says so).
  */
-int drill_lap_send(const char *db_path, const char *note, char *reply, size_t reply_len,
-		   struct fd_error *err);
+int drill_lap_send(const char *db_path, const char *who, const char *note, char *reply,
+		   size_t reply_len, struct fd_error *err);
 
 /*
  * The per-scope lock drill_run() takes (RUNDIR/scope-NAME.lock, flock), for

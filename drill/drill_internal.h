@@ -106,7 +106,8 @@ int lap_server_open(const char *db_path, struct lap_server **out, struct fd_erro
  * copies its note (may be empty); the caller must answer it with
  * lap_server_reply() before polling again. Returns 0 when none is waiting.
  */
-int lap_server_poll(struct lap_server *ls, char *note, size_t note_len);
+/* A lap request: its sender's name into who ("" when not said) and its note. */
+int lap_server_poll(struct lap_server *ls, char *who, size_t who_len, char *note, size_t note_len);
 void lap_server_reply(struct lap_server *ls, bool done, const char *text);
 void lap_server_close(struct lap_server *ls); /* removes the socket file; NULL ok */
 
@@ -217,6 +218,10 @@ char *drill_criterion_text(const struct scenario *s, const struct scenario_crite
 
 /* Sets d's objective fields (RTO, RPO, recovery criterion) from s. */
 void drill_objectives_fill(const struct scenario *s, struct store_drill *d);
+/* The scope (description, scope-rationale) and the participants: each
+ * team: role with who fills it (or "ROLE=" when nobody), then the other
+ * --role roles in the order given. */
+void drill_scope_fill(const struct scenario *s, const struct drill_opts *o, struct store_drill *d);
 
 /* ==== the runner (drill.c, drill_phases.c, drill_timeline.c, drill_flows.c) ==== */
 
@@ -251,6 +256,8 @@ struct drill {
 	unsigned iterations;
 	int64_t drill_id;
 	const char *environment;
+	char participants[1024]; /* as stored with the drill: who laps under which role */
+	char operator_name[128];
 	struct notifier *notify;
 	char notify_error[FD_ERROR_MSG_MAX]; /* the notifier could not start */
 

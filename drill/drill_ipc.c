@@ -282,10 +282,10 @@ fail:
 	return rc;
 }
 
-int lap_server_poll(struct lap_server *ls, char *note, size_t note_len)
+int lap_server_poll(struct lap_server *ls, char *who, size_t who_len, char *note, size_t note_len)
 {
 	struct pollfd pfd;
-	char msg[LAP_MSG_MAX];
+	char msg[LAP_MSG_MAX], *body;
 	ssize_t n;
 	int fd;
 
@@ -303,8 +303,15 @@ int lap_server_poll(struct lap_server *ls, char *note, size_t note_len)
 			continue;
 		}
 		msg[n] = '\0';
-		msg[strcspn(msg, "\n")] = '\0';
-		snprintf(note, note_len, "%s", msg);
+		body = msg;
+		if (who_len)
+			*who = '\0';
+		if (strncmp(msg, "by ", 3) == 0 && strchr(msg, '\n')) {
+			body = strchr(msg, '\n') + 1;
+			snprintf(who, who_len, "%.*s", (int)(body - msg - 4), msg + 3);
+		}
+		body[strcspn(body, "\n")] = '\0';
+		snprintf(note, note_len, "%s", body);
 		ls->conn_fd = fd;
 		return 1;
 	}
@@ -341,8 +348,8 @@ void lap_server_close(struct lap_server *ls)
 
 /* ---- lap socket: client (`firedrill lap`) -------------------------------- */
 
-int drill_lap_send(const char *db_path, const char *note, char *reply, size_t reply_len,
-		   struct fd_error *err)
+int drill_lap_send(const char *db_path, const char *who, const char *note, char *reply,
+		   size_t reply_len, struct fd_error *err)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], msg[LAP_MSG_MAX];
 	struct sockaddr_un sa;
@@ -369,7 +376,11 @@ int drill_lap_send(const char *db_path, const char *note, char *reply, size_t re
 				  strerror(errno));
 		goto out;
 	}
-	snprintf(msg, sizeof(msg), "%s", note ? note : "");
+	/* "by WHO\nNOTE": the drill records the lap under who's role */
+	if (who && *who && !strchr(who, '\n'))
+		snprintf(msg, sizeof(msg), "by %s\n%s", who, note ? note : "");
+	else
+		snprintf(msg, sizeof(msg), "%s", note ? note : "");
 	/* A zero-length message reads as EOF on the other side, so an empty
 	 * note travels as a newline (the drill strips it). */
 	if (send(fd, *msg ? msg : "\n", *msg ? strlen(msg) : 1, MSG_NOSIGNAL) < 0) {

@@ -6,6 +6,8 @@
  */
 #include "drill_internal.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,3 +56,82 @@ void drill_objectives_fill(const struct scenario *s, struct store_drill *d)
 	drill_criterion_text(s, &s->recovery, d->recovery_criterion, sizeof(d->recovery_criterion));
 }
 
+
+/* ---- scope and participants ------------------------------------------------- */
+
+int drill_role_check(const char *arg, struct fd_error *err)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : 0;
+
+	if (!eq || len == 0 || len > 63 || strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789-") != len)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
+				    "--role: expected ROLE=NAME with ROLE in lowercase letters, "
+				    "digits and dashes, got \"%s\"", arg);
+	if (!eq[1] || strpbrk(eq + 1, "\n\r\t"))
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
+				    "--role %.*s: expected a name after '=' (one line)", (int)len, arg);
+	return 0;
+}
+
+/* The NAME of the first "ROLE=NAME" in o->roles for the role of len bytes, or NULL. */
+static const char *filled_by(const struct drill_opts *o, const char *role, size_t len)
+{
+	for (size_t i = 0; i < o->n_roles; i++)
+		if (strncmp(o->roles[i], role, len) == 0 && o->roles[i][len] == '=')
+			return o->roles[i] + len + 1;
+	return NULL;
+}
+
+static bool in_team(const struct scenario *s, const char *role, size_t len)
+{
+	for (size_t i = 0; i < s->n_team; i++)
+		if (strlen(s->team[i]) == len && strncmp(s->team[i], role, len) == 0)
+			return true;
+	return false;
+}
+
+void drill_scope_fill(const struct scenario *s, const struct drill_opts *o, struct store_drill *d)
+{
+	size_t at = 0;
+
+	snprintf(d->description, sizeof(d->description), "%s", s->description ? s->description : "");
+	snprintf(d->scope_rationale, sizeof(d->scope_rationale), "%s",
+		 s->scope_rationale ? s->scope_rationale : "");
+	d->participants[0] = '\0';
+	for (size_t i = 0; i < s->n_team; i++) {
+		const char *who = filled_by(o, s->team[i], strlen(s->team[i]));
+
+		append(d->participants, sizeof(d->participants), &at, s->team[i]);
+		append(d->participants, sizeof(d->participants), &at, "=");
+		append(d->participants, sizeof(d->participants), &at, who ? who : "");
+		append(d->participants, sizeof(d->participants), &at, "\n");
+	}
+	for (size_t i = 0; i < o->n_roles; i++) {
+		size_t len = strcspn(o->roles[i], "=");
+
+		/* a team role's first filler is on its team line already */
+		if (in_team(s, o->roles[i], len) &&
+		    filled_by(o, o->roles[i], len) == o->roles[i] + len + 1)
+			continue;
+		append(d->participants, sizeof(d->participants), &at, o->roles[i]);
+		append(d->participants, sizeof(d->participants), &at, "\n");
+	}
+}
+
+char *drill_role_of(const char *participants, const char *name, char *role, size_t len)
+{
+	size_t nlen = strlen(name);
+
+	if (len)
+		*role = '\0';
+	for (const char *p = participants; p && *p && nlen; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		const char *eq = strchr(p, '='), *end = p + strcspn(p, "\n");
+
+		if (eq && eq < end && (size_t)(end - eq - 1) == nlen && strncmp(eq + 1, name, nlen) == 0) {
+			snprintf(role, len, "%.*s", (int)(eq - p), p);
+			break;
+		}
+	}
+	return role;
+}

@@ -17,14 +17,31 @@
 
 /* ---- laps and steps -------------------------------------------------------- */
 
-static void mark_lap(struct drill *d, const char *note, bool *done, char *reply, size_t len)
+/* "by alice (incident-commander): NOTE": who marked it, under their drill role. */
+static void lap_text(const struct drill *d, const char *who, const char *note, char *buf,
+		     size_t len)
+{
+	char role[64];
+
+	if (!who || !*who) {
+		drill_textf(buf, len, "%s", note);
+		return;
+	}
+	drill_role_of(d->participants, who, role, sizeof(role));
+	drill_textf(buf, len, "by %s%s%s%s%s%s", who, *role ? " (" : "", role, *role ? ")" : "",
+		    *note ? ": " : "", note);
+}
+
+static void mark_lap(struct drill *d, const char *who, const char *note, bool *done, char *reply,
+		     size_t len)
 {
 	struct store_lap lap;
-	char dur[32];
+	char dur[32], text[600];
 	long idx = -EAGAIN;
 
+	lap_text(d, who, note, text, sizeof(text));
 	if (d->steps && d->phase == DRILL_PHASE_WATCH)
-		idx = step_runner_mark(d->steps, fd_mono_ns(), note, &lap);
+		idx = step_runner_mark(d->steps, fd_mono_ns(), text, &lap);
 	*done = idx >= 0;
 	if (idx < 0) {
 		drill_textf(reply, len, "no manual step is waiting (phase %s)", drill_phase_name(d->phase));
@@ -38,13 +55,13 @@ static void mark_lap(struct drill *d, const char *note, bool *done, char *reply,
 /* Enter on the terminal and `firedrill lap` requests. */
 static void serve_laps(struct drill *d)
 {
-	char note[512], reply[512], line[256];
+	char note[512], reply[512], line[256], who[128];
 	struct pollfd pfd;
 	bool done;
 	ssize_t n;
 
-	while (d->laps && lap_server_poll(d->laps, note, sizeof(note)) == 1) {
-		mark_lap(d, note, &done, reply, sizeof(reply));
+	while (d->laps && lap_server_poll(d->laps, who, sizeof(who), note, sizeof(note)) == 1) {
+		mark_lap(d, who, note, &done, reply, sizeof(reply));
 		lap_server_reply(d->laps, done, reply);
 	}
 	if (d->o->lap_tty_fd < 0)
@@ -55,7 +72,8 @@ static void serve_laps(struct drill *d)
 		if (n <= 0)
 			break;
 		if (memchr(line, '\n', (size_t)n))
-			mark_lap(d, "Enter on the terminal", &done, reply, sizeof(reply));
+			mark_lap(d, d->operator_name, "Enter on the terminal", &done, reply,
+				 sizeof(reply));
 	}
 }
 

@@ -29,6 +29,31 @@ static int s_description(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_read_str(c, v, &((struct scenario *)obj)->description);
 }
 
+static int s_scope_rationale(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_str(c, v, &((struct scenario *)obj)->scope_rationale);
+}
+
+static int team_item(struct lctx *c, const struct ynode *v, void *out)
+{
+	return scenario_read_name(c, v, out, 63);
+}
+
+/* team: the roles a drill of this scenario expects (incident-commander, scribe, ...). */
+static int s_team(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+	int r = scenario_read_strs(c, v, &s->team, &s->n_team, team_item);
+
+	/* one scalar is a team of one; a list item i was read into team[i] */
+	for (size_t i = 1; !r && v->type == YNODE_SEQ && i < s->n_team; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->team[i], s->team[j]) == 0)
+				return scenario_fail(c, v->kids[i], "team: role \"%s\" is listed twice",
+						     s->team[i]);
+	return r;
+}
+
 static int s_environment(struct lctx *c, const struct ynode *v, void *obj)
 {
 	return scenario_read_str(c, v, &((struct scenario *)obj)->environment);
@@ -107,6 +132,8 @@ static int s_scope(struct lctx *c, const struct ynode *v, void *obj)
 static const struct field scenario_fields[] = {
 	{ "name", s_name, ALL_KINDS, 0, false },
 	{ "description", s_description, 0, 0, false },
+	{ "scope-rationale", s_scope_rationale, 0, 0, false },
+	{ "team", s_team, 0, 0, false },
 	{ "environment", s_environment, 0, 0, false },
 	{ "iterations", s_iterations, 0, 0, false },
 	{ "cool-down", s_cool_down, 0, 0, false },
@@ -372,6 +399,10 @@ void scenario_free(struct scenario *s)
 	free(s->text);
 	free(s->name);
 	free(s->description);
+	free(s->scope_rationale);
+	for (size_t i = 0; i < s->n_team; i++)
+		free(s->team[i]);
+	free(s->team);
 	free(s->environment);
 	free(s->netns);
 	for (size_t i = 0; s->faults && i < s->n_faults; i++)

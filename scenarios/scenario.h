@@ -289,6 +289,9 @@ struct scenario {
 
 	char *name;
 	char *description;
+	char *scope_rationale; /* why this scope was chosen (evidence reports) */
+	char **team;           /* role names the drill expects filled (--role ROLE=NAME) */
+	size_t n_team;
 	char *environment; /* default "default" */
 	unsigned iterations; /* default 1 */
 	int64_t cool_down_ns;

@@ -162,6 +162,11 @@ static void print_header(FILE *out, const struct scenario *s)
 	fprintf(out, ", RPO %s\n", s->has_rpo_objective ? dur(s->rpo_objective_ns, a, sizeof(a)) : "none");
 	fprintf(out, "  scope: %s%s\n", s->netns ? "network namespace " : "the current network namespace",
 		s->netns ? s->netns : "");
+	if (s->scope_rationale)
+		fprintf(out, "  scope rationale: %s\n", s->scope_rationale);
+	for (size_t i = 0; i < s->n_team; i++)
+		fprintf(out, "%s%s%s", i ? ", " : "  team (--role ROLE=NAME): ", s->team[i],
+			i + 1 == s->n_team ? "\n" : "");
 }
 
 static void print_faults(FILE *out, const struct scenario_plan *p, int *step)

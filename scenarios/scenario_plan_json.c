@@ -243,7 +243,7 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 {
 	const struct scenario *s = p->s;
 	json_t *faults = json_array(), *probes = json_array(), *stop_if = json_array();
-	json_t *steps = json_array();
+	json_t *steps = json_array(), *plan;
 
 	for (size_t i = 0; i < s->n_faults; i++)
 		json_array_append_new(faults, fault_json(&p->faults[i]));
@@ -258,7 +258,7 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 						       "name", s->steps[i].name, "manual", s->steps[i].manual,
 						       "run", scenario_plan_str_or_null(s->steps[i].run), "timeout_ms",
 						       scenario_plan_ms(s->steps[i].timeout_ns)));
-	return json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:{s:o, s:o}, s:{s:o},"
+	plan = json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:{s:o, s:o}, s:{s:o},"
 			 " s:o, s:{s:o}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "plan_version", 1, "scenario", s->name, "path", s->path, "sha256", s->sha256,
 			 "description", scenario_plan_str_or_null(s->description), "environment", s->environment,
@@ -274,4 +274,15 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 			 "failback", s->has_failback ? failback_json(s) : json_null(),
 			 "notify", notify_json(s), "guards", guards_json(p), "warnings", warnings_json(p),
 			 "revert", json_string("every fault, in reverse order"));
+	/* keys of schema-5 scenarios, only when used: older plans stay byte-identical */
+	if (plan && s->scope_rationale)
+		json_object_set_new(plan, "scope_rationale", json_string(s->scope_rationale));
+	if (plan && s->n_team) {
+		json_t *team = json_array();
+
+		for (size_t k = 0; k < s->n_team; k++)
+			json_array_append_new(team, json_string(s->team[k]));
+		json_object_set_new(plan, "team", team);
+	}
+	return plan;
 }

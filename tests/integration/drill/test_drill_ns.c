@@ -712,7 +712,7 @@ static void *lap_later(void *arg)
 	fdt_wait_until(fdt_flag_set, (void *)&watching, 10000, 10);
 	usleep(300000);
 	set_backend("10.250.2.1");
-	*rc = drill_lap_send(db, "switched by hand", reply, sizeof(reply), &e);
+	*rc = drill_lap_send(db, NULL, "switched by hand", reply, sizeof(reply), &e);
 	if (*rc < 0)
 		fprintf(stderr, "lap: %s\n", e.msg);
 	return NULL;

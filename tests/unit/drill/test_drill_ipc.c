@@ -80,30 +80,31 @@ static void no_drill_listening(void **state)
 
 	(void)state;
 	fd_error_clear(&e);
-	assert_int_equal(drill_lap_send(db, "x", reply, sizeof(reply), &e), -ENOENT);
+	assert_int_equal(drill_lap_send(db, NULL, "x", reply, sizeof(reply), &e), -ENOENT);
 	assert_non_null(strstr(e.msg, "no drill"));
-	assert_int_equal(drill_lap_send("/nonexistent/x.db", NULL, reply, sizeof(reply), &e), -ENOENT);
+	assert_int_equal(drill_lap_send("/nonexistent/x.db", NULL, NULL, reply, sizeof(reply), &e), -ENOENT);
 }
 
 /* Forks a `firedrill lap NOTE`; the child's exit code says what it got. */
-static pid_t spawn_client(const char *note, int expect_rc, const char *expect_reply)
+static pid_t spawn_client(const char *who, const char *note, int expect_rc,
+			  const char *expect_reply)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
 		char reply[256];
 		struct fd_error e;
-		int rc = drill_lap_send(db, note, reply, sizeof(reply), &e);
+		int rc = drill_lap_send(db, who, note, reply, sizeof(reply), &e);
 
 		_exit(rc == expect_rc && strstr(rc == 0 ? reply : e.msg, expect_reply) ? 0 : 1);
 	}
 	return pid;
 }
 
-static void serve_one(struct lap_server *ls, char *note, size_t len)
+static void serve_one(struct lap_server *ls, char *who, size_t who_len, char *note, size_t len)
 {
 	for (int i = 0; i < 500; i++) {
-		if (lap_server_poll(ls, note, len) == 1)
+		if (lap_server_poll(ls, who, who_len, note, len) == 1)
 			return;
 		usleep(10000);
 	}
@@ -114,25 +115,35 @@ static void lap_round_trip(void **state)
 {
 	struct lap_server *ls = NULL;
 	struct fd_error e;
-	char note[128];
+	char note[128], who[64];
 	int status;
 	pid_t pid;
 
 	(void)state;
 	assert_int_equal(lap_server_open(db, &ls, &e), 0);
-	assert_int_equal(lap_server_poll(ls, note, sizeof(note)), 0); /* nothing waiting */
+	assert_int_equal(lap_server_poll(ls, who, sizeof(who), note, sizeof(note)), 0); /* nothing waiting */
 
-	pid = spawn_client("swapped DNS by hand", 0, "lap 2 \"Swap DNS\"");
-	serve_one(ls, note, sizeof(note));
+	pid = spawn_client(NULL, "swapped DNS by hand", 0, "lap 2 \"Swap DNS\"");
+	serve_one(ls, who, sizeof(who), note, sizeof(note));
 	assert_string_equal(note, "swapped DNS by hand");
 	lap_server_reply(ls, true, "lap 2 \"Swap DNS\" done in 3.2 s");
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 0);
 
 	/* an empty note arrives empty; a refusal is -EAGAIN with the drill's words */
-	pid = spawn_client(NULL, -EAGAIN, "no manual step is waiting");
-	serve_one(ls, note, sizeof(note));
+	pid = spawn_client(NULL, NULL, -EAGAIN, "no manual step is waiting");
+	serve_one(ls, who, sizeof(who), note, sizeof(note));
 	assert_string_equal(note, "");
+	assert_string_equal(who, "");
+	lap_server_reply(ls, false, "no manual step is waiting (phase watch)");
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* the sender's name travels beside the note (the drill looks up its role) */
+	pid = spawn_client("alice", "primary promoted", -EAGAIN, "no manual step");
+	serve_one(ls, who, sizeof(who), note, sizeof(note));
+	assert_string_equal(who, "alice");
+	assert_string_equal(note, "primary promoted");
 	lap_server_reply(ls, false, "no manual step is waiting (phase watch)");
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 0);

@@ -1,4 +1,5 @@
 /* What a drill stores of its scenario's objectives (drill_objectives_fill). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,10 +46,47 @@ static void objectives_and_criterion(void **state)
 	assert_string_equal(drill_criterion_text(&s, &s.recovery, buf, sizeof(buf)), "any of ");
 }
 
+/* team: roles come first with who fills them ("ROLE=" when nobody); other
+ * --role roles follow in the order given; a lap's sender is found by name. */
+static void participants(void **state)
+{
+	char *team[] = { (char *)"incident-commander", (char *)"scribe" };
+	const char *roles[] = { "observer=dana", "incident-commander=alice",
+				"incident-commander=erin" };
+	struct scenario s = { .team = team, .n_team = 2, .description = (char *)"region A",
+			      .scope_rationale = (char *)"largest customer region" };
+	struct drill_opts o = { .lap_tty_fd = -1 };
+	struct store_drill d = { 0 };
+	struct fd_error err = { 0 };
+	char role[64];
+
+	(void)state;
+	o.roles = roles;
+	o.n_roles = 3;
+	drill_scope_fill(&s, &o, &d);
+	assert_string_equal(d.participants, "incident-commander=alice\nscribe=\nobserver=dana\n"
+					    "incident-commander=erin\n");
+	assert_string_equal(d.description, "region A");
+	assert_string_equal(d.scope_rationale, "largest customer region");
+	assert_string_equal(drill_role_of(d.participants, "alice", role, sizeof(role)),
+			    "incident-commander");
+	assert_string_equal(drill_role_of(d.participants, "dana", role, sizeof(role)), "observer");
+	assert_string_equal(drill_role_of(d.participants, "ali", role, sizeof(role)), "");
+	assert_string_equal(drill_role_of(d.participants, "", role, sizeof(role)), "");
+
+	assert_int_equal(drill_role_check("scribe=bob", &err), 0);
+	assert_int_equal(drill_role_check("scribe", &err), -EINVAL);
+	assert_int_equal(drill_role_check("=bob", &err), -EINVAL);
+	assert_int_equal(drill_role_check("Scribe=bob", &err), -EINVAL);
+	assert_int_equal(drill_role_check("scribe=", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "expected a name"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(objectives_and_criterion),
+		cmocka_unit_test(participants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
