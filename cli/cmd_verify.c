@@ -10,9 +10,11 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "fd_time.h"
 #include "report.h"
 #include "store.h"
 
@@ -41,27 +43,63 @@ static void help(void)
 	     "  exit: 0 verified, 1 verification failed, 2 usage, 3 missing files");
 }
 
+/*
+ * Lists the sign-offs of drill_id (0: every drill) and checks each; false
+ * when one fails. Says nothing when there are none and drill_id is 0.
+ */
+static bool print_signoffs(struct store *st, int64_t drill_id, const char *pubkey, bool *ok)
+{
+	struct report_signoff_check *c = NULL;
+	struct fd_error err = { 0 };
+	size_t n = 0;
+	char when[40];
+
+	*ok = true;
+	if (report_signoffs_check(st, drill_id, pubkey, &c, &n, &err) < 0) {
+		printf("  sign-offs: could not be checked: %s\n", err.msg);
+		*ok = false;
+		return false;
+	}
+	if (!n && drill_id)
+		printf("  sign-offs: none\n");
+	for (size_t i = 0; i < n; i++) {
+		fd_time_format_utc(c[i].rec.created_real_ns, when, sizeof(when));
+		printf("  sign-off: drill %lld by %s (%s) at %s, key %s, covering %lld record book "
+		       "entr%s: %s%s\n", (long long)c[i].rec.drill_id, c[i].rec.author,
+		       c[i].rec.author_role, when, c[i].rec.key_id, (long long)c[i].records_seq,
+		       c[i].records_seq == 1 ? "y" : "ies", c[i].ok ? "good" : "FAILED: ", c[i].what);
+		*ok = *ok && c[i].ok;
+	}
+	free(c);
+	return *ok;
+}
+
 static int verify_store(struct cli_ctx *ctx)
 {
 	struct fd_error err = { 0 };
 	struct store *st = NULL;
 	int rc = store_open_readonly(ctx->db_path, &st, &err);
+	bool ok;
 
 	if (rc < 0) {
 		fd_error_prefix(&err, "store (use --db PATH)");
 		return cli_report_error(&err);
 	}
 	rc = store_verify_chain(st, &err);
-	store_close(st);
 	if (rc == -EBADMSG) {
+		store_close(st);
 		printf("FAILED: store rows differ: %s\n", err.msg);
 		return EXIT_MISSED;
 	}
-	if (rc < 0)
+	if (rc < 0) {
+		store_close(st);
 		return cli_report_error(&err);
-	printf("verified: %s\n  store: hash chains intact; every sealed drill and iteration, and "
-	       "the evidence they seal, match\n", ctx->db_path);
-	return EXIT_OK;
+	}
+	printf("verified: %s\n  store: hash chains intact; every sealed drill and iteration, the "
+	       "evidence they seal, and the record book match\n", ctx->db_path);
+	print_signoffs(st, 0, NULL, &ok);
+	store_close(st);
+	return ok ? EXIT_OK : EXIT_MISSED;
 }
 
 static int verify_seal(struct cli_ctx *ctx, const char *seal, const char *report,
@@ -114,7 +152,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 	struct fd_error err = { 0 };
 	struct store *st = NULL;
 	const char *pubkey = NULL, *seal = NULL;
-	bool no_store = false, store_only = false;
+	bool no_store = false, store_only = false, signed_ok = true;
 	int c, rc;
 
 	optind = 0;
@@ -147,7 +185,8 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_report_error(&err);
 	}
 	rc = report_verify_file(argv[optind], pubkey, st, &res, &err);
-	store_close(st);
+	if (rc < 0 || res.status != REPORT_VERIFY_OK)
+		store_close(st);
 	if (rc < 0)
 		return cli_report_error(&err);
 	if (res.status != REPORT_VERIFY_OK) {
@@ -170,5 +209,8 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 		       ", drill and iteration rows match, and the evidence they seal" : "");
 	else
 		printf("  store: not checked (--no-store)\n");
-	return EXIT_OK;
+	/* approvers sign the drill, not the report: theirs are checked in the store */
+	signed_ok = !st || !res.drill_id || print_signoffs(st, res.drill_id, NULL, &signed_ok);
+	store_close(st);
+	return signed_ok ? EXIT_OK : EXIT_MISSED;
 }

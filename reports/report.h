@@ -193,6 +193,67 @@ int report_evidence_write(const struct report_evidence *ev, enum report_format f
 char *report_evidence_verdict(const struct report_evidence *ev, char *buf, size_t len);
 
 
+/* ---- the record book: findings, actions, sign-offs (records.c, signoff.c) -- */
+
+/* An action with its state, as `firedrill actions` and the reports show it. */
+struct report_action {
+	struct store_record action;
+	bool closed;
+	struct store_record closing; /* when closed: who, when, the retest drill */
+	bool past_due;               /* open, and a whole day or more after its due date (UTC) */
+	int64_t days_overdue;        /* when past_due */
+	char scenario[128];          /* of the drill it was filed on */
+	char environment[128];
+};
+
+struct report_actions_filter {
+	int64_t drill_id;       /* 0: every drill */
+	bool open_only;
+	const char *owner;      /* NULL: anyone */
+	const char *scenario;   /* NULL: every scenario */
+	const char *environment;
+	int64_t now_real_ns;    /* "today" for past-due; 0: the clock */
+};
+
+/* The actions f selects, oldest first, each with its closing (if any). */
+int report_actions_load(struct store *st, const struct report_actions_filter *f,
+			struct report_action **out, size_t *n, struct fd_error *err);
+
+/*
+ * Whole days from the start (00:00 UTC) of due ("YYYY-MM-DD") to now: 0 on
+ * the due day itself, 1 the day after (past due). -EINVAL for a malformed
+ * date.
+ */
+int report_days_since_due(const char *due, int64_t now_real_ns, int64_t *days);
+
+/* One record as JSON (keys in docs/reports.md); caller owns it. */
+struct json_t;
+struct json_t *report_record_json(const struct store_record *r);
+
+/*
+ * Adds name's sign-off to a finished drill: an Ed25519 signature (secret key
+ * at key_path) over a statement naming the drill's sealed row hash (which
+ * covers all its evidence) and the head of the record book at that moment
+ * (its findings, actions and notes so far). out gets the stored record.
+ * -EBUSY while the drill runs.
+ */
+FD_MUST_CHECK int report_signoff(struct store *st, int64_t drill_id, const char *name,
+				 const char *role, const char *key_path, struct store_record *out,
+				 struct fd_error *err);
+
+/* A sign-off, checked against the store as it is now. */
+struct report_signoff_check {
+	struct store_record rec;
+	bool ok;                /* every check below passed */
+	bool key_match;         /* signed by the --pubkey given (true when none was) */
+	int64_t records_seq;    /* the record book entries the sign-off covers */
+	char what[512];         /* what is wrong, in words ("" when ok) */
+};
+
+/* The sign-offs of drill_id (0: all), each checked; pubkey_path may be NULL. */
+int report_signoffs_check(struct store *st, int64_t drill_id, const char *pubkey_path,
+			  struct report_signoff_check **out, size_t *n, struct fd_error *err);
+
 /* ---- signatures --------------------------------------------------------- */
 
 /*

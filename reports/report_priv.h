@@ -113,4 +113,15 @@ json_t *rp_json_str(const char *s);
 json_t *rp_json_value(const struct report_value *v);
 json_t *rp_json_time(int64_t real_ns);
 
+/* ---- keys (sign.c), shared with sign-offs (signoff.c) ------------------- */
+
+#define RP_SECRET_TAG "firedrill-ed25519-secret "
+#define RP_PUBLIC_TAG "firedrill-ed25519-public "
+
+/* Reads "TAG BASE64\n" from path into key (exactly key_len bytes). */
+int rp_read_key(const char *path, const char *tag, unsigned char *key, size_t key_len,
+		struct fd_error *err);
+/* The first 16 hex digits of sha256(pk): how a key is named to people. */
+void rp_key_id(const unsigned char pk[32], char id[17]);
+
 #endif

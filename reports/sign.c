@@ -36,8 +36,6 @@
 #include "fd_time.h"
 
 #define SIG_MAGIC "firedrill-signature 1\n"
-#define SECRET_TAG "firedrill-ed25519-secret "
-#define PUBLIC_TAG "firedrill-ed25519-public "
 #define BLOCK_LINES 20
 
 static int read_all(const char *path, char **buf, size_t *len, struct fd_error *err)
@@ -87,7 +85,7 @@ static void hex_sha256(const void *data, size_t len, char hex[65])
 	sodium_bin2hex(hex, 65, h, sizeof(h));
 }
 
-static void key_id(const unsigned char pk[crypto_sign_PUBLICKEYBYTES], char id[17])
+void rp_key_id(const unsigned char pk[crypto_sign_PUBLICKEYBYTES], char id[17])
 {
 	char hex[65];
 
@@ -134,9 +132,9 @@ int report_keygen(const char *prefix, struct fd_error *err)
 		goto cleanup;
 	}
 	crypto_sign_keypair(pk, sk);
-	r = write_key_file(key_path, 0600, SECRET_TAG, sk, sizeof(sk), err);
+	r = write_key_file(key_path, 0600, RP_SECRET_TAG, sk, sizeof(sk), err);
 	if (r == 0) {
-		r = write_key_file(pub_path, 0644, PUBLIC_TAG, pk, sizeof(pk), err);
+		r = write_key_file(pub_path, 0644, RP_PUBLIC_TAG, pk, sizeof(pk), err);
 		if (r)
 			unlink(key_path);
 	}
@@ -147,8 +145,7 @@ cleanup:
 	return r;
 }
 
-/* Reads "TAG BASE64\n" from path into key (exactly key_len bytes). */
-static int read_key(const char *path, const char *tag, unsigned char *key, size_t key_len,
+int rp_read_key(const char *path, const char *tag, unsigned char *key, size_t key_len,
 		    struct fd_error *err)
 {
 	char *text = NULL, *nl;
@@ -264,7 +261,7 @@ static int build_payload(const char *report, size_t len, const unsigned char *pk
 	if (!f)
 		return -ENOMEM;
 	hex_sha256(report, len, hex);
-	key_id(pk, id);
+	rp_key_id(pk, id);
 	sodium_bin2base64(b64, sizeof(b64), pk, crypto_sign_PUBLICKEYBYTES,
 			  sodium_base64_VARIANT_ORIGINAL);
 	fprintf(f, SIG_MAGIC "report-sha256 %s\nreport-bytes %zu\n", hex, len);
@@ -315,7 +312,7 @@ static int sign_file(const char *report_path, const char *key_path,
 
 	if (sodium_init() < 0)
 		return fd_error_set(err, FD_ERR_ENV, -EIO, "libsodium failed to initialise");
-	r = read_key(key_path, SECRET_TAG, sk, sizeof(sk), err);
+	r = rp_read_key(key_path, RP_SECRET_TAG, sk, sizeof(sk), err);
 	if (r == 0)
 		r = read_all(report_path, &report, &len, err);
 	if (r)
@@ -446,16 +443,16 @@ static int check_signature(const char *payload, size_t plen, const char *sig_lin
 	    sodium_base642bin(sig, sizeof(sig), sig_line, strcspn(sig_line, "\n"), NULL, &n, NULL,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 || n != sizeof(sig))
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "malformed signature file");
-	key_id(pk, res->key_id);
+	rp_key_id(pk, res->key_id);
 	if (pubkey_path) {
-		int r = read_key(pubkey_path, PUBLIC_TAG, given, sizeof(given), err);
+		int r = rp_read_key(pubkey_path, RP_PUBLIC_TAG, given, sizeof(given), err);
 
 		if (r)
 			return r;
 		if (memcmp(given, pk, sizeof(pk)) != 0) {
 			char want[17];
 
-			key_id(given, want);
+			rp_key_id(given, want);
 			add_what(res, REPORT_VERIFY_WRONG_KEY,
 				 "signed by key %s, not by the given public key %s", res->key_id, want);
 			return 0;
@@ -709,7 +706,7 @@ static int seal_payload(struct store *st, int64_t drill_id, const unsigned char 
 		free(its);
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
-	key_id(pk, id);
+	rp_key_id(pk, id);
 	sodium_bin2base64(b64, sizeof(b64), pk, crypto_sign_PUBLICKEYBYTES,
 			  sodium_base64_VARIANT_ORIGINAL);
 	fprintf(f, SIG_MAGIC "seal drill %lld\ndrill %lld %s\n", (long long)drill_id,
@@ -733,7 +730,7 @@ int report_seal_drill(const char *seal_path, const char *key_path, struct store 
 
 	if (sodium_init() < 0)
 		return fd_error_set(err, FD_ERR_ENV, -EIO, "libsodium failed to initialise");
-	r = read_key(key_path, SECRET_TAG, sk, sizeof(sk), err);
+	r = rp_read_key(key_path, RP_SECRET_TAG, sk, sizeof(sk), err);
 	/* The public key is the second half of a libsodium Ed25519 secret key. */
 	if (!r)
 		r = seal_payload(st, drill_id, sk + 32, &payload, &plen, err);
