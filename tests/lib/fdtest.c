@@ -301,6 +301,21 @@ void fdt_child_stop(pid_t pid)
 		;
 }
 
+bool fdt_child_reaped(pid_t pid, int *status, int64_t timeout_ms)
+{
+	int64_t deadline = fd_mono_ns() + timeout_ms * FD_NS_PER_MS;
+	pid_t w;
+
+	if (pid <= 0)
+		return false;
+	while ((w = waitpid(pid, status, WNOHANG)) == 0 || (w < 0 && errno == EINTR)) {
+		if (fd_mono_ns() >= deadline)
+			return false;
+		usleep(5000);
+	}
+	return w == pid;
+}
+
 /* ---- waiting ------------------------------------------------------------------------ */
 
 bool fdt_wait_until(bool (*cond)(void *arg), void *arg, int64_t timeout_ms, int64_t step_ms)

@@ -2,12 +2,14 @@
  * fdtest: what integration tests write again and again, as one small static
  * library (tests/lib; link with fdtest_dep). Not part of firedrill.
  *
- *  - checks that count failures instead of stopping (FDT_CHECK, fdt_finish)
+ *  - checks that count failures instead of stopping (FDT_CHECK, fdt_finish),
+ *    and FDT_REQUIRE, which goes to the caller's cleanup label
  *  - the root check that turns into exit 77 (skip)
  *  - shell commands, with or without their output
  *  - temporary directories and network namespaces (with veth pairs and
  *    addresses) that are removed at exit, also when checks failed
- *  - a function run inside a namespace in a forked child
+ *  - a function run inside a namespace in a forked child; a child reaped
+ *    with a deadline
  *  - waiting for a condition until a deadline (never a timing verdict)
  *
  * Namespaces are named by the caller and must start with "fdt-"; addresses
@@ -35,6 +37,24 @@ extern bool fdt_trace;
 			fdt_check_failed(__FILE__, __LINE__, #cond);                \
 			fprintf(stderr, __VA_ARGS__);                               \
 			fputc('\n', stderr);                                        \
+		}                                                                   \
+	} while (0)
+
+/*
+ * FDT_CHECK for a precondition, where the code after it relies on cond (a
+ * pointer, a prepare that succeeded, a read that returned): when cond is
+ * false the failure is counted and control jumps to label, the function's
+ * one cleanup path, which undoes whatever the test started (a fault, a
+ * child). Unlike cmocka's assert_*, no check ever leaves the function by
+ * itself.
+ */
+#define FDT_REQUIRE(cond, label, ...)                                               \
+	do {                                                                        \
+		if (!(cond)) {                                                      \
+			fdt_check_failed(__FILE__, __LINE__, #cond);                \
+			fprintf(stderr, __VA_ARGS__);                               \
+			fputc('\n', stderr);                                        \
+			goto label;                                                 \
 		}                                                                   \
 	} while (0)
 
@@ -105,6 +125,13 @@ int fdt_netns_call(const char *ns, int (*fn)(void *arg), void *arg);
 
 /* SIGKILLs a spawned child and reaps it (no-op for pid <= 0). */
 void fdt_child_stop(pid_t pid);
+
+/*
+ * Waits up to timeout_ms for child pid to end and reaps it, its wait status
+ * in *status (may be NULL). False when it is still running: a test's child
+ * that should have died must not hang the test in waitpid().
+ */
+bool fdt_child_reaped(pid_t pid, int *status, int64_t timeout_ms);
 
 /* ---- waiting -------------------------------------------------------------- */
 

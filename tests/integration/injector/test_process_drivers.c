@@ -6,14 +6,17 @@
  * a forked sibling that plays firedrill: the targets are then neither its
  * descendants nor in its session, so the guards pass without --force, as
  * they would for a real service. Revert runs here, from the spec alone, as
- * the guardian or `firedrill revert` would. Every child is reaped and every
- * cgroup and namespace removed, whatever happens (group teardown).
+ * the guardian or `firedrill revert` would.
+ *
+ * Checks count failures and go on (fdtest); where later code relies on an
+ * earlier result, FDT_REQUIRE jumps to the test's cleanup path. Every child
+ * is reaped and every cgroup thawed and removed whatever happens
+ * (teardown() at the end of main); fdtest removes the namespace at exit.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,10 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
 #include "driver.h"
 #include "fd_netns.h"
+#include "fdtest.h"
 #include "procmatch.h"
 
 #define MAX_KIDS 16
@@ -59,30 +61,58 @@ static void write_file(const char *path, const char *text)
 	}
 }
 
-static void forget_kid(pid_t pid)
+/* False when pid is not (or no longer) one of ours. */
+static bool forget_kid(pid_t pid)
 {
-	for (int i = 0; i < MAX_KIDS; i++)
-		if (kids[i] == pid)
+	for (int i = 0; i < MAX_KIDS; i++) {
+		if (pid > 0 && kids[i] == pid) {
 			kids[i] = 0;
+			return true;
+		}
+	}
+	return false;
 }
 
+/* Kills and reaps a child still on record; a pid already reaped (and maybe
+ * reused by now) or never spawned (-1) is left alone. */
 static void reap_kid(pid_t pid)
 {
+	if (!forget_kid(pid))
+		return;
 	kill(pid, SIGCONT);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+}
+
+/* Reaps a child that should be ending by itself (5 s at most). */
+static bool kid_ended(pid_t pid, int *status)
+{
+	*status = 0;
+	if (!fdt_child_reaped(pid, status, 5000))
+		return false;
 	forget_kid(pid);
+	return true;
 }
 
 /* A child in its own session running `sleep 300` with argv[0] = marker,
- * optionally inside the network namespace ns. Returns once exec'd. */
+ * optionally inside the network namespace ns. Returns once exec'd; -1 (the
+ * failure counted) otherwise. */
 static pid_t spawn(const char *marker, const char *ns)
 {
 	char path[64], buf[256];
-	pid_t pid = fork();
+	pid_t pid;
 	int i;
 
-	assert_true(pid >= 0);
+	for (i = 0; i < MAX_KIDS && kids[i]; i++)
+		;
+	FDT_CHECK(i < MAX_KIDS, "more than %d children", MAX_KIDS);
+	if (i == MAX_KIDS)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	FDT_CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid < 0)
+		return -1;
 	if (pid == 0) {
 		setsid();
 		if (ns) {
@@ -97,9 +127,6 @@ static pid_t spawn(const char *marker, const char *ns)
 		execl("/bin/sleep", marker, "300", (char *)NULL);
 		_exit(127);
 	}
-	for (i = 0; i < MAX_KIDS && kids[i]; i++)
-		;
-	assert_true(i < MAX_KIDS);
 	kids[i] = pid;
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	for (i = 0; i < 2000; i++) {
@@ -113,8 +140,8 @@ static pid_t spawn(const char *marker, const char *ns)
 			return pid;
 		nanosleep(&tick, NULL);
 	}
-	fail_msg("child %d never exec'd %s", (int)pid, marker);
-	return -1;
+	FDT_CHECK(0, "child %d never exec'd %s", (int)pid, marker);
+	return -1; /* still on record: reaped at teardown */
 }
 
 static char proc_state(pid_t pid)
@@ -139,20 +166,33 @@ static char wait_state(pid_t pid, bool stopped)
 	return s;
 }
 
+/* Running again: sleeping or running, not stopped or gone. */
+static bool resumed(char s)
+{
+	return s == 'S' || s == 'R';
+}
+
 /*
  * Runs prepare + apply of drv in a forked sibling (firedrill's stand-in),
- * in netns ns when given. The sibling's describe and spec come back.
+ * in netns ns when given. The sibling's describe and spec come back; when
+ * the sibling cannot be run or sends nothing, the failure is counted and
+ * out->rc is -EPROTO.
  */
 static void run_in_sibling(const struct injector_driver *drv, const struct scenario_fault *f,
 			   bool force, const char *ns, struct outcome *out)
 {
-	int fds[2];
-	pid_t pid;
+	int fds[2], rc;
+	ssize_t n = -1;
+	pid_t pid = -1, w;
 
 	memset(out, 0, sizeof(*out));
-	assert_int_equal(pipe(fds), 0);
+	rc = pipe(fds);
+	FDT_CHECK(rc == 0, "pipe: %s", strerror(errno));
+	if (rc < 0)
+		goto fail;
+	fflush(NULL);
 	pid = fork();
-	assert_true(pid >= 0);
+	FDT_CHECK(pid >= 0, "fork: %s", strerror(errno));
 	if (pid == 0) {
 		struct driver_ctx ctx = { .force = force, .netns = ns };
 		struct outcome o = { 0 };
@@ -182,9 +222,21 @@ static void run_in_sibling(const struct injector_driver *drv, const struct scena
 		_exit(0);
 	}
 	close(fds[1]);
-	assert_int_equal(read(fds[0], out, sizeof(*out)), (ssize_t)sizeof(*out));
+	if (pid > 0)
+		n = read(fds[0], out, sizeof(*out));
 	close(fds[0]);
-	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	if (pid > 0) {
+		FDT_CHECK(n == (ssize_t)sizeof(*out), "the sibling sent %zd of %zu bytes", n,
+			  sizeof(*out));
+		w = waitpid(pid, NULL, 0);
+		FDT_CHECK(w == pid, "waitpid %d: %s", (int)pid, strerror(errno));
+	}
+	if (n == (ssize_t)sizeof(*out))
+		return;
+fail:
+	memset(out, 0, sizeof(*out));
+	out->rc = -EPROTO;
+	snprintf(out->msg, sizeof(out->msg), "no outcome from the sibling");
 }
 
 static bool spec_has_pid(const json_t *spec, pid_t pid)
@@ -203,13 +255,14 @@ static void marker(char *buf, size_t len, const char *what)
 	snprintf(buf, len, "fdt-marker-%s-%s", run_tag, what);
 }
 
-static void test_kill_hits_exactly_the_matched(void **st)
+static void test_kill_hits_exactly_the_matched(void)
 {
 	char mk[96], decoy_mk[128], pattern[160];
 	struct scenario_fault f = { .id = "kill-it", .kind = FAULT_KILL };
 	struct outcome o;
 	pid_t a, b, decoy;
-	json_t *spec;
+	json_t *spec = NULL;
+	bool ended;
 	int status;
 
 	marker(mk, sizeof(mk), "kill");
@@ -217,101 +270,128 @@ static void test_kill_hits_exactly_the_matched(void **st)
 	a = spawn(mk, NULL);
 	b = spawn(mk, NULL);
 	decoy = spawn(decoy_mk, NULL);
+	if (a < 0 || b < 0 || decoy < 0)
+		goto out;
 	snprintf(pattern, sizeof(pattern), "^%s\\x00300$", mk);
 	f.process.match = pattern;
 
 	run_in_sibling(&driver_kill, &f, false, NULL, &o);
-	assert_int_equal(o.rc, 0);
+	FDT_REQUIRE(o.rc == 0, out, "kill: %s", o.msg);
 	spec = json_loads(o.spec, 0, NULL);
-	assert_non_null(spec);
-	assert_int_equal(json_array_size(json_object_get(spec, "procs")), 2);
-	assert_true(spec_has_pid(spec, a) && spec_has_pid(spec, b));
-	assert_non_null(strstr(o.desc, "TERM"));
-	assert_non_null(strstr(o.desc, mk));
+	FDT_REQUIRE(spec, out, "spec: %s", o.spec);
+	FDT_CHECK(json_array_size(json_object_get(spec, "procs")) == 2, "spec: %s", o.spec);
+	FDT_CHECK(spec_has_pid(spec, a) && spec_has_pid(spec, b), "%d and %d not in the spec: %s",
+		  (int)a, (int)b, o.spec);
+	FDT_CHECK(strstr(o.desc, "TERM"), "describe: %s", o.desc);
+	FDT_CHECK(strstr(o.desc, mk), "describe: %s", o.desc);
 
-	assert_int_equal(waitpid(a, &status, 0), a);
-	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
-	forget_kid(a);
-	assert_int_equal(waitpid(b, &status, 0), b);
-	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
-	forget_kid(b);
+	ended = kid_ended(a, &status);
+	FDT_CHECK(ended, "%d still running after the kill", (int)a);
+	FDT_CHECK(ended && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+		  "%d ended with status 0x%x, want SIGTERM", (int)a, status);
+	ended = kid_ended(b, &status);
+	FDT_CHECK(ended, "%d still running after the kill", (int)b);
+	FDT_CHECK(ended && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+		  "%d ended with status 0x%x, want SIGTERM", (int)b, status);
 	/* Nothing else was hit. */
-	assert_int_equal(waitpid(decoy, &status, WNOHANG), 0);
-	assert_int_equal(driver_kill.revert(spec, NULL), 0);
+	FDT_CHECK(waitpid(decoy, &status, WNOHANG) == 0, "the decoy %d was hit", (int)decoy);
+	FDT_CHECK(driver_kill.revert(spec, NULL) == 0, "revert");
+out:
 	json_decref(spec);
+	reap_kid(a);
+	reap_kid(b);
 	reap_kid(decoy);
 }
 
-static void test_stop_and_resume(void **st)
+static void test_stop_and_resume(void)
 {
-	char mk[96], pattern[160];
+	char mk[96], pattern[160], s;
 	struct scenario_fault f = { .id = "pause", .kind = FAULT_STOP };
-	struct fd_error err;
+	struct fd_error err = { 0 };
 	struct outcome o;
 	pid_t a, b;
-	json_t *spec;
+	json_t *spec = NULL;
 
 	marker(mk, sizeof(mk), "stop");
 	a = spawn(mk, NULL);
 	b = spawn(mk, NULL);
+	if (a < 0 || b < 0)
+		goto out;
 	snprintf(pattern, sizeof(pattern), "^%s\\x00", mk);
 	f.process.match = pattern;
 	f.duration_ns = 60 * 1000000000LL;
 
 	run_in_sibling(&driver_stop, &f, false, NULL, &o);
-	assert_int_equal(o.rc, 0);
-	assert_int_equal(wait_state(a, true), 'T');
-	assert_int_equal(wait_state(b, true), 'T');
+	FDT_REQUIRE(o.rc == 0, out, "stop: %s", o.msg);
+	s = wait_state(a, true);
+	FDT_CHECK(s == 'T', "%d in state %c, want T", (int)a, s);
+	s = wait_state(b, true);
+	FDT_CHECK(s == 'T', "%d in state %c, want T", (int)b, s);
 
 	spec = json_loads(o.spec, 0, NULL);
-	assert_non_null(spec);
-	assert_int_equal(driver_stop.revert(spec, &err), 0);
-	assert_true(strchr("SR", wait_state(a, false)) != NULL);
-	assert_true(strchr("SR", wait_state(b, false)) != NULL);
+	FDT_REQUIRE(spec, out, "spec: %s", o.spec);
+	FDT_CHECK(driver_stop.revert(spec, &err) == 0, "revert: %s", err.msg);
+	s = wait_state(a, false);
+	FDT_CHECK(resumed(s), "%d in state %c after revert", (int)a, s);
+	s = wait_state(b, false);
+	FDT_CHECK(resumed(s), "%d in state %c after revert", (int)b, s);
 	/* Idempotent, and fine once the processes are gone. */
-	assert_int_equal(driver_stop.revert(spec, &err), 0);
+	FDT_CHECK(driver_stop.revert(spec, &err) == 0, "second revert: %s", err.msg);
 	reap_kid(a);
 	reap_kid(b);
-	assert_int_equal(driver_stop.revert(spec, &err), 0);
+	FDT_CHECK(driver_stop.revert(spec, &err) == 0, "revert with the processes gone: %s",
+		  err.msg);
+out:
 	json_decref(spec);
+	reap_kid(a);
+	reap_kid(b);
 }
 
-static void test_recycled_pid_not_signalled(void **st)
+static void test_recycled_pid_not_signalled(void)
 {
-	char mk[96], text[256];
+	char mk[96], text[256], s;
 	struct procmatch_stat ps;
-	struct fd_error err;
-	json_t *spec;
+	struct fd_error err = { 0 };
+	json_t *spec = NULL;
 	pid_t a;
-	int status;
+	int status, rc;
 
 	marker(mk, sizeof(mk), "recycled");
 	a = spawn(mk, NULL);
-	assert_int_equal(procmatch_read_stat(a, &ps), 0);
+	if (a < 0)
+		goto out;
+	rc = procmatch_read_stat(a, &ps);
+	FDT_REQUIRE(rc == 0, out, "stat of %d: %s", (int)a, strerror(-rc));
 
 	/* A stop journaled for "this pid with another start time": revert must
 	 * not resume the process that now has the pid. */
 	kill(a, SIGSTOP);
-	assert_int_equal(wait_state(a, true), 'T');
+	s = wait_state(a, true);
+	FDT_CHECK(s == 'T', "%d in state %c after SIGSTOP", (int)a, s);
 	snprintf(text, sizeof(text),
 		 "{\"fault\":\"r\",\"procs\":[{\"pid\":%d,\"start\":%llu,\"cmdline\":\"x\"}]}",
 		 (int)a, ps.start + 1);
 	spec = json_loads(text, 0, NULL);
-	assert_non_null(spec);
-	assert_int_equal(driver_stop.revert(spec, &err), 0);
+	FDT_REQUIRE(spec, out, "spec: %s", text);
+	FDT_CHECK(driver_stop.revert(spec, &err) == 0, "revert: %s", err.msg);
 	nanosleep(&tick, NULL);
-	assert_int_equal(proc_state(a), 'T');
-	json_decref(spec);
+	s = proc_state(a);
+	FDT_CHECK(s == 'T', "a recycled pid was resumed (state %c)", s);
 
 	/* Matched at prepare, recycled before apply: not signalled. */
-	assert_int_equal(procmatch_signal(a, ps.start + 1, SIGKILL), -ESTALE);
-	assert_int_equal(waitpid(a, &status, WNOHANG), 0);
-	assert_int_equal(procmatch_signal(a, ps.start, SIGCONT), 0);
-	assert_true(strchr("SR", wait_state(a, false)) != NULL);
+	rc = procmatch_signal(a, ps.start + 1, SIGKILL);
+	FDT_CHECK(rc == -ESTALE, "signal with another start time: %s", strerror(-rc));
+	FDT_CHECK(waitpid(a, &status, WNOHANG) == 0, "%d was killed", (int)a);
+	rc = procmatch_signal(a, ps.start, SIGCONT);
+	FDT_CHECK(rc == 0, "signal with its start time: %s", strerror(-rc));
+	s = wait_state(a, false);
+	FDT_CHECK(resumed(s), "%d in state %c after SIGCONT", (int)a, s);
+out:
+	json_decref(spec);
 	reap_kid(a);
 }
 
-static void test_guards_refuse_parent(void **st)
+static void test_guards_refuse_parent(void)
 {
 	struct scenario_fault f = { .id = "own", .kind = FAULT_KILL };
 	struct outcome o;
@@ -319,13 +399,13 @@ static void test_guards_refuse_parent(void **st)
 	/* The sibling's parent is this test: refused. */
 	f.process.pid = getpid();
 	run_in_sibling(&driver_kill, &f, false, NULL, &o);
-	assert_int_equal(o.rc, -EPERM);
-	assert_non_null(strstr(o.msg, "ancestor"));
+	FDT_CHECK(o.rc == -EPERM, "kill of the sibling's parent: %d %s", o.rc, o.msg);
+	FDT_CHECK(strstr(o.msg, "ancestor"), "refused for: %s", o.msg);
 	f.process.pid = 1;
 	f.signal = SIGCONT;
 	run_in_sibling(&driver_kill, &f, false, NULL, &o);
-	assert_int_equal(o.rc, -EPERM);
-	assert_non_null(strstr(o.msg, "pid 1"));
+	FDT_CHECK(o.rc == -EPERM, "signal to pid 1: %d %s", o.rc, o.msg);
+	FDT_CHECK(strstr(o.msg, "pid 1"), "refused for: %s", o.msg);
 }
 
 static int make_cgroup(const char *mount, char *out, size_t len)
@@ -341,6 +421,22 @@ static int make_cgroup(const char *mount, char *out, size_t len)
 		return -1;
 	snprintf(cgroups[i], sizeof(cgroups[i]), "%s", out);
 	return 0;
+}
+
+/* Before a frozen child is killed: a v1-frozen task cannot die (its reaper
+ * would wait for ever). */
+static void thaw_cgroups(void)
+{
+	char path[sizeof(cgroups) + 32]; /* gcc cannot bound cgroups[i] tighter */
+
+	for (int i = 0; i < 4; i++) {
+		if (!cgroups[i][0])
+			continue;
+		snprintf(path, sizeof(path), "%s/freezer.state", cgroups[i]);
+		write_file(path, "THAWED");
+		snprintf(path, sizeof(path), "%s/cgroup.freeze", cgroups[i]);
+		write_file(path, "0");
+	}
 }
 
 static void move_to_cgroup(const char *cg, pid_t pid)
@@ -369,23 +465,26 @@ static void read_line(const char *path, const char *prefix, char *out, size_t le
 		fclose(f);
 }
 
-static void test_freeze_v1(void **st)
+static void test_freeze_v1(void)
 {
-	char mk[96], cg[PATH_MAX], state_path[PATH_MAX + 32], state[256];
+	char mk[96], cg[PATH_MAX], state_path[PATH_MAX + 32], state[256], s;
 	struct scenario_fault f = { .id = "ice", .kind = FAULT_FREEZE };
-	struct fd_error err;
+	struct fd_error err = { 0 };
 	struct outcome o;
-	json_t *spec;
-	pid_t a, outsider;
+	json_t *spec = NULL;
+	pid_t a = -1, outsider = -1;
 
 	if (access(V1_FREEZER "/cgroup.procs", F_OK) < 0) {
 		fprintf(stderr, "skipped: no cgroup v1 freezer at " V1_FREEZER "\n");
-		skip();
+		return;
 	}
-	assert_int_equal(make_cgroup(V1_FREEZER, cg, sizeof(cg)), 0);
+	FDT_REQUIRE(make_cgroup(V1_FREEZER, cg, sizeof(cg)) == 0, out, "cgroup under %s: %s",
+		    V1_FREEZER, strerror(errno));
 	marker(mk, sizeof(mk), "freeze");
 	a = spawn(mk, NULL);
 	outsider = spawn(mk, NULL); /* same marker, other cgroup: not frozen */
+	if (a < 0 || outsider < 0)
+		goto out;
 	move_to_cgroup(cg, a);
 	snprintf(state_path, sizeof(state_path), "%s/freezer.state", cg);
 
@@ -393,39 +492,46 @@ static void test_freeze_v1(void **st)
 	f.process.pid = a;
 	f.duration_ns = 60 * 1000000000LL;
 	run_in_sibling(&driver_freeze, &f, false, NULL, &o);
-	assert_int_equal(o.rc, 0);
-	assert_non_null(strstr(o.desc, cg));
+	FDT_REQUIRE(o.rc == 0, out, "freeze: %s", o.msg);
+	FDT_CHECK(strstr(o.desc, cg), "describe: %s", o.desc);
 	read_line(state_path, "", state, sizeof(state));
-	assert_string_equal(state, "FROZEN");
-	assert_int_not_equal(proc_state(outsider), 'T');
+	FDT_CHECK(strcmp(state, "FROZEN") == 0, "%s: %s", state_path, state);
+	s = proc_state(outsider);
+	FDT_CHECK(s != 'T', "the outsider %d is stopped", (int)outsider);
 	spec = json_loads(o.spec, 0, NULL);
-	assert_non_null(spec);
-	assert_true(spec_has_pid(spec, a));
-	assert_false(spec_has_pid(spec, outsider));
-	assert_int_equal(driver_freeze.revert(spec, &err), 0);
+	FDT_REQUIRE(spec, out, "spec: %s", o.spec);
+	FDT_CHECK(spec_has_pid(spec, a), "%d not in the spec: %s", (int)a, o.spec);
+	FDT_CHECK(!spec_has_pid(spec, outsider), "the outsider in the spec: %s", o.spec);
+	FDT_CHECK(driver_freeze.revert(spec, &err) == 0, "revert: %s", err.msg);
 	read_line(state_path, "", state, sizeof(state));
-	assert_string_equal(state, "THAWED");
-	assert_int_equal(driver_freeze.revert(spec, &err), 0);
+	FDT_CHECK(strcmp(state, "THAWED") == 0, "%s after revert: %s", state_path, state);
+	FDT_CHECK(driver_freeze.revert(spec, &err) == 0, "second revert: %s", err.msg);
 	json_decref(spec);
+	spec = NULL;
 
 	/* By a named cgroup (the process selector must still match). */
 	f.process.pid = outsider;
 	f.cgroup = cg;
 	run_in_sibling(&driver_freeze, &f, false, NULL, &o);
-	assert_int_equal(o.rc, 0);
+	FDT_REQUIRE(o.rc == 0, out, "freeze by cgroup: %s", o.msg);
 	read_line(state_path, "", state, sizeof(state));
-	assert_string_equal(state, "FROZEN");
+	FDT_CHECK(strcmp(state, "FROZEN") == 0, "%s: %s", state_path, state);
 	spec = json_loads(o.spec, 0, NULL);
-	assert_int_equal(driver_freeze.revert(spec, &err), 0);
+	FDT_REQUIRE(spec, out, "spec: %s", o.spec);
+	FDT_CHECK(driver_freeze.revert(spec, &err) == 0, "revert: %s", err.msg);
 	read_line(state_path, "", state, sizeof(state));
-	assert_string_equal(state, "THAWED");
+	FDT_CHECK(strcmp(state, "THAWED") == 0, "%s after revert: %s", state_path, state);
 	json_decref(spec);
+	spec = NULL;
 
 	/* The root cgroup is refused, --force or not. */
 	f.cgroup = V1_FREEZER;
 	run_in_sibling(&driver_freeze, &f, true, NULL, &o);
-	assert_int_equal(o.rc, -EPERM);
-	assert_non_null(strstr(o.msg, "root cgroup"));
+	FDT_CHECK(o.rc == -EPERM, "freeze of the root cgroup: %d %s", o.rc, o.msg);
+	FDT_CHECK(strstr(o.msg, "root cgroup"), "refused for: %s", o.msg);
+out:
+	json_decref(spec);
+	thaw_cgroups();
 	reap_kid(a);
 	reap_kid(outsider);
 }
@@ -450,129 +556,135 @@ static void v2_mount(char *out, size_t len)
 		fclose(f);
 }
 
-static void test_freeze_v2(void **st)
+static void test_freeze_v2(void)
 {
 	char mk[96], mount[PATH_MAX], cg[PATH_MAX], events[PATH_MAX + 32], line[256];
 	char freeze_file[PATH_MAX + 32];
 	struct scenario_fault f = { .id = "ice2", .kind = FAULT_FREEZE };
-	struct fd_error err;
+	struct fd_error err = { 0 };
 	struct outcome o;
-	json_t *spec;
+	json_t *spec = NULL;
 	pid_t a;
 
 	v2_mount(mount, sizeof(mount));
 	if (!mount[0] || make_cgroup(mount, cg, sizeof(cg)) < 0) {
 		fprintf(stderr, "skipped: no writable cgroup v2 hierarchy\n");
-		skip();
+		return;
 	}
 	snprintf(freeze_file, sizeof(freeze_file), "%s/cgroup.freeze", cg);
 	if (access(freeze_file, W_OK) < 0) {
 		fprintf(stderr, "skipped: %s is not writable\n", freeze_file);
-		skip();
+		return;
 	}
 	marker(mk, sizeof(mk), "freeze2");
 	a = spawn(mk, NULL);
+	if (a < 0)
+		goto out;
 	move_to_cgroup(cg, a);
 	snprintf(events, sizeof(events), "%s/cgroup.events", cg);
 
 	f.cgroup = cg;
 	f.duration_ns = 60 * 1000000000LL;
 	run_in_sibling(&driver_freeze, &f, false, NULL, &o);
-	assert_int_equal(o.rc, 0);
-	assert_non_null(strstr(o.desc, "v2"));
+	FDT_REQUIRE(o.rc == 0, out, "freeze: %s", o.msg);
+	FDT_CHECK(strstr(o.desc, "v2"), "describe: %s", o.desc);
 	read_line(events, "frozen ", line, sizeof(line));
-	assert_string_equal(line, "frozen 1");
+	FDT_CHECK(strcmp(line, "frozen 1") == 0, "%s: %s", events, line);
 	spec = json_loads(o.spec, 0, NULL);
-	assert_non_null(spec);
-	assert_true(spec_has_pid(spec, a));
-	assert_int_equal(driver_freeze.revert(spec, &err), 0);
+	FDT_REQUIRE(spec, out, "spec: %s", o.spec);
+	FDT_CHECK(spec_has_pid(spec, a), "%d not in the spec: %s", (int)a, o.spec);
+	FDT_CHECK(driver_freeze.revert(spec, &err) == 0, "revert: %s", err.msg);
 	read_line(events, "frozen ", line, sizeof(line));
-	assert_string_equal(line, "frozen 0");
+	FDT_CHECK(strcmp(line, "frozen 0") == 0, "%s after revert: %s", events, line);
+out:
 	json_decref(spec);
+	thaw_cgroups();
 	reap_kid(a);
 }
 
-static void test_netns_scope(void **st)
+static void test_netns_scope(void)
 {
-	char mk[96], pattern[160], cmd[128];
+	char mk[96], pattern[160];
 	struct scenario_fault f = { .id = "scoped", .kind = FAULT_KILL };
 	struct outcome o;
 	pid_t inside, outside;
-	json_t *spec;
+	json_t *spec = NULL;
+	bool ended;
 	int status;
 
 	snprintf(netns_name, sizeof(netns_name), "fdt-process-%s", run_tag);
-	snprintf(cmd, sizeof(cmd), "ip netns add %s", netns_name);
-	if (system(cmd) != 0) {
+	if (fdt_netns_add(netns_name, NULL) < 0) {
+		fprintf(stderr, "skipped: cannot create network namespace %s\n", netns_name);
 		netns_name[0] = '\0';
-		fprintf(stderr, "skipped: cannot create network namespace (%s)\n", cmd);
-		skip();
+		return;
 	}
 	marker(mk, sizeof(mk), "netns");
 	inside = spawn(mk, netns_name);
 	outside = spawn(mk, NULL);
+	if (inside < 0 || outside < 0)
+		goto out;
 	snprintf(pattern, sizeof(pattern), "^%s\\x00", mk);
 	f.process.match = pattern;
 	f.signal = SIGKILL;
 
 	run_in_sibling(&driver_kill, &f, false, netns_name, &o);
-	assert_int_equal(o.rc, 0);
+	FDT_REQUIRE(o.rc == 0, out, "kill in %s: %s", netns_name, o.msg);
 	spec = json_loads(o.spec, 0, NULL);
-	assert_non_null(spec);
-	assert_int_equal(json_array_size(json_object_get(spec, "procs")), 1);
-	assert_true(spec_has_pid(spec, inside));
+	FDT_REQUIRE(spec, out, "spec: %s", o.spec);
+	FDT_CHECK(json_array_size(json_object_get(spec, "procs")) == 1, "spec: %s", o.spec);
+	FDT_CHECK(spec_has_pid(spec, inside), "%d not in the spec: %s", (int)inside, o.spec);
+	ended = kid_ended(inside, &status);
+	FDT_CHECK(ended, "%d in the namespace still running after the kill", (int)inside);
+	FDT_CHECK(ended && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+		  "%d ended with status 0x%x, want SIGKILL", (int)inside, status);
+	FDT_CHECK(waitpid(outside, &status, WNOHANG) == 0, "%d outside the namespace was hit",
+		  (int)outside);
+out:
 	json_decref(spec);
-	assert_int_equal(waitpid(inside, &status, 0), inside);
-	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	forget_kid(inside);
-	assert_int_equal(waitpid(outside, &status, WNOHANG), 0);
+	reap_kid(inside);
 	reap_kid(outside);
 }
 
-static int group_teardown(void **st)
+/* Thawed, reaped, removed, whatever the tests left; the namespace goes at
+ * exit (fdtest), once its children are gone. */
+static void teardown(void)
 {
-	char path[sizeof(cgroups) + 32], cmd[128]; /* gcc cannot bound cgroups[i] tighter */
 	int i;
 
-	for (i = 0; i < 4; i++) {
-		if (!cgroups[i][0])
-			continue;
-		snprintf(path, sizeof(path), "%s/freezer.state", cgroups[i]);
-		write_file(path, "THAWED");
-		snprintf(path, sizeof(path), "%s/cgroup.freeze", cgroups[i]);
-		write_file(path, "0");
-	}
+	thaw_cgroups();
 	for (i = 0; i < MAX_KIDS; i++)
 		if (kids[i])
 			reap_kid(kids[i]);
 	for (i = 0; i < 4; i++)
 		if (cgroups[i][0] && rmdir(cgroups[i]) < 0)
 			fprintf(stderr, "could not remove %s: %s\n", cgroups[i], strerror(errno));
-	if (netns_name[0]) {
-		snprintf(cmd, sizeof(cmd), "ip netns del %s", netns_name);
-		if (system(cmd) != 0)
-			fprintf(stderr, "could not remove netns %s\n", netns_name);
-	}
-	return 0;
 }
+
+#define TEST(name) { #name, test_##name }
+
+static const struct {
+	const char *name;
+	void (*fn)(void);
+} tests[] = {
+	TEST(kill_hits_exactly_the_matched),
+	TEST(stop_and_resume),
+	TEST(recycled_pid_not_signalled),
+	TEST(guards_refuse_parent),
+	TEST(freeze_v1),
+	TEST(freeze_v2),
+	TEST(netns_scope),
+};
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kill_hits_exactly_the_matched),
-		cmocka_unit_test(test_stop_and_resume),
-		cmocka_unit_test(test_recycled_pid_not_signalled),
-		cmocka_unit_test(test_guards_refuse_parent),
-		cmocka_unit_test(test_freeze_v1),
-		cmocka_unit_test(test_freeze_v2),
-		cmocka_unit_test(test_netns_scope),
-	};
-
-	if (geteuid() != 0) {
-		fprintf(stderr, "needs root: skipped\n");
-		return 77;
-	}
+	if (!fdt_need_root())
+		return FDT_SKIP;
 	srandom((unsigned)time(NULL) ^ (unsigned)getpid());
 	snprintf(run_tag, sizeof(run_tag), "%d-%ld", (int)getpid(), random() % 100000);
-	return cmocka_run_group_tests(tests, NULL, group_teardown);
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+		fprintf(stderr, "== %s\n", tests[i].name);
+		tests[i].fn();
+	}
+	teardown();
+	return fdt_finish();
 }
