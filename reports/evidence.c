@@ -68,6 +68,8 @@ int report_evidence_load(struct store *st, int64_t drill_id, struct report_evide
 		r = load_iterations(st, ev, err);
 	if (r == 0)
 		r = store_list_events(st, drill_id, &ev->events, &ev->n_events, err);
+	if (r == 0)
+		r = rp_evidence_book_load(st, ev, err);
 	if (r < 0) {
 		fd_error_prefix(err, "evidence for drill %lld", (long long)drill_id);
 		report_evidence_free(ev);
@@ -88,6 +90,7 @@ void report_evidence_free(struct report_evidence *ev)
 		free(ev->iterations[i].laps);
 		free(ev->iterations[i].probes);
 	}
+	rp_evidence_book_free(ev);
 	free(ev->iterations);
 	free(ev->events);
 	free(ev->scenario_text);

@@ -167,6 +167,39 @@ struct report_evidence_iteration {
 	size_t n_probes;
 };
 
+/* One "ROLE=NAME" of the drill's participants; name "" when nobody filled it. */
+struct report_participant {
+	char role[64];
+	char name[128];
+};
+
+/* A departure from the plan, found in the timeline and the laps. */
+struct report_deviation {
+	int64_t real_ns;
+	int iteration;     /* 0: drill-level */
+	char kind[128];    /* "step failed", "step not ended", "aborted", "not recovered", ... */
+	char what[1200];
+};
+
+/* What one iteration shows of the data: canary writes and their read-back. */
+struct report_integrity {
+	int iteration;
+	bool measured;        /* the scenario measured RPO (canary or query) */
+	bool has_rpo;
+	double rpo_ms;
+	int64_t writes_acked, writes_acked_outage, lost_writes;
+	char read_back[1100];  /* the read-back's own words: lost, mismatched, unknown */
+};
+
+/* One control of the mapping (controls.json), judged against this drill. */
+struct report_control {
+	char id[32];
+	char name[96];        /* "SOC 2 A1.3" */
+	char text[512];       /* the control in our own words */
+	char shows[1024];     /* what this drill shows for it, "; "-joined */
+	char missing[1024];   /* what is missing, "; "-joined ("" when nothing) */
+};
+
 struct report_evidence {
 	struct store_drill drill;
 	struct report_objectives objectives;
@@ -179,11 +212,44 @@ struct report_evidence {
 	size_t n_events;
 	int64_t generated_real_ns;
 	char tool_version[64]; /* the firedrill writing the report */
+
+	/* what people recorded beside the figures (schema 5) */
+	struct report_participant *participants;
+	size_t n_participants;
+	struct store_record *findings;      /* most severe first, then in order filed */
+	size_t n_findings;
+	struct store_record *notes;         /* lessons learned */
+	size_t n_notes;
+	struct report_action *actions;      /* filed on this drill, with their state */
+	size_t n_actions;
+	struct report_action *retested;     /* other drills' actions this drill closed as retest */
+	size_t n_retested;
+	struct report_signoff_check *signoffs;
+	size_t n_signoffs;
+	/* derived from the timeline, laps and iterations */
+	struct report_deviation *deviations;
+	size_t n_deviations;
+	struct report_integrity *integrity; /* one per iteration */
+	/* the previous drill of the same scenario and environment (0: none) */
+	int64_t previous_drill_id;
+	int64_t previous_started_real_ns;
+	/* report_evidence_controls(): the mapping asked for (--controls) */
+	struct report_control *controls;
+	size_t n_controls;
 };
 
 int report_evidence_load(struct store *st, int64_t drill_id,
 			 struct report_evidence **out, struct fd_error *err);
 void report_evidence_free(struct report_evidence *ev);
+
+/*
+ * Adds the control mapping: ids is a comma-separated list of control ids
+ * ("soc2,iso27001", or "all"), mapping_path a controls file (NULL: the one
+ * built in, docs/controls.md). An unknown id is an FD_ERR_INPUT error that
+ * lists the known ones.
+ */
+int report_evidence_controls(struct report_evidence *ev, const char *ids,
+			     const char *mapping_path, struct fd_error *err);
 
 /* HTML, Markdown or JSON (-EINVAL, FD_ERR_INPUT for the other formats). */
 int report_evidence_write(const struct report_evidence *ev, enum report_format fmt,

@@ -113,6 +113,12 @@ json_t *rp_json_str(const char *s);
 json_t *rp_json_value(const struct report_value *v);
 json_t *rp_json_time(int64_t real_ns);
 
+/* evidence_book.c: participants, findings, notes, actions, sign-offs, the
+ * previous drill, deviations and data integrity of ev (its drill, events and
+ * iterations loaded); freed by rp_evidence_book_free. */
+int rp_evidence_book_load(struct store *st, struct report_evidence *ev, struct fd_error *err);
+void rp_evidence_book_free(struct report_evidence *ev);
+
 /* ---- keys (sign.c), shared with sign-offs (signoff.c) ------------------- */
 
 #define RP_SECRET_TAG "firedrill-ed25519-secret "
