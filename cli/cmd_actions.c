@@ -40,19 +40,6 @@ static int parse(int argc, char **argv, struct report_actions_filter *f)
 	return -1;
 }
 
-static json_t *action_json(const struct report_action *a)
-{
-	json_t *o = report_record_json(&a->action);
-
-	json_object_set_new(o, "state", json_string(a->closed ? "closed" : "open"));
-	json_object_set_new(o, "past_due", json_boolean(a->past_due));
-	json_object_set_new(o, "days_overdue", json_integer(a->days_overdue));
-	json_object_set_new(o, "scenario", json_string(a->scenario));
-	json_object_set_new(o, "environment", json_string(a->environment));
-	json_object_set_new(o, "closed", a->closed ? report_record_json(&a->closing) : json_null());
-	return o;
-}
-
 static void print_text(const struct report_action *list, size_t n)
 {
 	if (!n) {
@@ -108,7 +95,7 @@ int cmd_actions(struct cli_ctx *ctx, int argc, char **argv)
 		json_t *arr = json_array();
 
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, action_json(&list[i]));
+			json_array_append_new(arr, report_action_json(&list[i]));
 		cli_print_json(arr);
 		json_decref(arr);
 	} else {

@@ -145,9 +145,9 @@ static const char *event_deviation(const struct store_event *e)
 {
 	bool held;
 
-	if (strcmp(e->kind, "outcome") == 0 && strcmp(e->subject, "recovered") != 0 &&
-	    strcmp(e->subject, "failed-back") != 0)
-		return e->subject; /* aborted, not-recovered, not-healthy, no-failback, error */
+	/* an iteration's own outcome comes from its row (iteration_deviations) */
+	if (strcmp(e->kind, "outcome") == 0 && strcmp(e->subject, "no-failback") == 0)
+		return "did not fail back";
 	if (strcmp(e->kind, "note") == 0 && strcmp(e->subject, "revert failed") == 0)
 		return "revert failed";
 	if (strcmp(e->kind, "rpo") == 0 && strcmp(e->subject, "read-back failed") == 0)
@@ -178,6 +178,19 @@ static void lap_deviations(struct report_evidence *ev)
 	}
 }
 
+/* Iterations that did not recover: not recovered, aborted (stop-if-failing,
+ * a signal), not healthy before the fault, an error. */
+static void iteration_deviations(struct report_evidence *ev)
+{
+	for (size_t i = 0; i < ev->n_iterations; i++) {
+		const struct store_iteration *it = &ev->iterations[i].it;
+
+		if (it->outcome != STORE_OUTCOME_RECOVERED)
+			deviation(ev, it->ended_real_ns ? it->ended_real_ns : it->started_real_ns,
+				  it->number, store_outcome_name(it->outcome), it->detail);
+	}
+}
+
 static int by_time(const void *a, const void *b)
 {
 	const struct report_deviation *x = a, *y = b;
@@ -187,7 +200,7 @@ static int by_time(const void *a, const void *b)
 
 static int derive_deviations(struct report_evidence *ev, struct fd_error *err)
 {
-	size_t cap = ev->n_events + 1;
+	size_t cap = ev->n_events + ev->n_iterations + 1;
 	char what[1200];
 
 	for (size_t i = 0; i < ev->n_iterations; i++)
@@ -203,6 +216,7 @@ static int derive_deviations(struct report_evidence *ev, struct fd_error *err)
 			deviation(ev, e->real_ns, rp_event_iteration(ev, e), kind, e->detail);
 	}
 	lap_deviations(ev);
+	iteration_deviations(ev);
 	if (ev->drill.iterations_planned > 0 && ev->n_iterations < (size_t)ev->drill.iterations_planned) {
 		snprintf(what, sizeof(what), "%zu of %d planned iterations ran", ev->n_iterations,
 			 ev->drill.iterations_planned);

@@ -133,6 +133,21 @@ static void set_id(json_t *o, const char *key, int64_t id)
 		json_object_set_new(o, key, json_integer(id));
 }
 
+json_t *report_action_json(const struct report_action *a)
+{
+	json_t *o = report_record_json(&a->action);
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "state", json_string(a->closed ? "closed" : "open"));
+	json_object_set_new(o, "past_due", json_boolean(a->past_due));
+	json_object_set_new(o, "days_overdue", json_integer(a->days_overdue));
+	json_object_set_new(o, "scenario", rp_json_str(a->scenario));
+	json_object_set_new(o, "environment", rp_json_str(a->environment));
+	json_object_set_new(o, "closed", a->closed ? report_record_json(&a->closing) : json_null());
+	return o;
+}
+
 json_t *report_record_json(const struct store_record *r)
 {
 	json_t *o = json_pack("{s:I, s:I, s:s, s:o, s:I, s:s}", "id", (json_int_t)r->id, "drill",

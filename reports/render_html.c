@@ -26,7 +26,7 @@ static const char css[] =
 	"th,td{border:1px solid #d0d7de;padding:3px 8px;text-align:left;vertical-align:top}"
 	"th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
 	"td.t{white-space:nowrap}"
-	".flag{color:#a40e26;font-weight:600}.good{color:#116329}"
+	".flag{color:#a40e26;font-weight:600}.good{color:#116329}.flagrow td{background:#fff1f0}"
 	"pre{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;border:1px solid #d0d7de;"
 	"padding:8px;font-size:12px}"
 	"svg{display:block;margin:6px 0 14px;max-width:100%;height:auto}"
@@ -559,6 +559,46 @@ static void evidence_faults(FILE *out, const struct report_evidence *ev)
 	fputs(any ? "</table>\n" : "<p>" RP_NO_FAULT_EVIDENCE "</p>\n", out);
 }
 
+/* A record-book section (evidence_tables.c); flagged rows in the warning colour. */
+static void evidence_section(FILE *out, const struct report_evidence *ev, enum rp_section s)
+{
+	struct rp_table t;
+
+	if (rp_evidence_table(ev, s, &t) < 0 || (!t.n_rows && !t.empty)) {
+		rp_table_free(&t);
+		return;
+	}
+	fputs("<h2>", out);
+	rp_put_html(out, t.title, false);
+	fputs("</h2>\n", out);
+	if (!t.n_rows) {
+		fputs("<p>", out);
+		rp_put_html(out, t.empty, false);
+		fputs("</p>\n", out);
+	} else {
+		fputs("<table>", out);
+		for (size_t c = 0; c < t.n_cols && t.cols[0][0]; c++) {
+			fputs(c ? "<th>" : "<tr><th>", out);
+			rp_put_html(out, t.cols[c], false);
+			fputs("</th>", out);
+		}
+		fputs(t.cols[0][0] ? "</tr>\n" : "\n", out);
+		for (size_t r = 0; r < t.n_rows; r++) {
+			fputs(t.flags[r] ? "<tr class=\"flagrow\">" : "<tr>", out);
+			for (size_t c = 0; c < t.n_cols; c++)
+				td_text(out, t.cells[r * t.n_cols + c]);
+			fputs("</tr>\n", out);
+		}
+		fputs("</table>\n", out);
+	}
+	if (t.note) {
+		fputs("<p class=\"meta\">", out);
+		rp_put_html(out, t.note, false);
+		fputs("</p>\n", out);
+	}
+	rp_table_free(&t);
+}
+
 static void evidence_timeline(FILE *out, const struct report_evidence *ev)
 {
 	char b[40], rel[32], num[16];
@@ -600,13 +640,19 @@ int rp_evidence_html(const struct report_evidence *ev, FILE *out, struct fd_erro
 	rp_put_html(out, verdict, false);
 	fputs("</p>\n", out);
 	evidence_who(out, ev);
+	evidence_section(out, ev, RP_SEC_SCOPE);
+	evidence_section(out, ev, RP_SEC_PARTICIPANTS);
 	if (rp_evidence_summary(ev, &sum) == 0)
 		evidence_objectives(out, ev, &sum);
 	free(sum.iterations);
 	evidence_iterations(out, ev);
+	evidence_section(out, ev, RP_SEC_INTEGRITY);
 	evidence_laps_probes(out, ev);
 	evidence_faults(out, ev);
+	evidence_section(out, ev, RP_SEC_DEVIATIONS);
 	evidence_timeline(out, ev);
+	for (enum rp_section s = RP_SEC_FINDINGS; s <= RP_SEC_SIGNOFF; s++)
+		evidence_section(out, ev, s);
 	fputs("<h2>Scenario</h2>\n<p>sha256 <code>", out);
 	rp_put_html(out, ev->scenario_sha256, false);
 	fprintf(out, "</code> %s</p>\n<pre>", ev->scenario_hash_ok ?

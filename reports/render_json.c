@@ -13,7 +13,7 @@
 #include "fd_config.h"
 
 #define TREND_SCHEMA_VERSION 1
-#define EVIDENCE_SCHEMA_VERSION 1
+#define EVIDENCE_SCHEMA_VERSION 2 /* 2: scope, participants, the record book, deviations, integrity */
 
 static json_t *opt_ms(bool has, double ms)
 {
@@ -195,6 +195,116 @@ static json_t *fault_evidence_json(const struct report_evidence *ev)
 	return a;
 }
 
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? rp_json_str(s) : json_null();
+}
+
+static json_t *records_json(const struct store_record *r, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, report_record_json(&r[i]));
+	return a;
+}
+
+static json_t *actions_json(const struct report_action *list, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, report_action_json(&list[i]));
+	return a;
+}
+
+static json_t *people_json(const struct report_evidence *ev)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ev->n_participants; i++)
+		json_array_append_new(a, json_pack("{s:o, s:o}", "role", rp_json_str(ev->participants[i].role),
+						   "name", str_or_null(ev->participants[i].name)));
+	return a;
+}
+
+static json_t *integrity_json(const struct report_evidence *ev)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; ev->integrity && i < ev->n_iterations; i++) {
+		const struct report_integrity *g = &ev->integrity[i];
+
+		json_array_append_new(a, json_pack("{s:i, s:b, s:I, s:I, s:o, s:o, s:o}", "iteration",
+			g->iteration, "measured", g->measured, "writes_acked", (json_int_t)g->writes_acked,
+			"writes_acked_outage", (json_int_t)g->writes_acked_outage, "lost_writes",
+			g->has_rpo ? json_integer(g->lost_writes) : json_null(), "rpo_ms",
+			opt_ms(g->has_rpo, g->rpo_ms), "read_back", str_or_null(g->read_back)));
+	}
+	return a;
+}
+
+static json_t *deviations_json(const struct report_evidence *ev)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ev->n_deviations; i++) {
+		const struct report_deviation *d = &ev->deviations[i];
+
+		json_array_append_new(a, json_pack("{s:o, s:o, s:o, s:o}", "time", rp_json_time(d->real_ns),
+			"iteration", d->iteration ? json_integer(d->iteration) : json_null(),
+			"kind", rp_json_str(d->kind), "detail", rp_json_str(d->what)));
+	}
+	return a;
+}
+
+static json_t *signoffs_json(const struct report_evidence *ev)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ev->n_signoffs; i++) {
+		const struct report_signoff_check *c = &ev->signoffs[i];
+		json_t *o = report_record_json(&c->rec);
+
+		json_object_set_new(o, "ok", json_boolean(c->ok));
+		json_object_set_new(o, "problem", str_or_null(c->what));
+		json_object_set_new(o, "covers_records", json_integer(c->records_seq));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *controls_json(const struct report_evidence *ev)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < ev->n_controls; i++) {
+		const struct report_control *c = &ev->controls[i];
+
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:o, s:o}", "id", c->id,
+			"name", rp_json_str(c->name), "text", rp_json_str(c->text),
+			"shows", rp_json_str(c->shows), "missing", str_or_null(c->missing)));
+	}
+	return a;
+}
+
+/* What schema 2 added: the scope, the people, the record book, and what the plan did not foresee. */
+static void book_json(const struct report_evidence *ev, json_t *root)
+{
+	json_object_set_new(root, "scope", json_pack("{s:o, s:o}", "description",
+		str_or_null(ev->drill.description), "rationale", str_or_null(ev->drill.scope_rationale)));
+	json_object_set_new(root, "participants", people_json(ev));
+	json_object_set_new(root, "data_integrity", integrity_json(ev));
+	json_object_set_new(root, "deviations", deviations_json(ev));
+	json_object_set_new(root, "findings", records_json(ev->findings, ev->n_findings));
+	json_object_set_new(root, "actions", actions_json(ev->actions, ev->n_actions));
+	json_object_set_new(root, "retested", actions_json(ev->retested, ev->n_retested));
+	json_object_set_new(root, "lessons", records_json(ev->notes, ev->n_notes));
+	json_object_set_new(root, "signoffs", signoffs_json(ev));
+	if (ev->n_controls)
+		json_object_set_new(root, "controls", controls_json(ev));
+}
+
 int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_error *err)
 {
 	json_t *its = json_array(), *events = json_array(), *root;
@@ -221,7 +331,9 @@ int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_erro
 		"scenario", "sha256", rp_json_str(ev->scenario_sha256), "sha256_matches_text", ev->scenario_hash_ok,
 		"text", rp_json_str(ev->scenario_text),
 		"iterations", its, "events", events);
-	if (root)
+	if (root) {
 		json_object_set_new(root, "fault_evidence", fault_evidence_json(ev));
+		book_json(ev, root);
+	}
 	return dump(root, out, err);
 }

@@ -257,6 +257,48 @@ static void fenced(FILE *out, const char *text)
 	free(clean);
 }
 
+/* A record-book section (evidence_tables.c); flagged rows in bold. */
+static void md_section(FILE *out, const struct report_evidence *ev, enum rp_section s)
+{
+	struct rp_table t;
+	bool cols = true;
+
+	if (rp_evidence_table(ev, s, &t) < 0 || (!t.n_rows && !t.empty)) {
+		rp_table_free(&t);
+		return;
+	}
+	fputs("\n## ", out);
+	rp_put_md(out, t.title);
+	fputs("\n\n", out);
+	if (!t.n_rows) {
+		rp_put_md(out, t.empty);
+		fputs("\n", out);
+	}
+	cols = t.cols[0][0] != '\0';
+	if (t.n_rows)
+		fputs("|", out);
+	for (size_t c = 0; t.n_rows && c < t.n_cols; c++)
+		cell(out, cols ? t.cols[c] : "");
+	for (size_t c = 0; t.n_rows && c < t.n_cols; c++)
+		fputs(c ? "---|" : "\n|---|", out);
+	for (size_t r = 0; r < t.n_rows; r++) {
+		fputs("\n|", out);
+		for (size_t c = 0; c < t.n_cols; c++) {
+			fputs(t.flags[r] ? " **" : " ", out);
+			rp_put_md(out, t.cells[r * t.n_cols + c]);
+			fputs(t.flags[r] ? "** |" : " |", out);
+		}
+	}
+	if (t.n_rows)
+		fputs("\n", out);
+	if (t.note) {
+		fputs("\n", out);
+		rp_put_md(out, t.note);
+		fputs("\n", out);
+	}
+	rp_table_free(&t);
+}
+
 int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error *err)
 {
 	char verdict[512], b[40];
@@ -268,10 +310,16 @@ int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error 
 	rp_put_md(out, report_evidence_verdict(ev, verdict, sizeof(verdict)));
 	fputs("\n", out);
 	md_who(out, ev);
+	md_section(out, ev, RP_SEC_SCOPE);
+	md_section(out, ev, RP_SEC_PARTICIPANTS);
 	md_objectives(out, ev);
 	md_iterations(out, ev);
+	md_section(out, ev, RP_SEC_INTEGRITY);
 	md_fault_evidence(out, ev);
+	md_section(out, ev, RP_SEC_DEVIATIONS);
 	md_timeline(out, ev);
+	for (enum rp_section s = RP_SEC_FINDINGS; s <= RP_SEC_SIGNOFF; s++)
+		md_section(out, ev, s);
 	fputs("\n## Scenario\n\nsha256 `", out);
 	rp_put_md(out, ev->scenario_sha256);
 	fprintf(out, "` %s\n\n", ev->scenario_hash_ok ? "(matches the stored text)" :

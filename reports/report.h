@@ -295,6 +295,8 @@ int report_days_since_due(const char *due, int64_t now_real_ns, int64_t *days);
 /* One record as JSON (keys in docs/reports.md); caller owns it. */
 struct json_t;
 struct json_t *report_record_json(const struct store_record *r);
+/* The action's record plus state, past_due, days_overdue, scenario, environment, closed. */
+struct json_t *report_action_json(const struct report_action *a);
 
 /*
  * Adds name's sign-off to a finished drill: an Ed25519 signature (secret key

@@ -119,6 +119,41 @@ json_t *rp_json_time(int64_t real_ns);
 int rp_evidence_book_load(struct store *st, struct report_evidence *ev, struct fd_error *err);
 void rp_evidence_book_free(struct report_evidence *ev);
 
+/* ---- the record-book sections as tables (evidence_tables.c) ------------- */
+
+#define RP_COLS_MAX 8
+
+/* A section: its title, columns, rows of plain (unescaped) text, a flag per
+ * row (to be marked: missing, failed, past due). */
+struct rp_table {
+	const char *title;
+	const char *cols[RP_COLS_MAX];
+	size_t n_cols;
+	char **cells;      /* n_rows * n_cols */
+	bool *flags;       /* n_rows */
+	size_t n_rows;
+	const char *empty; /* said instead of an empty table; NULL: leave the section out */
+	const char *note;  /* a line after the table, or NULL */
+};
+
+/* The sections, in the order renderers place them among the others. */
+enum rp_section {
+	RP_SEC_SCOPE,        /* after "who, when, where" */
+	RP_SEC_PARTICIPANTS,
+	RP_SEC_INTEGRITY,    /* after the iterations */
+	RP_SEC_DEVIATIONS,   /* before the timeline */
+	RP_SEC_FINDINGS,     /* after the timeline */
+	RP_SEC_ACTIONS,
+	RP_SEC_RETESTS,
+	RP_SEC_LESSONS,
+	RP_SEC_CONTROLS,
+	RP_SEC_SIGNOFF,
+};
+
+/* Builds section s of ev into t (rp_table_free); 0 or -ENOMEM (t freed). */
+int rp_evidence_table(const struct report_evidence *ev, enum rp_section s, struct rp_table *t);
+void rp_table_free(struct rp_table *t);
+
 /* ---- keys (sign.c), shared with sign-offs (signoff.c) ------------------- */
 
 #define RP_SECRET_TAG "firedrill-ed25519-secret "
