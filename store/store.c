@@ -204,12 +204,23 @@ static const char *const migration_4[] = {
 	NULL,
 };
 
+/*
+ * Version 4 -> 5: the drill's prove-every (scenario `prove-every`), copied
+ * when the drill starts like the objectives; NULL when the scenario sets
+ * none and on drills recorded before (firedrill freshness: no period).
+ */
+static const char *const migration_5[] = {
+	"ALTER TABLE drills ADD COLUMN prove_every_ns INTEGER CHECK (prove_every_ns > 0);",
+	NULL,
+};
+
 /* migrations[i] takes schema version i to i + 1. Only ever append. */
 static const char *const *const migrations[] = {
 	migration_1,
 	migration_2,
 	migration_3,
 	migration_4,
+	migration_5,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -98,6 +98,11 @@ struct store_drill {
 	bool has_rpo_objective;
 	int64_t rpo_objective_ns;
 	char recovery_criterion[256]; /* "all of [web, db] stable 2.0 s within 5m00s" */
+	/*
+	 * The scenario's `prove-every` when the drill started (schema version
+	 * 5); 0 when it set none, and on drills recorded before.
+	 */
+	int64_t prove_every_ns;
 };
 
 /*

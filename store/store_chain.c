@@ -84,7 +84,7 @@ static const char *const drill_fields[] = {
 	"holder_pid", "holder_start", "holder_host",
 	/* added later: NULL in rows sealed before them, and then left out of the hash */
 	"evidence", "objectives_recorded", "rto_objective_ns", "rpo_objective_ns",
-	"recovery_criterion",
+	"recovery_criterion", "prove_every_ns",
 };
 
 #define DRILL_FIELDS_V1 19

@@ -111,9 +111,9 @@ static int insert_drill(struct store *st, struct store_drill *d, const char *hos
 		"INSERT INTO drills (scenario_id, scenario, scenario_sha256, environment, operator,"
 		" host, tool_version, started_real_ns, started_utc, outcome, iterations_planned,"
 		" note, holder_pid, holder_start, holder_host, objectives_recorded,"
-		" rto_objective_ns, rpo_objective_ns, recovery_criterion)"
+		" rto_objective_ns, rpo_objective_ns, recovery_criterion, prove_every_ns)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13, ?14,"
-		" ?15, ?16, ?17, ?18)";
+		" ?15, ?16, ?17, ?18, ?19)";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (!s)
@@ -141,6 +141,8 @@ static int insert_drill(struct store *st, struct store_drill *d, const char *hos
 			sqlite3_bind_int64(s, 17, d->rpo_objective_ns);
 		store_bind_text(s, 18, d->recovery_criterion);
 	}
+	if (d->prove_every_ns > 0)
+		sqlite3_bind_int64(s, 19, d->prove_every_ns);
 	return store_step_insert(st, s, &d->id, "recording the drill", err);
 }
 
@@ -460,7 +462,7 @@ int store_finish_iteration(struct store *st, struct store_iteration *it, struct 
 	" tool_version, started_real_ns, coalesce(ended_real_ns, 0), outcome," \
 	" coalesce(objectives_met, 0), coalesce(iterations_planned, 0), note, hash," \
 	" coalesce(holder_pid, 0), coalesce(holder_start, 0), coalesce(objectives_recorded, 0)," \
-	" rto_objective_ns, rpo_objective_ns, recovery_criterion"
+	" rto_objective_ns, rpo_objective_ns, recovery_criterion, coalesce(prove_every_ns, 0)"
 
 static int read_drill(sqlite3_stmt *s, void *elem)
 {
@@ -490,6 +492,7 @@ static int read_drill(sqlite3_stmt *s, void *elem)
 	d->has_rpo_objective = sqlite3_column_type(s, 19) != SQLITE_NULL;
 	d->rpo_objective_ns = sqlite3_column_int64(s, 19);
 	store_col_text(s, 20, d->recovery_criterion, sizeof(d->recovery_criterion));
+	d->prove_every_ns = sqlite3_column_int64(s, 21);
 	return 0;
 }
 

@@ -161,11 +161,11 @@ static void test_open_migrate_reopen(void **state)
 
 
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 4);
+	assert_int_equal(store_schema_version(fx->st), 5);
 	store_close(fx->st);
 	fx->st = NULL;
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 4);
+	assert_int_equal(store_schema_version(fx->st), 5);
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('iterations')"
 		  " WHERE name IN ('rto_early_ms', 'rto_late_ms')");
 	assert_string_equal(v, "2");
@@ -199,6 +199,54 @@ static void test_drill_objectives(void **state)
 	assert_int_equal(got.rto_objective_ns, INT64_C(300000000001));
 	assert_false(got.has_rpo_objective); /* the scenario set none: absent, not 0 */
 	assert_string_equal(got.recovery_criterion, "all of [a, b] stable 2s within 5m");
+	assert_int_equal(got.prove_every_ns, 0); /* no prove-every: NULL, read as 0 */
+
+	/* schema version 5: prove-every, stored with the drill */
+	d.id = 0;
+	d.prove_every_ns = INT64_C(90) * 86400 * 1000000000;
+	assert_int_equal(store_begin_drill(fx->st, &d, &err), 0);
+	assert_int_equal(store_get_drill(fx->st, d.id, &got, &err), 0);
+	assert_int_equal(got.prove_every_ns, INT64_C(90) * 86400 * 1000000000);
+}
+
+/*
+ * A version-4 store (made here by dropping the version-5 column) migrates,
+ * its sealed drill reads prove-every 0 and still verifies (a NULL column
+ * added later is left out of the hash).
+ */
+static void test_migrate_v4_prove_every(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_drill got;
+	struct fd_error err = { 0 };
+	char v[64];
+	int64_t id;
+
+	open_store(fx);
+	id = begin_drill(fx->st, "old", "prod", 0);
+	assert_int_equal(store_finish_drill(fx->st, id, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
+	store_close(fx->st);
+	fx->st = NULL;
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN prove_every_ns");
+	raw_exec(fx->path, "PRAGMA user_version = 4");
+	open_store(fx);
+	assert_int_equal(store_schema_version(fx->st), 5);
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('drills')"
+		  " WHERE name = 'prove_every_ns'");
+	assert_string_equal(v, "1");
+	assert_int_equal(store_get_drill(fx->st, id, &got, &err), 0);
+	assert_int_equal(got.prove_every_ns, 0);
+	if (store_verify_chain(fx->st, &err) != 0)
+		fail_msg("a drill sealed before version 5 no longer verifies: %s", err.msg);
+	/* a period of 0 or less is refused by the column's check */
+	{
+		sqlite3 *db = NULL;
+
+		assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(db, "UPDATE drills SET prove_every_ns = 0", NULL,
+						  NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
 }
 
 /*
@@ -216,6 +264,7 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	id = begin_drill(fx->st, "old", "prod", 0);
 	store_close(fx->st);
 	fx->st = NULL;
+	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN prove_every_ns"); /* version 5 */
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN recovery_criterion");
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN rpo_objective_ns");
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN rto_objective_ns");
@@ -230,7 +279,7 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	raw_exec(fx->path, "ALTER TABLE iterations DROP COLUMN evidence");
 	raw_exec(fx->path, "PRAGMA user_version = 2");
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 4);
+	assert_int_equal(store_schema_version(fx->st), 5);
 	assert_int_equal(store_get_drill(fx->st, id, &got, &err), 0);
 	assert_string_equal(got.scenario_name, "old");
 	assert_false(got.objectives_recorded);
@@ -729,6 +778,9 @@ static const struct tamper tampers[] = {
 	{ "UPDATE drills SET rto_objective_ns = 3600000000000 WHERE id = 1",
 	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
 	    "sealing: rto_objective_ns (was NULL, now 3600000000000)" } },
+	{ "UPDATE drills SET prove_every_ns = 7776000000000000 WHERE id = 1",
+	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
+	    "sealing: prove_every_ns (was NULL, now 7776000000000000)" } },
 	{ "UPDATE drills SET recovery_criterion = 'any of [web]' WHERE id = 1",
 	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
 	    "sealing: recovery_criterion (was NULL, now \"any of [web]\")" } },
@@ -1094,6 +1146,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drill_objectives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2_objectives_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v4_prove_every, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_and_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_semantics, setup, teardown),
