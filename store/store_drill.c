@@ -594,3 +594,55 @@ int store_list_iterations(struct store *st, int64_t drill_id,
 	return store_read_rows(st, s, read_iteration, sizeof(**out), (void **)out, n, NULL,
 			       "listing iterations", err);
 }
+
+/* ---- freshness --------------------------------------------------------------- */
+
+static int read_freshness(sqlite3_stmt *s, void *elem)
+{
+	struct store_freshness *f = elem;
+
+	store_col_text(s, 0, f->scenario, sizeof(f->scenario));
+	store_col_text(s, 1, f->environment, sizeof(f->environment));
+	f->n_drills = sqlite3_column_int64(s, 2);
+	f->last_drill_id = sqlite3_column_int64(s, 3);
+	f->last_drilled_real_ns = sqlite3_column_int64(s, 4);
+	store_col_text(s, 5, f->last_drilled_sha256, sizeof(f->last_drilled_sha256));
+	f->prove_every_ns = sqlite3_column_int64(s, 6);
+	f->proven = sqlite3_column_type(s, 7) != SQLITE_NULL;
+	f->last_proven_drill_id = sqlite3_column_int64(s, 7);
+	f->last_proven_real_ns = sqlite3_column_int64(s, 8);
+	store_col_text(s, 9, f->last_proven_sha256, sizeof(f->last_proven_sha256));
+	return 0;
+}
+
+int store_list_freshness(struct store *st, const char *environment,
+			 struct store_freshness **out, size_t *n, struct fd_error *err)
+{
+	/*
+	 * Per pair: the newest finished drill (rank 1 of all) and the newest
+	 * proven one (rank 1 of the proven), ties on the start broken by id.
+	 * drills_by_scenario (scenario, environment, started_real_ns) serves
+	 * both windows.
+	 */
+	static const char sql[] =
+		"WITH f AS (SELECT id, scenario, environment, started_real_ns, scenario_sha256,"
+		"  prove_every_ns, outcome = 'recovered' AND objectives_met = 1 AS proven"
+		"  FROM drills WHERE outcome <> 'running' AND (?1 IS NULL OR environment = ?1)),"
+		" newest AS (SELECT *, row_number() OVER w AS r, count(*) OVER"
+		"  (PARTITION BY scenario, environment) AS n FROM f"
+		"  WINDOW w AS (PARTITION BY scenario, environment"
+		"  ORDER BY started_real_ns DESC, id DESC)),"
+		" proven AS (SELECT *, row_number() OVER (PARTITION BY scenario, environment"
+		"  ORDER BY started_real_ns DESC, id DESC) AS r FROM f WHERE proven)"
+		" SELECT d.scenario, d.environment, d.n, d.id, d.started_real_ns, d.scenario_sha256,"
+		"  coalesce(d.prove_every_ns, 0), p.id, p.started_real_ns, p.scenario_sha256"
+		" FROM newest d LEFT JOIN proven p ON p.scenario = d.scenario"
+		"  AND p.environment = d.environment AND p.r = 1"
+		" WHERE d.r = 1 ORDER BY d.scenario, d.environment";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+
+	if (s && environment)
+		sqlite3_bind_text(s, 1, environment, -1, SQLITE_TRANSIENT);
+	return store_read_rows(st, s, read_freshness, sizeof(**out), (void **)out, n, NULL,
+			       "reading the freshness of the scenarios", err);
+}

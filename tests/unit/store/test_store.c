@@ -287,6 +287,96 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	assert_string_equal(got.recovery_criterion, "");
 }
 
+/* A finished drill for the freshness read; o RUNNING leaves it running. */
+static int64_t fresh_drill(struct store *st, const char *scenario, const char *env, int64_t start_s,
+			   char sha, enum store_outcome o, bool met, int64_t prove_every_ns)
+{
+	struct store_drill d = { .started_real_ns = start_s * 1000000000,
+				 .prove_every_ns = prove_every_ns };
+	struct fd_error err = { 0 };
+
+	snprintf(d.scenario_name, sizeof(d.scenario_name), "%s", scenario);
+	snprintf(d.environment, sizeof(d.environment), "%s", env);
+	memset(d.scenario_sha256, sha, 64);
+	d.scenario_sha256[64] = '\0';
+	if (store_begin_drill(st, &d, &err))
+		fail_msg("store_begin_drill: %s", err.msg);
+	if (o != STORE_OUTCOME_RUNNING &&
+	    store_finish_drill(st, d.id, o, met, d.started_real_ns + 1, &err))
+		fail_msg("store_finish_drill: %s", err.msg);
+	return d.id;
+}
+
+static void sha_of(char *out, char c)
+{
+	memset(out, c, 64);
+	out[64] = '\0';
+}
+
+/*
+ * store_list_freshness: per scenario x environment, the newest finished
+ * drill and the newest proven one (recovered and objectives met), running
+ * drills left out, ties on the start broken by id, the environment filter.
+ */
+static void test_freshness(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_freshness *f = NULL;
+	struct fd_error err = { 0 };
+	const int64_t day = INT64_C(86400) * 1000000000;
+	char sha[65];
+	size_t n = 0;
+	int64_t a1, a2, b2;
+
+	open_store(fx);
+	a1 = fresh_drill(fx->st, "a", "prod", 100, 'a', STORE_OUTCOME_RECOVERED, true, 0);
+	a2 = fresh_drill(fx->st, "a", "prod", 200, 'b', STORE_OUTCOME_NOT_RECOVERED, false, 30 * day);
+	fresh_drill(fx->st, "a", "prod", 300, 'c', STORE_OUTCOME_RUNNING, false, 0);
+	/* recovered, but objectives missed: not proven */
+	fresh_drill(fx->st, "a", "staging", 150, 'd', STORE_OUTCOME_RECOVERED, false, 0);
+	/* met but not recovered cannot happen in a drill; the store still asks for both */
+	fresh_drill(fx->st, "a", "staging", 160, 'd', STORE_OUTCOME_ABORTED, true, 0);
+	fresh_drill(fx->st, "b", "prod", 50, 'e', STORE_OUTCOME_RECOVERED, true, 0);
+	b2 = fresh_drill(fx->st, "b", "prod", 50, 'f', STORE_OUTCOME_RECOVERED, true, 90 * day);
+
+	assert_int_equal(store_list_freshness(fx->st, NULL, &f, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(f[0].scenario, "a");
+	assert_string_equal(f[0].environment, "prod");
+	assert_int_equal(f[0].n_drills, 2); /* the running drill is left out */
+	assert_int_equal(f[0].last_drill_id, a2);
+	assert_int_equal(f[0].last_drilled_real_ns, 200 * INT64_C(1000000000));
+	sha_of(sha, 'b');
+	assert_string_equal(f[0].last_drilled_sha256, sha);
+	assert_int_equal(f[0].prove_every_ns, 30 * day);
+	assert_true(f[0].proven);
+	assert_int_equal(f[0].last_proven_drill_id, a1);
+	assert_int_equal(f[0].last_proven_real_ns, 100 * INT64_C(1000000000));
+	sha_of(sha, 'a');
+	assert_string_equal(f[0].last_proven_sha256, sha);
+
+	assert_string_equal(f[1].environment, "staging");
+	assert_false(f[1].proven);
+	assert_int_equal(f[1].last_proven_real_ns, 0);
+	assert_string_equal(f[1].last_proven_sha256, "");
+	assert_int_equal(f[1].prove_every_ns, 0);
+
+	assert_string_equal(f[2].scenario, "b");
+	assert_int_equal(f[2].last_drill_id, b2); /* same start: the later id */
+	assert_int_equal(f[2].last_proven_drill_id, b2);
+	assert_int_equal(f[2].prove_every_ns, 90 * day);
+	free(f);
+
+	assert_int_equal(store_list_freshness(fx->st, "staging", &f, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].scenario, "a");
+	assert_string_equal(f[0].environment, "staging");
+	free(f);
+	assert_int_equal(store_list_freshness(fx->st, "nowhere", &f, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(f);
+}
+
 static void test_refuses_foreign_and_newer(void **state)
 {
 	struct fixture *fx = *state;
@@ -1147,6 +1237,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drill_objectives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2_objectives_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v4_prove_every, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freshness, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_and_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_semantics, setup, teardown),
