@@ -20,6 +20,7 @@ const struct cli_command cli_commands[] = {
 	{ "status", cmd_status, "", "list faults applied now, with time left before expiry" },
 	{ "lap", cmd_lap, "[NOTE]", "mark the current manual runbook step done" },
 	{ "history", cmd_history, "[--scenario NAME] [--env NAME] [--limit N]", "list recorded drills" },
+	{ "freshness", cmd_freshness, "[--env NAME] [--store PATH] [--now TIME] [FILE...]", "which scenarios have not been proven lately (exit 1 when one is stale)" },
 	{ "report", cmd_report, "trend|evidence ... [-o FILE] [--format F]", "write trend or evidence reports" },
 	{ "keygen", cmd_keygen, "-o PREFIX", "make an Ed25519 key pair for signing evidence" },
 	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
