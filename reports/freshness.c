@@ -255,3 +255,8 @@ void report_series_freshness(const struct report_series *s, int64_t now_real_ns,
 	}
 	report_freshness_eval(&rec, NULL, now_real_ns, out);
 }
+
+bool rp_freshness_shown(const struct report_series *s)
+{
+	return s->freshness.prove_every_ns > 0 || s->freshness.plan_changed;
+}

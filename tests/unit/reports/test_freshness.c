@@ -12,7 +12,10 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "report.h"
 
@@ -259,6 +262,110 @@ static void test_trend_series(void **state)
 	report_trend_free(t);
 }
 
+/* Renders t as fmt into a malloc'd string. */
+static char *render(const struct report_trend *t, enum report_format fmt)
+{
+	struct fd_error err = { 0 };
+	char *doc = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&doc, &len);
+
+	assert_non_null(out);
+	assert_int_equal(report_trend_write(t, fmt, out, &err), 0);
+	fclose(out);
+	return doc;
+}
+
+/*
+ * The renderers: the freshness line per series, "plan changed" on the drill
+ * whose text changed (a marker in the HTML charts, a flag in the tables, a
+ * boolean in JSON), and nothing new for a series without either.
+ */
+static void test_trend_renderers(void **state)
+{
+	struct store_drill d[4] = { 0 };
+	struct report_drill_input in[4];
+	struct report_trend *t = NULL;
+	struct fd_error err = { 0 };
+	const char *shas[4] = { SHA_A, SHA_B, SHA_B, SHA_A };
+	char *doc;
+	json_t *j;
+
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		d[i].id = i + 1;
+		snprintf(d[i].scenario_name, sizeof(d[i].scenario_name), i < 3 ? "region-drop" : "quiet");
+		snprintf(d[i].environment, sizeof(d[i].environment), "prod");
+		snprintf(d[i].scenario_sha256, sizeof(d[i].scenario_sha256), "%s", shas[i]);
+		d[i].started_real_ns = SEPT1 + i * DAY;
+		d[i].outcome = i < 2 ? STORE_OUTCOME_RECOVERED : STORE_OUTCOME_NOT_RECOVERED;
+		d[i].objectives_met = i < 2;
+		d[i].prove_every_ns = i < 3 ? 90 * DAY : 0;
+		in[i] = (struct report_drill_input){ .drill = &d[i] };
+	}
+	assert_int_equal(report_trend_build(in, 4, &t, &err), 0);
+	assert_int_equal(t->n_series, 2);
+	t->generated_real_ns = SEPT1 + 98 * DAY + 3600 * S; /* drill 2 proven 97 days before */
+	for (size_t i = 0; i < t->n_series; i++)
+		report_series_freshness(&t->series[i], t->generated_real_ns, &t->series[i].freshness);
+	assert_string_equal(t->series[1].scenario, "region-drop");
+
+	doc = render(t, REPORT_HTML);
+	assert_non_null(strstr(doc, "<p class=\"flag\">Freshness: last proven 2026-09-02 (97 days ago), "
+				    "prove every 90 days: STALE</p>"));
+	assert_non_null(strstr(doc, "previous drill</title></line><text"));
+	assert_non_null(strstr(doc, "plan changed</text>"));
+	assert_non_null(strstr(doc, " plan changed</td></tr>"));
+	/* one series with one change: one marker in each of its two charts, none in "quiet" */
+	{
+		size_t n = 0;
+
+		for (const char *p = doc; (p = strstr(p, "plan changed</text>")); p++)
+			n++;
+		assert_int_equal(n, 2);
+	}
+	/* "quiet" (no prove-every, nothing proven) has no freshness line */
+	assert_null(strstr(strstr(doc, "Freshness:") + 1, "Freshness:"));
+	free(doc);
+
+	doc = render(t, REPORT_MARKDOWN);
+	assert_non_null(strstr(doc, "Freshness: **last proven 2026-09-02 (97 days ago), prove every "
+				    "90 days: STALE**."));
+	assert_non_null(strstr(doc, "| 2 | 2026-09-02T00:00:00.000Z |"));
+	assert_non_null(strstr(doc, " plan changed |\n| 3 |"));
+	/* "quiet" (first: sorted by name): no prove-every, nothing proven, no freshness line */
+	assert_true(strstr(doc, "## quiet") < strstr(doc, "Freshness:"));
+	assert_null(strstr(strstr(doc, "Freshness:") + 1, "Freshness:"));
+	free(doc);
+
+	doc = render(t, REPORT_JSON);
+	j = json_loads(doc, 0, NULL);
+	assert_non_null(j);
+	{
+		json_t *rd = json_array_get(json_object_get(j, "series"), 1);
+		json_t *f = json_object_get(rd, "freshness");
+		json_t *drills = json_object_get(rd, "drills");
+		json_t *quiet = json_object_get(json_array_get(json_object_get(j, "series"), 0),
+						"freshness");
+
+		assert_string_equal(json_string_value(json_object_get(f, "status")), "stale");
+		assert_true(json_is_true(json_object_get(f, "fails")));
+		assert_int_equal(json_integer_value(json_object_get(f, "days_since_proven")), 97);
+		assert_int_equal(json_integer_value(json_object_get(f, "prove_every_ms")),
+				 INT64_C(7776000000));
+		assert_string_equal(json_string_value(json_object_get(f, "last_proven")),
+				    "2026-09-02T00:00:00.000Z");
+		assert_true(json_is_false(json_object_get(json_array_get(drills, 0), "scenario_changed")));
+		assert_true(json_is_true(json_object_get(json_array_get(drills, 1), "scenario_changed")));
+		assert_true(json_is_false(json_object_get(json_array_get(drills, 2), "scenario_changed")));
+		assert_string_equal(json_string_value(json_object_get(quiet, "status")), "no period");
+		assert_true(json_is_null(json_object_get(quiet, "prove_every_ms")));
+	}
+	json_decref(j);
+	free(doc);
+	report_trend_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_clock_skew),
 		cmocka_unit_test(test_no_period),
 		cmocka_unit_test(test_trend_series),
+		cmocka_unit_test(test_trend_renderers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
