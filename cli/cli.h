@@ -91,6 +91,7 @@ int cmd_action(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_actions(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_note(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_signoff(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_freshness(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_report(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_keygen(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);

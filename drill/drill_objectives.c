@@ -54,6 +54,7 @@ void drill_objectives_fill(const struct scenario *s, struct store_drill *d)
 	d->has_rpo_objective = s->has_rpo_objective;
 	d->rpo_objective_ns = s->has_rpo_objective ? s->rpo_objective_ns : 0;
 	drill_criterion_text(s, &s->recovery, d->recovery_criterion, sizeof(d->recovery_criterion));
+	d->prove_every_ns = s->prove_every_ns; /* 0: none; `firedrill freshness` never calls it stale */
 }
 
 

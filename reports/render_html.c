@@ -187,6 +187,15 @@ static void iteration_point(FILE *out, const struct store_iteration *it, double 
 		rp_dur(v, buf, sizeof(buf)));
 }
 
+/* Where the scenario's text changed from the previous drill: a dashed line before its band. */
+static void plan_changed_marker(FILE *out, const struct axis *a, double x)
+{
+	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#8250df\" "
+		"stroke-width=\"1.2\" stroke-dasharray=\"4 3\"><title>scenario text changed from the "
+		"previous drill</title></line><text x=\"%.1f\" y=\"%.1f\" style=\"fill:#8250df\">plan "
+		"changed</text>\n", x, a->top, x, a->bottom, x + 3, a->top + 24);
+}
+
 /*
  * RTO or RPO of every iteration, drills side by side as bands, the
  * objective as a dashed line, each drill's median as a bar across its band.
@@ -234,6 +243,8 @@ static void chart_iterations(FILE *out, const struct report_series *s, bool rto)
 		if (dr->rto_regression && rto)
 			fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" style=\"fill:#a40e26;"
 				"font-weight:600\">regression</text>\n", x + w / 2, a.top + 12);
+		if (dr->scenario_changed)
+			plan_changed_marker(out, &a, x);
 		x += w;
 	}
 	objective_line(out, &a, series_objective(s, rto));
@@ -303,6 +314,8 @@ static void drill_row(FILE *out, const struct report_drill *d)
 		fputs("<span class=\"flag\">RTO regression</span> ", out);
 	if (d->rpo_regression)
 		fputs("<span class=\"flag\">RPO regression</span>", out);
+	if (d->scenario_changed)
+		fputs(" plan changed", out);
 	fputs("</td></tr>\n", out);
 }
 
@@ -357,6 +370,13 @@ static void series_section(FILE *out, const struct report_series *s)
 	fprintf(out, ". Objectives: RTO %s, RPO %s.</p>\n",
 		rp_value(series_objective(s, true), "none", b1, sizeof(b1)),
 		rp_value(series_objective(s, false), "none", b2, sizeof(b2)));
+	if (rp_freshness_shown(s)) {
+		/* our own words and dates: nothing untrusted */
+		fprintf(out, "<p class=\"%s\">Freshness: ", report_freshness_fails(&s->freshness) ? "flag" :
+			s->freshness.status == REPORT_FRESH ? "good" : "meta");
+		rp_put_html(out, report_freshness_line(&s->freshness, line, sizeof(line)), false);
+		fputs("</p>\n", out);
+	}
 	fputs("<h3>RTO per iteration (dots), median per drill (bars), objective (dashed)</h3>\n", out);
 	chart_iterations(out, s, true);
 	fputs("<h3>RPO per iteration</h3>\n", out);

@@ -87,9 +87,32 @@ static json_t *trend_drill_json(const struct report_series *s, const struct repo
 	json_object_set_new(j, "rpo_change_vs_first_pct", rp_json_value(&d->rpo_change_first_pct));
 	json_object_set_new(j, "rto_regression", json_boolean(d->rto_regression));
 	json_object_set_new(j, "rpo_regression", json_boolean(d->rpo_regression));
+	json_object_set_new(j, "scenario_changed", json_boolean(d->scenario_changed));
 	json_object_set_new(j, "laps", laps);
 	json_object_set_new(j, "iterations", its);
 	return j;
+}
+
+static json_t *int_or_null(bool has, int64_t v)
+{
+	return has ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The series' freshness (docs/reports.md, "Freshness"), always present. */
+static json_t *freshness_json(const struct report_freshness *f)
+{
+	const struct store_freshness *r = &f->rec;
+	char line[256];
+
+	return json_pack("{s:s, s:s, s:b, s:s, s:b, s:o, s:o, s:o, s:o, s:o}",
+		"status", report_freshness_status_name(f->status), "reason", f->reason,
+		"fails", report_freshness_fails(f),
+		"line", report_freshness_line(f, line, sizeof(line)), "plan_changed", f->plan_changed,
+		"last_drilled", r->n_drills ? rp_json_time(r->last_drilled_real_ns) : json_null(),
+		"last_proven", r->proven ? rp_json_time(r->last_proven_real_ns) : json_null(),
+		"days_since_drilled", int_or_null(f->has_days_drilled, f->days_since_drilled),
+		"days_since_proven", int_or_null(f->has_days_proven, f->days_since_proven),
+		"prove_every_ms", int_or_null(f->prove_every_ns > 0, f->prove_every_ns / 1000000));
 }
 
 static json_t *series_json(const struct report_series *s)
@@ -101,11 +124,11 @@ static json_t *series_json(const struct report_series *s)
 		json_array_append_new(steps, rp_json_str(s->steps[k]));
 	for (size_t d = 0; d < s->n_drills; d++)
 		json_array_append_new(drills, trend_drill_json(s, &s->drills[d]));
-	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:f, s:o, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:f, s:o, s:o, s:o}",
 		"scenario", rp_json_str(s->scenario), "environment", rp_json_str(s->environment),
 		"headline", rp_json_str(report_trend_headline(s, line, sizeof(line))),
 		"iterations", s->n_iterations, "met", s->n_met, "pass_rate", s->pass_rate,
-		"steps", steps, "drills", drills);
+		"steps", steps, "freshness", freshness_json(&s->freshness), "drills", drills);
 }
 
 static int dump(json_t *root, FILE *out, struct fd_error *err)

@@ -31,8 +31,9 @@ static void drill_row(FILE *out, const struct report_drill *d)
 	cell(out, rp_pct(&d->rto_change_first_pct, b, sizeof(b)));
 	cell(out, rp_value(&d->sum.rpo_median, "-", b, sizeof(b)));
 	fprintf(out, " %lld | %d/%zu |", (long long)d->sum.lost_writes, d->sum.n_met, d->n_iterations);
-	fprintf(out, " %s%s |\n", d->rto_regression ? "**RTO regression** " : "",
-		d->rpo_regression ? "**RPO regression**" : "");
+	fprintf(out, " %s%s%s |\n", d->rto_regression ? "**RTO regression** " : "",
+		d->rpo_regression ? "**RPO regression**" : "",
+		d->scenario_changed ? " plan changed" : "");
 }
 
 static void laps_table(FILE *out, const struct report_series *s)
@@ -70,6 +71,10 @@ static void series_md(FILE *out, const struct report_series *s)
 	/* The change lines are our own words and numbers: no untrusted text. */
 	fprintf(out, "\n\n**%s**  \n", rp_change_line(s, true, line, sizeof(line)));
 	fprintf(out, "**%s**\n\n", rp_change_line(s, false, line, sizeof(line)));
+	if (rp_freshness_shown(s))
+		fprintf(out, "Freshness: %s%s%s.\n\n", report_freshness_fails(&s->freshness) ? "**" : "",
+			report_freshness_line(&s->freshness, line, sizeof(line)),
+			report_freshness_fails(&s->freshness) ? "**" : "");
 	fprintf(out, "%zu drills, %d iterations, pass rate %.0f%% (%d/%d met objectives).\n\n",
 		s->n_drills, s->n_iterations, s->pass_rate * 100, s->n_met, s->n_iterations);
 	fputs("| drill | started (UTC) | operator | iterations | median RTO | vs previous | vs first "

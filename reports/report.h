@@ -88,6 +88,85 @@ struct report_summary {
 /* Returns 0, or -ENOMEM (out is then zeroed). */
 int report_summarize(const struct store_iteration *its, size_t n, struct report_summary *out);
 
+/* ---- freshness ---------------------------------------------------------- */
+
+/*
+ * Whether each scenario has been proven lately (docs/reports.md,
+ * "Freshness"). Proven: a finished drill that recovered with its
+ * objectives met. Days are whole days, floored, counted to a `now` the
+ * caller passes in; a clock behind the data is "unknown", never a
+ * negative age.
+ */
+enum report_freshness_status {
+	REPORT_FRESH,             /* proven within its prove-every */
+	REPORT_STALE,             /* last proven longer ago than prove-every, or never proven */
+	REPORT_PLAN_CHANGED,      /* the current text differs from the last proven drill's */
+	REPORT_NO_PERIOD,         /* no prove-every: listed, never stale */
+	REPORT_NEVER_DRILLED,     /* a scenario file with no drill of its name x environment */
+	REPORT_FRESHNESS_UNKNOWN, /* now is before the newest drill: the clock is behind */
+};
+
+/* "fresh", "stale", "plan changed, not yet proven", "no period", "never drilled", "unknown". */
+const char *report_freshness_status_name(enum report_freshness_status s);
+
+/*
+ * A scenario file given to `firedrill freshness FILE`: its current text's
+ * hash and prove-every (cli/ loads the file; reports/ never parses YAML).
+ * All borrowed.
+ */
+struct report_plan_file {
+	const char *path;
+	const char *scenario;
+	const char *environment;
+	const char *sha256;
+	int64_t prove_every_ns; /* 0: none */
+};
+
+struct report_freshness {
+	char scenario[128];
+	char environment[128];
+	char path[1024];            /* the file given; "" for a row from the store alone */
+	struct store_freshness rec; /* what the store holds; rec.n_drills 0: never drilled */
+	char current_sha256[65];    /* the file's text, else the newest drill's */
+	int64_t prove_every_ns;     /* the file's, else the newest drill's; 0: none */
+	bool plan_changed;          /* current_sha256 differs from the last proven drill's */
+	bool has_days_drilled;      /* false: never drilled, or the clock is behind */
+	int64_t days_since_drilled;
+	bool has_days_proven;
+	int64_t days_since_proven;
+	enum report_freshness_status status;
+	char reason[256];           /* the status in a sentence */
+};
+
+/* Whole days from from_ns to to_ns, floored; -1 when to_ns is before from_ns. */
+int64_t report_days_between(int64_t from_ns, int64_t to_ns);
+
+/*
+ * The freshness of rec (NULL: nothing in the store) at now_real_ns; file
+ * (may be NULL) replaces the newest drill's text and prove-every with the
+ * file's. Pure arithmetic: no store, no clock.
+ */
+void report_freshness_eval(const struct store_freshness *rec, const struct report_plan_file *file,
+			   int64_t now_real_ns, struct report_freshness *out);
+
+/* A CI gate fails on it: stale, or plan changed and not yet proven. */
+bool report_freshness_fails(const struct report_freshness *f);
+
+/*
+ * Rows at now_real_ns: with no files, one per scenario x environment in
+ * the store (environment NULL = all); with files, one per file, matched
+ * to the store by its scenario name and environment. *out is malloc'd.
+ */
+int report_freshness_load(struct store *st, const char *environment,
+			  const struct report_plan_file *files, size_t n_files, int64_t now_real_ns,
+			  struct report_freshness **out, size_t *n, struct fd_error *err);
+
+/*
+ * One line for people: "last proven 2026-09-01 (97 days ago), prove every
+ * 90 days: STALE". Returns buf.
+ */
+char *report_freshness_line(const struct report_freshness *f, char *buf, size_t len);
+
 /* ---- trend -------------------------------------------------------------- */
 
 /* What the trend builder needs of one drill (all borrowed by the builder). */
@@ -118,6 +197,10 @@ struct report_drill {
 	bool rpo_regression;
 
 	struct report_value *lap_medians; /* [series->n_steps], per step name */
+
+	/* Its scenario text (sha256) differs from the previous drill's in the
+	 * series (both recorded). */
+	bool scenario_changed;
 };
 
 struct report_series {
@@ -130,6 +213,8 @@ struct report_series {
 	int n_iterations;
 	int n_met;
 	double pass_rate;
+	/* From the series' own drills at the trend's generated time. */
+	struct report_freshness freshness;
 };
 
 struct report_trend {
@@ -153,6 +238,14 @@ void report_trend_free(struct report_trend *t);
 /* HTML, Markdown, JSON, CSV or JUnit XML. */
 int report_trend_write(const struct report_trend *t, enum report_format fmt,
 		       FILE *out, struct fd_error *err);
+
+/*
+ * The freshness of series s from its own drills (finished ones; none
+ * filtered out by the trend's since/until are seen) at now_real_ns. The
+ * trend builder fills s->freshness with it at the generated time.
+ */
+void report_series_freshness(const struct report_series *s, int64_t now_real_ns,
+			     struct report_freshness *out);
 
 /* "RTO 2h05m -> 40m, -68% since first drill" (series with >= 1 drill). */
 char *report_trend_headline(const struct report_series *s, char *buf, size_t len);

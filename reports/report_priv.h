@@ -77,6 +77,12 @@ static inline bool rp_lap_ended(const struct store_lap *l)
 	return l->ended_mono_ns != 0 || l->duration_ms > 0;
 }
 
+/*
+ * Whether a trend shows the series' freshness line: it has a prove-every,
+ * or its plan changed since last proven (else, as before freshness, none).
+ */
+bool rp_freshness_shown(const struct report_series *s);
+
 /* Writes one line "X -> Y, -68% since first drill" for RTO or RPO. */
 char *rp_change_line(const struct report_series *s, bool rto, char *buf, size_t len);
 

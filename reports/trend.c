@@ -7,7 +7,10 @@
  *  - per drill, report_summarize (shared with `firedrill history`);
  *  - a regression is a median worse than the previous drill's by more than
  *    the larger of the two drills' error bounds, or a drill that did not
- *    recover after one that did.
+ *    recover after one that did;
+ *  - a drill's scenario changed when its text's sha256 differs from the
+ *    previous drill's; the series' freshness (freshness.c) is judged from
+ *    its drills at the generated time.
  */
 #include "report_priv.h"
 
@@ -75,6 +78,13 @@ static void drill_changes(struct report_drill *d, const struct report_drill *pre
 				    (d->sum.rto_median.has && d->sum.rto_median.ms - prev->sum.rto_median.ms > bound);
 	if (prev->sum.rpo_median.has && d->sum.rpo_median.has)
 		d->rpo_regression = d->sum.rpo_median.ms - prev->sum.rpo_median.ms > bound;
+}
+
+/* A text recorded on both sides that differs; an unrecorded one tells nothing. */
+static bool scenario_changed(const struct store_drill *d, const struct store_drill *prev)
+{
+	return d->scenario_sha256[0] && prev->scenario_sha256[0] &&
+	       strcmp(d->scenario_sha256, prev->scenario_sha256) != 0;
 }
 
 static int add_step(struct report_series *s, const char *name)
@@ -180,8 +190,11 @@ static int build_series(struct report_series *s, const struct report_drill_input
 		if (r)
 			return r;
 		s->n_drills++;
-		if (i > 0)
+		if (i > 0) {
 			drill_changes(&s->drills[i], &s->drills[i - 1], &s->drills[0]);
+			s->drills[i].scenario_changed = scenario_changed(&s->drills[i].info,
+									 &s->drills[i - 1].info);
+		}
 		s->n_iterations += (int)s->drills[i].n_iterations;
 		s->n_met += s->drills[i].sum.n_met;
 	}
@@ -213,6 +226,9 @@ int report_trend_build(const struct report_drill_input *in, size_t n,
 		while (j < n && same_series(order[i]->drill, order[j]->drill))
 			j++;
 		r = build_series(&t->series[t->n_series], order + i, j - i);
+		if (r == 0)
+			report_series_freshness(&t->series[t->n_series], t->generated_real_ns,
+						&t->series[t->n_series].freshness);
 		t->n_series++;
 		i = j;
 	}

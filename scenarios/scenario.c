@@ -106,6 +106,19 @@ static int s_objectives(struct lctx *c, const struct ynode *v, void *obj)
 				     N_ELEM(objectives_fields), obj);
 }
 
+/* Freshness is counted in whole days (docs/reports.md), so is its period. */
+static int s_prove_every(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+	int r = scenario_read_duration(c, v, &s->prove_every_ns, true);
+
+	if (r == 0 && s->prove_every_ns % SCENARIO_DAY_NS != 0)
+		r = scenario_fail(c, v,
+				  "%s: expected a whole number of days such as 30d or 90d, got \"%s\"",
+				  c->key, v->str);
+	return r;
+}
+
 static int sc_netns(struct lctx *c, const struct ynode *v, void *obj)
 {
 	struct scenario *s = obj;
@@ -138,6 +151,7 @@ static const struct field scenario_fields[] = {
 	{ "iterations", s_iterations, 0, 0, false },
 	{ "cool-down", s_cool_down, 0, 0, false },
 	{ "objectives", s_objectives, 0, 0, false },
+	{ "prove-every", s_prove_every, 0, 0, false },
 	{ "scope", s_scope, 0, 0, false },
 	{ "probes", scenario_read_probes, ALL_KINDS, 0, false },
 	{ "faults", scenario_read_faults, ALL_KINDS, 0, false },

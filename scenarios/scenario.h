@@ -281,6 +281,9 @@ struct scenario_notify {
 	unsigned events;   /* enum notify_event bits; default all */
 };
 
+/* One day: `prove-every` is a whole number of them. */
+#define SCENARIO_DAY_NS (INT64_C(86400) * 1000000000)
+
 struct scenario {
 	char *path;   /* as given to scenario_load() */
 	char *text;   /* the file's exact bytes, NUL-terminated (for the store and evidence) */
@@ -299,6 +302,12 @@ struct scenario {
 	int64_t rpo_objective_ns;
 	bool has_rto_objective;
 	bool has_rpo_objective;
+	/*
+	 * `prove-every`: how often the scenario must be proven (recovered with
+	 * its objectives met) to count as fresh (docs/reports.md, "Freshness").
+	 * A whole number of days, at least one; 0 = not set (never stale).
+	 */
+	int64_t prove_every_ns;
 
 	char *netns; /* scope.netns, NULL = the caller's namespace */
 

@@ -160,6 +160,10 @@ static void print_header(FILE *out, const struct scenario *s)
 		dur(s->cool_down_ns, a, sizeof(a)));
 	fprintf(out, "  objectives: RTO %s", s->has_rto_objective ? dur(s->rto_objective_ns, a, sizeof(a)) : "none");
 	fprintf(out, ", RPO %s\n", s->has_rpo_objective ? dur(s->rpo_objective_ns, a, sizeof(a)) : "none");
+	if (s->prove_every_ns > 0)
+		fprintf(out, "  prove every %lld days (%s): stale when not proven for longer "
+			"(firedrill freshness)\n", (long long)(s->prove_every_ns / SCENARIO_DAY_NS),
+			dur(s->prove_every_ns, a, sizeof(a)));
 	fprintf(out, "  scope: %s%s\n", s->netns ? "network namespace " : "the current network namespace",
 		s->netns ? s->netns : "");
 	if (s->scope_rationale)

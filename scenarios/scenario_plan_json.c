@@ -258,13 +258,14 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 						       "name", s->steps[i].name, "manual", s->steps[i].manual,
 						       "run", scenario_plan_str_or_null(s->steps[i].run), "timeout_ms",
 						       scenario_plan_ms(s->steps[i].timeout_ns)));
-	plan = json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:{s:o, s:o}, s:{s:o},"
+	plan = json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:{s:o, s:o}, s:o, s:{s:o},"
 			 " s:o, s:{s:o}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "plan_version", 1, "scenario", s->name, "path", s->path, "sha256", s->sha256,
 			 "description", scenario_plan_str_or_null(s->description), "environment", s->environment,
 			 "iterations", (int)s->iterations, "cool_down_ms", scenario_plan_ms(s->cool_down_ns),
 			 "objectives", "rto_ms", ms_or_null(s->has_rto_objective, s->rto_objective_ns),
 			 "rpo_ms", ms_or_null(s->has_rpo_objective, s->rpo_objective_ns),
+			 "prove_every_ms", ms_or_null(s->prove_every_ns > 0, s->prove_every_ns),
 			 "scope", "netns", scenario_plan_str_or_null(s->netns),
 			 "probes", probes,
 			 "steady_state", "probes", probe_ids(s, s->steady_state, s->n_steady_state),

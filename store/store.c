@@ -205,7 +205,10 @@ static const char *const migration_4[] = {
 };
 
 /*
- * Version 4 -> 5: what an auditor files beside the figures. The drill keeps
+ * Version 4 -> 5: the drill's prove-every (scenario `prove-every`), copied
+ * when the drill starts like the objectives; NULL when the scenario sets
+ * none and on drills recorded before (firedrill freshness: no period).
+ * And what an auditor files beside the figures. The drill keeps
  * the scenario's scope (description, scope-rationale) and its participants
  * ("ROLE=NAME" lines) as stated when it started. records is an append-only
  * book per drill (findings, actions, their closing, lessons, sign-offs);
@@ -214,6 +217,7 @@ static const char *const migration_4[] = {
  * (sqlite3, Grafana): an action's state is derived from its closing row.
  */
 static const char *const migration_5[] = {
+	"ALTER TABLE drills ADD COLUMN prove_every_ns INTEGER CHECK (prove_every_ns > 0);",
 	"ALTER TABLE drills ADD COLUMN description TEXT;",
 	"ALTER TABLE drills ADD COLUMN scope_rationale TEXT;",
 	"ALTER TABLE drills ADD COLUMN participants TEXT;",

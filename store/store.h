@@ -99,6 +99,11 @@ struct store_drill {
 	int64_t rpo_objective_ns;
 	char recovery_criterion[256]; /* "all of [web, db] stable 2.0 s within 5m00s" */
 	/*
+	 * The scenario's `prove-every` when the drill started (schema version
+	 * 5); 0 when it set none, and on drills recorded before.
+	 */
+	int64_t prove_every_ns;
+	/*
 	 * The scope as the scenario stated it (description, scope-rationale)
 	 * and who took part: "ROLE=NAME" lines, one per role; a role the
 	 * scenario's team: expects but nobody filled is "ROLE=" (schema 5;
@@ -360,6 +365,34 @@ struct store_probe_stats {
 };
 int store_probe_stats(struct store *st, int64_t iteration_id,
 		      struct store_probe_stats **out, size_t *n, struct fd_error *err);
+
+/*
+ * How recently each scenario was drilled and proven, per scenario name x
+ * environment (firedrill freshness). Finished drills only (a running
+ * drill proves nothing yet). "Proven": outcome recovered with its
+ * objectives met. Times are the drills' starts.
+ */
+struct store_freshness {
+	char scenario[128];
+	char environment[128];
+	int64_t n_drills;               /* finished drills of the pair */
+	int64_t last_drill_id;          /* the newest finished drill */
+	int64_t last_drilled_real_ns;
+	char last_drilled_sha256[65];   /* its scenario text's sha256; "" when not recorded */
+	int64_t prove_every_ns;         /* its prove-every; 0 when none (or before schema 5) */
+	bool proven;                    /* false: never proven; the last_proven fields are 0/"" */
+	int64_t last_proven_drill_id;
+	int64_t last_proven_real_ns;
+	char last_proven_sha256[65];
+};
+
+/*
+ * One row per scenario x environment with a finished drill, sorted by
+ * scenario then environment; environment NULL = every environment. One
+ * query. *out is malloc'd (caller frees).
+ */
+int store_list_freshness(struct store *st, const char *environment,
+			 struct store_freshness **out, size_t *n, struct fd_error *err);
 
 /* The scenario text and hash stored for a drill. text is malloc'd (caller frees). */
 int store_get_scenario_text(struct store *st, int64_t scenario_id, char **text,

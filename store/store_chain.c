@@ -84,7 +84,7 @@ static const char *const drill_fields[] = {
 	"holder_pid", "holder_start", "holder_host",
 	/* added later: NULL in rows sealed before them, and then left out of the hash */
 	"evidence", "objectives_recorded", "rto_objective_ns", "rpo_objective_ns",
-	"recovery_criterion", "description", "scope_rationale", "participants",
+	"recovery_criterion", "prove_every_ns", "description", "scope_rationale", "participants",
 };
 
 #define DRILL_FIELDS_V1 19

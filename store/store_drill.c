@@ -111,10 +111,10 @@ static int insert_drill(struct store *st, struct store_drill *d, const char *hos
 		"INSERT INTO drills (scenario_id, scenario, scenario_sha256, environment, operator,"
 		" host, tool_version, started_real_ns, started_utc, outcome, iterations_planned,"
 		" note, holder_pid, holder_start, holder_host, objectives_recorded,"
-		" rto_objective_ns, rpo_objective_ns, recovery_criterion, description,"
+		" rto_objective_ns, rpo_objective_ns, recovery_criterion, prove_every_ns, description,"
 		" scope_rationale, participants)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'running', ?10, ?11, ?12, ?13, ?14,"
-		" ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
+		" ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (!s)
@@ -142,9 +142,11 @@ static int insert_drill(struct store *st, struct store_drill *d, const char *hos
 			sqlite3_bind_int64(s, 17, d->rpo_objective_ns);
 		store_bind_text(s, 18, d->recovery_criterion);
 	}
-	store_bind_text(s, 19, d->description);
-	store_bind_text(s, 20, d->scope_rationale);
-	store_bind_text(s, 21, d->participants);
+	if (d->prove_every_ns > 0)
+		sqlite3_bind_int64(s, 19, d->prove_every_ns);
+	store_bind_text(s, 20, d->description);
+	store_bind_text(s, 21, d->scope_rationale);
+	store_bind_text(s, 22, d->participants);
 	return store_step_insert(st, s, &d->id, "recording the drill", err);
 }
 
@@ -464,8 +466,8 @@ int store_finish_iteration(struct store *st, struct store_iteration *it, struct 
 	" tool_version, started_real_ns, coalesce(ended_real_ns, 0), outcome," \
 	" coalesce(objectives_met, 0), coalesce(iterations_planned, 0), note, hash," \
 	" coalesce(holder_pid, 0), coalesce(holder_start, 0), coalesce(objectives_recorded, 0)," \
-	" rto_objective_ns, rpo_objective_ns, recovery_criterion, description, scope_rationale," \
-	" participants"
+	" rto_objective_ns, rpo_objective_ns, recovery_criterion, coalesce(prove_every_ns, 0)," \
+	" description, scope_rationale, participants"
 
 static int read_drill(sqlite3_stmt *s, void *elem)
 {
@@ -495,9 +497,10 @@ static int read_drill(sqlite3_stmt *s, void *elem)
 	d->has_rpo_objective = sqlite3_column_type(s, 19) != SQLITE_NULL;
 	d->rpo_objective_ns = sqlite3_column_int64(s, 19);
 	store_col_text(s, 20, d->recovery_criterion, sizeof(d->recovery_criterion));
-	store_col_text(s, 21, d->description, sizeof(d->description));
-	store_col_text(s, 22, d->scope_rationale, sizeof(d->scope_rationale));
-	store_col_text(s, 23, d->participants, sizeof(d->participants));
+	d->prove_every_ns = sqlite3_column_int64(s, 21);
+	store_col_text(s, 22, d->description, sizeof(d->description));
+	store_col_text(s, 23, d->scope_rationale, sizeof(d->scope_rationale));
+	store_col_text(s, 24, d->participants, sizeof(d->participants));
 	return 0;
 }
 
@@ -598,4 +601,56 @@ int store_list_iterations(struct store *st, int64_t drill_id,
 		sqlite3_bind_int64(s, 1, drill_id);
 	return store_read_rows(st, s, read_iteration, sizeof(**out), (void **)out, n, NULL,
 			       "listing iterations", err);
+}
+
+/* ---- freshness --------------------------------------------------------------- */
+
+static int read_freshness(sqlite3_stmt *s, void *elem)
+{
+	struct store_freshness *f = elem;
+
+	store_col_text(s, 0, f->scenario, sizeof(f->scenario));
+	store_col_text(s, 1, f->environment, sizeof(f->environment));
+	f->n_drills = sqlite3_column_int64(s, 2);
+	f->last_drill_id = sqlite3_column_int64(s, 3);
+	f->last_drilled_real_ns = sqlite3_column_int64(s, 4);
+	store_col_text(s, 5, f->last_drilled_sha256, sizeof(f->last_drilled_sha256));
+	f->prove_every_ns = sqlite3_column_int64(s, 6);
+	f->proven = sqlite3_column_type(s, 7) != SQLITE_NULL;
+	f->last_proven_drill_id = sqlite3_column_int64(s, 7);
+	f->last_proven_real_ns = sqlite3_column_int64(s, 8);
+	store_col_text(s, 9, f->last_proven_sha256, sizeof(f->last_proven_sha256));
+	return 0;
+}
+
+int store_list_freshness(struct store *st, const char *environment,
+			 struct store_freshness **out, size_t *n, struct fd_error *err)
+{
+	/*
+	 * Per pair: the newest finished drill (rank 1 of all) and the newest
+	 * proven one (rank 1 of the proven), ties on the start broken by id.
+	 * drills_by_scenario (scenario, environment, started_real_ns) serves
+	 * both windows.
+	 */
+	static const char sql[] =
+		"WITH f AS (SELECT id, scenario, environment, started_real_ns, scenario_sha256,"
+		"  prove_every_ns, outcome = 'recovered' AND objectives_met = 1 AS proven"
+		"  FROM drills WHERE outcome <> 'running' AND (?1 IS NULL OR environment = ?1)),"
+		" newest AS (SELECT *, row_number() OVER w AS r, count(*) OVER"
+		"  (PARTITION BY scenario, environment) AS n FROM f"
+		"  WINDOW w AS (PARTITION BY scenario, environment"
+		"  ORDER BY started_real_ns DESC, id DESC)),"
+		" proven AS (SELECT *, row_number() OVER (PARTITION BY scenario, environment"
+		"  ORDER BY started_real_ns DESC, id DESC) AS r FROM f WHERE proven)"
+		" SELECT d.scenario, d.environment, d.n, d.id, d.started_real_ns, d.scenario_sha256,"
+		"  coalesce(d.prove_every_ns, 0), p.id, p.started_real_ns, p.scenario_sha256"
+		" FROM newest d LEFT JOIN proven p ON p.scenario = d.scenario"
+		"  AND p.environment = d.environment AND p.r = 1"
+		" WHERE d.r = 1 ORDER BY d.scenario, d.environment";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+
+	if (s && environment)
+		sqlite3_bind_text(s, 1, environment, -1, SQLITE_TRANSIENT);
+	return store_read_rows(st, s, read_freshness, sizeof(**out), (void **)out, n, NULL,
+			       "reading the freshness of the scenarios", err);
 }

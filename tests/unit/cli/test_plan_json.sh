@@ -32,6 +32,7 @@ eq("environment", p["environment"], "staging")
 eq("iterations", p["iterations"], 3)
 eq("cool_down_ms", p["cool_down_ms"], 120000)
 eq("objectives", p["objectives"], {"rto_ms": 300000, "rpo_ms": 60000})
+eq("prove_every_ms", p["prove_every_ms"], 90 * 86400 * 1000)
 eq("scope", p["scope"], {"netns": None})
 eq("probe ids", [x["id"] for x in p["probes"]], ["api", "api-region", "db-east"])
 api = p["probes"][0]
@@ -48,7 +49,7 @@ f = p["faults"][0]
 eq("fault id", f["id"], "eu-endpoints")
 eq("fault kind", f["kind"], "drop")
 eq("fault duration", f["max_duration_ms"], 20 * 60000)
-eq("fault line", f["line"], 16)
+eq("fault line", f["line"], 18)
 t = f["targets"]
 eq("cidrs", t["cidrs"], ["10.40.0.0/16", "fd00:40::/48"])
 eq("hosts", t["hosts"], ["api.eu-west-1.staging.example.com", "db.eu-west-1.staging.example.com"])
@@ -80,7 +81,7 @@ for f in "$lib"/*.yaml; do
 	python3 -c '
 import json, sys
 keys = ["plan_version", "scenario", "path", "sha256", "description", "environment", "iterations",
-        "cool_down_ms", "objectives", "scope", "probes", "steady_state", "faults", "stop_if_failing",
+        "cool_down_ms", "objectives", "prove_every_ms", "scope", "probes", "steady_state", "faults", "stop_if_failing",
         "recovery", "runbook", "rpo", "failback", "notify", "guards", "warnings", "revert"]
 p = json.load(open(sys.argv[1]))
 missing = [k for k in keys if k not in p]

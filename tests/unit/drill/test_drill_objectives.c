@@ -32,13 +32,16 @@ static void objectives_and_criterion(void **state)
 	assert_int_equal(d.rto_objective_ns, 300 * FD_NS_PER_S);
 	assert_false(d.has_rpo_objective); /* none set: absent, not 0 */
 	assert_string_equal(d.recovery_criterion, "all of [web, db] stable 2.0 s within 5m00s");
+	assert_int_equal(d.prove_every_ns, 0); /* no prove-every: none recorded */
 
 	s.recovery.mode = CRITERION_ANY;
 	s.recovery.n_probes = 1;
 	s.has_rpo_objective = true;
 	s.rpo_objective_ns = 1500 * FD_NS_PER_MS;
+	s.prove_every_ns = 30 * SCENARIO_DAY_NS;
 	memset(&d, 0, sizeof(d));
 	drill_objectives_fill(&s, &d);
+	assert_int_equal(d.prove_every_ns, 30 * SCENARIO_DAY_NS);
 	assert_true(d.has_rpo_objective);
 	assert_int_equal(d.rpo_objective_ns, 1500 * FD_NS_PER_MS);
 	assert_string_equal(d.recovery_criterion, "any of [web] stable 2.0 s within 5m00s");

@@ -8,6 +8,17 @@
  * 1..3: not recovered, 1 s, 3 s) whose iteration row ids (3, 4, 5) differ
  * from their numbers, with objectives recorded and an evidence event in
  * iteration 1.
+ *
+ * seed_store PATH fresh DIR: drills for `firedrill freshness` (no
+ * iterations), each scenario's text also written to DIR/NAME.yaml (the
+ * newest text drilled), all started relative to 2026-09-01T00:00:00Z (T):
+ *   fresh-one   prod     T         recovered, met, prove-every 90d
+ *   fresh-one   staging  T         recovered, objectives missed (never proven)
+ *   stale-one   prod     T - 100d  recovered, met, prove-every 90d
+ *   changed-one prod     T         recovered, met, text v1, prove-every 90d
+ *   changed-one prod     T + 1d    not recovered, text v2 (the file's)
+ *   nop         dr       T         not recovered, no prove-every
+ * and a running drill of stale-one (left out).
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -98,16 +109,94 @@ static int seed_more(struct store *st, struct fd_error *err)
 	return r;
 }
 
+#define FRESH_T INT64_C(1788220800000000000) /* 2026-09-01T00:00:00Z */
+#define FRESH_DAY (INT64_C(86400) * 1000000000)
+
+/* A valid scenario (firedrill freshness FILE loads it): name, environment, extra lines. */
+static void fresh_text(char *buf, size_t len, const char *name, const char *env, const char *extra)
+{
+	snprintf(buf, len,
+		 "name: %s\nenvironment: %s\n%s"
+		 "probes:\n  - id: p\n    tcp: { host: 127.0.0.1, port: 80 }\n"
+		 "faults:\n  - id: f\n    kind: drop\n    duration: 5m\n"
+		 "    targets: { cidrs: [10.0.0.0/8] }\n"
+		 "recovery:\n  all: [p]\n  timeout: 5m\n", name, env, extra);
+}
+
+static int fresh_drill(struct store *st, const char *dir, const char *name, const char *env,
+		       const char *extra, int64_t start, enum store_outcome o, bool met,
+		       int64_t prove_every, struct fd_error *err)
+{
+	struct store_drill d = { .started_real_ns = start, .prove_every_ns = prove_every,
+				 .objectives_recorded = true, .iterations_planned = 1 };
+	char text[1024], path[4096];
+	FILE *f;
+	int r;
+
+	fresh_text(text, sizeof(text), name, env, extra);
+	snprintf(d.scenario_name, sizeof(d.scenario_name), "%s", name);
+	snprintf(d.environment, sizeof(d.environment), "%s", env);
+	snprintf(d.operator_name, sizeof(d.operator_name), "ci");
+	r = put_scenario(st, name, text, &d.scenario_id, err);
+	if (r == 0)
+		r = store_begin_drill(st, &d, err);
+	if (r == 0 && o != STORE_OUTCOME_RUNNING)
+		r = store_finish_drill(st, d.id, o, met, start + 1, err);
+	if (r)
+		return r;
+	snprintf(path, sizeof(path), "%s/%s.yaml", dir, name);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0) {
+		if (f)
+			fclose(f);
+		return fd_error_set(err, FD_ERR_ENV, -1, "%s: cannot write", path);
+	}
+	return fclose(f) == 0 ? 0 : fd_error_set(err, FD_ERR_ENV, -1, "%s: cannot write", path);
+}
+
+static int seed_fresh(struct store *st, const char *dir, struct fd_error *err)
+{
+	const int64_t t = FRESH_T, day = FRESH_DAY;
+	const char *p90 = "prove-every: 90d\n";
+	int r;
+
+	r = fresh_drill(st, dir, "stale-one", "prod", p90, t - 100 * day, STORE_OUTCOME_RECOVERED,
+			true, 90 * day, err);
+	if (r == 0)
+		r = fresh_drill(st, dir, "stale-one", "prod", p90, t + 2 * day, STORE_OUTCOME_RUNNING,
+				false, 90 * day, err);
+	if (r == 0)
+		r = fresh_drill(st, dir, "fresh-one", "staging", p90, t, STORE_OUTCOME_RECOVERED,
+				false, 90 * day, err);
+	/* last: DIR/fresh-one.yaml is the prod text */
+	if (r == 0)
+		r = fresh_drill(st, dir, "fresh-one", "prod", p90, t, STORE_OUTCOME_RECOVERED,
+				true, 90 * day, err);
+	if (r == 0)
+		r = fresh_drill(st, dir, "changed-one", "prod", p90, t, STORE_OUTCOME_RECOVERED, true,
+				90 * day, err);
+	if (r == 0)
+		r = fresh_drill(st, dir, "changed-one", "prod", "prove-every: 90d\ndescription: v2\n",
+				t + day, STORE_OUTCOME_NOT_RECOVERED, false, 90 * day, err);
+	if (r == 0)
+		r = fresh_drill(st, dir, "nop", "dr", "", t, STORE_OUTCOME_NOT_RECOVERED, false, 0, err);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct fd_error err = { 0 };
 	struct store *st = NULL;
+	bool fresh = argc == 4 && strcmp(argv[2], "fresh") == 0;
 	int r;
 
-	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "more") != 0) || sodium_init() < 0)
+	if (argc < 2 || argc > 4 || (argc == 3 && strcmp(argv[2], "more") != 0) ||
+	    (argc == 4 && !fresh) || sodium_init() < 0)
 		return 2;
 	r = store_open(argv[1], &st, &err);
-	if (r == 0)
+	if (r == 0 && fresh)
+		r = seed_fresh(st, argv[3], &err);
+	else if (r == 0)
 		r = seed_first(st, &err);
 	if (r == 0 && argc == 3)
 		r = seed_more(st, &err);

@@ -52,6 +52,7 @@ static void test_defaults(void **state)
 	assert_int_equal(s->iterations, 1);
 	assert_null(s->netns);
 	assert_false(s->has_rto_objective);
+	assert_int_equal(s->prove_every_ns, 0); /* not set: never stale */
 	assert_int_equal(s->faults[0].direction, DIRECTION_EGRESS);
 	assert_int_equal(s->faults[0].targets.protocol, PROTOCOL_ANY);
 	assert_int_equal(s->probes[0].interval_ns, FD_NS_PER_S);
@@ -141,7 +142,8 @@ static const char full[] =
 	"    read: { url: 'http://kv/c/{{seq}}' }\n"
 	"  query: { run: 'psql -Atc x', value-match: '^(\\d+)$' }\n"
 	"failback: { any: [db], timeout: 10m }\n"
-	"notify: [{ webhook-env: HOOK, events: [start, end] }]\n";
+	"notify: [{ webhook-env: HOOK, events: [start, end] }]\n"
+	"prove-every: 2160h\n";
 
 static void test_full_model(void **state)
 {
@@ -154,6 +156,7 @@ static void test_full_model(void **state)
 	assert_int_equal(s->cool_down_ns, 30 * FD_NS_PER_S);
 	assert_true(s->has_rto_objective && s->has_rpo_objective);
 	assert_int_equal(s->rpo_objective_ns, 30 * FD_NS_PER_S);
+	assert_int_equal(s->prove_every_ns, 90 * SCENARIO_DAY_NS); /* 2160h: whole days */
 	assert_string_equal(s->netns, "app");
 	assert_int_equal(s->n_faults, 10);
 	assert_int_equal(f->kind, FAULT_REJECT);

@@ -107,6 +107,19 @@ static void raw_query(const char *path, char *out, size_t n, const char *fmt, ..
 	sqlite3_close(db);
 }
 
+/* Takes a store back to what version 4 had (before migration 5). */
+static void undo_v5(const char *path)
+{
+	raw_exec(path, "DROP VIEW findings");
+	raw_exec(path, "DROP VIEW actions");
+	raw_exec(path, "DROP VIEW signoffs");
+	raw_exec(path, "DROP TABLE records");
+	raw_exec(path, "ALTER TABLE drills DROP COLUMN description");
+	raw_exec(path, "ALTER TABLE drills DROP COLUMN scope_rationale");
+	raw_exec(path, "ALTER TABLE drills DROP COLUMN participants");
+	raw_exec(path, "ALTER TABLE drills DROP COLUMN prove_every_ns");
+}
+
 static int64_t begin_drill(struct store *st, const char *scenario, const char *env, int pid)
 {
 	struct store_drill d = { 0 };
@@ -199,6 +212,54 @@ static void test_drill_objectives(void **state)
 	assert_int_equal(got.rto_objective_ns, INT64_C(300000000001));
 	assert_false(got.has_rpo_objective); /* the scenario set none: absent, not 0 */
 	assert_string_equal(got.recovery_criterion, "all of [a, b] stable 2s within 5m");
+	assert_int_equal(got.prove_every_ns, 0); /* no prove-every: NULL, read as 0 */
+
+	/* schema version 5: prove-every, stored with the drill */
+	d.id = 0;
+	d.prove_every_ns = INT64_C(90) * 86400 * 1000000000;
+	assert_int_equal(store_begin_drill(fx->st, &d, &err), 0);
+	assert_int_equal(store_get_drill(fx->st, d.id, &got, &err), 0);
+	assert_int_equal(got.prove_every_ns, INT64_C(90) * 86400 * 1000000000);
+}
+
+/*
+ * A version-4 store (made here by dropping the version-5 column) migrates,
+ * its sealed drill reads prove-every 0 and still verifies (a NULL column
+ * added later is left out of the hash).
+ */
+static void test_migrate_v4_prove_every(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_drill got;
+	struct fd_error err = { 0 };
+	char v[64];
+	int64_t id;
+
+	open_store(fx);
+	id = begin_drill(fx->st, "old", "prod", 0);
+	assert_int_equal(store_finish_drill(fx->st, id, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
+	store_close(fx->st);
+	fx->st = NULL;
+	undo_v5(fx->path);
+	raw_exec(fx->path, "PRAGMA user_version = 4");
+	open_store(fx);
+	assert_int_equal(store_schema_version(fx->st), 5);
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('drills')"
+		  " WHERE name = 'prove_every_ns'");
+	assert_string_equal(v, "1");
+	assert_int_equal(store_get_drill(fx->st, id, &got, &err), 0);
+	assert_int_equal(got.prove_every_ns, 0);
+	if (store_verify_chain(fx->st, &err) != 0)
+		fail_msg("a drill sealed before version 5 no longer verifies: %s", err.msg);
+	/* a period of 0 or less is refused by the column's check */
+	{
+		sqlite3 *db = NULL;
+
+		assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(db, "UPDATE drills SET prove_every_ns = 0", NULL,
+						  NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
 }
 
 /*
@@ -216,6 +277,7 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	id = begin_drill(fx->st, "old", "prod", 0);
 	store_close(fx->st);
 	fx->st = NULL;
+	undo_v5(fx->path);
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN recovery_criterion");
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN rpo_objective_ns");
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN rto_objective_ns");
@@ -228,14 +290,6 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	raw_exec(fx->path, "ALTER TABLE scenarios DROP COLUMN seal");
 	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN evidence");
 	raw_exec(fx->path, "ALTER TABLE iterations DROP COLUMN evidence");
-	/* and version 5's scope, participants and record book */
-	raw_exec(fx->path, "DROP VIEW findings");
-	raw_exec(fx->path, "DROP VIEW actions");
-	raw_exec(fx->path, "DROP VIEW signoffs");
-	raw_exec(fx->path, "DROP TABLE records");
-	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN description");
-	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN scope_rationale");
-	raw_exec(fx->path, "ALTER TABLE drills DROP COLUMN participants");
 	raw_exec(fx->path, "PRAGMA user_version = 2");
 	open_store(fx);
 	assert_int_equal(store_schema_version(fx->st), 5);
@@ -244,6 +298,96 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	assert_false(got.objectives_recorded);
 	assert_false(got.has_rto_objective);
 	assert_string_equal(got.recovery_criterion, "");
+}
+
+/* A finished drill for the freshness read; o RUNNING leaves it running. */
+static int64_t fresh_drill(struct store *st, const char *scenario, const char *env, int64_t start_s,
+			   char sha, enum store_outcome o, bool met, int64_t prove_every_ns)
+{
+	struct store_drill d = { .started_real_ns = start_s * 1000000000,
+				 .prove_every_ns = prove_every_ns };
+	struct fd_error err = { 0 };
+
+	snprintf(d.scenario_name, sizeof(d.scenario_name), "%s", scenario);
+	snprintf(d.environment, sizeof(d.environment), "%s", env);
+	memset(d.scenario_sha256, sha, 64);
+	d.scenario_sha256[64] = '\0';
+	if (store_begin_drill(st, &d, &err))
+		fail_msg("store_begin_drill: %s", err.msg);
+	if (o != STORE_OUTCOME_RUNNING &&
+	    store_finish_drill(st, d.id, o, met, d.started_real_ns + 1, &err))
+		fail_msg("store_finish_drill: %s", err.msg);
+	return d.id;
+}
+
+static void sha_of(char *out, char c)
+{
+	memset(out, c, 64);
+	out[64] = '\0';
+}
+
+/*
+ * store_list_freshness: per scenario x environment, the newest finished
+ * drill and the newest proven one (recovered and objectives met), running
+ * drills left out, ties on the start broken by id, the environment filter.
+ */
+static void test_freshness(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_freshness *f = NULL;
+	struct fd_error err = { 0 };
+	const int64_t day = INT64_C(86400) * 1000000000;
+	char sha[65];
+	size_t n = 0;
+	int64_t a1, a2, b2;
+
+	open_store(fx);
+	a1 = fresh_drill(fx->st, "a", "prod", 100, 'a', STORE_OUTCOME_RECOVERED, true, 0);
+	a2 = fresh_drill(fx->st, "a", "prod", 200, 'b', STORE_OUTCOME_NOT_RECOVERED, false, 30 * day);
+	fresh_drill(fx->st, "a", "prod", 300, 'c', STORE_OUTCOME_RUNNING, false, 0);
+	/* recovered, but objectives missed: not proven */
+	fresh_drill(fx->st, "a", "staging", 150, 'd', STORE_OUTCOME_RECOVERED, false, 0);
+	/* met but not recovered cannot happen in a drill; the store still asks for both */
+	fresh_drill(fx->st, "a", "staging", 160, 'd', STORE_OUTCOME_ABORTED, true, 0);
+	fresh_drill(fx->st, "b", "prod", 50, 'e', STORE_OUTCOME_RECOVERED, true, 0);
+	b2 = fresh_drill(fx->st, "b", "prod", 50, 'f', STORE_OUTCOME_RECOVERED, true, 90 * day);
+
+	assert_int_equal(store_list_freshness(fx->st, NULL, &f, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(f[0].scenario, "a");
+	assert_string_equal(f[0].environment, "prod");
+	assert_int_equal(f[0].n_drills, 2); /* the running drill is left out */
+	assert_int_equal(f[0].last_drill_id, a2);
+	assert_int_equal(f[0].last_drilled_real_ns, 200 * INT64_C(1000000000));
+	sha_of(sha, 'b');
+	assert_string_equal(f[0].last_drilled_sha256, sha);
+	assert_int_equal(f[0].prove_every_ns, 30 * day);
+	assert_true(f[0].proven);
+	assert_int_equal(f[0].last_proven_drill_id, a1);
+	assert_int_equal(f[0].last_proven_real_ns, 100 * INT64_C(1000000000));
+	sha_of(sha, 'a');
+	assert_string_equal(f[0].last_proven_sha256, sha);
+
+	assert_string_equal(f[1].environment, "staging");
+	assert_false(f[1].proven);
+	assert_int_equal(f[1].last_proven_real_ns, 0);
+	assert_string_equal(f[1].last_proven_sha256, "");
+	assert_int_equal(f[1].prove_every_ns, 0);
+
+	assert_string_equal(f[2].scenario, "b");
+	assert_int_equal(f[2].last_drill_id, b2); /* same start: the later id */
+	assert_int_equal(f[2].last_proven_drill_id, b2);
+	assert_int_equal(f[2].prove_every_ns, 90 * day);
+	free(f);
+
+	assert_int_equal(store_list_freshness(fx->st, "staging", &f, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(f[0].scenario, "a");
+	assert_string_equal(f[0].environment, "staging");
+	free(f);
+	assert_int_equal(store_list_freshness(fx->st, "nowhere", &f, &n, &err), 0);
+	assert_int_equal(n, 0);
+	free(f);
 }
 
 static void test_refuses_foreign_and_newer(void **state)
@@ -737,6 +881,9 @@ static const struct tamper tampers[] = {
 	{ "UPDATE drills SET rto_objective_ns = 3600000000000 WHERE id = 1",
 	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
 	    "sealing: rto_objective_ns (was NULL, now 3600000000000)" } },
+	{ "UPDATE drills SET prove_every_ns = 7776000000000000 WHERE id = 1",
+	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
+	    "sealing: prove_every_ns (was NULL, now 7776000000000000)" } },
 	{ "UPDATE drills SET recovery_criterion = 'any of [web]' WHERE id = 1",
 	  { "drills row 1 (chain entry 1): content does not match its hash: changed after "
 	    "sealing: recovery_criterion (was NULL, now \"any of [web]\")" } },
@@ -1186,6 +1333,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_migrate_reopen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_drill_objectives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2_objectives_unknown, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v4_prove_every, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_freshness, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refuses_foreign_and_newer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_semantics, setup, teardown),
