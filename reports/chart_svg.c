@@ -29,7 +29,7 @@ double rp_tick_step(double max_ms)
 #define EML 78.0
 #define EMR 96.0 /* right: the objective's and the median's labels */
 #define EMT 36.0
-#define EMB 36.0
+#define EMB 48.0 /* bottom: iteration numbers, then the legend */
 #define STRIP_Y 16.0 /* the "not recovered" strip above the plot */
 
 struct plot {
@@ -136,6 +136,16 @@ static void levels(FILE *out, const struct plot *p, const struct report_value *m
 		level(out, p, obj->ms, "objective", "#a40e26", true, yo);
 }
 
+static bool any_not_recovered(const struct report_evidence *ev)
+{
+	double v;
+
+	for (size_t i = 0; i < ev->n_iterations; i++)
+		if (rp_iteration_rto(&ev->iterations[i].it, &v) && isinf(v))
+			return true;
+	return false;
+}
+
 bool rp_evidence_chart_has(const struct report_evidence *ev, bool rto)
 {
 	double v;
@@ -148,8 +158,7 @@ bool rp_evidence_chart_has(const struct report_evidence *ev, bool rto)
 
 const char *rp_evidence_chart_title(bool rto)
 {
-	return rto ? "RTO per iteration against the objective (bars: green met, amber missed; "
-		     "whiskers: the RTO's bound)" : "RPO per iteration against the objective";
+	return rto ? "RTO per iteration against the objective" : "RPO per iteration against the objective";
 }
 
 bool rp_svg_evidence_chart(FILE *out, const struct report_evidence *ev,
@@ -182,9 +191,12 @@ bool rp_svg_evidence_chart(FILE *out, const struct report_evidence *ev,
 		"font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"11\" "
 		"fill=\"#1b1f24\" xmlns=\"http://www.w3.org/2000/svg\">\n",
 		EW, EH, EW, EH, rto ? "RTO" : "RPO");
-	if (rto)
+	if (rto && any_not_recovered(ev))
 		fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" style=\"fill:#a40e26\">"
 			"not recovered</text>\n", EML - 6, STRIP_Y + 4);
+	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" style=\"fill:#57606a\">"
+		"bars: green met the objectives, amber missed%s</text>\n", EW - EMR, EH - 6,
+		rto ? "; whiskers: the RTO's bound; -: recovery not tested" : "; -: not measured");
 	grid(out, &p);
 	for (size_t i = 0; i < n; i++) {
 		const struct store_iteration *it = &ev->iterations[i].it;
