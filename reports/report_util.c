@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "fd_time.h"
@@ -278,9 +279,9 @@ const char *report_format_name(enum report_format f)
 
 int report_paper_parse(const char *name, enum report_paper *out)
 {
-	if (strcmp(name, "a4") == 0 || strcmp(name, "A4") == 0)
+	if (strcasecmp(name, "a4") == 0)
 		*out = REPORT_PAPER_A4;
-	else if (strcmp(name, "letter") == 0)
+	else if (strcasecmp(name, "letter") == 0)
 		*out = REPORT_PAPER_LETTER;
 	else
 		return -EINVAL;
