@@ -22,6 +22,7 @@ struct report_opts {
 	const char *env;
 	const char *since;
 	const char *until;
+	const char *paper;
 };
 
 static void usage(FILE *out)
@@ -29,8 +30,10 @@ static void usage(FILE *out)
 	fputs("usage: firedrill report trend [--scenario NAME] [--env NAME] [--since DATE] [--until DATE]\n"
 	      "                              [-o FILE] [--format html|md|json|csv|junit]\n"
 	      "                              [--sign KEYFILE]\n"
-	      "       firedrill report evidence DRILL_ID [-o FILE] [--format html|md|json] [--sign KEYFILE]\n"
+	      "       firedrill report evidence DRILL_ID [-o FILE] [--format html|md|json|pdf]\n"
+	      "                              [--paper a4|letter] [--sign KEYFILE]\n"
 	      "  The format comes from --format, else from FILE's extension, else md on stdout.\n"
+	      "  pdf (evidence only): --paper a4 (default) or letter.\n"
 	      "  DATE: 2026-11-26 or 2026-11-26T03:15:30Z (UTC unless an offset is given).\n"
 	      "  --sign writes a detached Ed25519 signature to FILE.sig (needs -o); check it\n"
 	      "  with 'firedrill verify FILE'. A trend's signature binds its filter and the\n"
@@ -43,7 +46,8 @@ static int parse_opts(const char *sub, int argc, char **argv, struct report_opts
 		{ "output", required_argument, NULL, 'o' }, { "format", required_argument, NULL, 'f' },
 		{ "sign", required_argument, NULL, 's' }, { "scenario", required_argument, NULL, 'S' },
 		{ "env", required_argument, NULL, 'e' }, { "since", required_argument, NULL, 'a' },
-		{ "until", required_argument, NULL, 'b' }, { "help", no_argument, NULL, 'h' },
+		{ "until", required_argument, NULL, 'b' }, { "paper", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -59,6 +63,7 @@ static int parse_opts(const char *sub, int argc, char **argv, struct report_opts
 		case 'e': o->env = optarg; break;
 		case 'a': o->since = optarg; break;
 		case 'b': o->until = optarg; break;
+		case 'p': o->paper = optarg; break;
 		case 'h': usage(stdout); return -1;
 		default:
 			return cli_usage_error("report", "%s: unknown option or missing value: %s", sub,
@@ -72,7 +77,8 @@ static int pick_format(const struct report_opts *o, enum report_format *fmt)
 {
 	if (o->format) {
 		if (report_format_parse(o->format, fmt) < 0)
-			return cli_usage_error("report", "unknown --format \"%s\" (html, md, json, csv, junit)",
+			return cli_usage_error("report",
+					       "unknown --format \"%s\" (html, md, json, csv, junit, pdf)",
 					       o->format);
 		return 0;
 	}
@@ -83,6 +89,19 @@ static int pick_format(const struct report_opts *o, enum report_format *fmt)
 		return 0;
 	}
 	*fmt = REPORT_MARKDOWN;
+	return 0;
+}
+
+/* --paper only means something for pdf; a pdf is not for a terminal. */
+static int pick_paper(const struct report_opts *o, enum report_format fmt, struct report_options *ropt)
+{
+	if (o->paper && fmt != REPORT_PDF)
+		return cli_usage_error("report", "--paper is for pdf reports, not %s",
+				       report_format_name(fmt));
+	if (o->paper && report_paper_parse(o->paper, &ropt->paper) < 0)
+		return cli_usage_error("report", "unknown --paper \"%s\" (a4 or letter)", o->paper);
+	if (fmt == REPORT_PDF && !o->out && isatty(STDOUT_FILENO))
+		return cli_usage_error("report", "a pdf is not for a terminal: use -o FILE.pdf");
 	return 0;
 }
 
@@ -176,6 +195,11 @@ static int run_trend(struct cli_ctx *ctx, const struct report_opts *o)
 	if (o->sign && !o->out)
 		return cli_usage_error("report", "--sign needs -o FILE (the signature goes to FILE.sig)");
 	rc = pick_format(o, &fmt);
+	if (rc == 0 && fmt == REPORT_PDF)
+		rc = cli_usage_error("report", "pdf is for evidence reports (report evidence DRILL_ID "
+				     "--format pdf); trend reports are html, md, json, csv or junit");
+	if (rc == 0 && o->paper)
+		rc = cli_usage_error("report", "--paper is for pdf evidence reports");
 	if (rc == 0)
 		rc = filter_time(o->since, "--since", &f.since_real_ns);
 	if (rc == 0)
@@ -208,6 +232,7 @@ cleanup:
 static int run_evidence(struct cli_ctx *ctx, const char *id_text, const struct report_opts *o)
 {
 	struct report_evidence *ev = NULL;
+	struct report_options ropt = { .paper = REPORT_PAPER_A4 };
 	struct store *st = NULL;
 	struct fd_error err = { 0 };
 	enum report_format fmt;
@@ -224,8 +249,11 @@ static int run_evidence(struct cli_ctx *ctx, const char *id_text, const struct r
 	if (o->scenario || o->env || o->since || o->until)
 		return cli_usage_error("report", "evidence takes one DRILL_ID, not trend filters");
 	rc = pick_format(o, &fmt);
-	if (rc == 0 && fmt != REPORT_HTML && fmt != REPORT_MARKDOWN && fmt != REPORT_JSON)
-		rc = cli_usage_error("report", "evidence reports are html, md or json");
+	if (rc == 0 && fmt != REPORT_HTML && fmt != REPORT_MARKDOWN && fmt != REPORT_JSON &&
+	    fmt != REPORT_PDF)
+		rc = cli_usage_error("report", "evidence reports are html, md, json or pdf");
+	if (rc == 0)
+		rc = pick_paper(o, fmt, &ropt);
 	if (rc == 0)
 		rc = open_store(ctx, &st);
 	if (rc)
@@ -240,7 +268,7 @@ static int run_evidence(struct cli_ctx *ctx, const char *id_text, const struct r
 		free(tmp);
 		goto cleanup;
 	}
-	rc = report_evidence_write(ev, fmt, out, &err) < 0 ? cli_report_error(&err) : 0;
+	rc = report_evidence_write_opts(ev, fmt, &ropt, out, &err) < 0 ? cli_report_error(&err) : 0;
 	rc = close_out(out, o->out, tmp, rc);
 	if (rc == 0 && o->sign)
 		rc = sign_output(st, o, ev, NULL);

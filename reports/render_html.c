@@ -75,20 +75,6 @@ static void td_num(FILE *out, const char *s)
 #define MT 34.0   /* top: the "not recovered" strip */
 #define MB 44.0
 
-/* A "nice" tick step in ms so that about five ticks span max_ms. */
-static double tick_step(double max_ms)
-{
-	static const double steps[] = {
-		1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e4, 6e4, 12e4,
-		3e5, 6e5, 9e5, 18e5, 36e5, 72e5, 144e5, 216e5, 432e5, 864e5,
-	};
-
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
-		if (max_ms / steps[i] <= 6)
-			return steps[i];
-	return ceil(max_ms / 6 / 864e5) * 864e5;
-}
-
 struct axis {
 	double top, bottom, max_ms;
 };
@@ -100,7 +86,7 @@ static double y_of(const struct axis *a, double ms)
 
 static void y_axis(FILE *out, const struct axis *a)
 {
-	double step = tick_step(a->max_ms);
+	double step = rp_tick_step(a->max_ms);
 	char buf[32];
 
 	for (double v = 0; v <= a->max_ms + step / 1000; v += step) {
@@ -471,6 +457,18 @@ static void evidence_objectives(FILE *out, const struct report_evidence *ev,
 	      "(the probe interval).</p>\n", out);
 }
 
+/* The charts the PDF draws too (chart_svg.c): one SVG each, the same bytes. */
+static void evidence_charts(FILE *out, const struct report_evidence *ev,
+			    const struct report_drill *sum)
+{
+	for (int rto = 1; rto >= 0; rto--) {
+		if (!rp_evidence_chart_has(ev, rto))
+			continue;
+		fprintf(out, "<h3>%s</h3>\n", rp_evidence_chart_title(rto));
+		rp_svg_evidence_chart(out, ev, sum, rto);
+	}
+}
+
 static void optional_ms(FILE *out, bool has, double ms)
 {
 	char b[32];
@@ -662,8 +660,10 @@ int rp_evidence_html(const struct report_evidence *ev, FILE *out, struct fd_erro
 	evidence_who(out, ev);
 	evidence_section(out, ev, RP_SEC_SCOPE);
 	evidence_section(out, ev, RP_SEC_PARTICIPANTS);
-	if (rp_evidence_summary(ev, &sum) == 0)
+	if (rp_evidence_summary(ev, &sum) == 0) {
 		evidence_objectives(out, ev, &sum);
+		evidence_charts(out, ev, &sum);
+	}
 	free(sum.iterations);
 	evidence_iterations(out, ev);
 	evidence_section(out, ev, RP_SEC_INTEGRITY);

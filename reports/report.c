@@ -12,14 +12,18 @@ struct report_renderer {
 	enum report_format fmt;
 	int (*trend)(const struct report_trend *t, FILE *out, struct fd_error *err);
 	int (*evidence)(const struct report_evidence *ev, FILE *out, struct fd_error *err);
+	/* A paged format's evidence renderer: it takes the page options. */
+	int (*evidence_paged)(const struct report_evidence *ev, const struct report_options *opt,
+			      FILE *out, struct fd_error *err);
 };
 
 static const struct report_renderer renderers[] = {
-	{ REPORT_HTML, rp_trend_html, rp_evidence_html },
-	{ REPORT_MARKDOWN, rp_trend_md, rp_evidence_md },
-	{ REPORT_JSON, rp_trend_json, rp_evidence_json },
-	{ REPORT_CSV, rp_trend_csv, NULL },
-	{ REPORT_JUNIT, rp_trend_junit, NULL },
+	{ REPORT_HTML, rp_trend_html, rp_evidence_html, NULL },
+	{ REPORT_MARKDOWN, rp_trend_md, rp_evidence_md, NULL },
+	{ REPORT_JSON, rp_trend_json, rp_evidence_json, NULL },
+	{ REPORT_CSV, rp_trend_csv, NULL, NULL },
+	{ REPORT_JUNIT, rp_trend_junit, NULL, NULL },
+	{ REPORT_PDF, NULL, NULL, rp_evidence_pdf },
 };
 
 static const struct report_renderer *renderer_for(enum report_format fmt)
@@ -43,19 +47,31 @@ int report_trend_write(const struct report_trend *t, enum report_format fmt, FIL
 {
 	const struct report_renderer *r = renderer_for(fmt);
 
-	if (!r || !r->trend)
+	if (!r)
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "unknown report format");
+	if (!r->trend)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s is for evidence reports",
+				    report_format_name(fmt));
 	return finish(r->trend(t, out, err), out, err);
+}
+
+int report_evidence_write_opts(const struct report_evidence *ev, enum report_format fmt,
+			       const struct report_options *opt, FILE *out, struct fd_error *err)
+{
+	static const struct report_options defaults = { .paper = REPORT_PAPER_A4 };
+	const struct report_renderer *r = renderer_for(fmt);
+
+	if (r && r->evidence_paged)
+		return finish(r->evidence_paged(ev, opt ? opt : &defaults, out, err), out, err);
+	if (!r || !r->evidence)
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
+				    "evidence reports are html, md, json or pdf, not %s",
+				    report_format_name(fmt));
+	return finish(r->evidence(ev, out, err), out, err);
 }
 
 int report_evidence_write(const struct report_evidence *ev, enum report_format fmt, FILE *out,
 			  struct fd_error *err)
 {
-	const struct report_renderer *r = renderer_for(fmt);
-
-	if (!r || !r->evidence)
-		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
-				    "evidence reports are html, md or json, not %s",
-				    report_format_name(fmt));
-	return finish(r->evidence(ev, out, err), out, err);
+	return report_evidence_write_opts(ev, fmt, NULL, out, err);
 }

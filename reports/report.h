@@ -1,7 +1,8 @@
 /*
  * report: what firedrill tells. Trend reports (drill-over-drill improvement
  * per scenario x environment) and evidence reports (one drill, for an
- * auditor), rendered as HTML, Markdown, JSON, CSV or JUnit XML, and signed
+ * auditor), rendered as HTML, Markdown, JSON, CSV or JUnit XML (evidence
+ * also as PDF), and signed
  * with Ed25519 (libsodium) as a detached sidecar signature.
  *
  * reports/ reads only through store/store.h. The models below are plain
@@ -34,13 +35,28 @@ enum report_format {
 	REPORT_JSON,
 	REPORT_CSV,
 	REPORT_JUNIT,
+	REPORT_PDF, /* evidence reports only */
 };
 
-/* "html", "md", "json", "csv", "junit" (also "markdown", "xml"). */
+/* "html", "md", "json", "csv", "junit", "pdf" (also "markdown", "xml"). */
 int report_format_parse(const char *name, enum report_format *out);
-/* From a file name's extension (.html .htm .md .json .csv .xml); -EINVAL if none. */
+/* From a file name's extension (.html .htm .md .json .csv .xml .pdf); -EINVAL if none. */
 int report_format_from_path(const char *path, enum report_format *out);
 const char *report_format_name(enum report_format f);
+
+/* Page size of paged formats (PDF): ISO A4 (595 x 842 pt) or US Letter (612 x 792 pt). */
+enum report_paper {
+	REPORT_PAPER_A4,
+	REPORT_PAPER_LETTER,
+};
+
+/* "a4" or "letter"; -EINVAL otherwise. */
+int report_paper_parse(const char *name, enum report_paper *out);
+
+/* How to render, beyond the format. All zero is the default (A4). */
+struct report_options {
+	enum report_paper paper;
+};
 
 /* "2026-11-26", "2026-11-26T03:15:30Z", "2026-11-26T03:15:30.5+01:00" -> ns. */
 int report_parse_time(const char *s, int64_t *real_ns);
@@ -235,7 +251,7 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 		      struct report_trend **out, struct fd_error *err);
 void report_trend_free(struct report_trend *t);
 
-/* HTML, Markdown, JSON, CSV or JUnit XML. */
+/* HTML, Markdown, JSON, CSV or JUnit XML (PDF: -EINVAL, FD_ERR_INPUT). */
 int report_trend_write(const struct report_trend *t, enum report_format fmt,
 		       FILE *out, struct fd_error *err);
 
@@ -344,9 +360,12 @@ void report_evidence_free(struct report_evidence *ev);
 int report_evidence_controls(struct report_evidence *ev, const char *ids,
 			     const char *mapping_path, struct fd_error *err);
 
-/* HTML, Markdown or JSON (-EINVAL, FD_ERR_INPUT for the other formats). */
+/* HTML, Markdown, JSON or PDF (-EINVAL, FD_ERR_INPUT for the other formats). */
 int report_evidence_write(const struct report_evidence *ev, enum report_format fmt,
 			  FILE *out, struct fd_error *err);
+/* The same with options (opt NULL: the defaults). */
+int report_evidence_write_opts(const struct report_evidence *ev, enum report_format fmt,
+			       const struct report_options *opt, FILE *out, struct fd_error *err);
 
 /* "PASS: recovered in 41.2 s (objective 5m00s), RPO 0 ms, 3/3 iterations met". */
 char *report_evidence_verdict(const struct report_evidence *ev, char *buf, size_t len);

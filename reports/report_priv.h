@@ -112,6 +112,100 @@ int rp_trend_junit(const struct report_trend *t, FILE *out, struct fd_error *err
 int rp_evidence_html(const struct report_evidence *ev, FILE *out, struct fd_error *err);
 int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error *err);
 int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_error *err);
+int rp_evidence_pdf(const struct report_evidence *ev, const struct report_options *opt, FILE *out,
+		    struct fd_error *err);
+
+/*
+ * Charts as self-contained SVG (chart_svg.c), drawn inline by the HTML
+ * renderer and into the PDF by librsvg: the same picture in both.
+ */
+/* A "nice" tick step in ms so that about five ticks span max_ms. */
+double rp_tick_step(double max_ms);
+/*
+ * One drill's iterations as bars (RTO when rto, else RPO): green met, amber
+ * missed, a cross in the strip above the plot for not recovered, the
+ * objective dashed, the median solid. Writes nothing when no iteration has
+ * a value to draw (returns false).
+ */
+bool rp_svg_evidence_chart(FILE *out, const struct report_evidence *ev,
+			   const struct report_drill *sum, bool rto);
+/* Whether that chart has anything to draw, and its heading. */
+bool rp_evidence_chart_has(const struct report_evidence *ev, bool rto);
+const char *rp_evidence_chart_title(bool rto);
+
+/* ---- PDF layout (pdf_layout.c) -------------------------------------------
+ *
+ * A small flow layout over cairo and pango: the caller adds blocks from top
+ * to bottom (headings, paragraphs, tables, code, SVG images) and the layer
+ * breaks pages, repeats a table's header after a break, and puts a footer
+ * (the document's footer text, "page N of M") on every page. Text is set
+ * with pango_layout_set_text (never markup) after rp_sanitize, so untrusted
+ * strings can carry nothing but characters. Every font is embedded (cairo
+ * subsets them).
+ *
+ * rp_pdf_write() calls body twice: once to count the pages, once to draw
+ * them; body must draw the same thing both times (read only its model).
+ * Errors inside body are remembered by the rp_pdf and returned by
+ * rp_pdf_write, so the block functions return nothing.
+ */
+struct rp_pdf;
+
+struct rp_pdf_doc {
+	enum report_paper paper;
+	const char *title;    /* metadata; untrusted text is sanitized here */
+	const char *author;
+	const char *subject;
+	const char *keywords;
+	const char *creator;
+	int64_t created_real_ns; /* the PDF's creation date (reproducible bytes) */
+	const char *footer;      /* left of every page's footer */
+};
+
+enum rp_pdf_tone {
+	RP_PDF_NORMAL,
+	RP_PDF_META,  /* smaller, grey */
+	RP_PDF_GOOD,  /* green */
+	RP_PDF_FLAG,  /* red, bold */
+	RP_PDF_WARN,  /* amber */
+};
+
+enum rp_pdf_align {
+	RP_PDF_LEFT,
+	RP_PDF_RIGHT,
+};
+
+struct rp_pdf_col {
+	const char *title;
+	double weight;       /* share of the text width, relative to the other columns */
+	enum rp_pdf_align align;
+};
+
+int rp_pdf_write(FILE *out, const struct rp_pdf_doc *doc,
+		 void (*body)(struct rp_pdf *pdf, const void *ctx), const void *ctx,
+		 struct fd_error *err);
+
+/* Level 0: the document title; 1: a section (also a PDF outline entry); 2: a subsection.
+ * A heading never ends a page: it moves to the next one with room below it. */
+void rp_pdf_heading(struct rp_pdf *pdf, int level, const char *text);
+/* Wrapped text; may run across pages. */
+void rp_pdf_paragraph(struct rp_pdf *pdf, const char *text, enum rp_pdf_tone tone);
+/* A paragraph in a box ruled in its tone (the verdict), kept on one page. */
+void rp_pdf_boxed(struct rp_pdf *pdf, const char *text, enum rp_pdf_tone tone);
+/* Label/value rows (labels shaded, bold). */
+void rp_pdf_kv(struct rp_pdf *pdf, const struct rp_field *f, size_t n);
+/* A table: begin, rows, end. Its header row repeats after a page break;
+ * a row taller than what is left of the page moves to the next page, or is
+ * split between lines when taller than a page. tones may be NULL. */
+void rp_pdf_table_begin(struct rp_pdf *pdf, const struct rp_pdf_col *cols, size_t n);
+void rp_pdf_table_row(struct rp_pdf *pdf, const char *const *cells, const enum rp_pdf_tone *tones);
+void rp_pdf_table_end(struct rp_pdf *pdf);
+/* Monospace, shaded, wrapped at any character, newlines and tabs kept; runs across pages. */
+void rp_pdf_code(struct rp_pdf *pdf, const char *text);
+/* An SVG document drawn (vector) at the text width, or smaller to fit a page,
+ * under a subsection heading title (NULL: none) kept on the same page. */
+void rp_pdf_svg(struct rp_pdf *pdf, const char *title, const char *svg, size_t len);
+/* Vertical space in points (ignored at the top of a page). */
+void rp_pdf_space(struct rp_pdf *pdf, double pt);
 
 /* jansson helpers: a sanitized string, a number or null. */
 #include <jansson.h>

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "fd_time.h"
@@ -240,7 +241,7 @@ int report_format_parse(const char *name, enum report_format *out)
 	} names[] = {
 		{ "html", REPORT_HTML }, { "md", REPORT_MARKDOWN }, { "markdown", REPORT_MARKDOWN },
 		{ "json", REPORT_JSON }, { "csv", REPORT_CSV }, { "junit", REPORT_JUNIT },
-		{ "xml", REPORT_JUNIT },
+		{ "xml", REPORT_JUNIT }, { "pdf", REPORT_PDF },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -271,8 +272,20 @@ const char *report_format_name(enum report_format f)
 	case REPORT_JSON: return "json";
 	case REPORT_CSV: return "csv";
 	case REPORT_JUNIT: return "junit";
+	case REPORT_PDF: return "pdf";
 	}
 	return "?";
+}
+
+int report_paper_parse(const char *name, enum report_paper *out)
+{
+	if (strcasecmp(name, "a4") == 0)
+		*out = REPORT_PAPER_A4;
+	else if (strcasecmp(name, "letter") == 0)
+		*out = REPORT_PAPER_LETTER;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 static int parse_offset(const char *p, long *secs)

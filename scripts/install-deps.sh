@@ -9,6 +9,7 @@ libnftables-dev libnftnl-dev libmnl-dev
 libnl-3-dev libnl-route-3-dev libnl-nf-3-dev
 libcurl4-openssl-dev libpcap-dev libpcre2-dev libsqlite3-dev
 libcmocka-dev libfyaml-dev libsodium-dev libmicrohttpd-dev libjansson-dev libcap-ng-dev
+libcairo2-dev libpango1.0-dev librsvg2-dev fonts-dejavu-core poppler-utils
 nftables iproute2 procps util-linux sqlite3 curl ca-certificates python3 systemd
 valgrind cppcheck
 "

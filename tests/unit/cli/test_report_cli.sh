@@ -27,7 +27,7 @@ for ext in html md json csv xml; do
 	expect 0 "trend -o .$ext" "$fd" --db "$db" report trend -o "$dir/t.$ext"
 	[ -s "$dir/t.$ext" ] || { echo "FAIL: t.$ext empty"; fail=1; }
 done
-expect 2 "unknown format" "$fd" --db "$db" report trend --format pdf
+expect 2 "unknown format" "$fd" --db "$db" report trend --format docx
 expect 2 "bad date" "$fd" --db "$db" report trend --since yesterday
 expect 3 "missing store" "$fd" --db "$dir/none.db" report trend
 expect 0 "keygen" "$fd" keygen -o "$dir/k"
@@ -150,6 +150,10 @@ expect 0 "report made after the seal" "$fd" --db "$sdb" report evidence 1 -o "$d
 expect 0 "verify --seal REPORT" "$fd" --db "$sdb" verify --seal "$seal" "$dir/later.html" --pubkey "$dir/k.pub"
 grep -q "report: .*later.html was made from the sealed drill" "$dir/out" ||
 	{ echo "FAIL: verify --seal does not bind the report"; cat "$dir/out"; fail=1; }
+expect 0 "a pdf report made after the seal" "$fd" --db "$sdb" report evidence 1 -o "$dir/later.pdf"
+expect 0 "verify --seal PDF" "$fd" --db "$sdb" verify --seal "$seal" "$dir/later.pdf" --pubkey "$dir/k.pub"
+grep -q "report: .*later.pdf was made from the sealed drill" "$dir/out" ||
+	{ echo "FAIL: verify --seal does not bind the pdf report"; cat "$dir/out"; fail=1; }
 expect 1 "verify --seal of another drill's report" "$fd" --db "$sdb" verify --seal "$seal" "$dir/e.md"
 grep -q "does not show the sealed row hash of drill 1" "$dir/out" || { echo "FAIL: foreign report not named"; fail=1; }
 python3 -c 'import sqlite3, sys

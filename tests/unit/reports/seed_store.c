@@ -19,9 +19,14 @@
  *   changed-one prod     T + 1d    not recovered, text v2 (the file's)
  *   nop         dr       T         not recovered, no prove-every
  * and a running drill of stale-one (left out).
+ * With "long", the second drill (scenario pdf-long) is one for paged
+ * reports: 6 iterations (one not recovered) with laps, probe samples and
+ * RPO, a timeline of some 200 events, a long scenario text, and untrusted
+ * strings (markup, an ESC byte, invalid UTF-8) in names and details.
  */
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
@@ -183,6 +188,122 @@ static int seed_fresh(struct store *st, const char *dir, struct fd_error *err)
 	return r;
 }
 
+static int long_iteration(struct store *st, const struct store_drill *d, int number,
+			  struct fd_error *err)
+{
+	struct store_iteration it = { .drill_id = d->id, .number = number };
+	int64_t t0 = d->started_real_ns + (int64_t)number * INT64_C(60000000000);
+	bool recovered = number != 4;
+	int r = store_begin_iteration(st, &it, err);
+
+	for (int k = 0; r == 0 && k < 32; k++) {
+		struct store_event ev = { .drill_id = d->id, .iteration_id = it.id,
+					  .mono_ns = (int64_t)number * INT64_C(60000000000) + k * INT64_C(700000000),
+					  .real_ns = t0 + k * INT64_C(700000000) };
+		static const char *const kinds[] = { "phase", "probe-down", "probe-up", "lap", "note" };
+
+		snprintf(ev.kind, sizeof(ev.kind), "%s", k == 3 ? "fault-applied" : kinds[k % 5]);
+		snprintf(ev.subject, sizeof(ev.subject), k % 7 == 0 ? "<b>api</b> \x1b[31m" : "api-%d", k);
+		snprintf(ev.detail, sizeof(ev.detail),
+			 k == 3 ? "blackhole 10.0.0.0/8 203.0.113.0/24 198.51.100.0/24 via nft table "
+				  "firedrill, set s3_v4 (%d elements); a long detail that must wrap inside "
+				  "its cell without running into the next column or off the page \xff\xfe" :
+			 "sample %d answered in %d ms (status 200)", k, 10 + k);
+		r = store_add_event(st, &ev, err);
+	}
+	if (r == 0 && number == 2) {
+		struct store_event ev = { .drill_id = d->id, .iteration_id = it.id,
+					  .mono_ns = (int64_t)number * INT64_C(60000000000) + INT64_C(30000000000),
+					  .real_ns = t0 + INT64_C(30000000000) };
+
+		snprintf(ev.kind, sizeof(ev.kind), "evidence");
+		snprintf(ev.subject, sizeof(ev.subject), "s3-answers");
+		snprintf(ev.detail, sizeof(ev.detail), "held: no packet matched");
+		r = store_add_event(st, &ev, err);
+	}
+	for (int k = 0; r == 0 && k < 3; k++) {
+		static const char *const names[] = { "promote replica in region b", "flip DNS <weight>",
+						     "warm caches" };
+		struct store_lap lap = { .iteration_id = it.id, .step = k, .manual = k == 1,
+					 .started_mono_ns = 1, .ended_mono_ns = 2,
+					 .duration_ms = 1500.0 * (k + 1) + number * 10, .ok = true };
+
+		snprintf(lap.name, sizeof(lap.name), "%s", names[k]);
+		snprintf(lap.detail, sizeof(lap.detail), k == 1 ? "operator typed \"done\" | ok" : "exit 0");
+		r = store_add_lap(st, &lap, err);
+	}
+	if (r == 0) {
+		struct store_sample s[40];
+
+		for (int k = 0; k < 40; k++) {
+			s[k] = (struct store_sample){ .iteration_id = it.id, .mono_ns = k, .ok = k % 4 != 0,
+						      .latency_ns = (10 + k) * INT64_C(1000000) };
+			snprintf(s[k].probe, sizeof(s[k].probe), k % 2 ? "api" : "db-write");
+		}
+		r = store_add_samples(st, s, 40, err);
+	}
+	it.outcome = recovered ? STORE_OUTCOME_RECOVERED : STORE_OUTCOME_NOT_RECOVERED;
+	it.has_rto = recovered;
+	it.rto_ms = 30000.0 + number * 7000;
+	it.has_rto_bounds = recovered;
+	it.rto_early_ms = 100;
+	it.rto_late_ms = 2000;
+	it.error_bound_ms = 2000;
+	it.has_rpo = true;
+	it.rpo_ms = number == 5 ? 2600 : 300.0 * number;
+	it.writes_acked = 1000 + number;
+	it.writes_acked_outage = 200;
+	it.has_detect = true;
+	it.detect_ms = 1800;
+	it.has_first_success = recovered;
+	it.first_success_ms = it.rto_ms - 1000;
+	it.objectives_met = recovered && it.rpo_ms <= 2000;
+	if (!recovered)
+		snprintf(it.detail, sizeof(it.detail), "not recovered within 2m00s: api still failing");
+	it.t0_real_ns = t0;
+	if (r == 0)
+		r = store_finish_iteration(st, &it, err);
+	return r;
+}
+
+static int seed_long(struct store *st, struct fd_error *err)
+{
+	struct store_drill d = { .iterations_planned = 6, .started_real_ns = INT64_C(1764127000000000000),
+				 .objectives_recorded = true, .has_rto_objective = true,
+				 .rto_objective_ns = INT64_C(75000000000), .has_rpo_objective = true,
+				 .rpo_objective_ns = INT64_C(2000000000) };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int r;
+
+	if (!f)
+		return -1;
+	fputs("name: pdf-long\ndescription: >\n  A drill with a long timeline, for paged reports. "
+	      "<script>alert(1)</script> & \"quotes\"\n", f);
+	for (int i = 0; i < 90; i++)
+		fprintf(f, "# line %d: %s\n", i, i == 40 ? "a very long comment line that goes on and on "
+			"without a single break so that the code block must wrap it at the page's edge "
+			"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" :
+			i == 41 ? "\tindented with a tab" : "probes, faults and steps");
+	fclose(f);
+	snprintf(d.scenario_name, sizeof(d.scenario_name), "pdf-long");
+	snprintf(d.environment, sizeof(d.environment), "staging <eu>");
+	snprintf(d.operator_name, sizeof(d.operator_name), "ci");
+	snprintf(d.note, sizeof(d.note), "lab tuning: rto 30s \xff");
+	snprintf(d.recovery_criterion, sizeof(d.recovery_criterion), "all of [api] stable 1s within 2m");
+	r = put_scenario(st, "pdf-long", text, &d.scenario_id, err);
+	free(text);
+	if (r == 0)
+		r = store_begin_drill(st, &d, err);
+	for (int n = 1; r == 0 && n <= 6; n++)
+		r = long_iteration(st, &d, n, err);
+	if (r == 0)
+		r = store_finish_drill(st, d.id, STORE_OUTCOME_NOT_RECOVERED, false,
+				       d.started_real_ns + INT64_C(420000000000), err);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct fd_error err = { 0 };
@@ -190,7 +311,8 @@ int main(int argc, char **argv)
 	bool fresh = argc == 4 && strcmp(argv[2], "fresh") == 0;
 	int r;
 
-	if (argc < 2 || argc > 4 || (argc == 3 && strcmp(argv[2], "more") != 0) ||
+	if (argc < 2 || argc > 4 ||
+	    (argc == 3 && strcmp(argv[2], "more") != 0 && strcmp(argv[2], "long") != 0) ||
 	    (argc == 4 && !fresh) || sodium_init() < 0)
 		return 2;
 	r = store_open(argv[1], &st, &err);
@@ -199,7 +321,7 @@ int main(int argc, char **argv)
 	else if (r == 0)
 		r = seed_first(st, &err);
 	if (r == 0 && argc == 3)
-		r = seed_more(st, &err);
+		r = strcmp(argv[2], "long") == 0 ? seed_long(st, &err) : seed_more(st, &err);
 	store_close(st);
 	if (r)
 		fprintf(stderr, "seed_store: %s\n", err.msg);

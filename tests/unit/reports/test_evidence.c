@@ -228,6 +228,69 @@ static void test_rto_bounds(void **state)
 	report_evidence_free(ev);
 }
 
+static char *render_pdf(const struct report_evidence *ev, enum report_paper paper, size_t *len)
+{
+	struct report_options opt = { .paper = paper };
+	struct fd_error err = { 0 };
+	char *buf = NULL;
+	FILE *out = open_memstream(&buf, len);
+
+	assert_int_equal(report_evidence_write_opts(ev, REPORT_PDF, &opt, out, &err), 0);
+	fclose(out);
+	assert_true(*len > 1000);
+	assert_memory_equal(buf, "%PDF-", 5);
+	return buf;
+}
+
+/*
+ * PDF bytes depend on the model only: two renders are identical, a later
+ * generated time changes them, the paper sets the MediaBox, and the drill's
+ * row hash is in the clear (Keywords) for verify --seal.
+ */
+static void test_pdf(void **state)
+{
+	struct report_evidence *ev = make(true);
+	size_t n1 = 0, n2 = 0, n3 = 0, n4 = 0;
+	char *a = render_pdf(ev, REPORT_PAPER_A4, &n1), *b = render_pdf(ev, REPORT_PAPER_A4, &n2);
+	char *letter = render_pdf(ev, REPORT_PAPER_LETTER, &n3), *later;
+
+	(void)state;
+	assert_int_equal(n1, n2);
+	assert_memory_equal(a, b, n1);
+	assert_non_null(memmem(a, n1, "/MediaBox [ 0 0 595.276 841.89 ]", 32));
+	assert_non_null(memmem(letter, n3, "/MediaBox [ 0 0 612 792 ]", 25));
+	assert_non_null(memmem(a, n1, ev->drill.hash, 64));
+	assert_non_null(memmem(a, n1, "/CreationDate (20251126032030Z)", 31));
+	ev->generated_real_ns += INT64_C(1000000000);
+	later = render_pdf(ev, REPORT_PAPER_A4, &n4);
+	assert_true(n4 != n1 || memcmp(a, later, n1) != 0);
+	assert_non_null(memmem(later, n4, "/CreationDate (20251126032031Z)", 31));
+	free(later);
+	free(letter);
+	free(b);
+	free(a);
+	report_evidence_free(ev);
+}
+
+/* A trend has no PDF: a clear input error, not "unknown format". */
+static void test_pdf_trend(void **state)
+{
+	struct report_trend *t = NULL;
+	struct fd_error err = { 0 };
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	(void)state;
+	assert_int_equal(report_trend_build(NULL, 0, &t, &err), 0);
+	assert_int_equal(report_trend_write(t, REPORT_PDF, out, &err), -22);
+	assert_int_equal(err.kind, FD_ERR_INPUT);
+	assert_non_null(strstr(err.msg, "pdf is for evidence reports"));
+	fclose(out);
+	free(buf);
+	report_trend_free(t);
+}
+
 static void test_bad_format(void **state)
 {
 	struct report_evidence *ev = make(true);
@@ -246,6 +309,8 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_rto_bounds),
 		cmocka_unit_test(test_bad_format),
+		cmocka_unit_test(test_pdf),
+		cmocka_unit_test(test_pdf_trend),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
