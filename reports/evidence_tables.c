@@ -279,3 +279,70 @@ int rp_evidence_table(const struct report_evidence *ev, enum rp_section s, struc
 		rp_table_free(t);
 	return rc;
 }
+
+/* ---- the trend's record-book tables ----------------------------------------- */
+
+int rp_open_actions_table(const struct report_series *s, struct rp_table *t)
+{
+	int rc;
+
+	head(t, "Open actions", NULL, 6, "#", "drill", "action", "owner", "due", "state");
+	rc = action_rows(t, s->open_actions, s->n_open_actions);
+	if (rc)
+		rp_table_free(t);
+	return rc;
+}
+
+/* "incident-commander alice, scribe bob, observer (not filled)" */
+static void people_line(const char *participants, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (const char *p = participants; *p && at < len;) {
+		size_t n = strcspn(p, "\n"), role = strcspn(p, "=");
+		int w;
+
+		if (role < n && role + 1 == n)
+			w = snprintf(buf + at, len - at, "%s%.*s (not filled)", at ? ", " : "", (int)role, p);
+		else if (role < n)
+			w = snprintf(buf + at, len - at, "%s%.*s %.*s", at ? ", " : "", (int)role, p,
+				     (int)(n - role - 1), p + role + 1);
+		else
+			w = 0;
+		at = w < 0 ? len : at + (size_t)w;
+		p += n + (p[n] == '\n');
+	}
+}
+
+int rp_series_people_table(const struct report_series *s, struct rp_table *t)
+{
+	char id[24], when[40], people[1100], retested[1100];
+	int rc = 0;
+
+	head(t, "Who took part, and what each drill retested", NULL, 4, "drill", "started (UTC)",
+	     "participants", "retested actions");
+	for (size_t d = 0; !rc && d < s->n_drills; d++) {
+		const struct report_drill *dr = &s->drills[d];
+		size_t at = 0;
+
+		if (!dr->info.participants[0] && !dr->n_retested)
+			continue;
+		people_line(dr->info.participants, people, sizeof(people));
+		retested[0] = '\0';
+		for (size_t k = 0; k < dr->n_retested && at < sizeof(retested); k++) {
+			int w = snprintf(retested + at, sizeof(retested) - at, "%saction %lld of drill %lld: %s",
+					 k ? "; " : "", (long long)dr->retested[k].action.id,
+					 (long long)dr->retested[k].action.drill_id,
+					 dr->retested[k].action.text);
+
+			at = w < 0 ? sizeof(retested) : at + (size_t)w;
+		}
+		snprintf(id, sizeof(id), "%lld", (long long)dr->info.id);
+		rc = table_row(t, false, id, rp_time(dr->info.started_real_ns, when, sizeof(when)),
+			       people[0] ? people : "-", retested[0] ? retested : "-");
+	}
+	if (rc)
+		rp_table_free(t);
+	return rc;
+}

@@ -333,8 +333,11 @@ static void laps_section(FILE *out, const struct report_series *s)
 	}
 }
 
+static void html_table(FILE *out, struct rp_table *tp, int level);
+
 static void series_section(FILE *out, const struct report_series *s)
 {
+	struct rp_table t;
 	char line[256], b1[32], b2[32];
 	int regressions = 0;
 
@@ -375,6 +378,10 @@ static void series_section(FILE *out, const struct report_series *s)
 		drill_row(out, &s->drills[d]);
 	fputs("</table>\n", out);
 	laps_section(out, s);
+	if (rp_open_actions_table(s, &t) == 0)
+		html_table(out, &t, 3);
+	if (rp_series_people_table(s, &t) == 0)
+		html_table(out, &t, 3);
 	fputs("</section>\n", out);
 }
 
@@ -577,18 +584,19 @@ static void evidence_faults(FILE *out, const struct report_evidence *ev)
 	fputs(any ? "</table>\n" : "<p>" RP_NO_FAULT_EVIDENCE "</p>\n", out);
 }
 
-/* A record-book section (evidence_tables.c); flagged rows in the warning colour. */
-static void evidence_section(FILE *out, const struct report_evidence *ev, enum rp_section s)
+/* A table of evidence_tables.c under an h2 (h3 in a trend series), then freed;
+ * flagged rows in the warning colour. Nothing when empty with nothing to say. */
+static void html_table(FILE *out, struct rp_table *tp, int level)
 {
-	struct rp_table t;
+	struct rp_table t = *tp;
 
-	if (rp_evidence_table(ev, s, &t) < 0 || (!t.n_rows && !t.empty)) {
-		rp_table_free(&t);
+	if (!t.n_rows && !t.empty) {
+		rp_table_free(tp);
 		return;
 	}
-	fputs("<h2>", out);
+	fprintf(out, "<h%d>", level);
 	rp_put_html(out, t.title, false);
-	fputs("</h2>\n", out);
+	fprintf(out, "</h%d>\n", level);
 	if (!t.n_rows) {
 		fputs("<p>", out);
 		rp_put_html(out, t.empty, false);
@@ -614,7 +622,15 @@ static void evidence_section(FILE *out, const struct report_evidence *ev, enum r
 		rp_put_html(out, t.note, false);
 		fputs("</p>\n", out);
 	}
-	rp_table_free(&t);
+	rp_table_free(tp);
+}
+
+static void evidence_section(FILE *out, const struct report_evidence *ev, enum rp_section s)
+{
+	struct rp_table t;
+
+	if (rp_evidence_table(ev, s, &t) == 0)
+		html_table(out, &t, 2);
 }
 
 static void evidence_timeline(FILE *out, const struct report_evidence *ev)

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fd_config.h"
 
@@ -63,6 +64,35 @@ static json_t *drill_info_json(const struct store_drill *d)
 		"note", rp_json_str(d->note), "scenario_sha256", rp_json_str(d->scenario_sha256), "hash", rp_json_str(d->hash));
 }
 
+/* The drill's "ROLE=NAME" lines as [{role, name}], name null when nobody filled the role. */
+static json_t *participants_json(const char *text)
+{
+	json_t *a = json_array();
+
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n"), role = strcspn(p, "=");
+		char r[64], name[128];
+
+		if (role < n) {
+			snprintf(r, sizeof(r), "%.*s", (int)role, p);
+			snprintf(name, sizeof(name), "%.*s", (int)(n - role - 1), p + role + 1);
+			json_array_append_new(a, json_pack("{s:o, s:o}", "role", rp_json_str(r), "name",
+							   name[0] ? rp_json_str(name) : json_null()));
+		}
+		p += n + (p[n] == '\n');
+	}
+	return a;
+}
+
+static json_t *actions_json(const struct report_action *list, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, report_action_json(&list[i]));
+	return a;
+}
+
 static json_t *trend_drill_json(const struct report_series *s, const struct report_drill *d)
 {
 	json_t *j = drill_info_json(&d->info), *its = json_array(), *laps = json_array();
@@ -88,6 +118,8 @@ static json_t *trend_drill_json(const struct report_series *s, const struct repo
 	json_object_set_new(j, "rto_regression", json_boolean(d->rto_regression));
 	json_object_set_new(j, "rpo_regression", json_boolean(d->rpo_regression));
 	json_object_set_new(j, "scenario_changed", json_boolean(d->scenario_changed));
+	json_object_set_new(j, "participants", participants_json(d->info.participants));
+	json_object_set_new(j, "retested", actions_json(d->retested, d->n_retested));
 	json_object_set_new(j, "laps", laps);
 	json_object_set_new(j, "iterations", its);
 	return j;
@@ -124,11 +156,12 @@ static json_t *series_json(const struct report_series *s)
 		json_array_append_new(steps, rp_json_str(s->steps[k]));
 	for (size_t d = 0; d < s->n_drills; d++)
 		json_array_append_new(drills, trend_drill_json(s, &s->drills[d]));
-	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:f, s:o, s:o, s:o}",
+	return json_pack("{s:o, s:o, s:o, s:i, s:i, s:f, s:o, s:o, s:o, s:o}",
 		"scenario", rp_json_str(s->scenario), "environment", rp_json_str(s->environment),
 		"headline", rp_json_str(report_trend_headline(s, line, sizeof(line))),
 		"iterations", s->n_iterations, "met", s->n_met, "pass_rate", s->pass_rate,
-		"steps", steps, "freshness", freshness_json(&s->freshness), "drills", drills);
+		"steps", steps, "freshness", freshness_json(&s->freshness),
+		"open_actions", actions_json(s->open_actions, s->n_open_actions), "drills", drills);
 }
 
 static int dump(json_t *root, FILE *out, struct fd_error *err)
@@ -232,25 +265,6 @@ static json_t *records_json(const struct store_record *r, size_t n)
 	return a;
 }
 
-static json_t *actions_json(const struct report_action *list, size_t n)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(a, report_action_json(&list[i]));
-	return a;
-}
-
-static json_t *people_json(const struct report_evidence *ev)
-{
-	json_t *a = json_array();
-
-	for (size_t i = 0; i < ev->n_participants; i++)
-		json_array_append_new(a, json_pack("{s:o, s:o}", "role", rp_json_str(ev->participants[i].role),
-						   "name", str_or_null(ev->participants[i].name)));
-	return a;
-}
-
 static json_t *integrity_json(const struct report_evidence *ev)
 {
 	json_t *a = json_array();
@@ -316,7 +330,7 @@ static void book_json(const struct report_evidence *ev, json_t *root)
 {
 	json_object_set_new(root, "scope", json_pack("{s:o, s:o}", "description",
 		str_or_null(ev->drill.description), "rationale", str_or_null(ev->drill.scope_rationale)));
-	json_object_set_new(root, "participants", people_json(ev));
+	json_object_set_new(root, "participants", participants_json(ev->drill.participants));
 	json_object_set_new(root, "data_integrity", integrity_json(ev));
 	json_object_set_new(root, "deviations", deviations_json(ev));
 	json_object_set_new(root, "findings", records_json(ev->findings, ev->n_findings));

@@ -60,8 +60,11 @@ static void laps_table(FILE *out, const struct report_series *s)
 	}
 }
 
+static void md_table(FILE *out, struct rp_table *tp, const char *heading);
+
 static void series_md(FILE *out, const struct report_series *s)
 {
+	struct rp_table t;
 	char line[256];
 
 	fputs("\n## ", out);
@@ -83,6 +86,10 @@ static void series_md(FILE *out, const struct report_series *s)
 	for (size_t d = 0; d < s->n_drills; d++)
 		drill_row(out, &s->drills[d]);
 	laps_table(out, s);
+	if (rp_open_actions_table(s, &t) == 0)
+		md_table(out, &t, "\n### ");
+	if (rp_series_people_table(s, &t) == 0)
+		md_table(out, &t, "\n### ");
 }
 
 int rp_trend_md(const struct report_trend *t, FILE *out, struct fd_error *err)
@@ -263,16 +270,16 @@ static void fenced(FILE *out, const char *text)
 }
 
 /* A record-book section (evidence_tables.c); flagged rows in bold. */
-static void md_section(FILE *out, const struct report_evidence *ev, enum rp_section s)
+static void md_table(FILE *out, struct rp_table *tp, const char *heading)
 {
-	struct rp_table t;
+	struct rp_table t = *tp;
 	bool cols = true;
 
-	if (rp_evidence_table(ev, s, &t) < 0 || (!t.n_rows && !t.empty)) {
-		rp_table_free(&t);
+	if (!t.n_rows && !t.empty) {
+		rp_table_free(tp);
 		return;
 	}
-	fputs("\n## ", out);
+	fputs(heading, out);
 	rp_put_md(out, t.title);
 	fputs("\n\n", out);
 	if (!t.n_rows) {
@@ -301,7 +308,16 @@ static void md_section(FILE *out, const struct report_evidence *ev, enum rp_sect
 		rp_put_md(out, t.note);
 		fputs("\n", out);
 	}
-	rp_table_free(&t);
+	rp_table_free(tp);
+}
+
+static void md_section(FILE *out, const struct report_evidence *ev, enum rp_section s)
+{
+	struct rp_table t;
+
+	if (rp_evidence_table(ev, s, &t) == 0)
+		md_table(out, &t, "\n## ");
+
 }
 
 int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error *err)

@@ -217,6 +217,10 @@ struct report_drill {
 	/* Its scenario text (sha256) differs from the previous drill's in the
 	 * series (both recorded). */
 	bool scenario_changed;
+
+	/* The actions (of any drill) this drill closed as their retest (report_trend_load). */
+	struct report_action *retested;
+	size_t n_retested;
 };
 
 struct report_series {
@@ -231,6 +235,9 @@ struct report_series {
 	double pass_rate;
 	/* From the series' own drills at the trend's generated time. */
 	struct report_freshness freshness;
+	/* The open remediation actions filed on its drills (report_trend_load). */
+	struct report_action *open_actions;
+	size_t n_open_actions;
 };
 
 struct report_trend {

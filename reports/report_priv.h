@@ -253,6 +253,9 @@ enum rp_section {
 /* Builds section s of ev into t (rp_table_free); 0 or -ENOMEM (t freed). */
 int rp_evidence_table(const struct report_evidence *ev, enum rp_section s, struct rp_table *t);
 void rp_table_free(struct rp_table *t);
+/* A trend series' open actions; the drills that recorded participants or retested actions. */
+int rp_open_actions_table(const struct report_series *s, struct rp_table *t);
+int rp_series_people_table(const struct report_series *s, struct rp_table *t);
 
 /* ---- keys (sign.c), shared with sign-offs (signoff.c) ------------------- */
 

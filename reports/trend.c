@@ -252,7 +252,9 @@ void report_trend_free(struct report_trend *t)
 		for (size_t d = 0; d < s->n_drills; d++) {
 			free(s->drills[d].iterations);
 			free(s->drills[d].lap_medians);
+			free(s->drills[d].retested);
 		}
+		free(s->open_actions);
 		free(s->drills);
 		for (size_t k = 0; k < s->n_steps; k++)
 			free(s->steps[k]);
@@ -306,6 +308,51 @@ static int load_laps(struct store *st, struct loaded *l, struct fd_error *err)
 	return 0;
 }
 
+static struct report_drill *drill_by_id(struct report_trend *t, int64_t id)
+{
+	for (size_t i = 0; i < t->n_series; i++)
+		for (size_t d = 0; d < t->series[i].n_drills; d++)
+			if (t->series[i].drills[d].info.id == id)
+				return &t->series[i].drills[d];
+	return NULL;
+}
+
+static int append_action(struct report_action **arr, size_t *n, const struct report_action *a)
+{
+	struct report_action *grown = realloc(*arr, (*n + 1) * sizeof(**arr));
+
+	if (!grown)
+		return -ENOMEM;
+	grown[(*n)++] = *a;
+	*arr = grown;
+	return 0;
+}
+
+/* Each series' open actions, and on each retest drill the actions it closed. */
+static int attach_actions(struct store *st, struct report_trend *t, struct fd_error *err)
+{
+	struct report_actions_filter f = { .now_real_ns = t->generated_real_ns };
+	struct report_action *all = NULL;
+	size_t n = 0;
+	int r = report_actions_load(st, &f, &all, &n, err);
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const struct report_action *a = &all[i];
+		struct report_drill *retest = a->closed ? drill_by_id(t, a->closing.retest_drill_id) : NULL;
+
+		for (size_t k = 0; r == 0 && !a->closed && k < t->n_series; k++) {
+			struct report_series *s = &t->series[k];
+
+			if (strcmp(s->scenario, a->scenario) == 0 && strcmp(s->environment, a->environment) == 0)
+				r = append_action(&s->open_actions, &s->n_open_actions, a);
+		}
+		if (r == 0 && retest)
+			r = append_action(&retest->retested, &retest->n_retested, a);
+	}
+	free(all);
+	return r == -ENOMEM ? fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory") : r;
+}
+
 int report_trend_load(struct store *st, const struct store_filter *f,
 		      struct report_trend **out, struct fd_error *err)
 {
@@ -346,6 +393,8 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 		in[n_loaded] = x->in;
 	}
 	r = report_trend_build(in, n, out, err);
+	if (r == 0)
+		r = attach_actions(st, *out, err);
 	if (r == 0 && f) {
 		(*out)->since_real_ns = f->since_real_ns;
 		(*out)->until_real_ns = f->until_real_ns;
