@@ -118,6 +118,11 @@ static int months_between(int64_t a_ns, int64_t b_ns)
 	return m < 0 ? 0 : m;
 }
 
+static const char *plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static bool tested_recovery(const struct store_iteration *it)
 {
 	double ms;
@@ -333,8 +338,8 @@ static void check_timeline(const struct report_evidence *ev, const struct ctl_re
 	if (ev->n_events == 0)
 		missing(o, "no timeline recorded");
 	else
-		shows(o, "timeline of %zu timestamped events, %s to %s", ev->n_events,
-		      rp_time(ev->events[0].real_ns, a, sizeof(a)),
+		shows(o, "timeline of %zu timestamped event%s, %s to %s", ev->n_events,
+		      plural(ev->n_events), rp_time(ev->events[0].real_ns, a, sizeof(a)),
 		      rp_time(ev->events[ev->n_events - 1].real_ns, b, sizeof(b)));
 	if (ev->drill.ended_real_ns == 0)
 		missing(o, "the drill has no end time (still running, or never finished)");
@@ -342,7 +347,8 @@ static void check_timeline(const struct report_evidence *ev, const struct ctl_re
 		shows(o, "no deviation from the plan");
 		return;
 	}
-	shows(o, "%zu deviations from the plan, each dated", ev->n_deviations);
+	shows(o, "%zu deviation%s from the plan, each dated", ev->n_deviations,
+	      plural(ev->n_deviations));
 	for (size_t i = 0; i < ev->n_deviations && i < 5; i++) {
 		const struct report_deviation *d = &ev->deviations[i];
 
@@ -384,7 +390,8 @@ static void check_data_integrity(const struct report_evidence *ev, const struct 
 	shows(o, "data checked in %zu of %zu iterations: %lld acknowledged writes, %lld lost",
 	      measured, ev->n_iterations, (long long)acked, (long long)lost);
 	if (measured < ev->n_iterations)
-		missing(o, "data not checked in %zu iterations", ev->n_iterations - measured);
+		missing(o, "data not checked in %zu iteration%s", ev->n_iterations - measured,
+			plural(ev->n_iterations - measured));
 }
 
 /* Findings ranked by severity, with their root causes. */
@@ -417,7 +424,8 @@ static void check_findings(const struct report_evidence *ev, const struct ctl_re
 		if (count[k])
 			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%zu %s",
 						len ? ", " : "", count[k], sev[k]);
-	shows(o, "%zu findings ranked by severity: %s", ev->n_findings, list);
+	shows(o, "%zu finding%s ranked by severity: %s", ev->n_findings, plural(ev->n_findings),
+	      list);
 }
 
 /*
@@ -491,11 +499,11 @@ static void check_actions(const struct report_evidence *ev, const struct ctl_req
 				a->action.due);
 	}
 	if (uncovered && unlinked)
-		missing(o, "%zu actions name no finding (write \"finding N\" in an action's text to link it)",
-			unlinked);
+		missing(o, "%zu action%s name%s no finding (write \"finding N\" in an action's text to "
+			"link it)", unlinked, plural(unlinked), unlinked == 1 ? "s" : "");
 	if (ev->n_actions)
-		shows(o, "%zu actions filed (%zu closed, %zu open)", ev->n_actions, closed,
-		      ev->n_actions - closed);
+		shows(o, "%zu action%s filed (%zu closed, %zu open)", ev->n_actions,
+		      plural(ev->n_actions), closed, ev->n_actions - closed);
 	if (serious && !uncovered)
 		shows(o, "every critical or high finding has an action");
 	else if (!serious && !ev->n_actions)
@@ -510,7 +518,8 @@ static void check_lessons(const struct report_evidence *ev, const struct ctl_req
 		missing(o, "no lessons learned recorded");
 		return;
 	}
-	shows(o, "%zu lessons learned recorded, the first: %.160s", ev->n_notes, ev->notes[0].text);
+	shows(o, "%zu lesson%s learned recorded, the first: %.160s", ev->n_notes, plural(ev->n_notes),
+	      ev->notes[0].text);
 }
 
 /* At least one sign-off that still verifies. */
@@ -851,6 +860,8 @@ static int map_load(const char *mapping_path, struct ctl_map *m, struct fd_error
 		m->root = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 		free(text);
 	}
+	if (!m->root && jerr.line < 0) /* could not read it: jansson's text names the file */
+		return fd_error_set(err, FD_ERR_INPUT, -ENOENT, "controls file: %s", jerr.text);
 	if (!m->root)
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s:%d:%d: %s", m->src, jerr.line,
 				    jerr.column, jerr.text);
