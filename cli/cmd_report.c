@@ -23,6 +23,8 @@ struct report_opts {
 	const char *since;
 	const char *until;
 	const char *paper;
+	const char *controls;      /* evidence: control ids, "all" */
+	const char *controls_file; /* evidence: another mapping than the built-in one */
 };
 
 static void usage(FILE *out)
@@ -32,12 +34,16 @@ static void usage(FILE *out)
 	      "                              [--sign KEYFILE]\n"
 	      "       firedrill report evidence DRILL_ID [-o FILE] [--format html|md|json|pdf]\n"
 	      "                              [--paper a4|letter] [--sign KEYFILE]\n"
+	      "                              [--controls ID,...|all] [--controls-file FILE]\n"
 	      "  The format comes from --format, else from FILE's extension, else md on stdout.\n"
 	      "  pdf (evidence only): --paper a4 (default) or letter.\n"
 	      "  DATE: 2026-11-26 or 2026-11-26T03:15:30Z (UTC unless an offset is given).\n"
 	      "  --sign writes a detached Ed25519 signature to FILE.sig (needs -o); check it\n"
 	      "  with 'firedrill verify FILE'. A trend's signature binds its filter and the\n"
-	      "  drills (and iterations) it covers; an evidence report's, its drill.\n", out);
+	      "  drills (and iterations) it covers; an evidence report's, its drill.\n"
+	      "  --controls adds what the drill shows and lacks for each control (soc2, iso27001,\n"
+	      "  iso22301, nist-cp4, dora, hipaa, pci, or all); --controls-file reads another\n"
+	      "  mapping (docs/controls.md).\n", out);
 }
 
 static int parse_opts(const char *sub, int argc, char **argv, struct report_opts *o)
@@ -48,6 +54,8 @@ static int parse_opts(const char *sub, int argc, char **argv, struct report_opts
 		{ "env", required_argument, NULL, 'e' }, { "since", required_argument, NULL, 'a' },
 		{ "until", required_argument, NULL, 'b' }, { "paper", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "controls", required_argument, NULL, 'c' },
+		{ "controls-file", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -64,6 +72,8 @@ static int parse_opts(const char *sub, int argc, char **argv, struct report_opts
 		case 'a': o->since = optarg; break;
 		case 'b': o->until = optarg; break;
 		case 'p': o->paper = optarg; break;
+		case 'c': o->controls = optarg; break;
+		case 'C': o->controls_file = optarg; break;
 		case 'h': usage(stdout); return -1;
 		default:
 			return cli_usage_error("report", "%s: unknown option or missing value: %s", sub,
@@ -194,6 +204,8 @@ static int run_trend(struct cli_ctx *ctx, const struct report_opts *o)
 
 	if (o->sign && !o->out)
 		return cli_usage_error("report", "--sign needs -o FILE (the signature goes to FILE.sig)");
+	if (o->controls || o->controls_file)
+		return cli_usage_error("report", "--controls and --controls-file are for evidence reports");
 	rc = pick_format(o, &fmt);
 	if (rc == 0 && fmt == REPORT_PDF)
 		rc = cli_usage_error("report", "pdf is for evidence reports (report evidence DRILL_ID "
@@ -248,6 +260,8 @@ static int run_evidence(struct cli_ctx *ctx, const char *id_text, const struct r
 		return cli_usage_error("report", "--sign needs -o FILE (the signature goes to FILE.sig)");
 	if (o->scenario || o->env || o->since || o->until)
 		return cli_usage_error("report", "evidence takes one DRILL_ID, not trend filters");
+	if (o->controls_file && !o->controls)
+		return cli_usage_error("report", "--controls-file needs --controls ID,... (or all)");
 	rc = pick_format(o, &fmt);
 	if (rc == 0 && fmt != REPORT_HTML && fmt != REPORT_MARKDOWN && fmt != REPORT_JSON &&
 	    fmt != REPORT_PDF)
@@ -258,7 +272,8 @@ static int run_evidence(struct cli_ctx *ctx, const char *id_text, const struct r
 		rc = open_store(ctx, &st);
 	if (rc)
 		return rc;
-	if (report_evidence_load(st, id, &ev, &err) < 0) {
+	if (report_evidence_load(st, id, &ev, &err) < 0 ||
+	    (o->controls && report_evidence_controls(ev, o->controls, o->controls_file, &err) < 0)) {
 		rc = cli_report_error(&err);
 		goto cleanup;
 	}

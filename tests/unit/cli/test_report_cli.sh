@@ -114,6 +114,23 @@ expect 0 "evidence of drill 1 (.md)" "$fd" --db "$more" report evidence 1 -o "$d
 grep -q '^| RTO | unknown |' "$dir/e1.md" || { echo "FAIL: drill 1's objective is not 'unknown'"; grep '| RTO' "$dir/e1.md"; fail=1; }
 grep -q 'objective unknown' "$dir/e1.md" || { echo "FAIL: drill 1's verdict does not say the objective is unknown"; fail=1; }
 
+# --controls (docs/controls.md): known ids, all, another mapping file; every
+# mistake in the ids or the file is a usage error naming what is wrong.
+expect 0 "evidence --controls soc2,dora" "$fd" --db "$more" report evidence 2 --controls soc2,dora
+expect 0 "evidence --controls all" "$fd" --db "$more" report evidence 2 --controls all -o "$dir/c.json"
+expect 2 "evidence --controls with an unknown id" "$fd" --db "$more" report evidence 2 --controls soc2,sox
+grep -q 'unknown control "sox" (known in built-in controls.json: soc2, iso27001,' "$dir/out" ||
+	{ echo "FAIL: unknown control id not named with the known ones"; cat "$dir/out"; fail=1; }
+printf '{"version": 1, "controls": [{"id": "ours", "name": "Ours 1", "text": "t", "requires": ["scope", "nope"]}]}\n' >"$dir/ctl.json"
+expect 2 "--controls-file with an unknown check" "$fd" --db "$more" report evidence 2 --controls ours --controls-file "$dir/ctl.json"
+grep -q "ctl.json: control \"ours\": unknown check \"nope\"" "$dir/out" ||
+	{ echo "FAIL: unknown check not named with its file and control"; cat "$dir/out"; fail=1; }
+sed -i 's/"nope"/"signoff"/' "$dir/ctl.json"
+expect 0 "--controls-file" "$fd" --db "$more" report evidence 2 --controls ours --controls-file "$dir/ctl.json"
+expect 2 "--controls-file that does not exist" "$fd" --db "$more" report evidence 2 --controls ours --controls-file "$dir/none.json"
+expect 2 "--controls-file without --controls" "$fd" --db "$more" report evidence 2 --controls-file "$dir/ctl.json"
+expect 2 "--controls on a trend" "$fd" --db "$more" report trend --controls all
+
 # run --sign: the drill is sealed when it ends; a report made later verifies
 # against the seal; an edit of the store in between fails, naming the row.
 # (an exec fault and a command probe: nothing needs privileges)
