@@ -33,9 +33,10 @@ int cli_parse_id(const char *s, int64_t *out)
 static const char **slot(struct cli_record_flags *f, const char *name)
 {
 	static const char *const names[] = { "--severity", "--root-cause", "--owner", "--due",
-					     "--by", "--retest", "--name", "--role", "--key" };
-	const char **slots[] = { &f->severity, &f->root_cause, &f->owner, &f->due,
-				 &f->by, &f->retest, &f->name, &f->role, &f->key };
+					     "--by", "--retest", "--name", "--role", "--key",
+					     "--finding" };
+	const char **slots[] = { &f->severity, &f->root_cause, &f->owner, &f->due, &f->by,
+				 &f->retest, &f->name, &f->role, &f->key, &f->finding };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(name, names[i]) == 0)

@@ -15,7 +15,7 @@
 struct cli_record_flags {
 	bool has_drill;
 	int64_t drill;
-	const char *severity, *root_cause, *owner, *due, *by, *retest, *name, *role, *key;
+	const char *severity, *root_cause, *owner, *due, *by, *retest, *name, *role, *key, *finding;
 	char text[1024]; /* the words that are not flags, joined by spaces */
 };
 

@@ -1,5 +1,5 @@
 /*
- * firedrill action DRILL --owner NAME --due YYYY-MM-DD [--by NAME] TEXT
+ * firedrill action DRILL --owner NAME --due YYYY-MM-DD [--finding ID] [--by NAME] TEXT
  * firedrill action close ID [--retest DRILL] [--by NAME] [TEXT]
  * Files a remediation action, or closes one (a new sealed row that names
  * the action and the drill that retested the fix; the action row itself
@@ -50,18 +50,21 @@ int cmd_action(struct cli_ctx *ctx, int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
 		cli_print_usage(cli_find_command("action"), stdout);
 		printf("  or: firedrill action close ID [--retest DRILL] [TEXT]\n"
-		       "  --due is a date (YYYY-MM-DD, UTC); `firedrill actions` flags it once past.\n");
+		       "  --due is a date (YYYY-MM-DD, UTC); `firedrill actions` flags it once past.\n"
+		       "  --finding ID names the finding (of the same drill) the action remedies.\n");
 		return EXIT_OK;
 	}
 	if (argc > 1 && strcmp(argv[1], "close") == 0)
 		return close_action(ctx, argc, argv);
-	rc = cli_record_parse("action", "DRILL --owner --due --by", argc, argv, 1, &f);
+	rc = cli_record_parse("action", "DRILL --owner --due --finding --by", argc, argv, 1, &f);
 	if (rc)
 		return rc;
 	if (!f.owner || !f.due)
 		return cli_usage_error("action", "--owner NAME and --due YYYY-MM-DD are required");
 	if (!f.text[0])
 		return cli_usage_error("action", "what is to be done? (the text after the options)");
+	if (f.finding && cli_parse_id(f.finding, &r.finding_id) < 0)
+		return cli_usage_error("action", "--finding: expected a finding id, got \"%s\"", f.finding);
 	r.drill_id = f.drill;
 	snprintf(r.owner, sizeof(r.owner), "%s", f.owner);
 	snprintf(r.due, sizeof(r.due), "%s", f.due);

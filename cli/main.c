@@ -20,7 +20,7 @@ const struct cli_command cli_commands[] = {
 	{ "status", cmd_status, "", "list faults applied now, with time left before expiry" },
 	{ "lap", cmd_lap, "[NOTE]", "mark the current manual runbook step done" },
 	{ "finding", cmd_finding, "DRILL --severity critical|high|medium|low [--root-cause TEXT] TEXT", "record a finding of a drill (evidence)" },
-	{ "action", cmd_action, "DRILL --owner NAME --due DATE TEXT | close ID [--retest DRILL]", "record a remediation action, or close one" },
+	{ "action", cmd_action, "DRILL --owner NAME --due DATE [--finding ID] TEXT | close ID [--retest DRILL]", "record a remediation action, or close one" },
 	{ "actions", cmd_actions, "[--open] [--owner NAME] [--scenario NAME] [--env NAME]", "list remediation actions across drills; flag those past due" },
 	{ "note", cmd_note, "DRILL TEXT", "record a lesson learned from a drill" },
 	{ "signoff", cmd_signoff, "DRILL --name NAME --role ROLE --key KEY", "sign off a drill's evidence (Ed25519)" },

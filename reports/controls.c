@@ -428,37 +428,10 @@ static void check_findings(const struct report_evidence *ev, const struct ctl_re
 	      list);
 }
 
-/*
- * Whether an action's text names finding id: "finding 3", "finding #3" or
- * "#3" (any case). The store does not link an action to a finding, so the
- * link is what people write (docs/controls.md).
- */
-static bool names_finding(const char *text, int64_t id)
-{
-	for (const char *p = text; *p; p++) {
-		const char *q = NULL;
-		char *end;
-
-		if (strncasecmp(p, "finding", 7) == 0) {
-			q = p + 7;
-			while (*q == ' ')
-				q++;
-			if (*q == '#')
-				q++;
-		} else if (*p == '#') {
-			q = p + 1;
-		}
-		if (q && *q >= '0' && *q <= '9' && strtoll(q, &end, 10) == id &&
-		    !(*end >= '0' && *end <= '9'))
-			return true;
-	}
-	return false;
-}
-
-static bool names_any_finding(const struct report_evidence *ev, const char *text)
+static bool links_any_finding(const struct report_evidence *ev, const struct report_action *a)
 {
 	for (size_t i = 0; i < ev->n_findings; i++)
-		if (names_finding(text, ev->findings[i].id))
+		if (a->action.finding_id == ev->findings[i].id)
 			return true;
 	return false;
 }
@@ -477,7 +450,7 @@ static void check_actions(const struct report_evidence *ev, const struct ctl_req
 			continue;
 		serious++;
 		for (size_t k = 0; k < ev->n_actions && !covered; k++)
-			covered = names_finding(ev->actions[k].action.text, f->id);
+			covered = ev->actions[k].action.finding_id == f->id;
 		if (!covered) {
 			uncovered++;
 			missing(o, "finding %lld (%s) has no remediation action", (long long)f->id,
@@ -488,7 +461,7 @@ static void check_actions(const struct report_evidence *ev, const struct ctl_req
 		const struct report_action *a = &ev->actions[k];
 
 		closed += a->closed;
-		unlinked += !names_any_finding(ev, a->action.text);
+		unlinked += !links_any_finding(ev, a);
 		if (!a->action.owner[0])
 			missing(o, "action %lld has no owner", (long long)a->action.id);
 		if (!a->action.due[0])
@@ -499,8 +472,8 @@ static void check_actions(const struct report_evidence *ev, const struct ctl_req
 				a->action.due);
 	}
 	if (uncovered && unlinked)
-		missing(o, "%zu action%s name%s no finding (write \"finding N\" in an action's text to "
-			"link it)", unlinked, plural(unlinked), unlinked == 1 ? "s" : "");
+		missing(o, "%zu action%s name%s no finding (firedrill action DRILL --finding ID ... "
+			"links them)", unlinked, plural(unlinked), unlinked == 1 ? "s" : "");
 	if (ev->n_actions)
 		shows(o, "%zu action%s filed (%zu closed, %zu open)", ev->n_actions,
 		      plural(ev->n_actions), closed, ev->n_actions - closed);

@@ -162,6 +162,7 @@ json_t *report_record_json(const struct store_record *r)
 	set_str(o, "owner", r->owner);
 	set_str(o, "due", r->due);
 	set_id(o, "action", r->action_id);
+	set_id(o, "finding", r->finding_id);
 	set_id(o, "retest_drill", r->retest_drill_id);
 	set_str(o, "text", r->text);
 	set_str(o, "author", r->author);

@@ -231,6 +231,7 @@ static const char *const migration_5[] = {
 	"  owner TEXT,"
 	"  due TEXT,"
 	"  action_id INTEGER REFERENCES records(id),"
+	"  finding_id INTEGER REFERENCES records(id),"
 	"  retest_drill_id INTEGER REFERENCES drills(id),"
 	"  text TEXT NOT NULL,"
 	"  author TEXT,"
@@ -248,7 +249,7 @@ static const char *const migration_5[] = {
 	"CREATE UNIQUE INDEX records_one_close ON records(action_id) WHERE kind = 'action-closed';",
 	"CREATE VIEW findings AS SELECT id, drill_id, severity, root_cause, text, author,"
 	"  author_role, created_utc FROM records WHERE kind = 'finding';",
-	"CREATE VIEW actions AS SELECT a.id, a.drill_id, a.owner, a.due, a.text, a.author,"
+	"CREATE VIEW actions AS SELECT a.id, a.drill_id, a.finding_id, a.owner, a.due, a.text, a.author,"
 	"  a.created_utc, CASE WHEN c.id IS NULL THEN 'open' ELSE 'closed' END AS state,"
 	"  c.created_utc AS closed_utc, c.retest_drill_id"
 	"  FROM records a LEFT JOIN records c ON c.kind = 'action-closed' AND c.action_id = a.id"

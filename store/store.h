@@ -304,6 +304,7 @@ struct store_record {
 	char owner[128];          /* action */
 	char due[16];             /* action: YYYY-MM-DD */
 	int64_t action_id;        /* action-closed: the action it closes */
+	int64_t finding_id;       /* action: the finding it remedies (0: none named) */
 	int64_t retest_drill_id;  /* action-closed: the drill that proved the fix (0: none) */
 	char text[1024];          /* what was found, done, learned; a sign-off's signed statement */
 	char author[128];         /* who recorded it (a sign-off: the approver) */
@@ -321,7 +322,8 @@ struct store_record {
  * FD_ERR_INPUT errors: no such drill; a finding without a known severity;
  * an action without owner or with a due date that is not YYYY-MM-DD; a
  * closing of a row that is not an action, or of one already closed
- * (-EALREADY); a retest drill that does not exist.
+ * (-EALREADY); a retest drill that does not exist; an action's finding that
+ * is not a finding of the same drill.
  */
 FD_MUST_CHECK int store_add_record(struct store *st, struct store_record *rec, struct fd_error *err);
 

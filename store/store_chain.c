@@ -103,7 +103,7 @@ static const char *const iteration_fields[] = {
 /* Sealed as each row is written (schema 5): every column is there from the start. */
 static const char *const record_fields[] = {
 	"id", "drill_id", "kind", "severity", "root_cause", "owner", "due", "action_id",
-	"retest_drill_id", "text", "author", "author_role", "created_real_ns", "created_utc",
+	"finding_id", "retest_drill_id", "text", "author", "author_role", "created_real_ns", "created_utc",
 	"key_id", "public_key", "signature",
 };
 

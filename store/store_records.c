@@ -102,6 +102,26 @@ static int check_close(struct store *st, const struct store_record *r, struct fd
 	return rc;
 }
 
+/* An action's finding: a finding filed on the same drill. */
+static int check_finding(struct store *st, const struct store_record *r, struct fd_error *err)
+{
+	static const char sql[] =
+		"SELECT 1 FROM records WHERE id = ?1 AND kind = 'finding' AND drill_id = ?2";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+	int rc;
+
+	if (!s)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, r->finding_id);
+	sqlite3_bind_int64(s, 2, r->drill_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return fd_error_set(err, FD_ERR_INPUT, -ENOENT, "drill %lld has no finding with id %lld",
+				    (long long)r->drill_id, (long long)r->finding_id);
+	return rc == SQLITE_ROW ? 0 : store_sql_error(st, err, rc, "reading the finding");
+}
+
 static int check_fields(const struct store_record *r, struct fd_error *err)
 {
 	if ((size_t)r->kind >= N_KINDS)
@@ -130,8 +150,8 @@ static int insert_record(struct store *st, struct store_record *r, struct fd_err
 	static const char sql[] =
 		"INSERT INTO records (drill_id, kind, severity, root_cause, owner, due, action_id,"
 		" retest_drill_id, text, author, author_role, created_real_ns, created_utc, key_id,"
-		" public_key, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
-		" ?13, ?14, ?15, ?16)";
+		" public_key, signature, finding_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+		" ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
 	sqlite3_stmt *s = store_stmt(st, sql, err);
 
 	if (!s)
@@ -152,6 +172,7 @@ static int insert_record(struct store *st, struct store_record *r, struct fd_err
 	store_bind_text(s, 14, r->key_id);
 	store_bind_text(s, 15, r->public_key);
 	store_bind_text(s, 16, r->signature);
+	store_bind_i64_nz(s, 17, r->finding_id);
 	return store_step_insert(st, s, &r->id, "recording", err);
 }
 
@@ -181,6 +202,8 @@ int store_add_record(struct store *st, struct store_record *r, struct fd_error *
 		r->action_id = 0;
 		r->retest_drill_id = 0;
 	}
+	if (r->kind != STORE_RECORD_ACTION)
+		r->finding_id = 0;
 	if (!r->created_real_ns)
 		r->created_real_ns = fd_real_ns();
 	rc = store_tx_begin(st, err);
@@ -189,6 +212,8 @@ int store_add_record(struct store *st, struct store_record *r, struct fd_error *
 	rc = check_drill(st, r->drill_id, kind_names[r->kind], err);
 	if (!rc && r->kind == STORE_RECORD_ACTION_CLOSED)
 		rc = check_close(st, r, err);
+	if (!rc && r->finding_id)
+		rc = check_finding(st, r, err);
 	if (!rc)
 		rc = insert_record(st, r, err);
 	if (!rc)
@@ -203,7 +228,7 @@ int store_add_record(struct store *st, struct store_record *r, struct fd_error *
 #define RECORD_COLS                                                                       \
 	"id, drill_id, kind, severity, root_cause, owner, due, coalesce(action_id, 0),"   \
 	" coalesce(retest_drill_id, 0), text, author, author_role, created_real_ns,"     \
-	" key_id, public_key, signature, coalesce(chain_seq, 0), hash"
+	" key_id, public_key, signature, coalesce(chain_seq, 0), hash, coalesce(finding_id, 0)"
 
 static int read_record(sqlite3_stmt *s, void *elem)
 {
@@ -228,6 +253,7 @@ static int read_record(sqlite3_stmt *s, void *elem)
 	store_col_text(s, 15, r->signature, sizeof(r->signature));
 	r->chain_seq = sqlite3_column_int64(s, 16);
 	store_col_text(s, 17, r->hash, sizeof(r->hash));
+	r->finding_id = sqlite3_column_int64(s, 18);
 	return 0;
 }
 

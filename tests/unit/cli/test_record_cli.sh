@@ -81,6 +81,10 @@ code 0 "action past due" F action 1 --owner carol --due 2026-01-15 lower the DNS
 code 0 "action not yet due" F action 1 --owner dan --due 2099-12-31 --json add a replica-lag alert
 check "action --json is the record" python3 -c "import json,sys; r=json.load(open('$tmp/out')); sys.exit(r['kind'] != 'action' or r['owner'] != 'dan')"
 code 2 "action with an impossible date" F action 1 --owner carol --due 2026-02-30 x
+high=$(sqlite3 "$db" "SELECT id FROM findings WHERE severity = 'high'")
+code 0 "action remedying the high finding" F action 1 --owner erin --due 2099-06-30 --finding "$high" --json page on DNS failover time
+check "the action names its finding" python3 -c "import json,sys; sys.exit(json.load(open('$tmp/out')).get('finding') != $high)"
+code 2 "--finding must be a finding" F action 1 --owner erin --due 2099-06-30 --finding "$(sqlite3 "$db" "SELECT max(id) FROM actions")" x
 code 0 "note" F note 1 --by alice keep the runbook step for replica lag
 code 0 "actions" F actions --now 2026-12-07
 check "a past-due action is flagged" grep -q "PAST DUE 326d" "$tmp/out"
@@ -97,7 +101,7 @@ action=$(sqlite3 "$db" "SELECT id FROM actions WHERE owner = 'carol'")
 code 0 "action close --retest 2" F action close "$action" --retest 2 TTL is 30 s now
 code 2 "an action closes once" F action close "$action"
 code 0 "actions --open" F actions --open --json
-check "the closed action is no longer open" python3 -c "import json,sys; a=json.load(open('$tmp/out')); sys.exit(len(a) != 1 or a[0]['owner'] != 'dan')"
+check "the closed action is no longer open" python3 -c "import json,sys; a=json.load(open('$tmp/out')); sys.exit(sorted(x['owner'] for x in a) != ['dan', 'erin'])"
 
 # two approvers sign off drill 1
 code 0 "keygen approver 1" F keygen -o "$tmp/cio"
@@ -129,11 +133,23 @@ e = json.load(open(sys.argv[1]))
 assert e["version"] == 2, e["version"]
 assert [p["name"] for p in e["participants"]] == ["alice", "bob", None], e["participants"]
 assert [f["severity"] for f in e["findings"]] == ["critical", "high", "low"]
-assert {a["owner"]: a["state"] for a in e["actions"]} == {"carol": "closed", "dan": "open"}
+assert {a["owner"]: a["state"] for a in e["actions"]} == {"carol": "closed", "dan": "open", "erin": "open"}
 assert all(s["ok"] for s in e["signoffs"]) and len(e["signoffs"]) == 2
 assert any(d["kind"] == "step failed" for d in e["deviations"])
 assert e["scope"]["rationale"].startswith("the primary serves")
 PY
+code 0 "evidence with the SOC 2 and DORA mapping" F report evidence 1 --format json --controls soc2,dora -o e1c.json
+check "controls: the linked finding is covered, the critical one is not" python3 - "$tmp/e1c.json" "$high" <<'PY'
+import json, sys
+e = json.load(open(sys.argv[1]))
+c = {x["id"]: x for x in e["controls"]}
+assert set(c) == {"soc2", "dora"}, c.keys()
+m = c["soc2"]["missing"] or ""
+assert "(critical) has no remediation action" in m, m
+assert "finding %s (high) has no remediation action" % sys.argv[2] not in m, m
+assert "observer" in m, m  # the role nobody filled
+PY
+code 2 "an unknown control" F report evidence 1 --controls sox
 code 0 "evidence of drill 2" F report evidence 2 --format md
 check "drill 2 says which action it retested" sh -c "grep -q '## Actions this drill retested' '$tmp/out' && grep -q 'lower the DNS TTL' '$tmp/out'"
 
