@@ -157,6 +157,16 @@ static const char *event_deviation(const struct store_event *e)
 	return NULL;
 }
 
+/* A lap's wall time: laps are on the monotonic clock, placed by the iteration's T0. */
+static int64_t lap_real_ns(const struct store_iteration *it, const struct store_lap *l)
+{
+	int64_t mono = l->ended_mono_ns ? l->ended_mono_ns : l->started_mono_ns;
+
+	if (!it->t0_real_ns || !it->t0_mono_ns || !mono)
+		return it->started_real_ns;
+	return it->t0_real_ns + (mono - it->t0_mono_ns);
+}
+
 static void lap_deviations(struct report_evidence *ev)
 {
 	char what[1200];
@@ -172,7 +182,7 @@ static void lap_deviations(struct report_evidence *ev)
 				continue;
 			snprintf(what, sizeof(what), "step %d \"%s\"%s%s", l->step + 1, l->name,
 				 l->detail[0] ? ": " : "", l->detail);
-			deviation(ev, ei->it.started_real_ns, ei->it.number,
+			deviation(ev, lap_real_ns(&ei->it, l), ei->it.number,
 				  ended ? "step failed" : "step not ended", what);
 		}
 	}

@@ -54,6 +54,7 @@ static void head(struct rp_table *t, const char *title, const char *empty, size_
 	va_list ap;
 
 	memset(t, 0, sizeof(*t));
+	t->flag_col = -1;
 	t->title = title;
 	t->empty = empty;
 	t->n_cols = n;
@@ -232,6 +233,7 @@ static int controls(const struct report_evidence *ev, struct rp_table *t)
 
 	head(t, "Control mapping", NULL, 4, "control", "what it asks (our words)",
 	     "what this drill shows", "what is missing");
+	t->flag_col = 3;
 	for (size_t i = 0; !rc && i < ev->n_controls; i++) {
 		const struct report_control *c = &ev->controls[i];
 

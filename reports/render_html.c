@@ -610,9 +610,15 @@ static void html_table(FILE *out, struct rp_table *tp, int level)
 		}
 		fputs(t.cols[0][0] ? "</tr>\n" : "\n", out);
 		for (size_t r = 0; r < t.n_rows; r++) {
-			fputs(t.flags[r] ? "<tr class=\"flagrow\">" : "<tr>", out);
-			for (size_t c = 0; c < t.n_cols; c++)
-				td_text(out, t.cells[r * t.n_cols + c]);
+			fputs(t.flags[r] && t.flag_col < 0 ? "<tr class=\"flagrow\">" : "<tr>", out);
+			for (size_t c = 0; c < t.n_cols; c++) {
+				if (t.flag_col >= 0 && rp_table_flagged(&t, r, c))
+					fputs("<td class=\"flag\">", out);
+				else
+					fputs("<td>", out);
+				rp_put_html(out, t.cells[r * t.n_cols + c], false);
+				fputs("</td>", out);
+			}
 			fputs("</tr>\n", out);
 		}
 		fputs("</table>\n", out);

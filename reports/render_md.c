@@ -296,9 +296,9 @@ static void md_table(FILE *out, struct rp_table *tp, const char *heading)
 	for (size_t r = 0; r < t.n_rows; r++) {
 		fputs("\n|", out);
 		for (size_t c = 0; c < t.n_cols; c++) {
-			fputs(t.flags[r] ? " **" : " ", out);
+			fputs(rp_table_flagged(&t, r, c) ? " **" : " ", out);
 			rp_put_md(out, t.cells[r * t.n_cols + c]);
-			fputs(t.flags[r] ? "** |" : " |", out);
+			fputs(rp_table_flagged(&t, r, c) ? "** |" : " |", out);
 		}
 	}
 	if (t.n_rows)

@@ -394,7 +394,7 @@ static void section_book(struct rp_pdf *pdf, const struct evidence_pdf *e, enum 
 		rp_pdf_table_begin(pdf, cols, t.n_cols);
 	for (size_t r = 0; r < t.n_rows; r++) {
 		for (size_t c = 0; c < t.n_cols; c++)
-			tones[c] = t.flags[r] ? RP_PDF_FLAG : RP_PDF_NORMAL;
+			tones[c] = rp_table_flagged(&t, r, c) ? RP_PDF_FLAG : RP_PDF_NORMAL;
 		rp_pdf_table_row(pdf, (const char *const *)&t.cells[r * t.n_cols], tones);
 	}
 	if (t.n_rows)

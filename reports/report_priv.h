@@ -231,6 +231,7 @@ struct rp_table {
 	size_t n_cols;
 	char **cells;      /* n_rows * n_cols */
 	bool *flags;       /* n_rows */
+	int flag_col;      /* the one column a flag marks; -1: the whole row */
 	size_t n_rows;
 	const char *empty; /* said instead of an empty table; NULL: leave the section out */
 	const char *note;  /* a line after the table, or NULL */
@@ -249,6 +250,12 @@ enum rp_section {
 	RP_SEC_CONTROLS,
 	RP_SEC_SIGNOFF,
 };
+
+/* Whether cell (r, c) of t is to be marked. */
+static inline bool rp_table_flagged(const struct rp_table *t, size_t r, size_t c)
+{
+	return t->flags[r] && (t->flag_col < 0 || (size_t)t->flag_col == c);
+}
 
 /* Builds section s of ev into t (rp_table_free); 0 or -ENOMEM (t freed). */
 int rp_evidence_table(const struct report_evidence *ev, enum rp_section s, struct rp_table *t);
