@@ -92,13 +92,23 @@ static bool in_team(const struct scenario *s, const char *role, size_t len)
 	return false;
 }
 
+/* text without the line end a YAML block scalar (`>`, `|`) leaves after it */
+static void copy_trimmed(char *dst, size_t len, const char *text)
+{
+	size_t n;
+
+	snprintf(dst, len, "%s", text ? text : "");
+	n = strlen(dst);
+	while (n && (dst[n - 1] == '\n' || dst[n - 1] == ' ' || dst[n - 1] == '\t'))
+		dst[--n] = '\0';
+}
+
 void drill_scope_fill(const struct scenario *s, const struct drill_opts *o, struct store_drill *d)
 {
 	size_t at = 0;
 
-	snprintf(d->description, sizeof(d->description), "%s", s->description ? s->description : "");
-	snprintf(d->scope_rationale, sizeof(d->scope_rationale), "%s",
-		 s->scope_rationale ? s->scope_rationale : "");
+	copy_trimmed(d->description, sizeof(d->description), s->description);
+	copy_trimmed(d->scope_rationale, sizeof(d->scope_rationale), s->scope_rationale);
 	d->participants[0] = '\0';
 	for (size_t i = 0; i < s->n_team; i++) {
 		const char *who = filled_by(o, s->team[i], strlen(s->team[i]));

@@ -159,12 +159,13 @@ static void check_scope(const struct report_evidence *ev, const struct ctl_req *
 	const struct store_drill *d = &ev->drill;
 
 	shows(o, "scenario %.100s in environment %.100s", d->scenario_name, d->environment);
+	/* the texts themselves are in the report's Scope section */
 	if (d->description[0])
-		shows(o, "scope: %.300s", d->description);
+		shows(o, "scope stated (see Scope)");
 	else
 		missing(o, "no scope description recorded (the scenario's description:)");
 	if (d->scope_rationale[0])
-		shows(o, "why this scope: %.300s", d->scope_rationale);
+		shows(o, "why this scope stated (see Scope)");
 	else
 		missing(o, "no scope rationale recorded (the scenario's scope-rationale:)");
 }

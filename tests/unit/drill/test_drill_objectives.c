@@ -56,7 +56,7 @@ static void participants(void **state)
 	char *team[] = { (char *)"incident-commander", (char *)"scribe" };
 	const char *roles[] = { "observer=dana", "incident-commander=alice",
 				"incident-commander=erin" };
-	struct scenario s = { .team = team, .n_team = 2, .description = (char *)"region A",
+	struct scenario s = { .team = team, .n_team = 2, .description = (char *)"region A\n",
 			      .scope_rationale = (char *)"largest customer region" };
 	struct drill_opts o = { .lap_tty_fd = -1 };
 	struct store_drill d = { 0 };

@@ -293,8 +293,8 @@ static void test_scope_objectives(void **state)
 
 	(void)state;
 	assert_string_equal(c->shows, "scenario region-a-down in environment staging; "
-				      "scope: region A loses its network; why this scope: the largest "
-				      "single risk; RTO objective 5m00s; RPO objective 30.0 s; "
+				      "scope stated (see Scope); why this scope stated (see Scope); "
+				      "RTO objective 5m00s; RPO objective 30.0 s; "
 				      "recovery criterion: web stable 2.0 s");
 	assert_string_equal(c->missing, "");
 
