@@ -32,13 +32,23 @@ double rp_tick_step(double max_ms)
 #define EMB 48.0 /* bottom: iteration numbers, then the legend */
 #define STRIP_Y 16.0 /* the "not recovered" strip above the plot */
 
-struct plot {
-	double top, bottom, max_ms;
-};
-
-static double y_at(const struct plot *p, double ms)
+double rp_axis_y(const struct rp_axis *a, double ms)
 {
-	return p->bottom - ms / p->max_ms * (p->bottom - p->top);
+	return a->bottom - ms / a->max_ms * (a->bottom - a->top);
+}
+
+void rp_axis_grid(FILE *out, const struct rp_axis *a, double left, double right)
+{
+	double step = rp_tick_step(a->max_ms);
+	char buf[32];
+
+	for (double v = 0; v <= a->max_ms + step / 1000; v += step) {
+		double y = rp_axis_y(a, v);
+
+		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d0d7de\"/>"
+			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
+			left, y, right, y, left - 6, y + 4, rp_dur(v, buf, sizeof(buf)));
+	}
 }
 
 /* An iteration's value on this chart: false when it has none to draw (not
@@ -58,33 +68,19 @@ static double top_of(const struct store_iteration *it, bool rto, double v)
 	return v;
 }
 
-static void grid(FILE *out, const struct plot *p)
-{
-	double step = rp_tick_step(p->max_ms);
-	char buf[32];
-
-	for (double v = 0; v <= p->max_ms + step / 1000; v += step) {
-		double y = y_at(p, v);
-
-		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d0d7de\"/>"
-			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-			EML, y, EW - EMR, y, EML - 6, y + 4, rp_dur(v, buf, sizeof(buf)));
-	}
-}
-
 /* The bar of one iteration and its bound as a whisker; *label_y: where its value goes. */
-static void bar(FILE *out, const struct plot *p, const struct store_iteration *it, bool rto, double v,
+static void bar(FILE *out, const struct rp_axis *p, const struct store_iteration *it, bool rto, double v,
 		double cx, double bw, double *label_y)
 {
 	char buf[32];
-	double y = y_at(p, v);
+	double y = rp_axis_y(p, v);
 
 	fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\">"
 		"<title>iteration %d: %s %s</title></rect>\n", cx - bw / 2, y, bw, p->bottom - y,
 		it->objectives_met ? "#2da44e" : "#d4a72c", it->number, rto ? "RTO" : "RPO",
 		rp_dur(v, buf, sizeof(buf)));
 	if (rto && it->has_rto_bounds && (it->rto_early_ms > 0 || it->rto_late_ms > 0)) {
-		double y0 = y_at(p, fmax(0, v - it->rto_late_ms)), y1 = y_at(p, v + it->rto_early_ms);
+		double y0 = rp_axis_y(p, fmax(0, v - it->rto_late_ms)), y1 = rp_axis_y(p, v + it->rto_early_ms);
 
 		fprintf(out, "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fh8M%.1f %.1fh8\" stroke=\"#1b1f24\" "
 			"stroke-width=\"1\" fill=\"none\"/>\n", cx, y0, y1, cx - 4, y0, cx - 4, y1);
@@ -104,11 +100,11 @@ static void bar_label(FILE *out, double v, double cx, double y)
 }
 
 /* A horizontal line across the plot, labelled in the right margin at label_y. */
-static void level(FILE *out, const struct plot *p, double ms, const char *what, const char *color,
+static void level(FILE *out, const struct rp_axis *p, double ms, const char *what, const char *color,
 		  bool dash, double label_y)
 {
 	char buf[32];
-	double y = y_at(p, ms);
+	double y = rp_axis_y(p, ms);
 
 	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
 		"stroke-width=\"1.5\"%s/>"
@@ -118,10 +114,10 @@ static void level(FILE *out, const struct plot *p, double ms, const char *what, 
 }
 
 /* The median and objective lines; their labels kept 13 px apart. */
-static void levels(FILE *out, const struct plot *p, const struct report_value *med,
+static void levels(FILE *out, const struct rp_axis *p, const struct report_value *med,
 		   const struct report_value *obj)
 {
-	double ym = med->has ? y_at(p, med->ms) : 0, yo = obj->has ? y_at(p, obj->ms) : 0;
+	double ym = med->has ? rp_axis_y(p, med->ms) : 0, yo = obj->has ? rp_axis_y(p, obj->ms) : 0;
 
 	if (med->has && obj->has && fabs(ym - yo) < 13) {
 		double mid = (ym + yo) / 2, half = 6.5;
@@ -166,7 +162,7 @@ bool rp_svg_evidence_chart(FILE *out, const struct report_evidence *ev,
 {
 	const struct report_value *obj = rto ? &ev->objectives.rto : &ev->objectives.rpo;
 	const struct report_value *med = rto ? &sum->sum.rto_median : &sum->sum.rpo_median;
-	struct plot p = { EMT, EH - EMB, 0 };
+	struct rp_axis p = { EMT, EH - EMB, 0 };
 	size_t n = ev->n_iterations, label_every = n / 25 + 1, drawn = 0;
 	double slot, bw, v, label_y[30];
 
@@ -197,7 +193,7 @@ bool rp_svg_evidence_chart(FILE *out, const struct report_evidence *ev,
 	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" style=\"fill:#57606a\">"
 		"bars: green met the objectives, amber missed%s</text>\n", EW - EMR, EH - 6,
 		rto ? "; whiskers: the RTO's bound; -: recovery not tested" : "; -: not measured");
-	grid(out, &p);
+	rp_axis_grid(out, &p, EML, EW - EMR);
 	for (size_t i = 0; i < n; i++) {
 		const struct store_iteration *it = &ev->iterations[i].it;
 		double cx = EML + slot * ((double)i + 0.5);

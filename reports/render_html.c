@@ -75,37 +75,14 @@ static void td_num(FILE *out, const char *s)
 #define MT 34.0   /* top: the "not recovered" strip */
 #define MB 44.0
 
-struct axis {
-	double top, bottom, max_ms;
-};
-
-static double y_of(const struct axis *a, double ms)
-{
-	return a->bottom - ms / a->max_ms * (a->bottom - a->top);
-}
-
-static void y_axis(FILE *out, const struct axis *a)
-{
-	double step = rp_tick_step(a->max_ms);
-	char buf[32];
-
-	for (double v = 0; v <= a->max_ms + step / 1000; v += step) {
-		double y = y_of(a, v);
-
-		fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#d0d7de\"/>"
-			"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n",
-			ML, y, CW - MR, y, ML - 6, y + 4, rp_dur(v, buf, sizeof(buf)));
-	}
-}
-
-static void objective_line(FILE *out, const struct axis *a, const struct report_value *obj)
+static void objective_line(FILE *out, const struct rp_axis *a, const struct report_value *obj)
 {
 	char buf[32];
 	double y;
 
 	if (!obj->has)
 		return;
-	y = y_of(a, obj->ms);
+	y = rp_axis_y(a, obj->ms);
 	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#a40e26\" "
 		"stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>"
 		"<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" style=\"fill:#a40e26\">objective %s</text>\n",
@@ -174,7 +151,7 @@ static void iteration_point(FILE *out, const struct store_iteration *it, double 
 }
 
 /* Where the scenario's text changed from the previous drill: a dashed line before its band. */
-static void plan_changed_marker(FILE *out, const struct axis *a, double x)
+static void plan_changed_marker(FILE *out, const struct rp_axis *a, double x)
 {
 	fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#8250df\" "
 		"stroke-width=\"1.2\" stroke-dasharray=\"4 3\"><title>scenario text changed from the "
@@ -191,7 +168,7 @@ static void plan_changed_marker(FILE *out, const struct axis *a, double x)
 static void chart_iterations(FILE *out, const struct report_series *s, bool rto)
 {
 	const double h = 300, strip_y = 16;
-	struct axis a = { MT, h - MB, chart_max(s, rto) };
+	struct rp_axis a = { MT, h - MB, chart_max(s, rto) };
 	size_t total = 0, label_every;
 	double slot, x = ML, v;
 
@@ -204,7 +181,7 @@ static void chart_iterations(FILE *out, const struct report_series *s, bool rto)
 		CW, h, CW, h, rto ? "RTO" : "RPO");
 	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" style=\"fill:#a40e26\">%s</text>\n",
 		ML - 6, strip_y + 4, rto ? "not recovered" : "");
-	y_axis(out, &a);
+	rp_axis_grid(out, &a, ML, CW - MR);
 	for (size_t d = 0; d < s->n_drills; d++) {
 		const struct report_drill *dr = &s->drills[d];
 		double w = slot * (double)(dr->n_iterations + 1);
@@ -216,11 +193,11 @@ static void chart_iterations(FILE *out, const struct report_series *s, bool rto)
 		if (med->has)
 			fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#0969da\" "
 				"stroke-width=\"2.5\"><title>median</title></line>\n",
-				x + slot * 0.3, y_of(&a, med->ms), x + w - slot * 0.3, y_of(&a, med->ms));
+				x + slot * 0.3, rp_axis_y(&a, med->ms), x + w - slot * 0.3, rp_axis_y(&a, med->ms));
 		for (size_t i = 0; i < dr->n_iterations; i++)
 			if (iteration_value(&dr->iterations[i], rto, &v))
 				iteration_point(out, &dr->iterations[i], x + slot * ((double)i + 1),
-						isfinite(v) ? y_of(&a, v) : 0, v, rto, strip_y);
+						isfinite(v) ? rp_axis_y(&a, v) : 0, v, rto, strip_y);
 		if (d % label_every == 0) {
 			fprintf(out, "<g transform=\"translate(0 %.1f)\">", h - MB + 16);
 			drill_label(out, dr, x + w / 2);
@@ -243,7 +220,7 @@ static void chart_iterations(FILE *out, const struct report_series *s, bool rto)
 static void chart_lap(FILE *out, const struct report_series *s, size_t k)
 {
 	const double h = 170;
-	struct axis a = { 14, h - 36, 0 };
+	struct rp_axis a = { 14, h - 36, 0 };
 	double slot = (CW - ML - MR) / (double)s->n_drills, x = ML;
 	size_t label_every = s->n_drills / 12 + 1;
 	char buf[32];
@@ -254,12 +231,12 @@ static void chart_lap(FILE *out, const struct report_series *s, size_t k)
 	a.max_ms = a.max_ms > 0 ? a.max_ms * 1.15 : 1000;
 	fprintf(out, "<svg viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\" "
 		"aria-label=\"lap time per drill\" xmlns=\"http://www.w3.org/2000/svg\">\n", CW, h, CW, h);
-	y_axis(out, &a);
+	rp_axis_grid(out, &a, ML, CW - MR);
 	for (size_t d = 0; d < s->n_drills; d++, x += slot) {
 		const struct report_value *m = &s->drills[d].lap_medians[k];
 
 		if (m->has) {
-			double y = y_of(&a, m->ms);
+			double y = rp_axis_y(&a, m->ms);
 
 			fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#0969da\">"
 				"<title>%s</title></rect>\n", x + slot * 0.2, y, slot * 0.6, a.bottom - y,

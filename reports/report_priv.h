@@ -121,6 +121,16 @@ int rp_evidence_pdf(const struct report_evidence *ev, const struct report_option
  */
 /* A "nice" tick step in ms so that about five ticks span max_ms. */
 double rp_tick_step(double max_ms);
+
+/* A chart's value axis (SVG units): values 0..max_ms from bottom up to top. */
+struct rp_axis {
+	double top, bottom, max_ms;
+};
+
+/* The y of value ms on axis a. */
+double rp_axis_y(const struct rp_axis *a, double ms);
+/* Its grid: a ruled line and a duration label per tick, from x left to right. */
+void rp_axis_grid(FILE *out, const struct rp_axis *a, double left, double right);
 /*
  * One drill's iterations as bars (RTO when rto, else RPO): green met, amber
  * missed, a cross in the strip above the plot for not recovered, the
