@@ -50,7 +50,7 @@ static void print_text(const struct report_action *list, size_t n)
 	       "DUE", "STATE", "ACTION");
 	for (size_t i = 0; i < n; i++) {
 		const struct report_action *a = &list[i];
-		char where[160], state[40];
+		char where[260], state[40];
 
 		snprintf(where, sizeof(where), "%s/%s", a->scenario, a->environment);
 		if (a->closed && a->closing.retest_drill_id)
