@@ -638,10 +638,45 @@ static void evidence_timeline(FILE *out, const struct report_evidence *ev)
 	fputs("</table>\n", out);
 }
 
+static void evidence_scenario(FILE *out, const struct report_evidence *ev)
+{
+	fputs("<h2>Scenario</h2>\n<p>sha256 <code>", out);
+	rp_put_html(out, ev->scenario_sha256, false);
+	fprintf(out, "</code> %s</p>\n<pre>", ev->scenario_hash_ok ?
+		"<span class=\"good\">(matches the stored text)</span>" :
+		"<span class=\"flag\">(DOES NOT match the stored text)</span>");
+	rp_put_html(out, ev->scenario_text, true);
+	fputs("</pre>\n", out);
+}
+
+/* One part of the report (enum rp_part's order); sum NULL when it could not be built. */
+static void evidence_part(FILE *out, const struct report_evidence *ev,
+			  const struct report_drill *sum, enum rp_part p)
+{
+	int s = rp_part_section(p);
+
+	if (s >= 0) {
+		evidence_section(out, ev, (enum rp_section)s);
+		return;
+	}
+	switch (p) {
+	case RP_PART_WHO: evidence_who(out, ev); break;
+	case RP_PART_OBJECTIVES: if (sum) evidence_objectives(out, ev, sum); break;
+	case RP_PART_CHARTS: if (sum) evidence_charts(out, ev, sum); break;
+	case RP_PART_ITERATIONS: evidence_iterations(out, ev); break;
+	case RP_PART_LAPS: evidence_laps_probes(out, ev); break;
+	case RP_PART_FAULTS: evidence_faults(out, ev); break;
+	case RP_PART_TIMELINE: evidence_timeline(out, ev); break;
+	case RP_PART_SCENARIO: evidence_scenario(out, ev); break;
+	default: break;
+	}
+}
+
 int rp_evidence_html(const struct report_evidence *ev, FILE *out, struct fd_error *err)
 {
 	struct report_drill sum = { 0 };
 	char verdict[512], title[256];
+	bool has_sum;
 
 	sum.iterations = NULL;
 	report_evidence_verdict(ev, verdict, sizeof(verdict));
@@ -656,29 +691,11 @@ int rp_evidence_html(const struct report_evidence *ev, FILE *out, struct fd_erro
 		strncmp(verdict, "FAIL", 4) == 0 ? "fail" : "warn");
 	rp_put_html(out, verdict, false);
 	fputs("</p>\n", out);
-	evidence_who(out, ev);
-	evidence_section(out, ev, RP_SEC_SCOPE);
-	evidence_section(out, ev, RP_SEC_PARTICIPANTS);
-	if (rp_evidence_summary(ev, &sum) == 0) {
-		evidence_objectives(out, ev, &sum);
-		evidence_charts(out, ev, &sum);
-	}
+	has_sum = rp_evidence_summary(ev, &sum) == 0;
+	for (enum rp_part p = 0; p < RP_PART_N; p++)
+		evidence_part(out, ev, has_sum ? &sum : NULL, p);
 	free(sum.iterations);
-	evidence_iterations(out, ev);
-	evidence_section(out, ev, RP_SEC_INTEGRITY);
-	evidence_laps_probes(out, ev);
-	evidence_faults(out, ev);
-	evidence_section(out, ev, RP_SEC_DEVIATIONS);
-	evidence_timeline(out, ev);
-	for (enum rp_section s = RP_SEC_FINDINGS; s <= RP_SEC_SIGNOFF; s++)
-		evidence_section(out, ev, s);
-	fputs("<h2>Scenario</h2>\n<p>sha256 <code>", out);
-	rp_put_html(out, ev->scenario_sha256, false);
-	fprintf(out, "</code> %s</p>\n<pre>", ev->scenario_hash_ok ?
-		"<span class=\"good\">(matches the stored text)</span>" :
-		"<span class=\"flag\">(DOES NOT match the stored text)</span>");
-	rp_put_html(out, ev->scenario_text, true);
-	fputs("</pre>\n</body>\n</html>\n", out);
+	fputs("</body>\n</html>\n", out);
 	(void)err;
 	return 0;
 }

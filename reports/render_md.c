@@ -320,6 +320,34 @@ static void md_section(FILE *out, const struct report_evidence *ev, enum rp_sect
 
 }
 
+static void md_scenario(FILE *out, const struct report_evidence *ev)
+{
+	fputs("\n## Scenario\n\nsha256 `", out);
+	rp_put_md(out, ev->scenario_sha256);
+	fprintf(out, "` %s\n\n", ev->scenario_hash_ok ? "(matches the stored text)" :
+		"(**DOES NOT match the stored text**)");
+	fenced(out, ev->scenario_text);
+}
+
+static void md_part(FILE *out, const struct report_evidence *ev, enum rp_part p)
+{
+	int s = rp_part_section(p);
+
+	if (s >= 0) {
+		md_section(out, ev, (enum rp_section)s);
+		return;
+	}
+	switch (p) {
+	case RP_PART_WHO: md_who(out, ev); break;
+	case RP_PART_OBJECTIVES: md_objectives(out, ev); break;
+	case RP_PART_ITERATIONS: md_iterations(out, ev); break; /* with its laps and probes */
+	case RP_PART_FAULTS: md_fault_evidence(out, ev); break;
+	case RP_PART_TIMELINE: md_timeline(out, ev); break;
+	case RP_PART_SCENARIO: md_scenario(out, ev); break;
+	default: break; /* charts: none in Markdown; laps: with the iterations */
+	}
+}
+
 int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error *err)
 {
 	char verdict[512], b[40];
@@ -330,22 +358,8 @@ int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error 
 		(long long)ev->drill.id, rp_time(ev->generated_real_ns, b, sizeof(b)), FD_VERSION);
 	rp_put_md(out, report_evidence_verdict(ev, verdict, sizeof(verdict)));
 	fputs("\n", out);
-	md_who(out, ev);
-	md_section(out, ev, RP_SEC_SCOPE);
-	md_section(out, ev, RP_SEC_PARTICIPANTS);
-	md_objectives(out, ev);
-	md_iterations(out, ev);
-	md_section(out, ev, RP_SEC_INTEGRITY);
-	md_fault_evidence(out, ev);
-	md_section(out, ev, RP_SEC_DEVIATIONS);
-	md_timeline(out, ev);
-	for (enum rp_section s = RP_SEC_FINDINGS; s <= RP_SEC_SIGNOFF; s++)
-		md_section(out, ev, s);
-	fputs("\n## Scenario\n\nsha256 `", out);
-	rp_put_md(out, ev->scenario_sha256);
-	fprintf(out, "` %s\n\n", ev->scenario_hash_ok ? "(matches the stored text)" :
-		"(**DOES NOT match the stored text**)");
-	fenced(out, ev->scenario_text);
+	for (enum rp_part p = 0; p < RP_PART_N; p++)
+		md_part(out, ev, p);
 	(void)err;
 	return 0;
 }

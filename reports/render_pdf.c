@@ -409,20 +409,25 @@ static void body(struct rp_pdf *pdf, const void *ctx)
 	const struct evidence_pdf *e = ctx;
 
 	section_title(pdf, e);
-	section_who(pdf, e);
-	section_book(pdf, e, RP_SEC_SCOPE);
-	section_book(pdf, e, RP_SEC_PARTICIPANTS);
-	section_objectives(pdf, e);
-	section_charts(pdf, e);
-	section_iterations(pdf, e);
-	section_book(pdf, e, RP_SEC_INTEGRITY);
-	section_laps_probes(pdf, e);
-	section_faults(pdf, e);
-	section_book(pdf, e, RP_SEC_DEVIATIONS);
-	section_timeline(pdf, e);
-	for (enum rp_section s = RP_SEC_FINDINGS; s <= RP_SEC_SIGNOFF; s++)
-		section_book(pdf, e, s);
-	section_scenario(pdf, e);
+	for (enum rp_part p = 0; p < RP_PART_N; p++) {
+		int s = rp_part_section(p);
+
+		if (s >= 0) {
+			section_book(pdf, e, (enum rp_section)s);
+			continue;
+		}
+		switch (p) {
+		case RP_PART_WHO: section_who(pdf, e); break;
+		case RP_PART_OBJECTIVES: section_objectives(pdf, e); break;
+		case RP_PART_CHARTS: section_charts(pdf, e); break;
+		case RP_PART_ITERATIONS: section_iterations(pdf, e); break;
+		case RP_PART_LAPS: section_laps_probes(pdf, e); break;
+		case RP_PART_FAULTS: section_faults(pdf, e); break;
+		case RP_PART_TIMELINE: section_timeline(pdf, e); break;
+		case RP_PART_SCENARIO: section_scenario(pdf, e); break;
+		default: break;
+		}
+	}
 }
 
 int rp_evidence_pdf(const struct report_evidence *ev, const struct report_options *opt, FILE *out,

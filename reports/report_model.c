@@ -215,3 +215,20 @@ void rp_evidence_who(const struct report_evidence *ev, struct rp_who *w)
 	w->f[n++] = (struct rp_field){ "store row hash", d->hash };
 	w->n = n;
 }
+
+int rp_part_section(enum rp_part p)
+{
+	switch (p) {
+	case RP_PART_SCOPE: return RP_SEC_SCOPE;
+	case RP_PART_PARTICIPANTS: return RP_SEC_PARTICIPANTS;
+	case RP_PART_INTEGRITY: return RP_SEC_INTEGRITY;
+	case RP_PART_DEVIATIONS: return RP_SEC_DEVIATIONS;
+	case RP_PART_FINDINGS: return RP_SEC_FINDINGS;
+	case RP_PART_ACTIONS: return RP_SEC_ACTIONS;
+	case RP_PART_RETESTS: return RP_SEC_RETESTS;
+	case RP_PART_LESSONS: return RP_SEC_LESSONS;
+	case RP_PART_CONTROLS: return RP_SEC_CONTROLS;
+	case RP_PART_SIGNOFF: return RP_SEC_SIGNOFF;
+	default: return -1;
+	}
+}

@@ -247,13 +247,13 @@ struct rp_table {
 	const char *note;  /* a line after the table, or NULL */
 };
 
-/* The sections, in the order renderers place them among the others. */
+/* The record-book sections (placed among the other parts by enum rp_part). */
 enum rp_section {
-	RP_SEC_SCOPE,        /* after "who, when, where" */
+	RP_SEC_SCOPE,
 	RP_SEC_PARTICIPANTS,
-	RP_SEC_INTEGRITY,    /* after the iterations */
-	RP_SEC_DEVIATIONS,   /* before the timeline */
-	RP_SEC_FINDINGS,     /* after the timeline */
+	RP_SEC_INTEGRITY,
+	RP_SEC_DEVIATIONS,
+	RP_SEC_FINDINGS,
 	RP_SEC_ACTIONS,
 	RP_SEC_RETESTS,
 	RP_SEC_LESSONS,
@@ -266,6 +266,37 @@ static inline bool rp_table_flagged(const struct rp_table *t, size_t r, size_t c
 {
 	return t->flags[r] && (t->flag_col < 0 || (size_t)t->flag_col == c);
 }
+
+/*
+ * The parts of an evidence report in the one order every renderer lays
+ * them out (report_model.c). A part whose rp_part_section() is not -1 is a
+ * table of evidence_tables.c; the others each renderer draws itself (and
+ * may leave out: Markdown has no charts).
+ */
+enum rp_part {
+	RP_PART_WHO,
+	RP_PART_SCOPE,
+	RP_PART_PARTICIPANTS,
+	RP_PART_OBJECTIVES,
+	RP_PART_CHARTS,
+	RP_PART_ITERATIONS,
+	RP_PART_INTEGRITY,
+	RP_PART_LAPS,
+	RP_PART_FAULTS,
+	RP_PART_DEVIATIONS,
+	RP_PART_TIMELINE,
+	RP_PART_FINDINGS,
+	RP_PART_ACTIONS,
+	RP_PART_RETESTS,
+	RP_PART_LESSONS,
+	RP_PART_CONTROLS,
+	RP_PART_SIGNOFF,
+	RP_PART_SCENARIO,
+	RP_PART_N,
+};
+
+/* The record-book section part p shows, or -1 when the renderer draws p itself. */
+int rp_part_section(enum rp_part p);
 
 /* Builds section s of ev into t (rp_table_free); 0 or -ENOMEM (t freed). */
 int rp_evidence_table(const struct report_evidence *ev, enum rp_section s, struct rp_table *t);
