@@ -28,6 +28,14 @@
 
 enum host_state { H_CONNECTING, H_READY, H_PREPARED, H_APPLIED, H_LOST };
 
+#define NOTICES_MAX 4
+
+struct fleet_notice {
+	char kind[32];
+	char text[320];
+	int64_t mono_ns;
+};
+
 struct fleet_host {
 	const struct scenario_host *h;
 	char **fault_ids;
@@ -39,9 +47,10 @@ struct fleet_host {
 	int64_t last_heard, last_ping;
 	int64_t sent_ns, applied_ns, took_ns;
 	json_t *reply;         /* the answer a wait is for */
-	char notice[256];      /* an agent's own notice, reported at the next tick */
-	char notice_kind[32];
-	int64_t notice_ns;
+	/* what happened to the host, reported at the next tick or revert */
+	struct fleet_notice notices[NOTICES_MAX];
+	size_t n_notices;
+	char why_lost[320];    /* quoted by errors once it is lost */
 };
 
 struct fleet {
@@ -53,14 +62,26 @@ struct fleet {
 
 /* ---- reading ---------------------------------------------------------------- */
 
+/* Queues a notice (the oldest ones stay when the queue is full). */
+static void notice(struct fleet_host *fh, const char *kind, const char *text, int64_t mono_ns)
+{
+	struct fleet_notice *n;
+
+	if (fh->n_notices == NOTICES_MAX)
+		return;
+	n = &fh->notices[fh->n_notices++];
+	snprintf(n->kind, sizeof(n->kind), "%s", kind);
+	snprintf(n->text, sizeof(n->text), "%s", text);
+	n->mono_ns = mono_ns;
+}
+
 static void lose(struct fleet_host *fh, const char *kind, const char *why)
 {
 	if (fh->state == H_LOST)
 		return;
 	fh->state = H_LOST;
-	snprintf(fh->notice_kind, sizeof(fh->notice_kind), "%s", kind);
-	snprintf(fh->notice, sizeof(fh->notice), "%s", why);
-	fh->notice_ns = fd_mono_ns();
+	snprintf(fh->why_lost, sizeof(fh->why_lost), "%s", why);
+	notice(fh, kind, why, fd_mono_ns());
 	/* never written to again: its agent reverts at EOF or at the lease */
 	if (fh->ssh.pid > 0)
 		kill(fh->ssh.pid, SIGKILL);
@@ -82,14 +103,13 @@ static void take_message(struct fleet_host *fh, json_t *msg)
 	}
 	if (strcmp(op, "expired") == 0 || strcmp(op, "signalled") == 0) {
 		const char *why = json_string_value(json_object_get(msg, "why"));
+		char text[256];
 
 		if (fh->state == H_APPLIED)
 			fh->state = H_PREPARED;
-		snprintf(fh->notice_kind, sizeof(fh->notice_kind), "%s",
-			 strcmp(op, "expired") == 0 ? "fleet-expired" : "fleet-reverted");
-		snprintf(fh->notice, sizeof(fh->notice), "the agent reverted by itself: %s",
-			 why ? why : "?");
-		fh->notice_ns = fh->last_heard;
+		snprintf(text, sizeof(text), "the agent reverted by itself: %.200s", why ? why : "?");
+		notice(fh, strcmp(op, "expired") == 0 ? "fleet-expired" : "fleet-reverted", text,
+		       fh->last_heard);
 		json_decref(msg);
 		return;
 	}
@@ -205,7 +225,7 @@ static const char *silence(struct fleet_host *fh, char *buf, size_t len)
 	const char *e = fleet_ssh_err_line(&fh->ssh);
 
 	if (fh->state == H_LOST)
-		snprintf(buf, len, "%s", fh->notice);
+		snprintf(buf, len, "%s", fh->why_lost);
 	else
 		snprintf(buf, len, "no answer in time%s%s", *e ? "; ssh said: " : "", e);
 	return buf;
@@ -480,11 +500,9 @@ int fleet_apply_end(struct fleet *f, struct fd_error *err)
 
 static void report(struct fleet_host *fh, fleet_notice_fn fn, void *user)
 {
-	if (!fh->notice[0] || !fh->notice_kind[0])
-		return;
-	if (fn)
-		fn(user, fh->h->name, fh->notice_kind, fh->notice, fh->notice_ns);
-	fh->notice_kind[0] = '\0'; /* the text stays: errors quote it */
+	for (size_t i = 0; fn && i < fh->n_notices; i++)
+		fn(user, fh->h->name, fh->notices[i].kind, fh->notices[i].text, fh->notices[i].mono_ns);
+	fh->n_notices = 0;
 }
 
 void fleet_tick(struct fleet *f, int64_t now, fleet_notice_fn fn, void *user)
