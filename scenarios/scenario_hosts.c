@@ -285,7 +285,7 @@ static int resolve_fault(const char *file, struct scenario_fault *f,
 			 const struct scenario_inventory *inv, bool pending, bool *mark,
 			 struct fd_error *err)
 {
-	char names[400], msg[512];
+	char names[400], msg[900];
 
 	f->on_local = f->n_on == 0;
 	for (size_t i = 0; i < f->n_on; i++) {
@@ -303,8 +303,9 @@ static int resolve_fault(const char *file, struct scenario_fault *f,
 				if (host_in_group(&inv->hosts[h], on + 6))
 					mark[h] = found = true;
 			if (!found) {
-				snprintf(msg, sizeof(msg), "no host is in group \"%s\" (groups: %s)",
-					 on + 6, list_names(inv, true, names, sizeof(names)));
+				snprintf(msg, sizeof(msg), "no host is in group \"%s\" (groups%s%s: %s)",
+					 on + 6, inv->path ? " in " : "", inv->path ? inv->path : "",
+					 list_names(inv, true, names, sizeof(names)));
 				return on_fail(file, f, i, err, msg);
 			}
 			continue;
@@ -313,7 +314,8 @@ static int resolve_fault(const char *file, struct scenario_fault *f,
 			if (strcmp(inv->hosts[h].name, on) == 0)
 				mark[h] = found = true;
 		if (!found) {
-			snprintf(msg, sizeof(msg), "unknown host \"%s\" (hosts: %s)", on,
+			snprintf(msg, sizeof(msg), "unknown host \"%s\" (hosts%s%s: %s)", on,
+				 inv->path ? " in " : "", inv->path ? inv->path : "",
 				 list_names(inv, false, names, sizeof(names)));
 			return on_fail(file, f, i, err, msg);
 		}
@@ -461,18 +463,13 @@ void scenario_inventory_free(struct scenario_inventory *inv)
 int scenario_use_inventory(struct scenario *s, struct scenario_inventory *inv,
 			   struct fd_error *err)
 {
-	int r;
-
 	fd_error_clear(err);
 	scenario_inventory_free(&s->inventory);
 	s->inventory = *inv;
 	memset(inv, 0, sizeof(*inv));
 	if (s->inventory.lease_ns == 0)
 		s->inventory.lease_ns = SCENARIO_LEASE_DEFAULT_NS;
-	r = resolve_all(s->path, s, false, err);
-	if (r < 0 && s->inventory.path)
-		fd_error_prefix(err, "with inventory %s", s->inventory.path);
-	return r;
+	return resolve_all(s->path, s, false, err);
 }
 
 /* ----------------------------------------------------------------- queries */
