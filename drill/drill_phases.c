@@ -124,7 +124,8 @@ int drill_apply_faults(struct drill *d, struct drill_iteration *it, struct fd_er
 	/* a fleet: every host starts its apply while the local one runs */
 	if (rc == 0)
 		rc = drill_fleet_apply_begin(d, err);
-	if (rc == 0)
+	/* no local share: no journal transaction to wait for before T0 */
+	if (rc == 0 && injector_fault_count(d->inj) > 0)
 		rc = injector_apply(d->inj, err);
 	fd_priv_lower();
 	if (rc == 0) {
