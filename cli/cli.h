@@ -28,6 +28,7 @@ struct cli_ctx {
 	bool json;           /* --json: data output as JSON */
 	bool force;          /* --force: allow guarded (over-broad) targets */
 	const char *self;    /* argv[0], for re-executing helpers (holder, guardian) */
+	const char *inventory; /* --inventory FILE: the fleet's hosts (docs/fleet.md) */
 };
 
 struct cli_command {
@@ -77,6 +78,16 @@ void cli_plan_print(const struct scenario *s, FILE *out);
 /* Prints o indented, with a newline; -1 when o is NULL or cannot be dumped. */
 int cli_print_json(struct json_t *o);
 
+/* Loads a scenario and, with --inventory, the fleet's hosts into it
+ * (cli_fleet.c): FILE:LINE:COL errors of either file. */
+struct scenario;
+int cli_load_scenario(const struct cli_ctx *ctx, const char *file, struct scenario **s,
+		      struct fd_error *err);
+/* status and revert --inventory: the same command on every host, told host
+ * by host (cli_fleet.c). Returns the exit code. */
+int cli_fleet_status(const struct cli_ctx *ctx);
+int cli_fleet_revert(const struct cli_ctx *ctx);
+
 /* One function per subcommand, each in cmd_NAME.c. */
 int cmd_validate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_plan(struct cli_ctx *ctx, int argc, char **argv);
@@ -97,5 +108,6 @@ int cmd_keygen(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_lab(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_demo(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_agent(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -57,7 +57,9 @@ static void print_help(void)
 	printf("\n"
 	       "Reverts every journal row still planned or applied (drop/reject tables,\n"
 	       "routes, links, qdiscs, stopped or frozen processes, exec hooks).\n"
-	       "Running it twice is fine; a fault that already expired counts as reverted.\n\n"
+	       "Running it twice is fine; a fault that already expired counts as reverted.\n"
+	       "With --inventory FILE it runs on every host of the inventory (over ssh,\n"
+	       "each host's own journal) and says host by host what it reverted.\n\n"
 	       "exit: 0 nothing left applied, 3 something could not be reverted\n");
 }
 
@@ -75,6 +77,8 @@ int cmd_revert(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (argc > 1)
 		return cli_usage_error("revert", "takes no arguments");
+	if (ctx->inventory)
+		return cli_fleet_revert(ctx);
 	rc = store_open(ctx->db_path, &st, &err);
 	if (rc == 0)
 		rc = store_journal_list_active(st, &rows, &n, &err);

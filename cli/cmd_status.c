@@ -17,7 +17,8 @@ static void print_help(void)
 	cli_print_usage(cli_find_command("status"), stdout);
 	printf("\n"
 	       "Lists every fault the journal says is applied (or planned and possibly\n"
-	       "half-applied), with its kind, namespace, holder pid and time left.\n\n"
+	       "half-applied), with its kind, namespace, holder pid and time left.\n"
+	       "With --inventory FILE: every host of the inventory, host by host.\n\n"
 	       "options:\n"
 	       "  --json    print [{\"fault\", \"kind\", \"state\", \"netns\", \"holder_pid\",\n"
 	       "            \"time_left_ms\", \"expires\", \"detail\"}, ...]\n");
@@ -79,6 +80,8 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 		ctx->json = true;
 	else if (argc > 1)
 		return cli_usage_error("status", "unknown argument \"%s\"", argv[1]);
+	if (ctx->inventory)
+		return cli_fleet_status(ctx);
 	rc = store_open_readonly(ctx->db_path, &st, &err);
 	if (rc == -ENOENT) {
 		print_rows(NULL, 0, ctx->json);

@@ -62,7 +62,7 @@ int cmd_validate(struct cli_ctx *ctx, int argc, char **argv)
 		struct fd_error err;
 		int code;
 
-		code = scenario_load(argv[i], &s, &err) ? fd_error_exit_code(&err) : EXIT_OK;
+		code = cli_load_scenario(ctx, argv[i], &s, &err) ? fd_error_exit_code(&err) : EXIT_OK;
 		scenario_free(s);
 		if (code > worst)
 			worst = code;

@@ -30,6 +30,7 @@ const struct cli_command cli_commands[] = {
 	{ "keygen", cmd_keygen, "-o PREFIX", "make an Ed25519 key pair for signing evidence" },
 	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
 	{ "lab", cmd_lab, "up|reset|down|status [--json]", "the built-in two-region practice system" },
+	{ "agent", cmd_agent, "[--version]", "a fleet drill's agent on this host, driven over ssh (docs/fleet.md)" },
 	{ "demo", cmd_demo, "[--keep-lab] [--scenario FILE]", "drill the built-in lab three times and show the improvement" },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -52,7 +53,7 @@ void cli_print_usage(const struct cli_command *cmd, FILE *out)
 static void print_main_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: firedrill [-q|-v] [--db PATH] [--json] [--force] COMMAND [ARGS]\n"
+		"usage: firedrill [-q|-v] [--db PATH] [--inventory FILE] [--json] [--force] COMMAND [ARGS]\n"
 		"       firedrill --version | --help | help COMMAND\n\n"
 		"Runs disaster-recovery fire drills: break, watch, measure RTO/RPO, record, report.\n\n"
 		"commands:\n");
@@ -61,6 +62,8 @@ static void print_main_usage(FILE *out)
 	fprintf(out,
 		"\nglobal options:\n"
 		"  --db PATH   the store (default $FIREDRILL_DB, else ./firedrill.db)\n"
+		"  --inventory FILE  the fleet's hosts (run, validate, plan, status, revert;\n"
+		"              docs/fleet.md)\n"
 		"  --json      print data as JSON\n"
 		"  --force     allow over-broad targets (0.0.0.0/0, pid 1, the default route's link)\n"
 		"  -q, -v      quieter, more verbose\n\n"
@@ -141,6 +144,14 @@ static int take_global_options(struct cli_ctx *ctx, int argc, char **argv)
 			ctx->db_path = argv[++i];
 		} else if (strncmp(a, "--db=", 5) == 0) {
 			ctx->db_path = a + 5;
+		} else if (strcmp(a, "--inventory") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "firedrill: --inventory needs a FILE\n");
+				return -1;
+			}
+			ctx->inventory = argv[++i];
+		} else if (strncmp(a, "--inventory=", 12) == 0) {
+			ctx->inventory = a + 12;
 		} else {
 			argv[out++] = argv[i];
 		}

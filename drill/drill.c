@@ -324,6 +324,7 @@ static int setup(struct drill *d, struct fd_error *err)
 	const struct scenario *s = d->s;
 	struct injector_opts io = { 0 };
 	struct leftovers leftovers = { 0 };
+	const struct scenario *local = s;
 	int n_stale = 0, rc;
 
 	fd_priv_raise(); /* a second drill in this process (the demo) */
@@ -377,9 +378,14 @@ static int setup(struct drill *d, struct fd_error *err)
 	io.db_path = d->o->db_path;
 	io.force = d->o->force;
 	io.no_guardian = d->o->no_guardian;
-	rc = injector_new(s, &io, &d->inj, err);
+	rc = drill_fleet_local(d, &local, err);
+	if (rc == 0)
+		rc = injector_new(local, &io, &d->inj, err);
 	if (rc == 0)
 		rc = injector_prepare(d->inj, err);
+	/* every host prepares too: one that cannot refuses the whole drill */
+	if (rc == 0 && !d->o->dry_run)
+		rc = drill_fleet_prepare(d, err);
 	if (rc < 0)
 		return rc;
 	if (!d->o->dry_run) {
@@ -389,6 +395,8 @@ static int setup(struct drill *d, struct fd_error *err)
 	}
 	for (size_t i = 0; d->drill_id && i < injector_fault_count(d->inj); i++)
 		drill_event(d, "note", injector_fault_id(d->inj, i), injector_fault_summary(d->inj, i));
+	if (d->drill_id)
+		drill_fleet_notes(d);
 	return 0;
 }
 
@@ -429,6 +437,7 @@ static void teardown(struct drill *d)
 	}
 	drill_tell_flush(d);
 	notifier_free(d->notify);
+	drill_fleet_close(d); /* bye: every agent ends, reverting what it still holds */
 	injector_free(d->inj);
 	lap_server_close(d->laps);
 	if (d->home_ns >= 0) {

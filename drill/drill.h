@@ -253,6 +253,27 @@ pid_t drill_hold_detach(int *fd, struct fd_error *err);
 int drill_hold_reap(pid_t pid);
 
 /*
+ * `firedrill agent`: one host's part of a fleet drill (docs/fleet.md),
+ * conducted by a coordinator over ssh: line-delimited JSON in on in_fd,
+ * out on out_fd (fleet/fleet.h). Journals in the store at db_path, holds
+ * the scope lock of the host's namespace while prepared, and reverts by
+ * itself when the coordinator goes silent for a lease, at EOF, and on
+ * SIGINT/SIGTERM/SIGHUP. Returns 0 when it ended with nothing applied.
+ */
+struct drill_agent_opts {
+	const char *db_path;        /* required */
+	int in_fd, out_fd;
+};
+
+struct drill_agent_result {
+	const char *why;            /* what ended it (static text) */
+	bool left_applied;          /* a revert failed: the guardian keeps watch */
+};
+
+int drill_agent(const struct drill_agent_opts *o, struct drill_agent_result *res,
+		struct fd_error *err);
+
+/*
  * `firedrill lap`: asks the drill running on the store at db_path to mark
  * its current manual step done, with an optional note. who (NULL: not
  * said) is the person; the lap is recorded under their role in the drill.

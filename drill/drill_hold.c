@@ -114,6 +114,11 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	int lock_fd = -1, home_ns = -1, sigfd, rc;
 
 	memset(res, 0, sizeof(*res));
+	/* a fault on other hosts must never be applied here instead */
+	if (scenario_is_fleet(s))
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
+				    "%s: faults with on: other hosts are drilled by `firedrill run` "
+				    "(docs/fleet.md); inject acts on this host only", s->path);
 	sigfd = hold_signals(err);
 	if (sigfd < 0)
 		return sigfd;

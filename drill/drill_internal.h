@@ -226,6 +226,7 @@ void drill_scope_fill(const struct scenario *s, const struct drill_opts *o, stru
 /* ==== the runner (drill.c, drill_phases.c, drill_timeline.c, drill_flows.c) ==== */
 
 struct injector;
+struct fleet;
 struct scorer;
 struct scorer_sample;
 struct recovery_watch;
@@ -250,6 +251,10 @@ struct drill {
 	struct drill_result *res;
 	struct store *st;
 	struct injector *inj;
+	/* a fleet drill: the agents on other hosts, and the scenario's local
+	 * share (the faults on this host; NULL when s has no remote fault) */
+	struct fleet *fleet;
+	struct scenario *local;
 	struct lap_server *laps;
 	int lock_fd;
 	int home_ns;
@@ -336,6 +341,20 @@ int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err);
 int drill_flows_begin(struct drill *d);           /* right after apply */
 void drill_flows_poll(struct drill *d, int64_t now); /* between slices */
 void drill_flows_record(struct drill *d);         /* at revert */
+
+/* ---- drill_fleet.c --------------------------------------------------------- */
+
+/* *local: the scenario the local injector gets (d->s, or its local share). */
+int drill_fleet_local(struct drill *d, const struct scenario **local, struct fd_error *err);
+/* Every host prepares (after the local prepare, before the drill row). */
+int drill_fleet_prepare(struct drill *d, struct fd_error *err);
+void drill_fleet_notes(struct drill *d);
+int drill_fleet_apply_begin(struct drill *d, struct fd_error *err);
+/* Waits for every host; *t0 = the last confirmation (local_ns included). */
+int drill_fleet_apply_end(struct drill *d, int64_t local_ns, int64_t *t0, struct fd_error *err);
+void drill_fleet_tick(struct drill *d, int64_t now);
+int drill_fleet_revert(struct drill *d, struct fd_error *err);
+void drill_fleet_close(struct drill *d);
 
 /* ---- drill_phases.c -------------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "drill_internal.h"
+#include "fleet.h"
 #include "fd_priv.h"
 #include "injector.h"
 #include "scorer.h"
@@ -120,12 +121,35 @@ int drill_apply_faults(struct drill *d, struct drill_iteration *it, struct fd_er
 	 * The first iteration's plan is the one setup validated. */
 	fd_priv_raise();
 	rc = d->number > 1 ? injector_resolve(d->inj, err) : 0;
+	/* a fleet: every host starts its apply while the local one runs */
 	if (rc == 0)
+		rc = drill_fleet_apply_begin(d, err);
+	/* no local share: no journal transaction to wait for before T0 */
+	if (rc == 0 && injector_fault_count(d->inj) > 0)
 		rc = injector_apply(d->inj, err);
 	fd_priv_lower();
+	if (rc == 0) {
+		int64_t local_ns = fd_mono_ns();
+
+		rc = drill_fleet_apply_end(d, local_ns, &d->t0, err);
+		if (rc < 0) {
+			struct fd_error e2 = { 0 };
+
+			/* all or none: the hosts rolled back, so do the local faults */
+			fd_priv_raise();
+			if (injector_revert(d->inj, &e2) < 0)
+				drill_event(d, "note", "revert failed", e2.msg);
+			fd_priv_lower();
+		}
+	} else if (d->fleet) {
+		struct fd_error e2 = { 0 };
+
+		/* the local apply failed (rolled back): the hosts revert theirs */
+		if (fleet_apply_end(d->fleet, &e2) == 0 && fleet_revert(d->fleet, NULL, NULL, &e2) < 0)
+			drill_event(d, "note", "fleet revert", e2.msg);
+	}
 	if (rc < 0)
 		return rc;
-	d->t0 = fd_mono_ns();
 	it->t0_real_ns = fd_real_ns();
 	it->t0_mono_ns = d->t0;
 	d->has_t0 = true;
@@ -397,8 +421,12 @@ int drill_revert_faults(struct drill *d, struct fd_error *err)
 	evidence_close(d);
 	settle_answers(d);
 	drill_set_phase(d, DRILL_PHASE_REVERT);
+	rc = drill_fleet_revert(d, err);
 	fd_priv_raise();
-	rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
+	if (rc == 0)
+		rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
+	else if (injector_revert(d->inj, &(struct fd_error){ 0 }) < 0)
+		drill_event(d, "note", "revert failed", "the local faults too (the guardian keeps watch)");
 	fd_priv_lower();
 	drill_flows_record(d);
 	if (rc < 0) {

@@ -108,6 +108,7 @@ int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err)
 	now = fd_mono_ns();
 	if (d->applied)
 		drill_flows_poll(d, now);
+	drill_fleet_tick(d, now);
 	advance_steps(d, now);
 	serve_laps(d);
 	drill_notify_drain(d);

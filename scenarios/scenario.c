@@ -153,6 +153,8 @@ static const struct field scenario_fields[] = {
 	{ "objectives", s_objectives, 0, 0, false },
 	{ "prove-every", s_prove_every, 0, 0, false },
 	{ "scope", s_scope, 0, 0, false },
+	{ "hosts", scenario_read_hosts, 0, 0, false },
+	{ "fleet", scenario_read_fleet, 0, 0, false },
 	{ "probes", scenario_read_probes, ALL_KINDS, 0, false },
 	{ "faults", scenario_read_faults, ALL_KINDS, 0, false },
 	{ "steady-state", scenario_read_steady_state, 0, 0, false },
@@ -233,6 +235,8 @@ int scenario_load_buffer(const char *name, const char *buf, size_t len, struct s
 	}
 	r = scenario_walk(&c, tree.root, scenario_fields, N_ELEM(scenario_fields), s, ALL_KINDS,
 			  NULL, NULL);
+	if (r == 0)
+		r = scenario_resolve_on(&c, s);
 cleanup:
 	scenario_tree_free(&tree);
 	free(dir);
@@ -243,7 +247,7 @@ cleanup:
 	return r;
 }
 
-static int read_file(const char *path, char **buf, size_t *len, struct fd_error *err)
+int scenario_read_file(const char *path, char **buf, size_t *len, struct fd_error *err)
 {
 	struct stat st;
 	size_t cap = SCENARIO_MAX_BYTES + 1, n = 0;
@@ -312,7 +316,7 @@ int scenario_load(const char *path, struct scenario **out, struct fd_error *err)
 
 	*out = NULL;
 	fd_error_clear(err);
-	r = read_file(path, &buf, &len, err);
+	r = scenario_read_file(path, &buf, &len, err);
 	if (r == 0)
 		r = scenario_load_buffer(path, buf, len, out, err);
 	free(buf);
@@ -370,7 +374,7 @@ static void free_action(struct scenario_action *a)
 	free_command(&a->command);
 }
 
-static void free_fault(struct scenario_fault *f)
+void scenario_fault_free(struct scenario_fault *f)
 {
 	free(f->id);
 	free(f->targets.cidrs);
@@ -388,6 +392,9 @@ static void free_fault(struct scenario_fault *f)
 	free(f->cgroup);
 	free(f->inject_cmd);
 	free(f->revert_cmd);
+	free_strv(f->on, f->n_on);
+	free(f->on_loc);
+	free(f->on_hosts);
 }
 
 static void free_probe(struct scenario_probe *p)
@@ -420,7 +427,7 @@ void scenario_free(struct scenario *s)
 	free(s->environment);
 	free(s->netns);
 	for (size_t i = 0; s->faults && i < s->n_faults; i++)
-		free_fault(&s->faults[i]);
+		scenario_fault_free(&s->faults[i]);
 	free(s->faults);
 	for (size_t i = 0; s->probes && i < s->n_probes; i++)
 		free_probe(&s->probes[i]);
@@ -449,5 +456,6 @@ void scenario_free(struct scenario *s)
 	for (size_t i = 0; s->notify && i < s->n_notify; i++)
 		free(s->notify[i].webhook_env);
 	free(s->notify);
+	scenario_inventory_free(&s->inventory);
 	free(s);
 }

@@ -103,6 +103,45 @@ struct scenario_fault {
 	char *inject_cmd;
 	char *revert_cmd;      /* may be NULL */
 	int64_t timeout_ns;    /* exec: default 1m */
+
+	/*
+	 * `on:` where the fault applies (docs/fleet.md): host names, "group:G"
+	 * and "local" as written (n_on 0: the local host only, as before fleet
+	 * drills). Resolved against the inventory (the scenario's hosts:, or
+	 * scenario_use_inventory()) into on_local and on_hosts, indices into
+	 * inventory.hosts, each host once, in inventory order.
+	 */
+	char **on;
+	struct scenario_loc *on_loc;
+	size_t n_on;
+	bool on_resolved;      /* false while a remote name waits for an inventory */
+	bool on_local;
+	size_t *on_hosts;
+	size_t n_on_hosts;
+};
+
+/* A host of a fleet drill, reached with the real ssh (docs/fleet.md). */
+struct scenario_host {
+	char *name;            /* [a-z0-9-]+, unique; "local" is reserved */
+	char *ssh;             /* the destination: user@host, host, or an ssh_config alias */
+	uint16_t port;         /* 0: ssh's own (ssh_config, else 22) */
+	char *identity;        /* -i FILE, or NULL */
+	char *netns;           /* the faults' namespace on that host, or NULL */
+	char *firedrill;       /* the command that runs firedrill there; default "firedrill" */
+	char **groups;
+	size_t n_groups;
+	struct scenario_loc loc;
+};
+
+#define SCENARIO_LEASE_DEFAULT_NS (INT64_C(10) * 1000000000)
+
+/* The fleet: a scenario's own hosts: and fleet:, or an --inventory file. */
+struct scenario_inventory {
+	char *path;            /* the inventory file; NULL for the scenario's own */
+	struct scenario_host *hosts;
+	size_t n_hosts;
+	int64_t lease_ns;      /* fleet.lease: default 10 s, 1 s .. 10 m */
+	char *ssh_config;      /* fleet.ssh-config: ssh -F FILE, or NULL */
 };
 
 /* Accepted HTTP statuses: a union of inclusive ranges ("200-299", [200, 204]). */
@@ -336,6 +375,8 @@ struct scenario {
 
 	struct scenario_notify *notify;
 	size_t n_notify;
+
+	struct scenario_inventory inventory; /* hosts: and fleet:, or --inventory */
 };
 
 /*
@@ -351,6 +392,39 @@ int scenario_load_buffer(const char *name, const char *buf, size_t len,
 			 struct scenario **out, struct fd_error *err);
 
 void scenario_free(struct scenario *s);
+
+/*
+ * --inventory FILE: loads an inventory (hosts: and fleet:, docs/fleet.md)
+ * into inv, validated like a scenario (FILE:LINE:COL errors).
+ * scenario_inventory_free() releases it (not inv itself).
+ */
+int scenario_inventory_load(const char *path, struct scenario_inventory *inv,
+			    struct fd_error *err);
+void scenario_inventory_free(struct scenario_inventory *inv);
+
+/*
+ * Replaces s's inventory by inv (moved: inv is left empty) and resolves
+ * every fault's on: against it. A name the inventory lacks is an error at
+ * the on: item (FILE:LINE:COL of the scenario); s is then unchanged except
+ * for its inventory.
+ */
+int scenario_use_inventory(struct scenario *s, struct scenario_inventory *inv,
+			   struct fd_error *err);
+
+/* True when some fault applies on a host of the inventory (not only local). */
+bool scenario_is_fleet(const struct scenario *s);
+/* True when fault f applies on the local host (no on:, or on: local). */
+bool scenario_fault_is_local(const struct scenario_fault *f);
+/* True when fault f applies on inventory host h. */
+bool scenario_fault_on_host(const struct scenario_fault *f, size_t h);
+
+/*
+ * Keeps only the faults keep() accepts (the others are freed), in order.
+ * A scenario with no fault left is allowed here (an agent's or a
+ * coordinator's share of a fleet drill).
+ */
+void scenario_keep_faults(struct scenario *s,
+			  bool (*keep)(const struct scenario_fault *f, void *arg), void *arg);
 
 /* Index of a probe by id, or -1. */
 long scenario_find_probe(const struct scenario *s, const char *id);

@@ -355,6 +355,7 @@ static const struct field fault_fields[] = {
 	{ "inject", f_inject, BIT(FAULT_EXEC), BIT(FAULT_EXEC), false },
 	{ "revert", f_revert, 0, BIT(FAULT_EXEC), false },
 	{ "timeout", f_timeout, 0, BIT(FAULT_EXEC), false },
+	{ "on", scenario_read_on, 0, 0, false },
 };
 
 /* ------------------------------------------------------------------ faults */

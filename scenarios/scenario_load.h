@@ -167,5 +167,17 @@ int scenario_read_recovery(struct lctx *c, const struct ynode *v, void *obj);
 int scenario_read_failback(struct lctx *c, const struct ynode *v, void *obj);
 int scenario_read_rpo(struct lctx *c, const struct ynode *v, void *obj);
 int scenario_read_notify(struct lctx *c, const struct ynode *v, void *obj);
+/* scenario_hosts.c: hosts:, fleet: (obj is the struct scenario), a fault's
+ * on: (obj is the struct scenario_fault); after the walk, on: resolved
+ * against the scenario's own hosts: when it has them. */
+int scenario_read_hosts(struct lctx *c, const struct ynode *v, void *obj);
+int scenario_read_fleet(struct lctx *c, const struct ynode *v, void *obj);
+int scenario_read_on(struct lctx *c, const struct ynode *v, void *obj);
+int scenario_resolve_on(struct lctx *c, struct scenario *s);
+
+/* scenario.c: a file's bytes (at most SCENARIO_MAX_BYTES, not writable by
+ * others when root), and freeing one fault's members. */
+int scenario_read_file(const char *path, char **buf, size_t *len, struct fd_error *err);
+void scenario_fault_free(struct scenario_fault *f);
 
 #endif

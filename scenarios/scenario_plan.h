@@ -51,6 +51,9 @@ json_t *scenario_plan_json(const struct scenario_plan *p);
 /* Inside scenarios/ only: a fault's body (scenario_plan_fault.c) and the
  * JSON helpers it shares with scenario_plan_json.c. */
 void scenario_plan_fault_text(FILE *out, const struct scenario_fault *f);
+/* Where a fault applies (on:), text and JSON; nothing for a local-only one. */
+void scenario_plan_on_text(FILE *out, const struct scenario *s, const struct scenario_fault *f);
+void scenario_plan_on_json(json_t *o, const struct scenario *s, const struct scenario_fault *f);
 void scenario_plan_fault_json(json_t *o, const struct scenario_fault *f);
 json_t *scenario_plan_ms(int64_t ns); /* whole ms as integers, else a real */
 json_t *scenario_plan_str_or_null(const char *s);

@@ -203,3 +203,46 @@ void scenario_plan_fault_json(json_t *o, const struct scenario_fault *f)
 	if ((unsigned)f->kind < FAULT_KIND_COUNT && bodies[f->kind].json)
 		bodies[f->kind].json(o, f);
 }
+
+/* ---- where: on: ------------------------------------------------------------- */
+
+void scenario_plan_on_text(FILE *out, const struct scenario *s, const struct scenario_fault *f)
+{
+	if (f->n_on == 0)
+		return;
+	fprintf(out, "       on:");
+	if (!f->on_resolved) {
+		for (size_t i = 0; i < f->n_on; i++)
+			fprintf(out, "%s %s", i ? "," : "", f->on[i]);
+		fprintf(out, " (names resolved by --inventory FILE)\n");
+		return;
+	}
+	if (f->on_local)
+		fprintf(out, " local%s", f->n_on_hosts ? "," : "");
+	for (size_t i = 0; i < f->n_on_hosts; i++) {
+		const struct scenario_host *h = &s->inventory.hosts[f->on_hosts[i]];
+
+		fprintf(out, "%s %s (ssh %s%s%s)", i ? "," : "", h->name, h->ssh,
+			h->netns ? ", netns " : "", h->netns ? h->netns : "");
+	}
+	fprintf(out, "\n");
+}
+
+void scenario_plan_on_json(json_t *o, const struct scenario *s, const struct scenario_fault *f)
+{
+	json_t *a;
+
+	if (f->n_on == 0)
+		return;
+	a = json_array();
+	if (!f->on_resolved) {
+		for (size_t i = 0; i < f->n_on; i++)
+			json_array_append_new(a, json_string(f->on[i]));
+	} else {
+		if (f->on_local)
+			json_array_append_new(a, json_string("local"));
+		for (size_t i = 0; i < f->n_on_hosts; i++)
+			json_array_append_new(a, json_string(s->inventory.hosts[f->on_hosts[i]].name));
+	}
+	json_object_set_new(o, "on", a);
+}

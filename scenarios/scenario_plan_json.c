@@ -62,15 +62,17 @@ static json_t *probe_ids(const struct scenario *s, const size_t *idx, size_t n)
 
 /* ---- faults ----------------------------------------------------------------- */
 
-static json_t *fault_json(const struct scenario_plan_fault *pf)
+static json_t *fault_json(const struct scenario *s, const struct scenario_plan_fault *pf)
 {
 	const struct scenario_fault *f = pf->f;
 	json_t *o = json_pack("{s:s, s:s, s:o, s:s, s:i, s:i}", "id", f->id, "kind",
 			      scenario_fault_kind_name(f->kind), "max_duration_ms", scenario_plan_ms(f->duration_ns),
 			      "revert", pf->revert ? pf->revert : "?", "line", f->loc.line, "col", f->loc.col);
 
-	if (o)
+	if (o) {
 		scenario_plan_fault_json(o, f);
+		scenario_plan_on_json(o, s, f);
+	}
 	return o;
 }
 
@@ -246,7 +248,7 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 	json_t *steps = json_array(), *plan;
 
 	for (size_t i = 0; i < s->n_faults; i++)
-		json_array_append_new(faults, fault_json(&p->faults[i]));
+		json_array_append_new(faults, fault_json(p->s, &p->faults[i]));
 	for (size_t i = 0; i < s->n_probes; i++)
 		json_array_append_new(probes, probe_json(&s->probes[i]));
 	for (size_t i = 0; i < s->n_stop_if; i++)

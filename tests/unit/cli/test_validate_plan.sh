@@ -32,6 +32,26 @@ for f in *.yaml; do
 	grep -q '^plan for scenario' "$tmp/plan" || bad "plan $f: no header"
 done
 
+# the library's inventories: a fleet scenario validates with them (on:
+# resolved), plan says which hosts; an inventory lacking a group is refused
+# at the scenario's on: (file:line:col), a bad inventory at its own line
+for inv in inventories/*.yaml; do
+	"$fd" --inventory "$inv" validate fleet-app-tier-eu-drop.yaml >"$tmp/out" 2>"$tmp/err" ||
+		bad "--inventory $inv: exit $? $(cat "$tmp/err")"
+	"$fd" --inventory "$inv" plan fleet-app-tier-eu-drop.yaml >"$tmp/plan" 2>"$tmp/err" ||
+		bad "plan --inventory $inv: exit $?"
+	grep -q '^       on: app-1 (ssh ' "$tmp/plan" || bad "plan --inventory $inv: no on: line"
+done
+printf 'hosts:\n  - name: web-1\n    ssh: root@web-1\n    groups: [web]\n' >"$tmp/inv.yaml"
+"$fd" --inventory "$tmp/inv.yaml" validate fleet-app-tier-eu-drop.yaml >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] || bad "inventory without group app: want exit 2"
+grep -q '^fleet-app-tier-eu-drop.yaml:[0-9]*:[0-9]*: error: fault "eu-endpoints": on: no host is in group "app"' "$tmp/err" ||
+	bad "inventory without group app: $(cat "$tmp/err")"
+printf 'hosts:\n  - name: web-1\n    shh: root@web-1\n' >"$tmp/inv.yaml"
+"$fd" --inventory "$tmp/inv.yaml" validate fleet-app-tier-eu-drop.yaml >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] || bad "bad inventory: want exit 2"
+grep -q "^$tmp/inv.yaml:3:5: error: host \"web-1\": unknown key \"shh\"" "$tmp/err" || bad "bad inventory: $(cat "$tmp/err")"
+
 # -q prints nothing for good files; a mix of good and bad validates all, exits 2
 out=$("$fd" -q validate region-endpoint-drop.yaml) || bad "-q: exit $?"
 [ -z "$out" ] || bad "-q printed $out"

@@ -555,6 +555,96 @@ static void scenario_no_answer_and_lead_in(void **state)
 	assert_int_not_equal(load(CMD_CANARY_YAML("", ", no-answer-exit: {a: 1}"), &s, &err), 0);
 }
 
+/* Fleet drills: hosts:, fleet:, on:, and the library's inventories. */
+#define FLEET_YAML(HOSTS, ON)                                                       \
+	"name: f\n" HOSTS                                                          \
+	"probes:\n  - id: p\n    tcp: { host: 127.0.0.1, port: 80 }\n"             \
+	"faults:\n"                                                                 \
+	"  - id: a\n    kind: drop\n    duration: 1m\n    " ON "\n"                \
+	"    targets: { cidrs: [10.0.0.0/8] }\n"                                      \
+	"  - id: b\n    kind: blackhole-route\n    duration: 1m\n"                  \
+	"    targets: { cidrs: [10.1.0.0/16] }\n"                                     \
+	"recovery:\n  all: [p]\n  timeout: 5m\n"
+
+static bool keep_remote(const struct scenario_fault *f, void *arg)
+{
+	(void)arg;
+	return f->n_on_hosts > 0;
+}
+
+static void test_fleet(void **state)
+{
+	const char *root = getenv("FD_SOURCE_ROOT");
+	struct scenario_inventory inv;
+	struct scenario *s = NULL;
+	struct fd_error err;
+	char path[4096], scen[4096];
+
+	(void)state;
+	/* no on: anywhere: not a fleet, every fault local, the default lease */
+	s = load_ok("t.yaml", FLEET_YAML("", "direction: egress"));
+	assert_false(scenario_is_fleet(s));
+	assert_true(scenario_fault_is_local(&s->faults[0]));
+	assert_int_equal(s->inventory.lease_ns, SCENARIO_LEASE_DEFAULT_NS);
+	scenario_free(s);
+
+	/* inline hosts: resolved at load, groups expanded in inventory order */
+	s = load_ok("t.yaml", FLEET_YAML("fleet: { lease: 3s }\nhosts:\n"
+					 "  - { name: db-1, ssh: root@d, groups: [db] }\n"
+					 "  - { name: app-1, ssh: root@a1, port: 2222, groups: [app] }\n"
+					 "  - { name: app-2, ssh: a2, netns: blue, groups: [app, canary] }\n",
+					 "on: [group:app, local]"));
+	assert_true(scenario_is_fleet(s));
+	assert_int_equal(s->inventory.lease_ns, 3 * FD_NS_PER_S);
+	assert_int_equal(s->inventory.n_hosts, 3);
+	assert_int_equal(s->inventory.hosts[1].port, 2222);
+	assert_string_equal(s->inventory.hosts[2].netns, "blue");
+	assert_string_equal(s->inventory.hosts[0].firedrill, "firedrill");
+	assert_true(s->faults[0].on_resolved && s->faults[0].on_local);
+	assert_int_equal(s->faults[0].n_on_hosts, 2);
+	assert_false(scenario_fault_on_host(&s->faults[0], 0));
+	assert_true(scenario_fault_on_host(&s->faults[0], 1) && scenario_fault_on_host(&s->faults[0], 2));
+	assert_true(scenario_fault_is_local(&s->faults[1]));
+	/* the share of the hosts keeps fault a only (b is local only) */
+	scenario_keep_faults(s, keep_remote, NULL);
+	assert_int_equal(s->n_faults, 1);
+	assert_string_equal(s->faults[0].id, "a");
+	scenario_free(s);
+
+	/* without hosts: the names wait for an inventory */
+	s = load_ok("t.yaml", FLEET_YAML("", "on: [app-9]"));
+	assert_true(scenario_is_fleet(s));
+	assert_false(s->faults[0].on_resolved);
+
+	/* the library's inventory: a name it lacks is an error at the on: item */
+	snprintf(path, sizeof(path), "%s/scenarios/library/inventories/staging.yaml",
+		 root ? root : ".");
+	if (scenario_inventory_load(path, &inv, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(inv.n_hosts, 4);
+	assert_int_not_equal(scenario_use_inventory(s, &inv, &err), 0);
+	if (!strstr(err.msg, "t.yaml:9:10: error: fault \"a\": on: unknown host \"app-9\" (hosts in "))
+		fail_msg("%s", err.msg);
+	scenario_free(s);
+
+	/* ... and the library's fleet scenario resolves against it */
+	snprintf(scen, sizeof(scen), "%s/scenarios/library/fleet-app-tier-eu-drop.yaml", root ? root : ".");
+	if (scenario_load(scen, &s, &err) != 0)
+		fail_msg("%s", err.msg);
+	if (scenario_inventory_load(path, &inv, &err) != 0)
+		fail_msg("%s", err.msg);
+	if (scenario_use_inventory(s, &inv, &err) != 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(inv.n_hosts, 0); /* moved */
+	assert_int_equal(s->faults[0].n_on_hosts, 3); /* app-1..3, not worker-1 */
+	assert_false(scenario_fault_is_local(&s->faults[0]));
+	scenario_free(s);
+
+	/* an inventory's own errors carry its file:line:col */
+	assert_int_not_equal(scenario_inventory_load("/nonexistent/inv.yaml", &inv, &err), 0);
+	assert_int_equal(err.kind, FD_ERR_ENV);
+}
+
 
 int main(void)
 {
@@ -571,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_resolution),
 		cmocka_unit_test(scenario_readback_keys),
 		cmocka_unit_test(scenario_no_answer_and_lead_in),
+		cmocka_unit_test(test_fleet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
