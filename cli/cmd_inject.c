@@ -115,7 +115,7 @@ static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bo
 	o.on_applied = on_applied;
 	o.on_holding = on_holding;
 	o.user = &io;
-	rc = scenario_load(file, &s, &err);
+	rc = scenario_load_for(file, SCENARIO_FOR_INJECT, &s, &err);
 	if (rc == 0)
 		rc = drill_hold(s, &o, &res, &err);
 	if (rc < 0 && !res.held) {

@@ -40,7 +40,18 @@ struct lctx {
 	const char *key;      /* the key whose value a handler is reading */
 	size_t index;         /* the position of the list item being read */
 	char where[192];      /* "fault \"s3\"", "recovery", ... or "" */
+	/*
+	 * Every error at once (scenario_check): scenario_fail() appends each
+	 * error here too, and the walker and list reader go on with the next
+	 * key or item instead of returning at the first. NULL: stop at the
+	 * first (scenario_load), exactly as a load always did.
+	 */
+	struct scenario_errors *errs;
+	bool probes_failed;   /* the probes section had an error: quiet "unknown probe" */
 };
+
+/* The walker and list reader go on past error r (collecting, and room left). */
+bool scenario_keep_going(const struct lctx *c, int r);
 
 /* Reads v into obj; the key is in c->key (set by the walker). */
 typedef int (*field_fn)(struct lctx *c, const struct ynode *v, void *obj);
