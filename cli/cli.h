@@ -78,6 +78,7 @@ void cli_plan_print(const struct scenario *s, FILE *out);
 int cli_print_json(struct json_t *o);
 
 /* One function per subcommand, each in cmd_NAME.c. */
+int cmd_init(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_validate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_plan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);

@@ -12,7 +12,8 @@
 #include "fd_config.h"
 
 const struct cli_command cli_commands[] = {
-	{ "validate", cmd_validate, "FILE...", "check scenario files; print every error with file:line:col" },
+	{ "init", cmd_init, "[--template region-drop|s3|kill|link|exec] [-o FILE]", "write a commented starter scenario that validates" },
+	{ "validate", cmd_validate, "[--inject] FILE...", "check scenario files; print every error with file:line:col" },
 	{ "plan", cmd_plan, "FILE", "print exactly what a drill would inject, probe and measure; touch nothing" },
 	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--role ROLE=NAME]... [--dry-run] [--sign KEY]", "run a drill and record every iteration" },
 	{ "inject", cmd_inject, "FILE [--detach]", "apply a scenario's faults and hold them (manual game days)" },

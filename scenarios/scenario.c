@@ -235,6 +235,7 @@ static int load_buffer(const char *name, const char *buf, size_t len, enum scena
 				  scenario_describe(tree.root, b, sizeof(b)));
 		goto cleanup;
 	}
+	c.top = true;
 	r = scenario_walk(&c, tree.root, scenario_fields, N_ELEM(scenario_fields), s, BIT(use),
 			  use == SCENARIO_FOR_RUN ? "a drill (firedrill run)" : NULL, NULL);
 cleanup:

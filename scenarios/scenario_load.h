@@ -47,7 +47,15 @@ struct lctx {
 	 * first (scenario_load), exactly as a load always did.
 	 */
 	struct scenario_errors *errs;
-	bool probes_failed;   /* the probes section had an error: quiet "unknown probe" */
+	bool probes_failed;   /* a probe's id was not read: quiet "unknown probe" */
+	/*
+	 * The next scenario_walk() is the top level, whose sections are read
+	 * on past a failed one. Inside a section a handler may rely on the
+	 * keys read before it (table order: a criterion's probes before its
+	 * resolution), so there the walk still stops at the first failed
+	 * handler, though every key is checked and every missing key said.
+	 */
+	bool top;
 };
 
 /* The walker and list reader go on past error r (collecting, and room left). */

@@ -259,8 +259,10 @@ int scenario_walk(struct lctx *c, const struct ynode *map, const struct field *f
 		  const char *const *skip)
 {
 	const struct ynode *found[MAX_FIELDS] = { 0 };
-	bool refused = false;
+	bool refused = false, top = c->top;
 	int first, r;
+
+	c->top = false;
 
 	/* callers have put the key into WHERE already */
 	if (map->type != YNODE_MAP) {
@@ -292,7 +294,7 @@ int scenario_walk(struct lctx *c, const struct ynode *map, const struct field *f
 		r = fields[i].fn(c, scenario_map_get(map, fields[i].key), obj);
 		if (r && !first)
 			first = r;
-		if (r && !scenario_keep_going(c, r))
+		if (r && (!top || !scenario_keep_going(c, r)))
 			return first;
 	}
 	return first;
