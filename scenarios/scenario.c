@@ -543,3 +543,17 @@ void scenario_free(struct scenario *s)
 	free(s->notify);
 	free(s);
 }
+
+/* ------------------------------------------------------------ key tables */
+
+const struct key_table *scenario_tables_top(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "scenario", scenario_fields, N_ELEM(scenario_fields) },
+		{ "objectives", objectives_fields, N_ELEM(objectives_fields) },
+		{ "scope", scope_fields, N_ELEM(scope_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
+}

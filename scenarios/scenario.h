@@ -392,6 +392,16 @@ int scenario_check_buffer(const char *name, const char *buf, size_t len, enum sc
 
 void scenario_free(struct scenario *s);
 
+/*
+ * The JSON Schema (draft 2020-12) of scenario files, generated from the
+ * loader's key tables, with a description of every key (for editors and
+ * firedrill-scenario(5)). Caller owns it (json_decref). NULL with err set
+ * when a key of the tables has no description or a description names no
+ * key (scenario_schema.c): a bug, caught by the build and the tests.
+ */
+struct json_t;
+struct json_t *scenario_schema(struct fd_error *err);
+
 /* Index of a probe by id, or -1. */
 long scenario_find_probe(const struct scenario *s, const char *id);
 

@@ -187,4 +187,26 @@ int scenario_read_failback(struct lctx *c, const struct ynode *v, void *obj);
 int scenario_read_rpo(struct lctx *c, const struct ynode *v, void *obj);
 int scenario_read_notify(struct lctx *c, const struct ynode *v, void *obj);
 
+/* ---- the key tables, read by scenario_schema.c ------------------------ */
+
+/*
+ * A table of keys as the schema and the manual see it. The JSON Schema and
+ * firedrill-scenario(5) are generated from these very tables (plus each
+ * key's type and one-line description in scenario_schema.c), so a key the
+ * loader accepts cannot be missing from them.
+ */
+struct key_table {
+	const char *name;           /* the name scenario_schema.c describes it under */
+	const struct field *fields;
+	size_t n_fields;
+};
+
+/* Each file's tables (*n of them). */
+const struct key_table *scenario_tables_top(size_t *n);
+const struct key_table *scenario_tables_faults(size_t *n);
+const struct key_table *scenario_tables_probes(size_t *n);
+const struct key_table *scenario_tables_recovery(size_t *n);
+const struct key_table *scenario_tables_rpo(size_t *n);
+const struct key_table *scenario_tables_notify(size_t *n);
+
 #endif

@@ -624,3 +624,21 @@ int scenario_read_probe_refs(struct lctx *c, const struct ynode *v, size_t **out
 
 	return scenario_read_list(c, v, &spec, (void **)out, n);
 }
+
+/* ------------------------------------------------------------ key tables */
+
+const struct key_table *scenario_tables_probes(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "probe", probe_fields, N_ELEM(probe_fields) },
+		{ "http", http_fields, N_ELEM(http_fields) },
+		{ "command", command_fields, N_ELEM(command_fields) },
+		{ "tcp", tcp_fields, N_ELEM(tcp_fields) },
+		{ "dns", dns_fields, N_ELEM(dns_fields) },
+		{ "log", log_fields, N_ELEM(log_fields) },
+		{ "pcap", pcap_fields, N_ELEM(pcap_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
+}
