@@ -27,7 +27,7 @@ const struct cli_command cli_commands[] = {
 	{ "signoff", cmd_signoff, "DRILL --name NAME --role ROLE --key KEY", "sign off a drill's evidence (Ed25519)" },
 	{ "history", cmd_history, "[--scenario NAME] [--env NAME] [--limit N]", "list recorded drills" },
 	{ "freshness", cmd_freshness, "[--env NAME] [--store PATH] [--now TIME] [FILE...]", "which scenarios have not been proven lately (exit 1 when one is stale)" },
-	{ "report", cmd_report, "trend|evidence ... [-o FILE] [--format F]", "write trend or evidence reports" },
+	{ "report", cmd_report, "trend|evidence|metrics ... [-o FILE] [--format F]", "write trend, evidence or metrics (Prometheus) reports" },
 	{ "keygen", cmd_keygen, "-o PREFIX", "make an Ed25519 key pair for signing evidence" },
 	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
 	{ "lab", cmd_lab, "up|reset|down|status [--json]", "the built-in two-region practice system" },
