@@ -559,12 +559,14 @@ fail:
 	return o;
 }
 
+/* Every file's tables; the top level first. */
+static const struct key_table *(*const table_lists[])(size_t *) = {
+	scenario_tables_top,      scenario_tables_faults, scenario_tables_probes,
+	scenario_tables_recovery, scenario_tables_rpo,    scenario_tables_notify,
+};
+
 json_t *scenario_schema(struct fd_error *err)
 {
-	const struct key_table *(*const lists[])(size_t *) = {
-		scenario_tables_top,      scenario_tables_faults, scenario_tables_probes,
-		scenario_tables_recovery, scenario_tables_rpo,    scenario_tables_notify,
-	};
 	struct gen *g = calloc(1, sizeof(*g));
 	json_t *root = NULL, *top;
 
@@ -574,9 +576,9 @@ json_t *scenario_schema(struct fd_error *err)
 		return NULL;
 	}
 	g->err = err;
-	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+	for (size_t l = 0; l < sizeof(table_lists) / sizeof(table_lists[0]); l++) {
 		size_t n;
-		const struct key_table *t = lists[l](&n);
+		const struct key_table *t = table_lists[l](&n);
 
 		for (size_t i = 0; i < n && g->n_tables < sizeof(g->tables) / sizeof(g->tables[0]); i++)
 			g->tables[g->n_tables++] = t[i];
