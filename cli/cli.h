@@ -78,17 +78,19 @@ void cli_plan_print(const struct scenario *s, FILE *out);
 /* Prints o indented, with a newline; -1 when o is NULL or cannot be dumped. */
 int cli_print_json(struct json_t *o);
 
-/* Loads a scenario and, with --inventory, the fleet's hosts into it
- * (cli_fleet.c): FILE:LINE:COL errors of either file. */
-struct scenario;
-int cli_load_scenario(const struct cli_ctx *ctx, const char *file, struct scenario **s,
-		      struct fd_error *err);
+/* Loads a scenario for use (run or inject: scenario_load_for) and, with
+ * --inventory, the fleet's hosts into it (cli_fleet.c): FILE:LINE:COL
+ * errors of either file. */
+#include "scenario.h"
+int cli_load_scenario(const struct cli_ctx *ctx, const char *file, enum scenario_use use,
+		      struct scenario **s, struct fd_error *err);
 /* status and revert --inventory: the same command on every host, told host
  * by host (cli_fleet.c). Returns the exit code. */
 int cli_fleet_status(const struct cli_ctx *ctx);
 int cli_fleet_revert(const struct cli_ctx *ctx);
 
 /* One function per subcommand, each in cmd_NAME.c. */
+int cmd_init(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_validate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_plan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);

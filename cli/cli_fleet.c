@@ -16,11 +16,11 @@
 
 #define FLEET_CMD_TIMEOUT_NS (60 * FD_NS_PER_S)
 
-int cli_load_scenario(const struct cli_ctx *ctx, const char *file, struct scenario **s,
-		      struct fd_error *err)
+int cli_load_scenario(const struct cli_ctx *ctx, const char *file, enum scenario_use use,
+		      struct scenario **s, struct fd_error *err)
 {
 	struct scenario_inventory inv;
-	int rc = scenario_load(file, s, err);
+	int rc = scenario_load_for(file, use, s, err);
 
 	if (rc < 0 || !ctx->inventory)
 		return rc;

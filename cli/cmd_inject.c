@@ -36,7 +36,10 @@ static void print_help(void)
 	       "Applies every fault of the scenario (inside scope.netns when set) and\n"
 	       "holds them until the longest max duration ends, Ctrl-C, or\n"
 	       "`firedrill revert` from another shell; then reverts and lists the\n"
-	       "flows that hit drop/reject faults (hidden dependencies).\n\n"
+	       "flows that hit drop/reject faults (hidden dependencies).\n"
+	       "The file needs name and faults (and scope when they belong in a\n"
+	       "namespace); probes and recovery are for `firedrill run` and are\n"
+	       "checked only when present (validate --inject checks a file this way).\n\n"
 	       "options:\n"
 	       "  --detach  leave a holder process in the background and return\n"
 	       "  --force   allow guarded targets (0.0.0.0/0, the default route's link, ...)\n\n"
@@ -115,7 +118,7 @@ static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bo
 	o.on_applied = on_applied;
 	o.on_holding = on_holding;
 	o.user = &io;
-	rc = cli_load_scenario(ctx, file, &s, &err);
+	rc = cli_load_scenario(ctx, file, SCENARIO_FOR_INJECT, &s, &err);
 	if (rc == 0)
 		rc = drill_hold(s, &o, &res, &err);
 	if (rc < 0 && !res.held) {

@@ -90,7 +90,7 @@ int cmd_plan(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!file)
 		return cli_usage_error("plan", "needs exactly one FILE");
-	if (cli_load_scenario(ctx, file, &s, &err)) {
+	if (cli_load_scenario(ctx, file, SCENARIO_FOR_RUN, &s, &err)) {
 		fprintf(stderr, "%s\n", err.msg);
 		return fd_error_exit_code(&err);
 	}

@@ -25,6 +25,7 @@ struct report_opts {
 	const char *paper;
 	const char *controls;      /* evidence: control ids, "all" */
 	const char *controls_file; /* evidence: another mapping than the built-in one */
+	bool metrics;              /* `report metrics`: the trend model as metrics */
 };
 
 static void usage(FILE *out)
@@ -35,6 +36,7 @@ static void usage(FILE *out)
 	      "       firedrill report evidence DRILL_ID [-o FILE] [--format html|md|json|pdf]\n"
 	      "                              [--paper a4|letter] [--sign KEYFILE]\n"
 	      "                              [--controls ID,...|all] [--controls-file FILE]\n"
+	      "       firedrill report metrics [--scenario NAME] [--env NAME] [-o FILE.prom]\n"
 	      "  The format comes from --format, else from FILE's extension, else md on stdout.\n"
 	      "  pdf (evidence only): --paper a4 (default) or letter.\n"
 	      "  DATE: 2026-11-26 or 2026-11-26T03:15:30Z (UTC unless an offset is given).\n"
@@ -43,7 +45,10 @@ static void usage(FILE *out)
 	      "  drills (and iterations) it covers; an evidence report's, its drill.\n"
 	      "  --controls adds what the drill shows and lacks for each control (soc2, iso27001,\n"
 	      "  iso22301, nist-cp4, dora, hipaa, pci, or all); --controls-file reads another\n"
-	      "  mapping (docs/controls.md).\n", out);
+	      "  mapping (docs/controls.md).\n"
+	      "  metrics: per scenario x environment, the last drill's RTO, RPO, objectives,\n"
+	      "  when it was last drilled and proven, lost writes, open actions and stale plans,\n"
+	      "  in Prometheus text format (node_exporter textfile collector, Pushgateway).\n", out);
 }
 
 static int parse_opts(const char *sub, int argc, char **argv, struct report_opts *o)
@@ -210,6 +215,8 @@ static int run_trend(struct cli_ctx *ctx, const struct report_opts *o)
 	if (rc == 0 && fmt == REPORT_PDF)
 		rc = cli_usage_error("report", "pdf is for evidence reports (report evidence DRILL_ID "
 				     "--format pdf); trend reports are html, md, json, csv or junit");
+	if (rc == 0 && (fmt == REPORT_METRICS) != o->metrics)
+		rc = cli_usage_error("report", "metrics: use `firedrill report metrics`");
 	if (rc == 0 && o->paper)
 		rc = cli_usage_error("report", "--paper is for pdf evidence reports");
 	if (rc == 0)
@@ -303,11 +310,23 @@ int cmd_report(struct cli_ctx *ctx, int argc, char **argv)
 		usage(sub ? stdout : stderr);
 		return sub ? EXIT_OK : EXIT_USAGE;
 	}
-	if (strcmp(sub, "trend") != 0 && strcmp(sub, "evidence") != 0)
-		return cli_usage_error("report", "unknown report \"%s\" (trend or evidence)", sub);
+	if (strcmp(sub, "trend") != 0 && strcmp(sub, "evidence") != 0 && strcmp(sub, "metrics") != 0)
+		return cli_usage_error("report", "unknown report \"%s\" (trend, evidence or metrics)",
+				       sub);
 	rc = parse_opts(sub, argc - 1, argv + 1, &o);
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
+	/* metrics: the trend model in Prometheus text format, whatever -o is called */
+	if (strcmp(sub, "metrics") == 0) {
+		if (o.format && strcmp(o.format, "metrics") != 0 && strcmp(o.format, "prom") != 0)
+			return cli_usage_error("report", "metrics are written in one format (no --format)");
+		if (optind < argc - 1)
+			return cli_usage_error("report", "metrics: unexpected argument \"%s\"",
+					       argv[1 + optind]);
+		o.format = "metrics";
+		o.metrics = true;
+		return run_trend(ctx, &o);
+	}
 	if (strcmp(sub, "trend") == 0) {
 		if (optind < argc - 1)
 			return cli_usage_error("report", "trend: unexpected argument \"%s\"", argv[1 + optind]);

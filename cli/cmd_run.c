@@ -399,7 +399,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc)
 		return rc;
 	fd_error_clear(&err);
-	if (cli_load_scenario(ctx, f.file, &s, &err) < 0)
+	if (cli_load_scenario(ctx, f.file, SCENARIO_FOR_RUN, &s, &err) < 0)
 		return cli_report_error(&err);
 	if (f.dry_run && !ctx->json)
 		cli_plan_print(s, stdout);

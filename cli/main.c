@@ -12,7 +12,8 @@
 #include "fd_config.h"
 
 const struct cli_command cli_commands[] = {
-	{ "validate", cmd_validate, "FILE...", "check scenario files; print every error with file:line:col" },
+	{ "init", cmd_init, "[--template region-drop|s3|kill|link|exec] [-o FILE]", "write a commented starter scenario that validates" },
+	{ "validate", cmd_validate, "[--inject] FILE...", "check scenario files; print every error with file:line:col" },
 	{ "plan", cmd_plan, "FILE", "print exactly what a drill would inject, probe and measure; touch nothing" },
 	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--role ROLE=NAME]... [--dry-run] [--sign KEY]", "run a drill and record every iteration" },
 	{ "inject", cmd_inject, "FILE [--detach]", "apply a scenario's faults and hold them (manual game days)" },
@@ -26,7 +27,7 @@ const struct cli_command cli_commands[] = {
 	{ "signoff", cmd_signoff, "DRILL --name NAME --role ROLE --key KEY", "sign off a drill's evidence (Ed25519)" },
 	{ "history", cmd_history, "[--scenario NAME] [--env NAME] [--limit N]", "list recorded drills" },
 	{ "freshness", cmd_freshness, "[--env NAME] [--store PATH] [--now TIME] [FILE...]", "which scenarios have not been proven lately (exit 1 when one is stale)" },
-	{ "report", cmd_report, "trend|evidence ... [-o FILE] [--format F]", "write trend or evidence reports" },
+	{ "report", cmd_report, "trend|evidence|metrics ... [-o FILE] [--format F]", "write trend, evidence or metrics (Prometheus) reports" },
 	{ "keygen", cmd_keygen, "-o PREFIX", "make an Ed25519 key pair for signing evidence" },
 	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
 	{ "lab", cmd_lab, "up|reset|down|status [--json]", "the built-in two-region practice system" },

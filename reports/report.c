@@ -24,6 +24,7 @@ static const struct report_renderer renderers[] = {
 	{ REPORT_CSV, rp_trend_csv, NULL, NULL },
 	{ REPORT_JUNIT, rp_trend_junit, NULL, NULL },
 	{ REPORT_PDF, NULL, NULL, rp_evidence_pdf },
+	{ REPORT_METRICS, rp_trend_metrics, NULL, NULL },
 };
 
 static const struct report_renderer *renderer_for(enum report_format fmt)

@@ -36,11 +36,12 @@ enum report_format {
 	REPORT_CSV,
 	REPORT_JUNIT,
 	REPORT_PDF, /* evidence reports only */
+	REPORT_METRICS, /* trend only: Prometheus text format (report metrics) */
 };
 
-/* "html", "md", "json", "csv", "junit", "pdf" (also "markdown", "xml"). */
+/* "html", "md", "json", "csv", "junit", "pdf", "metrics" (also "markdown", "xml", "prom"). */
 int report_format_parse(const char *name, enum report_format *out);
-/* From a file name's extension (.html .htm .md .json .csv .xml .pdf); -EINVAL if none. */
+/* From a file name's extension (.html .htm .md .json .csv .xml .pdf .prom); -EINVAL if none. */
 int report_format_from_path(const char *path, enum report_format *out);
 const char *report_format_name(enum report_format f);
 

@@ -109,6 +109,7 @@ int rp_trend_md(const struct report_trend *t, FILE *out, struct fd_error *err);
 int rp_trend_json(const struct report_trend *t, FILE *out, struct fd_error *err);
 int rp_trend_csv(const struct report_trend *t, FILE *out, struct fd_error *err);
 int rp_trend_junit(const struct report_trend *t, FILE *out, struct fd_error *err);
+int rp_trend_metrics(const struct report_trend *t, FILE *out, struct fd_error *err);
 int rp_evidence_html(const struct report_evidence *ev, FILE *out, struct fd_error *err);
 int rp_evidence_md(const struct report_evidence *ev, FILE *out, struct fd_error *err);
 int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_error *err);

@@ -242,6 +242,7 @@ int report_format_parse(const char *name, enum report_format *out)
 		{ "html", REPORT_HTML }, { "md", REPORT_MARKDOWN }, { "markdown", REPORT_MARKDOWN },
 		{ "json", REPORT_JSON }, { "csv", REPORT_CSV }, { "junit", REPORT_JUNIT },
 		{ "xml", REPORT_JUNIT }, { "pdf", REPORT_PDF },
+		{ "metrics", REPORT_METRICS }, { "prom", REPORT_METRICS },
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -273,6 +274,7 @@ const char *report_format_name(enum report_format f)
 	case REPORT_CSV: return "csv";
 	case REPORT_JUNIT: return "junit";
 	case REPORT_PDF: return "pdf";
+	case REPORT_METRICS: return "metrics";
 	}
 	return "?";
 }

@@ -141,6 +141,9 @@ static int s_scope(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_walk_section(c, "scope", v, scope_fields, N_ELEM(scope_fields), obj);
 }
 
+/* Keys a drill needs and a hand injection does not (enum scenario_use). */
+#define FOR_RUN BIT(SCENARIO_FOR_RUN)
+
 /* Table order is the order sections are read: probes before references. */
 static const struct field scenario_fields[] = {
 	{ "name", s_name, ALL_KINDS, 0, false },
@@ -155,11 +158,11 @@ static const struct field scenario_fields[] = {
 	{ "scope", s_scope, 0, 0, false },
 	{ "hosts", scenario_read_hosts, 0, 0, false },
 	{ "fleet", scenario_read_fleet, 0, 0, false },
-	{ "probes", scenario_read_probes, ALL_KINDS, 0, false },
+	{ "probes", scenario_read_probes, FOR_RUN, 0, false },
 	{ "faults", scenario_read_faults, ALL_KINDS, 0, false },
 	{ "steady-state", scenario_read_steady_state, 0, 0, false },
 	{ "stop-if-failing", scenario_read_stop_if, 0, 0, false },
-	{ "recovery", scenario_read_recovery, ALL_KINDS, 0, false },
+	{ "recovery", scenario_read_recovery, FOR_RUN, 0, false },
 	{ "rpo", scenario_read_rpo, 0, 0, false },
 	{ "failback", scenario_read_failback, 0, 0, false },
 	{ "notify", scenario_read_notify, 0, 0, false },
@@ -195,12 +198,13 @@ static char *dir_of(const char *name)
 	return strndup(name, slash ? (size_t)(slash - name) + 1 : 0);
 }
 
-int scenario_load_buffer(const char *name, const char *buf, size_t len, struct scenario **out,
-			 struct fd_error *err)
+/* The model of buf for use; errs (may be NULL) collects every error. */
+static int load_buffer(const char *name, const char *buf, size_t len, enum scenario_use use,
+		       struct scenario_errors *errs, struct scenario **out, struct fd_error *err)
 {
 	struct ytree tree = { 0 };
 	struct scenario *s = NULL;
-	struct lctx c = { .file = name, .err = err };
+	struct lctx c = { .file = name, .err = err, .errs = errs };
 	char *dir = NULL;
 	int r;
 
@@ -233,8 +237,9 @@ int scenario_load_buffer(const char *name, const char *buf, size_t len, struct s
 				  scenario_describe(tree.root, b, sizeof(b)));
 		goto cleanup;
 	}
-	r = scenario_walk(&c, tree.root, scenario_fields, N_ELEM(scenario_fields), s, ALL_KINDS,
-			  NULL, NULL);
+	c.top = true;
+	r = scenario_walk(&c, tree.root, scenario_fields, N_ELEM(scenario_fields), s, BIT(use),
+			  use == SCENARIO_FOR_RUN ? "a drill (firedrill run)" : NULL, NULL);
 	if (r == 0)
 		r = scenario_resolve_on(&c, s);
 cleanup:
@@ -245,6 +250,12 @@ cleanup:
 	else
 		*out = s;
 	return r;
+}
+
+int scenario_load_buffer(const char *name, const char *buf, size_t len, struct scenario **out,
+			 struct fd_error *err)
+{
+	return load_buffer(name, buf, len, SCENARIO_FOR_RUN, NULL, out, err);
 }
 
 int scenario_read_file(const char *path, char **buf, size_t *len, struct fd_error *err)
@@ -308,7 +319,8 @@ cleanup:
 	return r;
 }
 
-int scenario_load(const char *path, struct scenario **out, struct fd_error *err)
+int scenario_load_for(const char *path, enum scenario_use use, struct scenario **out,
+		      struct fd_error *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -318,9 +330,89 @@ int scenario_load(const char *path, struct scenario **out, struct fd_error *err)
 	fd_error_clear(err);
 	r = scenario_read_file(path, &buf, &len, err);
 	if (r == 0)
-		r = scenario_load_buffer(path, buf, len, out, err);
+		r = load_buffer(path, buf, len, use, NULL, out, err);
 	free(buf);
 	return r;
+}
+
+int scenario_load(const char *path, struct scenario **out, struct fd_error *err)
+{
+	return scenario_load_for(path, SCENARIO_FOR_RUN, out, err);
+}
+
+static int by_position(const void *a, const void *b)
+{
+	const struct scenario_error *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return 0;
+}
+
+/* errs after a load that returned r with first set: sorted, never empty on failure. */
+static int finish_check(struct scenario_errors *errs, int r, const struct fd_error *first)
+{
+	if (r == 0) {
+		errs->n = 0;
+		errs->truncated = false;
+		return 0;
+	}
+	/* an error said before the walk (unreadable file, YAML syntax, out of memory) */
+	if (errs->n == 0 || first->kind != FD_ERR_INPUT) {
+		errs->n = 1;
+		errs->truncated = false;
+		errs->e[0].line = 0;
+		errs->e[0].col = 0;
+		errs->e[0].err = *first;
+		return r;
+	}
+	/* insertion order breaks ties: qsort is not stable, so sort (line, col, index) */
+	for (size_t i = 1; i < errs->n; i++) {
+		struct scenario_error tmp = errs->e[i];
+		size_t j = i;
+
+		while (j > 0 && by_position(&errs->e[j - 1], &tmp) > 0) {
+			errs->e[j] = errs->e[j - 1];
+			j--;
+		}
+		errs->e[j] = tmp;
+	}
+	return r;
+}
+
+int scenario_check_buffer(const char *name, const char *buf, size_t len, enum scenario_use use,
+			  struct scenario_errors *errs)
+{
+	struct scenario *s = NULL;
+	struct fd_error first;
+	int r;
+
+	errs->n = 0;
+	errs->truncated = false;
+	r = load_buffer(name, buf, len, use, errs, &s, &first);
+	scenario_free(s);
+	return finish_check(errs, r, &first);
+}
+
+int scenario_check(const char *path, enum scenario_use use, struct scenario_errors *errs)
+{
+	struct fd_error first;
+	char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	errs->n = 0;
+	errs->truncated = false;
+	fd_error_clear(&first);
+	r = scenario_read_file(path, &buf, &len, &first);
+	if (r == 0) {
+		r = scenario_check_buffer(path, buf, len, use, errs);
+		free(buf);
+		return r;
+	}
+	return finish_check(errs, r, &first);
 }
 
 long scenario_find_probe(const struct scenario *s, const char *id)
@@ -458,4 +550,18 @@ void scenario_free(struct scenario *s)
 	free(s->notify);
 	scenario_inventory_free(&s->inventory);
 	free(s);
+}
+
+/* ------------------------------------------------------------ key tables */
+
+const struct key_table *scenario_tables_top(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "scenario", scenario_fields, N_ELEM(scenario_fields) },
+		{ "objectives", objectives_fields, N_ELEM(objectives_fields) },
+		{ "scope", scope_fields, N_ELEM(scope_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
 }

@@ -391,6 +391,46 @@ int scenario_load(const char *path, struct scenario **out, struct fd_error *err)
 int scenario_load_buffer(const char *name, const char *buf, size_t len,
 			 struct scenario **out, struct fd_error *err);
 
+/*
+ * What a file is loaded for. A drill (firedrill run) needs probes and
+ * recovery; a hand injection (firedrill inject) applies and holds faults
+ * only, so for it a file of faults (and scope) is a whole scenario.
+ * scenario_load() is scenario_load_for(..., SCENARIO_FOR_RUN, ...).
+ */
+enum scenario_use { SCENARIO_FOR_RUN, SCENARIO_FOR_INJECT };
+
+int scenario_load_for(const char *path, enum scenario_use use, struct scenario **out,
+		      struct fd_error *err);
+
+/* At most this many errors of one file are looked for (scenario_check). */
+#define SCENARIO_MAX_ERRORS 50
+
+struct scenario_error {
+	int line, col;       /* of the offending node; 0 when the file was not read */
+	struct fd_error err; /* "FILE:LINE:COL: error: WHERE: WHAT", as scenario_load says it */
+};
+
+/* Every error of one file, sorted by line and column. */
+struct scenario_errors {
+	size_t n;
+	bool truncated; /* SCENARIO_MAX_ERRORS were found; the rest were not looked for */
+	struct scenario_error e[SCENARIO_MAX_ERRORS];
+};
+
+/*
+ * Validates a file as scenario_load_for() does but does not stop at the
+ * first error: each key, list item and section is checked even when one
+ * before it failed, so errs holds every error found (sorted by position,
+ * duplicates dropped). Keys that depend on a failed one are not judged
+ * again (a reference to a probe when the probes section failed). Returns 0
+ * when the file is valid (errs->n == 0), else a negative code. A file that
+ * cannot be read or parsed as YAML has exactly one error. errs is large
+ * (SCENARIO_MAX_ERRORS messages): allocate it, do not put it on a small stack.
+ */
+int scenario_check(const char *path, enum scenario_use use, struct scenario_errors *errs);
+int scenario_check_buffer(const char *name, const char *buf, size_t len, enum scenario_use use,
+			  struct scenario_errors *errs);
+
 void scenario_free(struct scenario *s);
 
 /*
@@ -425,6 +465,16 @@ bool scenario_fault_on_host(const struct scenario_fault *f, size_t h);
  */
 void scenario_keep_faults(struct scenario *s,
 			  bool (*keep)(const struct scenario_fault *f, void *arg), void *arg);
+
+/*
+ * The JSON Schema (draft 2020-12) of scenario files, generated from the
+ * loader's key tables, with a description of every key (for editors and
+ * firedrill-scenario(5)). Caller owns it (json_decref). NULL with err set
+ * when a key of the tables has no description or a description names no
+ * key (scenario_schema.c): a bug, caught by the build and the tests.
+ */
+struct json_t;
+struct json_t *scenario_schema(struct fd_error *err);
 
 /* Index of a probe by id, or -1. */
 long scenario_find_probe(const struct scenario *s, const char *id);

@@ -421,3 +421,18 @@ int scenario_read_faults(struct lctx *c, const struct ynode *v, void *obj)
 
 	return scenario_read_list(c, v, &spec, (void **)&s->faults, &s->n_faults);
 }
+
+/* ------------------------------------------------------------ key tables */
+
+const struct key_table *scenario_tables_faults(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "fault", fault_fields, N_ELEM(fault_fields) },
+		{ "targets", targets_fields, N_ELEM(targets_fields) },
+		{ "prefix-list", prefix_list_fields, N_ELEM(prefix_list_fields) },
+		{ "process", process_fields, N_ELEM(process_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
+}

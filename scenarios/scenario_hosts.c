@@ -191,6 +191,17 @@ static const struct field fleet_fields[] = {
 	{ "ssh-config", fl_ssh_config, 0, 0, false },
 };
 
+const struct key_table *scenario_tables_hosts(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "host", host_fields, N_ELEM(host_fields) },
+		{ "fleet", fleet_fields, N_ELEM(fleet_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
+}
+
 int scenario_read_hosts(struct lctx *c, const struct ynode *v, void *obj)
 {
 	return read_hosts_into(c, v, &((struct scenario *)obj)->inventory);

@@ -40,7 +40,26 @@ struct lctx {
 	const char *key;      /* the key whose value a handler is reading */
 	size_t index;         /* the position of the list item being read */
 	char where[192];      /* "fault \"s3\"", "recovery", ... or "" */
+	/*
+	 * Every error at once (scenario_check): scenario_fail() appends each
+	 * error here too, and the walker and list reader go on with the next
+	 * key or item instead of returning at the first. NULL: stop at the
+	 * first (scenario_load), exactly as a load always did.
+	 */
+	struct scenario_errors *errs;
+	bool probes_failed;   /* a probe's id was not read: quiet "unknown probe" */
+	/*
+	 * The next scenario_walk() is the top level, whose sections are read
+	 * on past a failed one. Inside a section a handler may rely on the
+	 * keys read before it (table order: a criterion's probes before its
+	 * resolution), so there the walk still stops at the first failed
+	 * handler, though every key is checked and every missing key said.
+	 */
+	bool top;
 };
+
+/* The walker and list reader go on past error r (collecting, and room left). */
+bool scenario_keep_going(const struct lctx *c, int r);
 
 /* Reads v into obj; the key is in c->key (set by the walker). */
 typedef int (*field_fn)(struct lctx *c, const struct ynode *v, void *obj);
@@ -179,5 +198,28 @@ int scenario_resolve_on(struct lctx *c, struct scenario *s);
  * others when root), and freeing one fault's members. */
 int scenario_read_file(const char *path, char **buf, size_t *len, struct fd_error *err);
 void scenario_fault_free(struct scenario_fault *f);
+
+/* ---- the key tables, read by scenario_schema.c ------------------------ */
+
+/*
+ * A table of keys as the schema and the manual see it. The JSON Schema and
+ * firedrill-scenario(5) are generated from these very tables (plus each
+ * key's type and one-line description in scenario_schema.c), so a key the
+ * loader accepts cannot be missing from them.
+ */
+struct key_table {
+	const char *name;           /* the name scenario_schema.c describes it under */
+	const struct field *fields;
+	size_t n_fields;
+};
+
+/* Each file's tables (*n of them). */
+const struct key_table *scenario_tables_top(size_t *n);
+const struct key_table *scenario_tables_faults(size_t *n);
+const struct key_table *scenario_tables_probes(size_t *n);
+const struct key_table *scenario_tables_recovery(size_t *n);
+const struct key_table *scenario_tables_rpo(size_t *n);
+const struct key_table *scenario_tables_notify(size_t *n);
+const struct key_table *scenario_tables_hosts(size_t *n);
 
 #endif

@@ -83,3 +83,15 @@ int scenario_read_notify(struct lctx *c, const struct ynode *v, void *obj)
 
 	return scenario_read_list(c, v, &spec, (void **)&s->notify, &s->n_notify);
 }
+
+/* ------------------------------------------------------------ key tables */
+
+const struct key_table *scenario_tables_notify(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "notify", notify_fields, N_ELEM(notify_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
+}

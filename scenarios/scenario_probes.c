@@ -563,8 +563,14 @@ int scenario_read_probes(struct lctx *c, const struct ynode *v, void *obj)
 		.what = "a list of probes", .why = " (recovery is judged by probes)",
 	};
 	struct scenario *s = obj;
+	int r = scenario_read_list(c, v, &spec, (void **)&s->probes, &s->n_probes);
 
-	return scenario_read_list(c, v, &spec, (void **)&s->probes, &s->n_probes);
+	/* a reference can only be judged when every probe's id was read */
+	c->probes_failed = r != 0 && s->n_probes == 0;
+	for (size_t i = 0; r != 0 && i < s->n_probes; i++)
+		if (!s->probes[i].id)
+			c->probes_failed = true;
+	return r;
 }
 
 /* ---------------------------------------------------------- probe references */
@@ -588,6 +594,9 @@ int scenario_read_probe_ref(struct lctx *c, const struct ynode *v, void *out)
 		*(size_t *)out = (size_t)idx;
 		return 0;
 	}
+	/* the probe may be the one whose error was said already */
+	if (c->probes_failed)
+		return -EINVAL;
 	ids = calloc(c->s->n_probes + 1, sizeof(*ids));
 	if (!ids)
 		return scenario_nomem(c);
@@ -614,4 +623,22 @@ int scenario_read_probe_refs(struct lctx *c, const struct ynode *v, size_t **out
 	};
 
 	return scenario_read_list(c, v, &spec, (void **)out, n);
+}
+
+/* ------------------------------------------------------------ key tables */
+
+const struct key_table *scenario_tables_probes(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "probe", probe_fields, N_ELEM(probe_fields) },
+		{ "http", http_fields, N_ELEM(http_fields) },
+		{ "command", command_fields, N_ELEM(command_fields) },
+		{ "tcp", tcp_fields, N_ELEM(tcp_fields) },
+		{ "dns", dns_fields, N_ELEM(dns_fields) },
+		{ "log", log_fields, N_ELEM(log_fields) },
+		{ "pcap", pcap_fields, N_ELEM(pcap_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
 }

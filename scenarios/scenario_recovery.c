@@ -284,3 +284,18 @@ int scenario_read_failback(struct lctx *c, const struct ynode *v, void *obj)
 	s->has_failback = true;
 	return read_criterion(c, v, &s->failback, CRIT_FAILBACK);
 }
+
+/* ------------------------------------------------------------ key tables */
+
+const struct key_table *scenario_tables_recovery(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "steady-state", steady_fields, N_ELEM(steady_fields) },
+		{ "stop-if", stop_if_fields, N_ELEM(stop_if_fields) },
+		{ "step", step_fields, N_ELEM(step_fields) },
+		{ "criterion", criterion_fields, N_ELEM(criterion_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
+}

@@ -207,3 +207,16 @@ int scenario_read_rpo(struct lctx *c, const struct ynode *v, void *obj)
 	scenario_where_pop(c, saved);
 	return r;
 }
+
+/* ------------------------------------------------------------ key tables */
+
+const struct key_table *scenario_tables_rpo(size_t *n)
+{
+	static const struct key_table tables[] = {
+		{ "rpo", rpo_fields, N_ELEM(rpo_fields) },
+		{ "canary", canary_fields, N_ELEM(canary_fields) },
+	};
+
+	*n = N_ELEM(tables);
+	return tables;
+}

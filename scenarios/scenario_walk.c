@@ -16,16 +16,47 @@
 
 /* ---------------------------------------------------------------- errors */
 
+/* Appends the error just set to c->errs, unless the same line is there already. */
+static void collect(struct lctx *c, const struct fd_error *e, int line, int col)
+{
+	struct scenario_errors *errs = c->errs;
+
+	for (size_t i = 0; i < errs->n; i++)
+		if (strcmp(errs->e[i].err.msg, e->msg) == 0)
+			return;
+	if (errs->n == SCENARIO_MAX_ERRORS)
+		return;
+	errs->e[errs->n].line = line;
+	errs->e[errs->n].col = col;
+	errs->e[errs->n].err = *e;
+	errs->n++;
+	errs->truncated = errs->n == SCENARIO_MAX_ERRORS;
+}
+
 int scenario_fail(struct lctx *c, const struct ynode *n, const char *fmt, ...)
 {
 	char what[FD_ERROR_MSG_MAX];
+	struct fd_error e;
+	int line = n ? n->line : 1, col = n ? n->col : 1;
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return fd_error_set(c->err, FD_ERR_INPUT, -EINVAL, "%s:%d:%d: error: %s%s%s", c->file,
-			    n ? n->line : 1, n ? n->col : 1, c->where, *c->where ? ": " : "", what);
+	r = fd_error_set(&e, FD_ERR_INPUT, -EINVAL, "%s:%d:%d: error: %s%s%s", c->file, line, col,
+			 c->where, *c->where ? ": " : "", what);
+	/* c->err keeps the first error found: what scenario_load() reports */
+	if (c->err && (!c->errs || c->err->kind == FD_ERR_NONE))
+		*c->err = e;
+	if (c->errs)
+		collect(c, &e, line, col);
+	return r;
+}
+
+bool scenario_keep_going(const struct lctx *c, int r)
+{
+	return c->errs && r == -EINVAL && c->errs->n > 0 && !c->errs->truncated;
 }
 
 int scenario_nomem(struct lctx *c)
@@ -172,37 +203,55 @@ static bool in_list(const char *const *list, const char *key)
 	return false;
 }
 
+static int check_key(struct lctx *c, const struct ynode *map, size_t i,
+		     const struct field *fields, size_t n_fields, unsigned kind_bit,
+		     const char *applies_to, const char *const *skip, const struct ynode **found,
+		     bool *refused)
+{
+	const struct ynode *k = map->kids[i];
+	char buf[80];
+	long idx;
+
+	if (k->type != YNODE_SCALAR || k->len == 0 || strlen(k->str) != k->len)
+		return scenario_fail(c, k, "keys must be plain names, got %s",
+				     scenario_describe(k, buf, sizeof(buf)));
+	if (in_list(skip, k->str))
+		return 0;
+	idx = field_index(fields, n_fields, k->str);
+	if (idx < 0)
+		return unknown_key(c, k, fields, n_fields, kind_bit);
+	if (fields[idx].applies && !(fields[idx].applies & kind_bit))
+		return scenario_fail(c, k, "key \"%s\" does not apply to %s", k->str, applies_to);
+	if (found[idx])
+		return scenario_fail(c, k, "duplicate key \"%s\" (first at line %d)", k->str,
+				     found[idx]->line);
+	/* a refused key explains itself before anything else is said */
+	if (fields[idx].hidden) {
+		c->key = k->str;
+		*refused = true;
+		return fields[idx].fn(c, map->kids[i + 1], NULL);
+	}
+	found[idx] = k;
+	return 0;
+}
+
+/* The first error of the keys of map (every key's when collecting). */
 static int check_keys(struct lctx *c, const struct ynode *map, const struct field *fields,
 		      size_t n_fields, unsigned kind_bit, const char *applies_to,
-		      const char *const *skip, const struct ynode **found)
+		      const char *const *skip, const struct ynode **found, bool *refused)
 {
-	for (size_t i = 0; i + 1 < map->n_kids; i += 2) {
-		const struct ynode *k = map->kids[i];
-		char buf[80];
-		long idx;
+	int first = 0;
 
-		if (k->type != YNODE_SCALAR || k->len == 0 || strlen(k->str) != k->len)
-			return scenario_fail(c, k, "keys must be plain names, got %s",
-					     scenario_describe(k, buf, sizeof(buf)));
-		if (in_list(skip, k->str))
-			continue;
-		idx = field_index(fields, n_fields, k->str);
-		if (idx < 0)
-			return unknown_key(c, k, fields, n_fields, kind_bit);
-		if (fields[idx].applies && !(fields[idx].applies & kind_bit))
-			return scenario_fail(c, k, "key \"%s\" does not apply to %s", k->str,
-					     applies_to);
-		if (found[idx])
-			return scenario_fail(c, k, "duplicate key \"%s\" (first at line %d)", k->str,
-					     found[idx]->line);
-		/* a refused key explains itself before anything else is said */
-		if (fields[idx].hidden) {
-			c->key = k->str;
-			return fields[idx].fn(c, map->kids[i + 1], NULL);
-		}
-		found[idx] = k;
+	for (size_t i = 0; i + 1 < map->n_kids; i += 2) {
+		int r = check_key(c, map, i, fields, n_fields, kind_bit, applies_to, skip, found,
+				  refused);
+
+		if (r && !first)
+			first = r;
+		if (r && !scenario_keep_going(c, r))
+			return r;
 	}
-	return 0;
+	return first;
 }
 
 int scenario_walk(struct lctx *c, const struct ynode *map, const struct field *fields,
@@ -210,7 +259,10 @@ int scenario_walk(struct lctx *c, const struct ynode *map, const struct field *f
 		  const char *const *skip)
 {
 	const struct ynode *found[MAX_FIELDS] = { 0 };
-	int r;
+	bool refused = false, top = c->top;
+	int first, r;
+
+	c->top = false;
 
 	/* callers have put the key into WHERE already */
 	if (map->type != YNODE_MAP) {
@@ -219,22 +271,33 @@ int scenario_walk(struct lctx *c, const struct ynode *map, const struct field *f
 		return scenario_fail(c, map, "expected a mapping (key: value lines), got %s",
 				     scenario_describe(map, buf, sizeof(buf)));
 	}
-	r = check_keys(c, map, fields, n_fields, kind_bit, applies_to, skip, found);
-	for (size_t i = 0; r == 0 && i < n_fields; i++) {
+	first = check_keys(c, map, fields, n_fields, kind_bit, applies_to, skip, found, &refused);
+	if (first && !scenario_keep_going(c, first))
+		return first;
+	/* a refused key has said what to write instead of it */
+	for (size_t i = 0; !refused && i < n_fields; i++) {
 		if (found[i] || !(fields[i].required & kind_bit))
 			continue;
 		if (fields[i].required == ALL_KINDS || !applies_to)
 			r = scenario_fail(c, map, "missing required key \"%s\"", fields[i].key);
 		else
 			r = scenario_fail(c, map, "%s needs key \"%s\"", applies_to, fields[i].key);
+		if (!first)
+			first = r;
+		if (!scenario_keep_going(c, r))
+			return first;
 	}
-	for (size_t i = 0; r == 0 && i < n_fields; i++) {
+	for (size_t i = 0; i < n_fields; i++) {
 		if (!found[i])
 			continue;
 		c->key = fields[i].key;
 		r = fields[i].fn(c, scenario_map_get(map, fields[i].key), obj);
+		if (r && !first)
+			first = r;
+		if (r && (!top || !scenario_keep_going(c, r)))
+			return first;
 	}
-	return r;
+	return first;
 }
 
 int scenario_walk_section(struct lctx *c, const char *name, const struct ynode *map,
@@ -477,11 +540,17 @@ int scenario_read_list(struct lctx *c, const struct ynode *v, const struct list_
 	*n = count;
 	if (spec->where)
 		scenario_where_push(c, saved, sizeof(saved), "%s", spec->where);
-	for (size_t i = 0; i < count && r == 0; i++) {
+	for (size_t i = 0; i < count; i++) {
+		int ri;
+
 		/* an item's own keys must not leak into the next item's messages */
 		c->key = key;
 		c->index = i;
-		r = spec->item(c, items[i], (char *)*arr + i * spec->size);
+		ri = spec->item(c, items[i], (char *)*arr + i * spec->size);
+		if (ri && !r)
+			r = ri;
+		if (ri && !scenario_keep_going(c, ri))
+			break;
 	}
 	if (spec->where)
 		scenario_where_pop(c, saved);

@@ -13,6 +13,8 @@ libcairo2-dev libpango1.0-dev librsvg2-dev fonts-dejavu-core poppler-utils
 nftables iproute2 procps util-linux sqlite3 curl ca-certificates python3 systemd
 valgrind cppcheck
 openssh-client openssh-server
+python3-jsonschema python3-yaml prometheus scdoc groff-base man-db bash-completion zsh fish jq
+debhelper dpkg-dev lintian fakeroot
 "
 
 missing=""

@@ -79,5 +79,28 @@ grep -q 'unknown signal' "$tmp/json" || bad "json: error text"
 "$fd" validate --help >/dev/null || bad "validate --help"
 "$fd" plan --help >/dev/null || bad "plan --help"
 
+# every error of a file, sorted by position, exactly as tests/data/multi says
+cd "$root/tests/data/multi" || exit 1
+"$fd" validate many-errors.yaml >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] || bad "many-errors: want exit 2"
+cmp -s "$tmp/err" many-errors.expected || bad "many-errors: stderr $(cat "$tmp/err")"
+"$fd" validate --json many-errors.yaml >"$tmp/json"
+[ "$(grep -c '"many-errors.yaml:' "$tmp/json")" -eq $(($(wc -l <many-errors.expected) + 1)) ] ||
+	bad "many-errors --json: want error + every line of errors"
+
+# a file of faults alone: good for inject (validate --inject), run says what it lacks
+cat >"$tmp/faults.yaml" <<'EOT'
+name: by-hand
+faults:
+  - { id: f, kind: drop, duration: 5m, targets: { cidrs: [10.9.0.0/16] } }
+EOT
+"$fd" validate --inject "$tmp/faults.yaml" >"$tmp/out" 2>"$tmp/err" || bad "--inject: exit $? $(cat "$tmp/err")"
+grep -q ': ok$' "$tmp/out" || bad "--inject: no ok line"
+"$fd" validate "$tmp/faults.yaml" >"$tmp/out" 2>"$tmp/err"
+[ $? -eq 2 ] || bad "faults only for run: want exit 2"
+grep -q 'a drill (firedrill run) needs key "probes"' "$tmp/err" || bad "faults only: $(cat "$tmp/err")"
+"$fd" validate --bogus x.yaml 2>/dev/null
+[ $? -eq 2 ] || bad "unknown option: want exit 2"
+
 echo "$n bad scenarios, $(ls *.yaml | wc -l) library scenarios; $fails failure(s)"
 [ "$fails" -eq 0 ]

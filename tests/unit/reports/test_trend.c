@@ -380,6 +380,39 @@ static void test_objectives_from_drill_row(void **state)
 	report_trend_free(t);
 }
 
+/* Prometheus text: one sample per family and series, base units, escaped labels. */
+static void test_metrics(void **state)
+{
+	struct fixture *f = *state;
+	struct report_trend *t;
+	char *doc;
+
+	for (int d = 0; d < 3; d++)
+		snprintf(f->drills[d].environment, sizeof(f->drills[d].environment),
+			 "st\"ag\\e\nx\x1b");
+	t = build(f, 3);
+	doc = render(t, REPORT_METRICS);
+	/* the label value: quote, backslash and newline escaped, the ESC byte made visible */
+	assert_non_null(strstr(doc, "firedrill_rto_objective_seconds{scenario=\"region-outage\","
+				    "environment=\"st\\\"ag\\\\e\\nx\\\\x1B\"} 300\n"));
+	/* the last drill's median is "not recovered": no RTO sample, recovered 0 */
+	assert_null(strstr(doc, "firedrill_last_rto_seconds{"));
+	assert_non_null(strstr(doc, "firedrill_last_recovered{scenario=\"region-outage\""));
+	assert_non_null(strstr(doc, "\"} 0\n# HELP firedrill_last_rto_error_bound_seconds"));
+	assert_non_null(strstr(doc, "firedrill_rpo_objective_seconds{scenario=\"region-outage\","));
+	assert_non_null(strstr(doc, "firedrill_drills{scenario=\"region-outage\","));
+	assert_non_null(strstr(doc, "\"} 3\n# HELP firedrill_pass_rate"));
+	assert_non_null(strstr(doc, "firedrill_scenarios 1\n"));
+	assert_non_null(strstr(doc, "# TYPE firedrill_plan_stale gauge\n"));
+	/* bounded labels: no drill ids, operators or times */
+	assert_null(strstr(doc, "drill_id"));
+	assert_null(strstr(doc, "operator"));
+	assert_no_raw_hostile(doc);
+	assert_null(strstr(doc, "\x1b"));
+	free(doc);
+	report_trend_free(t);
+}
+
 static void test_formats_and_times(void **state)
 {
 	enum report_format f;
@@ -427,6 +460,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_csv_formula, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_junit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_objectives_from_drill_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test(test_formats_and_times),
 		cmocka_unit_test(test_empty),
 	};
