@@ -187,6 +187,8 @@ record:
 	}
 	if (!it->objectives_met && it->outcome == OUTCOME_RECOVERED && !*it->detail)
 		drill_textf(it->detail, sizeof(it->detail), "%s", why);
+	if (it->outcome == OUTCOME_ABORTED)
+		drill_notify_text(d, NOTIFY_ABORTED, it->detail);
 	if (!it->objectives_met)
 		drill_notify(d, NOTIFY_OBJECTIVES_MISSED, it);
 	fd_error_clear(&e2);
@@ -473,7 +475,7 @@ static int run_iterations(struct drill *d, struct fd_error *err)
 		if (drill_stop_requested(d)) {
 			res->outcome = OUTCOME_ABORTED;
 			res->objectives_met = false;
-			drill_textf(res->detail, sizeof(res->detail), "interrupted by a signal");
+			drill_textf(res->detail, sizeof(res->detail), "%s", drill_stop_text(d));
 			break;
 		}
 	}

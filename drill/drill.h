@@ -262,6 +262,13 @@ int drill_hold_reap(pid_t pid);
  */
 int drill_lap_send(const char *db_path, const char *who, const char *note, char *reply,
 		   size_t reply_len, struct fd_error *err);
+/*
+ * The same, saying what: "done" (or NULL), "failed" or "skipped" (the
+ * manual step waiting; note is the reason), or "note" (a note on the
+ * timeline, whatever step is waiting). -EAGAIN when the drill refused it.
+ */
+int drill_lap_send_as(const char *db_path, const char *who, const char *what, const char *note,
+		      char *reply, size_t reply_len, struct fd_error *err);
 
 /*
  * The per-scope lock drill_run() takes (RUNDIR/scope-NAME.lock, flock), for
