@@ -111,7 +111,9 @@ static void end_iteration(struct drill *d)
 		scorer_free(d->sc);
 		d->sc = NULL;
 	}
-	step_runner_free(d->steps);
+	/* the war room shows the last runbook until the next one starts */
+	step_runner_free(d->last_steps);
+	d->last_steps = d->steps;
 	d->steps = NULL;
 	d->has_t0 = false;
 	d->evidence_failed[0] = '\0';
@@ -136,6 +138,8 @@ static int run_iteration(struct drill *d, unsigned number, struct drill_iteratio
 	int rc, rc2;
 
 	memset(it, 0, sizeof(*it));
+	d->cur_it = it;
+	d->watch_end = 0;
 	d->number = number;
 	d->iteration_id = 0;
 	d->fatal_rc = 0;
@@ -198,6 +202,9 @@ record:
 		rc = rc2;
 	if (keep_result(d, it) < 0 && rc == 0)
 		rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	drill_snapshot_publish(d, true); /* with the runbook's last state */
+	d->last_it = *it;
+	d->cur_it = &d->last_it;
 	end_iteration(d); /* after keep_result: it copies the runbook's laps */
 	return rc;
 }
@@ -333,7 +340,7 @@ static int setup(struct drill *d, struct fd_error *err)
 	d->seen = calloc(s->n_probes + 1, sizeof(*d->seen));
 	d->ok = calloc(s->n_probes + 1, sizeof(*d->ok));
 	d->evidence_before = calloc(s->n_probes + 1, sizeof(*d->evidence_before));
-	if (!d->tracks || !d->seen || !d->ok || !d->evidence_before)
+	if (!d->tracks || !d->seen || !d->ok || !d->evidence_before || drill_snapshot_init(d) < 0)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	rc = store_open(d->o->db_path, &d->st, err);
 	if (rc < 0)
@@ -429,6 +436,7 @@ static void teardown(struct drill *d)
 		fd_error_clear(&e);
 		drill_revert_faults(d, &e); /* best effort: the guardian covers a failure */
 	}
+	drill_snapshot_free(d);
 	drill_tell_flush(d);
 	notifier_free(d->notify);
 	injector_free(d->inj);
@@ -442,6 +450,7 @@ static void teardown(struct drill *d)
 	 * narrowed away (the demo resets and stops its lab next). */
 	drill_scope_unlock(d->lock_fd, d->s->netns);
 	store_close(d->st);
+	step_runner_free(d->last_steps);
 	free(d->tracks);
 	free(d->seen);
 	free(d->ok);

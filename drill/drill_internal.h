@@ -116,6 +116,23 @@ const char *drill_act_name(enum drill_act_kind k); /* "done", "failed", ... */
 /* 0 and *k for a name drill_act_name gives, else -EINVAL. */
 int drill_act_parse(const char *name, enum drill_act_kind *k);
 
+/* ---- the war room's server (drill_warroom.c) ------------------------------ */
+
+struct sockaddr_in;
+
+/* "ADDR:PORT" (IPv4) into sa; NULL or "" = 127.0.0.1, any port. */
+int warroom_parse_addr(const char *spec, struct sockaddr_in *sa, bool *loopback,
+		       struct fd_error *err);
+/* A drill takes presses between its slices while attached. Detaching
+ * answers what is still waiting ("the drill ended"). w may be NULL. */
+void warroom_attach(struct drill_warroom *w, bool on);
+/* The newest state of the drill, a JSON text (ownership passes); every
+ * open stream sends it. w may be NULL (json is freed). */
+void warroom_publish(struct drill_warroom *w, char *json);
+/* The oldest press waiting, and its ticket for warroom_answer(). */
+bool warroom_next_act(struct drill_warroom *w, struct drill_act *a, uint64_t *ticket);
+void warroom_answer(struct drill_warroom *w, uint64_t ticket, bool ok, const char *reply);
+
 /* ---- run directory, scope lock, lap socket (drill_ipc.c) ---------------- */
 
 /* Creates (0700) and returns the run directory. */
@@ -374,8 +391,20 @@ struct drill {
 	unsigned manual_told_iter;
 	long manual_told_step;
 	bool detected_told;
+	/* the war room (drill_snapshot.c): recent events and samples, what the
+	 * iteration measured so far, when the criterion began to hold */
 	struct drill_warroom *warroom; /* o->war_room, NULL without */
 	int64_t last_publish;
+	bool wr_dirty;
+	struct wr_event *wr_events;   /* ring of WR_EVENTS */
+	size_t wr_n, wr_head;
+	struct wr_sample *wr_samples; /* per probe, a ring of WR_SAMPLES */
+	size_t *wr_sample_head, *wr_sample_n;
+	int64_t crit_since;
+	int64_t watch_end;            /* when the watch ended; 0 while it runs */
+	const struct drill_iteration *cur_it; /* the iteration in progress, or last_it */
+	struct step_runner *last_steps;       /* the last iteration's runbook, ended */
+	struct drill_iteration last_it;
 };
 
 static inline bool drill_stop_requested(const struct drill *d)
@@ -416,6 +445,22 @@ void drill_notify_text(struct drill *d, enum notify_event e, const char *detail)
 void drill_notify_drain(struct drill *d);
 /* Tells the queued event lines that are final (all: every one). */
 void drill_tell_release(struct drill *d, bool all);
+
+/* ---- drill_snapshot.c: the war room's view ---------------------------------- */
+
+#define WR_EVENTS 200
+#define WR_SAMPLES 120
+
+int drill_snapshot_init(struct drill *d); /* no-op without a war room */
+void drill_snapshot_free(struct drill *d); /* publishes the final state, detaches */
+void drill_snapshot_event(struct drill *d, int64_t real_ns, const char *kind, const char *subject,
+			  const char *detail);
+void drill_snapshot_sample(struct drill *d, size_t probe, int64_t sent_ns, bool ok,
+			   int64_t latency_ns);
+/* Publishes the state now (force) or when due. */
+void drill_snapshot_publish(struct drill *d, bool force);
+/* Applies the war room's presses, then publishes when due. */
+void drill_warroom_serve(struct drill *d);
 
 /* ---- drill_slice.c --------------------------------------------------------- */
 

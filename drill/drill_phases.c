@@ -191,6 +191,7 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 	int rc = 0;
 
 	drill_set_phase(d, DRILL_PHASE_WATCH);
+	d->watch_end = 0;
 	d->watch = scorer_watch_new(&s->recovery, s, d->t0);
 	d->steps = step_runner_new(s->steps, s->n_steps, s->recovery.timeout_ns);
 	d->detected_told = false;
@@ -235,6 +236,7 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 		}
 	}
 	scorer_resolution_stop(d->sc);
+	d->watch_end = fd_mono_ns(); /* the war room's stopwatch stops here */
 	scorer_watch_done(d->watch, fd_mono_ns(), &rr);
 	fill_recovery(it, &rr);
 	if (!rr.has_detect)

@@ -299,6 +299,7 @@ int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err)
 		drill_flows_poll(d, now);
 	advance_steps(d, now);
 	serve_laps(d);
+	drill_warroom_serve(d);
 	status_notify(d, now);
 	drill_notify_drain(d);
 	drill_tell_release(d, false);

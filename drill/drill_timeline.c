@@ -164,6 +164,7 @@ void drill_event_in(struct drill *d, int64_t iteration_id, int64_t mono, const c
 		if (rc < 0)
 			fatal(d, rc, &e);
 	}
+	drill_snapshot_event(d, real, kind, subject, detail);
 	drill_textf(line, sizeof(line), "%s%s%s%s%s", kind, subject && *subject ? " " : "",
 		 subject ? subject : "", detail && *detail ? ": " : "", detail ? detail : "");
 	tell_queue(d, mono, real, line);
@@ -224,6 +225,7 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 	out->latency_ns = smp->latency_ns;
 	drill_textf(out->detail, sizeof(out->detail), "%s", smp->detail);
 
+	drill_snapshot_sample(d, smp->probe, smp->sent_mono_ns, smp->ok, smp->latency_ns);
 	change = drill_track_sample(&d->tracks[smp->probe], smp->ok, smp->sent_mono_ns);
 	if (d->tracks[smp->probe].last_sent_ns == smp->sent_mono_ns)
 		d->tracks[smp->probe].last_latency_ns = smp->latency_ns;
