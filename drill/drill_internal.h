@@ -459,8 +459,6 @@ void drill_snapshot_sample(struct drill *d, size_t probe, int64_t sent_ns, bool 
 			   int64_t latency_ns);
 /* Publishes the state now (force) or when due. */
 void drill_snapshot_publish(struct drill *d, bool force);
-/* Applies the war room's presses, then publishes when due. */
-void drill_warroom_serve(struct drill *d);
 
 /* ---- drill_slice.c --------------------------------------------------------- */
 

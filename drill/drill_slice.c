@@ -221,6 +221,24 @@ static void serve_laps(struct drill *d)
 	}
 }
 
+/* The war room's presses, then its snapshot when due. */
+static void serve_warroom(struct drill *d)
+{
+	struct drill_act a;
+	uint64_t ticket;
+	char reply[512];
+	bool ok;
+
+	if (!d->warroom)
+		return;
+	while (warroom_next_act(d->warroom, &a, &ticket)) {
+		drill_act_apply(d, &a, &ok, reply, sizeof(reply));
+		warroom_answer(d->warroom, ticket, ok, reply);
+		d->wr_dirty = true;
+	}
+	drill_snapshot_publish(d, false);
+}
+
 static void advance_steps(struct drill *d, int64_t now)
 {
 	const struct scenario_step *cur;
@@ -299,7 +317,7 @@ int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err)
 		drill_flows_poll(d, now);
 	advance_steps(d, now);
 	serve_laps(d);
-	drill_warroom_serve(d);
+	serve_warroom(d);
 	status_notify(d, now);
 	drill_notify_drain(d);
 	drill_tell_release(d, false);

@@ -4,8 +4,8 @@
  * steps, faults, canary, recent events) into one JSON text and publishes it
  * (drill_warroom.c), at most every SNAPSHOT_EVERY_NS unless something
  * happened. The war room's threads only ever see that text. Presses come
- * back through drill_warroom_serve(), which applies them like `firedrill
- * lap` requests (drill_act_apply).
+ * back through the slice loop (drill_slice.c), which applies them like
+ * `firedrill lap` requests.
  *
  * Times in the snapshot are milliseconds (the JSON edge); "ago"/"since"
  * values are relative to the snapshot's own now, so a browser only adds
@@ -298,21 +298,4 @@ void drill_snapshot_publish(struct drill *d, bool force)
 	d->last_publish = now;
 	d->wr_dirty = false;
 	warroom_publish(d->warroom, build(d, now));
-}
-
-void drill_warroom_serve(struct drill *d)
-{
-	struct drill_act a;
-	uint64_t ticket;
-	char reply[512];
-	bool ok;
-
-	if (!d->warroom)
-		return;
-	while (warroom_next_act(d->warroom, &a, &ticket)) {
-		drill_act_apply(d, &a, &ok, reply, sizeof(reply));
-		warroom_answer(d->warroom, ticket, ok, reply);
-		d->wr_dirty = true;
-	}
-	drill_snapshot_publish(d, false);
 }
