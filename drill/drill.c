@@ -112,9 +112,11 @@ static void end_iteration(struct drill *d)
 		d->sc = NULL;
 	}
 	/* the war room shows the last runbook until the next one starts */
-	step_runner_free(d->last_steps);
-	d->last_steps = d->steps;
-	d->steps = NULL;
+	if (d->steps) {
+		step_runner_free(d->last_steps);
+		d->last_steps = d->steps;
+		d->steps = NULL;
+	}
 	d->has_t0 = false;
 	d->evidence_failed[0] = '\0';
 	free(d->flow_seen);

@@ -204,15 +204,29 @@ static json_t *faults_json(const struct drill *d, int64_t now)
 	return a;
 }
 
-/* Newest first; blackholed flows gathered from the same events. */
+static int newer_first(const void *a, const void *b)
+{
+	const struct wr_event *x = *(const struct wr_event *const *)a;
+	const struct wr_event *y = *(const struct wr_event *const *)b;
+
+	return x->real_ns < y->real_ns ? 1 : x->real_ns > y->real_ns ? -1 : 0;
+}
+
+/* Newest first, by when each happened (a probe transition is dated by its
+ * sample's send, before it was recorded); blackholed flows gathered from
+ * the same events. */
 static void timeline_json(const struct drill *d, json_t **events, json_t **flows)
 {
+	const struct wr_event *order[WR_EVENTS];
 	char when[64];
 
 	*events = json_array();
 	*flows = json_array();
+	for (size_t k = 0; k < d->wr_n; k++)
+		order[k] = &d->wr_events[(d->wr_head + WR_EVENTS - 1 - k) % WR_EVENTS];
+	qsort(order, d->wr_n, sizeof(order[0]), newer_first); /* stable enough: ties are rare */
 	for (size_t k = 0; k < d->wr_n; k++) {
-		const struct wr_event *e = &d->wr_events[(d->wr_head + WR_EVENTS - 1 - k) % WR_EVENTS];
+		const struct wr_event *e = order[k];
 
 		json_array_append_new(*events, json_pack("{s:s, s:i, s:s, s:s, s:s}", "time",
 			fd_time_format_utc(e->real_ns, when, sizeof(when)), "iteration", (int)e->iteration,

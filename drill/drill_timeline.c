@@ -186,6 +186,7 @@ void drill_set_phase(struct drill *d, enum drill_phase p)
 	d->phase = p;
 	d->phase_start = fd_mono_ns();
 	drill_event_at(d, d->phase_start, "phase", drill_phase_name(p), NULL);
+	drill_snapshot_publish(d, true); /* every phase reaches the war room, however short */
 }
 
 void drill_flush_samples(struct drill *d)

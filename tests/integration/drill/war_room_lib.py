@@ -223,7 +223,10 @@ class Drill:
         return r.status, data, hdrs
 
     def state(self):
-        status, data, _ = self.request("GET", "/state")
+        try:
+            status, data, _ = self.request("GET", "/state")
+        except OSError:
+            return None  # the drill ended and closed the war room
         return json.loads(data) if status == 200 else None
 
     def act(self, kind, **kw):
