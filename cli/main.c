@@ -31,7 +31,7 @@ const struct cli_command cli_commands[] = {
 	{ "keygen", cmd_keygen, "-o PREFIX", "make an Ed25519 key pair for signing evidence" },
 	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
 	{ "lab", cmd_lab, "up|reset|down|status [--json]", "the built-in two-region practice system" },
-	{ "demo", cmd_demo, "[--keep-lab] [--scenario FILE]", "drill the built-in lab three times and show the improvement" },
+	{ "demo", cmd_demo, "[--keep-lab] [--scenario FILE] [--war-room [ADDR:PORT]]", "drill the built-in lab three times and show the improvement" },
 	{ NULL, NULL, NULL, NULL },
 };
 
