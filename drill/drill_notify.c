@@ -19,8 +19,9 @@
  * errors) contains it: an outcome is "HTTP 200" or curl's generic text for
  * its error code, never curl's detailed message, which may quote the host.
  *
- * Requests are sent one at a time by a worker thread, so a slow or dead
- * webhook never delays the drill's probing. The worker is made before the
+ * Each webhook has its own worker thread sending its requests one at a time
+ * in order, so a slow or dead webhook never delays the drill's probing, nor
+ * another webhook's messages. The workers are made before the
  * drill enters the scenario's network namespace and stays in the one the
  * drill was started from (the operator's network reaches the webhook; a
  * scope namespace usually does not). Outcomes come back as reports the
@@ -55,6 +56,13 @@ struct hook {
 	unsigned events;
 	int64_t status_every_ns;
 	int64_t next_status_ns; /* CLOCK_MONOTONIC */
+	pthread_t worker;       /* when started: sends this hook's jobs in order */
+	bool started;
+};
+
+struct worker_arg {
+	struct notifier *n;
+	size_t hook;
 };
 
 struct job {
@@ -79,14 +87,14 @@ struct notifier {
 	int64_t retry_for_ns;   /* no retry starts later than this after the first attempt */
 	char host[128];
 
-	pthread_t worker;
-	bool started;
+	bool started;       /* at least one worker runs */
+	struct worker_arg *args;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct job *jobs, **jobs_tail;
 	size_t n_jobs;
-	bool busy;          /* the worker is sending a job */
-	bool closing;       /* no more jobs: the worker exits when the queue is empty */
+	size_t n_busy;      /* workers sending a job */
+	bool closing;       /* no more jobs: the workers exit when the queue is empty */
 	volatile int abort; /* read by curl's progress callback: give up now */
 	struct report_node *reports, **reports_tail;
 };
@@ -251,29 +259,41 @@ static bool deliver(struct notifier *n, CURL *c, const struct job *j, char *why,
 	return r == POST_OK;
 }
 
+/* The oldest job of hook h, unlinked (under n->mu); NULL when none. */
+static struct job *take_job(struct notifier *n, size_t h)
+{
+	struct job **pp = &n->jobs, *j;
+
+	while (*pp && (*pp)->hook != h)
+		pp = &(*pp)->next;
+	j = *pp;
+	if (!j)
+		return NULL;
+	*pp = j->next;
+	if (!*pp)
+		n->jobs_tail = pp;
+	n->n_jobs--;
+	return j;
+}
+
 static void *worker(void *arg)
 {
-	struct notifier *n = arg;
+	struct worker_arg *wa = arg;
+	struct notifier *n = wa->n;
+	struct job *j;
+	char why[160];
 	CURL *c;
+	bool ok;
 
 	fd_priv_drop_all(); /* webhooks need no capability (per thread) */
 	c = curl_easy_init();
-	struct job *j;
-	char why[160];
-	bool ok;
-
 	pthread_mutex_lock(&n->mu);
 	for (;;) {
-		while (!n->jobs && !n->closing)
+		while (!(j = take_job(n, wa->hook)) && !n->closing)
 			pthread_cond_wait(&n->cv, &n->mu);
-		j = n->jobs;
 		if (!j)
 			break;
-		n->jobs = j->next;
-		if (!n->jobs)
-			n->jobs_tail = &n->jobs;
-		n->n_jobs--;
-		n->busy = true;
+		n->n_busy++;
 		pthread_mutex_unlock(&n->mu);
 		if (!c)
 			ok = false, drill_textf(why, sizeof(why), "out of memory");
@@ -285,7 +305,7 @@ static void *worker(void *arg)
 		push_report(n, notify_event_name(j->event), j->iteration_id, ok, "%s %s via $%s%s: %s",
 			    ok ? "notified" : "notify", notify_event_name(j->event),
 			    n->hooks[j->hook].var, ok ? "" : " failed", why);
-		n->busy = false;
+		n->n_busy--;
 		pthread_cond_broadcast(&n->cv);
 		free(j->body);
 		free(j->slack);
@@ -296,22 +316,34 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static int start_worker(struct notifier *n, struct fd_error *err)
+/* One worker per webhook that has a URL. */
+static int start_workers(struct notifier *n, struct fd_error *err)
 {
 	sigset_t all, old;
-	int rc;
+	int rc = 0;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return fd_error_set(err, FD_ERR_ENV, -EIO, "notify: curl_global_init failed");
-	/* Signals are for the drill's thread (its stop flag), not the worker. */
+	n->args = calloc(n->n_hooks, sizeof(*n->args));
+	if (!n->args)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	/* Signals are for the drill's thread (its stop flag), not the workers. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&n->worker, NULL, worker, n);
+	for (size_t i = 0; i < n->n_hooks && rc == 0; i++) {
+		if (!n->hooks[i].url)
+			continue;
+		n->args[i] = (struct worker_arg){ .n = n, .hook = i };
+		rc = pthread_create(&n->hooks[i].worker, NULL, worker, &n->args[i]);
+		if (rc == 0)
+			n->hooks[i].started = n->started = true;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
+	if (rc != 0) {
+		notifier_finish(n, 0);
 		return fd_error_set(err, FD_ERR_ENV, -rc, "notify: cannot start its thread: %s",
 				    strerror(rc));
-	n->started = true;
+	}
 	return 0;
 }
 
@@ -380,7 +412,7 @@ int notifier_new(const struct scenario *s, int64_t timeout_ns, struct notifier *
 		}
 	}
 	if (any)
-		rc = start_worker(n, err);
+		rc = start_workers(n, err);
 	if (rc < 0) {
 		notifier_free(n);
 		return rc;
@@ -588,12 +620,17 @@ void notifier_finish(struct notifier *n, int64_t grace_ns)
 	/* The condition variable waits on CLOCK_REALTIME (its default). */
 	ts.tv_sec = until / FD_NS_PER_S;
 	ts.tv_nsec = until % FD_NS_PER_S;
-	while ((n->jobs || n->busy) &&
+	while ((n->jobs || n->n_busy) &&
 	       pthread_cond_timedwait(&n->cv, &n->mu, &ts) != ETIMEDOUT)
 		;
 	n->abort = 1; /* what is still pending is reported as not sent */
+	pthread_cond_broadcast(&n->cv); /* ends a retry's wait */
 	pthread_mutex_unlock(&n->mu);
-	pthread_join(n->worker, NULL);
+	for (size_t i = 0; i < n->n_hooks; i++)
+		if (n->hooks[i].started) {
+			pthread_join(n->hooks[i].worker, NULL);
+			n->hooks[i].started = false;
+		}
 	n->started = false;
 }
 
@@ -616,6 +653,7 @@ void notifier_free(struct notifier *n)
 		free(n->hooks[i].secret);
 	}
 	free(n->hooks);
+	free(n->args);
 	pthread_mutex_destroy(&n->mu);
 	pthread_cond_destroy(&n->cv);
 	free(n);
