@@ -12,6 +12,7 @@ libcmocka-dev libfyaml-dev libsodium-dev libmicrohttpd-dev libjansson-dev libcap
 libcairo2-dev libpango1.0-dev librsvg2-dev fonts-dejavu-core poppler-utils
 nftables iproute2 procps util-linux sqlite3 curl ca-certificates python3 systemd
 valgrind cppcheck
+chromium chromium-driver python3-selenium
 "
 
 missing=""
