@@ -36,6 +36,7 @@
 #include <sys/socket.h>
 
 #include "drill_internal.h"
+#include "fd_priv.h"
 #include "fd_time.h"
 #include "war_room_page.h"
 
@@ -444,6 +445,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 	(void)version;
 	if (!up) {
+		/* this connection's own thread: it needs no capability (per thread) */
+		fd_priv_drop_all();
 		*state = up = calloc(1, sizeof(*up));
 		return up ? MHD_YES : MHD_NO;
 	}
