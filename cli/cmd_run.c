@@ -115,6 +115,8 @@ static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_fl
 		return cli_usage_error("run", "which scenario? (firedrill run FILE)");
 	if (f->sign && f->dry_run)
 		return cli_usage_error("run", "--sign seals a recorded drill; a dry run records nothing");
+	if (f->war_room && f->dry_run)
+		return cli_usage_error("run", "--war-room watches a drill; a dry run injects nothing to watch");
 	if (f->war_room_public && !f->war_room)
 		return cli_usage_error("run", "--war-room-public goes with --war-room ADDR:PORT");
 	/* before the drill, not after it: a drill cannot be run again to sign it */

@@ -606,7 +606,8 @@ int drill_warroom_open(const char *addr, bool allow_public, struct drill_warroom
 				0, NULL, NULL, on_request, w, MHD_OPTION_SOCK_ADDR, &sa,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)WR_CONNECTIONS,
 				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WR_PER_IP,
-				MHD_OPTION_CONNECTION_TIMEOUT, 0u,
+				/* idle connections go; a stream pings every 15 s */
+				MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 				MHD_OPTION_NOTIFY_COMPLETED, on_done, NULL, MHD_OPTION_END);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	info = w->d ? MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT) : NULL;
