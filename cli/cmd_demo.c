@@ -208,7 +208,7 @@ done:
 
 /* One drill against the lab with tuning i. Returns drill_run's code. */
 static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
-		      struct demo_row *row, struct fd_error *err)
+		      struct drill_warroom *wr, struct demo_row *row, struct fd_error *err)
 {
 	struct lab_config cfg;
 	struct drill_opts o;
@@ -241,6 +241,7 @@ static int demo_drill(struct cli_ctx *ctx, const struct scenario *s, size_t i,
 	o.steady_window_ns = 15 * FD_NS_PER_S;
 	o.progress = on_progress;
 	o.progress_user = ctx;
+	o.war_room = wr; /* one page for the three drills */
 	rc = drill_run(s, &o, &row->res, err);
 	row->ran = true;
 	return rc;
@@ -252,7 +253,9 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 	struct scenario *s = NULL;
 	struct fd_error err, derr;
 	const char *file = NULL;
-	bool keep = false, all_met = true;
+	bool keep = false, all_met = true, war_room = false, war_room_public = false;
+	const char *war_room_addr = NULL;
+	struct drill_warroom *wr = NULL;
 	int rc = 0, code = EXIT_OK;
 	int64_t started = fd_mono_ns();
 	char el[32];
@@ -261,12 +264,21 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 		if (strcmp(argv[i], "--help") == 0) {
 			cli_print_usage(cli_find_command("demo"), stdout);
 			printf("  --keep-lab       leave the lab running afterwards (firedrill lab down)\n"
-			       "  --scenario FILE  drill FILE instead of the built-in %s\n", DEMO_SCENARIO);
+			       "  --scenario FILE  drill FILE instead of the built-in %s\n"
+			       "  --war-room [ADDR:PORT]  a live page of the drills (docs/war-room.md);\n"
+			       "                   open the link it prints; --war-room-public for an\n"
+			       "                   address that is not loopback\n", DEMO_SCENARIO);
 			return EXIT_OK;
 		} else if (strcmp(argv[i], "--keep-lab") == 0) {
 			keep = true;
 		} else if (strcmp(argv[i], "--scenario") == 0 && i + 1 < argc) {
 			file = argv[++i];
+		} else if (strcmp(argv[i], "--war-room") == 0) {
+			war_room = true;
+			if (i + 1 < argc && argv[i + 1][0] != '-' && strchr(argv[i + 1], ':'))
+				war_room_addr = argv[++i];
+		} else if (strcmp(argv[i], "--war-room-public") == 0) {
+			war_room_public = true;
 		} else {
 			return cli_usage_error("demo", "unknown argument \"%s\"", argv[i]);
 		}
@@ -280,12 +292,23 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 			     "the demo builds network namespaces: run it as root (sudo firedrill demo)");
 		return cli_report_error(&err);
 	}
+	if (war_room) {
+		char url[256];
+
+		if (drill_warroom_open(war_room_addr, war_room_public, &wr, &err) < 0) {
+			scenario_free(s);
+			return cli_report_error(&err);
+		}
+		/* stdout: the demo's story; the link is part of it */
+		printf("war room: %s\n  open it in a browser to watch the drills live (the link carries "
+		       "its access token)\n\n", drill_warroom_url(wr, url, sizeof(url)));
+	}
 	demo_stop = cli_catch_stop_signals();
 	if (ctx->verbosity >= 0)
 		printf("firedrill demo: %s, %zu drills against the built-in lab, recorded in %s\n\n", s->name,
 		       N_TUNINGS, ctx->db_path);
 	for (size_t i = 0; i < N_TUNINGS && !*demo_stop; i++) {
-		rc = demo_drill(ctx, s, i, &rows[i], &err);
+		rc = demo_drill(ctx, s, i, wr, &rows[i], &err);
 		if (rc < 0)
 			break;
 		all_met = all_met && rows[i].res.objectives_met;
@@ -316,6 +339,7 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
 		code = EXIT_MISSED;
 	else if (code == EXIT_OK && !all_met)
 		code = EXIT_MISSED;
+	drill_warroom_close(wr);
 	for (size_t i = 0; i < N_TUNINGS; i++)
 		drill_result_free(&rows[i].res);
 	scenario_free(s);

@@ -30,6 +30,9 @@ struct run_flags {
 	const char *sign; /* secret key: seal the drill when it ends */
 	const char *roles[32]; /* --role ROLE=NAME */
 	size_t n_roles;
+	bool war_room;            /* --war-room [ADDR:PORT] */
+	const char *war_room_addr;
+	bool war_room_public;     /* --war-room-public: a non-loopback address */
 };
 
 struct live {
@@ -88,6 +91,14 @@ static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_fl
 				return cli_usage_error("run", "--role: at most %zu participants",
 						       sizeof(f->roles) / sizeof(f->roles[0]));
 			f->roles[f->n_roles++] = argv[i];
+		} else if (strcmp(a, "--war-room") == 0) {
+			f->war_room = true;
+			/* the address is optional: ADDR:PORT, never a scenario file */
+			if (i + 1 < argc && argv[i + 1][0] != '-' && strchr(argv[i + 1], ':') &&
+			    !strstr(argv[i + 1], ".y"))
+				f->war_room_addr = argv[++i];
+		} else if (strcmp(a, "--war-room-public") == 0) {
+			f->war_room_public = true;
 		} else if (strcmp(a, "--dry-run") == 0) {
 			f->dry_run = true;
 		} else if (strcmp(a, "--json") == 0) {
@@ -104,6 +115,10 @@ static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_fl
 		return cli_usage_error("run", "which scenario? (firedrill run FILE)");
 	if (f->sign && f->dry_run)
 		return cli_usage_error("run", "--sign seals a recorded drill; a dry run records nothing");
+	if (f->war_room && f->dry_run)
+		return cli_usage_error("run", "--war-room watches a drill; a dry run injects nothing to watch");
+	if (f->war_room_public && !f->war_room)
+		return cli_usage_error("run", "--war-room-public goes with --war-room ADDR:PORT");
 	/* before the drill, not after it: a drill cannot be run again to sign it */
 	if (f->sign && access(f->sign, R_OK) != 0)
 		return cli_usage_error("run", "--sign %s: %s (make one with firedrill keygen -o PREFIX)",
@@ -162,7 +177,7 @@ static void on_progress(void *user, const struct drill_progress *p)
 	}
 	if (p->step && p->step_manual && p->step != lv->hinted) {
 		end_line(lv);
-		fprintf(lv->out, "      manual step \"%s\": press Enter here or run `firedrill lap` when done\n",
+		fprintf(lv->out, "      manual step \"%s\": press Enter here or run `firedrill lap` when done (lap --failed or --skipped REASON otherwise)\n",
 			p->step);
 		lv->hinted = p->step;
 	}
@@ -381,6 +396,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	struct drill_result res = { 0 };
 	struct fd_error err;
 	struct live lv = { .out = stderr };
+	struct drill_warroom *wr = NULL;
 	int rc, code;
 
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
@@ -391,6 +407,9 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		       "  Manual runbook steps: press Enter here, or run `firedrill lap` elsewhere.\n"
 		       "  --role ROLE=NAME (repeatable) records who takes part, e.g. --role\n"
 		       "  incident-commander=alice; the scenario's team: lists the roles it expects.\n"
+		       "  --war-room [ADDR:PORT] serves a live page of the drill (docs/war-room.md)\n"
+		       "  on 127.0.0.1 and a port chosen now, printed with its access token; an\n"
+		       "  address that is not loopback also needs --war-room-public.\n"
 		       "  --sign KEY seals the drill when it ends: DB.drill-ID.seal, signed with\n"
 		       "  KEY (firedrill keygen); check it with `firedrill verify --seal FILE [REPORT]`.\n");
 		return EXIT_OK;
@@ -404,7 +423,20 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	if (f.dry_run && !ctx->json)
 		cli_plan_print(s, stdout);
 
+	if (f.war_room && !f.dry_run) {
+		char url[256];
+
+		fd_error_clear(&err);
+		if (drill_warroom_open(f.war_room_addr, f.war_room_public, &wr, &err) < 0) {
+			scenario_free(s);
+			return cli_report_error(&err);
+		}
+		fprintf(stderr, "war room: %s\n  (open it in a browser; whoever holds this link can act "
+			"in the drill, abort included)\n", drill_warroom_url(wr, url, sizeof(url)));
+		fflush(stderr);
+	}
 	drill_opts_init(&o);
+	o.war_room = wr;
 	o.db_path = ctx->db_path;
 	o.environment = f.env;
 	o.operator_name = f.operator_name; /* NULL: the invoking user (fd_operator_name) */
@@ -450,6 +482,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		if (sealed != EXIT_OK)
 			code = sealed;
 	}
+	drill_warroom_close(wr); /* after the table: the page shows the end meanwhile */
 	drill_result_free(&res);
 	scenario_free(s);
 	return code;

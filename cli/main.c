@@ -15,11 +15,12 @@ const struct cli_command cli_commands[] = {
 	{ "init", cmd_init, "[--template region-drop|s3|kill|link|exec] [-o FILE]", "write a commented starter scenario that validates" },
 	{ "validate", cmd_validate, "[--inject] FILE...", "check scenario files; print every error with file:line:col" },
 	{ "plan", cmd_plan, "FILE", "print exactly what a drill would inject, probe and measure; touch nothing" },
-	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--role ROLE=NAME]... [--dry-run] [--sign KEY]", "run a drill and record every iteration" },
+	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--role ROLE=NAME]... [--dry-run] [--sign KEY] [--war-room [ADDR:PORT]]", "run a drill and record every iteration" },
 	{ "inject", cmd_inject, "FILE [--detach]", "apply a scenario's faults and hold them (manual game days)" },
 	{ "revert", cmd_revert, "", "undo every fault the journal says is still applied" },
 	{ "status", cmd_status, "", "list faults applied now, with time left before expiry" },
-	{ "lap", cmd_lap, "[NOTE]", "mark the current manual runbook step done" },
+	{ "lap", cmd_lap, "[NOTE] | --failed REASON | --skipped REASON | --note TEXT",
+	  "mark the current manual runbook step done, failed or skipped; or note something" },
 	{ "finding", cmd_finding, "DRILL --severity critical|high|medium|low [--root-cause TEXT] TEXT", "record a finding of a drill (evidence)" },
 	{ "action", cmd_action, "DRILL --owner NAME --due DATE [--finding ID] TEXT | close ID [--retest DRILL]", "record a remediation action, or close one" },
 	{ "actions", cmd_actions, "[--open] [--owner NAME] [--scenario NAME] [--env NAME]", "list remediation actions across drills; flag those past due" },
@@ -32,7 +33,7 @@ const struct cli_command cli_commands[] = {
 	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
 	{ "lab", cmd_lab, "up|reset|down|status [--json]", "the built-in two-region practice system" },
 	{ "agent", cmd_agent, "[--version]", "a fleet drill's agent on this host, driven over ssh (docs/fleet.md)" },
-	{ "demo", cmd_demo, "[--keep-lab] [--scenario FILE]", "drill the built-in lab three times and show the improvement" },
+	{ "demo", cmd_demo, "[--keep-lab] [--scenario FILE] [--war-room [ADDR:PORT]]", "drill the built-in lab three times and show the improvement" },
 	{ NULL, NULL, NULL, NULL },
 };
 

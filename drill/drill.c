@@ -111,8 +111,12 @@ static void end_iteration(struct drill *d)
 		scorer_free(d->sc);
 		d->sc = NULL;
 	}
-	step_runner_free(d->steps);
-	d->steps = NULL;
+	/* the war room shows the last runbook until the next one starts */
+	if (d->steps) {
+		step_runner_free(d->last_steps);
+		d->last_steps = d->steps;
+		d->steps = NULL;
+	}
 	d->has_t0 = false;
 	d->evidence_failed[0] = '\0';
 	free(d->flow_seen);
@@ -136,6 +140,8 @@ static int run_iteration(struct drill *d, unsigned number, struct drill_iteratio
 	int rc, rc2;
 
 	memset(it, 0, sizeof(*it));
+	d->cur_it = it;
+	d->watch_end = 0;
 	d->number = number;
 	d->iteration_id = 0;
 	d->fatal_rc = 0;
@@ -187,6 +193,8 @@ record:
 	}
 	if (!it->objectives_met && it->outcome == OUTCOME_RECOVERED && !*it->detail)
 		drill_textf(it->detail, sizeof(it->detail), "%s", why);
+	if (it->outcome == OUTCOME_ABORTED)
+		drill_notify_text(d, NOTIFY_ABORTED, it->detail);
 	if (!it->objectives_met)
 		drill_notify(d, NOTIFY_OBJECTIVES_MISSED, it);
 	fd_error_clear(&e2);
@@ -196,6 +204,9 @@ record:
 		rc = rc2;
 	if (keep_result(d, it) < 0 && rc == 0)
 		rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	drill_snapshot_publish(d, true); /* with the runbook's last state */
+	d->last_it = *it;
+	d->cur_it = &d->last_it;
 	end_iteration(d); /* after keep_result: it copies the runbook's laps */
 	return rc;
 }
@@ -332,7 +343,7 @@ static int setup(struct drill *d, struct fd_error *err)
 	d->seen = calloc(s->n_probes + 1, sizeof(*d->seen));
 	d->ok = calloc(s->n_probes + 1, sizeof(*d->ok));
 	d->evidence_before = calloc(s->n_probes + 1, sizeof(*d->evidence_before));
-	if (!d->tracks || !d->seen || !d->ok || !d->evidence_before)
+	if (!d->tracks || !d->seen || !d->ok || !d->evidence_before || drill_snapshot_init(d) < 0)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	rc = store_open(d->o->db_path, &d->st, err);
 	if (rc < 0)
@@ -435,6 +446,7 @@ static void teardown(struct drill *d)
 		fd_error_clear(&e);
 		drill_revert_faults(d, &e); /* best effort: the guardian covers a failure */
 	}
+	drill_snapshot_free(d);
 	drill_tell_flush(d);
 	notifier_free(d->notify);
 	drill_fleet_close(d); /* bye: every agent ends, reverting what it still holds */
@@ -449,6 +461,7 @@ static void teardown(struct drill *d)
 	 * narrowed away (the demo resets and stops its lab next). */
 	drill_scope_unlock(d->lock_fd, d->s->netns);
 	store_close(d->st);
+	step_runner_free(d->last_steps);
 	free(d->tracks);
 	free(d->seen);
 	free(d->ok);
@@ -482,7 +495,7 @@ static int run_iterations(struct drill *d, struct fd_error *err)
 		if (drill_stop_requested(d)) {
 			res->outcome = OUTCOME_ABORTED;
 			res->objectives_met = false;
-			drill_textf(res->detail, sizeof(res->detail), "interrupted by a signal");
+			drill_textf(res->detail, sizeof(res->detail), "%s", drill_stop_text(d));
 			break;
 		}
 	}

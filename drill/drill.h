@@ -82,6 +82,23 @@ struct drill_progress {
 
 typedef void (*drill_progress_fn)(void *user, const struct drill_progress *p);
 
+/*
+ * The war room (docs/war-room.md): a live page of the drill, served from its
+ * own threads (libmicrohttpd, Server-Sent Events) on addr ("ADDR:PORT";
+ * NULL or "" = 127.0.0.1 on a port chosen now). A non-loopback address
+ * needs allow_public. Open it before drill_run() (in the namespace the
+ * browser reaches: the drill enters the scenario's later) and hand it over
+ * in drill_opts.war_room; one war room may serve several drills in turn
+ * (the demo). Every request needs its random token: drill_warroom_url()
+ * gives the link with it ("http://127.0.0.1:PORT/?token=HEX").
+ */
+struct drill_warroom;
+
+int drill_warroom_open(const char *addr, bool allow_public, struct drill_warroom **out,
+		       struct fd_error *err);
+char *drill_warroom_url(const struct drill_warroom *w, char *buf, size_t len);
+void drill_warroom_close(struct drill_warroom *w); /* NULL ok; ends the streams */
+
 struct drill_opts {
 	const char *db_path;        /* required */
 	const char *environment;    /* NULL = the scenario's */
@@ -106,6 +123,8 @@ struct drill_opts {
 	/* How long the steady-state probes get to be healthy; 0 = derived from
 	 * the probes' intervals and timeouts (1 s to 30 s). */
 	int64_t steady_window_ns;
+	/* The war room to publish to and take presses from; NULL = none. */
+	struct drill_warroom *war_room;
 };
 
 /* Fills defaults: lap_tty_fd -1, everything else zero. */
@@ -283,6 +302,13 @@ int drill_agent(const struct drill_agent_opts *o, struct drill_agent_result *res
  */
 int drill_lap_send(const char *db_path, const char *who, const char *note, char *reply,
 		   size_t reply_len, struct fd_error *err);
+/*
+ * The same, saying what: "done" (or NULL), "failed" or "skipped" (the
+ * manual step waiting; note is the reason), or "note" (a note on the
+ * timeline, whatever step is waiting). -EAGAIN when the drill refused it.
+ */
+int drill_lap_send_as(const char *db_path, const char *who, const char *what, const char *note,
+		      char *reply, size_t reply_len, struct fd_error *err);
 
 /*
  * The per-scope lock drill_run() takes (RUNDIR/scope-NAME.lock, flock), for

@@ -85,6 +85,54 @@ bool drill_stop_if_tripped(const struct scenario *s, const struct probe_track *t
 /* True when every steady-state probe's latest sample is ok. */
 bool drill_steady_ok(const struct scenario *s, const struct probe_track *tracks);
 
+/* ---- what people do during a drill ---------------------------------------- */
+
+/*
+ * One thing someone did during the drill, from `firedrill lap` (done,
+ * failed, skipped, note) or the war room (all of them). The drill's thread
+ * applies it between slices (drill_act_apply, drill_slice.c) and records it
+ * under who's name and role in the drill.
+ */
+enum drill_act_kind {
+	DRILL_ACT_DONE,    /* the manual step waiting is done (text: a note) */
+	DRILL_ACT_FAILED,  /* ... failed (text: the reason, required) */
+	DRILL_ACT_SKIPPED, /* ... skipped (text: the reason, required) */
+	DRILL_ACT_NOTE,    /* a note on the timeline */
+	DRILL_ACT_LAP,     /* a split of the stopwatch on the timeline */
+	DRILL_ACT_FINDING, /* a finding on the drill's record book (severity) */
+	DRILL_ACT_ABORT,   /* revert now and record the drill aborted (text: why) */
+	DRILL_ACT_COUNT
+};
+
+struct drill_act {
+	enum drill_act_kind kind;
+	char who[128];     /* "" when not said */
+	char text[512];
+	char severity[16]; /* a finding's: critical, high, medium, low */
+	long step;         /* the step the presser saw (0-based), -1: whichever waits */
+};
+
+const char *drill_act_name(enum drill_act_kind k); /* "done", "failed", ... */
+/* 0 and *k for a name drill_act_name gives, else -EINVAL. */
+int drill_act_parse(const char *name, enum drill_act_kind *k);
+
+/* ---- the war room's server (drill_warroom.c) ------------------------------ */
+
+struct sockaddr_in;
+
+/* "ADDR:PORT" (IPv4) into sa; NULL or "" = 127.0.0.1, any port. */
+int warroom_parse_addr(const char *spec, struct sockaddr_in *sa, bool *loopback,
+		       struct fd_error *err);
+/* A drill takes presses between its slices while attached. Detaching
+ * answers what is still waiting ("the drill ended"). w may be NULL. */
+void warroom_attach(struct drill_warroom *w, bool on);
+/* The newest state of the drill, a JSON text (ownership passes); every
+ * open stream sends it. w may be NULL (json is freed). */
+void warroom_publish(struct drill_warroom *w, char *json);
+/* The oldest press waiting, and its ticket for warroom_answer(). */
+bool warroom_next_act(struct drill_warroom *w, struct drill_act *a, uint64_t *ticket);
+void warroom_answer(struct drill_warroom *w, uint64_t ticket, bool ok, const char *reply);
+
 /* ---- run directory, scope lock, lap socket (drill_ipc.c) ---------------- */
 
 /* Creates (0700) and returns the run directory. */
@@ -108,6 +156,9 @@ int lap_server_open(const char *db_path, struct lap_server **out, struct fd_erro
  */
 /* A lap request: its sender's name into who ("" when not said) and its note. */
 int lap_server_poll(struct lap_server *ls, char *who, size_t who_len, char *note, size_t note_len);
+/* The same, the whole request: done (`firedrill lap [NOTE]`), failed,
+ * skipped or note, who sent it and its text (act->step is -1). */
+int lap_server_next(struct lap_server *ls, struct drill_act *act);
 void lap_server_reply(struct lap_server *ls, bool done, const char *text);
 void lap_server_close(struct lap_server *ls); /* removes the socket file; NULL ok */
 
@@ -115,7 +166,23 @@ void lap_server_close(struct lap_server *ls); /* removes the socket file; NULL o
 
 struct step_runner;
 
-/* Steps run in order; a step without its own timeout gets default_timeout_ns. */
+/* Where a step is. A step ends DONE, FAILED or SKIPPED; NOT_RUN when a
+ * failed step before it stopped the runbook (or the runbook was cancelled
+ * before it began). */
+enum step_state {
+	STEP_PENDING,
+	STEP_RUNNING,  /* an automated step's command runs, or a manual step waits */
+	STEP_DONE,
+	STEP_FAILED,
+	STEP_SKIPPED,
+	STEP_NOT_RUN,
+};
+
+const char *step_state_name(enum step_state st); /* "pending", ..., "not-run" */
+
+/* Steps run in order; a step without its own timeout gets default_timeout_ns.
+ * A failed step stops the steps after it unless it says on-failure: continue
+ * (step_runner_set_stop_on_failure(sr, false): every step runs). */
 struct step_runner *step_runner_new(const struct scenario_step *steps, size_t n,
 				    int64_t default_timeout_ns);
 void step_runner_free(struct step_runner *sr); /* kills a running command */
@@ -130,10 +197,17 @@ int step_runner_start(struct step_runner *sr, int64_t now_mono_ns, struct fd_err
  */
 long step_runner_tick(struct step_runner *sr, int64_t now_mono_ns, struct store_lap *lap);
 
-/* Marks the current manual step done. Returns its index (lap in *lap), or
- * -EAGAIN when the current step is not a manual one. */
-long step_runner_mark(struct step_runner *sr, int64_t now_mono_ns, const char *note,
-		      struct store_lap *lap);
+void step_runner_set_stop_on_failure(struct step_runner *sr, bool stop);
+
+/* Ends the current manual step as how (STEP_DONE, STEP_FAILED or
+ * STEP_SKIPPED) with note as its detail. Returns its index (lap in *lap),
+ * -EAGAIN when the current step is not a manual one, -EINVAL for another how. */
+long step_runner_mark(struct step_runner *sr, int64_t now_mono_ns, enum step_state how,
+		      const char *note, struct store_lap *lap);
+/* Step i's state (STEP_PENDING for sr NULL or i out of range). */
+enum step_state step_runner_state(const struct step_runner *sr, size_t i);
+/* The index of the failed step that stopped the steps after it, or -1. */
+long step_runner_stopped_at(const struct step_runner *sr);
 
 /* The step in progress, or NULL (not started, or all done). */
 const struct scenario_step *step_runner_current(const struct step_runner *sr, size_t *index);
@@ -149,6 +223,11 @@ const struct store_lap *step_runner_laps(const struct step_runner *sr, size_t *n
 bool step_runner_started(const struct step_runner *sr, size_t i);
 
 /* ---- webhooks (drill_notify.c) ------------------------------------------ */
+
+/* A failed delivery worth retrying is retried after 0.5 s, 1 s, 2 s, ...,
+ * none starting later than 30 s after the first attempt. */
+#define NOTIFY_RETRY_FIRST_NS (500 * FD_NS_PER_MS)
+#define NOTIFY_RETRY_FOR_NS (30 * FD_NS_PER_S)
 
 /* What a webhook says about one event; fields not known yet stay unset. */
 struct notify_msg {
@@ -197,6 +276,13 @@ int notifier_new(const struct scenario *s, int64_t timeout_ns, struct notifier *
 /* Queues one POST per webhook that wants m->event; never blocks on the
  * network. n may be NULL. */
 void notifier_send(struct notifier *n, const struct notify_msg *m, int64_t iteration_id);
+/* True when a hook's status message is due (status-every since the last). */
+bool notifier_status_due(const struct notifier *n, int64_t now_mono_ns);
+/* Queues m (a NOTIFY_STATUS message) for each hook whose status is due. */
+void notifier_send_status(struct notifier *n, const struct notify_msg *m, int64_t now_mono_ns);
+/* Retries: the first after first_delay_ns, doubling, none starting later
+ * than retry_for_ns after the first attempt (tests shorten them). */
+void notifier_set_retry(struct notifier *n, int64_t first_delay_ns, int64_t retry_for_ns);
 /* Pops the oldest report; false when none is waiting. n may be NULL. */
 bool notifier_next_report(struct notifier *n, struct notify_report *out);
 /* Waits up to grace_ns for the queue to empty, then abandons what is left
@@ -206,6 +292,8 @@ void notifier_free(struct notifier *n); /* NULL ok; forgets the URLs */
 
 /* The JSON body of a webhook. Caller has ownership (free()); NULL on ENOMEM. */
 char *notify_body(const struct notify_msg *m, const char *host);
+/* The same event as Slack-compatible incoming webhooks take it ({text, blocks}). */
+char *notify_body_slack(const struct notify_msg *m, const char *host);
 
 /* ---- objectives (drill_objectives.c) ------------------------------------ */
 
@@ -299,11 +387,40 @@ struct drill {
 	struct told_line *told;
 	size_t n_told, cap_told;
 	bool draining; /* inside drill_notify_drain (it records events itself) */
+
+	/* someone pressed abort (war room): stops like a signal, says who and why */
+	bool abort_requested;
+	char abort_why[700];
+	/* the manual step whose webhook went out (iteration, step), and whether
+	 * this iteration's detection did */
+	unsigned manual_told_iter;
+	long manual_told_step;
+	bool detected_told;
+	/* the war room (drill_snapshot.c): recent events and samples, what the
+	 * iteration measured so far, when the criterion began to hold */
+	struct drill_warroom *warroom; /* o->war_room, NULL without */
+	int64_t last_publish;
+	bool wr_dirty;
+	struct wr_event *wr_events;   /* ring of WR_EVENTS */
+	size_t wr_n, wr_head;
+	struct wr_sample *wr_samples; /* per probe, a ring of WR_SAMPLES */
+	size_t *wr_sample_head, *wr_sample_n;
+	int64_t crit_since;
+	int64_t watch_end;            /* when the watch ended; 0 while it runs */
+	const struct drill_iteration *cur_it; /* the iteration in progress, or last_it */
+	struct step_runner *last_steps;       /* the last iteration's runbook, ended */
+	struct drill_iteration last_it;
 };
 
 static inline bool drill_stop_requested(const struct drill *d)
 {
-	return d->o->stop && *d->o->stop;
+	return (d->o->stop && *d->o->stop) || d->abort_requested;
+}
+
+/* Why the drill is stopping: who aborted it and why, or a signal. */
+static inline const char *drill_stop_text(const struct drill *d)
+{
+	return d->abort_requested ? d->abort_why : "interrupted by a signal";
 }
 
 /* ---- drill_timeline.c ------------------------------------------------------ */
@@ -327,14 +444,35 @@ void drill_on_sample(void *user, const struct scorer_sample *smp);
 void drill_record_lap(struct drill *d, const struct store_lap *lap);
 /* Queues the webhooks for one event; it is NULL for drill-level events. */
 void drill_notify(struct drill *d, enum notify_event e, const struct drill_iteration *it);
+/* The same for an event of the iteration in progress that detail says all of
+ * (detected, manual-step, step-failed, aborted, reverted, revert-failed). */
+void drill_notify_text(struct drill *d, enum notify_event e, const char *detail);
 void drill_notify_drain(struct drill *d);
 /* Tells the queued event lines that are final (all: every one). */
 void drill_tell_release(struct drill *d, bool all);
+
+/* ---- drill_snapshot.c: the war room's view ---------------------------------- */
+
+#define WR_EVENTS 200
+#define WR_SAMPLES 120
+
+int drill_snapshot_init(struct drill *d); /* no-op without a war room */
+void drill_snapshot_free(struct drill *d); /* publishes the final state, detaches */
+void drill_snapshot_event(struct drill *d, int64_t real_ns, const char *kind, const char *subject,
+			  const char *detail);
+void drill_snapshot_sample(struct drill *d, size_t probe, int64_t sent_ns, bool ok,
+			   int64_t latency_ns);
+/* Publishes the state now (force) or when due. */
+void drill_snapshot_publish(struct drill *d, bool force);
 
 /* ---- drill_slice.c --------------------------------------------------------- */
 
 /* One slice of probing (up to until) plus the housekeeping between slices. */
 int drill_poll_slice(struct drill *d, int64_t until, struct fd_error *err);
+/* Applies what someone did (drill_act); *ok and reply say how it went. */
+void drill_act_apply(struct drill *d, const struct drill_act *a, bool *ok, char *reply, size_t len);
+/* "by alice (incident-commander)": who, under their role in the drill. */
+char *drill_who_text(const struct drill *d, const char *who, char *buf, size_t len);
 
 /* ---- drill_flows.c --------------------------------------------------------- */
 

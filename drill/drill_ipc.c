@@ -282,10 +282,34 @@ fail:
 	return rc;
 }
 
-int lap_server_poll(struct lap_server *ls, char *who, size_t who_len, char *note, size_t note_len)
+static const char *const act_names[DRILL_ACT_COUNT] = {
+	"done", "failed", "skipped", "note", "lap", "finding", "abort",
+};
+
+const char *drill_act_name(enum drill_act_kind k)
+{
+	return (unsigned)k < DRILL_ACT_COUNT ? act_names[k] : "?";
+}
+
+int drill_act_parse(const char *name, enum drill_act_kind *k)
+{
+	for (size_t i = 0; i < DRILL_ACT_COUNT; i++)
+		if (strcmp(name, act_names[i]) == 0) {
+			*k = (enum drill_act_kind)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/*
+ * A request is "[by WHO\n][!KIND\n]TEXT": who sent it, what it says
+ * (done when no "!KIND" line: `firedrill lap NOTE` as it always was) and
+ * its text.
+ */
+int lap_server_next(struct lap_server *ls, struct drill_act *act)
 {
 	struct pollfd pfd;
-	char msg[LAP_MSG_MAX], *body;
+	char msg[LAP_MSG_MAX], *body, *nl;
 	ssize_t n;
 	int fd;
 
@@ -303,18 +327,37 @@ int lap_server_poll(struct lap_server *ls, char *who, size_t who_len, char *note
 			continue;
 		}
 		msg[n] = '\0';
+		memset(act, 0, sizeof(*act));
+		act->kind = DRILL_ACT_DONE;
+		act->step = -1;
 		body = msg;
-		if (who_len)
-			*who = '\0';
-		if (strncmp(msg, "by ", 3) == 0 && strchr(msg, '\n')) {
-			body = strchr(msg, '\n') + 1;
-			snprintf(who, who_len, "%.*s", (int)(body - msg - 4), msg + 3);
+		if (strncmp(body, "by ", 3) == 0 && (nl = strchr(body, '\n'))) {
+			snprintf(act->who, sizeof(act->who), "%.*s", (int)(nl - body - 3), body + 3);
+			body = nl + 1;
+		}
+		if (body[0] == '!' && (nl = strchr(body, '\n'))) {
+			*nl = '\0';
+			if (drill_act_parse(body + 1, &act->kind) < 0 || act->kind > DRILL_ACT_NOTE)
+				act->kind = DRILL_ACT_COUNT; /* refused by the drill */
+			body = nl + 1;
 		}
 		body[strcspn(body, "\n")] = '\0';
-		snprintf(note, note_len, "%s", body);
+		snprintf(act->text, sizeof(act->text), "%s", body);
 		ls->conn_fd = fd;
 		return 1;
 	}
+}
+
+int lap_server_poll(struct lap_server *ls, char *who, size_t who_len, char *note, size_t note_len)
+{
+	struct drill_act act;
+	int rc = lap_server_next(ls, &act);
+
+	if (rc == 1) {
+		snprintf(who, who_len, "%s", act.who);
+		snprintf(note, note_len, "%s", act.text);
+	}
+	return rc;
 }
 
 void lap_server_reply(struct lap_server *ls, bool done, const char *text)
@@ -351,6 +394,12 @@ void lap_server_close(struct lap_server *ls)
 int drill_lap_send(const char *db_path, const char *who, const char *note, char *reply,
 		   size_t reply_len, struct fd_error *err)
 {
+	return drill_lap_send_as(db_path, who, NULL, note, reply, reply_len, err);
+}
+
+int drill_lap_send_as(const char *db_path, const char *who, const char *what, const char *note,
+		      char *reply, size_t reply_len, struct fd_error *err)
+{
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)], msg[LAP_MSG_MAX];
 	struct sockaddr_un sa;
 	struct pollfd pfd;
@@ -376,11 +425,14 @@ int drill_lap_send(const char *db_path, const char *who, const char *note, char 
 				  strerror(errno));
 		goto out;
 	}
-	/* "by WHO\nNOTE": the drill records the lap under who's role */
-	if (who && *who && !strchr(who, '\n'))
-		snprintf(msg, sizeof(msg), "by %s\n%s", who, note ? note : "");
-	else
-		snprintf(msg, sizeof(msg), "%s", note ? note : "");
+	/* "by WHO\n!WHAT\nNOTE": the drill records it under who's role */
+	if (what && strcmp(what, "done") == 0)
+		what = NULL;
+	snprintf(msg, sizeof(msg), "%s%s%s%s%s%s", who && *who && !strchr(who, '\n') ? "by " : "",
+		 who && *who && !strchr(who, '\n') ? who : "",
+		 who && *who && !strchr(who, '\n') ? "\n" : "", what ? "!" : "", what ? what : "",
+		 what ? "\n" : "");
+	snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "%s", note ? note : "");
 	/* A zero-length message reads as EOF on the other side, so an empty
 	 * note travels as a newline (the drill strips it). */
 	if (send(fd, *msg ? msg : "\n", *msg ? strlen(msg) : 1, MSG_NOSIGNAL) < 0) {

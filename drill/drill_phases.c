@@ -49,7 +49,10 @@ static int steady_state(struct drill *d, char *why, size_t len, struct fd_error 
 	drill_set_phase(d, DRILL_PHASE_STEADY_STATE);
 	while (!drill_steady_ok(d->s, d->tracks)) {
 		if (drill_stop_requested(d)) {
-			drill_textf(why, len, "interrupted before injection");
+			if (d->abort_requested)
+				drill_textf(why, len, "%s (before injection)", d->abort_why);
+			else
+				drill_textf(why, len, "interrupted before injection");
 			return 0;
 		}
 		if (fd_mono_ns() >= until && d->number > 1) {
@@ -212,8 +215,10 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 	int rc = 0;
 
 	drill_set_phase(d, DRILL_PHASE_WATCH);
+	d->watch_end = 0;
 	d->watch = scorer_watch_new(&s->recovery, s, d->t0);
 	d->steps = step_runner_new(s->steps, s->n_steps, s->recovery.timeout_ns);
+	d->detected_told = false;
 	if (!d->watch || !d->steps) {
 		scorer_watch_free(d->watch); /* the steps go with the iteration */
 		d->watch = NULL;
@@ -235,7 +240,7 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 		}
 		if (drill_stop_requested(d)) {
 			it->outcome = OUTCOME_ABORTED;
-			drill_textf(it->detail, sizeof(it->detail), "interrupted by a signal");
+			drill_textf(it->detail, sizeof(it->detail), "%s", drill_stop_text(d));
 			break;
 		}
 		if (drill_stop_if_tripped(s, d->tracks, now, &which)) {
@@ -255,6 +260,7 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 		}
 	}
 	scorer_resolution_stop(d->sc);
+	d->watch_end = fd_mono_ns(); /* the war room's stopwatch stops here */
 	scorer_watch_done(d->watch, fd_mono_ns(), &rr);
 	fill_recovery(it, &rr);
 	if (!rr.has_detect)
@@ -430,12 +436,24 @@ int drill_revert_faults(struct drill *d, struct fd_error *err)
 	fd_priv_lower();
 	drill_flows_record(d);
 	if (rc < 0) {
+		char text[FD_ERROR_MSG_MAX + 64];
+
 		drill_event(d, "note", "revert failed", err->msg);
+		drill_textf(text, sizeof(text), "revert failed: %s (the guardian keeps watch; check "
+			    "`firedrill status`)", err->msg);
+		drill_notify_text(d, NOTIFY_REVERT_FAILED, text);
 		return rc;
 	}
 	d->applied = false;
 	for (size_t i = 0; i < injector_fault_count(d->inj); i++)
 		drill_event(d, "fault-reverted", injector_fault_id(d->inj, i), NULL);
+	{
+		char text[96];
+
+		drill_textf(text, sizeof(text), "%zu fault%s reverted", injector_fault_count(d->inj),
+			    injector_fault_count(d->inj) == 1 ? "" : "s");
+		drill_notify_text(d, NOTIFY_REVERTED, text);
+	}
 	return 0;
 }
 
@@ -466,6 +484,7 @@ static int failback_steps(struct drill *d, bool *failed, struct fd_error *err)
 	sr = step_runner_new(s->failback_steps, s->n_failback_steps, s->failback.timeout_ns);
 	if (!sr)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	step_runner_set_stop_on_failure(sr, false); /* the watch decides, not a step */
 	rc = step_runner_start(sr, fd_mono_ns(), err);
 	while (rc == 0 && !step_runner_finished(sr)) {
 		if (drill_stop_requested(d)) {
@@ -473,7 +492,7 @@ static int failback_steps(struct drill *d, bool *failed, struct fd_error *err)
 			const struct store_lap *laps;
 
 			step_runner_current(sr, &first);
-			step_runner_cancel(sr, fd_mono_ns(), "interrupted by a signal");
+			step_runner_cancel(sr, fd_mono_ns(), drill_stop_text(d));
 			laps = step_runner_laps(sr, &n);
 			for (size_t i = first; i < n; i++)
 				if (step_runner_started(sr, i))

@@ -3,8 +3,15 @@
  * An automated step is `/bin/sh -c RUN` in its own process group (so a
  * timeout kills the whole pipeline, and a Ctrl-C meant for firedrill does
  * not hit it first); its lap is exit 0 within the timeout. A manual step
- * waits for the operator (step_runner_mark). Laps are on CLOCK_MONOTONIC.
- * Nothing here blocks: the drill calls step_runner_tick() every slice.
+ * waits for someone to say how it went (step_runner_mark: done, failed or
+ * skipped, with a reason). Laps are on CLOCK_MONOTONIC. Nothing here
+ * blocks: the drill calls step_runner_tick() every slice.
+ *
+ * A failed step (automated, or manual marked failed; a timeout is a
+ * failure) stops the steps after it unless it says `on-failure: continue`:
+ * a "confirm the primary is down" gate must hold back "promote". The steps
+ * it held back end as not run, never started (no lap in the store). A
+ * skipped step does not stop the runbook: someone chose to skip it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +41,9 @@ struct step_runner {
 	char tail[OUTPUT_TAIL + 1]; /* last bytes of its output, for the lap detail */
 	struct store_lap *laps;
 	bool *began;
+	enum step_state *state;
+	bool stop_on_failure; /* default true; the failback runs every step */
+	long stopped_at;      /* the failed step that stopped the runbook, -1 */
 	char spawn_error[256];
 };
 
@@ -46,12 +56,16 @@ struct step_runner *step_runner_new(const struct scenario_step *steps, size_t n,
 		return NULL;
 	sr->laps = calloc(n ? n : 1, sizeof(*sr->laps));
 	sr->began = calloc(n ? n : 1, sizeof(*sr->began));
-	if (!sr->laps || !sr->began) {
+	sr->state = calloc(n ? n : 1, sizeof(*sr->state));
+	if (!sr->laps || !sr->began || !sr->state) {
 		free(sr->laps);
 		free(sr->began);
+		free(sr->state);
 		free(sr);
 		return NULL;
 	}
+	sr->stop_on_failure = true;
+	sr->stopped_at = -1;
 	sr->steps = steps;
 	sr->n = n;
 	sr->default_timeout_ns = default_timeout_ns;
@@ -85,6 +99,7 @@ void step_runner_free(struct step_runner *sr)
 	kill_running(sr);
 	free(sr->laps);
 	free(sr->began);
+	free(sr->state);
 	free(sr);
 }
 
@@ -161,15 +176,29 @@ static void trim(char *s)
 			*p = ' ';
 }
 
-static void end_lap(struct step_runner *sr, int64_t now, bool ok, const char *detail)
+/* Ends step sr->cur as st (DONE, FAILED or SKIPPED); a failure may stop
+ * the steps after it. */
+static void end_lap(struct step_runner *sr, int64_t now, enum step_state st, const char *detail)
 {
 	struct store_lap *l = &sr->laps[sr->cur];
+	size_t ended = sr->cur;
 
 	l->ended_mono_ns = now;
 	l->duration_ms = (double)(now - l->started_mono_ns) / (double)FD_NS_PER_MS;
-	l->ok = ok;
+	l->ok = st == STEP_DONE;
+	sr->state[ended] = st;
 	drill_textf(l->detail, sizeof(l->detail), "%s", detail);
 	sr->cur++;
+	if (st != STEP_FAILED || !sr->stop_on_failure || sr->steps[ended].on_failure_continue ||
+	    sr->cur >= sr->n)
+		return;
+	sr->stopped_at = (long)ended;
+	for (size_t i = sr->cur; i < sr->n; i++) {
+		sr->state[i] = STEP_NOT_RUN;
+		drill_textf(sr->laps[i].detail, sizeof(sr->laps[i].detail),
+			    "not run: step %zu \"%s\" failed", ended + 1, sr->steps[ended].name);
+	}
+	sr->cur = sr->n;
 }
 
 /* Starts step sr->cur (if any) at now. An automated step that cannot even
@@ -183,6 +212,7 @@ static void begin_step(struct step_runner *sr, int64_t now)
 		return;
 	st = &sr->steps[sr->cur];
 	sr->began[sr->cur] = true;
+	sr->state[sr->cur] = STEP_RUNNING;
 	sr->laps[sr->cur].started_mono_ns = now;
 	sr->spawn_error[0] = '\0';
 	if (st->manual || !st->run)
@@ -229,14 +259,15 @@ static bool check_command(struct step_runner *sr, int64_t now)
 		else
 			drill_textf(detail, sizeof(detail), "killed by signal %d%s%s", WTERMSIG(status),
 				 *sr->tail ? ": " : "", sr->tail);
-		end_lap(sr, now, WIFEXITED(status) && WEXITSTATUS(status) == 0, detail);
+		end_lap(sr, now, WIFEXITED(status) && WEXITSTATUS(status) == 0 ? STEP_DONE : STEP_FAILED,
+			detail);
 		return true;
 	}
 	if (step_timeout(sr) > 0 && now - sr->laps[sr->cur].started_mono_ns >= step_timeout(sr)) {
 		kill_running(sr);
 		drill_textf(detail, sizeof(detail), "timed out after %s",
 			 fd_duration_format(step_timeout(sr), dur, sizeof(dur)));
-		end_lap(sr, now, false, detail);
+		end_lap(sr, now, STEP_FAILED, detail);
 		return true;
 	}
 	return false;
@@ -254,12 +285,13 @@ long step_runner_tick(struct step_runner *sr, int64_t now_mono_ns, struct store_
 		if (!check_command(sr, now_mono_ns))
 			return -1;
 	} else if (!sr->steps[sr->cur].manual) {
-		end_lap(sr, now_mono_ns, false, sr->spawn_error[0] ? sr->spawn_error : "nothing to run");
+		end_lap(sr, now_mono_ns, STEP_FAILED,
+			sr->spawn_error[0] ? sr->spawn_error : "nothing to run");
 	} else if (step_timeout(sr) > 0 &&
 		   now_mono_ns - sr->laps[sr->cur].started_mono_ns >= step_timeout(sr)) {
 		drill_textf(detail, sizeof(detail), "not marked done within %s",
 			 fd_duration_format(step_timeout(sr), dur, sizeof(dur)));
-		end_lap(sr, now_mono_ns, false, detail);
+		end_lap(sr, now_mono_ns, STEP_FAILED, detail);
 	} else {
 		return -1;
 	}
@@ -268,14 +300,19 @@ long step_runner_tick(struct step_runner *sr, int64_t now_mono_ns, struct store_
 	return (long)ended;
 }
 
-long step_runner_mark(struct step_runner *sr, int64_t now_mono_ns, const char *note,
-		      struct store_lap *lap)
+long step_runner_mark(struct step_runner *sr, int64_t now_mono_ns, enum step_state how,
+		      const char *note, struct store_lap *lap)
 {
+	static const char *const said[] = { [STEP_DONE] = "marked done",
+					    [STEP_FAILED] = "marked failed",
+					    [STEP_SKIPPED] = "skipped" };
 	size_t ended = sr->cur;
 
 	if (!sr->started || sr->cur >= sr->n || !sr->steps[sr->cur].manual)
 		return -EAGAIN;
-	end_lap(sr, now_mono_ns, true, note && *note ? note : "marked done");
+	if (how != STEP_DONE && how != STEP_FAILED && how != STEP_SKIPPED)
+		return -EINVAL;
+	end_lap(sr, now_mono_ns, how, note && *note ? note : said[how]);
 	*lap = sr->laps[ended];
 	begin_step(sr, now_mono_ns);
 	return (long)ended;
@@ -305,6 +342,7 @@ void step_runner_cancel(struct step_runner *sr, int64_t now_mono_ns, const char 
 			l->ended_mono_ns = now_mono_ns;
 			l->duration_ms = (double)(now_mono_ns - l->started_mono_ns) / (double)FD_NS_PER_MS;
 		}
+		sr->state[i] = sr->began[i] ? STEP_FAILED : STEP_NOT_RUN;
 		l->ok = false;
 		drill_textf(l->detail, sizeof(l->detail), "%s", why);
 	}
@@ -321,4 +359,27 @@ const struct store_lap *step_runner_laps(const struct step_runner *sr, size_t *n
 bool step_runner_started(const struct step_runner *sr, size_t i)
 {
 	return i < sr->n && sr->began[i];
+}
+
+enum step_state step_runner_state(const struct step_runner *sr, size_t i)
+{
+	return sr && i < sr->n ? sr->state[i] : STEP_PENDING;
+}
+
+const char *step_state_name(enum step_state st)
+{
+	static const char *const names[] = { "pending", "running", "done", "failed", "skipped",
+					     "not-run" };
+
+	return (size_t)st < sizeof(names) / sizeof(names[0]) ? names[st] : "?";
+}
+
+long step_runner_stopped_at(const struct step_runner *sr)
+{
+	return sr ? sr->stopped_at : -1;
+}
+
+void step_runner_set_stop_on_failure(struct step_runner *sr, bool stop)
+{
+	sr->stop_on_failure = stop;
 }

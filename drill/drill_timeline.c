@@ -164,6 +164,7 @@ void drill_event_in(struct drill *d, int64_t iteration_id, int64_t mono, const c
 		if (rc < 0)
 			fatal(d, rc, &e);
 	}
+	drill_snapshot_event(d, real, kind, subject, detail);
 	drill_textf(line, sizeof(line), "%s%s%s%s%s", kind, subject && *subject ? " " : "",
 		 subject ? subject : "", detail && *detail ? ": " : "", detail ? detail : "");
 	tell_queue(d, mono, real, line);
@@ -185,6 +186,7 @@ void drill_set_phase(struct drill *d, enum drill_phase p)
 	d->phase = p;
 	d->phase_start = fd_mono_ns();
 	drill_event_at(d, d->phase_start, "phase", drill_phase_name(p), NULL);
+	drill_snapshot_publish(d, true); /* every phase reaches the war room, however short */
 }
 
 void drill_flush_samples(struct drill *d)
@@ -224,6 +226,7 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 	out->latency_ns = smp->latency_ns;
 	drill_textf(out->detail, sizeof(out->detail), "%s", smp->detail);
 
+	drill_snapshot_sample(d, smp->probe, smp->sent_mono_ns, smp->ok, smp->latency_ns);
 	change = drill_track_sample(&d->tracks[smp->probe], smp->ok, smp->sent_mono_ns);
 	if (d->tracks[smp->probe].last_sent_ns == smp->sent_mono_ns)
 		d->tracks[smp->probe].last_latency_ns = smp->latency_ns;
@@ -240,6 +243,15 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 				    fd_duration_format(smp->latency_ns, lat, sizeof(lat)));
 		drill_event_at(d, smp->sent_mono_ns, change > 0 ? "probe-up" : "probe-down", p->id,
 			       detail);
+		if (change < 0 && d->has_t0 && d->phase == DRILL_PHASE_WATCH && !d->detected_told &&
+		    smp->sent_mono_ns >= d->t0) {
+			char text[600], at[32];
+
+			d->detected_told = true;
+			drill_textf(text, sizeof(text), "probe %s down at T0+%s: %s", p->id,
+				    fd_duration_format(smp->sent_mono_ns - d->t0, at, sizeof(at)), detail);
+			drill_notify_text(d, NOTIFY_DETECTED, text);
+		}
 	}
 	/* Earlier samples too: the state each probe was in at T0 decides who can detect. */
 	if (d->watch)
@@ -256,6 +268,9 @@ void drill_record_lap(struct drill *d, const struct store_lap *lap)
 	struct store_lap l = *lap;
 	struct fd_error e;
 	char detail[700], dur[32];
+	enum step_state st = step_runner_state(d->steps, (size_t)lap->step);
+	const char *word = l.ok ? "done" : st == STEP_SKIPPED ? "skipped" : "failed";
+	const char *said = l.detail;
 	int rc;
 
 	l.iteration_id = d->iteration_id;
@@ -265,9 +280,11 @@ void drill_record_lap(struct drill *d, const struct store_lap *lap)
 		if (rc < 0)
 			fatal(d, rc, &e);
 	}
-	drill_textf(detail, sizeof(detail), "%s in %s%s%s", l.ok ? "done" : "failed",
+	if (st == STEP_SKIPPED && strncmp(said, "skipped: ", 9) == 0)
+		said += 9; /* the event's first word says it */
+	drill_textf(detail, sizeof(detail), "%s in %s%s%s", word,
 		 fd_duration_format(l.ended_mono_ns - l.started_mono_ns, dur, sizeof(dur)),
-		 *l.detail ? ": " : "", l.detail);
+		 *said ? ": " : "", said);
 	drill_event_at(d, l.ended_mono_ns ? l.ended_mono_ns : fd_mono_ns(), "lap", l.name, detail);
 }
 
@@ -307,6 +324,26 @@ void drill_notify(struct drill *d, enum notify_event e, const struct drill_itera
 		m.detail = d->res->detail;
 	}
 	notifier_send(d->notify, &m, it ? it->id : 0);
+}
+
+void drill_notify_text(struct drill *d, enum notify_event e, const char *detail)
+{
+	struct notify_msg m = { 0 };
+
+	if (!d->notify)
+		return;
+	m.event = e;
+	m.scenario = d->s->name;
+	m.environment = d->environment;
+	m.drill_id = d->drill_id;
+	m.iteration = d->number;
+	m.iterations = d->iterations;
+	m.objectives_met = -1;
+	m.detail = detail;
+	if (e == NOTIFY_STATUS)
+		notifier_send_status(d->notify, &m, fd_mono_ns());
+	else
+		notifier_send(d->notify, &m, d->iteration_id);
 }
 
 /* The webhooks' outcomes, into the timeline (only this thread writes the store). */

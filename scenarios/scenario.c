@@ -545,8 +545,10 @@ void scenario_free(struct scenario *s)
 	free_action(&s->rpo.query.action);
 	free(s->rpo.query.value_match);
 	free(s->failback.probes);
-	for (size_t i = 0; s->notify && i < s->n_notify; i++)
+	for (size_t i = 0; s->notify && i < s->n_notify; i++) {
 		free(s->notify[i].webhook_env);
+		free(s->notify[i].secret_env);
+	}
 	free(s->notify);
 	scenario_inventory_free(&s->inventory);
 	free(s);

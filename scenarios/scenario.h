@@ -261,6 +261,9 @@ struct scenario_step {
 	char *run;          /* NULL when manual */
 	bool manual;
 	int64_t timeout_ns; /* default: the recovery timeout */
+	/* on-failure: continue. Default (false): a failed step stops the
+	 * runbook steps after it (docs/drill.md, "Runbook steps"). */
+	bool on_failure_continue;
 };
 
 struct scenario_stop_if {
@@ -313,11 +316,41 @@ enum notify_event {
 	NOTIFY_RECOVERED = 1 << 2,
 	NOTIFY_OBJECTIVES_MISSED = 1 << 3,
 	NOTIFY_END = 1 << 4,
+	NOTIFY_DETECTED = 1 << 5,      /* the first failing sample after T0 */
+	NOTIFY_MANUAL_STEP = 1 << 6,   /* a manual step is waiting for someone */
+	NOTIFY_STEP_FAILED = 1 << 7,
+	NOTIFY_ABORTED = 1 << 8,
+	NOTIFY_REVERTED = 1 << 9,
+	NOTIFY_REVERT_FAILED = 1 << 10,
+	NOTIFY_STATUS = 1 << 11,       /* every status-every while the drill runs */
 };
+#define NOTIFY_ALL ((unsigned)(NOTIFY_STATUS << 1) - 1u)
+
+/* "start", "injected", ..., "status": the event of one bit; NULL for another
+ * value. Inline: drill's webhook sender names events without linking the loader. */
+static inline const char *scenario_notify_event_name(unsigned bit)
+{
+	static const char *const names[] = {
+		"start", "injected", "recovered", "objectives-missed", "end", "detected",
+		"manual-step", "step-failed", "aborted", "reverted", "revert-failed", "status",
+	};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bit == 1u << i)
+			return names[i];
+	return NULL;
+}
+
+enum notify_format { NOTIFY_FORMAT_JSON, NOTIFY_FORMAT_SLACK };
 
 struct scenario_notify {
 	char *webhook_env; /* name of the environment variable holding the URL */
 	unsigned events;   /* enum notify_event bits; default all */
+	/* secret-env: the variable holding the HMAC-SHA256 key the body is
+	 * signed with (X-Firedrill-Signature); NULL = unsigned */
+	char *secret_env;
+	enum notify_format format; /* format: json (default) or slack */
+	int64_t status_every_ns;   /* status-every, default 1h */
 };
 
 /* One day: `prove-every` is a whole number of them. */

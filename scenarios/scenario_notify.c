@@ -9,9 +9,57 @@
 
 #include "scenario_values.h"
 
-static const char *const notify_event_names[] = {
-	"start", "injected", "recovered", "objectives-missed", "end",
-};
+/* In enum notify_event's bit order, from scenario_notify_event_name(). */
+static const char *notify_event_names[12];
+
+static void name_events(void)
+{
+	for (size_t i = 0; i < N_ELEM(notify_event_names); i++)
+		notify_event_names[i] = scenario_notify_event_name(1u << i);
+}
+
+static const char *const notify_format_names[] = { "json", "slack" };
+
+static int n_secret_env(struct lctx *c, const struct ynode *v, void *obj)
+{
+	return scenario_read_checked(c, v, &((struct scenario_notify *)obj)->secret_env,
+				     scenario_value_is_env_name, "an environment variable name",
+				     "the NAME of an environment variable holding the signing secret");
+}
+
+static int n_literal_secret(struct lctx *c, const struct ynode *v, void *obj)
+{
+	(void)obj;
+	return scenario_fail(c, v,
+			     "%s: a signing secret must not be written in a scenario (it is stored in the database and in evidence reports); put it in an environment variable and name it with secret-env",
+			     c->key);
+}
+
+static int n_format(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_notify *n = obj;
+	long f;
+	int r = scenario_read_scalar(c, v, "json or slack");
+
+	if (r)
+		return r;
+	f = scenario_name_index(v->str, notify_format_names, N_ELEM(notify_format_names));
+	if (f < 0)
+		return scenario_fail_unknown(c, v, "format: unknown format", v->str,
+					     notify_format_names, N_ELEM(notify_format_names));
+	n->format = (enum notify_format)f;
+	return 0;
+}
+
+static int n_status_every(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario_notify *n = obj;
+	int r = scenario_read_duration(c, v, &n->status_every_ns, true);
+
+	if (r == 0 && n->status_every_ns < 1000000000)
+		r = scenario_fail(c, v, "status-every: at least 1s, got \"%s\"", v->str);
+	return r;
+}
 
 static int n_webhook_env(struct lctx *c, const struct ynode *v, void *obj)
 {
@@ -36,6 +84,7 @@ static int n_events(struct lctx *c, const struct ynode *v, void *obj)
 	size_t count;
 	int r = scenario_list_items(c, v, &spec, &items, &count, &one);
 
+	name_events();
 	for (size_t i = 0; i < count && r == 0; i++) {
 		long e;
 
@@ -55,12 +104,16 @@ static int n_events(struct lctx *c, const struct ynode *v, void *obj)
 static const struct field notify_fields[] = {
 	{ "webhook-env", n_webhook_env, ALL_KINDS, 0, false },
 	{ "events", n_events, 0, 0, false },
+	{ "secret-env", n_secret_env, 0, 0, false },
+	{ "format", n_format, 0, 0, false },
+	{ "status-every", n_status_every, 0, 0, false },
+	{ "secret", n_literal_secret, 0, 0, true },
 	{ "webhook", n_literal_url, 0, 0, true },
 	{ "webhook-url", n_literal_url, 0, 0, true },
 	{ "url", n_literal_url, 0, 0, true },
 };
 
-/* Without events: every event. */
+/* Without events: every event; without status-every: hourly. */
 static int read_notify(struct lctx *c, const struct ynode *v, void *obj)
 {
 	struct scenario_notify *n = obj;
@@ -68,8 +121,9 @@ static int read_notify(struct lctx *c, const struct ynode *v, void *obj)
 			      NULL);
 
 	if (r == 0 && !n->events)
-		n->events = NOTIFY_START | NOTIFY_INJECTED | NOTIFY_RECOVERED |
-			    NOTIFY_OBJECTIVES_MISSED | NOTIFY_END;
+		n->events = NOTIFY_ALL;
+	if (r == 0 && !n->status_every_ns)
+		n->status_every_ns = 3600 * INT64_C(1000000000); /* hourly, as DR plans ask */
 	return r;
 }
 

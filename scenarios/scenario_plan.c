@@ -235,14 +235,18 @@ static void print_rpo(FILE *out, const struct scenario_rpo *rpo, int *step)
 
 static void print_notify(FILE *out, const struct scenario *s)
 {
-	static const char *const names[] = { "start", "injected", "recovered", "objectives-missed", "end" };
+	char a[32];
 
 	for (size_t i = 0; i < s->n_notify; i++) {
 		fprintf(out, "  webhook from $%s on:", s->notify[i].webhook_env);
-		for (size_t e = 0; e < sizeof(names) / sizeof(names[0]); e++)
-			if (s->notify[i].events & (1u << e))
-				fprintf(out, " %s", names[e]);
-		fputc('\n', out);
+		for (unsigned e = 1; e <= NOTIFY_STATUS; e <<= 1)
+			if (s->notify[i].events & e)
+				fprintf(out, " %s", scenario_notify_event_name(e));
+		fprintf(out, "\n    body: %s, %s%s, status every %s\n",
+			s->notify[i].format == NOTIFY_FORMAT_SLACK ? "slack" : "json",
+			s->notify[i].secret_env ? "signed with the secret in $" : "unsigned",
+			s->notify[i].secret_env ? s->notify[i].secret_env : "",
+			dur(s->notify[i].status_every_ns, a, sizeof(a)));
 	}
 }
 
@@ -270,10 +274,12 @@ void scenario_plan_print_steps(const struct scenario_plan *p, FILE *out)
 	fprintf(out, "\n%d. recovery (RTO = start of the first stable window - T0)\n", step++);
 	print_criterion(out, s, &s->recovery);
 	for (size_t i = 0; i < s->n_steps; i++)
-		fprintf(out, "  step %zu: %s [%s%s%s], timeout %s\n", i + 1, s->steps[i].name,
+		fprintf(out, "  step %zu: %s [%s%s%s], timeout %s%s\n", i + 1, s->steps[i].name,
 			s->steps[i].manual ? "manual" : "run: ",
 			s->steps[i].manual ? "" : s->steps[i].run, "",
-			dur(s->steps[i].timeout_ns, a, sizeof(a)));
+			dur(s->steps[i].timeout_ns, a, sizeof(a)),
+			s->steps[i].on_failure_continue ? ", on failure: continue"
+			: ", on failure: stop (the steps after it are not run)");
 	print_rpo(out, &s->rpo, &step);
 	fprintf(out, "\n%d. revert every fault, in reverse order\n", step++);
 	if (s->has_failback) {

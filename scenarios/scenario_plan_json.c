@@ -226,17 +226,19 @@ static json_t *rpo_json(const struct scenario_rpo *r)
 
 static json_t *notify_json(const struct scenario *s)
 {
-	static const char *const names[] = { "start", "injected", "recovered", "objectives-missed", "end" };
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < s->n_notify; i++) {
 		json_t *ev = json_array();
 
-		for (size_t e = 0; e < sizeof(names) / sizeof(names[0]); e++)
-			if (s->notify[i].events & (1u << e))
-				json_array_append_new(ev, json_string(names[e]));
-		json_array_append_new(a, json_pack("{s:s, s:o}", "webhook_env", s->notify[i].webhook_env,
-						   "events", ev));
+		for (unsigned e = 1; e <= NOTIFY_STATUS; e <<= 1)
+			if (s->notify[i].events & e)
+				json_array_append_new(ev, json_string(scenario_notify_event_name(e)));
+		json_array_append_new(a, json_pack("{s:s, s:o, s:o, s:s, s:o}", "webhook_env",
+						   s->notify[i].webhook_env, "events", ev, "secret_env",
+						   scenario_plan_str_or_null(s->notify[i].secret_env),
+						   "format", s->notify[i].format == NOTIFY_FORMAT_SLACK ? "slack" : "json",
+						   "status_every_ms", scenario_plan_ms(s->notify[i].status_every_ns)));
 	}
 	return a;
 }
@@ -256,10 +258,11 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 							 s->probes[s->stop_if[i].probe].id, "for_ms",
 							 scenario_plan_ms(s->stop_if[i].for_ns)));
 	for (size_t i = 0; i < s->n_steps; i++)
-		json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o, s:o}", "step", (int)i + 1,
+		json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o, s:o, s:s}", "step", (int)i + 1,
 						       "name", s->steps[i].name, "manual", s->steps[i].manual,
 						       "run", scenario_plan_str_or_null(s->steps[i].run), "timeout_ms",
-						       scenario_plan_ms(s->steps[i].timeout_ns)));
+						       scenario_plan_ms(s->steps[i].timeout_ns), "on_failure",
+						       s->steps[i].on_failure_continue ? "continue" : "stop"));
 	plan = json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:{s:o, s:o}, s:o, s:{s:o},"
 			 " s:o, s:{s:o}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "plan_version", 1, "scenario", s->name, "path", s->path, "sha256", s->sha256,

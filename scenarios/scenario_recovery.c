@@ -84,11 +84,28 @@ static int st_timeout(struct lctx *c, const struct ynode *v, void *obj)
 	return scenario_read_duration(c, v, &((struct scenario_step *)obj)->timeout_ns, true);
 }
 
+static int st_on_failure(struct lctx *c, const struct ynode *v, void *obj)
+{
+	static const char *const words[] = { "stop", "continue" };
+	long w;
+	int r = scenario_read_scalar(c, v, "stop or continue");
+
+	if (r)
+		return r;
+	w = scenario_name_index(v->str, words, N_ELEM(words));
+	if (w < 0)
+		return scenario_fail_unknown(c, v, "on-failure: unknown value", v->str, words,
+					     N_ELEM(words));
+	((struct scenario_step *)obj)->on_failure_continue = w == 1;
+	return 0;
+}
+
 static const struct field step_fields[] = {
 	{ "name", st_name, ALL_KINDS, 0, false },
 	{ "run", st_run, 0, 0, false },
 	{ "manual", st_manual, 0, 0, false },
 	{ "timeout", st_timeout, 0, 0, false },
+	{ "on-failure", st_on_failure, 0, 0, false },
 };
 
 /* A step without a timeout of its own gets the recovery's (read before the steps). */
@@ -207,6 +224,11 @@ static int read_failback_step(struct lctx *c, const struct ynode *map, void *obj
 	if (manual)
 		return scenario_fail(c, manual, "step #%zu: failback steps are commands "
 				     "(\"manual\" is for the recovery runbook only)", c->index + 1);
+	if (map->type == YNODE_MAP && scenario_map_get(map, "on-failure"))
+		return scenario_fail(c, scenario_map_get(map, "on-failure"),
+				     "step #%zu: every failback step runs, whatever the one before "
+				     "did (\"on-failure\" is for the recovery runbook only)",
+				     c->index + 1);
 	if (map->type == YNODE_MAP && !scenario_map_get(map, "run"))
 		return scenario_fail(c, map, "step #%zu: needs run: COMMAND", c->index + 1);
 	c->s->recovery.timeout_ns = 0; /* read_step's default is the recovery's */

@@ -165,6 +165,7 @@ static const struct key_doc docs[] = {
 	{ "step", "run", "string", "The command (sh -c); or manual: true." },
 	{ "step", "manual", "bool", "The operator does it and marks it done (firedrill lap)." },
 	{ "step", "timeout", "duration+", "Time allowed (default: the recovery's or failback's timeout)." },
+	{ "step", "on-failure", "enum:stop|continue", "When this step fails: stop the steps after it (default) or continue (not on failback steps)." },
 	{ "criterion", "all", "list1:ref", "Recovered when every one of these probes is healthy (or any:)." },
 	{ "criterion", "any", "list1:ref", "Recovered when one of these probes is healthy (or all:)." },
 	{ "criterion", "resolution", "duration+", "Recovery only: while not recovered, probes send this often, so that RTO is known to about this." },
@@ -180,7 +181,10 @@ static const struct key_doc docs[] = {
 	{ "canary", "write", "action:timeout", "Writes record {{seq}} (with {{ts}})." },
 	{ "canary", "read", "action:timeout,value-json,value-match,expect-value", "Reads record {{seq}} back." },
 	{ "notify", "webhook-env", "env", "The environment variable holding the webhook URL (a secret)." },
-	{ "notify", "events", "list:enum:start|injected|recovered|objectives-missed|end", "Which events (default all)." },
+	{ "notify", "events", "list:enum:start|injected|recovered|objectives-missed|end|detected|manual-step|step-failed|aborted|reverted|revert-failed|status", "Which events (default all)." },
+	{ "notify", "secret-env", "env", "The environment variable holding the HMAC-SHA256 signing secret (X-Firedrill-Signature)." },
+	{ "notify", "format", "enum:json|slack", "The body: firedrill's JSON (default) or a Slack incoming-webhook message." },
+	{ "notify", "status-every", "duration+", "How often a status message is sent while the drill runs (default 1h)." },
 
 	/* keys of an action beside its request (scenario_rpo.c) */
 	{ "action", "timeout", "duration+", "Time allowed (default 5s)." },

@@ -154,6 +154,10 @@ struct rpo_result {
 /* Canary writes on the same loop, at the scenario's interval, from now on. */
 int scorer_canary_start(struct scorer *sc, struct fd_error *err);
 void scorer_canary_stop(struct scorer *sc);
+/* Canary writes sent so far, acknowledged, and still waiting for an answer
+ * (the war room's counters); zeros for NULL. */
+void scorer_canary_counts(const struct scorer *sc, int64_t *written, int64_t *acked,
+			  int64_t *in_flight);
 /* Reads back every acknowledged write (blocking, bounded) and computes RPO. */
 int scorer_canary_readback(struct scorer *sc, int64_t t0_mono_ns, struct rpo_result *r,
 			   struct fd_error *err);

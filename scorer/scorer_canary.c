@@ -507,6 +507,18 @@ void scorer_canary_stop(struct scorer *sc)
 		sc->canary_on = false;
 }
 
+void scorer_canary_counts(const struct scorer *sc, int64_t *written, int64_t *acked,
+			  int64_t *in_flight)
+{
+	*written = *acked = *in_flight = 0;
+	if (!sc)
+		return;
+	*written = (int64_t)sc->n_cw;
+	*in_flight = sc->canary_inflight;
+	for (size_t i = 0; i < sc->n_cw; i++)
+		*acked += sc->cw[i].acked;
+}
+
 static bool writes_settled(struct scorer *sc)
 {
 	return sc->canary_inflight == 0;

@@ -15,6 +15,7 @@ valgrind cppcheck
 openssh-client openssh-server
 python3-jsonschema python3-yaml prometheus scdoc groff-base man-db bash-completion zsh fish jq
 debhelper dpkg-dev lintian fakeroot
+chromium chromium-driver python3-selenium
 "
 
 missing=""

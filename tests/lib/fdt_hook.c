@@ -18,6 +18,8 @@ struct fdt_hook {
 	uint16_t port;
 	unsigned status;
 	unsigned delay_ms;
+	size_t fail_next;
+	unsigned fail_status;
 	pthread_mutex_t mu;
 	size_t n;
 	struct fdt_hook_post posts[FDT_HOOK_MAX];
@@ -42,21 +44,40 @@ static bool append(struct upload *up, const char *data, size_t len)
 	return true;
 }
 
-static void keep(struct fdt_hook *h, struct MHD_Connection *c, const char *url,
-		 struct upload *up)
+/* Keeps the request; returns the status to answer it with. */
+static unsigned keep(struct fdt_hook *h, struct MHD_Connection *c, const char *url,
+		     struct upload *up)
 {
 	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Firedrill-Signature");
 	struct fdt_hook_post *p;
+	unsigned status;
 
 	pthread_mutex_lock(&h->mu);
+	status = h->status;
+	if (h->fail_next) {
+		h->fail_next--;
+		status = h->fail_status;
+	}
 	if (h->n < FDT_HOOK_MAX) {
 		p = &h->posts[h->n++];
 		p->body = up->buf ? up->buf : strdup("");
 		up->buf = NULL;
 		snprintf(p->ctype, sizeof(p->ctype), "%s", ct ? ct : "");
 		snprintf(p->path, sizeof(p->path), "%s", url);
+		snprintf(p->signature, sizeof(p->signature), "%s", sig ? sig : "");
+		p->status = status;
 	}
+	pthread_mutex_unlock(&h->mu);
+	return status;
+}
+
+void fdt_hook_fail_next(struct fdt_hook *h, size_t n, unsigned status)
+{
+	pthread_mutex_lock(&h->mu);
+	h->fail_next = n;
+	h->fail_status = status;
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -68,6 +89,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct upload *up = *state;
 	struct MHD_Response *r;
 	enum MHD_Result ret;
+	unsigned status;
 
 	if (!up) {
 		*state = calloc(1, sizeof(struct upload));
@@ -79,13 +101,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*data_len = 0;
 		return MHD_YES;
 	}
-	keep(h, c, url, up);
+	status = keep(h, c, url, up);
 	if (h->delay_ms)
 		usleep(h->delay_ms * 1000);
 	r = MHD_create_response_from_buffer(3, (void *)"ok\n", MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
-	ret = MHD_queue_response(c, h->status, r);
+	ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }

@@ -22,6 +22,8 @@ struct fdt_hook_post {
 	char *body;     /* NUL-terminated ("" when empty); owned by the caller of fdt_hook_get */
 	char path[128]; /* the URL path as libmicrohttpd decodes it */
 	char ctype[64]; /* Content-Type, "" when absent */
+	char signature[96]; /* X-Firedrill-Signature, "" when absent */
+	unsigned status;    /* what the receiver answered */
 };
 
 /* Starts a receiver answering status after delay_ms; NULL when it cannot listen. */
@@ -35,6 +37,10 @@ size_t fdt_hook_count(struct fdt_hook *h);
 
 /* A copy of request i (0 = first); false when fewer arrived (or no memory). Free out->body. */
 bool fdt_hook_get(struct fdt_hook *h, size_t i, struct fdt_hook_post *out);
+
+/* The next n requests are answered with status instead (a receiver that
+ * fails, then recovers). */
+void fdt_hook_fail_next(struct fdt_hook *h, size_t n, unsigned status);
 
 /* Forgets the requests received so far. */
 void fdt_hook_clear(struct fdt_hook *h);

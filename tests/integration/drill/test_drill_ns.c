@@ -625,6 +625,7 @@ static void recovers_by_runbook(void)
 	rc = run("fdt-runbook", "15s", steps,
 		 "notify:\n"
 		 "  - webhook-env: FDT_DRILL_HOOK\n"
+		 "    events: [start, injected, recovered, objectives-missed, end]\n"
 		 "  - webhook-env: FDT_DRILL_HOOK_UNSET\n"
 		 "    events: [start]\n", &res, &e);
 	FDT_CHECK(rc == 0, "drill_run: %s", e.msg);

@@ -69,7 +69,8 @@ eq("canary statuses", p["rpo"]["canary"]["write"]["http"]["expect_status"], [[20
 eq("query", p["rpo"]["query"], None)
 eq("failback probes", p["failback"]["probes"], ["api"])
 eq("notify", p["notify"], [{"webhook_env": "FIREDRILL_SLACK_WEBHOOK",
-                            "events": ["start", "recovered", "objectives-missed", "end"]}])
+                            "events": ["start", "recovered", "objectives-missed", "end"],
+                            "secret_env": None, "format": "json", "status_every_ms": 3600000}])
 eq("guards", p["guards"], [])
 if not any("resolved at inject time" in w for w in p["warnings"]):
     print("  no warning about hosts resolved at inject time"); sys.exit(1)

@@ -147,6 +147,34 @@ static void lap_round_trip(void **state)
 	lap_server_reply(ls, false, "no manual step is waiting (phase watch)");
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), 0);
+
+	/* firedrill lap --failed / --skipped / --note: what it says travels too */
+	{
+		static const char *const whats[] = { "failed", "skipped", "note", "done", NULL };
+		static const enum drill_act_kind kinds[] = { DRILL_ACT_FAILED, DRILL_ACT_SKIPPED,
+							     DRILL_ACT_NOTE, DRILL_ACT_DONE, DRILL_ACT_DONE };
+		struct drill_act act;
+
+		for (size_t i = 0; i < 5; i++) {
+			pid = fork();
+			if (pid == 0) {
+				char reply[256];
+				struct fd_error e2;
+
+				_exit(drill_lap_send_as(db, "bob", whats[i], "the reason", reply,
+							sizeof(reply), &e2) == 0 ? 0 : 1);
+			}
+			for (int k = 0; k < 500 && lap_server_next(ls, &act) != 1; k++)
+				usleep(10000);
+			assert_int_equal(act.kind, kinds[i]);
+			assert_string_equal(act.who, "bob");
+			assert_string_equal(act.text, "the reason");
+			assert_int_equal(act.step, -1);
+			lap_server_reply(ls, true, "ok");
+			assert_int_equal(waitpid(pid, &status, 0), pid);
+			assert_int_equal(WEXITSTATUS(status), 0);
+		}
+	}
 	lap_server_close(ls);
 }
 

@@ -1,4 +1,6 @@
-/* The runbook step runner: order, exit status, timeouts, manual laps, cancel. */
+/* The runbook step runner: order, exit status, timeouts, manual laps (done,
+ * failed, skipped), a failed step stopping the steps after it unless
+ * on-failure: continue, cancel. */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -144,17 +146,17 @@ static void manual_marked(void **state)
 	(void)state;
 	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
 	/* marking while an automated step runs is refused */
-	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), "x", &lap), -EAGAIN);
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), STEP_DONE, "x", &lap), -EAGAIN);
 	assert_int_equal(tick_until(sr, &lap, 5000), 0);
 	assert_true(step_runner_current(sr, &idx)->manual);
 	assert_int_equal(step_runner_tick(sr, fd_mono_ns(), &lap), -1); /* waits for the operator */
-	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), "done by alice", &lap), 1);
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), STEP_DONE, "done by alice", &lap), 1);
 	assert_true(lap.ok);
 	assert_true(lap.manual);
 	assert_string_equal(lap.detail, "done by alice");
 	assert_int_equal(tick_until(sr, &lap, 5000), 2);
 	assert_true(step_runner_finished(sr));
-	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), NULL, &lap), -EAGAIN);
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), STEP_DONE, NULL, &lap), -EAGAIN);
 	step_runner_free(sr);
 }
 
@@ -194,10 +196,104 @@ static void cancel_marks_rest(void **state)
 	assert_int_equal(n, 2);
 	assert_true(step_runner_started(sr, 0));
 	assert_false(step_runner_started(sr, 1));
+	assert_int_equal(step_runner_state(sr, 0), STEP_FAILED);
+	assert_int_equal(step_runner_state(sr, 1), STEP_NOT_RUN);
 	assert_false(laps[0].ok);
 	assert_non_null(strstr(laps[0].detail, "recovered"));
 	assert_true(laps[0].ended_mono_ns > 0);
 	assert_int_equal(laps[1].ended_mono_ns, 0);
+	step_runner_free(sr);
+}
+
+/* A failed step stops the steps after it: they end not run, never started. */
+static void failure_stops_the_rest(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"confirm primary down", .run = (char *)"exit 1" },
+		{ .name = (char *)"promote", .run = (char *)"touch /nonexistent-should-not-run" },
+		{ .name = (char *)"by hand", .manual = true },
+	};
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	const struct store_lap *laps;
+	struct store_lap lap;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(step_runner_stopped_at(sr), -1);
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	assert_int_equal(step_runner_state(sr, 0), STEP_RUNNING);
+	assert_int_equal(tick_until(sr, &lap, 5000), 0);
+	assert_false(lap.ok);
+	assert_true(step_runner_finished(sr));
+	assert_int_equal(step_runner_stopped_at(sr), 0);
+	assert_int_equal(step_runner_state(sr, 0), STEP_FAILED);
+	assert_int_equal(step_runner_state(sr, 1), STEP_NOT_RUN);
+	assert_int_equal(step_runner_state(sr, 2), STEP_NOT_RUN);
+	assert_false(step_runner_started(sr, 1));
+	laps = step_runner_laps(sr, &n);
+	assert_string_equal(laps[1].detail, "not run: step 1 \"confirm primary down\" failed");
+	assert_int_equal(step_runner_tick(sr, fd_mono_ns(), &lap), -1);
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), STEP_DONE, NULL, &lap), -EAGAIN);
+	step_runner_free(sr);
+}
+
+/* on-failure: continue, and a runner told to keep going (the failback). */
+static void failure_continues(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"best effort", .run = (char *)"exit 2", .on_failure_continue = true },
+		{ .name = (char *)"next", .run = (char *)"exit 0" },
+	};
+	struct scenario_step plain[] = {
+		{ .name = (char *)"fails", .run = (char *)"exit 2" },
+		{ .name = (char *)"runs anyway", .run = (char *)"exit 0" },
+	};
+	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S);
+	struct store_lap lap;
+
+	(void)state;
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	assert_int_equal(tick_until(sr, &lap, 5000), 0);
+	assert_false(lap.ok);
+	assert_int_equal(tick_until(sr, &lap, 5000), 1);
+	assert_true(lap.ok);
+	assert_int_equal(step_runner_stopped_at(sr), -1);
+	step_runner_free(sr);
+
+	sr = step_runner_new(plain, 2, 10 * FD_NS_PER_S);
+	step_runner_set_stop_on_failure(sr, false);
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	assert_int_equal(tick_until(sr, &lap, 5000), 0);
+	assert_int_equal(tick_until(sr, &lap, 5000), 1);
+	assert_true(lap.ok);
+	step_runner_free(sr);
+}
+
+/* A manual step marked failed stops the rest; skipped goes on. */
+static void manual_failed_and_skipped(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"skip me", .manual = true },
+		{ .name = (char *)"gate", .manual = true },
+		{ .name = (char *)"promote", .run = (char *)"true" },
+	};
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	struct store_lap lap;
+
+	(void)state;
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), STEP_RUNNING, "x", &lap), -EINVAL);
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), STEP_SKIPPED, "no time", &lap), 0);
+	assert_false(lap.ok);
+	assert_string_equal(lap.detail, "no time");
+	assert_int_equal(step_runner_state(sr, 0), STEP_SKIPPED);
+	assert_int_equal(step_runner_state(sr, 1), STEP_RUNNING);
+	assert_int_equal(step_runner_mark(sr, fd_mono_ns(), STEP_FAILED, "primary still up", &lap), 1);
+	assert_false(lap.ok);
+	assert_int_equal(step_runner_state(sr, 1), STEP_FAILED);
+	assert_int_equal(step_runner_state(sr, 2), STEP_NOT_RUN);
+	assert_int_equal(step_runner_stopped_at(sr), 1);
+	assert_true(step_runner_finished(sr));
 	step_runner_free(sr);
 }
 
@@ -222,6 +318,9 @@ int main(void)
 		cmocka_unit_test(manual_marked),
 		cmocka_unit_test(manual_timeout),
 		cmocka_unit_test(cancel_marks_rest),
+		cmocka_unit_test(failure_stops_the_rest),
+		cmocka_unit_test(failure_continues),
+		cmocka_unit_test(manual_failed_and_skipped),
 		cmocka_unit_test(no_steps),
 	};
 
