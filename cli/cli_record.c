@@ -4,6 +4,7 @@
  * and their role in the drill, and printing a stored record.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,17 @@ static const char **slot(struct cli_record_flags *f, const char *name)
 	return NULL;
 }
 
+/* Whether the space-separated list allowed holds word (exactly). */
+static bool allows(const char *allowed, const char *word)
+{
+	size_t len = strlen(word);
+
+	for (const char *p = allowed; (p = strstr(p, word)); p += len)
+		if ((p == allowed || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
 static int add_word(const char *cmd, struct cli_record_flags *f, const char *w)
 {
 	size_t used = strlen(f->text);
@@ -62,7 +74,7 @@ int cli_record_parse(const char *cmd, const char *allowed, int argc, char **argv
 		const char **v = argv[i][0] == '-' && argv[i][1] ? slot(f, argv[i]) : NULL;
 		int rc;
 
-		if (argv[i][0] == '-' && argv[i][1] && (!v || !strstr(allowed, argv[i])))
+		if (argv[i][0] == '-' && argv[i][1] && (!v || !allows(allowed, argv[i])))
 			return cli_usage_error(cmd, "unknown option \"%s\"", argv[i]);
 		if (v && i + 1 >= argc)
 			return cli_usage_error(cmd, "%s needs a value", argv[i]);
@@ -70,7 +82,7 @@ int cli_record_parse(const char *cmd, const char *allowed, int argc, char **argv
 			*v = argv[++i];
 			continue;
 		}
-		if (!f->has_drill && strstr(allowed, "DRILL")) {
+		if (!f->has_drill && allows(allowed, "DRILL")) {
 			if (cli_parse_id(argv[i], &f->drill) < 0)
 				return cli_usage_error(cmd, "expected a drill id (a number from "
 						       "`firedrill history`), got \"%s\"", argv[i]);
@@ -81,7 +93,7 @@ int cli_record_parse(const char *cmd, const char *allowed, int argc, char **argv
 		if (rc)
 			return rc;
 	}
-	if (strstr(allowed, "DRILL") && !f->has_drill)
+	if (allows(allowed, "DRILL") && !f->has_drill)
 		return cli_usage_error(cmd, "which drill? (a drill id from `firedrill history`)");
 	return 0;
 }
