@@ -243,15 +243,18 @@ void drill_on_sample(void *user, const struct scorer_sample *smp)
 				    fd_duration_format(smp->latency_ns, lat, sizeof(lat)));
 		drill_event_at(d, smp->sent_mono_ns, change > 0 ? "probe-up" : "probe-down", p->id,
 			       detail);
-		if (change < 0 && d->has_t0 && d->phase == DRILL_PHASE_WATCH && !d->detected_told &&
-		    smp->sent_mono_ns >= d->t0) {
-			char text[600], at[32];
+	}
+	/* Detection is the first failing sample sent after T0, as the scorer
+	 * counts it: a probe that went down during the inject, before T0, has
+	 * no state change after T0 and is detected all the same. */
+	if (!smp->ok && d->has_t0 && d->phase == DRILL_PHASE_WATCH && !d->detected_told &&
+	    smp->sent_mono_ns >= d->t0 && !scenario_probe_is_evidence(p)) {
+		char text[600], at[32];
 
-			d->detected_told = true;
-			drill_textf(text, sizeof(text), "probe %s down at T0+%s: %s", p->id,
-				    fd_duration_format(smp->sent_mono_ns - d->t0, at, sizeof(at)), detail);
-			drill_notify_text(d, NOTIFY_DETECTED, text);
-		}
+		d->detected_told = true;
+		drill_textf(text, sizeof(text), "probe %s down at T0+%s: %s", p->id,
+			    fd_duration_format(smp->sent_mono_ns - d->t0, at, sizeof(at)), smp->detail);
+		drill_notify_text(d, NOTIFY_DETECTED, text);
 	}
 	/* Earlier samples too: the state each probe was in at T0 decides who can detect. */
 	if (d->watch)
