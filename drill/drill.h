@@ -125,6 +125,10 @@ struct drill_opts {
 	int64_t steady_window_ns;
 	/* The war room to publish to and take presses from; NULL = none. */
 	struct drill_warroom *war_room;
+	/* A namespace file that is the scope instead of the scenario's (a
+	 * sandbox's /proc/N/ns/net, already joined: drill_sandbox_join); the
+	 * scenario must then name no scope place. NULL = the scenario's. */
+	const char *scope_netns;
 };
 
 /* Fills defaults: lap_tty_fd -1, everything else zero. */
