@@ -170,7 +170,7 @@ static void print_header(FILE *out, const struct scenario *s)
 		fprintf(out, "  scope: the network namespace of pid %ld (/proc/%ld/ns/net)\n",
 			s->scope_pid, s->scope_pid);
 	else if (s->container)
-		fprintf(out, "  scope: container %s (%s), its network namespace and cgroup, "
+		fprintf(out, "  scope: container %s (%s), its network namespace, "
 			"resolved at each iteration\n", s->container,
 			s->engine ? s->engine : "engine detected: podman, else docker");
 	else
