@@ -94,6 +94,7 @@ int cmd_init(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_validate(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_plan(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv);
+int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_inject(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_revert(struct cli_ctx *ctx, int argc, char **argv);
 int cmd_status(struct cli_ctx *ctx, int argc, char **argv);

@@ -18,6 +18,7 @@
 #include "drill.h"
 #include "fd_priv.h"
 #include "fd_time.h"
+#include "fd_user.h"
 #include "report.h"
 #include "scenario.h"
 
@@ -33,6 +34,7 @@ struct run_flags {
 	bool war_room;            /* --war-room [ADDR:PORT] */
 	const char *war_room_addr;
 	bool war_room_public;     /* --war-room-public: a non-loopback address */
+	const char *sandbox;      /* --sandbox PID|NAME */
 };
 
 struct live {
@@ -97,6 +99,8 @@ static int parse_flags(int argc, char **argv, struct cli_ctx *ctx, struct run_fl
 			if (i + 1 < argc && argv[i + 1][0] != '-' && strchr(argv[i + 1], ':') &&
 			    !strstr(argv[i + 1], ".y"))
 				f->war_room_addr = argv[++i];
+		} else if (strcmp(a, "--sandbox") == 0 && i + 1 < argc) {
+			f->sandbox = argv[++i];
 		} else if (strcmp(a, "--war-room-public") == 0) {
 			f->war_room_public = true;
 		} else if (strcmp(a, "--dry-run") == 0) {
@@ -397,6 +401,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	struct fd_error err;
 	struct live lv = { .out = stderr };
 	struct drill_warroom *wr = NULL;
+	char sandbox_ns[64] = "", operator_buf[128];
 	int rc, code;
 
 	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
@@ -411,13 +416,22 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		       "  on 127.0.0.1 and a port chosen now, printed with its access token; an\n"
 		       "  address that is not loopback also needs --war-room-public.\n"
 		       "  --sign KEY seals the drill when it ends: DB.drill-ID.seal, signed with\n"
-		       "  KEY (firedrill keygen); check it with `firedrill verify --seal FILE [REPORT]`.\n");
+		       "  KEY (firedrill keygen); check it with `firedrill verify --seal FILE [REPORT]`.\n"
+		       "  --sandbox PID|NAME drills inside a `firedrill sandbox` (docs/local.md): joins\n"
+		       "  its user and network namespace first, so it needs no root; the scenario\n"
+		       "  must name no scope of its own.\n");
 		return EXIT_OK;
 	}
 	rc = parse_flags(argc, argv, ctx, &f);
 	if (rc)
 		return rc;
 	fd_error_clear(&err);
+	/* first of all: a user namespace is joined only while single-threaded;
+	 * the operator is named before it (inside, everyone is root) */
+	if (f.sandbox && !f.operator_name)
+		f.operator_name = fd_operator_name(NULL, operator_buf, sizeof(operator_buf));
+	if (f.sandbox && drill_sandbox_join(f.sandbox, sandbox_ns, sizeof(sandbox_ns), &err) < 0)
+		return cli_report_error(&err);
 	if (cli_load_scenario(ctx, f.file, SCENARIO_FOR_RUN, &s, &err) < 0)
 		return cli_report_error(&err);
 	if (f.dry_run && !ctx->json)
@@ -445,6 +459,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	o.n_roles = f.n_roles;
 	o.dry_run = f.dry_run;
 	o.force = ctx->force;
+	o.scope_netns = sandbox_ns[0] ? sandbox_ns : NULL;
 	o.stop = cli_catch_stop_signals();
 	if (isatty(STDIN_FILENO))
 		o.lap_tty_fd = STDIN_FILENO;

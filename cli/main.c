@@ -15,7 +15,7 @@ const struct cli_command cli_commands[] = {
 	{ "init", cmd_init, "[--template region-drop|s3|kill|link|exec] [-o FILE]", "write a commented starter scenario that validates" },
 	{ "validate", cmd_validate, "[--inject] FILE...", "check scenario files; print every error with file:line:col" },
 	{ "plan", cmd_plan, "FILE", "print exactly what a drill would inject, probe and measure; touch nothing" },
-	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--role ROLE=NAME]... [--dry-run] [--sign KEY] [--war-room [ADDR:PORT]]", "run a drill and record every iteration" },
+	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--role ROLE=NAME]... [--dry-run] [--sign KEY] [--war-room [ADDR:PORT]] [--sandbox PID|NAME]", "run a drill and record every iteration" },
 	{ "inject", cmd_inject, "FILE [--detach]", "apply a scenario's faults and hold them (manual game days)" },
 	{ "revert", cmd_revert, "", "undo every fault the journal says is still applied" },
 	{ "status", cmd_status, "", "list faults applied now, with time left before expiry" },
@@ -33,6 +33,7 @@ const struct cli_command cli_commands[] = {
 	{ "verify", cmd_verify, "REPORT [--pubkey KEY] [--no-store] | --seal SEAL [REPORT] | --store", "check a signed report and the store's hash chain" },
 	{ "lab", cmd_lab, "up|reset|down|status [--json]", "the built-in two-region practice system" },
 	{ "agent", cmd_agent, "[--version]", "a fleet drill's agent on this host, driven over ssh (docs/fleet.md)" },
+	{ "sandbox", cmd_sandbox, "[--name NAME] -- COMMAND...", "run a service in a user + network namespace to drill it without root" },
 	{ "demo", cmd_demo, "[--keep-lab] [--scenario FILE] [--war-room [ADDR:PORT]]", "drill the built-in lab three times and show the improvement" },
 	{ NULL, NULL, NULL, NULL },
 };

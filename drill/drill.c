@@ -154,6 +154,13 @@ static int run_iteration(struct drill *d, unsigned number, struct drill_iteratio
 		return rc;
 	it->id = row.id;
 	d->iteration_id = it->id;
+	/* a container is found again: a restarted one has a new pid and namespace */
+	if (number == 1)
+		drill_place_note(d);
+	else if (drill_place_refresh(d, err) < 0) {
+		rc = -1;
+		goto record;
+	}
 	rc = drill_probe_until_steady(d, why, sizeof(why), err);
 	if (rc == 0) {
 		it->outcome = drill_stop_requested(d) ? OUTCOME_ABORTED : OUTCOME_NOT_HEALTHY;
@@ -351,7 +358,10 @@ static int setup(struct drill *d, struct fd_error *err)
 	rc = store_abort_stale_drills(d->st, &n_stale, err);
 	if (rc < 0)
 		return rc;
-	rc = drill_scope_lock(s->netns, &d->lock_fd, err);
+	rc = drill_place_resolve(s, d->o->scope_netns, &d->place, err);
+	if (rc < 0)
+		return rc;
+	rc = drill_scope_lock(d->place.key[0] ? d->place.key : NULL, &d->lock_fd, err);
 	if (rc < 0)
 		return rc;
 	if (!d->o->dry_run && has_manual_step(s)) {
@@ -372,16 +382,10 @@ static int setup(struct drill *d, struct fd_error *err)
 		if (notifier_new(s, NOTIFY_TIMEOUT_NS, &d->notify, &ne) < 0)
 			drill_textf(d->notify_error, sizeof(d->notify_error), "webhooks disabled: %s", ne.msg);
 	}
-	if (s->netns) {
-		d->home_ns = fd_netns_current();
-		if (d->home_ns < 0)
-			return fd_error_set(err, FD_ERR_ENV, d->home_ns,
-					    "cannot open the current network namespace: %s",
-					    strerror(-d->home_ns));
-		rc = fd_netns_enter(s->netns, err);
-		if (rc < 0)
-			return rc;
-	}
+	/* probes-from: host: the scope is entered only around the injector */
+	rc = drill_place_enter(d, err);
+	if (rc < 0)
+		return rc;
 	/* Validated, guarded and planned before the drill row and the start
 	 * webhook: a refused or unpreparable fault leaves no trace. Targets are
 	 * resolved again at each iteration's inject (drill_apply_faults). */
@@ -389,11 +393,21 @@ static int setup(struct drill *d, struct fd_error *err)
 	io.db_path = d->o->db_path;
 	io.force = d->o->force;
 	io.no_guardian = d->o->no_guardian;
+	if (d->place.netns[0] && !s->netns)
+		io.netns = d->place.netns;
 	rc = drill_fleet_local(d, &local, err);
 	if (rc == 0)
 		rc = injector_new(local, &io, &d->inj, err);
 	if (rc == 0)
 		rc = injector_prepare(d->inj, err);
+	if (s->probes_from_host && d->place.netns[0]) {
+		/* the guardian was spawned in the scope; the rest runs here */
+		struct fd_error e;
+
+		fd_error_clear(&e);
+		if (drill_place_leave(d, rc < 0 ? &e : err) < 0 && rc == 0)
+			rc = -EPERM;
+	}
 	/* every host prepares too: one that cannot refuses the whole drill */
 	if (rc == 0 && !d->o->dry_run)
 		rc = drill_fleet_prepare(d, err);
@@ -446,6 +460,8 @@ static void teardown(struct drill *d)
 		fd_error_clear(&e);
 		drill_revert_faults(d, &e); /* best effort: the guardian covers a failure */
 	}
+	if (d->s->probes_from_host && drill_place_in(d, &e) < 0)
+		fd_error_clear(&e); /* the guardian is released from where it was made */
 	drill_snapshot_free(d);
 	drill_tell_flush(d);
 	notifier_free(d->notify);
@@ -459,7 +475,7 @@ static void teardown(struct drill *d)
 	}
 	/* The process goes on as it came, minus the permitted capabilities
 	 * narrowed away (the demo resets and stops its lab next). */
-	drill_scope_unlock(d->lock_fd, d->s->netns);
+	drill_scope_unlock(d->lock_fd, d->place.key[0] ? d->place.key : NULL);
 	store_close(d->st);
 	step_runner_free(d->last_steps);
 	free(d->tracks);

@@ -125,7 +125,40 @@ struct drill_opts {
 	int64_t steady_window_ns;
 	/* The war room to publish to and take presses from; NULL = none. */
 	struct drill_warroom *war_room;
+	/* A namespace file that is the scope instead of the scenario's (a
+	 * sandbox's /proc/N/ns/net, already joined: drill_sandbox_join); the
+	 * scenario must then name no scope place. NULL = the scenario's. */
+	const char *scope_netns;
 };
+
+/* ---- the rootless sandbox (drill_sandbox.c, docs/local.md) ---- */
+
+struct drill_sandbox_info {
+	char name[64];
+	long pid;            /* this process: its namespaces are the sandbox */
+	long child;          /* the command run inside */
+	char record[4096];   /* RUNDIR/sandbox-NAME.pid */
+};
+typedef void (*drill_sandbox_ready_fn)(void *user, const struct drill_sandbox_info *sb);
+
+/*
+ * `firedrill sandbox`: makes a user + network namespace (the caller's uid
+ * and gid mapped to 0 inside, loopback up) in this process, records its
+ * pid as RUNDIR/sandbox-NAME.pid, runs argv inside as a child (ready is
+ * called once it started) and waits for it; SIGINT, SIGTERM and SIGHUP go
+ * to the child. *status is the child's wait status. FD_ERR_ENV when user
+ * namespaces are not available (the error says which setting).
+ */
+int drill_sandbox_run(const char *name, char *const argv[], drill_sandbox_ready_fn ready,
+		      void *user, int *status, struct fd_error *err);
+
+/*
+ * `run --sandbox PID|NAME`: joins the sandbox's user namespace, then its
+ * network namespace, for good (call it single-threaded, before anything
+ * else), and writes "/proc/PID/ns/net" into netns: drill_opts.scope_netns.
+ * Keeps the run directory of outside in FIREDRILL_RUN_DIR.
+ */
+int drill_sandbox_join(const char *which, char *netns, size_t len, struct fd_error *err);
 
 /* Fills defaults: lap_tty_fd -1, everything else zero. */
 void drill_opts_init(struct drill_opts *o);

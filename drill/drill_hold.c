@@ -111,6 +111,7 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	struct store *st = NULL;
 	struct injector *inj = NULL;
 	struct injector_opts io = { 0 };
+	struct drill_place place = { 0 };
 	int lock_fd = -1, home_ns = -1, sigfd, rc;
 
 	memset(res, 0, sizeof(*res));
@@ -125,11 +126,15 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	rc = store_open(o->db_path, &st, err);
 	/* Before anything is journaled: a refused hold touches nothing. */
 	if (rc == 0)
-		rc = drill_scope_hold(s->netns, "inject", &lock_fd, err);
-	if (rc == 0 && s->netns) {
+		rc = drill_place_resolve(s, NULL, &place, err);
+	if (rc == 0)
+		rc = drill_scope_hold(place.key[0] ? place.key : NULL, "inject", &lock_fd, err);
+	if (rc == 0 && place.netns[0]) {
 		home_ns = fd_netns_current();
-		rc = fd_netns_enter(s->netns, err);
+		rc = fd_netns_enter(place.netns, err);
 	}
+	if (place.netns[0] && !s->netns)
+		io.netns = place.netns;
 	io.store = st;
 	io.db_path = o->db_path;
 	io.force = o->force;
@@ -147,7 +152,7 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	}
 	res->held = true;
 	if (o->on_holding)
-		o->on_holding(o->user, s->netns, injector_deadline_mono_ns(inj) - fd_mono_ns());
+		o->on_holding(o->user, place.netns[0] ? place.netns : NULL, injector_deadline_mono_ns(inj) - fd_mono_ns());
 	res->why = hold_wait(inj, sigfd);
 	rc = injector_revert(inj, err);
 	if (rc < 0)
@@ -157,7 +162,7 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 out:
 	/* After the revert (or its failure, left to the guardian): the scope is
 	 * free again once nothing of ours can still be applied by us. */
-	drill_scope_release(lock_fd, s->netns);
+	drill_scope_release(lock_fd, place.key[0] ? place.key : NULL);
 	injector_free(inj);
 	store_close(st);
 	if (home_ns >= 0) {

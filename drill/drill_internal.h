@@ -333,6 +333,38 @@ struct flow_seen {
 	bool seen;
 };
 
+/* ==== where the faults apply (drill_scope.c) ==== */
+
+/* A container as its engine's CLI saw it. */
+struct drill_container {
+	char engine[16];
+	char id[128];
+	long pid;
+	char image[256];
+	char netns[64]; /* /proc/PID/ns/net */
+};
+
+/* The drill's scope resolved: the namespace file, and the scope lock's name. */
+struct drill_place {
+	char netns[64];  /* a /run/netns name or a namespace file; "" = the caller's */
+	char key[64];    /* the scope lock's name: the netns name, or netns-INODE */
+	bool is_container;
+	struct drill_container container;
+};
+
+struct drill;
+int drill_container_resolve(const char *name, const char *engine, struct drill_container *c,
+			    struct fd_error *err);
+/* s's scope (or scope_netns, a sandbox's, when not NULL) into p. */
+int drill_place_resolve(const struct scenario *s, const char *scope_netns, struct drill_place *p,
+			struct fd_error *err);
+int drill_place_enter(struct drill *d, struct fd_error *err);
+int drill_place_leave(struct drill *d, struct fd_error *err);
+int drill_place_refresh(struct drill *d, struct fd_error *err);
+void drill_place_note(struct drill *d);
+int drill_place_in(struct drill *d, struct fd_error *err);
+void drill_place_out(struct drill *d);
+
 struct drill {
 	const struct scenario *s;
 	const struct drill_opts *o;
@@ -346,6 +378,7 @@ struct drill {
 	struct lap_server *laps;
 	int lock_fd;
 	int home_ns;
+	struct drill_place place; /* where the faults apply */
 	unsigned iterations;
 	int64_t drill_id;
 	const char *environment;

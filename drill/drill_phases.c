@@ -123,13 +123,16 @@ int drill_apply_faults(struct drill *d, struct drill_iteration *it, struct fd_er
 	 * killed service under a new pid, a host name may resolve elsewhere.
 	 * The first iteration's plan is the one setup validated. */
 	fd_priv_raise();
-	rc = d->number > 1 ? injector_resolve(d->inj, err) : 0;
+	rc = drill_place_in(d, err);
+	if (rc == 0 && d->number > 1)
+		rc = injector_resolve(d->inj, err);
 	/* a fleet: every host starts its apply while the local one runs */
 	if (rc == 0)
 		rc = drill_fleet_apply_begin(d, err);
 	/* no local share: no journal transaction to wait for before T0 */
 	if (rc == 0 && injector_fault_count(d->inj) > 0)
 		rc = injector_apply(d->inj, err);
+	drill_place_out(d);
 	fd_priv_lower();
 	if (rc == 0) {
 		int64_t local_ns = fd_mono_ns();
@@ -429,10 +432,13 @@ int drill_revert_faults(struct drill *d, struct fd_error *err)
 	drill_set_phase(d, DRILL_PHASE_REVERT);
 	rc = drill_fleet_revert(d, err);
 	fd_priv_raise();
-	if (rc == 0)
+	if (drill_place_in(d, rc == 0 ? err : &(struct fd_error){ 0 }) < 0 && rc == 0)
+		rc = -1; /* the scope cannot be entered: the guardian reverts there */
+	else if (rc == 0)
 		rc = injector_revert(d->inj, err); /* drains the flow log before it undoes */
 	else if (injector_revert(d->inj, &(struct fd_error){ 0 }) < 0)
 		drill_event(d, "note", "revert failed", "the local faults too (the guardian keeps watch)");
+	drill_place_out(d);
 	fd_priv_lower();
 	drill_flows_record(d);
 	if (rc < 0) {

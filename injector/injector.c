@@ -52,10 +52,26 @@ int injector_new(const struct scenario *s, const struct injector_opts *opts,
 	inj->opts = *opts;
 	inj->n = s->n_faults;
 	inj->ctx.force = opts->force;
-	inj->ctx.netns = s->netns;
+	snprintf(inj->netns, sizeof(inj->netns), "%s",
+		 opts->netns ? opts->netns : s->netns ? s->netns : "");
+	inj->ctx.netns = inj->netns[0] ? inj->netns : NULL;
+	inj->opts.netns = NULL; /* the copy above is the one */
 	for (size_t i = 0; i < inj->n; i++)
 		inj->faults[i].f = &s->faults[i];
 	*out = inj;
+	return 0;
+}
+
+int injector_set_netns(struct injector *inj, const char *netns, struct fd_error *err)
+{
+	if (netns && strlen(netns) >= sizeof(inj->netns))
+		return fd_error_set(err, FD_ERR_INPUT, -ENAMETOOLONG,
+				    "network namespace %s: longer than the journal keeps", netns);
+	if (inj->applied)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EBUSY,
+				    "injector: the namespace cannot change while faults are applied");
+	snprintf(inj->netns, sizeof(inj->netns), "%s", netns ? netns : "");
+	inj->ctx.netns = inj->netns[0] ? inj->netns : NULL;
 	return 0;
 }
 
@@ -200,7 +216,7 @@ static int journal_plan_all(struct injector *inj, struct fd_error *err)
 		row->drill_id = inj->opts.drill_id;
 		snprintf(row->fault_id, sizeof(row->fault_id), "%s", x->f->id);
 		snprintf(row->kind, sizeof(row->kind), "%s", x->drv->name);
-		snprintf(row->netns, sizeof(row->netns), "%s", inj->s->netns ? inj->s->netns : "");
+		snprintf(row->netns, sizeof(row->netns), "%s", inj->netns);
 		snprintf(row->detail, sizeof(row->detail), "%s", x->summary);
 		row->spec = x->spec;
 		row->planned_real_ns = now;

@@ -41,6 +41,10 @@ struct injector_opts {
 	int64_t drill_id;      /* 0 outside a drill (`firedrill inject`) */
 	bool force;            /* allow guarded targets */
 	bool no_guardian;      /* tests only: do not start the guardian */
+	/* The faults' namespace when the scope names it otherwise than by
+	 * netns: a path (/proc/N/ns/net), at most 63 characters, journaled so
+	 * that `firedrill revert` enters it. NULL = s->netns. */
+	const char *netns;
 };
 
 int injector_new(const struct scenario *s, const struct injector_opts *opts,
@@ -54,6 +58,9 @@ FD_MUST_CHECK int injector_prepare(struct injector *inj, struct fd_error *err);
  * leaves the injector unprepared (apply refuses).
  */
 FD_MUST_CHECK int injector_resolve(struct injector *inj, struct fd_error *err);
+/* A container's scope resolved again (a new pid, a new namespace): the
+ * path the next apply journals (as injector_opts.netns). */
+int injector_set_netns(struct injector *inj, const char *netns, struct fd_error *err);
 /* The drill row the journal rows name; set once it exists (prepare runs
  * before it, so that a refused fault leaves no drill row). */
 void injector_set_drill(struct injector *inj, int64_t drill_id);

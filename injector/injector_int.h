@@ -144,6 +144,7 @@ struct injector {
 	const struct scenario *s;
 	struct injector_opts opts;
 	struct driver_ctx ctx;
+	char netns[64];             /* the faults' namespace as journaled; "" = the caller's */
 	char *base_dir;
 	struct inj_fault *faults;
 	size_t n;

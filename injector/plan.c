@@ -14,7 +14,7 @@
 
 static int fault_guards(struct scenario_plan *p, const struct scenario_fault *f, unsigned guards)
 {
-	bool host_ns = p->s->netns == NULL;
+	bool host_ns = !scenario_has_scope(p->s);
 	char buf[FD_CIDR_STRLEN];
 	int rc = 0;
 

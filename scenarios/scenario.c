@@ -6,6 +6,7 @@
  */
 #include "scenario.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -132,13 +133,104 @@ static int sc_netns(struct lctx *c, const struct ynode *v, void *obj)
 	return r ? r : scenario_read_str(c, v, &s->netns);
 }
 
+static int sc_netns_path(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+	int r = scenario_read_scalar(c, v, "the path of a network namespace file");
+
+	if (r == 0 && (v->str[0] != '/' || v->len > 63 || strpbrk(v->str, " \t\n")))
+		r = scenario_fail(c, v,
+				  "netns-path: expected an absolute path of at most 63 characters such as "
+				  "/proc/1234/ns/net or /run/netns/NAME, got \"%s\"", v->str);
+	return r ? r : scenario_read_str(c, v, &s->netns_path);
+}
+
+static int sc_pid(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+	long n;
+	int r = scenario_read_scalar(c, v, "a process id");
+
+	if (r)
+		return r;
+	/* pid 1 would be the host's own namespace when firedrill runs there */
+	if (scenario_value_int(v->str, 2, 4194304, &n))
+		return scenario_fail(c, v, "pid: expected a process id 2-4194304, got \"%s\"", v->str);
+	s->scope_pid = n;
+	return 0;
+}
+
+static int sc_container(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+	int r = scenario_read_scalar(c, v, "a container name or id");
+
+	/* what docker and podman accept as a name: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+	if (r == 0 && (v->len > 128 || !v->str[0] || !isalnum((unsigned char)v->str[0]) ||
+		       v->str[strspn(v->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789_.-")]))
+		r = scenario_fail(c, v,
+				  "container: expected a container name or id ([a-zA-Z0-9][a-zA-Z0-9_.-]*), "
+				  "got \"%s\"", v->str);
+	return r ? r : scenario_read_str(c, v, &s->container);
+}
+
+static int sc_engine(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+	int r = scenario_read_scalar(c, v, "podman or docker");
+
+	if (r == 0 && strcmp(v->str, "podman") != 0 && strcmp(v->str, "docker") != 0)
+		r = scenario_fail(c, v, "engine: expected podman or docker, got \"%s\"", v->str);
+	return r ? r : scenario_read_str(c, v, &s->engine);
+}
+
+static int sc_probes_from(struct lctx *c, const struct ynode *v, void *obj)
+{
+	struct scenario *s = obj;
+	int r = scenario_read_scalar(c, v, "scope or host");
+
+	if (r == 0 && strcmp(v->str, "scope") != 0 && strcmp(v->str, "host") != 0)
+		r = scenario_fail(c, v, "probes-from: expected scope or host, got \"%s\"", v->str);
+	if (r == 0)
+		s->probes_from_host = strcmp(v->str, "host") == 0;
+	return r;
+}
+
 static const struct field scope_fields[] = {
-	{ "netns", sc_netns, ALL_KINDS, 0, false },
+	{ "netns", sc_netns, 0, 0, false },
+	{ "netns-path", sc_netns_path, 0, 0, false },
+	{ "pid", sc_pid, 0, 0, false },
+	{ "container", sc_container, 0, 0, false },
+	{ "engine", sc_engine, 0, 0, false },
+	{ "probes-from", sc_probes_from, 0, 0, false },
 };
+
+/* The places scope can name: one at most. */
+static const char *const scope_places[] = { "netns", "netns-path", "pid", "container" };
 
 static int s_scope(struct lctx *c, const struct ynode *v, void *obj)
 {
-	return scenario_walk_section(c, "scope", v, scope_fields, N_ELEM(scope_fields), obj);
+	int which = -1;
+	int r = scenario_walk_section(c, "scope", v, scope_fields, N_ELEM(scope_fields), obj);
+
+	if (r == 0 && v->type == YNODE_MAP)
+		r = scenario_pick_one(c, v, scope_places, N_ELEM(scope_places),
+				      "scope names one place: a netns, a netns-path, a pid or a container",
+				      &which);
+	if (r == 0 && scenario_map_get(v, "engine") && !scenario_map_get(v, "container"))
+		r = scenario_fail(c, scenario_map_key(v, "engine"),
+				  "scope: engine says how to find a container; it needs container:");
+	if (r == 0 && ((struct scenario *)obj)->probes_from_host && which < 0)
+		r = scenario_fail(c, scenario_map_key(v, "probes-from"),
+				  "scope: probes-from: host needs a place for the faults (netns, netns-path, "
+				  "pid or container); without one everything runs here");
+	return r;
+}
+
+bool scenario_has_scope(const struct scenario *s)
+{
+	return s->netns || s->netns_path || s->scope_pid || s->container;
 }
 
 /* Keys a drill needs and a hand injection does not (enum scenario_use). */
@@ -518,6 +610,9 @@ void scenario_free(struct scenario *s)
 	free(s->team);
 	free(s->environment);
 	free(s->netns);
+	free(s->netns_path);
+	free(s->container);
+	free(s->engine);
 	for (size_t i = 0; s->faults && i < s->n_faults; i++)
 		scenario_fault_free(&s->faults[i]);
 	free(s->faults);

@@ -382,6 +382,16 @@ struct scenario {
 	int64_t prove_every_ns;
 
 	char *netns; /* scope.netns, NULL = the caller's namespace */
+	/*
+	 * The other ways scope names a place (at most one of netns, netns_path,
+	 * pid and container is set; docs/local.md). A container is resolved
+	 * to a pid by its engine at each iteration, by drill/.
+	 */
+	char *netns_path;      /* scope.netns-path: a namespace file, /proc/N/ns/net */
+	long scope_pid;        /* scope.pid: the namespace of that process; 0 = none */
+	char *container;       /* scope.container: a Docker or Podman container */
+	char *engine;          /* scope.engine: "podman" or "docker"; NULL = detected */
+	bool probes_from_host; /* scope.probes-from: host (faults in the scope, probes here) */
 
 	struct scenario_fault *faults;
 	size_t n_faults;
@@ -411,6 +421,10 @@ struct scenario {
 
 	struct scenario_inventory inventory; /* hosts: and fleet:, or --inventory */
 };
+
+/* Whether scope names a place (netns, netns-path, pid or container): the
+ * faults then apply there, not in the namespace firedrill runs in. */
+bool scenario_has_scope(const struct scenario *s);
 
 /*
  * Loads and validates a scenario file. On success *out owns everything.

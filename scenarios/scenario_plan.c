@@ -164,8 +164,20 @@ static void print_header(FILE *out, const struct scenario *s)
 		fprintf(out, "  prove every %lld days (%s): stale when not proven for longer "
 			"(firedrill freshness)\n", (long long)(s->prove_every_ns / SCENARIO_DAY_NS),
 			dur(s->prove_every_ns, a, sizeof(a)));
-	fprintf(out, "  scope: %s%s\n", s->netns ? "network namespace " : "the current network namespace",
-		s->netns ? s->netns : "");
+	if (s->netns_path)
+		fprintf(out, "  scope: the network namespace of %s\n", s->netns_path);
+	else if (s->scope_pid)
+		fprintf(out, "  scope: the network namespace of pid %ld (/proc/%ld/ns/net)\n",
+			s->scope_pid, s->scope_pid);
+	else if (s->container)
+		fprintf(out, "  scope: container %s (%s), its network namespace, "
+			"resolved at each iteration\n", s->container,
+			s->engine ? s->engine : "engine detected: podman, else docker");
+	else
+		fprintf(out, "  scope: %s%s\n", s->netns ? "network namespace " : "the current network namespace",
+			s->netns ? s->netns : "");
+	if (s->probes_from_host)
+		fprintf(out, "  probes, canary and steps run from here (probes-from: host), not in the scope\n");
 	if (s->scope_rationale)
 		fprintf(out, "  scope rationale: %s\n", s->scope_rationale);
 	for (size_t i = 0; i < s->n_team; i++)
@@ -366,7 +378,7 @@ static int plan_warnings(struct scenario_plan *p)
 		if (f->targets.n_hosts || f->targets.prefix_list)
 			rc |= warn(p, &cap, "fault %s: hosts and prefix lists are resolved at inject "
 				   "time, not in this plan", f->id);
-		if (f->link && !s->netns)
+		if (f->link && !scenario_has_scope(s))
 			rc |= warn(p, &cap, "fault %s: a link carrying a default route is refused at "
 				   "prepare without --force", f->id);
 		if (f->kind == FAULT_KILL)
@@ -375,7 +387,7 @@ static int plan_warnings(struct scenario_plan *p)
 		if (f->kind == FAULT_EXEC && !f->revert_cmd)
 			rc |= warn(p, &cap, "fault %s: exec without a revert command", f->id);
 	}
-	if (rc == 0 && !s->netns)
+	if (rc == 0 && !scenario_has_scope(s))
 		rc = warn(p, &cap, "no scope.netns: faults apply to the namespace firedrill runs in");
 	if (rc == 0 && s->n_steady_state == 0)
 		rc = warn(p, &cap, "no steady-state probes: faults are injected without a health check");

@@ -281,6 +281,20 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 			 "notify", notify_json(s), "guards", guards_json(p), "warnings", warnings_json(p),
 			 "revert", json_string("every fault, in reverse order"));
 	/* keys of schema-5 scenarios, only when used: older plans stay byte-identical */
+	if (plan && (s->netns_path || s->scope_pid || s->container || s->probes_from_host)) {
+		json_t *scope = json_object_get(plan, "scope");
+
+		if (s->netns_path)
+			json_object_set_new(scope, "netns_path", json_string(s->netns_path));
+		if (s->scope_pid)
+			json_object_set_new(scope, "pid", json_integer(s->scope_pid));
+		if (s->container)
+			json_object_set_new(scope, "container", json_string(s->container));
+		if (s->engine)
+			json_object_set_new(scope, "engine", json_string(s->engine));
+		json_object_set_new(scope, "probes_from",
+				    json_string(s->probes_from_host ? "host" : "scope"));
+	}
 	if (plan && s->scope_rationale)
 		json_object_set_new(plan, "scope_rationale", json_string(s->scope_rationale));
 	if (plan && s->n_team) {

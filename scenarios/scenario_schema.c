@@ -89,6 +89,11 @@ static const struct key_doc docs[] = {
 	{ "objectives", "rto", "duration", "Recovery time objective." },
 	{ "objectives", "rpo", "duration", "Recovery point objective (data loss)." },
 	{ "scope", "netns", "netns", "A network namespace under /run/netns: every fault, probe and step runs inside it." },
+	{ "scope", "netns-path", "string", "A network namespace file (/proc/N/ns/net, a bind mount): entered like netns." },
+	{ "scope", "pid", "int:2:4194304", "A process whose network namespace is the scope (a container's, a sandbox's)." },
+	{ "scope", "container", "string", "A Docker or Podman container: its namespace, resolved again at each iteration." },
+	{ "scope", "engine", "enum:podman|docker", "container: which engine's CLI finds it (default: detected)." },
+	{ "scope", "probes-from", "enum:scope|host", "Where probes, canaries and steps run: inside the scope (default) or here." },
 
 	{ "fault", "id", "name:32", "The fault's id, unique in the file." },
 	{ "fault", "kind", "kind", "What breaks; decides which other keys the fault takes." },

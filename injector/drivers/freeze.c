@@ -356,6 +356,29 @@ static int resolve_targets(struct freeze_state *fs, const struct scenario_fault 
 	return rc;
 }
 
+/* Not the initial user namespace (whose inode the kernel fixes): a sandbox. */
+static bool in_child_userns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/user", &st) == 0 && st.st_ino != 0xEFFFFFFDu;
+}
+
+static bool targets_writable(const struct freeze_state *fs, int rc)
+{
+	char path[PATH_MAX * 2 + 32];
+
+	if (rc < 0 || fs->n_cgs == 0)
+		return false;
+	for (size_t i = 0; i < fs->n_cgs; i++) {
+		snprintf(path, sizeof(path), "%s/%s", fs->cgs[i].path,
+			 fs->cgs[i].version == CG_V2 ? "cgroup.freeze" : "freezer.state");
+		if (access(path, W_OK) != 0)
+			return false;
+	}
+	return true;
+}
+
 static int freeze_prepare(const struct scenario_fault *f, const struct driver_ctx *ctx,
 			  void **state, struct fd_error *err)
 {
@@ -382,6 +405,16 @@ static int freeze_prepare(const struct scenario_fault *f, const struct driver_ct
 		goto fail;
 	}
 	rc = resolve_targets(fs, f, ctx, &ms, err);
+	if (in_child_userns() && !targets_writable(fs, rc)) {
+		/* a rootless sandbox: its capabilities stop at its own namespaces */
+		fd_error_clear(err);
+		rc = fd_error_set(err, FD_ERR_ENV, -EPERM,
+				  "fault %s: freeze writes a cgroup's freezer (cgroup.freeze), which needs "
+				  "root or a cgroup delegated to you; a rootless sandbox has neither (its "
+				  "CAP_SYS_ADMIN holds in its own user namespace only): use kind: stop "
+				  "(SIGSTOP) instead", f->id);
+		goto fail;
+	}
 	for (i = 0; rc == 0 && i < fs->n_cgs; i++)
 		rc = collect_members(fs, fs->cgs[i].path, 0, ctx && ctx->force, err);
 	if (rc < 0)

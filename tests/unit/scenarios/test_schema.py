@@ -48,6 +48,8 @@ SCHEMA_LEVEL = {
     "80-resolution-not-duration", "92-prove-every-bare-number", "93-prove-every-list",
     "96-team-role-not-a-name",
     "104-host-without-ssh", "108-host-unknown-key", "109-hosts-not-a-list",
+    "121-scope-pid-zero", "123-scope-engine-unknown", "125-scope-probes-from-word",
+    "128-scope-pid-word",
 }
 # Not YAML a JSON Schema validator is ever given (refused by the YAML reader).
 NOT_YAML = {"30-two-documents", "39-unknown-alias", "45-invalid-utf8", "46-nul-byte",
@@ -67,6 +69,8 @@ LOADER_ONLY = {
     "84-resolution-log-probe", "90-prove-every-not-whole-days", "91-prove-every-zero",
     "95-team-duplicate-role",
     "100-on-unknown-host", "101-on-unknown-group", "102-host-named-local", "103-host-twice",
+    "120-scope-two-places", "122-scope-netns-path-relative", "124-scope-engine-without-container",
+    "126-scope-probes-from-host-alone", "127-scope-container-bad-name",
     "105-ssh-destination-option", "106-lease-too-short", "107-on-not-a-host",
 }
 
