@@ -224,7 +224,8 @@ static void timeline_json(const struct drill *d, json_t **events, json_t **flows
 	*flows = json_array();
 	for (size_t k = 0; k < d->wr_n; k++)
 		order[k] = &d->wr_events[(d->wr_head + WR_EVENTS - 1 - k) % WR_EVENTS];
-	qsort(order, d->wr_n, sizeof(order[0]), newer_first); /* stable enough: ties are rare */
+	if (d->wr_n > 1)
+		qsort(order, d->wr_n, sizeof(order[0]), newer_first); /* stable enough: ties are rare */
 	for (size_t k = 0; k < d->wr_n; k++) {
 		const struct wr_event *e = order[k];
 
