@@ -22,8 +22,8 @@ static int parse(int argc, char **argv, struct report_actions_filter *f)
 			f->open_only = true;
 			continue;
 		}
-		if (strcmp(a, "--owner") && strcmp(a, "--scenario") && strcmp(a, "--env") &&
-		    strcmp(a, "--now"))
+		if (strcmp(a, "--owner") != 0 && strcmp(a, "--scenario") != 0 &&
+		    strcmp(a, "--env") != 0 && strcmp(a, "--now") != 0)
 			return cli_usage_error("actions", "unknown argument \"%s\"", a);
 		if (!v)
 			return cli_usage_error("actions", "%s needs a value", a);

@@ -61,8 +61,8 @@ static void append_item(char *buf, size_t cap, bool *cut, const char *fmt, va_li
 		return;
 	}
 	if (len) {
-		memcpy(buf + len, "; ", 2);
-		len += 2;
+		buf[len++] = ';'; /* joined by "; "; the item's copy below ends the string */
+		buf[len++] = ' ';
 	}
 	memcpy(buf + len, item, strlen(item) + 1);
 }
@@ -750,8 +750,8 @@ static int parse_control(struct ctl_map *m, size_t index, json_t *c, struct fd_e
 					    id);
 	d->id = id;
 	json_object_foreach(c, key, v)
-		if (!ignored_key(key) && strcmp(key, "id") && strcmp(key, "name") &&
-		    strcmp(key, "text") && strcmp(key, "requires"))
+		if (!ignored_key(key) && strcmp(key, "id") != 0 && strcmp(key, "name") != 0 &&
+		    strcmp(key, "text") != 0 && strcmp(key, "requires") != 0)
 			return fd_error_set(err, FD_ERR_INPUT, -EINVAL, "%s: control \"%s\": unknown key "
 					    "\"%.60s\" (id, name, text, requires, description)", m->src,
 					    id, key);
@@ -787,7 +787,7 @@ static int map_parse(struct ctl_map *m, struct fd_error *err)
 	if (!json_is_object(m->root))
 		return bad(m, err, "expected an object {\"version\": 1, \"controls\": [...]}");
 	json_object_foreach(m->root, key, v)
-		if (!ignored_key(key) && strcmp(key, "version") && strcmp(key, "controls"))
+		if (!ignored_key(key) && strcmp(key, "version") != 0 && strcmp(key, "controls") != 0)
 			return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
 					    "%s: unknown key \"%.60s\" (version, controls)", m->src, key);
 	if (!json_is_integer(version) || json_integer_value(version) != 1)
