@@ -1,0 +1,136 @@
+#!/bin/sh
+# Real Podman containers (root; 77 with the reason when podman cannot run the
+# test's container here). No registry: the image is imported from a rootfs
+# made of busybox-static (busybox httpd serves /www). Two containers,
+# fdt-i15-api-PID and fdt-i15-db-PID, on podman's default network.
+#  1. drop: scope {container: api}, the api container's egress to the db
+#     container's address dropped, probed from inside the api container
+#     (busybox wget; its -T segfaults in Debian 12's busybox-static, so the
+#     probe's timeout bounds it): 3 iterations, each a `container` event,
+#     each with a probe-down, recovered; the api's ruleset empty after.
+# At the end every fdt-i15-*-PID container and the image are removed, and
+# the test checks that nothing of them is left.
+#
+# The runtime and the rlimits come from a test containers.conf
+# (CONTAINERS_CONF): crun fails on hybrid cgroup hosts ("cgroups in hybrid
+# mode not supported") and podman's default rlimits need CAP_SYS_RESOURCE,
+# which some VMs' root lacks. firedrill itself only runs `podman inspect`.
+# usage: test_podman.sh FIREDRILL
+set -u
+fd=$(realpath "$1")
+[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (container namespaces and cgroups)"; exit 77; }
+for c in podman nft nsenter sqlite3 python3; do
+	command -v $c >/dev/null || { echo "skipped: $c missing"; exit 77; }
+done
+bb=$(command -v busybox) || { echo "skipped: busybox (busybox-static) missing"; exit 77; }
+tmp=$(mktemp -d)
+tag=$$
+img=localhost/fdt-i15-bb:$tag
+api=fdt-i15-api-$tag
+db=fdt-i15-db-$tag
+cat >"$tmp/containers.conf" <<'CONF'
+[engine]
+runtime = "runc"
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+CONF
+export CONTAINERS_CONF=$tmp/containers.conf
+cleanup() {
+	podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
+	podman rmi -f "$img" >/dev/null 2>&1
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+fails=0
+checks=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() { checks=$((checks + 1)); }
+
+# the image: busybox-static and a page
+mkdir -p "$tmp/root/bin" "$tmp/root/www"
+cp "$bb" "$tmp/root/bin/busybox"
+ln -s busybox "$tmp/root/bin/sh"
+ln -s busybox "$tmp/root/bin/httpd"
+echo hi >"$tmp/root/www/index.html"
+tar -C "$tmp/root" -cf "$tmp/bb.tar" .
+podman import "$tmp/bb.tar" "$img" >/dev/null 2>"$tmp/import.err" ||
+	{ echo "skipped: podman import failed: $(tail -n1 "$tmp/import.err")"; exit 77; }
+start() { # NAME [podman run options]
+	n=$1
+	shift
+	podman run -d --name "$n" "$@" "$img" /bin/httpd -f -p 8080 -h /www >/dev/null 2>"$tmp/run.err"
+}
+pid_of() { podman inspect --format '{{.State.Pid}}' "$1" 2>/dev/null; }
+start "$db" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
+start "$api" --restart=always || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
+dbip=$(podman inspect --format '{{.NetworkSettings.IPAddress}}' "$db")
+[ -n "$dbip" ] || { echo "skipped: the db container has no address on podman's default network"; exit 77; }
+api_pid=$(pid_of "$api")
+ok=
+for _ in $(seq 50); do
+	timeout 2 nsenter -t "$api_pid" -n "$bb" wget -q -O /dev/null "http://$dbip:8080/" 2>/dev/null && { ok=1; break; }
+	sleep 0.1
+done
+[ -n "$ok" ] || { echo "skipped: the api container cannot reach the db container at $dbip:8080"; exit 77; }
+export FIREDRILL_RUN_DIR=$tmp/run
+
+api_rules_empty() { # LABEL
+	check
+	p=$(pid_of "$api")
+	r=$(nsenter -t "$p" -n nft list ruleset 2>&1)
+	[ -z "$r" ] || bad "$1: the api container's namespace keeps rules: $r"
+}
+
+# 1. the api container's egress to the db container dropped
+cat >"$tmp/drop.yaml" <<YAML
+name: podman-api-cut-from-db
+scope: { container: $api }
+probes:
+  - id: db
+    interval: 200ms
+    timeout: 1500ms
+    command: { run: "$bb wget -q -O /dev/null http://$dbip:8080/" }
+faults:
+  - id: cut
+    kind: drop
+    duration: 2s
+    targets: { cidrs: [$dbip/32], ports: [8080], protocol: tcp }
+steady-state: { probes: [db] }
+recovery: { all: [db], timeout: 20s }
+iterations: 3
+YAML
+check
+"$fd" validate "$tmp/drop.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate drop: $(cat "$tmp/v.err")"
+"$fd" --db "$tmp/drop.db" --json run "$tmp/drop.yaml" >"$tmp/drop.json" 2>"$tmp/drop.err"
+rc=$?
+check
+[ $rc -eq 0 ] || bad "drop: exit $rc: $(cat "$tmp/drop.err")"
+check
+python3 - "$tmp/drop.json" <<'PY' || bad "drop: not 3 recovered iterations"
+import json, sys
+its = json.load(open(sys.argv[1]))["iterations"]
+print("drop: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
+sys.exit(0 if len(its) == 3 and all(i["outcome"] == "recovered" for i in its) else 1)
+PY
+check
+n=$(sqlite3 "$tmp/drop.db" "select count(distinct iteration_id) from events where kind = 'probe-down'")
+[ "$n" -eq 3 ] || bad "drop: probe-down in $n iterations, want 3 (the drop was not in effect)"
+check
+n=$(sqlite3 "$tmp/drop.db" "select count(*) from events where kind = 'container' and detail like 'podman $api: id %, pid $api_pid, image $img'")
+[ "$n" -eq 3 ] || bad "drop: $n container events, want 3: $(sqlite3 "$tmp/drop.db" "select detail from events where kind = 'container'")"
+check
+n=$(sqlite3 "$tmp/drop.db" "select count(*) from faults where state = 'reverted' and netns = '/proc/$api_pid/ns/net'")
+[ "$n" -eq 3 ] || bad "drop: $n reverted journal rows in the api's namespace, want 3: $(sqlite3 "$tmp/drop.db" "select netns, state from faults")"
+api_rules_empty drop
+
+# nothing left: the containers and the image removed
+podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
+podman rmi -f "$img" >/dev/null 2>&1
+check
+left=$(podman ps -a --format '{{.Names}}' | grep -e "^fdt-i15-.*-$tag\$")
+[ -z "$left" ] || bad "containers left: $left"
+check
+podman image exists "$img" && bad "image left: $img"
+
+echo "$checks checks, $fails failed"
+[ "$fails" -eq 0 ]
