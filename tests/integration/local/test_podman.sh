@@ -8,6 +8,16 @@
 #     (busybox wget; its -T segfaults in Debian 12's busybox-static, so the
 #     probe's timeout bounds it): 3 iterations, each a `container` event,
 #     each with a probe-down, recovered; the api's ruleset empty after.
+#  2. kill: scope {container: api, probes-from: host}, SIGKILL to the
+#     processes matching '^/bin/httpd\x00-f\x00-p\x00' (the container's
+#     main process; as pid 1 of its pid namespace it takes no TERM from us),
+#     3 iterations: podman restarts it (--restart=always), so every
+#     iteration finds a new pid (a container event "(a new pid: restarted)"),
+#     probes on its published port recover. A busybox httpd with the same
+#     command line (port 8081) started from the host in the container's own
+#     network namespace, in its own session but not in the container's
+#     cgroup, is not killed: the netns filter cannot tell it apart (in the
+#     first iteration), only the container's cgroup does.
 # At the end every fdt-i15-*-PID container and the image are removed, and
 # the test checks that nothing of them is left.
 #
@@ -28,6 +38,8 @@ tag=$$
 img=localhost/fdt-i15-bb:$tag
 api=fdt-i15-api-$tag
 db=fdt-i15-db-$tag
+hport=$((18000 + tag % 1000))
+opid=
 cat >"$tmp/containers.conf" <<'CONF'
 [engine]
 runtime = "runc"
@@ -36,6 +48,7 @@ default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 CONF
 export CONTAINERS_CONF=$tmp/containers.conf
 cleanup() {
+	[ -n "$opid" ] && kill "$opid" 2>/dev/null
 	podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
 	podman rmi -f "$img" >/dev/null 2>&1
 	rm -rf "$tmp"
@@ -62,7 +75,7 @@ start() { # NAME [podman run options]
 }
 pid_of() { podman inspect --format '{{.State.Pid}}' "$1" 2>/dev/null; }
 start "$db" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
-start "$api" --restart=always || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
+start "$api" --restart=always -p "127.0.0.1:$hport:8080" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
 dbip=$(podman inspect --format '{{.NetworkSettings.IPAddress}}' "$db")
 [ -n "$dbip" ] || { echo "skipped: the db container has no address on podman's default network"; exit 77; }
 api_pid=$(pid_of "$api")
@@ -122,6 +135,63 @@ check
 n=$(sqlite3 "$tmp/drop.db" "select count(*) from faults where state = 'reverted' and netns = '/proc/$api_pid/ns/net'")
 [ "$n" -eq 3 ] || bad "drop: $n reverted journal rows in the api's namespace, want 3: $(sqlite3 "$tmp/drop.db" "select netns, state from faults")"
 api_rules_empty drop
+
+# 2. kill the api's httpd: the engine restarts it; the host's twin lives
+command -v bash >/dev/null && command -v setsid >/dev/null && command -v pgrep >/dev/null ||
+	{ echo "FAIL: cannot start the host's httpd (bash, setsid, pgrep)"; exit 1; }
+nsenter -t "$(pid_of "$api")" -n setsid bash -c "exec -a /bin/httpd $bb -f -p 8081 -h $tmp/root/www" \
+	</dev/null >/dev/null 2>&1 &
+sleep 0.5
+opid=$(pgrep -f -x "/bin/httpd -f -p 8081 -h $tmp/root/www" | head -n1)
+ostart=$(cut -d' ' -f22 "/proc/$opid/stat" 2>/dev/null)
+check
+tr '\0' ' ' <"/proc/$opid/cmdline" | grep -q "^/bin/httpd -f -p 8081 " ||
+	bad "kill: the host's httpd twin is not running: $(tr '\0' ' ' <"/proc/$opid/cmdline" 2>&1)"
+cat >"$tmp/kill.yaml" <<YAML
+name: podman-kill-api
+scope: { container: $api, probes-from: host }
+probes:
+  - { id: api, interval: 200ms, timeout: 1s, http: { url: "http://127.0.0.1:$hport/" } }
+faults:
+  - id: crash
+    kind: kill
+    signal: KILL
+    duration: 10s
+    process: { match: '^/bin/httpd\x00-f\x00-p\x00' }
+steady-state: { probes: [api] }
+recovery: { all: [api], timeout: 30s }
+iterations: 3
+YAML
+p0=$(pid_of "$api")
+"$fd" --db "$tmp/kill.db" --json run "$tmp/kill.yaml" >"$tmp/kill.json" 2>"$tmp/kill.err"
+rc=$?
+check
+[ $rc -eq 0 ] || bad "kill: exit $rc: $(cat "$tmp/kill.err")"
+check
+python3 - "$tmp/kill.json" <<'PY' || bad "kill: not 3 recovered iterations"
+import json, sys
+its = json.load(open(sys.argv[1]))["iterations"]
+print("kill: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
+sys.exit(0 if len(its) == 3 and all(i["outcome"] == "recovered" for i in its) else 1)
+PY
+check
+n=$(sqlite3 "$tmp/kill.db" "select count(*) from events where kind = 'container' and detail like '% (a new pid: restarted)'")
+[ "$n" -eq 2 ] || bad "kill: $n iterations found the container restarted, want 2: $(sqlite3 "$tmp/kill.db" "select detail from events where kind = 'container'")"
+check
+n=$(sqlite3 "$tmp/kill.db" "select count(distinct json_extract(spec, '\$.procs[0].pid')) from faults where state = 'reverted'")
+[ "$n" -eq 3 ] || bad "kill: $n distinct pids killed, want 3: $(sqlite3 "$tmp/kill.db" "select spec from faults")"
+check
+n=$(sqlite3 "$tmp/kill.db" "select count(*) from faults where json_array_length(json_extract(spec, '\$.procs')) != 1")
+[ "$n" -eq 0 ] || bad "kill: a fault matched more than the container's httpd: $(sqlite3 "$tmp/kill.db" "select spec from faults")"
+check
+[ "$(cut -d' ' -f22 "/proc/$opid/stat" 2>/dev/null)" = "$ostart" ] ||
+	bad "kill: the host's httpd (pid $opid, same command line, outside the container) was killed"
+check
+p3=$(pid_of "$api")
+[ -n "$p3" ] && [ "$p3" != "$p0" ] && [ "$p3" -gt 0 ] || bad "kill: the api container is not running again (pid $p3, was $p0)"
+api_rules_empty kill
+kill "$opid" 2>/dev/null
+opid=
 
 # nothing left: the containers and the image removed
 podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
