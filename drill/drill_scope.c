@@ -262,7 +262,7 @@ static bool only_process_faults(const struct scenario *s)
 {
 	for (size_t i = 0; i < s->n_faults; i++)
 		if (s->faults[i].kind != FAULT_KILL && s->faults[i].kind != FAULT_STOP &&
-		    s->faults[i].kind != FAULT_FREEZE)
+		    s->faults[i].kind != FAULT_FREEZE && s->faults[i].kind != FAULT_PAUSE)
 			return false;
 	return s->n_faults > 0;
 }

@@ -91,5 +91,6 @@ extern const struct injector_driver driver_kill;
 extern const struct injector_driver driver_stop;
 extern const struct injector_driver driver_freeze;
 extern const struct injector_driver driver_exec;
+extern const struct injector_driver driver_pause;
 
 #endif

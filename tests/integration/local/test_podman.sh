@@ -18,6 +18,10 @@
 #     network namespace, in its own session but not in the container's
 #     cgroup, is not killed: the netns filter cannot tell it apart (in the
 #     first iteration), only the container's cgroup does.
+#  3. pause: kind pause of the api container (probes-from: host), 2
+#     iterations: its cgroup frozen (the v1 freezer here, cgroup.freeze on
+#     v2), probes fail, the revert thaws it, recovered; the journal rows
+#     name its cgroup; freezer.state THAWED after.
 # At the end every fdt-i15-*-PID container and the image are removed, and
 # the test checks that nothing of them is left.
 #
@@ -192,6 +196,52 @@ p3=$(pid_of "$api")
 api_rules_empty kill
 kill "$opid" 2>/dev/null
 opid=
+
+# 3. pause the api container: its cgroup frozen, thawed by the revert
+cat >"$tmp/pause.yaml" <<YAML
+name: podman-pause-api
+scope: { container: $api, probes-from: host }
+probes:
+  - { id: api, interval: 200ms, timeout: 500ms, http: { url: "http://127.0.0.1:$hport/" } }
+faults:
+  - id: freeze-api
+    kind: pause
+    duration: 2s
+steady-state: { probes: [api] }
+recovery: { all: [api], timeout: 20s }
+iterations: 2
+YAML
+check
+"$fd" validate "$tmp/pause.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate pause: $(cat "$tmp/v.err")"
+"$fd" --db "$tmp/pause.db" --json run "$tmp/pause.yaml" >"$tmp/pause.json" 2>"$tmp/pause.err"
+rc=$?
+check
+[ $rc -eq 0 ] || bad "pause: exit $rc: $(cat "$tmp/pause.err")"
+check
+python3 - "$tmp/pause.json" <<'PY' || bad "pause: not 2 recovered iterations"
+import json, sys
+its = json.load(open(sys.argv[1]))["iterations"]
+print("pause: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
+sys.exit(0 if len(its) == 2 and all(i["outcome"] == "recovered" for i in its) else 1)
+PY
+check
+n=$(sqlite3 "$tmp/pause.db" "select count(distinct iteration_id) from events where kind = 'probe-down'")
+[ "$n" -eq 2 ] || bad "pause: probe-down in $n iterations, want 2 (the container was not frozen)"
+cg=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$(pid_of "$api")/cgroup")
+check
+n=$(sqlite3 "$tmp/pause.db" "select count(*) from faults where kind = 'pause' and state = 'reverted' and spec like '%$cg%'")
+[ "$n" -eq 2 ] || bad "pause: $n reverted journal rows naming the container's cgroup $cg, want 2: $(sqlite3 "$tmp/pause.db" "select kind, state, spec from faults")"
+check
+if [ -e "/sys/fs/cgroup/freezer$cg/freezer.state" ]; then
+	st=$(cat "/sys/fs/cgroup/freezer$cg/freezer.state")
+	[ "$st" = THAWED ] || bad "pause: the container's freezer.state is $st after the drill"
+elif [ -e "/sys/fs/cgroup$cg/cgroup.freeze" ]; then
+	[ "$(cat "/sys/fs/cgroup$cg/cgroup.freeze")" = 0 ] || bad "pause: the container's cgroup.freeze is not 0"
+else
+	bad "pause: no freezer found for the container's cgroup $cg"
+fi
+check
+"$bb" wget -q -O /dev/null "http://127.0.0.1:$hport/" || bad "pause: the api does not answer after the drill"
 
 # nothing left: the containers and the image removed
 podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
