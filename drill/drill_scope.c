@@ -27,6 +27,7 @@
 
 #include "drill.h"
 #include "drill_internal.h"
+#include "fd_priv.h"
 #include "fd_netns.h"
 #include "fd_time.h"
 #include "injector.h"
@@ -234,7 +235,9 @@ int drill_place_refresh(struct drill *d, struct fd_error *err)
 		injector_set_scope_pid(d->inj, (pid_t)c.pid);
 		/* probes from the scope follow the container to its new namespace */
 		if (!d->s->probes_from_host) {
+			fd_priv_raise(); /* setns: the drill thread lowered its capabilities */
 			rc = drill_place_enter(d, err);
+			fd_priv_lower();
 			if (rc < 0)
 				return rc;
 		}

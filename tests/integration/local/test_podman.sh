@@ -2,23 +2,25 @@
 # Real Podman containers (root; 77 with the reason when podman cannot run the
 # test's container here). No registry: the image is imported from a rootfs
 # made of busybox-static (busybox httpd serves /www). Two containers,
-# fdt-i15-api-PID and fdt-i15-db-PID, on podman's default network.
+# fdt-i15-api-PID and fdt-i15-db-PID, each in a network namespace the test
+# makes (--network ns:PATH, a veth pair), so podman never touches the host's
+# own firewall tables (checked at the end).
 #  1. drop: scope {container: api}, the api container's egress to the db
 #     container's address dropped, probed from inside the api container
 #     (busybox wget; its -T segfaults in Debian 12's busybox-static, so the
 #     probe's timeout bounds it): 3 iterations, each a `container` event,
 #     each with a probe-down, recovered; the api's ruleset empty after.
-#  2. kill: scope {container: api, probes-from: host}, SIGKILL to the
+#  2. kill: scope {container: api}, SIGKILL to the
 #     processes matching '^/bin/httpd\x00-f\x00-p\x00' (the container's
 #     main process; as pid 1 of its pid namespace it takes no TERM from us),
 #     3 iterations: podman restarts it (--restart=always), so every
 #     iteration finds a new pid (a container event "(a new pid: restarted)"),
-#     probes on its published port recover. A busybox httpd with the same
+#     probes in the api's namespace (which outlives the restart) recover. A busybox httpd with the same
 #     command line (port 8081) started from the host in the container's own
 #     network namespace, in its own session but not in the container's
 #     cgroup, is not killed: the netns filter cannot tell it apart (in the
 #     first iteration), only the container's cgroup does.
-#  3. pause: kind pause of the api container (probes-from: host), 2
+#  3. pause: kind pause of the api container, 2
 #     iterations: its cgroup frozen (the v1 freezer here, cgroup.freeze on
 #     v2), probes fail, the revert thaws it, recovered; the journal rows
 #     name its cgroup; freezer.state THAWED after.
@@ -42,7 +44,12 @@ tag=$$
 img=localhost/fdt-i15-bb:$tag
 api=fdt-i15-api-$tag
 db=fdt-i15-db-$tag
-hport=$((18000 + tag % 1000))
+# The containers join network namespaces this test makes (podman run
+# --network ns:PATH), so podman's bridge never adds firewall rules to the
+# host's own tables: api (10.250.88.1) and db (10.250.88.2) on a veth pair.
+nsapi=fdt-i15-api-$tag
+nsdb=fdt-i15-db-$tag
+dbip=10.250.88.2
 opid=
 cat >"$tmp/containers.conf" <<'CONF'
 [engine]
@@ -55,6 +62,8 @@ cleanup() {
 	[ -n "$opid" ] && kill "$opid" 2>/dev/null
 	podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
 	podman rmi -f "$img" >/dev/null 2>&1
+	ip netns del "$nsapi" 2>/dev/null
+	ip netns del "$nsdb" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -72,16 +81,20 @@ echo hi >"$tmp/root/www/index.html"
 tar -C "$tmp/root" -cf "$tmp/bb.tar" .
 podman import "$tmp/bb.tar" "$img" >/dev/null 2>"$tmp/import.err" ||
 	{ echo "skipped: podman import failed: $(tail -n1 "$tmp/import.err")"; exit 77; }
+host_rules_before=$(nft list ruleset 2>&1)
+ip netns add "$nsapi" && ip netns add "$nsdb" &&
+	ip -n "$nsapi" link add eth0 type veth peer name eth0 netns "$nsdb" &&
+	ip -n "$nsapi" addr add 10.250.88.1/24 dev eth0 && ip -n "$nsdb" addr add "$dbip/24" dev eth0 &&
+	for n in "$nsapi" "$nsdb"; do ip -n "$n" link set lo up && ip -n "$n" link set eth0 up || exit 1; done ||
+	{ echo "FAIL: could not make the test's namespaces"; exit 1; }
 start() { # NAME [podman run options]
 	n=$1
 	shift
 	podman run -d --name "$n" "$@" "$img" /bin/httpd -f -p 8080 -h /www >/dev/null 2>"$tmp/run.err"
 }
 pid_of() { podman inspect --format '{{.State.Pid}}' "$1" 2>/dev/null; }
-start "$db" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
-start "$api" --restart=always -p "127.0.0.1:$hport:8080" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
-dbip=$(podman inspect --format '{{.NetworkSettings.IPAddress}}' "$db")
-[ -n "$dbip" ] || { echo "skipped: the db container has no address on podman's default network"; exit 77; }
+start "$db" --network "ns:/run/netns/$nsdb" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
+start "$api" --restart=always --network "ns:/run/netns/$nsapi" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
 api_pid=$(pid_of "$api")
 ok=
 for _ in $(seq 50); do
@@ -153,9 +166,9 @@ tr '\0' ' ' <"/proc/$opid/cmdline" | grep -q "^/bin/httpd -f -p 8081 " ||
 	bad "kill: the host's httpd twin is not running: $(tr '\0' ' ' <"/proc/$opid/cmdline" 2>&1)"
 cat >"$tmp/kill.yaml" <<YAML
 name: podman-kill-api
-scope: { container: $api, probes-from: host }
+scope: { container: $api }
 probes:
-  - { id: api, interval: 200ms, timeout: 1s, http: { url: "http://127.0.0.1:$hport/" } }
+  - { id: api, interval: 200ms, timeout: 1s, http: { url: "http://127.0.0.1:8080/" } }
 faults:
   - id: crash
     kind: kill
@@ -200,9 +213,9 @@ opid=
 # 3. pause the api container: its cgroup frozen, thawed by the revert
 cat >"$tmp/pause.yaml" <<YAML
 name: podman-pause-api
-scope: { container: $api, probes-from: host }
+scope: { container: $api }
 probes:
-  - { id: api, interval: 200ms, timeout: 500ms, http: { url: "http://127.0.0.1:$hport/" } }
+  - { id: api, interval: 200ms, timeout: 500ms, http: { url: "http://127.0.0.1:8080/" } }
 faults:
   - id: freeze-api
     kind: pause
@@ -241,7 +254,7 @@ else
 	bad "pause: no freezer found for the container's cgroup $cg"
 fi
 check
-"$bb" wget -q -O /dev/null "http://127.0.0.1:$hport/" || bad "pause: the api does not answer after the drill"
+ip netns exec "$nsapi" "$bb" wget -q -O /dev/null "http://127.0.0.1:8080/" || bad "pause: the api does not answer after the drill"
 
 # nothing left: the containers and the image removed
 podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
@@ -251,6 +264,10 @@ left=$(podman ps -a --format '{{.Names}}' | grep -e "^fdt-i15-.*-$tag\$")
 [ -z "$left" ] || bad "containers left: $left"
 check
 podman image exists "$img" && bad "image left: $img"
+
+check
+[ "$(nft list ruleset 2>&1)" = "$host_rules_before" ] || bad "the host's own nft ruleset changed during the test"
+ip netns del "$nsapi"; ip netns del "$nsdb"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
