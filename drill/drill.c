@@ -395,6 +395,8 @@ static int setup(struct drill *d, struct fd_error *err)
 	io.no_guardian = d->o->no_guardian;
 	if (d->place.netns[0] && !s->netns)
 		io.netns = d->place.netns;
+	if (d->place.is_container)
+		io.scope_pid = (pid_t)d->place.container.pid;
 	rc = drill_fleet_local(d, &local, err);
 	if (rc == 0)
 		rc = injector_new(local, &io, &d->inj, err);

@@ -135,6 +135,8 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	}
 	if (place.netns[0] && !s->netns)
 		io.netns = place.netns;
+	if (place.is_container)
+		io.scope_pid = (pid_t)place.container.pid;
 	io.store = st;
 	io.db_path = o->db_path;
 	io.force = o->force;

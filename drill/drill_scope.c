@@ -27,6 +27,7 @@
 
 #include "drill.h"
 #include "drill_internal.h"
+#include "fd_priv.h"
 #include "fd_netns.h"
 #include "fd_time.h"
 #include "injector.h"
@@ -231,9 +232,12 @@ int drill_place_refresh(struct drill *d, struct fd_error *err)
 		rc = injector_set_netns(d->inj, c.netns, err);
 		if (rc < 0)
 			return rc;
+		injector_set_scope_pid(d->inj, (pid_t)c.pid);
 		/* probes from the scope follow the container to its new namespace */
 		if (!d->s->probes_from_host) {
+			fd_priv_raise(); /* setns: the drill thread lowered its capabilities */
 			rc = drill_place_enter(d, err);
+			fd_priv_lower();
 			if (rc < 0)
 				return rc;
 		}
@@ -257,11 +261,37 @@ void drill_place_note(struct drill *d)
 	drill_event(d, "container", d->s->container, text);
 }
 
+static bool only_process_faults(const struct scenario *s)
+{
+	for (size_t i = 0; i < s->n_faults; i++)
+		if (s->faults[i].kind != FAULT_KILL && s->faults[i].kind != FAULT_STOP &&
+		    s->faults[i].kind != FAULT_FREEZE && s->faults[i].kind != FAULT_PAUSE)
+			return false;
+	return s->n_faults > 0;
+}
+
 /* Around each injector call when the probes stay here (probes-from: host):
  * the faults' namespace is entered only for the injector's own work. */
 int drill_place_in(struct drill *d, struct fd_error *err)
 {
-	return d->s->probes_from_host ? drill_place_enter(d, err) : 0;
+	struct fd_error e;
+	int rc;
+
+	if (!d->s->probes_from_host)
+		return 0;
+	fd_error_clear(&e);
+	rc = drill_place_enter(d, &e);
+	/* A container whose process died (a kill fault, the engine restarting
+	 * it) took its namespace along; process faults are undone by pid and
+	 * cgroup, from here. Anything else keeps the error. */
+	if (rc == -ENOENT && d->place.is_container && only_process_faults(d->s)) {
+		drill_event(d, "note", "scope", "the container's namespace is gone (its process "
+			    "exited): its process faults are reverted from the host");
+		return 0;
+	}
+	if (rc < 0)
+		*err = e;
+	return rc;
 }
 
 void drill_place_out(struct drill *d)

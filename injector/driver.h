@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "fd_error.h"
 #include "scenario.h"
@@ -39,6 +40,10 @@ struct driver_ctx {
 	bool force;           /* --force: allow guarded targets */
 	const char *base_dir; /* the scenario file's folder (relative paths) */
 	const char *netns;    /* scenario scope (already entered), NULL = caller's */
+	/* A container's main process (scope: {container}), 0 = none: process
+	 * faults match only processes in its cgroup or below, and pause
+	 * freezes that cgroup. */
+	pid_t scope_pid;
 	/* drop/reject only: apply() stages its rules here and the core commits
 	 * all of them in one atomic nft batch (injector/injector_int.h). */
 	struct inj_nft *nft;
@@ -86,5 +91,6 @@ extern const struct injector_driver driver_kill;
 extern const struct injector_driver driver_stop;
 extern const struct injector_driver driver_freeze;
 extern const struct injector_driver driver_exec;
+extern const struct injector_driver driver_pause;
 
 #endif

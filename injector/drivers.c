@@ -21,6 +21,7 @@ static const struct injector_driver *const drivers[FAULT_KIND_COUNT] = {
 	[FAULT_STOP] = &driver_stop,
 	[FAULT_FREEZE] = &driver_freeze,
 	[FAULT_EXEC] = &driver_exec,
+	[FAULT_PAUSE] = &driver_pause,
 };
 
 const struct injector_driver *injector_driver_for(enum fault_kind kind)

@@ -52,6 +52,7 @@ int injector_new(const struct scenario *s, const struct injector_opts *opts,
 	inj->opts = *opts;
 	inj->n = s->n_faults;
 	inj->ctx.force = opts->force;
+	inj->ctx.scope_pid = opts->scope_pid;
 	snprintf(inj->netns, sizeof(inj->netns), "%s",
 		 opts->netns ? opts->netns : s->netns ? s->netns : "");
 	inj->ctx.netns = inj->netns[0] ? inj->netns : NULL;
@@ -73,6 +74,11 @@ int injector_set_netns(struct injector *inj, const char *netns, struct fd_error 
 	snprintf(inj->netns, sizeof(inj->netns), "%s", netns ? netns : "");
 	inj->ctx.netns = inj->netns[0] ? inj->netns : NULL;
 	return 0;
+}
+
+void injector_set_scope_pid(struct injector *inj, pid_t pid)
+{
+	inj->ctx.scope_pid = pid;
 }
 
 static char *dirname_of(const char *path)

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "fd_error.h"
 #include "scenario.h"
@@ -45,6 +46,9 @@ struct injector_opts {
 	 * netns: a path (/proc/N/ns/net), at most 63 characters, journaled so
 	 * that `firedrill revert` enters it. NULL = s->netns. */
 	const char *netns;
+	/* A container's main process (scope: {container}), 0 = none: process
+	 * faults match only in its cgroup, pause freezes that cgroup. */
+	pid_t scope_pid;
 };
 
 int injector_new(const struct scenario *s, const struct injector_opts *opts,
@@ -61,6 +65,8 @@ FD_MUST_CHECK int injector_resolve(struct injector *inj, struct fd_error *err);
 /* A container's scope resolved again (a new pid, a new namespace): the
  * path the next apply journals (as injector_opts.netns). */
 int injector_set_netns(struct injector *inj, const char *netns, struct fd_error *err);
+/* ... and its new main process (injector_opts.scope_pid) for the next resolve. */
+void injector_set_scope_pid(struct injector *inj, pid_t pid);
 /* The drill row the journal rows name; set once it exists (prepare runs
  * before it, so that a refused fault leaves no drill row). */
 void injector_set_drill(struct injector *inj, int64_t drill_id);

@@ -392,8 +392,93 @@ static int ns_filter_init(struct ns_filter *nf, const struct driver_ctx *ctx,
 	return 0;
 }
 
+int procmatch_cgroup_path(pid_t pid, char *buf, size_t len)
+{
+	char path[64], *text = NULL, *line, *save = NULL;
+	char v2[PATH_MAX] = "", v1[PATH_MAX] = "";
+	size_t n = 0;
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	rc = read_small_file(path, 65536, &text, &n);
+	if (rc < 0)
+		return rc == -ENOENT ? -ESRCH : rc;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		char *ctl;
+		size_t clen;
+
+		if (!c2)
+			continue;
+		ctl = c1 + 1;
+		clen = (size_t)(c2 - ctl);
+		if (clen == 0 && strncmp(line, "0:", 2) == 0)
+			snprintf(v2, sizeof(v2), "%s", c2 + 1);
+		for (char *t = ctl; t < c2;) {
+			char *comma = memchr(t, ',', (size_t)(c2 - t));
+			size_t tl = (size_t)((comma ? comma : c2) - t);
+
+			if (tl == 7 && memcmp(t, "freezer", 7) == 0)
+				snprintf(v1, sizeof(v1), "%s", c2 + 1);
+			t += tl + 1;
+		}
+	}
+	free(text);
+	/* Hybrid hosts have both: the one in a non-root cgroup tells more. */
+	if (v2[0] && (strcmp(v2, "/") != 0 || !v1[0] || strcmp(v1, "/") == 0))
+		rc = snprintf(buf, len, "%s", v2);
+	else if (v1[0])
+		rc = snprintf(buf, len, "%s", v1);
+	else
+		return -ENOENT;
+	return rc < 0 || (size_t)rc >= len ? -ENAMETOOLONG : 0;
+}
+
+/* scope: {container}: only the container's processes, those in its main
+ * process's cgroup or below (the same hierarchy's line of /proc/PID/cgroup). */
+struct cg_filter {
+	bool on;
+	char path[PATH_MAX];
+	size_t len;
+};
+
+static bool cg_filter_accepts(const struct cg_filter *cf, pid_t pid)
+{
+	char path[PATH_MAX];
+
+	if (!cf->on)
+		return true;
+	if (procmatch_cgroup_path(pid, path, sizeof(path)) < 0)
+		return false;
+	return strncmp(path, cf->path, cf->len) == 0 &&
+	       (path[cf->len] == '\0' || path[cf->len] == '/');
+}
+
+static int cg_filter_init(struct cg_filter *cf, const struct driver_ctx *ctx,
+			  const char *fault_id, struct fd_error *err)
+{
+	int rc;
+
+	cf->on = ctx && ctx->scope_pid > 0;
+	if (!cf->on)
+		return 0;
+	rc = procmatch_cgroup_path(ctx->scope_pid, cf->path, sizeof(cf->path));
+	if (rc < 0)
+		return fd_error_set(err, FD_ERR_ENV, rc,
+				    "fault %s: the container's process %d: /proc/%d/cgroup: %s", fault_id,
+				    (int)ctx->scope_pid, (int)ctx->scope_pid,
+				    rc == -ESRCH ? "no such process (the container stopped?)" : strerror(-rc));
+	if (strcmp(cf->path, "/") == 0)
+		return fd_error_set(err, FD_ERR_ENV, -EINVAL,
+				    "fault %s: the container's process %d is in the root cgroup: its "
+				    "processes cannot be told from the host's", fault_id, (int)ctx->scope_pid);
+	cf->len = strlen(cf->path);
+	return 0;
+}
+
 static int find_by_regex(const struct scenario_fault *f, const struct ns_filter *nf,
-			 bool force, struct procmatch_set *out, struct fd_error *err)
+			 const struct cg_filter *cf, bool force, struct procmatch_set *out,
+			 struct fd_error *err)
 {
 	struct procmatch_regex *re = NULL;
 	struct dirent *de;
@@ -431,7 +516,7 @@ static int find_by_regex(const struct scenario_fault *f, const struct ns_filter 
 			len--;
 		rc = procmatch_regex_match(re, raw, len);
 		if (rc == 1 && read_live_stat(pid, &st) == 0 &&
-		    ns_filter_accepts(nf, pid)) {
+		    ns_filter_accepts(nf, pid) && cg_filter_accepts(cf, pid)) {
 			rc = procmatch_guard(pid, f->id, force, err);
 			if (rc == 0 && set_add(out, pid, &st, raw, len) < 0)
 				rc = fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
@@ -443,7 +528,11 @@ static int find_by_regex(const struct scenario_fault *f, const struct ns_filter 
 		free(raw);
 	}
 	rc = 0;
-	if (out->n == 0)
+	if (out->n == 0 && cf->on)
+		rc = fd_error_set(err, FD_ERR_ENV, -ESRCH,
+				  "fault %s: no process matches '%s' in the container's cgroup %s",
+				  f->id, f->process.match, cf->path);
+	else if (out->n == 0)
 		rc = fd_error_set(err, FD_ERR_ENV, -ESRCH,
 				  "fault %s: no process matches '%s'%s%s", f->id, f->process.match,
 				  nf->on ? " in network namespace " : "",
@@ -485,8 +574,8 @@ static int read_pidfile(const struct scenario_fault *f, const struct driver_ctx 
 }
 
 static int find_by_pid(const struct scenario_fault *f, pid_t pid, const char *from,
-		       const struct ns_filter *nf, bool force, struct procmatch_set *out,
-		       struct fd_error *err)
+		       const struct ns_filter *nf, const struct cg_filter *cf, bool force,
+		       struct procmatch_set *out, struct fd_error *err)
 {
 	struct procmatch_stat st;
 	int rc;
@@ -499,6 +588,10 @@ static int find_by_pid(const struct scenario_fault *f, pid_t pid, const char *fr
 		return fd_error_set(err, FD_ERR_INPUT, -ESRCH,
 				    "fault %s: pid %d%s is not in the scope's network namespace",
 				    f->id, (int)pid, from);
+	if (!cg_filter_accepts(cf, pid))
+		return fd_error_set(err, FD_ERR_INPUT, -ESRCH,
+				    "fault %s: pid %d%s is not in the container's cgroup %s", f->id,
+				    (int)pid, from, cf->path);
 	rc = procmatch_guard(pid, f->id, force, err);
 	if (rc < 0)
 		return rc;
@@ -515,15 +608,18 @@ int procmatch_find(const struct scenario_fault *f, const struct driver_ctx *ctx,
 {
 	bool force = ctx && ctx->force;
 	struct ns_filter nf = { 0 };
+	struct cg_filter cf = { 0 };
 	char from[PATH_MAX + 32] = "";
 	pid_t pid = f->process.pid;
 	int rc;
 
 	rc = ns_filter_init(&nf, ctx, f->id, err);
+	if (rc == 0)
+		rc = cg_filter_init(&cf, ctx, f->id, err);
 	if (rc < 0)
 		return rc;
 	if (f->process.match)
-		return find_by_regex(f, &nf, force, out, err);
+		return find_by_regex(f, &nf, &cf, force, out, err);
 	if (f->process.pidfile) {
 		rc = read_pidfile(f, ctx, &pid, err);
 		if (rc < 0)
@@ -533,7 +629,7 @@ int procmatch_find(const struct scenario_fault *f, const struct driver_ctx *ctx,
 	if (pid <= 0)
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
 				    "fault %s: no process given (match, pidfile or pid)", f->id);
-	return find_by_pid(f, pid, from, &nf, force, out, err);
+	return find_by_pid(f, pid, from, &nf, &cf, force, out, err);
 }
 
 int procmatch_signal(pid_t pid, unsigned long long start, int sig)

@@ -79,6 +79,15 @@ int procmatch_guard(pid_t pid, const char *fault_id, bool force, struct fd_error
  * the guards. A selector matching nothing is an error naming it.
  * On success out holds at least one process (caller owns; procmatch_set_clear).
  */
+/* The cgroup path that places pid (/proc/PID/cgroup): the unified
+ * hierarchy's, or the v1 freezer's when that one is not the root and the
+ * unified one is. 0, -ESRCH (gone), -ENOENT (neither line), -errno. */
+int procmatch_cgroup_path(pid_t pid, char *buf, size_t len);
+
+/*
+ * With ctx->scope_pid (a container's main process), only processes in its
+ * cgroup or below match.
+ */
 int procmatch_find(const struct scenario_fault *f, const struct driver_ctx *ctx,
 		   struct procmatch_set *out, struct fd_error *err);
 void procmatch_set_clear(struct procmatch_set *s);

@@ -334,6 +334,12 @@ static int load_buffer(const char *name, const char *buf, size_t len, enum scena
 			  use == SCENARIO_FOR_RUN ? "a drill (firedrill run)" : NULL, NULL);
 	if (r == 0)
 		r = scenario_resolve_on(&c, s);
+	for (size_t i = 0; r == 0 && i < s->n_faults; i++)
+		if (s->faults[i].kind == FAULT_PAUSE && !s->container)
+			r = fd_error_set(err, FD_ERR_INPUT, -EINVAL,
+					 "%s:%d:%d: error: fault \"%s\": kind pause freezes a container's "
+					 "cgroup; it needs scope: {container: NAME}", name,
+					 s->faults[i].loc.line, s->faults[i].loc.col, s->faults[i].id);
 cleanup:
 	scenario_tree_free(&tree);
 	free(dir);

@@ -43,6 +43,7 @@ enum fault_kind {
 	FAULT_STOP,
 	FAULT_FREEZE,
 	FAULT_EXEC,
+	FAULT_PAUSE, /* a container's cgroup frozen (scope: {container}) */
 	FAULT_KIND_COUNT
 };
 

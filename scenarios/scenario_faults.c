@@ -31,6 +31,7 @@ static const char *const fault_kind_names[FAULT_KIND_COUNT] = {
 	[FAULT_STOP] = "stop",
 	[FAULT_FREEZE] = "freeze",
 	[FAULT_EXEC] = "exec",
+	[FAULT_PAUSE] = "pause",
 };
 
 const char *scenario_fault_kind_name(enum fault_kind k)

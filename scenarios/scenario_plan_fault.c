@@ -190,6 +190,7 @@ static const struct {
 	[FAULT_STOP] = { process_text, process_json_set },
 	[FAULT_FREEZE] = { process_text, process_json_set },
 	[FAULT_EXEC] = { exec_text, exec_json },
+	[FAULT_PAUSE] = { NULL, NULL }, /* the scope's container is all it names */
 };
 
 void scenario_plan_fault_text(FILE *out, const struct scenario_fault *f)

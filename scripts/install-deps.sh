@@ -11,6 +11,7 @@ libcurl4-openssl-dev libpcap-dev libpcre2-dev libsqlite3-dev
 libcmocka-dev libfyaml-dev libsodium-dev libmicrohttpd-dev libjansson-dev libcap-ng-dev
 libcairo2-dev libpango1.0-dev librsvg2-dev fonts-dejavu-core poppler-utils
 nftables iproute2 procps util-linux sqlite3 curl ca-certificates python3 systemd
+podman runc busybox-static
 valgrind cppcheck
 openssh-client openssh-server
 python3-jsonschema python3-yaml prometheus scdoc groff-base man-db bash-completion zsh fish jq

@@ -31,7 +31,7 @@ except ImportError as e:
 # an enumeration or range a schema can state, a missing required key.
 SCHEMA_LEVEL = {
     # unknown keys (or a key another kind refuses)
-    "02-unknown-top-key", "19-webhook-url-literal", "27-key-wrong-kind",
+    "02-unknown-top-key", "19-webhook-url-literal", "27-key-wrong-kind", "141-pause-with-process",
     "28-alias-bomb", "37-probe-two-kinds", "42-prefix-list-on-route",
     "49-connection-on-canary", "56-failback-detect", "72-no-answer-exit-on-http",
     "85-resolution-on-failback", "94-prove-every-misspelt",
@@ -71,6 +71,7 @@ LOADER_ONLY = {
     "100-on-unknown-host", "101-on-unknown-group", "102-host-named-local", "103-host-twice",
     "120-scope-two-places", "122-scope-netns-path-relative", "124-scope-engine-without-container",
     "126-scope-probes-from-host-alone", "127-scope-container-bad-name",
+    "140-pause-without-container",
     "105-ssh-destination-option", "106-lease-too-short", "107-on-not-a-host",
 }
 

@@ -1,0 +1,273 @@
+#!/bin/sh
+# Real Podman containers (root; 77 with the reason when podman cannot run the
+# test's container here). No registry: the image is imported from a rootfs
+# made of busybox-static (busybox httpd serves /www). Two containers,
+# fdt-i15-api-PID and fdt-i15-db-PID, each in a network namespace the test
+# makes (--network ns:PATH, a veth pair), so podman never touches the host's
+# own firewall tables (checked at the end).
+#  1. drop: scope {container: api}, the api container's egress to the db
+#     container's address dropped, probed from inside the api container
+#     (busybox wget; its -T segfaults in Debian 12's busybox-static, so the
+#     probe's timeout bounds it): 3 iterations, each a `container` event,
+#     each with a probe-down, recovered; the api's ruleset empty after.
+#  2. kill: scope {container: api}, SIGKILL to the
+#     processes matching '^/bin/httpd\x00-f\x00-p\x00' (the container's
+#     main process; as pid 1 of its pid namespace it takes no TERM from us),
+#     3 iterations: podman restarts it (--restart=always), so every
+#     iteration finds a new pid (a container event "(a new pid: restarted)"),
+#     probes in the api's namespace (which outlives the restart) recover. A busybox httpd with the same
+#     command line (port 8081) started from the host in the container's own
+#     network namespace, in its own session but not in the container's
+#     cgroup, is not killed: the netns filter cannot tell it apart (in the
+#     first iteration), only the container's cgroup does.
+#  3. pause: kind pause of the api container, 2
+#     iterations: its cgroup frozen (the v1 freezer here, cgroup.freeze on
+#     v2), probes fail, the revert thaws it, recovered; the journal rows
+#     name its cgroup; freezer.state THAWED after.
+# At the end every fdt-i15-*-PID container and the image are removed, and
+# the test checks that nothing of them is left.
+#
+# The runtime and the rlimits come from a test containers.conf
+# (CONTAINERS_CONF): crun fails on hybrid cgroup hosts ("cgroups in hybrid
+# mode not supported") and podman's default rlimits need CAP_SYS_RESOURCE,
+# which some VMs' root lacks. firedrill itself only runs `podman inspect`.
+# usage: test_podman.sh FIREDRILL
+set -u
+fd=$(realpath "$1")
+[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (container namespaces and cgroups)"; exit 77; }
+for c in podman nft nsenter sqlite3 python3; do
+	command -v $c >/dev/null || { echo "skipped: $c missing"; exit 77; }
+done
+bb=$(command -v busybox) || { echo "skipped: busybox (busybox-static) missing"; exit 77; }
+tmp=$(mktemp -d)
+tag=$$
+img=localhost/fdt-i15-bb:$tag
+api=fdt-i15-api-$tag
+db=fdt-i15-db-$tag
+# The containers join network namespaces this test makes (podman run
+# --network ns:PATH), so podman's bridge never adds firewall rules to the
+# host's own tables: api (10.250.88.1) and db (10.250.88.2) on a veth pair.
+nsapi=fdt-i15-api-$tag
+nsdb=fdt-i15-db-$tag
+dbip=10.250.88.2
+opid=
+cat >"$tmp/containers.conf" <<'CONF'
+[engine]
+runtime = "runc"
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+CONF
+export CONTAINERS_CONF=$tmp/containers.conf
+cleanup() {
+	[ -n "$opid" ] && kill "$opid" 2>/dev/null
+	podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
+	podman rmi -f "$img" >/dev/null 2>&1
+	ip netns del "$nsapi" 2>/dev/null
+	ip netns del "$nsdb" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+fails=0
+checks=0
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+check() { checks=$((checks + 1)); }
+
+# the image: busybox-static and a page
+mkdir -p "$tmp/root/bin" "$tmp/root/www"
+cp "$bb" "$tmp/root/bin/busybox"
+ln -s busybox "$tmp/root/bin/sh"
+ln -s busybox "$tmp/root/bin/httpd"
+echo hi >"$tmp/root/www/index.html"
+tar -C "$tmp/root" -cf "$tmp/bb.tar" .
+podman import "$tmp/bb.tar" "$img" >/dev/null 2>"$tmp/import.err" ||
+	{ echo "skipped: podman import failed: $(tail -n1 "$tmp/import.err")"; exit 77; }
+host_rules_before=$(nft list ruleset 2>&1)
+ip netns add "$nsapi" && ip netns add "$nsdb" &&
+	ip -n "$nsapi" link add eth0 type veth peer name eth0 netns "$nsdb" &&
+	ip -n "$nsapi" addr add 10.250.88.1/24 dev eth0 && ip -n "$nsdb" addr add "$dbip/24" dev eth0 &&
+	for n in "$nsapi" "$nsdb"; do ip -n "$n" link set lo up && ip -n "$n" link set eth0 up || exit 1; done ||
+	{ echo "FAIL: could not make the test's namespaces"; exit 1; }
+start() { # NAME [podman run options]
+	n=$1
+	shift
+	podman run -d --name "$n" "$@" "$img" /bin/httpd -f -p 8080 -h /www >/dev/null 2>"$tmp/run.err"
+}
+pid_of() { podman inspect --format '{{.State.Pid}}' "$1" 2>/dev/null; }
+start "$db" --network "ns:/run/netns/$nsdb" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
+start "$api" --restart=always --network "ns:/run/netns/$nsapi" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
+api_pid=$(pid_of "$api")
+ok=
+for _ in $(seq 50); do
+	timeout 2 nsenter -t "$api_pid" -n "$bb" wget -q -O /dev/null "http://$dbip:8080/" 2>/dev/null && { ok=1; break; }
+	sleep 0.1
+done
+[ -n "$ok" ] || { echo "skipped: the api container cannot reach the db container at $dbip:8080"; exit 77; }
+export FIREDRILL_RUN_DIR=$tmp/run
+
+api_rules_empty() { # LABEL
+	check
+	p=$(pid_of "$api")
+	r=$(nsenter -t "$p" -n nft list ruleset 2>&1)
+	[ -z "$r" ] || bad "$1: the api container's namespace keeps rules: $r"
+}
+
+# 1. the api container's egress to the db container dropped
+cat >"$tmp/drop.yaml" <<YAML
+name: podman-api-cut-from-db
+scope: { container: $api }
+probes:
+  - id: db
+    interval: 200ms
+    timeout: 1500ms
+    command: { run: "$bb wget -q -O /dev/null http://$dbip:8080/" }
+faults:
+  - id: cut
+    kind: drop
+    duration: 2s
+    targets: { cidrs: [$dbip/32], ports: [8080], protocol: tcp }
+steady-state: { probes: [db] }
+recovery: { all: [db], timeout: 20s }
+iterations: 3
+YAML
+check
+"$fd" validate "$tmp/drop.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate drop: $(cat "$tmp/v.err")"
+"$fd" --db "$tmp/drop.db" --json run "$tmp/drop.yaml" >"$tmp/drop.json" 2>"$tmp/drop.err"
+rc=$?
+check
+[ $rc -eq 0 ] || bad "drop: exit $rc: $(cat "$tmp/drop.err")"
+check
+python3 - "$tmp/drop.json" <<'PY' || bad "drop: not 3 recovered iterations"
+import json, sys
+its = json.load(open(sys.argv[1]))["iterations"]
+print("drop: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
+sys.exit(0 if len(its) == 3 and all(i["outcome"] == "recovered" for i in its) else 1)
+PY
+check
+n=$(sqlite3 "$tmp/drop.db" "select count(distinct iteration_id) from events where kind = 'probe-down'")
+[ "$n" -eq 3 ] || bad "drop: probe-down in $n iterations, want 3 (the drop was not in effect)"
+check
+n=$(sqlite3 "$tmp/drop.db" "select count(*) from events where kind = 'container' and detail like 'podman $api: id %, pid $api_pid, image $img'")
+[ "$n" -eq 3 ] || bad "drop: $n container events, want 3: $(sqlite3 "$tmp/drop.db" "select detail from events where kind = 'container'")"
+check
+n=$(sqlite3 "$tmp/drop.db" "select count(*) from faults where state = 'reverted' and netns = '/proc/$api_pid/ns/net'")
+[ "$n" -eq 3 ] || bad "drop: $n reverted journal rows in the api's namespace, want 3: $(sqlite3 "$tmp/drop.db" "select netns, state from faults")"
+api_rules_empty drop
+
+# 2. kill the api's httpd: the engine restarts it; the host's twin lives
+command -v bash >/dev/null && command -v setsid >/dev/null && command -v pgrep >/dev/null ||
+	{ echo "FAIL: cannot start the host's httpd (bash, setsid, pgrep)"; exit 1; }
+nsenter -t "$(pid_of "$api")" -n setsid bash -c "exec -a /bin/httpd $bb -f -p 8081 -h $tmp/root/www" \
+	</dev/null >/dev/null 2>&1 &
+sleep 0.5
+opid=$(pgrep -f -x "/bin/httpd -f -p 8081 -h $tmp/root/www" | head -n1)
+ostart=$(cut -d' ' -f22 "/proc/$opid/stat" 2>/dev/null)
+check
+tr '\0' ' ' <"/proc/$opid/cmdline" | grep -q "^/bin/httpd -f -p 8081 " ||
+	bad "kill: the host's httpd twin is not running: $(tr '\0' ' ' <"/proc/$opid/cmdline" 2>&1)"
+cat >"$tmp/kill.yaml" <<YAML
+name: podman-kill-api
+scope: { container: $api }
+probes:
+  - { id: api, interval: 200ms, timeout: 1s, http: { url: "http://127.0.0.1:8080/" } }
+faults:
+  - id: crash
+    kind: kill
+    signal: KILL
+    duration: 10s
+    process: { match: '^/bin/httpd\x00-f\x00-p\x00' }
+steady-state: { probes: [api] }
+recovery: { all: [api], timeout: 30s }
+iterations: 3
+YAML
+p0=$(pid_of "$api")
+"$fd" --db "$tmp/kill.db" --json run "$tmp/kill.yaml" >"$tmp/kill.json" 2>"$tmp/kill.err"
+rc=$?
+check
+[ $rc -eq 0 ] || bad "kill: exit $rc: $(cat "$tmp/kill.err")"
+check
+python3 - "$tmp/kill.json" <<'PY' || bad "kill: not 3 recovered iterations"
+import json, sys
+its = json.load(open(sys.argv[1]))["iterations"]
+print("kill: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
+sys.exit(0 if len(its) == 3 and all(i["outcome"] == "recovered" for i in its) else 1)
+PY
+check
+n=$(sqlite3 "$tmp/kill.db" "select count(*) from events where kind = 'container' and detail like '% (a new pid: restarted)'")
+[ "$n" -eq 2 ] || bad "kill: $n iterations found the container restarted, want 2: $(sqlite3 "$tmp/kill.db" "select detail from events where kind = 'container'")"
+check
+n=$(sqlite3 "$tmp/kill.db" "select count(distinct json_extract(spec, '\$.procs[0].pid')) from faults where state = 'reverted'")
+[ "$n" -eq 3 ] || bad "kill: $n distinct pids killed, want 3: $(sqlite3 "$tmp/kill.db" "select spec from faults")"
+check
+n=$(sqlite3 "$tmp/kill.db" "select count(*) from faults where json_array_length(json_extract(spec, '\$.procs')) != 1")
+[ "$n" -eq 0 ] || bad "kill: a fault matched more than the container's httpd: $(sqlite3 "$tmp/kill.db" "select spec from faults")"
+check
+[ "$(cut -d' ' -f22 "/proc/$opid/stat" 2>/dev/null)" = "$ostart" ] ||
+	bad "kill: the host's httpd (pid $opid, same command line, outside the container) was killed"
+check
+p3=$(pid_of "$api")
+[ -n "$p3" ] && [ "$p3" != "$p0" ] && [ "$p3" -gt 0 ] || bad "kill: the api container is not running again (pid $p3, was $p0)"
+api_rules_empty kill
+kill "$opid" 2>/dev/null
+opid=
+
+# 3. pause the api container: its cgroup frozen, thawed by the revert
+cat >"$tmp/pause.yaml" <<YAML
+name: podman-pause-api
+scope: { container: $api }
+probes:
+  - { id: api, interval: 200ms, timeout: 500ms, http: { url: "http://127.0.0.1:8080/" } }
+faults:
+  - id: freeze-api
+    kind: pause
+    duration: 2s
+steady-state: { probes: [api] }
+recovery: { all: [api], timeout: 20s }
+iterations: 2
+YAML
+check
+"$fd" validate "$tmp/pause.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate pause: $(cat "$tmp/v.err")"
+"$fd" --db "$tmp/pause.db" --json run "$tmp/pause.yaml" >"$tmp/pause.json" 2>"$tmp/pause.err"
+rc=$?
+check
+[ $rc -eq 0 ] || bad "pause: exit $rc: $(cat "$tmp/pause.err")"
+check
+python3 - "$tmp/pause.json" <<'PY' || bad "pause: not 2 recovered iterations"
+import json, sys
+its = json.load(open(sys.argv[1]))["iterations"]
+print("pause: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
+sys.exit(0 if len(its) == 2 and all(i["outcome"] == "recovered" for i in its) else 1)
+PY
+check
+n=$(sqlite3 "$tmp/pause.db" "select count(distinct iteration_id) from events where kind = 'probe-down'")
+[ "$n" -eq 2 ] || bad "pause: probe-down in $n iterations, want 2 (the container was not frozen)"
+cg=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$(pid_of "$api")/cgroup")
+check
+n=$(sqlite3 "$tmp/pause.db" "select count(*) from faults where kind = 'pause' and state = 'reverted' and spec like '%$cg%'")
+[ "$n" -eq 2 ] || bad "pause: $n reverted journal rows naming the container's cgroup $cg, want 2: $(sqlite3 "$tmp/pause.db" "select kind, state, spec from faults")"
+check
+if [ -e "/sys/fs/cgroup/freezer$cg/freezer.state" ]; then
+	st=$(cat "/sys/fs/cgroup/freezer$cg/freezer.state")
+	[ "$st" = THAWED ] || bad "pause: the container's freezer.state is $st after the drill"
+elif [ -e "/sys/fs/cgroup$cg/cgroup.freeze" ]; then
+	[ "$(cat "/sys/fs/cgroup$cg/cgroup.freeze")" = 0 ] || bad "pause: the container's cgroup.freeze is not 0"
+else
+	bad "pause: no freezer found for the container's cgroup $cg"
+fi
+check
+ip netns exec "$nsapi" "$bb" wget -q -O /dev/null "http://127.0.0.1:8080/" || bad "pause: the api does not answer after the drill"
+
+# nothing left: the containers and the image removed
+podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
+podman rmi -f "$img" >/dev/null 2>&1
+check
+left=$(podman ps -a --format '{{.Names}}' | grep -e "^fdt-i15-.*-$tag\$")
+[ -z "$left" ] || bad "containers left: $left"
+check
+podman image exists "$img" && bad "image left: $img"
+
+check
+[ "$(nft list ruleset 2>&1)" = "$host_rules_before" ] || bad "the host's own nft ruleset changed during the test"
+ip netns del "$nsapi"; ip netns del "$nsdb"
+
+echo "$checks checks, $fails failed"
+[ "$fails" -eq 0 ]
