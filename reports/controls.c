@@ -45,7 +45,8 @@ struct ctl_out {
  * "; ..." ends the list and later items are dropped: a cut list says so
  * rather than ending mid-word.
  */
-static void append_item(char *buf, size_t cap, bool *cut, const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static void append_item(char *buf, size_t cap, bool *cut,
+								 const char *fmt, va_list ap)
 {
 	static const char more[] = "; ...";
 	char item[1024];

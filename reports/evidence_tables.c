@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int table_row(struct rp_table *t, bool flag, ...)
+/* flag is an int: va_start after a bool (promoted) is undefined behaviour */
+static int table_row(struct rp_table *t, int flag, ...)
 {
 	size_t base = t->n_rows * t->n_cols;
 	char **cells = realloc(t->cells, (base + t->n_cols) * sizeof(*cells));
@@ -36,7 +37,7 @@ static int table_row(struct rp_table *t, bool flag, ...)
 			rc = -ENOMEM;
 	}
 	va_end(ap);
-	t->flags[t->n_rows++] = flag;
+	t->flags[t->n_rows++] = flag != 0;
 	return rc;
 }
 
