@@ -191,7 +191,9 @@ check "revert --inventory: exit 0 [rc $rc]" [ $rc -eq 0 ]
 check "revert --inventory: host by host [$rv]" [ "$(grep -c '^app-[123]: reverted drop-eu (drop)$' <<<"$rv")" -eq 3 ]
 check "revert --inventory: reverted on every host" wait_for 5 none_applied
 rv=$(ip netns exec "$FL_C" "$FD" --inventory "$INV" revert 2>&1); rc=$?
-check "revert --inventory twice: nothing to revert, exit 0 [$rv]" [ $rc -eq 0 ] && [ "$(grep -c '^app-[123]: nothing to revert$' <<<"$rv")" -eq 3 ]
+check "revert --inventory twice: exit 0 [rc $rc]" [ $rc -eq 0 ]
+check "revert --inventory twice: nothing to revert on each host [$rv]" \
+	[ "$(grep -c '^app-[123]: nothing to revert$' <<<"$rv")" -eq 3 ]
 kill -TERM "$COORD"; coordinator_wait
 check "status: the drill recorded that each agent reverted on a signal" \
 	[ "$(events | grep -c '^fleet-reverted app-[123]: the agent reverted by itself')" -eq 3 ]
