@@ -64,13 +64,46 @@ static json_t *answer(const struct fleet_run_result *r, const char **why)
 	return NULL;
 }
 
-int cli_fleet_status(const struct cli_ctx *ctx)
+/* How one command's answers are told, host by host. */
+struct fleet_told {
+	const char *cmd;       /* "status" or "revert" */
+	const char *no_answer; /* "cannot tell", "NOT reverted" */
+	const char *none;      /* "no faults applied", "nothing to revert" */
+	void (*row)(const char *host, json_t *row);
+};
+
+static void status_row(const char *host, json_t *row)
+{
+	json_t *left = json_object_get(row, "time_left_ms");
+	char dur[32] = "-";
+
+	if (json_is_integer(left))
+		fd_duration_format(json_integer_value(left) * FD_NS_PER_MS, dur, sizeof(dur));
+	printf("%s: %s (%s) %s, holder %lld, %s left\n", host,
+	       json_string_value(json_object_get(row, "fault")),
+	       json_string_value(json_object_get(row, "kind")),
+	       json_string_value(json_object_get(row, "state")),
+	       (long long)json_integer_value(json_object_get(row, "holder_pid")), dur);
+}
+
+static void revert_row(const char *host, json_t *row)
+{
+	const char *ns = json_string_value(json_object_get(row, "netns"));
+
+	printf("%s: reverted %s (%s)%s%s\n", host, json_string_value(json_object_get(row, "fault")),
+	       json_string_value(json_object_get(row, "kind")), ns && *ns ? " in namespace " : "",
+	       ns && *ns ? ns : "");
+}
+
+/* Runs t->cmd on every host and tells the answers (or, with --json, one
+ * object of them by host); EXIT_ENV when a host did not answer. */
+static int fleet_tell(const struct cli_ctx *ctx, const struct fleet_told *t)
 {
 	struct scenario_inventory inv;
 	struct fleet_run_result *res = NULL;
 	json_t *all = ctx->json ? json_object() : NULL;
 	size_t n = 0;
-	int code = run_all(ctx, "status", &inv, &res, &n);
+	int code = run_all(ctx, t->cmd, &inv, &res, &n);
 
 	if (code != EXIT_OK) {
 		json_decref(all);
@@ -88,22 +121,13 @@ int cli_fleet_status(const struct cli_ctx *ctx)
 			continue;
 		}
 		if (!arr) {
-			printf("%s: cannot tell: %s\n", res[i].host, why);
+			printf("%s: %s: %s\n", res[i].host, t->no_answer, why);
 			continue;
 		}
 		if (json_array_size(arr) == 0)
-			printf("%s: no faults applied\n", res[i].host);
+			printf("%s: %s\n", res[i].host, t->none);
 		json_array_foreach(arr, k, row) {
-			json_t *left = json_object_get(row, "time_left_ms");
-			char dur[32] = "-";
-
-			if (json_is_integer(left))
-				fd_duration_format(json_integer_value(left) * FD_NS_PER_MS, dur, sizeof(dur));
-			printf("%s: %s (%s) %s, holder %lld, %s left\n", res[i].host,
-			       json_string_value(json_object_get(row, "fault")),
-			       json_string_value(json_object_get(row, "kind")),
-			       json_string_value(json_object_get(row, "state")),
-			       (long long)json_integer_value(json_object_get(row, "holder_pid")), dur);
+			t->row(res[i].host, row);
 		}
 		json_decref(arr);
 	}
@@ -115,49 +139,18 @@ int cli_fleet_status(const struct cli_ctx *ctx)
 	return code;
 }
 
+int cli_fleet_status(const struct cli_ctx *ctx)
+{
+	static const struct fleet_told t = { "status", "cannot tell", "no faults applied",
+					     status_row };
+
+	return fleet_tell(ctx, &t);
+}
+
 int cli_fleet_revert(const struct cli_ctx *ctx)
 {
-	struct scenario_inventory inv;
-	struct fleet_run_result *res = NULL;
-	json_t *all = ctx->json ? json_object() : NULL;
-	size_t n = 0;
-	int code = run_all(ctx, "revert", &inv, &res, &n);
+	static const struct fleet_told t = { "revert", "NOT reverted", "nothing to revert",
+					     revert_row };
 
-	if (code != EXIT_OK) {
-		json_decref(all);
-		return code;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *why;
-		json_t *arr = answer(&res[i], &why), *row;
-		size_t k;
-
-		if (!arr)
-			code = EXIT_ENV;
-		if (all) {
-			json_object_set_new(all, res[i].host, arr ? arr : json_pack("{s:s}", "error", why));
-			continue;
-		}
-		if (!arr) {
-			printf("%s: NOT reverted: %s\n", res[i].host, why);
-			continue;
-		}
-		if (json_array_size(arr) == 0)
-			printf("%s: nothing to revert\n", res[i].host);
-		json_array_foreach(arr, k, row) {
-			const char *ns = json_string_value(json_object_get(row, "netns"));
-
-			printf("%s: reverted %s (%s)%s%s\n", res[i].host,
-			       json_string_value(json_object_get(row, "fault")),
-			       json_string_value(json_object_get(row, "kind")), ns && *ns ? " in namespace " : "",
-			       ns && *ns ? ns : "");
-		}
-		json_decref(arr);
-	}
-	if (all)
-		cli_print_json(all);
-	json_decref(all);
-	fleet_run_results_free(res, n);
-	scenario_inventory_free(&inv);
-	return code;
+	return fleet_tell(ctx, &t);
 }

@@ -4,7 +4,7 @@
 #
 #   scripts/render-report.sh REPORT.html OUT.png [WIDTHxHEIGHT]
 #
-# Chromium is large, so it is not in scripts/install-deps.sh: this script
+# Chromium comes with scripts/install-deps.sh (the war room's browser test); this script
 # installs the Debian package `chromium` with apt-get on first use (root).
 # The page is loaded from a file:// URL with networking features off; the
 # report itself fetches nothing (its Content-Security-Policy forbids it).
