@@ -122,15 +122,7 @@ static int s_prove_every(struct lctx *c, const struct ynode *v, void *obj)
 
 static int sc_netns(struct lctx *c, const struct ynode *v, void *obj)
 {
-	struct scenario *s = obj;
-	int r = scenario_read_scalar(c, v, "a network namespace name");
-
-	if (r == 0 && (v->len > 64 || strchr(v->str, '/') || strcmp(v->str, ".") == 0 ||
-		       strcmp(v->str, "..") == 0 || strpbrk(v->str, " \t\n")))
-		r = scenario_fail(c, v,
-				  "netns: expected the name of a namespace under /run/netns, got \"%s\"",
-				  v->str);
-	return r ? r : scenario_read_str(c, v, &s->netns);
+	return scenario_read_netns_name(c, v, &((struct scenario *)obj)->netns);
 }
 
 static int sc_netns_path(struct lctx *c, const struct ynode *v, void *obj)

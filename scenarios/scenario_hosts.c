@@ -76,15 +76,7 @@ static int h_identity(struct lctx *c, const struct ynode *v, void *obj)
 
 static int h_netns(struct lctx *c, const struct ynode *v, void *obj)
 {
-	struct scenario_host *h = obj;
-	int r = scenario_read_scalar(c, v, "a network namespace name");
-
-	if (r == 0 && (v->len > 64 || strchr(v->str, '/') || strcmp(v->str, ".") == 0 ||
-		       strcmp(v->str, "..") == 0 || strpbrk(v->str, " \t\n")))
-		r = scenario_fail(c, v,
-				  "netns: expected the name of a namespace under /run/netns, got \"%s\"",
-				  v->str);
-	return r ? r : scenario_read_str(c, v, &h->netns);
+	return scenario_read_netns_name(c, v, &((struct scenario_host *)obj)->netns);
 }
 
 static int h_firedrill(struct lctx *c, const struct ynode *v, void *obj)

@@ -146,6 +146,8 @@ int scenario_read_bool(struct lctx *c, const struct ynode *v, bool *out);
 int scenario_read_regex(struct lctx *c, const struct ynode *v, char **out,
 			unsigned min_captures);
 int scenario_read_name(struct lctx *c, const struct ynode *v, char **out, size_t max);
+/* The name of a namespace under /run/netns (scope's netns:, a host's netns:). */
+int scenario_read_netns_name(struct lctx *c, const struct ynode *v, char **out);
 /* Item readers: out is a uint16_t, a struct fd_cidr, a char *. */
 int scenario_read_port(struct lctx *c, const struct ynode *v, void *out);
 int scenario_read_cidr(struct lctx *c, const struct ynode *v, void *out);

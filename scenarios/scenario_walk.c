@@ -441,6 +441,18 @@ int scenario_read_name(struct lctx *c, const struct ynode *v, char **out, size_t
 	return scenario_read_str(c, v, out);
 }
 
+int scenario_read_netns_name(struct lctx *c, const struct ynode *v, char **out)
+{
+	int r = scenario_read_scalar(c, v, "a network namespace name");
+
+	if (r == 0 && (v->len > 64 || strchr(v->str, '/') || strcmp(v->str, ".") == 0 ||
+		       strcmp(v->str, "..") == 0 || strpbrk(v->str, " \t\n")))
+		r = scenario_fail(c, v,
+				  "netns: expected the name of a namespace under /run/netns, got \"%s\"",
+				  v->str);
+	return r ? r : scenario_read_str(c, v, out);
+}
+
 int scenario_read_port(struct lctx *c, const struct ynode *v, void *out)
 {
 	long port;
