@@ -127,54 +127,22 @@ static int sc_netns(struct lctx *c, const struct ynode *v, void *obj)
 
 static int sc_netns_path(struct lctx *c, const struct ynode *v, void *obj)
 {
-	struct scenario *s = obj;
-	int r = scenario_read_scalar(c, v, "the path of a network namespace file");
-
-	if (r == 0 && (v->str[0] != '/' || v->len > 63 || strpbrk(v->str, " \t\n")))
-		r = scenario_fail(c, v,
-				  "netns-path: expected an absolute path of at most 63 characters such as "
-				  "/proc/1234/ns/net or /run/netns/NAME, got \"%s\"", v->str);
-	return r ? r : scenario_read_str(c, v, &s->netns_path);
+	return scenario_read_netns_path(c, v, &((struct scenario *)obj)->netns_path);
 }
 
 static int sc_pid(struct lctx *c, const struct ynode *v, void *obj)
 {
-	struct scenario *s = obj;
-	long n;
-	int r = scenario_read_scalar(c, v, "a process id");
-
-	if (r)
-		return r;
-	/* pid 1 would be the host's own namespace when firedrill runs there */
-	if (scenario_value_int(v->str, 2, 4194304, &n))
-		return scenario_fail(c, v, "pid: expected a process id 2-4194304, got \"%s\"", v->str);
-	s->scope_pid = n;
-	return 0;
+	return scenario_read_place_pid(c, v, &((struct scenario *)obj)->scope_pid);
 }
 
 static int sc_container(struct lctx *c, const struct ynode *v, void *obj)
 {
-	struct scenario *s = obj;
-	int r = scenario_read_scalar(c, v, "a container name or id");
-
-	/* what docker and podman accept as a name: [a-zA-Z0-9][a-zA-Z0-9_.-]* */
-	if (r == 0 && (v->len > 128 || !v->str[0] || !isalnum((unsigned char)v->str[0]) ||
-		       v->str[strspn(v->str, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					  "0123456789_.-")]))
-		r = scenario_fail(c, v,
-				  "container: expected a container name or id ([a-zA-Z0-9][a-zA-Z0-9_.-]*), "
-				  "got \"%s\"", v->str);
-	return r ? r : scenario_read_str(c, v, &s->container);
+	return scenario_read_container(c, v, &((struct scenario *)obj)->container);
 }
 
 static int sc_engine(struct lctx *c, const struct ynode *v, void *obj)
 {
-	struct scenario *s = obj;
-	int r = scenario_read_scalar(c, v, "podman or docker");
-
-	if (r == 0 && strcmp(v->str, "podman") != 0 && strcmp(v->str, "docker") != 0)
-		r = scenario_fail(c, v, "engine: expected podman or docker, got \"%s\"", v->str);
-	return r ? r : scenario_read_str(c, v, &s->engine);
+	return scenario_read_engine(c, v, &((struct scenario *)obj)->engine);
 }
 
 static int sc_probes_from(struct lctx *c, const struct ynode *v, void *obj)
@@ -198,22 +166,13 @@ static const struct field scope_fields[] = {
 	{ "probes-from", sc_probes_from, 0, 0, false },
 };
 
-/* The places scope can name: one at most. */
-static const char *const scope_places[] = { "netns", "netns-path", "pid", "container" };
-
 static int s_scope(struct lctx *c, const struct ynode *v, void *obj)
 {
-	int which = -1;
 	int r = scenario_walk_section(c, "scope", v, scope_fields, N_ELEM(scope_fields), obj);
 
 	if (r == 0 && v->type == YNODE_MAP)
-		r = scenario_pick_one(c, v, scope_places, N_ELEM(scope_places),
-				      "scope names one place: a netns, a netns-path, a pid or a container",
-				      &which);
-	if (r == 0 && scenario_map_get(v, "engine") && !scenario_map_get(v, "container"))
-		r = scenario_fail(c, scenario_map_key(v, "engine"),
-				  "scope: engine says how to find a container; it needs container:");
-	if (r == 0 && ((struct scenario *)obj)->probes_from_host && which < 0)
+		r = scenario_check_place(c, v, "scope");
+	if (r == 0 && ((struct scenario *)obj)->probes_from_host && !scenario_has_scope(obj))
 		r = scenario_fail(c, scenario_map_key(v, "probes-from"),
 				  "scope: probes-from: host needs a place for the faults (netns, netns-path, "
 				  "pid or container); without one everything runs here");
@@ -327,10 +286,11 @@ static int load_buffer(const char *name, const char *buf, size_t len, enum scena
 	if (r == 0)
 		r = scenario_resolve_on(&c, s);
 	for (size_t i = 0; r == 0 && i < s->n_faults; i++)
-		if (s->faults[i].kind == FAULT_PAUSE && !s->container)
+		if (s->faults[i].kind == FAULT_PAUSE && !s->container &&
+		    !s->faults[i].place.container)
 			r = fd_error_set(err, FD_ERR_INPUT, -EINVAL,
 					 "%s:%d:%d: error: fault \"%s\": kind pause freezes a container's "
-					 "cgroup; it needs scope: {container: NAME}", name,
+					 "cgroup; it needs container: NAME (its own or scope's)", name,
 					 s->faults[i].loc.line, s->faults[i].loc.col, s->faults[i].id);
 cleanup:
 	scenario_tree_free(&tree);
@@ -554,6 +514,7 @@ static void free_action(struct scenario_action *a)
 {
 	free_http(&a->http);
 	free_command(&a->command);
+	scenario_place_free(&a->place);
 }
 
 void scenario_fault_free(struct scenario_fault *f)
@@ -577,6 +538,7 @@ void scenario_fault_free(struct scenario_fault *f)
 	free_strv(f->on, f->n_on);
 	free(f->on_loc);
 	free(f->on_hosts);
+	scenario_place_free(&f->place);
 }
 
 static void free_probe(struct scenario_probe *p)
@@ -592,6 +554,7 @@ static void free_probe(struct scenario_probe *p)
 	free(p->log.fail_match);
 	free(p->pcap.interface);
 	free(p->pcap.filter);
+	scenario_place_free(&p->place);
 }
 
 void scenario_free(struct scenario *s)
@@ -623,11 +586,13 @@ void scenario_free(struct scenario *s)
 	for (size_t i = 0; s->steps && i < s->n_steps; i++) {
 		free(s->steps[i].name);
 		free(s->steps[i].run);
+		scenario_place_free(&s->steps[i].place);
 	}
 	free(s->steps);
 	for (size_t i = 0; s->failback_steps && i < s->n_failback_steps; i++) {
 		free(s->failback_steps[i].name);
 		free(s->failback_steps[i].run);
+		scenario_place_free(&s->failback_steps[i].place);
 	}
 	free(s->failback_steps);
 	free_action(&s->rpo.canary.write);

@@ -71,6 +71,26 @@ struct scenario_targets {
 	size_t n_ports;
 };
 
+/*
+ * A place of one fault, probe, runbook step or canary/query action of its
+ * own (docs/local.md, "A place per fault, probe and step"): at most one of
+ * netns, netns_path, pid and container; none = the scope's place. A
+ * container is resolved to a pid by its engine at each iteration, by drill/.
+ */
+struct scenario_place {
+	char *netns;       /* a namespace under /run/netns */
+	char *netns_path;  /* a namespace file, /proc/N/ns/net */
+	long pid;          /* the namespace of that process; 0 = none */
+	char *container;   /* a Docker or Podman container */
+	char *engine;      /* with container: "podman" or "docker"; NULL = detected */
+	struct scenario_loc loc; /* the key that named it, for errors at run time */
+};
+
+bool scenario_place_set(const struct scenario_place *p);
+/* "container db", "netns fdt-a", "netns-path /proc/7/ns/net", "the namespace
+ * of pid 42" into buf ("" when not set); returns buf. */
+const char *scenario_place_describe(const struct scenario_place *p, char *buf, size_t len);
+
 /* Exactly one of match / pidfile / pid is set. */
 struct scenario_process {
 	char *match;   /* PCRE2 over the cmdline, arguments joined by NUL */
@@ -119,6 +139,8 @@ struct scenario_fault {
 	bool on_local;
 	size_t *on_hosts;
 	size_t n_on_hosts;
+
+	struct scenario_place place; /* its own place; none = the scope's */
 };
 
 /* A host of a fleet drill, reached with the real ssh (docs/fleet.md). */
@@ -229,6 +251,7 @@ struct scenario_probe {
 				     from inject to revert (a blackhole held); never
 				     a health signal */
 	} pcap;
+	struct scenario_place place; /* where it probes from; none = the scope's */
 };
 
 enum criterion_mode { CRITERION_ALL, CRITERION_ANY };
@@ -265,6 +288,7 @@ struct scenario_step {
 	/* on-failure: continue. Default (false): a failed step stops the
 	 * runbook steps after it (docs/drill.md, "Runbook steps"). */
 	bool on_failure_continue;
+	struct scenario_place place; /* where run: runs; none = the scope's */
 };
 
 struct scenario_stop_if {
@@ -280,6 +304,7 @@ struct scenario_action {
 	struct scenario_http http;
 	struct scenario_command command;
 	int64_t timeout_ns; /* `timeout`, default 5s */
+	struct scenario_place place; /* where it runs; none = the scope's */
 };
 
 struct scenario_rpo {
@@ -426,6 +451,8 @@ struct scenario {
 /* Whether scope names a place (netns, netns-path, pid or container): the
  * faults then apply there, not in the namespace firedrill runs in. */
 bool scenario_has_scope(const struct scenario *s);
+/* Whether any fault, probe, step or action names a place of its own. */
+bool scenario_has_places(const struct scenario *s);
 
 /*
  * Loads and validates a scenario file. On success *out owns everything.

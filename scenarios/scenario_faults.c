@@ -357,6 +357,7 @@ static const struct field fault_fields[] = {
 	{ "revert", f_revert, 0, BIT(FAULT_EXEC), false },
 	{ "timeout", f_timeout, 0, BIT(FAULT_EXEC), false },
 	{ "on", scenario_read_on, 0, 0, false },
+	SCENARIO_PLACE_FIELDS(0),
 };
 
 /* ------------------------------------------------------------------ faults */
@@ -385,6 +386,19 @@ static int fault_kind(struct lctx *c, const struct ynode *map, enum fault_kind *
 	return 0;
 }
 
+/* A place is looked up where firedrill runs; a fault on other hosts takes
+ * its namespace from the host's netns: (docs/fleet.md). */
+static int place_is_local(struct lctx *c, const struct ynode *map, const struct scenario_fault *f)
+{
+	for (size_t i = 0; i < f->n_on; i++)
+		if (strcmp(f->on[i], "local") != 0)
+			return scenario_fail(c, scenario_map_key(map, "on"),
+					     "a place (netns, netns-path, pid, container) is found on this "
+					     "host; a fault on other hosts (on: %s) takes its host's netns:",
+					     f->on[i]);
+	return 0;
+}
+
 static int read_fault(struct lctx *c, const struct ynode *map, void *obj)
 {
 	struct scenario_fault *f = obj;
@@ -401,9 +415,15 @@ static int read_fault(struct lctx *c, const struct ynode *map, void *obj)
 	r = fault_kind(c, map, &f->kind);
 	if (r == 0) {
 		snprintf(kind, sizeof(kind), "kind \"%s\"", fault_kind_names[f->kind]);
+		c->place = &f->place;
 		r = scenario_walk(c, map, fault_fields, N_ELEM(fault_fields), f, BIT(f->kind),
 				  kind, NULL);
+		c->place = NULL;
 	}
+	if (r == 0)
+		r = scenario_check_place(c, map, "a fault");
+	if (r == 0 && scenario_place_set(&f->place))
+		r = place_is_local(c, map, f);
 	if (r == 0 && f->kind == FAULT_KILL && !f->signal)
 		f->signal = SIGTERM;
 	if (r == 0 && f->kind == FAULT_EXEC && !f->timeout_ns)

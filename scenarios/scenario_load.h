@@ -56,6 +56,9 @@ struct lctx {
 	 * handler, though every key is checked and every missing key said.
 	 */
 	bool top;
+	/* The place the place keys of the item being read go to (NULL outside
+	 * an item that takes them; scenario_place.c). */
+	struct scenario_place *place;
 };
 
 /* The walker and list reader go on past error r (collecting, and room left). */
@@ -148,6 +151,36 @@ int scenario_read_regex(struct lctx *c, const struct ynode *v, char **out,
 int scenario_read_name(struct lctx *c, const struct ynode *v, char **out, size_t max);
 /* The name of a namespace under /run/netns (scope's netns:, a host's netns:). */
 int scenario_read_netns_name(struct lctx *c, const struct ynode *v, char **out);
+/* ---- places (scenario_place.c) ------------------------------------------- */
+/* The values of the place keys, shared by scope and the items. */
+int scenario_read_netns_path(struct lctx *c, const struct ynode *v, char **out);
+int scenario_read_place_pid(struct lctx *c, const struct ynode *v, long *out);
+int scenario_read_container(struct lctx *c, const struct ynode *v, char **out);
+int scenario_read_engine(struct lctx *c, const struct ynode *v, char **out);
+/* An item's place keys, read into c->place (the item's reader sets it around
+ * its walk); a table takes them with SCENARIO_PLACE_FIELDS(applies). */
+int scenario_place_netns(struct lctx *c, const struct ynode *v, void *obj);
+int scenario_place_netns_path(struct lctx *c, const struct ynode *v, void *obj);
+int scenario_place_pid(struct lctx *c, const struct ynode *v, void *obj);
+int scenario_place_container(struct lctx *c, const struct ynode *v, void *obj);
+int scenario_place_engine(struct lctx *c, const struct ynode *v, void *obj);
+#define SCENARIO_PLACE_FIELDS(applies)                                      \
+	{ "netns", scenario_place_netns, 0, (applies), false },             \
+	{ "netns-path", scenario_place_netns_path, 0, (applies), false },   \
+	{ "pid", scenario_place_pid, 0, (applies), false },                 \
+	{ "container", scenario_place_container, 0, (applies), false },     \
+	{ "engine", scenario_place_engine, 0, (applies), false }
+#define SCENARIO_PLACE_N_KEYS 5
+/* "netns", "netns-path", "pid", "container", "engine", NULL: the places first. */
+extern const char *const scenario_place_keys[SCENARIO_PLACE_N_KEYS + 1];
+/* After the walk: at most one place in map, engine only with container;
+ * what names the item in the message ("scope", "fault"). */
+int scenario_check_place(struct lctx *c, const struct ynode *map, const char *what);
+/* The place keys of map read into p, for a reader that walks map with them
+ * skipped (an action's request). */
+int scenario_read_place_keys(struct lctx *c, const struct ynode *map, struct scenario_place *p);
+void scenario_place_free(struct scenario_place *p);
+
 /* Item readers: out is a uint16_t, a struct fd_cidr, a char *. */
 int scenario_read_port(struct lctx *c, const struct ynode *v, void *out);
 int scenario_read_cidr(struct lctx *c, const struct ynode *v, void *out);

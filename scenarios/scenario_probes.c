@@ -525,6 +525,8 @@ static const struct field probe_fields[] = {
 	{ "command", pr_command, 0, BIT(PROBE_COMMAND), false },
 	{ "log", pr_log, 0, BIT(PROBE_LOG), false },
 	{ "pcap", pr_pcap, 0, BIT(PROBE_PCAP), false },
+	/* a log probe reads a file: a network namespace changes nothing */
+	SCENARIO_PLACE_FIELDS(ALL_KINDS & ~BIT(PROBE_LOG)),
 };
 
 static int read_probe(struct lctx *c, const struct ynode *map, void *obj)
@@ -549,9 +551,13 @@ static int read_probe(struct lctx *c, const struct ynode *map, void *obj)
 	if (r == 0) {
 		p->kind = (enum probe_kind)which;
 		snprintf(kind, sizeof(kind), "a %s probe", probe_kind_names[which]);
+		c->place = &p->place;
 		r = scenario_walk(c, map, probe_fields, N_ELEM(probe_fields), p, BIT(which), kind,
 				  NULL);
+		c->place = NULL;
 	}
+	if (r == 0)
+		r = scenario_check_place(c, map, "a probe");
 	scenario_where_pop(c, saved);
 	return r;
 }

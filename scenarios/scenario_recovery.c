@@ -106,6 +106,7 @@ static const struct field step_fields[] = {
 	{ "manual", st_manual, 0, 0, false },
 	{ "timeout", st_timeout, 0, 0, false },
 	{ "on-failure", st_on_failure, 0, 0, false },
+	SCENARIO_PLACE_FIELDS(0),
 };
 
 /* A step without a timeout of its own gets the recovery's (read before the steps). */
@@ -120,7 +121,16 @@ static int read_step(struct lctx *c, const struct ynode *map, void *obj)
 		scenario_where_push(c, saved, sizeof(saved), "step \"%s\"", name->str);
 	else
 		scenario_where_push(c, saved, sizeof(saved), "step #%zu", c->index + 1);
+	c->place = &st->place;
 	r = scenario_walk(c, map, step_fields, N_ELEM(step_fields), st, ALL_KINDS, NULL, NULL);
+	c->place = NULL;
+	if (r == 0)
+		r = scenario_check_place(c, map, "a step");
+	if (r == 0 && st->manual && scenario_place_set(&st->place))
+		r = scenario_fail(c, scenario_map_key(map, "manual"),
+				  "a manual step is done by a person, not run in a place; drop its %s:",
+				  st->place.container ? "container" : st->place.netns ? "netns" :
+				  st->place.netns_path ? "netns-path" : "pid");
 	if (r == 0 && st->run && st->manual)
 		r = scenario_fail(c, map,
 				  "has both \"run\" and \"manual: true\"; a step is either automated or manual");

@@ -14,10 +14,11 @@
 #define ACTION_TIMEOUT_DEFAULT (5 * FD_NS_PER_S)
 
 /* Keys an action takes beside its request, per place (NULL-terminated). */
-static const char *const write_keys[] = { "timeout", NULL };
+#define PLACE_KEYS "netns", "netns-path", "pid", "container", "engine"
+static const char *const write_keys[] = { "timeout", PLACE_KEYS, NULL };
 static const char *const read_keys[] = { "timeout", "value-json", "value-match", "expect-value",
-					 NULL };
-static const char *const query_keys[] = { "timeout", "value-match", NULL };
+					 PLACE_KEYS, NULL };
+static const char *const query_keys[] = { "timeout", "value-match", PLACE_KEYS, NULL };
 
 /*
  * An HTTP request (url: ...) or a command (run: ...), written inline, plus
@@ -50,6 +51,10 @@ static int read_action(struct lctx *c, const struct ynode *v, struct scenario_ac
 		c->key = "timeout";
 		r = scenario_read_duration(c, tm, &a->timeout_ns, true);
 	}
+	if (r == 0)
+		r = scenario_read_place_keys(c, v, &a->place);
+	if (r == 0)
+		r = scenario_check_place(c, v, "an action");
 	scenario_where_pop(c, saved);
 	return r;
 }

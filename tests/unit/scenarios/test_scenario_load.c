@@ -646,6 +646,54 @@ static void test_fleet(void **state)
 }
 
 
+/* Each fault, probe, step and action may name a place of its own (issue 15). */
+static void test_places(void **state)
+{
+	static const char yaml[] =
+		"name: compose\n"
+		"scope: { container: api }\n"
+		"probes:\n"
+		"  - { id: from-web, container: web, engine: docker, tcp: { host: 10.0.0.2, port: 80 } }\n"
+		"  - { id: here, tcp: { host: 127.0.0.1, port: 80 } }\n"
+		"faults:\n"
+		"  - { id: cut, kind: drop, duration: 1m, netns: db-ns, targets: { cidrs: [10.0.0.0/8] } }\n"
+		"  - { id: pause-db, kind: pause, duration: 1m, container: db }\n"
+		"  - { id: kill, kind: kill, duration: 1m, pid: 4242, process: { match: x } }\n"
+		"recovery:\n"
+		"  all: [from-web]\n"
+		"  timeout: 5m\n"
+		"  steps:\n"
+		"    - { name: promote, run: 'true', netns-path: /proc/7/ns/net }\n"
+		"rpo:\n"
+		"  canary:\n"
+		"    write: { run: 'echo {{seq}}', container: db }\n"
+		"    read: { run: 'echo {{seq}}' }\n";
+	struct scenario *s = load_ok("places.yaml", yaml);
+	char buf[128];
+
+	(void)state;
+	assert_string_equal(s->probes[0].place.container, "web");
+	assert_string_equal(s->probes[0].place.engine, "docker");
+	assert_int_equal(s->probes[0].place.loc.line, 4);
+	assert_false(scenario_place_set(&s->probes[1].place));
+	assert_string_equal(s->faults[0].place.netns, "db-ns");
+	assert_string_equal(s->faults[1].place.container, "db");
+	assert_int_equal(s->faults[2].place.pid, 4242);
+	assert_string_equal(s->steps[0].place.netns_path, "/proc/7/ns/net");
+	assert_string_equal(s->rpo.canary.write.place.container, "db");
+	assert_false(scenario_place_set(&s->rpo.canary.read.place));
+	assert_true(scenario_has_places(s));
+	assert_string_equal(scenario_place_describe(&s->probes[0].place, buf, sizeof(buf)),
+			    "container web via docker");
+	assert_string_equal(scenario_place_describe(&s->faults[2].place, buf, sizeof(buf)),
+			    "the namespace of pid 4242");
+	assert_string_equal(scenario_place_describe(&s->probes[1].place, buf, sizeof(buf)), "");
+	scenario_free(s);
+	s = load_ok("min.yaml", MINIMAL);
+	assert_false(scenario_has_places(s));
+	scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -662,6 +710,7 @@ int main(void)
 		cmocka_unit_test(scenario_readback_keys),
 		cmocka_unit_test(scenario_no_answer_and_lead_in),
 		cmocka_unit_test(test_fleet),
+		cmocka_unit_test(test_places),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,7 +49,7 @@ SCHEMA_LEVEL = {
     "96-team-role-not-a-name",
     "104-host-without-ssh", "108-host-unknown-key", "109-hosts-not-a-list",
     "121-scope-pid-zero", "123-scope-engine-unknown", "125-scope-probes-from-word",
-    "128-scope-pid-word",
+    "128-scope-pid-word", "152-log-probe-with-place", "154-canary-pid-one",
 }
 # Not YAML a JSON Schema validator is ever given (refused by the YAML reader).
 NOT_YAML = {"30-two-documents", "39-unknown-alias", "45-invalid-utf8", "46-nul-byte",
@@ -72,6 +72,8 @@ LOADER_ONLY = {
     "120-scope-two-places", "122-scope-netns-path-relative", "124-scope-engine-without-container",
     "126-scope-probes-from-host-alone", "127-scope-container-bad-name",
     "140-pause-without-container",
+    "150-fault-two-places", "151-probe-engine-without-container", "153-manual-step-with-place",
+    "155-fault-place-on-remote-host", "156-fault-container-not-a-name",
     "105-ssh-destination-option", "106-lease-too-short", "107-on-not-a-host",
 }
 
