@@ -157,7 +157,8 @@ static int run_iteration(struct drill *d, unsigned number, struct drill_iteratio
 	/* a container is found again: a restarted one has a new pid and namespace */
 	if (number == 1)
 		drill_place_note(d);
-	else if (drill_place_refresh(d, err) < 0) {
+	if ((number > 1 && drill_place_refresh(d, err) < 0) ||
+	    drill_places_refresh(d, number == 1, err) < 0) {
 		rc = -1;
 		goto record;
 	}
@@ -359,6 +360,8 @@ static int setup(struct drill *d, struct fd_error *err)
 	if (rc < 0)
 		return rc;
 	rc = drill_place_resolve(s, d->o->scope_netns, &d->place, err);
+	if (rc == 0)
+		rc = drill_places_resolve(d, err);
 	if (rc < 0)
 		return rc;
 	rc = drill_scope_lock(d->place.key[0] ? d->place.key : NULL, &d->lock_fd, err);
@@ -478,6 +481,7 @@ static void teardown(struct drill *d)
 	/* The process goes on as it came, minus the permitted capabilities
 	 * narrowed away (the demo resets and stops its lab next). */
 	drill_scope_unlock(d->lock_fd, d->place.key[0] ? d->place.key : NULL);
+	drill_places_free(d);
 	store_close(d->st);
 	step_runner_free(d->last_steps);
 	free(d->tracks);

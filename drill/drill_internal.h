@@ -350,6 +350,7 @@ struct drill_place {
 	char key[64];    /* the scope lock's name: the netns name, or netns-INODE */
 	bool is_container;
 	struct drill_container container;
+	bool changed;    /* drill_places_refresh: the container restarted (a new netns) */
 };
 
 struct drill;
@@ -364,6 +365,28 @@ int drill_place_refresh(struct drill *d, struct fd_error *err);
 void drill_place_note(struct drill *d);
 int drill_place_in(struct drill *d, struct fd_error *err);
 void drill_place_out(struct drill *d);
+/* The timeline's "container" event: id, pid, image, "(a new pid: restarted)"
+ * when old_pid (0: none known) differs. */
+void drill_container_event(struct drill *d, const char *name, const struct drill_container *c,
+			   long old_pid);
+
+/* ==== places of their own: a fault's, probe's, step's, action's (drill_places.c) ==== */
+
+struct drill_item_place {
+	const struct scenario_place *sp; /* the first item naming it (the same place is one) */
+	struct drill_place place;
+};
+
+int drill_place_resolve_one(const struct scenario_place *sp, struct drill_place *p,
+			    struct fd_error *err);
+/* Setup: every distinct place the items name, resolved (a sandbox refuses them). */
+int drill_places_resolve(struct drill *d, struct fd_error *err);
+/* Each iteration: first, a "container" event per container place; later, each
+ * container asked again, .changed set where it has a new pid and namespace. */
+int drill_places_refresh(struct drill *d, bool first, struct fd_error *err);
+/* The item's resolved place, or NULL: the scope's. */
+const struct drill_place *drill_places_find(const struct drill *d, const struct scenario_place *sp);
+void drill_places_free(struct drill *d);
 
 struct drill {
 	const struct scenario *s;
@@ -379,6 +402,8 @@ struct drill {
 	int lock_fd;
 	int home_ns;
 	struct drill_place place; /* where the faults apply */
+	struct drill_item_place *places; /* the items' own places (drill_places.c) */
+	size_t n_places;
 	unsigned iterations;
 	int64_t drill_id;
 	const char *environment;

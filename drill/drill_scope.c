@@ -159,35 +159,51 @@ int drill_container_resolve(const char *name, const char *engine, struct drill_c
 	return 0;
 }
 
-int drill_place_resolve(const struct scenario *s, const char *scope_netns, struct drill_place *p,
-			struct fd_error *err)
+/* A place's namespace file and lock key, its container asked of its engine. */
+int drill_place_resolve_one(const struct scenario_place *sp, struct drill_place *p,
+			    struct fd_error *err)
 {
-	int rc = 0;
+	int rc;
 
 	memset(p, 0, sizeof(*p));
-	if (scope_netns) {
-		if (scenario_has_scope(s))
-			return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
-					    "%s has its own scope; a sandbox replaces none (drop its scope:)",
-					    s->path ? s->path : "the scenario");
-		snprintf(p->netns, sizeof(p->netns), "%s", scope_netns);
-	} else if (s->netns) {
-		snprintf(p->netns, sizeof(p->netns), "%s", s->netns);
-		snprintf(p->key, sizeof(p->key), "%s", s->netns); /* the lock file as it always was */
+	if (sp->netns) {
+		snprintf(p->netns, sizeof(p->netns), "%s", sp->netns);
+		snprintf(p->key, sizeof(p->key), "%s", sp->netns);
 		return 0;
-	} else if (s->netns_path) {
-		snprintf(p->netns, sizeof(p->netns), "%s", s->netns_path);
-	} else if (s->scope_pid) {
-		snprintf(p->netns, sizeof(p->netns), "/proc/%ld/ns/net", s->scope_pid);
-	} else if (s->container) {
-		rc = drill_container_resolve(s->container, s->engine, &p->container, err);
+	}
+	if (sp->netns_path) {
+		snprintf(p->netns, sizeof(p->netns), "%s", sp->netns_path);
+	} else if (sp->pid) {
+		snprintf(p->netns, sizeof(p->netns), "/proc/%ld/ns/net", sp->pid);
+	} else if (sp->container) {
+		rc = drill_container_resolve(sp->container, sp->engine, &p->container, err);
 		if (rc < 0)
 			return rc;
 		p->is_container = true;
 		snprintf(p->netns, sizeof(p->netns), "%s", p->container.netns);
 	} else {
-		return 0; /* the caller's namespace, the host's lock */
+		return 0;
 	}
+	return fd_netns_key(p->netns, p->key, sizeof(p->key), err);
+}
+
+int drill_place_resolve(const struct scenario *s, const char *scope_netns, struct drill_place *p,
+			struct fd_error *err)
+{
+	/* scope's keys, read as a place (the same readers read both) */
+	const struct scenario_place scope = {
+		.netns = s->netns, .netns_path = s->netns_path, .pid = s->scope_pid,
+		.container = s->container, .engine = s->engine,
+	};
+
+	memset(p, 0, sizeof(*p));
+	if (!scope_netns)
+		return drill_place_resolve_one(&scope, p, err);
+	if (scenario_has_scope(s))
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
+				    "%s has its own scope; a sandbox replaces none (drop its scope:)",
+				    s->path ? s->path : "the scenario");
+	snprintf(p->netns, sizeof(p->netns), "%s", scope_netns);
 	return fd_netns_key(p->netns, p->key, sizeof(p->key), err);
 }
 
@@ -216,7 +232,6 @@ int drill_place_leave(struct drill *d, struct fd_error *err)
 int drill_place_refresh(struct drill *d, struct fd_error *err)
 {
 	struct drill_container c;
-	char text[512];
 	int rc;
 
 	if (!d->place.is_container)
@@ -224,9 +239,7 @@ int drill_place_refresh(struct drill *d, struct fd_error *err)
 	rc = drill_container_resolve(d->s->container, d->s->engine, &c, err);
 	if (rc < 0)
 		return rc;
-	drill_textf(text, sizeof(text), "%s %s: id %.12s, pid %ld, image %s%s", c.engine,
-		    d->s->container, c.id, c.pid, c.image,
-		    c.pid != d->place.container.pid ? " (a new pid: restarted)" : "");
+	drill_container_event(d, d->s->container, &c, d->place.container.pid);
 	if (c.pid != d->place.container.pid) {
 		snprintf(d->place.netns, sizeof(d->place.netns), "%s", c.netns);
 		rc = injector_set_netns(d->inj, c.netns, err);
@@ -243,22 +256,28 @@ int drill_place_refresh(struct drill *d, struct fd_error *err)
 		}
 	}
 	d->place.container = c;
-	if (d->drill_id)
-		drill_event(d, "container", d->s->container, text);
 	return 0;
 }
 
 /* The first iteration's container, as setup found it. */
-void drill_place_note(struct drill *d)
+/* "podman db: id 4f2a..., pid 8123, image ..." (and whether it restarted). */
+void drill_container_event(struct drill *d, const char *name, const struct drill_container *c,
+			   long old_pid)
 {
-	const struct drill_container *c = &d->place.container;
 	char text[512];
 
-	if (!d->place.is_container || !d->drill_id)
+	if (!d->drill_id)
 		return;
-	drill_textf(text, sizeof(text), "%s %s: id %.12s, pid %ld, image %s", c->engine,
-		    d->s->container, c->id, c->pid, c->image);
-	drill_event(d, "container", d->s->container, text);
+	drill_textf(text, sizeof(text), "%s %s: id %.12s, pid %ld, image %s%s", c->engine, name,
+		    c->id, c->pid, c->image,
+		    old_pid && c->pid != old_pid ? " (a new pid: restarted)" : "");
+	drill_event(d, "container", name, text);
+}
+
+void drill_place_note(struct drill *d)
+{
+	if (d->place.is_container)
+		drill_container_event(d, d->s->container, &d->place.container, 0);
 }
 
 static bool only_process_faults(const struct scenario *s)
