@@ -175,7 +175,7 @@ echo hi >"$tmp/root/www/index.html"
 tar -C "$tmp/root" -cf "$tmp/bb.tar" .
 docker import "$tmp/bb.tar" "$img" >/dev/null 2>"$tmp/import.err" ||
 	{ echo "skipped: docker import failed: $(tail -n1 "$tmp/import.err")"; exit 77; }
-run() { # NAME [docker run options] -- COMMAND...
+run() { # NAME [docker run options] IMAGE COMMAND...
 	n=$1
 	shift
 	docker run -d --name "$n" "$@" >/dev/null 2>"$tmp/run.err"
@@ -207,9 +207,11 @@ check
 	bad "the api container is not in its sandbox's network namespace"
 check
 a=$(docker inspect --type container --format '{{.Id}} {{.State.Pid}} {{.State.Running}} {{.Config.Image}}' "$api" 2>&1)
-b=$(/usr/bin/docker inspect --type container --format '{{.Id}} {{.State.Pid}} {{.State.Running}} {{.Config.Image}}' "$api" 2>&1)
+debian=/usr/bin/docker
+[ -x "$debian" ] || debian=docker
+b=$("$debian" inspect --type container --format '{{.Id}} {{.State.Pid}} {{.State.Running}} {{.Config.Image}}' "$api" 2>&1)
 [ "$a" = "$b" ] && [ "${a#* "$api_pid" true "$img"}" = "" ] ||
-	bad "docker inspect: \"$a\" ($(command -v docker)) vs \"$b\" (/usr/bin/docker), want ID $api_pid true $img"
+	bad "docker inspect: \"$a\" ($(command -v docker)) vs \"$b\" ($debian), want ID $api_pid true $img"
 export FIREDRILL_RUN_DIR="$tmp/run"
 
 api_rules_empty() { # LABEL
@@ -423,6 +425,7 @@ left=$(our_mounts)
 [ -z "$left" ] || bad "mounts left under $dd: $left"
 check
 [ -n "$run_docker_was" ] || [ ! -e /run/docker ] || bad "/run/docker left"
+check
 [ -n "$run_containerd_was" ] || [ ! -e /run/containerd ] || bad "/run/containerd left"
 check
 [ "$host_running" = "$host_before" ] ||
