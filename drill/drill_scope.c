@@ -122,6 +122,7 @@ int drill_container_resolve(const char *name, const char *engine, struct drill_c
 {
 	char out[2048], fmt[] = "{{.Id}} {{.State.Pid}} {{.State.Running}} {{.Config.Image}}";
 	char running[16] = "";
+	const char *msg;
 	long pid = 0;
 	int rc;
 
@@ -136,6 +137,10 @@ int drill_container_resolve(const char *name, const char *engine, struct drill_c
 	rc = run_capture((char *const[]){ (char *)engine, "inspect", "--type", "container", "--format",
 					  fmt, (char *)name, NULL }, out, sizeof(out));
 	chomp(out);
+	/* `docker inspect` prints an empty line for a container it cannot
+	 * inspect before its error ("\nError response from daemon: No such
+	 * container: NAME", "\nCannot connect to the Docker daemon at ..."). */
+	msg = out + strspn(out, "\n\r ");
 	if (rc == -ENOENT)
 		return fd_error_set(err, FD_ERR_ENV, rc, "container %s: %s is not installed (not on PATH)",
 				    name, engine);
@@ -145,8 +150,8 @@ int drill_container_resolve(const char *name, const char *engine, struct drill_c
 	if (rc != 0)
 		return fd_error_set(err, FD_ERR_ENV, -ENOENT,
 				    "container %s: `%s inspect` failed (exit %d): %.300s%s", name, engine, rc,
-				    out[0] ? out : "no output",
-				    strstr(out, "onnect") ? " (is the engine running?)" : "");
+				    msg[0] ? msg : "no output",
+				    strstr(msg, "onnect") ? " (is the engine running?)" : "");
 	if (sscanf(out, "%127s %ld %15s %255[^\n]", c->id, &pid, running, c->image) < 3)
 		return fd_error_set(err, FD_ERR_ENV, -EPROTO,
 				    "container %s: `%s inspect` answered \"%.200s\", not ID PID RUNNING IMAGE",
