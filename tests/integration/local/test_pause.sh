@@ -109,8 +109,11 @@ wait_for() { # TENTHS COMMAND...: 0 once COMMAND succeeds within TENTHS tenths o
 row_state() { # DB: the pause row's state
 	q "$1" "select state from faults where fault_id = 'pause' order by id desc limit 1" 2>/dev/null
 }
+row_is() { # DB STATE
+	[ "$(row_state "$1")" = "$2" ]
+}
 applied_and_frozen() { # DB VERSION CGROUP
-	[ "$(row_state "$1")" = applied ] && frozen "$2" "$3"
+	row_is "$1" applied && frozen "$2" "$3"
 }
 nothing_left() { # LABEL VERSION CGROUP DB
 	check
@@ -185,32 +188,33 @@ PY
 	nothing_left "$v drill" "$v" "$cg" "$db"
 }
 
-# Starts a 60 s pause in the background and waits until it holds; 0 when it
-# does. Sets fdpid and gpid (the drill's guardian).
-start_long_pause() { # VERSION CGROUP DB
-	scenario "$tmp/long-$1.yaml" "pause-long-$1" 60s 1 120s
-	PATH=$tmp/bin:$PATH "$fd" --db "$3" run "$tmp/long-$1.yaml" >"$tmp/long-$1.out" 2>&1 &
+# Starts a 60 s pause in the background and waits until it holds (checked:
+# it holds, and the drill has a guardian); 1 when it never held. Sets fdpid
+# and gpid (the drill's guardian).
+start_long_pause() { # LABEL VERSION CGROUP DB
+	scenario "$tmp/long-$2.yaml" "pause-long-$2" 60s 1 120s
+	PATH=$tmp/bin:$PATH "$fd" --db "$4" run "$tmp/long-$2.yaml" >"$tmp/long-$2.out" 2>&1 &
 	fdpid=$!
-	wait_for 150 applied_and_frozen "$3" "$1" "$2" || return 1
+	check
+	if ! wait_for 150 applied_and_frozen "$4" "$2" "$3"; then
+		bad "$1: the pause never held (row $(row_state "$4")): $(cat "$tmp/long-$2.out")"
+		return 1
+	fi
 	gpid=
 	for c in $(ps -o pid= --ppid "$fdpid"); do
 		grep -q firedrill-guardian "/proc/$c/cmdline" 2>/dev/null && gpid=$c
 	done
+	check
+	[ -n "$gpid" ] || bad "$1: no guardian found among firedrill's children"
 	return 0
 }
 
 # 2. firedrill SIGKILLed mid-pause: the guardian thaws
 guardian() { # VERSION CGROUP
 	v=$1 cg=$2 db=$tmp/guardian-$1.db
-	check
-	if ! start_long_pause "$v" "$cg" "$db"; then
-		bad "$v guardian: the pause never held (row $(row_state "$db")): $(cat "$tmp/long-$v.out")"
-		return
-	fi
+	start_long_pause "$v guardian" "$v" "$cg" "$db" || return
 	check
 	answers && bad "$v guardian: the server answers while its cgroup is frozen"
-	check
-	[ -n "$gpid" ] || bad "$v guardian: no guardian found among firedrill's children"
 	t0=$(date +%s%N)
 	kill -KILL "$fdpid"
 	wait "$fdpid" 2>/dev/null
@@ -222,33 +226,29 @@ guardian() { # VERSION CGROUP
 	check
 	[ "$ms" -le 5000 ] && thawed "$v" "$cg" || bad "$v guardian: not thawed within 5 s of the SIGKILL (${ms} ms)"
 	check
-	wait_for 50 sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$db' \"select state from faults where fault_id = 'pause'\")\" = reverted ]" ||
+	wait_for 50 row_is "$db" reverted ||
 		bad "$v guardian: the journal row is $(row_state "$db"), not reverted"
 	check
 	d=$(q "$db" "select detail from faults where fault_id = 'pause'")
 	echo "$d" | grep -qi guardian || bad "$v guardian: the row's detail does not name the guardian: $d"
 	nothing_left "$v guardian" "$v" "$cg" "$db"
-	wait_for 50 sh -c "! kill -0 $gpid 2>/dev/null" || bad "$v guardian: the guardian $gpid did not exit"
+	check
+	[ -n "$gpid" ] && wait_for 50 sh -c "! kill -0 $gpid 2>/dev/null" ||
+		bad "$v guardian: the guardian ${gpid:-(none)} did not exit"
 	gpid=
 }
 
 # 3. firedrill and its guardian SIGKILLed: `firedrill revert` thaws
 revert_after() { # VERSION CGROUP
 	v=$1 cg=$2 db=$tmp/revert-$1.db
-	check
-	if ! start_long_pause "$v" "$cg" "$db"; then
-		bad "$v revert: the pause never held (row $(row_state "$db")): $(cat "$tmp/long-$v.out")"
-		return
-	fi
-	check
-	[ -n "$gpid" ] || bad "$v revert: no guardian found among firedrill's children"
-	kill -KILL "$gpid" "$fdpid"
+	start_long_pause "$v revert" "$v" "$cg" "$db" || return
+	kill -KILL $gpid "$fdpid"
 	wait "$fdpid" 2>/dev/null
 	fdpid=
 	gpid=
 	sleep 1
 	check
-	frozen "$v" "$cg" && [ "$(row_state "$db")" = applied ] ||
+	frozen "$v" "$cg" && row_is "$db" applied ||
 		bad "$v revert: thawed or the row $(row_state "$db") with firedrill and its guardian dead"
 	"$fd" --db "$db" revert >"$tmp/rev-$v.out" 2>&1
 	rc=$?
@@ -256,7 +256,7 @@ revert_after() { # VERSION CGROUP
 	check
 	[ $rc -eq 0 ] || bad "$v revert: exit $rc"
 	check
-	[ "$(row_state "$db")" = reverted ] || bad "$v revert: the journal row is $(row_state "$db")"
+	row_is "$db" reverted || bad "$v revert: the journal row is $(row_state "$db")"
 	nothing_left "$v revert" "$v" "$cg" "$db"
 }
 
