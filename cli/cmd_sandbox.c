@@ -38,7 +38,8 @@ int cmd_sandbox(struct cli_ctx *ctx, int argc, char **argv)
 		       "  needed where the kernel allows user namespaces), brings loopback up and\n"
 		       "  runs COMMAND inside as you (root inside, your uid outside). NAME (default:\n"
 		       "  the command's name) is how `firedrill run --sandbox NAME FILE` finds it\n"
-		       "  while it runs. The sandbox ends with COMMAND; exit: COMMAND's status,\n"
+		       "  while it runs (and `firedrill revert --sandbox NAME` reverts what a drill\n"
+		       "  left in it). The sandbox ends with COMMAND; exit: COMMAND's status,\n"
 		       "  3 when user namespaces are not available.\n");
 		return EXIT_OK;
 	}

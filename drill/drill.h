@@ -153,9 +153,10 @@ int drill_sandbox_run(const char *name, char *const argv[], drill_sandbox_ready_
 		      void *user, int *status, struct fd_error *err);
 
 /*
- * `run --sandbox PID|NAME`: joins the sandbox's user namespace, then its
- * network namespace, for good (call it single-threaded, before anything
- * else), and writes "/proc/PID/ns/net" into netns: drill_opts.scope_netns.
+ * `run --sandbox PID|NAME` (and `revert --sandbox`): joins the sandbox's
+ * user namespace, then its network namespace, for good (call it
+ * single-threaded, before anything else), and writes "/proc/PID/ns/net"
+ * into netns: drill_opts.scope_netns.
  * Keeps the run directory of outside in FIREDRILL_RUN_DIR.
  */
 int drill_sandbox_join(const char *which, char *netns, size_t len, struct fd_error *err);

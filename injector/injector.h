@@ -97,6 +97,20 @@ const char *injector_fault_id(const struct injector *inj, size_t i);
 FD_MUST_CHECK int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err);
 
 /*
+ * `firedrill revert --sandbox`: as injector_revert_journal, but only the
+ * rows whose namespace is the one netns names (injector_row_in_netns), the
+ * caller already inside it (a sandbox joined: no way back out of its user
+ * namespace, so no other place can be entered). Other rows are left alone.
+ */
+FD_MUST_CHECK int injector_revert_journal_in(struct store *st, const char *netns, int *n_reverted,
+					     struct fd_error *err);
+
+/* Whether the row's network namespace is the one netns names: the same
+ * namespace however reached (/proc/N/ns/net of any of its processes, a
+ * /run/netns name). False when either is gone or the row has none. */
+bool injector_row_in_netns(const struct store_fault *row, const char *netns);
+
+/*
  * The start of a drill: reverts, like injector_revert_journal, only the
  * rows still PLANNED or APPLIED whose holder is dead (its pid gone, or now
  * a process that started after the row was planned); rows of a live holder

@@ -99,8 +99,10 @@ static int revert_row(const struct store_fault *row, struct fd_error *err)
 }
 
 /* Runs revert_row inside the row's namespace; a namespace gone took the
- * fault with it. */
-static int revert_in_netns(const struct store_fault *row, const char **note, struct fd_error *err)
+ * fault with it. *stuck when this process could not come back (it joined a
+ * rootless sandbox's user namespace on the way in). */
+static int revert_in_netns(const struct store_fault *row, const char **note, bool *stuck,
+			   struct fd_error *err)
 {
 	struct fd_error e = { 0 };
 	int home, rc;
@@ -119,23 +121,31 @@ static int revert_in_netns(const struct store_fault *row, const char **note, str
 		*err = e;
 	} else {
 		rc = revert_row(row, err);
-		if (fd_netns_restore(home, &e) < 0 && rc == 0) {
-			*err = e;
-			rc = -EIO;
-		}
+		*stuck = fd_netns_restore(home, &e) < 0;
 	}
 	close(home);
 	return rc;
 }
 
-/* Reverts the active rows (only those of dead holders when orphans_only),
- * marking each REVERTED with note and reporting it through fn. */
-static int revert_rows(struct store *st, bool orphans_only, const char *note,
-		       injector_row_fn fn, void *arg, int *n_reverted, struct fd_error *err)
+bool injector_row_in_netns(const struct store_fault *row, const char *netns)
+{
+	char mine[64], theirs[64];
+	struct fd_error ignored = { 0 };
+
+	return row->netns[0] && fd_netns_key(row->netns, theirs, sizeof(theirs), &ignored) == 0 &&
+	       fd_netns_key(netns, mine, sizeof(mine), &ignored) == 0 && strcmp(mine, theirs) == 0;
+}
+
+/* Reverts the active rows (only those of dead holders when orphans_only;
+ * only those of namespace only_netns unless NULL), marking each REVERTED
+ * with note and reporting it through fn. */
+static int revert_rows(struct store *st, bool orphans_only, const char *only_netns,
+		       const char *note, injector_row_fn fn, void *arg, int *n_reverted,
+		       struct fd_error *err)
 {
 	struct store_fault *rows = NULL;
 	size_t n = 0;
-	int rc, first = 0;
+	int rc, first = 0, before;
 
 	*n_reverted = 0;
 	rc = store_journal_list_active(st, &rows, &n, err);
@@ -144,22 +154,37 @@ static int revert_rows(struct store *st, bool orphans_only, const char *note,
 	for (size_t i = 0; i < n; i++) {
 		struct fd_error e = { 0 };
 		const char *why = note;
+		bool stuck = false;
 
 		if (orphans_only && holder_alive(&rows[i]))
 			continue;
-		rc = revert_in_netns(&rows[i], &why, &e);
+		if (only_netns && !injector_row_in_netns(&rows[i], only_netns))
+			continue;
+		rc = revert_in_netns(&rows[i], &why, &stuck, &e);
+		before = first;
 		if (rc == 0)
 			rc = store_journal_set_state(st, rows[i].id, JOURNAL_REVERTED, 0, why, &e);
-		if (rc < 0) {
-			if (first == 0) {
-				first = rc;
-				*err = e;
-			}
-			continue;
+		if (rc < 0 && first == 0) {
+			first = rc;
+			*err = e;
 		}
-		(*n_reverted)++;
-		if (fn)
-			fn(&rows[i], why, arg);
+		if (rc == 0) {
+			(*n_reverted)++;
+			if (fn)
+				fn(&rows[i], why, arg);
+		}
+		if (stuck) {
+			/* any later row would be reverted in the wrong namespace */
+			if (before == 0)
+				first = fd_error_set(err, FD_ERR_ENV, -EPERM,
+						     "fault %s: %s in %s, which this process cannot leave "
+						     "(a rootless sandbox's: no way back out of its user "
+						     "namespace); the rows after it are left: revert a "
+						     "sandbox's rows with `firedrill revert --sandbox PID|NAME`",
+						     rows[i].fault_id, rc == 0 ? "reverted" : "not reverted",
+						     rows[i].netns);
+			break;
+		}
 	}
 	store_faults_free(rows, n);
 	return first;
@@ -167,12 +192,20 @@ static int revert_rows(struct store *st, bool orphans_only, const char *note,
 
 int injector_revert_journal(struct store *st, int *n_reverted, struct fd_error *err)
 {
-	return revert_rows(st, false, "reverted by firedrill revert", NULL, NULL, n_reverted, err);
+	return revert_rows(st, false, NULL, "reverted by firedrill revert", NULL, NULL, n_reverted,
+			   err);
+}
+
+int injector_revert_journal_in(struct store *st, const char *netns, int *n_reverted,
+			       struct fd_error *err)
+{
+	return revert_rows(st, false, netns, "reverted by firedrill revert --sandbox", NULL, NULL,
+			   n_reverted, err);
 }
 
 int injector_revert_orphans(struct store *st, injector_row_fn fn, void *arg, int *n_reverted,
 			    struct fd_error *err)
 {
-	return revert_rows(st, true, "left behind by a dead holder: reverted at the start of a drill",
+	return revert_rows(st, true, NULL, "left behind by a dead holder: reverted at the start of a drill",
 			   fn, arg, n_reverted, err);
 }

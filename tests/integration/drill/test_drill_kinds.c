@@ -15,6 +15,11 @@
  * pointing it back at the primary; for kill, recovery is the supervisor's
  * restart (no steps), so each iteration must kill the new pid.
  *
+ * pause names the scope container fdt-kinds, which a stand-in `podman` in
+ * DIR/bin (a test double of `podman inspect`) answers with the supervisor's
+ * pid: its network namespace is the client's, its cgroup the freezer cgroup
+ * above, frozen whole (supervisor and primary) and thawed by the revert.
+ *
  * Checked per kind: three iterations, each recovered with its own RTO and
  * time to detect (the fault held), a failback time where there is a
  * failback; kill named three different pids; and nothing left (nft ruleset
@@ -60,6 +65,7 @@ struct kind_case {
 	bool failover;       /* recovery by runbook step, failback by failback step */
 	bool needs_cgroup;
 	bool needs_netem;
+	bool container;      /* scope: {container: fdt-kinds} (the stand-in engine) */
 	const char *failback_to; /* where the failback step points (NULL: the primary) */
 };
 
@@ -90,6 +96,9 @@ static const struct kind_case cases[] = {
 	  .keys = "    process: { pidfile: @/primary.pid }\n" },
 	{ .kind = "freeze", .primary = PROC_PRIMARY, .failover = true, .needs_cgroup = true,
 	  .keys = "    process: { match: 'http\\.server\\x008000\\x00' }\n" },
+	/* the container's cgroup: the supervisor's, the freezer cgroup */
+	{ .kind = "pause", .primary = PROC_PRIMARY, .failover = true, .needs_cgroup = true,
+	  .container = true, .keys = "" },
 };
 
 /* ---- the services ------------------------------------------------------- */
@@ -183,7 +192,7 @@ static int write_scenario(const char *path, const struct kind_case *k)
 		"name: kinds-%s\n"
 		"iterations: %d\n"
 		"scope:\n"
-		"  netns: %s\n"
+		"  %s: %s\n"
 		"faults:\n"
 		"  - id: f\n"
 		"    kind: %s\n"
@@ -204,7 +213,8 @@ static int write_scenario(const char *path, const struct kind_case *k)
 		"  all: [svc]\n"
 		"  stable-for: 100ms\n"
 		"  timeout: 10s\n",
-		k->kind, ITERATIONS, cns, k->kind, keys, dir);
+		k->kind, ITERATIONS, k->container ? "container" : "netns",
+		k->container ? "fdt-kinds" : cns, k->kind, keys, dir);
 	if (k->failover)
 		fprintf(f,
 			"  steps:\n"
@@ -286,6 +296,34 @@ static void killed_distinct_pids(const struct drill_result *res, const char *kin
 	store_close(st);
 }
 
+/* pause: every iteration's fault-applied event names the freezer cgroup and
+ * the supervisor (the pid the stand-in engine answers with). */
+static void paused_the_cgroup(const struct drill_result *res)
+{
+	struct store *st = NULL;
+	struct store_event *ev = NULL;
+	struct fd_error e;
+	char sup[32] = "", want[64];
+	size_t n = 0, k = 0;
+
+	fdt_capture(sup, sizeof(sup), "cat %s/supervisor.pid", dir);
+	sup[strcspn(sup, "\n")] = '\0';
+	snprintf(want, sizeof(want), " %s (", sup);
+	if (store_open(db, &st, &e) < 0 || store_list_events(st, res->drill_id, &ev, &n, &e) < 0) {
+		FDT_CHECK(0, "pause: events: %s", e.msg);
+		store_close(st);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i].kind, "fault-applied") == 0 && strstr(ev[i].detail, cgroup) &&
+		    strstr(ev[i].detail, want))
+			k++;
+	FDT_CHECK(k == ITERATIONS, "pause: %zu fault-applied events name %s and the supervisor %s, "
+		  "want %d", k, cgroup, sup, ITERATIONS);
+	free(ev);
+	store_close(st);
+}
+
 /* drill_run() on this test's store, without a guardian. */
 static int drill_here(const struct scenario *s, struct drill_result *res, struct fd_error *err)
 {
@@ -347,6 +385,8 @@ static void run_kind(const struct kind_case *k)
 		  drill_outcome_name(res.outcome), res.detail);
 	if (strcmp(k->kind, "kill") == 0)
 		killed_distinct_pids(&res, "kill", ITERATIONS);
+	if (strcmp(k->kind, "pause") == 0)
+		paused_the_cgroup(&res);
 	nothing_left(k->kind);
 	drill_result_free(&res);
 	scenario_free(s);
@@ -589,6 +629,32 @@ static void make_cgroup(void)
 	}
 }
 
+/* A test double of `podman inspect --type container --format ... fdt-kinds`
+ * in DIR/bin, put first on PATH: the container's pid is the supervisor's. */
+static int make_engine_standin(void)
+{
+	char path[8192], bin[320];
+	const char *old = getenv("PATH");
+	int n;
+
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	snprintf(path, sizeof(path), "%s/podman", bin);
+	if (fdt_sh("mkdir -p %s", bin) != 0 ||
+	    fdt_write_file(path,
+			   "#!/bin/sh\n"
+			   "[ \"$1\" = inspect ] || exit 125\n"
+			   "for a; do last=$a; done\n"
+			   "[ \"$last\" = fdt-kinds ] || { echo \"Error: no such container $last\" >&2; exit 125; }\n"
+			   "echo \"fdtkinds0123456789 $(cat %s/supervisor.pid) true localhost/fdt-kinds:test\"\n",
+			   dir) < 0 ||
+	    fdt_sh("chmod +x %s", path) != 0)
+		return -1;
+	n = snprintf(path, sizeof(path), "%s:%s", bin, old ? old : "/usr/bin:/bin");
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -1;
+	return setenv("PATH", path, 1);
+}
+
 int main(void)
 {
 	if (!fdt_need_root())
@@ -611,6 +677,10 @@ int main(void)
 	main_pid = getpid();
 	setenv("FIREDRILL_RUN_DIR", dir, 1);
 	make_cgroup();
+	if (make_engine_standin() < 0) {
+		FDT_CHECK(0, "cannot write the stand-in podman in %s/bin", dir);
+		return fdt_finish();
+	}
 	atexit(stop_services);
 	FDT_CHECK(start_services() == 0, "services did not start");
 	if (!fdt_wait_until(services_up, NULL, 15000, 100)) {

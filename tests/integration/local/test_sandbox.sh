@@ -7,7 +7,14 @@
 # `report evidence`, the operator recorded as the user (not "root");
 # the sandbox's ruleset is empty after (read by root through the sandbox's
 # pid); a freeze fault (cgroup) refused with exit 3 naming the privilege;
-# `run --sandbox` of a sandbox that is not running: exit 3. Skipped (77)
+# `run --sandbox` of a sandbox that is not running: exit 3. Then a drill
+# with a drop and a blackhole route (60 s) SIGKILLed mid-fault with its
+# guardian: the route outlives them; `firedrill revert --sandbox web` as the
+# user reverts the rows (the route gone, the ruleset empty, the service
+# answering) and leaves a row of another place applied, saying so; a second
+# one has nothing to do. Before it, `firedrill revert` without --sandbox
+# reverts the first row, cannot come back out of the sandbox and stops
+# there (exit 3, naming --sandbox), the other rows untouched. Skipped (77)
 # without root to make the user, or when user namespaces are disabled.
 # usage: test_sandbox.sh FIREDRILL
 set -u
@@ -127,6 +134,78 @@ as_user ./firedrill --db fd.db run --sandbox nope drop.yaml >/dev/null 2>"$h/nop
 rc=$?
 check
 [ $rc -eq 3 ] || bad "a sandbox that is not running: exit $rc: $(cat "$h/nope.err")"
+
+# A drill killed mid-fault with its guardian, reverted with revert --sandbox
+sed -e 's/name: sandbox-drop/name: sandbox-held/' -e 's/duration: 2s/duration: 60s/' \
+	-e 's/timeout: 15s/timeout: 120s/' "$h/drop.yaml" >"$h/held.yaml"
+sed -i '/^steady-state:/i\
+  - { id: hole, kind: blackhole-route, duration: 60s, targets: { cidrs: [10.250.99.0/24] } }' "$h/held.yaml"
+chown "$u" "$h/held.yaml"
+# read as the user (root's reads could leave -wal/-shm files the user cannot write)
+q() { [ -e "$h/held.db" ] && as_user sqlite3 -cmd ".timeout 5000" held.db "$1" 2>/dev/null; }
+sbx_route() { nsenter -t "$sbx" -n ip route show 10.250.99.0/24; }
+as_user ./firedrill --db held.db run --sandbox web held.yaml >"$h/held.out" 2>&1 &
+holder=
+for _ in $(seq 150); do
+	[ "$(q "select count(*) from faults where state = 'applied'")" = 2 ] &&
+		holder=$(q "select distinct holder_pid from faults") && break
+	sleep 0.1
+done
+check
+[ -n "$holder" ] || bad "the held drill did not apply its two faults: $(cat "$h/held.out")"
+guardian=
+for c in $([ -n "$holder" ] && ps -o pid= --ppid "$holder"); do
+	grep -q firedrill-guardian "/proc/$c/cmdline" 2>/dev/null && guardian=$c
+done
+check
+[ -n "$guardian" ] || bad "no guardian among the held drill's ($holder) children"
+[ -n "$holder$guardian" ] && kill -KILL $holder $guardian
+for _ in $(seq 50); do kill -0 "${holder:-0}" 2>/dev/null || break; sleep 0.1; done
+sleep 0.5
+check
+sbx_route | grep -q blackhole && [ "$(q "select count(*) from faults where state = 'applied'")" = 2 ] ||
+	bad "the route or the rows did not outlive the holder and its guardian: $(sbx_route); $(q "select fault_id, state from faults")"
+# a row of another place (a namespace file that is not the sandbox's): left alone
+as_user sqlite3 held.db "insert into faults (fault_id, kind, netns, spec, state, planned_real_ns,
+	planned_utc) values ('elsewhere', 'blackhole-route', '/proc/1/ns/net', '{}', 'applied', 0, '-')"
+# without --sandbox: the first row enters the sandbox for good; it stops there
+as_user ./firedrill --db held.db revert >"$h/plain.out" 2>&1
+rc=$?
+echo "revert without --sandbox: $(cat "$h/plain.out")"
+check
+[ $rc -eq 3 ] && grep -q "revert --sandbox" "$h/plain.out" ||
+	bad "revert without --sandbox: exit $rc, does not point to --sandbox: $(cat "$h/plain.out")"
+check
+[ "$(q "select group_concat(fault_id || ' ' || state, ', ') from faults")" = "cut reverted, hole applied, elsewhere applied" ] ||
+	bad "revert without --sandbox went past the row it could not come back from: $(q "select group_concat(fault_id || ' ' || state, ', ') from faults")"
+as_user ./firedrill --db held.db revert --sandbox web >"$h/rev.out" 2>"$h/rev.err"
+rc=$?
+echo "revert --sandbox: $(cat "$h/rev.out" "$h/rev.err")"
+check
+[ $rc -eq 0 ] || bad "revert --sandbox: exit $rc"
+check
+[ "$(q "select group_concat(fault_id || ' ' || state, ', ') from faults where fault_id != 'elsewhere'")" = "cut reverted, hole reverted" ] ||
+	bad "revert --sandbox: the rows are $(q "select group_concat(fault_id || ' ' || state, ', ') from faults")"
+check
+[ -z "$(sbx_route)" ] || bad "revert --sandbox: the route is left: $(sbx_route)"
+check
+r=$(nsenter -t "$sbx" -n nft list ruleset 2>&1)
+[ -z "$r" ] || bad "revert --sandbox: the sandbox's ruleset is not empty: $r"
+check
+nsenter -t "$sbx" -n python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:18081/", timeout=1)' ||
+	bad "revert --sandbox: the service does not answer"
+check
+[ "$(q "select state from faults where fault_id = 'elsewhere'")" = applied ] ||
+	bad "revert --sandbox touched the row of another place"
+check
+grep -q "1 journal row not in sandbox web left applied" "$h/rev.err" ||
+	bad "revert --sandbox does not say a row of another place is left: $(cat "$h/rev.err")"
+as_user sqlite3 held.db "delete from faults where fault_id = 'elsewhere'"
+as_user ./firedrill --db held.db revert --sandbox web >"$h/rev2.out" 2>&1
+rc=$?
+check
+[ $rc -eq 0 ] && grep -qx "nothing to revert" "$h/rev2.out" ||
+	bad "a second revert --sandbox: exit $rc: $(cat "$h/rev2.out")"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -2,7 +2,8 @@
 # The bash completion (contrib/completions/firedrill.bash.in, as built)
 # through its complete function, as bash calls it: subcommands from the
 # command table, a command's flags from its --help, scenario files, drill
-# ids from a store, --template names, --controls ids (comma lists). zsh and
+# ids from a store, --template names, --controls ids (comma lists), --sandbox
+# names from the run directory (FIREDRILL_RUN_DIR). zsh and
 # fish files are syntax-checked when those shells are installed.
 # usage: test_completion.sh BUILT_BASH_COMPLETION FIREDRILL SEED_STORE CONTROLS_JSON [ZSH FISH]
 set -u
@@ -82,6 +83,13 @@ refuse "second positional" 1 "$fd" --db "$tmp/s.db" note 1 ""
 want "control id" soc2 "$fd" report evidence 1 --controls so
 want "control all" all "$fd" report evidence 1 --controls ""
 want "comma list" soc2,dora "$fd" report evidence 1 --controls soc2,do
+
+# --sandbox: the names of the run directory's sandbox records
+mkdir "$tmp/run"
+echo 1 >"$tmp/run/sandbox-web.pid"
+FIREDRILL_RUN_DIR=$tmp/run want "sandbox name" web "$fd" revert --sandbox ""
+FIREDRILL_RUN_DIR=$tmp/run want "sandbox name for run" web "$fd" run --sandbox w
+want "revert flag" --sandbox "$fd" revert --sa
 
 # zsh and fish: their files parse (when the shell is here)
 if [ $# -ge 6 ]; then
