@@ -3,6 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *fd_flow_owner_why(const struct fd_flow_owner *o)
+{
+	return o->why[0] ? o->why : "not looked up";
+}
+
 const char *fd_flow_owner_container(const struct fd_flow_owner *o, char *buf, size_t len)
 {
 	if (o->container_name[0])
@@ -28,7 +33,7 @@ char *fd_flow_owner_format(const struct fd_flow_owner *o, char *buf, size_t len)
 	if (o->has_uid)
 		snprintf(uid, sizeof(uid), "uid %u", (unsigned)o->uid);
 	if (!o->pid) {
-		snprintf(buf, len, "unknown: %s%s%s%s", o->why[0] ? o->why : "not looked up",
+		snprintf(buf, len, "unknown: %s%s%s%s", fd_flow_owner_why(o),
 			 uid[0] ? " (" : "", uid, uid[0] ? ")" : "");
 		return buf;
 	}

@@ -37,6 +37,9 @@ struct fd_flow_owner {
  */
 char *fd_flow_owner_format(const struct fd_flow_owner *o, char *buf, size_t len);
 
+/* Why the process is not known: why, or "not looked up" for a zeroed owner. */
+const char *fd_flow_owner_why(const struct fd_flow_owner *o);
+
 /* The container as shown: its name, else the first 12 hex digits of its id, else "". */
 const char *fd_flow_owner_container(const struct fd_flow_owner *o, char *buf, size_t len);
 
