@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "drill_internal.h"
+#include "fd_priv.h"
 #include "injector.h"
 #include "scorer.h"
 
@@ -69,7 +70,10 @@ void drill_flows_poll(struct drill *d, int64_t now)
 
 	if (!d->inj || !d->flow_seen)
 		return;
+	/* a new flow's sender is searched for in every process's /proc/PID/fd */
+	fd_priv_proc_read();
 	injector_read_flows(d->inj);
+	fd_priv_lower();
 	n = injector_blackholed_flows(d->inj, &f);
 	if (n > d->n_flow_seen) {
 		grown = realloc(d->flow_seen, n * sizeof(*grown));

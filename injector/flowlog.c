@@ -10,8 +10,10 @@
  *
  * A new flow's owner (who sent it) is looked up as its first packet is
  * read: the socket at once, the processes once per read for all new flows
- * together (flowowner.c). The diag socket that needs is opened here, with
- * the log, in the same network namespace.
+ * together (flowowner.c); again at its first packet after each later apply
+ * (a drill's next iteration), since the sender then may be another. The
+ * diag socket that needs is opened here, with the log, in the same network
+ * namespace.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,7 +35,9 @@ struct inj_flowlog {
 	struct nl_sock *sk;
 	struct inj_flowowner *owner; /* NULL: socket lookups unavailable */
 	struct injector_flow *flows;
+	unsigned *round;             /* ... the apply each flow's owner was found in */
 	size_t n, cap;
+	unsigned this_round;         /* applies since the log was opened */
 	/* new flows whose processes are still to find (the pass after the read) */
 	struct inj_owner_wait *wait;
 	size_t *wait_flow;           /* ... and their flows' indexes */
@@ -87,6 +91,7 @@ static bool grow(struct inj_flowlog *l)
 	struct injector_flow *p;
 	struct inj_owner_wait *w;
 	size_t *wf;
+	unsigned *r;
 
 	if (cap > MAX_FLOWS)
 		return false;
@@ -99,13 +104,16 @@ static bool grow(struct inj_flowlog *l)
 	wf = w ? realloc(l->wait_flow, cap * sizeof(*wf)) : NULL;
 	if (wf)
 		l->wait_flow = wf;
-	if (!wf)
+	r = wf ? realloc(l->round, cap * sizeof(*r)) : NULL;
+	if (r)
+		l->round = r;
+	if (!r)
 		return false;
 	l->cap = cap;
 	return true;
 }
 
-/* Counts the packet in its flow; a new flow's index, or -1 (known, or no room). */
+/* Counts the packet in its flow: its index, or -1 (no room for a new one). */
 static long flow_add(struct inj_flowlog *l, const struct injector_flow *f)
 {
 	for (size_t i = 0; i < l->n; i++) {
@@ -114,17 +122,18 @@ static long flow_add(struct inj_flowlog *l, const struct injector_flow *f)
 		if (g->family == f->family && g->protocol == f->protocol && g->dport == f->dport &&
 		    memcmp(g->src, f->src, 16) == 0 && memcmp(g->dst, f->dst, 16) == 0) {
 			g->packets++;
-			return -1;
+			return (long)i;
 		}
 	}
 	if (l->n == l->cap && !grow(l))
 		return -1;
 	l->flows[l->n] = *f;
 	l->flows[l->n].packets = 1;
+	l->round[l->n] = l->this_round - 1; /* not looked up in this apply yet */
 	return (long)l->n++;
 }
 
-/* The first packet of flow i: its socket now, its processes after the read. */
+/* The first packet of flow i in this apply: its socket now, its processes after the read. */
 static void owner_first_sight(struct inj_flowlog *l, size_t i, struct nfnl_log_msg *m,
 			      uint16_t sport)
 {
@@ -136,6 +145,9 @@ static void owner_first_sight(struct inj_flowlog *l, size_t i, struct nfnl_log_m
 	};
 	uint64_t inode = 0;
 
+	if (l->round[i] == l->this_round)
+		return; /* its sender in this apply is known */
+	l->round[i] = l->this_round;
 	inj_flowowner_socket(l->owner, &p, &f->owner, &inode);
 	if (inode) {
 		l->wait[l->n_wait] = (struct inj_owner_wait){ .inode = inode };
@@ -214,6 +226,12 @@ fail:
 	return rc;
 }
 
+void inj_flowlog_new_apply(struct inj_flowlog *l)
+{
+	if (l)
+		l->this_round++;
+}
+
 int inj_flowlog_fd(const struct inj_flowlog *l)
 {
 	return l ? nl_socket_get_fd(l->sk) : -1;
@@ -253,5 +271,6 @@ void inj_flowlog_free(struct inj_flowlog *l)
 	free(l->flows);
 	free(l->wait);
 	free(l->wait_flow);
+	free(l->round);
 	free(l);
 }

@@ -369,6 +369,11 @@ static void scan_fds(struct scan *sc, int dirfd, pid_t pid)
 			break;
 		}
 		k = readlinkat(dirfd, e->d_name, link, sizeof(link) - 1);
+		if (k < 0 && (errno == EACCES || errno == EPERM)) {
+			/* the directory lists, its links do not (ptrace access): so for all */
+			sc->denied++;
+			break;
+		}
 		if (k <= 0)
 			continue;
 		link[k] = '\0';

@@ -391,6 +391,7 @@ static int apply_nft(struct injector *inj, struct fd_error *err)
 
 		inj_flowlog_open(&inj->flows, &ignored);
 	}
+	inj_flowlog_new_apply(inj->flows);
 	rc = inj_nft_commit(inj->nft, err);
 	if (rc < 0) {
 		inj_nft_free(inj->nft);

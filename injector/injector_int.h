@@ -103,6 +103,8 @@ struct inj_flowlog;
 struct inj_owner_scope;
 
 int inj_flowlog_open(struct inj_flowlog **out, struct fd_error *err);
+/* Another apply: each flow's next packet looks its sender up again. */
+void inj_flowlog_new_apply(struct inj_flowlog *l);
 int inj_flowlog_fd(const struct inj_flowlog *l);
 /* Drains the log; the owners of the new flows are looked up against scope. */
 int inj_flowlog_read(struct inj_flowlog *l, const struct inj_owner_scope *scope);
@@ -156,7 +158,7 @@ struct inj_owner_scope {
  * pid, holders, comm, cmd, the uid when still unknown and the container,
  * or why.
  */
-#define INJ_OWNER_MAX_FDS 200000
+#define INJ_OWNER_MAX_FDS 100000
 void inj_flowowner_procs(const char *proc_root, struct inj_owner_wait *w, size_t n,
 			 const struct inj_owner_scope *scope, size_t max_fds);
 

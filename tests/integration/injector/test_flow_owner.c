@@ -20,7 +20,9 @@
  *         receiver's)
  *   5353  this process's UDP socket, kept open: this pid
  *
- * Then the namespace's ruleset must be empty after revert. Exits 77 when
+ * Then, applied again (a drill's next iteration), 8080 sent by this
+ * process: its sender is found anew. The namespace's ruleset must be empty
+ * after revert. Exits 77 when
  * not root; the container part says "skipped: ..." when no cgroup
  * hierarchy can be made here.
  */
@@ -271,6 +273,58 @@ static void check_unknowns(struct injector *inj)
 	}
 }
 
+struct grown {
+	struct injector *inj;
+	uint64_t packets;
+};
+
+static bool flow_8080_grew(void *arg)
+{
+	struct grown *g = arg;
+	const struct injector_flow *f;
+
+	injector_read_flows(g->inj);
+	f = flow_to(g->inj, 8080);
+	return f && f->packets > g->packets;
+}
+
+/*
+ * A drill's next iteration: revert, resolve, apply again. The same flow
+ * (8080), now sent by this process: its sender is looked up anew at its
+ * first packet after the apply, not kept from the first.
+ */
+static void reapply_new_sender(struct injector *inj, pid_t old)
+{
+	struct fd_error e = { 0 };
+	struct grown g = { .inj = inj };
+	const struct injector_flow *f;
+	char text[400];
+	int rc, fd = -1;
+
+	fdt_child_stop(old);
+	rc = injector_revert(inj, &e);
+	if (rc == 0)
+		rc = injector_resolve(inj, &e);
+	if (rc == 0)
+		rc = injector_apply(inj, &e);
+	FDT_REQUIRE(rc == 0, out, "the second apply: %s", e.msg);
+	f = flow_to(inj, 8080);
+	g.packets = f ? f->packets : 0;
+	fd = connect_from(NULL, EGRESS, 8080);
+	FDT_CHECK(fdt_wait_until(flow_8080_grew, &g, 5000, 20), "8080: no packet after the second apply");
+	f = flow_to(inj, 8080);
+	if (f) {
+		fprintf(stderr, "8080 again: %s\n", fd_flow_owner_format(&f->owner, text, sizeof(text)));
+		FDT_CHECK(f->owner.pid == getpid() && f->owner.has_uid && f->owner.uid == 0 &&
+				  f->owner.container[0] == '\0',
+			  "8080 after the second apply: %s, want this process %d, uid 0, no container",
+			  text, (int)getpid());
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
 static void test_owners(void)
 {
 	static const uint16_t ports[] = { 8080, 8081, 7070, 5353 };
@@ -322,6 +376,8 @@ static void test_owners(void)
 	if (flow_to(inj, 8080))
 		check_sender(flow_to(inj, 8080), sender);
 	check_unknowns(inj);
+	reapply_new_sender(inj, sender);
+	sender = -1; /* stopped there */
 out:
 	if (in_fd >= 0)
 		close(in_fd);
