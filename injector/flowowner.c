@@ -158,13 +158,14 @@ void inj_flowowner_socket(struct inj_flowowner *o, const struct inj_flow_packet 
 	*inode = 0;
 	memset(out, 0, sizeof(*out));
 	/* At input the packet may carry the receiving socket (early demux):
-	 * its uid is not the sender's. */
+	 * its uid is not the sender's; the sender is mostly another host (on
+	 * loopback it is this one, but then an egress fault names it). */
 	if (p->hook == NF_INET_FORWARD) {
 		why(out, "forwarded traffic (not originated here)");
 		return;
 	}
 	if (p->hook != NF_INET_LOCAL_OUT && p->hook != NF_INET_POST_ROUTING) {
-		why(out, "inbound traffic (its sender cannot be seen at input)");
+		why(out, "inbound traffic (its sender is not looked up at input)");
 		return;
 	}
 	out->has_uid = p->has_uid;

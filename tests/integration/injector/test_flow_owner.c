@@ -51,7 +51,7 @@
 /* A podman-like id of our own: only this test's cgroup has it */
 #define CT_ID "f10e0000fd7e57000000000000000000000000000000000000000000000c0de1"
 
-static char ns[64], dir[256], db_path[300], cgroup[512];
+static char ns[64], dir[256], db_path[300], cgroup[256];
 static int home_ns = -1;
 
 /* A cgroup named like a podman container's, in the unified hierarchy or the

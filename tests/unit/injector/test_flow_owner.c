@@ -247,7 +247,7 @@ static void test_reasons_before_lookup(void **state)
 	assert_false(o.has_uid);
 	p.hook = NF_INET_LOCAL_IN;
 	inj_flowowner_socket(NULL, &p, &o, &inode);
-	assert_string_equal(o.why, "inbound traffic (its sender cannot be seen at input)");
+	assert_string_equal(o.why, "inbound traffic (its sender is not looked up at input)");
 	assert_false(o.has_uid); /* it would be the receiver's */
 	p.hook = NF_INET_LOCAL_OUT;
 	p.protocol = 1;
