@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 /* glibc's first: it tells the kernel's headers what it already defines */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "injector_int.h"
@@ -63,6 +65,9 @@ int inj_flowowner_open(struct inj_flowowner **out, struct fd_error *err)
 				    strerror(e));
 	}
 	o->portid = mnl_socket_get_portid(o->nl);
+	/* the kernel answers at once; a lookup must never hold the drill up */
+	setsockopt(mnl_socket_get_fd(o->nl), SOL_SOCKET, SO_RCVTIMEO,
+		   &(struct timeval){ .tv_sec = 1 }, sizeof(struct timeval));
 	*out = o;
 	return 0;
 }
