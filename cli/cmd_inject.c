@@ -56,12 +56,13 @@ static void print_flows(const struct drill_hold_result *res, FILE *out)
 	fprintf(out, "flows that hit the faults (hidden dependencies):\n");
 	for (size_t i = 0; i < res->n_flows; i++) {
 		const struct drill_flow *f = &res->flows[i];
-		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], sender[600];
 
 		inet_ntop(f->family, f->src, src, sizeof(src));
 		inet_ntop(f->family, f->dst, dst, sizeof(dst));
-		fprintf(out, "  %-12s %s -> %s proto %u dport %u (%llu packets)\n", f->fault_id,
-			src, dst, f->protocol, f->dport, (unsigned long long)f->packets);
+		fprintf(out, "  %-12s %s -> %s proto %u dport %u (%llu packets), %s\n", f->fault_id,
+			src, dst, f->protocol, f->dport, (unsigned long long)f->packets,
+			drill_flow_sender(f, sender, sizeof(sender)));
 	}
 }
 

@@ -216,7 +216,7 @@ static const char *ns_text(bool has, int64_t ns, char *buf, size_t len)
 /* The hidden dependencies: flows the faults dropped, per iteration. */
 static void print_flows(const struct drill_result *res)
 {
-	char flow[160], t[32];
+	char flow[160], t[32], sender[600];
 	bool any = false;
 
 	for (size_t i = 0; i < res->n_iterations; i++) {
@@ -228,9 +228,10 @@ static void print_flows(const struct drill_result *res)
 			if (!any)
 				printf("\nblackholed flows (what the faults cut off):\n");
 			any = true;
-			printf("%-4d %-48s %6llu pkt  first at T0+%-9s fault %s\n", r->rec.number,
+			printf("%-4d %-48s %6llu pkt  first at T0+%-9s fault %s\n     %s\n", r->rec.number,
 			       drill_flow_format(f, flow, sizeof(flow)), (unsigned long long)f->packets,
-			       fd_duration_format(f->since_t0_ns, t, sizeof(t)), f->fault_id);
+			       fd_duration_format(f->since_t0_ns, t, sizeof(t)), f->fault_id,
+			       drill_flow_sender(f, sender, sizeof(sender)));
 		}
 	}
 }
@@ -304,11 +305,12 @@ static json_t *flows_json(const struct drill_iteration_result *r)
 
 		inet_ntop(f->family, f->src, src, sizeof(src));
 		inet_ntop(f->family, f->dst, dst, sizeof(dst));
-		json_array_append_new(flows, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:s}",
+		json_array_append_new(flows, json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:s, s:o}",
 			"flow", drill_flow_format(f, text, sizeof(text)), "src", src, "dst", dst,
 			"protocol", (int)f->protocol, "dport", (int)f->dport,
 			"packets", (json_int_t)f->packets,
-			"first_seen_ms", (double)f->since_t0_ns / 1e6, "fault", f->fault_id));
+			"first_seen_ms", (double)f->since_t0_ns / 1e6, "fault", f->fault_id,
+			"sender", report_flow_owner_json(&f->owner)));
 	}
 	return flows;
 }

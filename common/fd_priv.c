@@ -113,14 +113,15 @@ static bool in(const int *set, size_t n, int cap)
 	return false;
 }
 
-/* Effective = permitted (raise) or permitted & files (lower). */
-static void set_effective(bool raise)
+/* Effective = permitted (raise), or permitted & files, plus SYS_PTRACE when ptrace. */
+static void set_effective(bool raise, bool ptrace)
 {
 	if (capng_get_caps_process() < 0)
 		return;
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
 		bool on = capng_have_capability(CAPNG_PERMITTED, (unsigned)cap) &&
-			  (raise || in(files, sizeof(files) / sizeof(files[0]), cap));
+			  (raise || in(files, sizeof(files) / sizeof(files[0]), cap) ||
+			   (ptrace && cap == CAP_SYS_PTRACE));
 
 		capng_update(on ? CAPNG_ADD : CAPNG_DROP, CAPNG_EFFECTIVE, (unsigned)cap);
 	}
@@ -141,11 +142,17 @@ void fd_priv_lower(void)
 			return;
 		narrowed = true;
 	}
-	set_effective(false);
+	set_effective(false, false);
 }
 
 void fd_priv_raise(void)
 {
 	if (narrowed)
-		set_effective(true);
+		set_effective(true, false);
+}
+
+void fd_priv_proc_read(void)
+{
+	if (narrowed)
+		set_effective(false, true);
 }

@@ -31,5 +31,12 @@ void fd_priv_drop_all(void);
  */
 void fd_priv_lower(void);
 void fd_priv_raise(void);
+/*
+ * Lowered, plus SYS_PTRACE effective: reading another process's
+ * /proc/PID/fd links needs it when that process holds capabilities this
+ * thread's effective set lacks (a root daemon, a container's process).
+ * Around the flow log's read (the senders' search); fd_priv_lower() ends it.
+ */
+void fd_priv_proc_read(void);
 
 #endif

@@ -186,10 +186,15 @@ struct drill_flow {
 	int64_t first_seen_mono_ns; /* when the drill first read it (slice precision) */
 	int64_t since_t0_ns;        /* first seen - T0 */
 	char fault_id[64];
+	struct fd_flow_owner owner; /* who sent it, or why that is not known */
 };
 
 /* "tcp 10.0.0.1 -> 10.0.0.2:443" */
 char *drill_flow_format(const struct drill_flow *f, char *buf, size_t len);
+/* "from pid 4242 (curl, uid 1000)", "sender unknown: socket already closed (uid 0)" */
+char *drill_flow_sender(const struct drill_flow *f, char *buf, size_t len);
+/* The store's row of f (its addresses and protocol as text). */
+void drill_flow_row(const struct drill_flow *f, int64_t iteration_id, struct store_flow *out);
 
 /*
  * One iteration as the drill measured it, in integer nanoseconds; the store

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "drill.h"
 #include "drill_internal.h"
@@ -234,4 +235,32 @@ char *drill_flow_format(const struct drill_flow *f, char *buf, size_t len)
 	else
 		drill_textf(buf, len, "%s %s -> %s", proto_name(f->protocol, pn, sizeof(pn)), src, dst);
 	return buf;
+}
+
+char *drill_flow_sender(const struct drill_flow *f, char *buf, size_t len)
+{
+	char owner[512];
+
+	fd_flow_owner_format(&f->owner, owner, sizeof(owner));
+	drill_textf(buf, len, "%s %s", f->owner.pid ? "from" : "sender", owner);
+	return buf;
+}
+
+void drill_flow_row(const struct drill_flow *f, int64_t iteration_id, struct store_flow *out)
+{
+	int af = f->family == AF_INET6 ? AF_INET6 : AF_INET;
+	char pn[16];
+
+	memset(out, 0, sizeof(*out));
+	out->iteration_id = iteration_id;
+	drill_textf(out->fault_id, sizeof(out->fault_id), "%s", f->fault_id);
+	drill_textf(out->protocol, sizeof(out->protocol), "%s", proto_name(f->protocol, pn, sizeof(pn)));
+	inet_ntop(af, f->src, out->src, sizeof(out->src));
+	inet_ntop(af, f->dst, out->dst, sizeof(out->dst));
+	out->dport = f->dport;
+	drill_flow_format(f, out->flow, sizeof(out->flow));
+	out->packets = (int64_t)f->packets;
+	out->has_first_seen = f->first_seen_mono_ns != 0;
+	out->first_seen_ms = (double)f->since_t0_ns / (double)FD_NS_PER_MS;
+	out->owner = f->owner;
 }

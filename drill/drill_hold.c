@@ -86,17 +86,8 @@ static void hold_flows(struct injector *inj, struct drill_hold_result *res)
 	res->flows = calloc(n, sizeof(*res->flows));
 	if (!res->flows)
 		return; /* the revert is what matters; the list is a bonus */
-	for (size_t i = 0; i < n; i++) {
-		struct drill_flow *f = &res->flows[i];
-
-		f->family = fl[i].family;
-		memcpy(f->src, fl[i].src, sizeof(f->src));
-		memcpy(f->dst, fl[i].dst, sizeof(f->dst));
-		f->protocol = fl[i].protocol;
-		f->dport = fl[i].dport;
-		f->packets = fl[i].packets;
-		drill_textf(f->fault_id, sizeof(f->fault_id), "%s", fl[i].fault_id);
-	}
+	for (size_t i = 0; i < n; i++)
+		drill_flow_from(&fl[i], &res->flows[i]);
 	res->n_flows = n;
 }
 

@@ -535,6 +535,9 @@ char *drill_who_text(const struct drill *d, const char *who, char *buf, size_t l
 /* ---- drill_flows.c --------------------------------------------------------- */
 
 int drill_flows_begin(struct drill *d);           /* right after apply */
+/* The injector's flow as the drill keeps it (no first-seen times). */
+struct injector_flow;
+void drill_flow_from(const struct injector_flow *f, struct drill_flow *out);
 void drill_flows_poll(struct drill *d, int64_t now); /* between slices */
 void drill_flows_record(struct drill *d);         /* at revert */
 

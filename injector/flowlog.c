@@ -7,6 +7,13 @@
  * drill's hidden dependencies. The kernel drops log messages when nobody
  * listens or the socket buffer is full; that only loses counts, never
  * traffic, so reading is best-effort and never blocks.
+ *
+ * A new flow's owner (who sent it) is looked up as its first packet is
+ * read: the socket at once, the processes once per read for all new flows
+ * together (flowowner.c); again at its first packet after each later apply
+ * (a drill's next iteration), since the sender then may be another. The
+ * diag socket that needs is opened here, with the log, in the same network
+ * namespace.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,8 +33,15 @@
 
 struct inj_flowlog {
 	struct nl_sock *sk;
+	struct inj_flowowner *owner; /* NULL: socket lookups unavailable */
 	struct injector_flow *flows;
+	unsigned *round;             /* ... the apply each flow's owner was found in */
 	size_t n, cap;
+	unsigned this_round;         /* applies since the log was opened */
+	/* new flows whose processes are still to find (the pass after the read) */
+	struct inj_owner_wait *wait;
+	size_t *wait_flow;           /* ... and their flows' indexes */
+	size_t n_wait;
 };
 
 static void fault_of_prefix(const char *prefix, char *out, size_t len)
@@ -41,8 +55,8 @@ static void fault_of_prefix(const char *prefix, char *out, size_t len)
 	out[k] = '\0';
 }
 
-/* Fills the flow's addresses, protocol and port from the copied packet. */
-static bool parse_packet(const uint8_t *p, int len, struct injector_flow *f)
+/* Fills the flow's addresses, protocol and port, and *sport, from the copied packet. */
+static bool parse_packet(const uint8_t *p, int len, struct injector_flow *f, uint16_t *sport)
 {
 	size_t l4 = 0;
 
@@ -63,12 +77,44 @@ static bool parse_packet(const uint8_t *p, int len, struct injector_flow *f)
 	} else {
 		return false;
 	}
-	if ((f->protocol == IPPROTO_TCP || f->protocol == IPPROTO_UDP) && (size_t)len >= l4 + 4)
+	*sport = 0;
+	if ((f->protocol == IPPROTO_TCP || f->protocol == IPPROTO_UDP) && (size_t)len >= l4 + 4) {
+		*sport = (uint16_t)(p[l4] << 8 | p[l4 + 1]);
 		f->dport = (uint16_t)(p[l4 + 2] << 8 | p[l4 + 3]);
+	}
 	return true;
 }
 
-static void flow_add(struct inj_flowlog *l, const struct injector_flow *f)
+static bool grow(struct inj_flowlog *l)
+{
+	size_t cap = l->cap ? l->cap * 2 : 32;
+	struct injector_flow *p;
+	struct inj_owner_wait *w;
+	size_t *wf;
+	unsigned *r;
+
+	if (cap > MAX_FLOWS)
+		return false;
+	p = realloc(l->flows, cap * sizeof(*p));
+	if (p)
+		l->flows = p;
+	w = p ? realloc(l->wait, cap * sizeof(*w)) : NULL;
+	if (w)
+		l->wait = w;
+	wf = w ? realloc(l->wait_flow, cap * sizeof(*wf)) : NULL;
+	if (wf)
+		l->wait_flow = wf;
+	r = wf ? realloc(l->round, cap * sizeof(*r)) : NULL;
+	if (r)
+		l->round = r;
+	if (!r)
+		return false;
+	l->cap = cap;
+	return true;
+}
+
+/* Counts the packet in its flow: its index, or -1 (no room for a new one). */
+static long flow_add(struct inj_flowlog *l, const struct injector_flow *f)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		struct injector_flow *g = &l->flows[i];
@@ -76,24 +122,37 @@ static void flow_add(struct inj_flowlog *l, const struct injector_flow *f)
 		if (g->family == f->family && g->protocol == f->protocol && g->dport == f->dport &&
 		    memcmp(g->src, f->src, 16) == 0 && memcmp(g->dst, f->dst, 16) == 0) {
 			g->packets++;
-			return;
+			return (long)i;
 		}
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		struct injector_flow *p;
-
-		if (cap > MAX_FLOWS)
-			return;
-		p = realloc(l->flows, cap * sizeof(*p));
-		if (!p)
-			return;
-		l->flows = p;
-		l->cap = cap;
-	}
+	if (l->n == l->cap && !grow(l))
+		return -1;
 	l->flows[l->n] = *f;
 	l->flows[l->n].packets = 1;
-	l->n++;
+	l->round[l->n] = l->this_round - 1; /* not looked up in this apply yet */
+	return (long)l->n++;
+}
+
+/* The first packet of flow i in this apply: its socket now, its processes after the read. */
+static void owner_first_sight(struct inj_flowlog *l, size_t i, struct nfnl_log_msg *m,
+			      uint16_t sport)
+{
+	struct injector_flow *f = &l->flows[i];
+	struct inj_flow_packet p = {
+		.family = f->family, .src = f->src, .dst = f->dst, .protocol = f->protocol,
+		.sport = sport, .dport = f->dport, .hook = nfnl_log_msg_get_hook(m),
+		.has_uid = nfnl_log_msg_test_uid(m) != 0, .uid = nfnl_log_msg_get_uid(m),
+	};
+	uint64_t inode = 0;
+
+	if (l->round[i] == l->this_round)
+		return; /* its sender in this apply is known */
+	l->round[i] = l->this_round;
+	inj_flowowner_socket(l->owner, &p, &f->owner, &inode);
+	if (inode) {
+		l->wait[l->n_wait] = (struct inj_owner_wait){ .inode = inode };
+		l->wait_flow[l->n_wait++] = i;
+	}
 }
 
 static int on_msg(struct nl_msg *msg, void *arg)
@@ -102,14 +161,18 @@ static int on_msg(struct nl_msg *msg, void *arg)
 	struct nfnl_log_msg *m = NULL;
 	struct injector_flow f = { 0 };
 	const void *payload;
+	uint16_t sport = 0;
 	int len = 0;
+	long i;
 
 	if (nfnlmsg_log_msg_parse(nlmsg_hdr(msg), &m) < 0)
 		return NL_SKIP;
 	payload = nfnl_log_msg_get_payload(m, &len);
-	if (payload && parse_packet(payload, len, &f)) {
+	if (payload && parse_packet(payload, len, &f, &sport)) {
 		fault_of_prefix(nfnl_log_msg_get_prefix(m), f.fault_id, sizeof(f.fault_id));
-		flow_add(l, &f);
+		i = flow_add(l, &f);
+		if (i >= 0)
+			owner_first_sight(l, (size_t)i, m, sport);
 	}
 	nfnl_log_msg_put(m);
 	return NL_OK;
@@ -151,6 +214,8 @@ int inj_flowlog_open(struct inj_flowlog **out, struct fd_error *err)
 	}
 	nl_socket_set_nonblocking(l->sk);
 	nl_socket_set_buffer_size(l->sk, 1 << 20, 0);
+	/* Without it every owner says why (the flows themselves are still read). */
+	inj_flowowner_open(&l->owner, &(struct fd_error){ 0 });
 	nfnl_log_put(cfg);
 	*out = l;
 	return 0;
@@ -161,12 +226,18 @@ fail:
 	return rc;
 }
 
+void inj_flowlog_new_apply(struct inj_flowlog *l)
+{
+	if (l)
+		l->this_round++;
+}
+
 int inj_flowlog_fd(const struct inj_flowlog *l)
 {
 	return l ? nl_socket_get_fd(l->sk) : -1;
 }
 
-int inj_flowlog_read(struct inj_flowlog *l)
+int inj_flowlog_read(struct inj_flowlog *l, const struct inj_owner_scope *scope)
 {
 	int rc;
 
@@ -175,7 +246,12 @@ int inj_flowlog_read(struct inj_flowlog *l)
 	do
 		rc = nl_recvmsgs_default(l->sk);
 	while (rc >= 0);
-	/* NLE_AGAIN: drained. Overruns (ENOBUFS) only lose counts. */
+	/* NLE_AGAIN: drained. Overruns (ENOBUFS) only lose counts. The flows
+	 * stay where they are now: the waits may point at them. */
+	for (size_t i = 0; i < l->n_wait; i++)
+		l->wait[i].owner = &l->flows[l->wait_flow[i]].owner;
+	inj_flowowner_procs("/proc", l->wait, l->n_wait, scope, INJ_OWNER_MAX_FDS);
+	l->n_wait = 0;
 	return 0;
 }
 
@@ -191,6 +267,10 @@ void inj_flowlog_free(struct inj_flowlog *l)
 		return;
 	if (l->sk)
 		nl_socket_free(l->sk);
+	inj_flowowner_free(l->owner);
 	free(l->flows);
+	free(l->wait);
+	free(l->wait_flow);
+	free(l->round);
 	free(l);
 }

@@ -391,6 +391,7 @@ static int apply_nft(struct injector *inj, struct fd_error *err)
 
 		inj_flowlog_open(&inj->flows, &ignored);
 	}
+	inj_flowlog_new_apply(inj->flows);
 	rc = inj_nft_commit(inj->nft, err);
 	if (rc < 0) {
 		inj_nft_free(inj->nft);
@@ -467,7 +468,7 @@ int injector_revert(struct injector *inj, struct fd_error *err)
 
 	if (!inj->applied)
 		return 0;
-	inj_flowlog_read(inj->flows);
+	injector_read_flows(inj);
 	rc = undo_all(inj, JOURNAL_REVERTED, "reverted", err);
 	if (rc < 0)
 		return rc; /* the guardian stays on watch for what is left */
@@ -505,7 +506,10 @@ int injector_flow_fd(const struct injector *inj)
 
 int injector_read_flows(struct injector *inj)
 {
-	return inj_flowlog_read(inj->flows);
+	/* a flow sent from the scope's container is named by its name */
+	struct inj_owner_scope scope = { inj->s->container, inj->ctx.scope_pid };
+
+	return inj_flowlog_read(inj->flows, &scope);
 }
 
 size_t injector_blackholed_flows(const struct injector *inj, const struct injector_flow **flows)

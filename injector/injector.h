@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include "fd_error.h"
+#include "fd_owner.h"
 #include "scenario.h"
 #include "store.h"
 
@@ -124,7 +125,8 @@ FD_MUST_CHECK int injector_revert_orphans(struct store *st, injector_row_fn fn, 
 /* ---- added by the injector core (additive) ------------------------------ */
 
 /* A flow that hit a drop/reject fault (read from nfnetlink_log): the drill
- * lists these as hidden dependencies. */
+ * lists these as hidden dependencies. Its owner is who sent its first
+ * packet, looked up when the flow was first read (docs/injector.md). */
 struct injector_flow {
 	int family;         /* AF_INET or AF_INET6 */
 	uint8_t src[16];
@@ -133,6 +135,7 @@ struct injector_flow {
 	uint16_t dport;     /* host order; 0 when not TCP/UDP */
 	uint64_t packets;
 	char fault_id[64];
+	struct fd_flow_owner owner;
 };
 
 /* An fd to poll (readable = flows to read), or -1 without drop/reject faults. */

@@ -18,6 +18,7 @@
 #include "driver.h"
 #include "fd_error.h"
 #include "fd_net.h"
+#include "fd_owner.h"
 #include "injector.h"
 
 /* ---- failure seam (tests) ------------------------------------------------
@@ -99,12 +100,73 @@ int inj_nft_table_delete(struct fd_error *err);
 
 /* ---- blackholed flows (nfnetlink_log) ------------------------------------ */
 struct inj_flowlog;
+struct inj_owner_scope;
 
 int inj_flowlog_open(struct inj_flowlog **out, struct fd_error *err);
+/* Another apply: each flow's next packet looks its sender up again. */
+void inj_flowlog_new_apply(struct inj_flowlog *l);
 int inj_flowlog_fd(const struct inj_flowlog *l);
-int inj_flowlog_read(struct inj_flowlog *l);
+/* Drains the log; the owners of the new flows are looked up against scope. */
+int inj_flowlog_read(struct inj_flowlog *l, const struct inj_owner_scope *scope);
 size_t inj_flowlog_flows(const struct inj_flowlog *l, const struct injector_flow **out);
 void inj_flowlog_free(struct inj_flowlog *l);
+
+/* ---- who sent a flow (flowowner.c) ----------------------------------------
+ * Self-contained: the flow log that sees a new flow hands it the packet;
+ * the lookup needs only its own diag socket, opened in the flows' network
+ * namespace (a flow log per namespace opens one each). */
+struct inj_flowowner;
+
+/* A NETLINK_SOCK_DIAG socket in the calling thread's network namespace. */
+int inj_flowowner_open(struct inj_flowowner **out, struct fd_error *err);
+void inj_flowowner_free(struct inj_flowowner *o);
+
+/* A dropped packet as the log gave it. */
+struct inj_flow_packet {
+	int family;               /* AF_INET or AF_INET6 */
+	const uint8_t *src, *dst; /* 4 or 16 bytes */
+	uint8_t protocol;
+	uint16_t sport, dport;    /* host order */
+	uint8_t hook;             /* NF_INET_*: where the rule saw it */
+	bool has_uid;             /* NFULA_UID: the socket's file's uid */
+	uint32_t uid;
+};
+
+/*
+ * Step 1, at once (o may be NULL: the lookup is then unavailable): the
+ * socket's uid, and its inode in *inode (step 2 to go), or out->why.
+ */
+void inj_flowowner_socket(struct inj_flowowner *o, const struct inj_flow_packet *p,
+			  struct fd_flow_owner *out, uint64_t *inode);
+
+/* An owner waiting for step 2; last is the scan's own. */
+struct inj_owner_wait {
+	uint64_t inode;
+	struct fd_flow_owner *owner;
+	pid_t last;
+};
+
+/* The drill's scope container (NULL name: none), to name it in owners. */
+struct inj_owner_scope {
+	const char *container;
+	pid_t pid;
+};
+
+/*
+ * Step 2, once for all waiting owners: one pass over proc_root ("/proc";
+ * tests give a tree of their own), reading at most max_fds links, fills
+ * pid, holders, comm, cmd, the uid when still unknown and the container,
+ * or why.
+ */
+#define INJ_OWNER_MAX_FDS 100000
+void inj_flowowner_procs(const char *proc_root, struct inj_owner_wait *w, size_t n,
+			 const struct inj_owner_scope *scope, size_t max_fds);
+
+/* The container id (64 hex) in a /proc/PID/cgroup text: 0, -ENOENT (none),
+ * -ENAMETOOLONG (len < 65). */
+int inj_cgroup_container_id(const char *text, char *id, size_t len);
+/* "socket:[12345]" (an fd's link) -> 12345; 0 for anything else. */
+uint64_t inj_socket_link_inode(const char *link);
 
 /* ---- netlink route helpers ----------------------------------------------- */
 struct nl_sock;

@@ -69,6 +69,8 @@ int report_evidence_load(struct store *st, int64_t drill_id, struct report_evide
 	if (r == 0)
 		r = store_list_events(st, drill_id, &ev->events, &ev->n_events, err);
 	if (r == 0)
+		r = store_list_flows(st, drill_id, &ev->flows, &ev->n_flows, err);
+	if (r == 0)
 		r = rp_evidence_book_load(st, ev, err);
 	if (r < 0) {
 		fd_error_prefix(err, "evidence for drill %lld", (long long)drill_id);
@@ -93,6 +95,7 @@ void report_evidence_free(struct report_evidence *ev)
 	rp_evidence_book_free(ev);
 	free(ev->iterations);
 	free(ev->events);
+	free(ev->flows);
 	free(ev->scenario_text);
 	free(ev);
 }

@@ -267,6 +267,40 @@ static int signoff(const struct report_evidence *ev, struct rp_table *t)
 	return rc;
 }
 
+#define SENT_BY_NOTE                                                                           \
+	"Sent by: the process that owned the socket of the flow's first dropped packet, looked " \
+	"up when the drill first read the flow (pid, command, uid, container); \"unknown\" " \
+	"says why it could not be told."
+
+static int flows(const struct report_evidence *ev, struct rp_table *t)
+{
+	char it[16], pk[24], dur[32], seen[40], who[600];
+	size_t old = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < ev->n_events; i++)
+		old += strcmp(ev->events[i].kind, "blackholed-flow") == 0;
+	head(t, "Blackholed flows (hidden dependencies)",
+	     old ? "Recorded before firedrill kept flows with their senders (store schema 6): the "
+		   "timeline's blackholed-flow events list them."
+		 : NULL,
+	     6, "iteration", "flow", "fault", "packets", "first seen", "sent by");
+	t->note = ev->n_flows ? SENT_BY_NOTE : NULL;
+	for (size_t i = 0; !rc && i < ev->n_flows; i++) {
+		const struct store_flow *f = &ev->flows[i];
+
+		snprintf(it, sizeof(it), "%d", f->iteration);
+		snprintf(pk, sizeof(pk), "%lld", (long long)f->packets);
+		if (f->has_first_seen)
+			snprintf(seen, sizeof(seen), "T0+%s", rp_dur(f->first_seen_ms, dur, sizeof(dur)));
+		else
+			snprintf(seen, sizeof(seen), "-");
+		rc = table_row(t, false, it, f->flow, f->fault_id, pk, seen,
+			       fd_flow_owner_format(&f->owner, who, sizeof(who)));
+	}
+	return rc;
+}
+
 int rp_evidence_table(const struct report_evidence *ev, enum rp_section s, struct rp_table *t)
 {
 	static int (*const build[])(const struct report_evidence *, struct rp_table *) = {
@@ -275,6 +309,7 @@ int rp_evidence_table(const struct report_evidence *ev, enum rp_section s, struc
 		[RP_SEC_FINDINGS] = findings,	  [RP_SEC_ACTIONS] = actions,
 		[RP_SEC_RETESTS] = retests,	  [RP_SEC_LESSONS] = lessons,
 		[RP_SEC_CONTROLS] = controls,	  [RP_SEC_SIGNOFF] = signoff,
+		[RP_SEC_FLOWS] = flows,
 	};
 	int rc = build[s](ev, t);
 
@@ -345,6 +380,36 @@ int rp_series_people_table(const struct report_series *s, struct rp_table *t)
 		rc = table_row(t, false, id, rp_time(dr->info.started_real_ns, when, sizeof(when)),
 			       people[0] ? people : "-", retested[0] ? retested : "-");
 	}
+	if (rc)
+		rp_table_free(t);
+	return rc;
+}
+
+int rp_series_flows_table(const struct report_series *s, struct rp_table *t)
+{
+	char id[24], who[600];
+	int rc = 0;
+
+	head(t, "Blackholed flows (hidden dependencies)", NULL, 4, "drill", "flow", "fault",
+	     "sent by (first iteration it was seen in)");
+	for (size_t d = 0; !rc && d < s->n_drills; d++) {
+		const struct report_drill *dr = &s->drills[d];
+
+		snprintf(id, sizeof(id), "%lld", (long long)dr->info.id);
+		for (size_t i = 0; !rc && i < dr->n_flows; i++) {
+			const struct store_flow *f = &dr->flows[i];
+			bool again = false;
+
+			/* each flow once per drill: its later iterations repeat it */
+			for (size_t k = 0; k < i && !again; k++)
+				again = strcmp(dr->flows[k].flow, f->flow) == 0 &&
+					strcmp(dr->flows[k].fault_id, f->fault_id) == 0;
+			if (!again)
+				rc = table_row(t, false, id, f->flow, f->fault_id,
+					       fd_flow_owner_format(&f->owner, who, sizeof(who)));
+		}
+	}
+	t->note = t->n_rows ? SENT_BY_NOTE : NULL;
 	if (rc)
 		rp_table_free(t);
 	return rc;

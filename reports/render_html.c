@@ -359,6 +359,8 @@ static void series_section(FILE *out, const struct report_series *s)
 		html_table(out, &t, 3);
 	if (rp_series_people_table(s, &t) == 0)
 		html_table(out, &t, 3);
+	if (rp_series_flows_table(s, &t) == 0)
+		html_table(out, &t, 3);
 	fputs("</section>\n", out);
 }
 

@@ -93,6 +93,46 @@ static json_t *actions_json(const struct report_action *list, size_t n)
 	return a;
 }
 
+static json_t *str_or_null(const char *s)
+{
+	return s && *s ? rp_json_str(s) : json_null();
+}
+
+json_t *report_flow_owner_json(const struct fd_flow_owner *o)
+{
+	char text[600];
+	bool known = o->pid > 0;
+	json_t *j = json_pack("{s:b, s:o}", "known", known, "text",
+			      rp_json_str(fd_flow_owner_format(o, text, sizeof(text))));
+
+	json_object_set_new(j, "pid", known ? json_integer(o->pid) : json_null());
+	json_object_set_new(j, "holders", known ? json_integer(o->holders) : json_null());
+	json_object_set_new(j, "uid", o->has_uid ? json_integer(o->uid) : json_null());
+	json_object_set_new(j, "comm", str_or_null(known ? o->comm : NULL));
+	json_object_set_new(j, "cmd", str_or_null(known ? o->cmd : NULL));
+	json_object_set_new(j, "container", str_or_null(known ? o->container : NULL));
+	json_object_set_new(j, "container_name", str_or_null(known ? o->container_name : NULL));
+	json_object_set_new(j, "unknown", known ? json_null() : rp_json_str(fd_flow_owner_why(o)));
+	return j;
+}
+
+/* Blackholed flows (store rows): keys in docs/reports.md. */
+static json_t *flows_json(const struct store_flow *f, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}",
+			"iteration", f[i].iteration, "flow", rp_json_str(f[i].flow),
+			"fault", rp_json_str(f[i].fault_id), "protocol", rp_json_str(f[i].protocol),
+			"src", rp_json_str(f[i].src), "dst", rp_json_str(f[i].dst),
+			"dport", f[i].dport ? json_integer(f[i].dport) : json_null(),
+			"packets", (json_int_t)f[i].packets,
+			"first_seen_ms", opt_ms(f[i].has_first_seen, f[i].first_seen_ms),
+			"sender", report_flow_owner_json(&f[i].owner)));
+	return a;
+}
+
 static json_t *trend_drill_json(const struct report_series *s, const struct report_drill *d)
 {
 	json_t *j = drill_info_json(&d->info), *its = json_array(), *laps = json_array();
@@ -122,6 +162,7 @@ static json_t *trend_drill_json(const struct report_series *s, const struct repo
 	json_object_set_new(j, "retested", actions_json(d->retested, d->n_retested));
 	json_object_set_new(j, "laps", laps);
 	json_object_set_new(j, "iterations", its);
+	json_object_set_new(j, "blackholed_flows", flows_json(d->flows, d->n_flows));
 	return j;
 }
 
@@ -251,11 +292,6 @@ static json_t *fault_evidence_json(const struct report_evidence *ev)
 	return a;
 }
 
-static json_t *str_or_null(const char *s)
-{
-	return s && *s ? rp_json_str(s) : json_null();
-}
-
 static json_t *records_json(const struct store_record *r, size_t n)
 {
 	json_t *a = json_array();
@@ -370,6 +406,7 @@ int rp_evidence_json(const struct report_evidence *ev, FILE *out, struct fd_erro
 		"iterations", its, "events", events);
 	if (root) {
 		json_object_set_new(root, "fault_evidence", fault_evidence_json(ev));
+		json_object_set_new(root, "blackholed_flows", flows_json(ev->flows, ev->n_flows));
 		book_json(ev, root);
 	}
 	return dump(root, out, err);

@@ -90,6 +90,8 @@ static void series_md(FILE *out, const struct report_series *s)
 		md_table(out, &t, "\n### ");
 	if (rp_series_people_table(s, &t) == 0)
 		md_table(out, &t, "\n### ");
+	if (rp_series_flows_table(s, &t) == 0)
+		md_table(out, &t, "\n### ");
 }
 
 int rp_trend_md(const struct report_trend *t, FILE *out, struct fd_error *err)

@@ -194,6 +194,8 @@ struct report_drill_input {
 	size_t n_iterations;
 	const struct store_lap *laps; /* laps of all its iterations */
 	size_t n_laps;
+	const struct store_flow *flows; /* its blackholed flows (schema 6); may be NULL */
+	size_t n_flows;
 };
 
 struct report_drill {
@@ -222,6 +224,10 @@ struct report_drill {
 	/* The actions (of any drill) this drill closed as their retest (report_trend_load). */
 	struct report_action *retested;
 	size_t n_retested;
+
+	/* Its blackholed flows with who sent them, by iteration (a copy of the input's). */
+	struct store_flow *flows;
+	size_t n_flows;
 };
 
 struct report_series {
@@ -327,6 +333,8 @@ struct report_evidence {
 	size_t n_iterations;
 	struct store_event *events;
 	size_t n_events;
+	struct store_flow *flows;   /* blackholed flows with who sent them (schema 6) */
+	size_t n_flows;
 	int64_t generated_real_ns;
 	char tool_version[64]; /* the firedrill writing the report */
 
@@ -415,6 +423,8 @@ int report_days_since_due(const char *due, int64_t now_real_ns, int64_t *days);
 /* One record as JSON (keys in docs/reports.md); caller owns it. */
 struct json_t;
 struct json_t *report_record_json(const struct store_record *r);
+/* Who sent a blackholed flow as JSON (reports and `run --json`); caller owns it. */
+struct json_t *report_flow_owner_json(const struct fd_flow_owner *o);
 /* The action's record plus state, past_due, days_overdue, scenario, environment, closed. */
 struct json_t *report_action_json(const struct report_action *a);
 

@@ -229,6 +229,7 @@ int rp_part_section(enum rp_part p)
 	case RP_PART_LESSONS: return RP_SEC_LESSONS;
 	case RP_PART_CONTROLS: return RP_SEC_CONTROLS;
 	case RP_PART_SIGNOFF: return RP_SEC_SIGNOFF;
+	case RP_PART_FLOWS: return RP_SEC_FLOWS;
 	default: return -1;
 	}
 }

@@ -260,6 +260,7 @@ enum rp_section {
 	RP_SEC_LESSONS,
 	RP_SEC_CONTROLS,
 	RP_SEC_SIGNOFF,
+	RP_SEC_FLOWS,
 };
 
 /* Whether cell (r, c) of t is to be marked. */
@@ -284,6 +285,7 @@ enum rp_part {
 	RP_PART_INTEGRITY,
 	RP_PART_LAPS,
 	RP_PART_FAULTS,
+	RP_PART_FLOWS,
 	RP_PART_DEVIATIONS,
 	RP_PART_TIMELINE,
 	RP_PART_FINDINGS,
@@ -305,6 +307,8 @@ void rp_table_free(struct rp_table *t);
 /* A trend series' open actions; the drills that recorded participants or retested actions. */
 int rp_open_actions_table(const struct report_series *s, struct rp_table *t);
 int rp_series_people_table(const struct report_series *s, struct rp_table *t);
+/* A series' blackholed flows: per drill, each flow once, with who sent it. */
+int rp_series_flows_table(const struct report_series *s, struct rp_table *t);
 
 /* ---- keys (sign.c), shared with sign-offs (signoff.c) ------------------- */
 

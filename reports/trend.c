@@ -171,6 +171,13 @@ static int build_drill(struct report_drill *d, const struct report_drill_input *
 		memcpy(d->iterations, in->iterations, in->n_iterations * sizeof(*d->iterations));
 	d->n_iterations = in->n_iterations;
 	qsort(d->iterations, d->n_iterations, sizeof(*d->iterations), cmp_iteration);
+	if (in->n_flows) {
+		d->flows = malloc(in->n_flows * sizeof(*d->flows));
+		if (!d->flows)
+			return -ENOMEM;
+		memcpy(d->flows, in->flows, in->n_flows * sizeof(*d->flows));
+		d->n_flows = in->n_flows;
+	}
 	rp_drill_stats(d);
 	return 0;
 }
@@ -253,6 +260,7 @@ void report_trend_free(struct report_trend *t)
 			free(s->drills[d].iterations);
 			free(s->drills[d].lap_medians);
 			free(s->drills[d].retested);
+			free(s->drills[d].flows);
 		}
 		free(s->open_actions);
 		free(s->drills);
@@ -269,12 +277,14 @@ struct loaded {
 	struct report_drill_input in;
 	struct store_iteration *its;
 	struct store_lap *laps;
+	struct store_flow *flows;
 };
 
 static void input_free(struct loaded *l)
 {
 	free(l->its);
 	free(l->laps);
+	free(l->flows);
 }
 
 static int load_laps(struct store *st, struct loaded *l, struct fd_error *err)
@@ -385,6 +395,9 @@ int report_trend_load(struct store *st, const struct store_filter *f,
 			goto cleanup;
 		x->in.iterations = x->its;
 		r = load_laps(st, x, err);
+		if (r == 0)
+			r = store_list_flows(st, drills[n_loaded].id, &x->flows, &x->in.n_flows, err);
+		x->in.flows = x->flows;
 		if (r < 0) {
 			n_loaded++;
 			goto cleanup;

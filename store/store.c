@@ -259,6 +259,40 @@ static const char *const migration_5[] = {
 	NULL,
 };
 
+/*
+ * Version 5 -> 6: blackholed flows, one row per flow an iteration's
+ * drop/reject faults cut off, with who sent it (docs/store.md, "flows"):
+ * owner_pid NULL means the process is not known and owner_unknown says
+ * why; owner_uid may be known without it. The timeline already has a
+ * blackholed-flow event per flow; these rows are the same facts in
+ * columns, sealed into their iteration's evidence like its laps.
+ */
+static const char *const migration_6[] = {
+	"CREATE TABLE flows ("
+	"  id INTEGER PRIMARY KEY,"
+	"  iteration_id INTEGER NOT NULL REFERENCES iterations(id),"
+	"  fault_id TEXT NOT NULL,"
+	"  protocol TEXT NOT NULL,"
+	"  src TEXT NOT NULL,"
+	"  dst TEXT NOT NULL,"
+	"  dport INTEGER CHECK (dport IS NULL OR dport BETWEEN 1 AND 65535),"
+	"  flow TEXT NOT NULL,"
+	"  packets INTEGER NOT NULL CHECK (packets >= 0),"
+	"  first_seen_ms REAL,"
+	"  owner_pid INTEGER CHECK (owner_pid IS NULL OR owner_pid > 0),"
+	"  owner_holders INTEGER,"
+	"  owner_uid INTEGER CHECK (owner_uid IS NULL OR owner_uid >= 0),"
+	"  owner_comm TEXT,"
+	"  owner_cmd TEXT,"
+	"  owner_container TEXT,"
+	"  owner_container_name TEXT,"
+	"  owner_unknown TEXT,"
+	"  seal TEXT,"
+	"  CHECK ((owner_pid IS NULL) = (owner_unknown IS NOT NULL)));",
+	"CREATE INDEX flows_by_iteration ON flows(iteration_id, id);",
+	NULL,
+};
+
 /* migrations[i] takes schema version i to i + 1. Only ever append. */
 static const char *const *const migrations[] = {
 	migration_1,
@@ -266,6 +300,7 @@ static const char *const *const migrations[] = {
 	migration_3,
 	migration_4,
 	migration_5,
+	migration_6,
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -11,7 +11,7 @@
  * Rows of drills and iterations carry a sha256 hash chain (each row's hash
  * covers its content and the previous row's hash) so that tampering is
  * detectable by store_verify_chain(). Each also seals the digest of its
- * evidence (events, faults, scenario; samples, laps), see store_chain.c.
+ * evidence (events, faults, scenario; samples, laps, flows), see store_chain.c.
  *
  * All times: *_mono_ns are CLOCK_MONOTONIC (intervals only), *_real_ns are
  * CLOCK_REALTIME ns since the epoch (display). Durations are stored in ms
@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "fd_error.h"
+#include "fd_owner.h"
 
 struct store;
 
@@ -219,6 +220,26 @@ struct store_lap {
 
 FD_MUST_CHECK int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error *err);
 
+/* A flow an iteration's drop/reject faults cut off (schema 6), with who sent it. */
+struct store_flow {
+	int64_t iteration_id;
+	int iteration;            /* read: the iteration's number */
+	char fault_id[64];
+	char protocol[16];        /* "tcp", "udp", "icmp", "proto 47" */
+	char src[48];             /* addresses as text */
+	char dst[48];
+	int dport;                /* 0: none (not TCP/UDP) */
+	char flow[160];           /* as the timeline says it: "tcp 10.0.0.1 -> 10.0.0.2:443" */
+	int64_t packets;          /* dropped during the iteration */
+	bool has_first_seen;
+	double first_seen_ms;     /* first read, after T0 */
+	struct fd_flow_owner owner;
+};
+
+/* Appends n flows (one transaction); sealed into their iteration's evidence. */
+FD_MUST_CHECK int store_add_flows(struct store *st, const struct store_flow *f, size_t n,
+				  struct fd_error *err);
+
 /* ---- fault journal (write-ahead) ---------------------------------------- */
 
 enum journal_state {
@@ -353,6 +374,9 @@ int store_list_events(struct store *st, int64_t drill_id,
 		      struct store_event **out, size_t *n, struct fd_error *err);
 int store_list_laps(struct store *st, int64_t iteration_id,
 		    struct store_lap **out, size_t *n, struct fd_error *err);
+/* The flows of drill_id's iterations, by iteration number, then as recorded. */
+int store_list_flows(struct store *st, int64_t drill_id, struct store_flow **out, size_t *n,
+		     struct fd_error *err);
 
 /*
  * Per-probe statistics of an iteration: count, ok count, latency p50/p99

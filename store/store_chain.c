@@ -32,7 +32,7 @@
  * covered through the chained rows:
  *
  *   a drill's evidence:      its events, its faults (the journal), its scenario
- *   an iteration's evidence: its samples, its laps
+ *   an iteration's evidence: its samples, its laps, its flows (schema 6)
  *
  * Cheap on insert: each such row gets a "seal" as it is written, by the SQL
  * function fd_seal in the INSERT itself: "POSITION:" then 4 hex digits per
@@ -56,6 +56,10 @@
  * iteration row whose removal the chain cannot see (the newest) is named
  * by the rows that still point to it. A change that also rewrote the row
  * seals is still detected by the digest, but not located.
+ *
+ * A table added to the evidence later (flows, schema 6) has no entry in
+ * the evidence of rows sealed before it: such a scope verifies while it
+ * has none of the table's rows, and any it has were inserted after sealing.
  *
  * Rows sealed before version 4 have evidence NULL: they verify under the
  * older scheme (drills and iterations only); migration 4 sealed existing
@@ -300,6 +304,12 @@ static const char *const scenario_fields[] = {
 	"name", "sha256", "content", "first_seen_real_ns", "first_seen_utc",
 };
 
+static const char *const flow_fields[] = {
+	"iteration_id", "fault_id", "protocol", "src", "dst", "dport", "flow", "packets",
+	"first_seen_ms", "owner_pid", "owner_holders", "owner_uid", "owner_comm", "owner_cmd",
+	"owner_container", "owner_container_name", "owner_unknown",
+};
+
 struct seal_def {
 	const char *table;
 	const char *scope;	 /* the column naming the row's drill or iteration */
@@ -309,24 +319,26 @@ struct seal_def {
 	const char *const *fields;
 	int n;
 	int n_v2; /* fields from n_v2 on were added later: left out of digests when NULL */
+	bool later; /* covered since after evidence began: older seals have no entry for it */
 };
 
 /* v2: the number of fields when the seal came (schema 4); append new ones after it */
-#define SEAL_DEF(t, sc, ord, f, v2)                                                      \
+#define SEAL_DEF(t, sc, ord, f, v2, later)                                               \
 	{ t, sc, ord, "SELECT coalesce(max(id), 0) FROM " t,                             \
-	  "SELECT count(*) FROM " t " WHERE " sc " = ?1", f, N_OF(f), v2 }
+	  "SELECT count(*) FROM " t " WHERE " sc " = ?1", f, N_OF(f), v2, later }
 
 static const struct seal_def seal_defs[SEAL_N] = {
-	[SEAL_EVENTS] = SEAL_DEF("events", "drill_id", true, event_fields, 8),
-	[SEAL_SAMPLES] = SEAL_DEF("samples", "iteration_id", true, sample_fields, 6),
-	[SEAL_LAPS] = SEAL_DEF("laps", "iteration_id", true, lap_fields, 9),
-	[SEAL_FAULTS] = SEAL_DEF("faults", "drill_id", true, fault_fields, 19),
-	[SEAL_SCENARIOS] = SEAL_DEF("scenarios", "id", false, scenario_fields, 5),
+	[SEAL_EVENTS] = SEAL_DEF("events", "drill_id", true, event_fields, 8, false),
+	[SEAL_SAMPLES] = SEAL_DEF("samples", "iteration_id", true, sample_fields, 6, false),
+	[SEAL_LAPS] = SEAL_DEF("laps", "iteration_id", true, lap_fields, 9, false),
+	[SEAL_FAULTS] = SEAL_DEF("faults", "drill_id", true, fault_fields, 19, false),
+	[SEAL_SCENARIOS] = SEAL_DEF("scenarios", "id", false, scenario_fields, 5, false),
+	[SEAL_FLOWS] = SEAL_DEF("flows", "iteration_id", true, flow_fields, 17, true),
 };
 
 /* Which tables a drill's and an iteration's evidence covers, in digest order. */
 static const enum store_seal_table drill_tables[] = { SEAL_EVENTS, SEAL_FAULTS, SEAL_SCENARIOS };
-static const enum store_seal_table iteration_tables[] = { SEAL_SAMPLES, SEAL_LAPS };
+static const enum store_seal_table iteration_tables[] = { SEAL_SAMPLES, SEAL_LAPS, SEAL_FLOWS };
 
 static const struct seal_def *seal_def_named(const char *table)
 {
@@ -995,16 +1007,19 @@ static int verify_scope(struct verify *v, enum store_seal_table t, int64_t scope
 	struct seal_walk w = { .d = &seal_defs[t], .v = v, .label = label };
 	char now[EVIDENCE_MAX] = "", want[EVIDENCE_MAX];
 	long long sealed = 0;
+	bool absent;
 	int rc;
 
-	if (!sealed_token(evidence, w.d->table, want, sizeof(want)) ||
-	    sscanf(want + strlen(w.d->table) + 1, "%lld:", &sealed) != 1) {
+	absent = !sealed_token(evidence, w.d->table, want, sizeof(want)) ||
+		 sscanf(want + strlen(w.d->table) + 1, "%lld:", &sealed) != 1;
+	if (absent && !w.d->later) {
 		problem(v, "%s: its sealed evidence has no entry for %s", label, w.d->table);
 		return 0;
 	}
-	w.sealed = sealed;
+	/* sealed before the table was covered: each row it has is named as inserted */
+	w.sealed = absent ? 0 : sealed;
 	rc = walk_scope(v->st, &w, scope, now, sizeof(now), err);
-	if (rc)
+	if (rc || absent)
 		return rc;
 	if (!w.d->ordered && sealed > w.count) {
 		w.named++;
@@ -1045,6 +1060,8 @@ static int verify_orphans(struct verify *v, struct fd_error *err)
 		" UNION ALL SELECT 'iterations', iteration_id, 'samples', count(*), min(id) FROM samples"
 		"  WHERE iteration_id NOT IN (SELECT id FROM iterations) GROUP BY iteration_id"
 		" UNION ALL SELECT 'iterations', iteration_id, 'laps', count(*), min(id) FROM laps"
+		"  WHERE iteration_id NOT IN (SELECT id FROM iterations) GROUP BY iteration_id"
+		" UNION ALL SELECT 'iterations', iteration_id, 'flows', count(*), min(id) FROM flows"
 		"  WHERE iteration_id NOT IN (SELECT id FROM iterations) GROUP BY iteration_id"
 		" UNION ALL SELECT 'scenarios', id, NULL, 0, id FROM scenarios WHERE seal IS NULL"
 		" UNION ALL SELECT 'iterations', i.id, NULL, 1, d.id FROM iterations i"
@@ -1096,7 +1113,7 @@ static int verify_free_scenarios(struct verify *v, struct fd_error *err)
 	return rc;
 }
 
-/* One sealed drill (its events, faults and scenario) or iteration (samples, laps). */
+/* One sealed drill (its events, faults and scenario) or iteration (samples, laps, flows). */
 static int verify_sealed_row(struct verify *v, sqlite3_stmt *s, struct fd_error *err)
 {
 	bool drill = sqlite3_column_int(s, 0) == 0;

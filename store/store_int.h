@@ -21,7 +21,11 @@
 /* ---- evidence seals (store_chain.c) ------------------------------------- */
 
 /* The rows an evidence digest covers (see store_chain.c). */
-enum store_seal_table { SEAL_EVENTS, SEAL_SAMPLES, SEAL_LAPS, SEAL_FAULTS, SEAL_SCENARIOS, SEAL_N };
+enum store_seal_table {
+	SEAL_EVENTS, SEAL_SAMPLES, SEAL_LAPS, SEAL_FAULTS, SEAL_SCENARIOS,
+	SEAL_FLOWS, /* schema 6 */
+	SEAL_N
+};
 
 /* Where the next row of a scope goes: spares a count(*) per insert. */
 struct store_seal_cursor {

@@ -1,7 +1,7 @@
 /*
  * store_timeline.c: what happened during a drill: events (the timeline,
- * committed one by one as they happen), probe samples (in batches) and
- * runbook laps.
+ * committed one by one as they happen), probe samples (in batches),
+ * runbook laps and blackholed flows.
  */
 #include "store_int.h"
 
@@ -119,6 +119,64 @@ int store_add_lap(struct store *st, const struct store_lap *lap, struct fd_error
 	return store_tx_end(st, rc, err);
 }
 
+/* The owner's columns from ?first on, in flow_fields' order (store_chain.c). */
+static void bind_owner(sqlite3_stmt *s, int first, const struct fd_flow_owner *o)
+{
+	bool known = o->pid > 0;
+
+	store_bind_i64_nz(s, first, known ? o->pid : 0);
+	store_bind_i64_nz(s, first + 1, known ? o->holders : 0);
+	if (o->has_uid)
+		sqlite3_bind_int64(s, first + 2, o->uid);
+	else
+		sqlite3_bind_null(s, first + 2);
+	store_bind_text(s, first + 3, known ? o->comm : NULL);
+	store_bind_text(s, first + 4, known ? o->cmd : NULL);
+	store_bind_text(s, first + 5, known ? o->container : NULL);
+	store_bind_text(s, first + 6, known ? o->container_name : NULL);
+	store_bind_text(s, first + 7, known ? NULL : fd_flow_owner_why(o));
+}
+
+int store_add_flows(struct store *st, const struct store_flow *f, size_t n, struct fd_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO flows (iteration_id, fault_id, protocol, src, dst, dport, flow, packets,"
+		" first_seen_ms, owner_pid, owner_holders, owner_uid, owner_comm, owner_cmd,"
+		" owner_container, owner_container_name, owner_unknown, seal) VALUES (?1, ?2, ?3, ?4,"
+		" ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, fd_seal('flows', ?18, ?1,"
+		" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17))";
+	int64_t ordinal = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	rc = store_tx_begin(st, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		sqlite3_stmt *s;
+
+		/* a few rows per iteration: one reservation each is cheap enough */
+		rc = store_seal_reserve(st, SEAL_FLOWS, f[i].iteration_id, 1, &ordinal, err);
+		s = rc ? NULL : store_stmt(st, sql, err);
+		if (!s) {
+			rc = rc ? rc : -EIO;
+			break;
+		}
+		sqlite3_bind_int64(s, 1, f[i].iteration_id);
+		sqlite3_bind_text(s, 2, f[i].fault_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 3, f[i].protocol, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, f[i].src, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, f[i].dst, -1, SQLITE_STATIC);
+		store_bind_i64_nz(s, 6, f[i].dport);
+		sqlite3_bind_text(s, 7, f[i].flow, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 8, f[i].packets);
+		store_bind_double_opt(s, 9, f[i].has_first_seen, f[i].first_seen_ms);
+		bind_owner(s, 10, &f[i].owner);
+		sqlite3_bind_int64(s, 18, ordinal);
+		rc = store_step_done(st, s, "recording blackholed flows", err);
+	}
+	return store_tx_end(st, rc, err);
+}
+
 static int read_event(sqlite3_stmt *s, void *elem)
 {
 	struct store_event *e = elem;
@@ -179,6 +237,51 @@ int store_list_laps(struct store *st, int64_t iteration_id,
 		sqlite3_bind_int64(s, 1, iteration_id);
 	return store_read_rows(st, s, read_lap, sizeof(**out), (void **)out, n, NULL,
 			       "listing laps", err);
+}
+
+static int read_flow(sqlite3_stmt *s, void *elem)
+{
+	struct store_flow *f = elem;
+	struct fd_flow_owner *o = &f->owner;
+
+	f->iteration_id = sqlite3_column_int64(s, 0);
+	f->iteration = sqlite3_column_int(s, 1);
+	store_col_text(s, 2, f->fault_id, sizeof(f->fault_id));
+	store_col_text(s, 3, f->protocol, sizeof(f->protocol));
+	store_col_text(s, 4, f->src, sizeof(f->src));
+	store_col_text(s, 5, f->dst, sizeof(f->dst));
+	f->dport = sqlite3_column_int(s, 6);
+	store_col_text(s, 7, f->flow, sizeof(f->flow));
+	f->packets = sqlite3_column_int64(s, 8);
+	f->first_seen_ms = store_col_double_opt(s, 9, &f->has_first_seen);
+	o->pid = (pid_t)sqlite3_column_int64(s, 10);
+	o->holders = sqlite3_column_int(s, 11);
+	o->has_uid = sqlite3_column_type(s, 12) != SQLITE_NULL;
+	o->uid = (uint32_t)sqlite3_column_int64(s, 12);
+	store_col_text(s, 13, o->comm, sizeof(o->comm));
+	store_col_text(s, 14, o->cmd, sizeof(o->cmd));
+	store_col_text(s, 15, o->container, sizeof(o->container));
+	store_col_text(s, 16, o->container_name, sizeof(o->container_name));
+	store_col_text(s, 17, o->why, sizeof(o->why));
+	return 0;
+}
+
+int store_list_flows(struct store *st, int64_t drill_id, struct store_flow **out, size_t *n,
+		     struct fd_error *err)
+{
+	static const char sql[] =
+		"SELECT f.iteration_id, i.number, f.fault_id, f.protocol, f.src, f.dst,"
+		" coalesce(f.dport, 0), f.flow, f.packets, f.first_seen_ms, coalesce(f.owner_pid, 0),"
+		" coalesce(f.owner_holders, 0), f.owner_uid, f.owner_comm, f.owner_cmd,"
+		" f.owner_container, f.owner_container_name, f.owner_unknown"
+		" FROM flows f JOIN iterations i ON i.id = f.iteration_id"
+		" WHERE i.drill_id = ?1 ORDER BY i.number, f.id";
+	sqlite3_stmt *s = store_stmt(st, sql, err);
+
+	if (s)
+		sqlite3_bind_int64(s, 1, drill_id);
+	return store_read_rows(st, s, read_flow, sizeof(**out), (void **)out, n, NULL,
+			       "listing blackholed flows", err);
 }
 
 /* ---- probe statistics ------------------------------------------------------ */

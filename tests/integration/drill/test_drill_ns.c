@@ -551,14 +551,44 @@ static void marker_nowhere(void)
 	      dir);
 }
 
-/* The health check's connections to backend A were dropped: a hidden dependency. */
+/* The flow's row in the store's flows table (schema 6): its sender as the drill saw it. */
+static void backend_flow_row(int64_t drill_id, const char *text, pid_t sender)
+{
+	struct store *st = NULL;
+	struct store_flow *f = NULL;
+	struct fd_error e;
+	size_t n = 0, rows = 0;
+
+	if (store_open(db, &st, &e) < 0 || store_list_flows(st, drill_id, &f, &n, &e) < 0)
+		FDT_CHECK(0, "flows: %s", e.msg);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(f[i].flow, text) != 0)
+			continue;
+		rows++;
+		FDT_CHECK(f[i].owner.pid == sender && strcmp(f[i].owner.comm, "test_drill_ns") == 0,
+			  "the flows row's sender: pid %d '%s' (%s), want %d", (int)f[i].owner.pid,
+			  f[i].owner.comm, f[i].owner.why, (int)sender);
+		FDT_CHECK(f[i].iteration == 1 && f[i].packets >= 1 && f[i].has_first_seen,
+			  "the flows row: iteration %d, %lld packets", f[i].iteration,
+			  (long long)f[i].packets);
+	}
+	FDT_CHECK(rows == 1, "%zu flows rows for %s, want 1", rows, text);
+	free(f);
+	store_close(st);
+}
+
+/*
+ * The health check's connections to backend A were dropped: a hidden
+ * dependency, sent by the front (a thread of this process, whose socket
+ * waits 500 ms in SYN_SENT: the drill reads the flow long before).
+ */
 static void backend_flow_seen(const struct drill_iteration_result *r, int64_t drill_id)
 {
 	struct in_addr a;
 	const struct drill_flow *hit = NULL;
 	struct store_event *ev;
 	size_t n, events = 0;
-	char text[160];
+	char text[160], from[64];
 
 	inet_pton(AF_INET, "10.250.1.1", &a);
 	for (size_t i = 0; i < r->n_flows; i++)
@@ -573,12 +603,19 @@ static void backend_flow_seen(const struct drill_iteration_result *r, int64_t dr
 		(double)hit->since_t0_ns / 1e6);
 	FDT_CHECK(hit->packets >= 1 && hit->since_t0_ns >= 0, "flow counts");
 	FDT_CHECK(strcmp(hit->fault_id, "backend-a") == 0, "flow fault %s", hit->fault_id);
+	FDT_CHECK(hit->owner.pid == getpid() && hit->owner.has_uid && hit->owner.uid == 0,
+		  "flow sender: pid %d uid %u (%s), want this process %d, uid 0", (int)hit->owner.pid,
+		  (unsigned)hit->owner.uid, hit->owner.why, (int)getpid());
+	snprintf(from, sizeof(from), ", from pid %d (test_drill_ns, uid 0)", (int)getpid());
 	n = drill_events(drill_id, &ev);
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(ev[i].kind, "blackholed-flow") == 0 && strcmp(ev[i].subject, text) == 0)
+		if (strcmp(ev[i].kind, "blackholed-flow") == 0 && strcmp(ev[i].subject, text) == 0) {
 			events++;
+			FDT_CHECK(strstr(ev[i].detail, from), "blackholed-flow detail: %s", ev[i].detail);
+		}
 	FDT_CHECK(events == 1, "%zu blackholed-flow events for %s, want 1", events, text);
 	free(ev);
+	backend_flow_row(drill_id, text, getpid());
 }
 
 /* ---- the drills ------------------------------------------------------------------ */

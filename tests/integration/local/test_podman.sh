@@ -9,7 +9,10 @@
 #     container's address dropped, probed from inside the api container
 #     (busybox wget; its -T segfaults in Debian 12's busybox-static, so the
 #     probe's timeout bounds it): 3 iterations, each a `container` event,
-#     each with a probe-down, recovered; the api's ruleset empty after.
+#     each with a probe-down, recovered; the api's ruleset empty after. The
+#     blackholed flows name their senders: a loop inside the api container
+#     (podman exec) calling db:8081 by the container's name and id, the
+#     probe's wget (in the api's namespace, not its cgroup) without one.
 #  2. kill: scope {container: api}, SIGKILL to the
 #     processes matching '^/bin/httpd\x00-f\x00-p\x00' (the container's
 #     main process; as pid 1 of its pid namespace it takes no TERM from us),
@@ -124,11 +127,15 @@ faults:
   - id: cut
     kind: drop
     duration: 2s
-    targets: { cidrs: [$dbip/32], ports: [8080], protocol: tcp }
+    targets: { cidrs: [$dbip/32], ports: [8080, 8081], protocol: tcp }
 steady-state: { probes: [db] }
 recovery: { all: [db], timeout: 20s }
 iterations: 3
 YAML
+# A process of the container itself (in its cgroup) calls db:8081 (nobody
+# listens: refused at once, until the drop holds its SYN): the flow's sender.
+podman exec -d "$api" /bin/sh -c "while :; do /bin/busybox wget -q -O /dev/null http://$dbip:8081/; /bin/busybox sleep 1; done" \
+	>/dev/null 2>"$tmp/exec.err" || bad "podman exec the api's caller: $(cat "$tmp/exec.err")"
 check
 "$fd" validate "$tmp/drop.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate drop: $(cat "$tmp/v.err")"
 "$fd" --db "$tmp/drop.db" --json run "$tmp/drop.yaml" >"$tmp/drop.json" 2>"$tmp/drop.err"
@@ -151,6 +158,18 @@ n=$(sqlite3 "$tmp/drop.db" "select count(*) from events where kind = 'container'
 check
 n=$(sqlite3 "$tmp/drop.db" "select count(*) from faults where state = 'reverted' and netns = '/proc/$api_pid/ns/net'")
 [ "$n" -eq 3 ] || bad "drop: $n reverted journal rows in the api's namespace, want 3: $(sqlite3 "$tmp/drop.db" "select netns, state from faults")"
+check
+# Who sent the blackholed flows, per iteration: the container's busybox to
+# 8081 (named by the scope's name, its full id beside), and the probe to 8080,
+# run by firedrill in the api's namespace but not in its cgroup: no container.
+api_id=$(podman inspect --format '{{.Id}}' "$api")
+n=$(sqlite3 "$tmp/drop.db" "select count(*) from flows where dport = 8081 and owner_comm = 'busybox'
+	and owner_container = '$api_id' and owner_container_name = '$api' and owner_uid = 0")
+[ "$n" -eq 3 ] || bad "drop: $n flows to 8081 sent by the api container's busybox, want 3: $(sqlite3 "$tmp/drop.db" "select iteration_id, flow, owner_pid, owner_comm, owner_container_name, owner_unknown from flows")"
+check
+n=$(sqlite3 "$tmp/drop.db" "select count(*) from flows where dport = 8080 and owner_pid is not null and owner_container is null")
+[ "$n" -eq 3 ] || bad "drop: $n flows to 8080 sent from outside the container, want 3: $(sqlite3 "$tmp/drop.db" "select iteration_id, flow, owner_pid, owner_comm, owner_container, owner_unknown from flows")"
+echo "drop flows: $(sqlite3 "$tmp/drop.db" "select group_concat(flow || ' from ' || coalesce(owner_comm || ' ' || coalesce(owner_container_name, 'host'), owner_unknown), '; ') from flows where iteration_id = (select min(iteration_id) from flows)")"
 api_rules_empty drop
 
 # 2. kill the api's httpd: the engine restarts it; the host's twin lives

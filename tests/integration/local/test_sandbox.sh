@@ -3,7 +3,8 @@
 # creates (fdt-sbx-PID, home in a temp dir, removed at the end): `firedrill
 # sandbox --name web -- python3 -m http.server` makes a user + network
 # namespace; as that user: validate, `run --sandbox web` a drop of the
-# service's port (recovered when the elements expire, the flow named),
+# service's port (recovered when the elements expire, the flow named with
+# its sender: firedrill's probe),
 # `report evidence`, the operator recorded as the user (not "root");
 # the sandbox's ruleset is empty after (read by root through the sandbox's
 # pid); a freeze fault (cgroup) refused with exit 3 naming the privilege;
@@ -98,10 +99,19 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 i = r["iterations"][0]
 flows = i.get("blackholed_flows") or []
-print(f"sandbox drill: {i['outcome']}, RTO {i['rto_ms']} ms, flows {[f['flow'] for f in flows]}")
+print(f"sandbox drill: {i['outcome']}, RTO {i['rto_ms']} ms, flows "
+      f"{[(f['flow'], f['sender']['text']) for f in flows]}")
 ok = i["outcome"] == "recovered" and 1500 <= (i["rto_ms"] or 0) <= 4000
 ok = ok and any(f["dport"] == 18081 for f in flows)
 sys.exit(0 if ok else 1)
+PY
+check
+# Who sent it: firedrill's own probe, as uid 0 of the sandbox's user namespace (you, outside).
+python3 - "$h/run.json" <<'PY' || bad "run --sandbox: the flow's sender is not firedrill's probe"
+import json, sys
+f = [f for f in json.load(open(sys.argv[1]))["iterations"][0]["blackholed_flows"] if f["dport"] == 18081]
+s = f[0]["sender"] if f else {}
+sys.exit(0 if s.get("known") and s.get("comm") == "firedrill" and s.get("uid") == 0 else 1)
 PY
 check
 op=$(sqlite3 "$h/fd.db" "select operator from drills")

@@ -48,6 +48,24 @@ verdict=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["verd
 hash=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["drill"]["hash"])' "$dir/e.json")
 [ ${#hash} = 64 ] || bad "no store row hash in the JSON report: '$hash'"
 
+# Blackholed flows (iteration 2): who sent them, or why that is unknown, in every format.
+sent="pid 4242 (registry, uid 1000, container 4f2a1b3c5d6e)"
+closed="unknown: socket already closed (uid 0)"
+for s in "$sent" "$closed"; do
+	grep -qF "<td>$s</td>" "$dir/e.html" && echo "ok: html flows: $s" || bad "html flows lack '$s'"
+done
+python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["blackholed_flows"]
+assert [x["sender"]["pid"] for x in f] == [4242, None], f
+assert f[0]["sender"]["container"].startswith("4f2a1b3c5d6e") and f[0]["sender"]["uid"] == 1000, f
+assert f[1]["sender"]["unknown"] == "socket already closed" and f[1]["sender"]["uid"] == 0, f' \
+	"$dir/e.json" && echo "ok: json flows: sender known and unknown" || bad "json blackholed_flows"
+expect 0 "trend as markdown" "$fd" --db "$db" report trend --format md
+for s in "$sent" "$closed"; do
+	grep -qF "| 2 | tcp 10.250.1.1 -&gt; 10.66.1." "$dir/out" && grep -qF "| $s |" "$dir/out" &&
+		echo "ok: trend flows: $s" || bad "trend flows lack '$s'"
+done
+
 # Signed like any report: the .sig covers the PDF's exact bytes.
 expect 0 "keygen" "$fd" keygen -o "$dir/k"
 expect 0 "signed pdf" "$fd" --db "$db" report evidence 2 -o "$dir/s.pdf" --sign "$dir/k.key"
@@ -118,6 +136,9 @@ check_pdf() { # FILE PAPER WIDTH HEIGHT
 	grep -qF '\x1B[31m' "$dir/all.txt" || bad "$paper: ESC is not shown as \\x1B"
 	grep -qF '\xFF\xFE' "$dir/all.txt" || bad "$paper: invalid UTF-8 is not shown as \\xNN"
 	grep -qF '# line 89: probes, faults and steps' "$dir/all.txt" || bad "$paper: the scenario text is cut"
+	for s in "$sent" "$closed"; do
+		grep -qF "$s" "$dir/all.txt" || bad "$paper: blackholed flows lack '$s'"
+	done
 	p=1; onall=1
 	while [ "$p" -le "$pages" ]; do
 		pdftotext -layout -f "$p" -l "$p" "$f" "$dir/page.txt"

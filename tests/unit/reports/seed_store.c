@@ -22,7 +22,9 @@
  * With "long", the second drill (scenario pdf-long) is one for paged
  * reports: 6 iterations (one not recovered) with laps, probe samples and
  * RPO, a timeline of some 200 events, a long scenario text, and untrusted
- * strings (markup, an ESC byte, invalid UTF-8) in names and details.
+ * strings (markup, an ESC byte, invalid UTF-8) in names and details; its
+ * iteration 2 has two blackholed flows, one sent by a known process in a
+ * container, one whose socket was closed before it could be looked up.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -220,6 +222,29 @@ static int long_iteration(struct store *st, const struct store_drill *d, int num
 		snprintf(ev.subject, sizeof(ev.subject), "s3-answers");
 		snprintf(ev.detail, sizeof(ev.detail), "held: no packet matched");
 		r = store_add_event(st, &ev, err);
+	}
+	if (r == 0 && number == 2) {
+		struct store_flow f[2] = { { .iteration_id = it.id, .dport = 443, .packets = 12,
+					     .has_first_seen = true, .first_seen_ms = 54 },
+					   { .iteration_id = it.id, .dport = 5432, .packets = 3 } };
+
+		for (int k = 0; k < 2; k++) {
+			snprintf(f[k].fault_id, sizeof(f[k].fault_id), "s3");
+			snprintf(f[k].protocol, sizeof(f[k].protocol), "tcp");
+			snprintf(f[k].src, sizeof(f[k].src), "10.250.1.1");
+			snprintf(f[k].dst, sizeof(f[k].dst), "10.66.1.%d", k + 1);
+			snprintf(f[k].flow, sizeof(f[k].flow), "tcp 10.250.1.1 -> 10.66.1.%d:%d", k + 1,
+				 f[k].dport);
+		}
+		f[0].owner = (struct fd_flow_owner){ .pid = 4242, .holders = 1, .has_uid = true,
+						     .uid = 1000 };
+		snprintf(f[0].owner.comm, sizeof(f[0].owner.comm), "registry");
+		snprintf(f[0].owner.cmd, sizeof(f[0].owner.cmd), "/bin/registry");
+		snprintf(f[0].owner.container, sizeof(f[0].owner.container), "%s",
+			 "4f2a1b3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708");
+		f[1].owner = (struct fd_flow_owner){ .has_uid = true, .uid = 0 };
+		snprintf(f[1].owner.why, sizeof(f[1].owner.why), "socket already closed");
+		r = store_add_flows(st, f, 2, err);
 	}
 	for (int k = 0; r == 0 && k < 3; k++) {
 		static const char *const names[] = { "promote replica in region b", "flip DNS <weight>",

@@ -228,6 +228,57 @@ static void test_rto_bounds(void **state)
 	report_evidence_free(ev);
 }
 
+/* Blackholed flows: who sent them (a process name is anyone's to choose:
+ * escaped), or why that is unknown, in HTML, Markdown and JSON. */
+static void test_flows(void **state)
+{
+	struct report_evidence *ev = make(true);
+	struct store_flow *f = calloc(2, sizeof(*f));
+	char *html, *md, *doc;
+	json_t *root, *a;
+
+	(void)state;
+	ev->flows = f;
+	ev->n_flows = 2;
+	for (int i = 0; i < 2; i++) {
+		f[i].iteration = 1;
+		snprintf(f[i].fault_id, sizeof(f[i].fault_id), "s3");
+		snprintf(f[i].flow, sizeof(f[i].flow), "tcp 10.0.0.1 -> 52.216.0.%d:443", i + 1);
+		f[i].dport = 443;
+		f[i].packets = 5;
+	}
+	f[0].has_first_seen = true;
+	f[0].first_seen_ms = 54;
+	f[0].owner = (struct fd_flow_owner){ .pid = 77, .holders = 1, .has_uid = true, .uid = 1000 };
+	snprintf(f[0].owner.comm, sizeof(f[0].owner.comm), "<b>x</b>|\x1b");
+	snprintf(f[0].owner.container_name, sizeof(f[0].owner.container_name), "registry");
+	snprintf(f[1].owner.why, sizeof(f[1].owner.why), "forwarded traffic (not originated here)");
+	html = render(ev, REPORT_HTML, 0);
+	md = render(ev, REPORT_MARKDOWN, 0);
+	doc = render(ev, REPORT_JSON, 0);
+	assert_non_null(strstr(html, "<h2>Blackholed flows (hidden dependencies)</h2>"));
+	assert_non_null(strstr(html, "<td>pid 77 (&lt;b&gt;x&lt;/b&gt;|\\x1B, uid 1000, container registry)</td>"));
+	assert_non_null(strstr(html, "<td>unknown: forwarded traffic (not originated here)</td>"));
+	assert_non_null(strstr(html, "<td>T0+54 ms</td>"));
+	assert_non_null(strstr(md, "| 1 | tcp 10.0.0.1 -&gt; 52.216.0.2:443 | s3 | 5 | - | unknown: forwarded traffic (not originated here) |"));
+	assert_non_null(strstr(md, "pid 77 (&lt;b&gt;x&lt;/b&gt;\\|\\\\x1B, uid 1000, container registry)"));
+	root = json_loads(doc, 0, NULL);
+	assert_non_null(root);
+	a = json_object_get(root, "blackholed_flows");
+	assert_int_equal(json_array_size(a), 2);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(a, 0), "sender"), "pid")), 77);
+	assert_true(json_is_null(json_object_get(json_object_get(json_array_get(a, 1), "sender"), "pid")));
+	assert_true(json_is_null(json_object_get(json_object_get(json_array_get(a, 1), "sender"), "uid")));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(a, 1), "sender"),
+							      "unknown")),
+			    "forwarded traffic (not originated here)");
+	json_decref(root);
+	free(doc);
+	free(md);
+	free(html);
+	report_evidence_free(ev);
+}
+
 static char *render_pdf(const struct report_evidence *ev, enum report_paper paper, size_t *len)
 {
 	struct report_options opt = { .paper = paper };
@@ -308,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_markdown),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_rto_bounds),
+		cmocka_unit_test(test_flows),
 		cmocka_unit_test(test_bad_format),
 		cmocka_unit_test(test_pdf),
 		cmocka_unit_test(test_pdf_trend),

@@ -107,9 +107,16 @@ static void raw_query(const char *path, char *out, size_t n, const char *fmt, ..
 	sqlite3_close(db);
 }
 
-/* Takes a store back to what version 4 had (before migration 5). */
+/* Takes a store back to what version 5 had (before migration 6). */
+static void undo_v6(const char *path)
+{
+	raw_exec(path, "DROP TABLE flows");
+}
+
+/* Takes a store back to what version 4 had (before migrations 5 and 6). */
 static void undo_v5(const char *path)
 {
+	undo_v6(path);
 	raw_exec(path, "DROP VIEW findings");
 	raw_exec(path, "DROP VIEW actions");
 	raw_exec(path, "DROP VIEW signoffs");
@@ -174,11 +181,11 @@ static void test_open_migrate_reopen(void **state)
 
 
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 5);
+	assert_int_equal(store_schema_version(fx->st), 6);
 	store_close(fx->st);
 	fx->st = NULL;
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 5);
+	assert_int_equal(store_schema_version(fx->st), 6);
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('iterations')"
 		  " WHERE name IN ('rto_early_ms', 'rto_late_ms')");
 	assert_string_equal(v, "2");
@@ -187,8 +194,8 @@ static void test_open_migrate_reopen(void **state)
 	raw_query(fx->path, v, sizeof(v), "PRAGMA application_id");
 	assert_string_equal(v, "1178882609");
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM sqlite_schema WHERE name IN "
-		  "('scenarios','drills','iterations','events','samples','laps','faults')");
-	assert_string_equal(v, "7");
+		  "('scenarios','drills','iterations','events','samples','laps','faults','flows')");
+	assert_string_equal(v, "8");
 }
 
 /* The objectives are stored with the drill and read back exactly (schema version 3). */
@@ -243,7 +250,7 @@ static void test_migrate_v4_prove_every(void **state)
 	undo_v5(fx->path);
 	raw_exec(fx->path, "PRAGMA user_version = 4");
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 5);
+	assert_int_equal(store_schema_version(fx->st), 6);
 	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('drills')"
 		  " WHERE name = 'prove_every_ns'");
 	assert_string_equal(v, "1");
@@ -292,7 +299,7 @@ static void test_migrate_v2_objectives_unknown(void **state)
 	raw_exec(fx->path, "ALTER TABLE iterations DROP COLUMN evidence");
 	raw_exec(fx->path, "PRAGMA user_version = 2");
 	open_store(fx);
-	assert_int_equal(store_schema_version(fx->st), 5);
+	assert_int_equal(store_schema_version(fx->st), 6);
 	assert_int_equal(store_get_drill(fx->st, id, &got, &err), 0);
 	assert_string_equal(got.scenario_name, "old");
 	assert_false(got.objectives_recorded);
@@ -996,6 +1003,193 @@ static void test_evidence_legacy(void **state)
 		fail_msg("%s", err.msg);
 }
 
+/* Runs a .sql file (a store written by an older version) into path. */
+static void load_sql(const char *path, const char *sql_path)
+{
+	char *sql = NULL;
+	size_t len = 0;
+	FILE *f = fopen(sql_path, "r");
+	sqlite3 *db = NULL;
+
+	assert_non_null(f);
+	assert_true(getdelim(&sql, &len, '\0', f) > 0);
+	fclose(f);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(sql);
+}
+
+/* Two flows: one whose sender is known, one whose is not. */
+static void two_flows(int64_t iteration_id, struct store_flow f[2])
+{
+	memset(f, 0, 2 * sizeof(*f));
+	for (int i = 0; i < 2; i++) {
+		f[i].iteration_id = iteration_id;
+		snprintf(f[i].fault_id, sizeof(f[i].fault_id), "s3");
+		snprintf(f[i].protocol, sizeof(f[i].protocol), "tcp");
+		snprintf(f[i].src, sizeof(f[i].src), "10.250.1.1");
+		snprintf(f[i].dst, sizeof(f[i].dst), "10.66.1.%d", i + 1);
+		f[i].dport = 443;
+		snprintf(f[i].flow, sizeof(f[i].flow), "tcp 10.250.1.1 -> 10.66.1.%d:443", i + 1);
+		f[i].packets = 3 + i;
+	}
+	f[0].has_first_seen = true;
+	f[0].first_seen_ms = 54.25;
+	f[0].owner = (struct fd_flow_owner){ .pid = 4242, .holders = 1, .has_uid = true, .uid = 1000 };
+	snprintf(f[0].owner.comm, sizeof(f[0].owner.comm), "registry");
+	snprintf(f[0].owner.cmd, sizeof(f[0].owner.cmd), "/usr/bin/registry");
+	snprintf(f[0].owner.container, sizeof(f[0].owner.container), "%s",
+		 "4f2a1b3c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708");
+	snprintf(f[0].owner.container_name, sizeof(f[0].owner.container_name), "registry");
+	f[1].owner = (struct fd_flow_owner){ .has_uid = true, .uid = 0 };
+	snprintf(f[1].owner.why, sizeof(f[1].owner.why), "socket already closed");
+}
+
+/*
+ * Flows (schema 6): read back as written, with the owner known or why not;
+ * sealed into the iteration's evidence, so that a changed owner, a removed
+ * or an added flow is found by verify.
+ */
+static void test_flows(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *st = open_store(fx);
+	struct fd_error err = { 0 };
+	struct store_flow in[2], *out = NULL;
+	int64_t drill = begin_drill(st, "flows", "dev", 0), it = begin_iteration(st, drill, 1);
+	size_t n = 0;
+	char v[64];
+
+	two_flows(it, in);
+	assert_int_equal(store_add_flows(st, in, 2, &err), 0);
+	finish_recovered(st, it, 900);
+	assert_int_equal(store_finish_drill(st, drill, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
+	assert_int_equal(store_list_flows(st, drill, &out, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].iteration, 1);
+	assert_string_equal(out[0].flow, "tcp 10.250.1.1 -> 10.66.1.1:443");
+	assert_int_equal(out[0].dport, 443);
+	assert_int_equal(out[0].packets, 3);
+	assert_true(out[0].has_first_seen);
+	assert_true(out[0].first_seen_ms == 54.25);
+	assert_int_equal(out[0].owner.pid, 4242);
+	assert_int_equal(out[0].owner.uid, 1000);
+	assert_string_equal(out[0].owner.comm, "registry");
+	assert_string_equal(out[0].owner.cmd, "/usr/bin/registry");
+	assert_string_equal(out[0].owner.container_name, "registry");
+	assert_string_equal(out[0].owner.why, "");
+	assert_int_equal(out[1].owner.pid, 0);
+	assert_true(out[1].owner.has_uid);
+	assert_int_equal(out[1].owner.uid, 0);
+	assert_false(out[1].has_first_seen);
+	assert_string_equal(out[1].owner.why, "socket already closed");
+	free(out);
+	raw_query(fx->path, v, sizeof(v), "SELECT owner_unknown IS NULL FROM flows WHERE owner_pid = 4242");
+	assert_string_equal(v, "1");
+	if (store_verify_chain(st, &err) != 0)
+		fail_msg("flows as written do not verify: %s", err.msg);
+
+	/* the owner changed after sealing */
+	raw_exec(fx->path, "UPDATE flows SET owner_comm = 'curl' WHERE owner_pid = 4242");
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	if (!strstr(err.msg, "flows row 1 (iteration 1 of drill 1): changed after sealing: owner_comm (now \"curl\")"))
+		fail_msg("%s", err.msg);
+	raw_exec(fx->path, "UPDATE flows SET owner_comm = 'registry' WHERE owner_pid = 4242");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	/* a guessed owner for the unknown one */
+	raw_exec(fx->path, "UPDATE flows SET owner_unknown = NULL, owner_pid = 7 WHERE id = 2");
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "flows row 2"));
+	assert_non_null(strstr(err.msg, "owner_pid (now 7)"));
+	raw_exec(fx->path, "UPDATE flows SET owner_unknown = 'socket already closed', owner_pid = NULL"
+		 " WHERE id = 2");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	/* added after sealing, then removed */
+	two_flows(it, in);
+	assert_int_equal(store_add_flows(st, in, 1, &err), 0);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	if (!strstr(err.msg, "flows row 3 (iteration 1 of drill 1): inserted after sealing (position 3, 2 sealed)"))
+		fail_msg("%s", err.msg);
+	raw_exec(fx->path, "DELETE FROM flows WHERE id = 3");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+	raw_exec(fx->path, "DELETE FROM flows WHERE id = 2");
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	if (!strstr(err.msg, "flows: 1 row(s) of iteration 1 of drill 1 removed after sealing"))
+		fail_msg("%s", err.msg);
+	/* a row that says neither who nor why is refused by the table */
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM flows");
+	assert_string_equal(v, "1");
+	{
+		sqlite3 *db = NULL;
+
+		assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(db, "UPDATE flows SET owner_pid = NULL", NULL, NULL,
+						  NULL), SQLITE_OK);
+		sqlite3_close(db);
+	}
+}
+
+/*
+ * A store written by version 5 (tests/unit/store/store_v5.sql: a sealed
+ * iteration whose evidence has no entry for flows) migrates to 6 and still
+ * verifies; a flow added to that iteration now is named as inserted after
+ * sealing; a drill recorded after the migration seals its flows.
+ */
+static void test_migrate_v5_flows(void **state)
+{
+	struct fixture *fx = *state;
+	struct fd_error err = { 0 };
+	struct store_flow in[2], *out = NULL;
+	struct store *st;
+	size_t n = 7;
+	char v[256];
+	int64_t drill, it;
+
+	load_sql(fx->path, STORE_V5_SQL);
+	raw_query(fx->path, v, sizeof(v), "PRAGMA user_version");
+	assert_string_equal(v, "5");
+	raw_query(fx->path, v, sizeof(v), "SELECT evidence FROM iterations WHERE id = 1");
+	assert_null(strstr(v, "flows="));
+	st = open_store(fx);
+	assert_int_equal(store_schema_version(st), 6);
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM pragma_table_info('flows')"
+		  " WHERE name LIKE 'owner_%%'");
+	assert_string_equal(v, "8");
+	if (store_verify_chain(st, &err) != 0)
+		fail_msg("a version-5 store does not verify after migrating: %s", err.msg);
+	assert_int_equal(store_list_flows(st, 1, &out, &n, &err), 0);
+	assert_int_equal(n, 0); /* its flows are in its timeline only */
+	free(out);
+	raw_query(fx->path, v, sizeof(v), "SELECT count(*) FROM events WHERE kind = 'blackholed-flow'");
+	assert_string_equal(v, "1");
+	/* its other evidence is still checked */
+	raw_exec(fx->path, "UPDATE laps SET name = 'other' WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "laps row 1 (iteration 1 of drill 1): changed after sealing"));
+	raw_exec(fx->path, "UPDATE laps SET name = 'failover' WHERE id = 1");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+
+	/* a drill after the migration: its flows are sealed */
+	drill = begin_drill(st, "after", "dev", 0);
+	it = begin_iteration(st, drill, 1);
+	two_flows(it, in);
+	assert_int_equal(store_add_flows(st, in, 2, &err), 0);
+	finish_recovered(st, it, 800);
+	assert_int_equal(store_finish_drill(st, drill, STORE_OUTCOME_RECOVERED, true, 0, &err), 0);
+	raw_query(fx->path, v, sizeof(v), "SELECT evidence LIKE '%%flows=2:%%' FROM iterations WHERE id = %lld",
+		  (long long)it);
+	assert_string_equal(v, "1");
+	assert_int_equal(store_verify_chain(st, &err), 0);
+
+	/* a flow slipped into the old iteration, sealed before flows were */
+	two_flows(1, in);
+	assert_int_equal(store_add_flows(st, in, 1, &err), 0);
+	assert_int_equal(store_verify_chain(st, &err), -EBADMSG);
+	if (!strstr(err.msg, "flows row 3 (iteration 1 of drill 1): inserted after sealing (position 1, 0 sealed)"))
+		fail_msg("%s", err.msg);
+}
+
 /* A pid that existed and is gone (reaped). */
 static int dead_pid(void)
 {
@@ -1346,6 +1540,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_chain_scenario_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_evidence_legacy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v5_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_keeps_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_filter_limit, setup, teardown),
