@@ -109,7 +109,7 @@ static void events_in_order_with_fields(void **state)
 	unsetenv("FDT_HOOK_UNSET");
 	scenario_with(&fx, "FDT_HOOK_A", NOTIFY_START | NOTIFY_INJECTED | NOTIFY_RECOVERED |
 			   NOTIFY_OBJECTIVES_MISSED | NOTIFY_END, "FDT_HOOK_UNSET", NOTIFY_START);
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	assert_non_null(n);
 	for (size_t i = 0; i < 4; i++) {
 		struct notify_msg m = msg(evs[i], evs[i] == NOTIFY_START || evs[i] == NOTIFY_END ? 0 : 1);
@@ -191,7 +191,7 @@ static void event_filter(void **state)
 	rv = receiver_start(204, 0);
 	set_url("FDT_HOOK_B", fdt_hook_port(rv));
 	scenario_with(&fx, "FDT_HOOK_B", NOTIFY_OBJECTIVES_MISSED, NULL, 0);
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	for (unsigned e = NOTIFY_START; e <= NOTIFY_END; e <<= 1) {
 		struct notify_msg m = msg((enum notify_event)e, 1);
 
@@ -227,7 +227,7 @@ static void errors_are_reports(void **state)
 		set_url("FDT_HOOK_GONE", closed);
 	}
 	scenario_with(&fx, "FDT_HOOK_500", NOTIFY_START, "FDT_HOOK_GONE", NOTIFY_START);
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	/* retried after 20, 40, 80 ms; none starts 200 ms after the first */
 	notifier_set_retry(n, 20 * FD_NS_PER_MS, 200 * FD_NS_PER_MS);
 	notifier_send(n, &m, 0);
@@ -266,7 +266,7 @@ static void hanging_receiver_is_abandoned(void **state)
 	rv = receiver_start(200, 3000);
 	set_url("FDT_HOOK_SLOW", fdt_hook_port(rv));
 	scenario_with(&fx, "FDT_HOOK_SLOW", NOTIFY_START | NOTIFY_END, NULL, 0);
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	notifier_send(n, &m1, 0);
 	notifier_send(n, &m2, 0);
 	/* queued, not sent by the caller: nothing has come back yet */
@@ -317,7 +317,7 @@ static void signed_bodies(void **state)
 	setenv("FDT_HOOK_SECRET", "correct horse battery staple", 1);
 	scenario_with(&fx, "FDT_HOOK_SIGNED", NOTIFY_START, NULL, 0);
 	fx.hooks[0].secret_env = (char *)"FDT_HOOK_SECRET";
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	notifier_send(n, &m, 0);
 	notifier_finish(n, 10 * FD_NS_PER_S);
 	assert_int_equal(drain(n, reps, 4), 1);
@@ -337,7 +337,7 @@ static void signed_bodies(void **state)
 	/* the secret's variable unset: nothing goes out unsigned */
 	fdt_hook_clear(rv);
 	unsetenv("FDT_HOOK_SECRET");
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	notifier_send(n, &m, 0);
 	notifier_finish(n, FD_NS_PER_S);
 	assert_int_equal(drain(n, reps, 4), 1);
@@ -365,7 +365,7 @@ static void retried_after_500(void **state)
 	fdt_hook_fail_next(rv, 2, 500);
 	set_url("FDT_HOOK_FLAKY", fdt_hook_port(rv));
 	scenario_with(&fx, "FDT_HOOK_FLAKY", NOTIFY_INJECTED, NULL, 0);
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	notifier_set_retry(n, 20 * FD_NS_PER_MS, 5 * FD_NS_PER_S);
 	notifier_send(n, &m, 3);
 	notifier_finish(n, 10 * FD_NS_PER_S);
@@ -404,7 +404,7 @@ static void slack_shape(void **state)
 	set_url("FDT_HOOK_SLACK", fdt_hook_port(rv));
 	scenario_with(&fx, "FDT_HOOK_SLACK", NOTIFY_ALL, NULL, 0);
 	fx.hooks[0].format = NOTIFY_FORMAT_SLACK;
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	m.detail = "step 1 \"confirm primary down\" failed: exit 1";
 	notifier_send(n, &m, 0);
 	notifier_finish(n, 10 * FD_NS_PER_S);
@@ -456,7 +456,7 @@ static void status_every(void **state)
 	scenario_with(&fx, "FDT_HOOK_STATUS", NOTIFY_STATUS, "FDT_HOOK_NOSTATUS", NOTIFY_START);
 	fx.hooks[0].status_every_ns = 10 * FD_NS_PER_S;
 	fx.hooks[1].status_every_ns = 10 * FD_NS_PER_S;
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	assert_false(notifier_status_due(n, start));
 	assert_true(notifier_status_due(n, start + 11 * FD_NS_PER_S));
 	m.detail = "still running: phase watch";
@@ -493,7 +493,7 @@ static void a_hanging_hook_delays_no_other(void **state)
 	set_url("FDT_HOOK_HANG", fdt_hook_port(slow));
 	set_url("FDT_HOOK_FAST", fdt_hook_port(fast));
 	scenario_with(&fx, "FDT_HOOK_HANG", NOTIFY_ALL, "FDT_HOOK_FAST", NOTIFY_ALL);
-	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&fx.s, 5 * FD_NS_PER_S, NULL, &n, &err), 0);
 	t0 = fd_mono_ns();
 	for (int i = 0; i < 3; i++)
 		notifier_send(n, &m, 0);
@@ -525,7 +525,7 @@ static void no_notify_section(void **state)
 	struct notify_msg m = msg(NOTIFY_START, 0);
 
 	(void)state;
-	assert_int_equal(notifier_new(&s, FD_NS_PER_S, &n, &err), 0);
+	assert_int_equal(notifier_new(&s, FD_NS_PER_S, NULL, &n, &err), 0);
 	assert_null(n);
 	notifier_send(NULL, &m, 0);
 	assert_false(notifier_next_report(NULL, NULL));
