@@ -15,7 +15,8 @@
  * object {id, event, body, signature?}, at most RELAY_MAX_MSG bytes, where
  * event must be one the webhook declared, body a JSON object, and
  * signature "sha256=" and 64 hex digits (required when the webhook has a
- * secret-env, which stays with the drill: it signs, the relay cannot). The
+ * secret-env, which stays with the drill: it signs; the relay wipes its
+ * inherited copy of the secret and cannot sign). The
  * answer is {id, http: STATUS}, {id, curl: CODE} or {id, refused: WHY}, so
  * the drill's retries and timeline are what they are without a relay.
  *
@@ -239,13 +240,32 @@ static void relay_narrow(void)
 	fd_priv_drop_all(); /* before any thread: they inherit it */
 }
 
-static _Noreturn void relay_main(struct relay_line *lines, size_t n, pid_t drill)
+/* The signing secrets are the drill's (it signs); the relay's copy of the
+ * environment, inherited by the fork, is wiped of them. Other variables
+ * stay: curl takes its proxy settings from them. */
+static void relay_forget_secrets(const struct scenario *s)
 {
+	for (size_t i = 0; i < s->n_notify; i++) {
+		const char *var = s->notify[i].secret_env;
+		char *v = var ? getenv(var) : NULL;
+
+		if (v)
+			explicit_bzero(v, strlen(v));
+		if (var)
+			unsetenv(var);
+	}
+}
+
+static _Noreturn void relay_main(const struct scenario *s, struct relay_line *lines, pid_t drill)
+{
+	size_t n = s->n_notify;
+
 	/* the drill's death kills it even if a copy of a socket lives on */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (getppid() != drill)
 		_exit(0); /* it died before the line above */
 	relay_close_others(lines, n);
+	relay_forget_secrets(s);
 	relay_narrow();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		_exit(1); /* the drill sees every socket closed: "the relay is gone" */
@@ -371,7 +391,7 @@ int drill_relay_start(const struct scenario *s, struct drill_relay **out, struct
 	}
 	if (r->pid == 0) {
 		drill_relay_hangup(r); /* the drill's ends: their close is the relay's signal */
-		relay_main(lines, r->n, drill);
+		relay_main(s, lines, drill);
 	}
 	for (size_t i = 0; i < r->n; i++)
 		if (lines[i].fd >= 0)

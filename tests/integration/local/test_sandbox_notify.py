@@ -18,7 +18,8 @@ the HOST's namespace, which the sandbox cannot reach by itself.
    process is left; neither the secret nor the URL is in the store.
 2. A drill with a receiver that never answers is SIGKILLed mid-drill: while
    it ran, its relay was in the host's network namespace (not the
-   sandbox's), as the user, no capability, no_new_privs, not dumpable;
+   sandbox's), as the user, no capability, no_new_privs, not dumpable,
+   its environment without the signing secret;
    after the kill the relay is gone within 2.5 s (its post was still
    held); the guardian reverts the drop (the sandbox's ruleset empty
    again).
@@ -271,10 +272,10 @@ def killed_run(t):
     try:
         write(os.path.join(t.home, "kill.yaml"), SCENARIO % {
             "port": PORT, "duration": "30s", "timeout": "60s", "notify":
-            "  - { webhook-env: FDT_SN_DEAD }\n"
+            "  - { webhook-env: FDT_SN_DEAD, secret-env: FDT_SN_SECRET }\n"
             "  - { webhook-env: FDT_SN_OK, events: [start, injected] }"})
         t.chown()
-        env = {"FDT_SN_DEAD": dead.url(), "FDT_SN_OK": ok.url()}
+        env = {"FDT_SN_DEAD": dead.url(), "FDT_SN_OK": ok.url(), "FDT_SN_SECRET": SECRET}
         runner = subprocess.Popen(t.cmd(["./firedrill", "--db", "kill.db", "-q", "run", "--sandbox", "web",
                                          "kill.yaml"], env),
                                   cwd=t.home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -310,6 +311,10 @@ def killed_run(t):
         check(peek.returncode != 0 and "Permission denied" in peek.stderr,
               "the relay is not dumpable: the user's own processes cannot read its environ (%s)"
               % peek.stderr.strip())
+        with open("/proc/%d/environ" % relay, "rb") as f:  # as root
+            environ = f.read()
+        check(MARKER.encode() in environ and SECRET.encode() not in environ,
+              "the relay's environment keeps the URLs but not the signing secret")
         check(len(dead.posts) >= 1, "the dead receiver holds a post (%d)" % len(dead.posts))
         check("drop" in t.ruleset(), "the drop is applied in the sandbox when the drill is killed")
         os.kill(drill, signal.SIGKILL)
