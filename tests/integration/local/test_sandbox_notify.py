@@ -203,15 +203,22 @@ def write(path, text):
         f.write(text)
 
 
+def write_scenario(t, name, duration, timeout, hooks):
+    """SCENARIO as t's NAME with the drop's duration, the recovery timeout
+    and one notify: entry per item of hooks."""
+    write(os.path.join(t.home, name), SCENARIO % {
+        "port": PORT, "duration": duration, "timeout": timeout,
+        "notify": "\n".join("  - { %s }" % h for h in hooks)})
+    t.chown()
+
+
 def delivered_run(t):
     """Case 1: every webhook of a sandboxed drill delivered, and recorded so."""
     signed, slack = Receiver("flaky"), Receiver("ok")
     try:
-        write(os.path.join(t.home, "notify.yaml"), SCENARIO % {
-            "port": PORT, "duration": "2s", "timeout": "15s", "notify":
-            "  - { webhook-env: FDT_SN_SIGNED, secret-env: FDT_SN_SECRET }\n"
-            "  - { webhook-env: FDT_SN_SLACK, format: slack, events: [start, end] }"})
-        t.chown()
+        write_scenario(t, "notify.yaml", "2s", "15s", [
+            "webhook-env: FDT_SN_SIGNED, secret-env: FDT_SN_SECRET",
+            "webhook-env: FDT_SN_SLACK, format: slack, events: [start, end]"])
         env = {"FDT_SN_SIGNED": signed.url(), "FDT_SN_SLACK": slack.url(), "FDT_SN_SECRET": SECRET}
         p = t.run(["./firedrill", "--db", "fd.db", "-q", "run", "--sandbox", "web", "notify.yaml"], env)
         check(p.returncode == 0, "run --sandbox with webhooks: exit %d %s" % (p.returncode, p.stderr[-400:]))
@@ -268,13 +275,10 @@ def delivered_run(t):
 def killed_run(t):
     """Case 2: the drill is SIGKILLed while its relay holds a post."""
     dead, ok = Receiver("dead"), Receiver("ok")
-    drill = None
     try:
-        write(os.path.join(t.home, "kill.yaml"), SCENARIO % {
-            "port": PORT, "duration": "30s", "timeout": "60s", "notify":
-            "  - { webhook-env: FDT_SN_DEAD, secret-env: FDT_SN_SECRET }\n"
-            "  - { webhook-env: FDT_SN_OK, events: [start, injected] }"})
-        t.chown()
+        write_scenario(t, "kill.yaml", "30s", "60s", [
+            "webhook-env: FDT_SN_DEAD, secret-env: FDT_SN_SECRET",
+            "webhook-env: FDT_SN_OK, events: [start, injected]"])
         env = {"FDT_SN_DEAD": dead.url(), "FDT_SN_OK": ok.url(), "FDT_SN_SECRET": SECRET}
         runner = subprocess.Popen(t.cmd(["./firedrill", "--db", "kill.db", "-q", "run", "--sandbox", "web",
                                          "kill.yaml"], env),
