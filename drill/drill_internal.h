@@ -6,7 +6,8 @@
  * alone, drill_core in meson.build): the pure verdict arithmetic
  * (drill_eval.c), the run directory, scope lock and lap socket
  * (drill_ipc.c), the runbook step runner (drill_steps.c), the webhook
- * sender (drill_notify.c) and the objectives (drill_objectives.c).
+ * sender (drill_notify.c, its POST in drill_post.c, the relay of a
+ * sandboxed drill in drill_relay.c) and the objectives (drill_objectives.c).
  *
  * The runner's own state, shared by the files that make up drill_run():
  *

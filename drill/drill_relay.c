@@ -16,9 +16,9 @@
  * event must be one the webhook declared, body a JSON object, and
  * signature "sha256=" and 64 hex digits (required when the webhook has a
  * secret-env, which stays with the drill: it signs; the relay wipes its
- * inherited copy of the secret and cannot sign). The
- * answer is {id, http: STATUS}, {id, curl: CODE} or {id, refused: WHY}, so
- * the drill's retries and timeline are what they are without a relay.
+ * inherited copy of the secret and cannot sign). The answer is {id, http:
+ * STATUS}, {id, curl: CODE} or {id, refused: WHY}, so the drill's retries
+ * and timeline are what they are without a relay.
  *
  * One socket and one relay thread per webhook, as the drill has one worker
  * per webhook: a webhook that hangs delays no other, and no answer has to
