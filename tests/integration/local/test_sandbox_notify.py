@@ -151,7 +151,9 @@ class Tour:
                 os.chown(os.path.join(root, n), self.uid, -1)
 
     def cmd(self, args, env=None):
-        e = ["env", "-i", "PATH=/usr/bin:/bin", "HOME=" + self.home, "XDG_RUNTIME_DIR="]
+        # the run directory (sandbox record, scope locks) in the home, removed with it
+        e = ["env", "-i", "PATH=/usr/bin:/bin", "HOME=" + self.home, "XDG_RUNTIME_DIR=",
+             "FIREDRILL_RUN_DIR=" + os.path.join(self.home, "run")]
         e += ["%s=%s" % kv for kv in (env or {}).items()]
         return ["runuser", "-u", self.user, "--"] + e + args
 
@@ -164,7 +166,7 @@ class Tour:
             self.cmd(["./firedrill", "sandbox", "--name", "web", "--", "python3", "-m", "http.server",
                       str(PORT), "--bind", "127.0.0.1", "--directory", "www"]),
             cwd=self.home, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        rec = "/tmp/firedrill-%d/sandbox-web.pid" % self.uid
+        rec = os.path.join(self.home, "run", "sandbox-web.pid")
         for _ in range(50):
             try:
                 with open(rec) as f:
