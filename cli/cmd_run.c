@@ -394,6 +394,32 @@ static void print_dry_run_json(const struct scenario *s, const struct drill_resu
 	json_decref(plan);
 }
 
+/*
+ * run --sandbox: a user namespace is joined only while single-threaded, and
+ * for good, so everything that needs the outside comes first: the operator
+ * is named (inside, everyone is root), and the webhook relay is forked
+ * (it posts the scenario's webhooks from here: inside there is only
+ * loopback). Then the sandbox's user and network namespaces are joined.
+ */
+static int run_enter_sandbox(struct run_flags *f, const struct scenario *s,
+			     struct drill_relay **relay, char *netns, size_t len, char *op,
+			     size_t op_len, struct fd_error *err)
+{
+	int rc = 0;
+
+	if (!f->operator_name)
+		f->operator_name = fd_operator_name(NULL, op, op_len);
+	if (!f->dry_run) /* a dry run sends no webhook */
+		rc = drill_relay_start(s, relay, err);
+	if (rc == 0)
+		rc = drill_sandbox_join(f->sandbox, netns, len, err);
+	if (rc < 0) {
+		drill_relay_free(*relay);
+		*relay = NULL;
+	}
+	return rc;
+}
+
 int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct run_flags f = { 0 };
@@ -403,6 +429,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	struct fd_error err;
 	struct live lv = { .out = stderr };
 	struct drill_warroom *wr = NULL;
+	struct drill_relay *relay = NULL;
 	char sandbox_ns[64] = "", operator_buf[128];
 	int rc, code;
 
@@ -421,21 +448,21 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		       "  KEY (firedrill keygen); check it with `firedrill verify --seal FILE [REPORT]`.\n"
 		       "  --sandbox PID|NAME drills inside a `firedrill sandbox` (docs/local.md): joins\n"
 		       "  its user and network namespace first, so it needs no root; the scenario\n"
-		       "  must name no scope of its own.\n");
+		       "  must name no scope of its own. Its webhooks are posted from outside by a\n"
+		       "  relay process started before the join.\n");
 		return EXIT_OK;
 	}
 	rc = parse_flags(argc, argv, ctx, &f);
 	if (rc)
 		return rc;
 	fd_error_clear(&err);
-	/* first of all: a user namespace is joined only while single-threaded;
-	 * the operator is named before it (inside, everyone is root) */
-	if (f.sandbox && !f.operator_name)
-		f.operator_name = fd_operator_name(NULL, operator_buf, sizeof(operator_buf));
-	if (f.sandbox && drill_sandbox_join(f.sandbox, sandbox_ns, sizeof(sandbox_ns), &err) < 0)
-		return cli_report_error(&err);
 	if (cli_load_scenario(ctx, f.file, SCENARIO_FOR_RUN, &s, &err) < 0)
 		return cli_report_error(&err);
+	if (f.sandbox && run_enter_sandbox(&f, s, &relay, sandbox_ns, sizeof(sandbox_ns), operator_buf,
+					   sizeof(operator_buf), &err) < 0) {
+		scenario_free(s);
+		return cli_report_error(&err);
+	}
 	if (f.dry_run && !ctx->json)
 		cli_plan_print(s, stdout);
 
@@ -444,6 +471,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 
 		fd_error_clear(&err);
 		if (drill_warroom_open(f.war_room_addr, f.war_room_public, &wr, &err) < 0) {
+			drill_relay_free(relay);
 			scenario_free(s);
 			return cli_report_error(&err);
 		}
@@ -462,6 +490,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 	o.dry_run = f.dry_run;
 	o.force = ctx->force;
 	o.scope_netns = sandbox_ns[0] ? sandbox_ns : NULL;
+	o.notify_relay = relay;
 	o.stop = cli_catch_stop_signals();
 	if (isatty(STDIN_FILENO))
 		o.lap_tty_fd = STDIN_FILENO;
@@ -471,6 +500,7 @@ int cmd_run(struct cli_ctx *ctx, int argc, char **argv)
 		o.progress_user = &lv;
 	}
 	rc = drill_run(s, &o, &res, &err);
+	drill_relay_free(relay); /* the drill's webhooks are all accounted for */
 	fd_priv_lower(); /* printing, the seal and its signature need files only */
 	end_line(&lv);
 	if (rc < 0) {

@@ -382,7 +382,7 @@ static int setup(struct drill *d, struct fd_error *err)
 
 		/* Before entering the scope: the sender stays in this namespace. */
 		fd_error_clear(&ne);
-		if (notifier_new(s, NOTIFY_TIMEOUT_NS, &d->notify, &ne) < 0)
+		if (notifier_new(s, NOTIFY_TIMEOUT_NS, d->o->notify_relay, &d->notify, &ne) < 0)
 			drill_textf(d->notify_error, sizeof(d->notify_error), "webhooks disabled: %s", ne.msg);
 	}
 	/* probes-from: host: the scope is entered only around the injector */

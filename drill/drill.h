@@ -129,6 +129,9 @@ struct drill_opts {
 	 * sandbox's /proc/N/ns/net, already joined: drill_sandbox_join); the
 	 * scenario must then name no scope place. NULL = the scenario's. */
 	const char *scope_netns;
+	/* The relay that posts the webhooks from outside a joined sandbox
+	 * (drill_relay_start); NULL = the drill posts them itself. */
+	const struct drill_relay *notify_relay;
 };
 
 /* ---- the rootless sandbox (drill_sandbox.c, docs/local.md) ---- */
@@ -160,6 +163,23 @@ int drill_sandbox_run(const char *name, char *const argv[], drill_sandbox_ready_
  * Keeps the run directory of outside in FIREDRILL_RUN_DIR.
  */
 int drill_sandbox_join(const char *which, char *netns, size_t len, struct fd_error *err);
+
+/* ---- the webhook relay of a sandboxed drill (drill_relay.c, docs/local.md) ---- */
+
+struct drill_relay;
+
+/*
+ * Forks the process that posts a sandboxed drill's webhooks from where
+ * firedrill was started (its user and network namespaces, the user's own
+ * identity): call it single-threaded, before drill_sandbox_join(). It reads
+ * each notify: URL from its variable now; the relay may then only POST,
+ * to those URLs, the events each one declared. *out is NULL when no
+ * webhook has a URL. Caller has ownership: drill_relay_free().
+ */
+int drill_relay_start(const struct scenario *s, struct drill_relay **out, struct fd_error *err);
+/* Hangs up on the relay and reaps it (it exits on the hangup; killed if
+ * not within the webhook timeout). NULL ok. */
+void drill_relay_free(struct drill_relay *r);
 
 /* Fills defaults: lap_tty_fd -1, everything else zero. */
 void drill_opts_init(struct drill_opts *o);

@@ -6,7 +6,8 @@
  * alone, drill_core in meson.build): the pure verdict arithmetic
  * (drill_eval.c), the run directory, scope lock and lap socket
  * (drill_ipc.c), the runbook step runner (drill_steps.c), the webhook
- * sender (drill_notify.c) and the objectives (drill_objectives.c).
+ * sender (drill_notify.c, its POST in drill_post.c, the relay of a
+ * sandboxed drill in drill_relay.c) and the objectives (drill_objectives.c).
  *
  * The runner's own state, shared by the files that make up drill_run():
  *
@@ -269,10 +270,12 @@ const char *notify_event_name(enum notify_event e);
  * Reads every webhook URL from its environment variable now and starts the
  * sending thread (in the calling thread's network namespace). *out is NULL
  * when the scenario has no notify section. An unset variable is not an
- * error: it becomes a report saying its webhooks are skipped.
+ * error: it becomes a report saying its webhooks are skipped. With a relay
+ * (drill_relay_start, run --sandbox), each request goes to the relay, which
+ * posts it from outside; NULL: the workers post it themselves.
  */
-int notifier_new(const struct scenario *s, int64_t timeout_ns, struct notifier **out,
-		 struct fd_error *err);
+int notifier_new(const struct scenario *s, int64_t timeout_ns, const struct drill_relay *relay,
+		 struct notifier **out, struct fd_error *err);
 /* Queues one POST per webhook that wants m->event; never blocks on the
  * network. n may be NULL. */
 void notifier_send(struct notifier *n, const struct notify_msg *m, int64_t iteration_id);
@@ -289,6 +292,50 @@ bool notifier_next_report(struct notifier *n, struct notify_report *out);
  * (reported as not sent) and stops the thread. */
 void notifier_finish(struct notifier *n, int64_t grace_ns);
 void notifier_free(struct notifier *n); /* NULL ok; forgets the URLs */
+
+/* One webhook request, as the notifier's workers and the relay post it. */
+struct notify_post {
+	const char *url;
+	const char *event;      /* X-Firedrill-Event */
+	const char *body;       /* JSON, sent as is */
+	const char *signature;  /* X-Firedrill-Signature ("sha256=HEX"); NULL: unsigned */
+	long timeout_ms;
+	int (*abort)(void *user); /* non-zero: give up now */
+	void *abort_user;
+};
+
+/*
+ * POSTs p with libcurl's easy handle curl (a CURL *): Content-Type
+ * application/json, http and https only, no redirects. Returns curl's code
+ * (a CURLcode); on CURLE_OK *status is the HTTP status.
+ */
+int notify_http_post(void *curl, const struct notify_post *p, long *status);
+
+/* ---- the webhook relay of a sandboxed drill (drill_relay.c) -------------- */
+
+/* The largest request the relay takes: far above any body notify_body()
+ * makes (its text fields come from the drill's fixed-size buffers, a few
+ * KiB at most) and well under a socket's default send buffer, so that one
+ * request is always one datagram. Larger ones are refused. */
+#define RELAY_MAX_MSG (64 * 1024)
+
+/* The drill's end of hook i's socket; -1 when the relay has no URL for it. */
+int drill_relay_fd(const struct drill_relay *r, size_t hook);
+/* The relay's pid (tests). */
+pid_t drill_relay_pid(const struct drill_relay *r);
+/* Closes the drill's ends, as a crash would (tests; drill_relay_free does it too). */
+void drill_relay_hangup(struct drill_relay *r);
+
+/*
+ * Has the relay post p (its url is the relay's own, never sent) on socket
+ * fd and waits for its answer, or until abort_fd is readable. Returns
+ * curl's code as the relay got it (>= 0; *status when CURLE_OK), or a
+ * negative errno with why said in why: -ECANCELED (abort_fd), -EMSGSIZE
+ * (larger than RELAY_MAX_MSG), -EPIPE (the relay is gone), -EPROTO (the
+ * relay refused it, or answered what it should not).
+ */
+int drill_relay_post(int fd, int abort_fd, const struct notify_post *p, long *status, char *why,
+		     size_t len);
 
 /* The JSON body of a webhook. Caller has ownership (free()); NULL on ENOMEM. */
 char *notify_body(const struct notify_msg *m, const char *host);

@@ -27,6 +27,12 @@
  * scope namespace usually does not). Outcomes come back as reports the
  * drill drains between slices and writes to the timeline itself, so the
  * store is only ever touched by the drill's thread.
+ *
+ * A sandboxed drill (run --sandbox) has joined the sandbox's user and
+ * network namespaces for good, threads included; its workers hand each
+ * prepared request (event, body, signature) to the webhook relay
+ * (drill_relay.c), which posts it from outside and answers with curl's code
+ * or the HTTP status: the retries and the reports below are the same.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -38,10 +44,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "drill_internal.h"
-#include "fd_config.h"
 #include "fd_priv.h"
 #include "fd_time.h"
 
@@ -58,6 +64,7 @@ struct hook {
 	int64_t next_status_ns; /* CLOCK_MONOTONIC */
 	pthread_t worker;       /* when started: sends this hook's jobs in order */
 	bool started;
+	int relay_fd;           /* its socket to the relay; -1: posted by the worker */
 };
 
 struct worker_arg {
@@ -96,6 +103,7 @@ struct notifier {
 	size_t n_busy;      /* workers sending a job */
 	bool closing;       /* no more jobs: the workers exit when the queue is empty */
 	volatile int abort; /* read by curl's progress callback: give up now */
+	int abort_fd;       /* with a relay: readable once abort is set (an eventfd) */
 	struct report_node *reports, **reports_tail;
 };
 
@@ -128,19 +136,11 @@ static void push_report(struct notifier *n, const char *subject, int64_t iterati
 	n->reports_tail = &rn->next;
 }
 
-static size_t discard(char *p, size_t size, size_t nmemb, void *user)
-{
-	(void)p;
-	(void)user;
-	return size * nmemb;
-}
-
-static int abort_check(void *user, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static int abort_requested(void *user)
 {
 	const struct notifier *n = user;
 
-	(void)dt, (void)dn, (void)ut, (void)un;
-	return n->abort ? 1 : 0;
+	return n->abort;
 }
 
 /* "sha256=HEX": HMAC-SHA256 of body under the hook's secret. */
@@ -154,58 +154,63 @@ static void signature(const struct hook *h, const char *body, char *out, size_t 
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)body, strlen(body));
 	crypto_auth_hmacsha256_final(&st, mac);
 	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
-	drill_textf(out, len, "X-Firedrill-Signature: sha256=%s", hex);
+	drill_textf(out, len, "sha256=%s", hex);
 }
 
 enum post_result { POST_OK, POST_RETRY, POST_FAILED, POST_ABANDONED };
 
-/* One POST; fills why with "HTTP 200" or curl's generic error text. */
-static enum post_result post(struct notifier *n, CURL *c, const struct job *j, char *why,
-			     size_t len)
+/* What one attempt's answer means (curl's code, the HTTP status when
+ * CURLE_OK); fills why with "HTTP 200" or curl's generic error text. */
+static enum post_result judge(int rc, long status, char *why, size_t len)
 {
-	const struct hook *h = &n->hooks[j->hook];
-	const char *body = h->format == NOTIFY_FORMAT_SLACK ? j->slack : j->body;
-	struct curl_slist *hdr = NULL;
-	char sig[128], ev[96];
-	long status = 0;
-	CURLcode rc;
-
-	hdr = curl_slist_append(hdr, "Content-Type: application/json");
-	drill_textf(ev, sizeof(ev), "X-Firedrill-Event: %s", notify_event_name(j->event));
-	hdr = curl_slist_append(hdr, ev);
-	if (h->secret) {
-		signature(h, body, sig, sizeof(sig));
-		hdr = curl_slist_append(hdr, sig);
-	}
-	curl_easy_reset(c);
-	curl_easy_setopt(c, CURLOPT_URL, n->hooks[j->hook].url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, n->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "firedrill/" FD_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, abort_check);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, n);
-	rc = curl_easy_perform(c);
-	curl_slist_free_all(hdr);
 	if (rc == CURLE_ABORTED_BY_CALLBACK) {
 		drill_textf(why, len, "abandoned when the drill ended");
 		return POST_ABANDONED;
 	}
 	if (rc != CURLE_OK) {
-		drill_textf(why, len, "%s", curl_easy_strerror(rc));
+		drill_textf(why, len, "%s", curl_easy_strerror((CURLcode)rc));
 		/* a URL curl refuses will not get better */
 		return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ? POST_FAILED
 										   : POST_RETRY;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	drill_textf(why, len, "HTTP %ld", status);
 	if (status >= 200 && status < 300)
 		return POST_OK;
 	return status == 408 || status == 429 || status >= 500 ? POST_RETRY : POST_FAILED;
+}
+
+/* One POST, by this worker or through the relay; fills why. */
+static enum post_result post(struct notifier *n, CURL *c, const struct job *j, char *why,
+			     size_t len)
+{
+	const struct hook *h = &n->hooks[j->hook];
+	struct notify_post p = {
+		.url = h->url,
+		.event = notify_event_name(j->event),
+		.body = h->format == NOTIFY_FORMAT_SLACK ? j->slack : j->body,
+		.timeout_ms = n->timeout_ms,
+		.abort = abort_requested,
+		.abort_user = n,
+	};
+	char sig[80];
+	long status = 0;
+	int rc;
+
+	if (h->secret) {
+		signature(h, p.body, sig, sizeof(sig));
+		p.signature = sig;
+	}
+	if (h->relay_fd < 0)
+		rc = notify_http_post(c, &p, &status);
+	else
+		rc = drill_relay_post(h->relay_fd, n->abort_fd, &p, &status, why, len);
+	if (rc == -ECANCELED) {
+		drill_textf(why, len, "abandoned when the drill ended");
+		return POST_ABANDONED;
+	}
+	if (rc < 0)
+		return POST_FAILED; /* the relay is gone or refused it: why says which */
+	return judge(rc, status, why, len);
 }
 
 /* Waits delay_ns unless the drill abandons its webhooks first (under n->mu). */
@@ -347,8 +352,35 @@ static int start_workers(struct notifier *n, struct fd_error *err)
 	return 0;
 }
 
-int notifier_new(const struct scenario *s, int64_t timeout_ns, struct notifier **out,
-		 struct fd_error *err)
+/* With a relay: each hook's socket, the abort's eventfd, and a setup report
+ * saying who posts. */
+static int use_relay(struct notifier *n, const struct drill_relay *relay, struct fd_error *err)
+{
+	n->abort_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->abort_fd < 0)
+		return fd_error_set(err, FD_ERR_ENV, -errno, "notify: eventfd: %s", strerror(errno));
+	for (size_t i = 0; i < n->n_hooks; i++) {
+		struct hook *h = &n->hooks[i];
+
+		h->relay_fd = drill_relay_fd(relay, i);
+		if (h->url && h->relay_fd < 0) {
+			/* set after the relay started: it has no URL to post to */
+			push_report(n, "setup", 0, false,
+				    "$%s was not set when the webhook relay started: its webhooks are skipped",
+				    h->var);
+			explicit_bzero(h->url, strlen(h->url));
+			free(h->url);
+			h->url = NULL;
+		}
+	}
+	push_report(n, "setup", 0, true,
+		    "webhooks are posted by the relay (pid %ld) from the namespaces firedrill was started in",
+		    (long)drill_relay_pid(relay));
+	return 0;
+}
+
+int notifier_new(const struct scenario *s, int64_t timeout_ns, const struct drill_relay *relay,
+		 struct notifier **out, struct fd_error *err)
 {
 	struct notifier *n = NULL;
 	bool any = false;
@@ -362,11 +394,14 @@ int notifier_new(const struct scenario *s, int64_t timeout_ns, struct notifier *
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	n->abort_fd = -1;
 	pthread_mutex_init(&n->mu, NULL);
 	pthread_cond_init(&n->cv, NULL);
 	n->hooks = calloc(s->n_notify, sizeof(*n->hooks));
 	if (!n->hooks)
 		goto nomem;
+	for (size_t i = 0; i < s->n_notify; i++)
+		n->hooks[i].relay_fd = -1;
 	n->jobs_tail = &n->jobs;
 	n->reports_tail = &n->reports;
 	n->timeout_ms = (long)(timeout_ns / FD_NS_PER_MS);
@@ -411,7 +446,9 @@ int notifier_new(const struct scenario *s, int64_t timeout_ns, struct notifier *
 				    n->hooks[i].var);
 		}
 	}
-	if (any)
+	if (any && relay)
+		rc = use_relay(n, relay, err);
+	if (any && rc == 0)
 		rc = start_workers(n, err);
 	if (rc < 0) {
 		notifier_free(n);
@@ -624,6 +661,12 @@ void notifier_finish(struct notifier *n, int64_t grace_ns)
 	       pthread_cond_timedwait(&n->cv, &n->mu, &ts) != ETIMEDOUT)
 		;
 	n->abort = 1; /* what is still pending is reported as not sent */
+	if (n->abort_fd >= 0) { /* ends a wait for the relay's answer */
+		uint64_t one = 1;
+		ssize_t w = write(n->abort_fd, &one, sizeof(one));
+
+		(void)w; /* an eventfd counter that cannot overflow from 0 */
+	}
 	pthread_cond_broadcast(&n->cv); /* ends a retry's wait */
 	pthread_mutex_unlock(&n->mu);
 	for (size_t i = 0; i < n->n_hooks; i++)
@@ -654,6 +697,8 @@ void notifier_free(struct notifier *n)
 	}
 	free(n->hooks);
 	free(n->args);
+	if (n->abort_fd >= 0)
+		close(n->abort_fd);
 	pthread_mutex_destroy(&n->mu);
 	pthread_cond_destroy(&n->cv);
 	free(n);
