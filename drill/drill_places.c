@@ -13,6 +13,7 @@
 
 #include "drill.h"
 #include "drill_internal.h"
+#include "scorer.h"
 
 static bool str_same(const char *a, const char *b)
 {
@@ -79,6 +80,41 @@ const struct drill_place *drill_places_find(const struct drill *d, const struct 
 		if (place_same(d->places[i].sp, sp))
 			return &d->places[i].place;
 	return NULL;
+}
+
+/* The namespace an item runs in: its own place's; NULL: the drill thread's. */
+static const char *item_netns(const struct drill *d, const struct scenario_place *sp)
+{
+	const struct drill_place *p = drill_places_find(d, sp);
+
+	return p && p->netns[0] ? p->netns : NULL;
+}
+
+int drill_places_for_scorer(const struct drill *d, struct scorer_places *w, struct fd_error *err)
+{
+	const struct scenario *s = d->s;
+	const char **probe = calloc(s->n_probes ? s->n_probes : 1, sizeof(*probe));
+
+	memset(w, 0, sizeof(*w));
+	if (!probe)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->n_probes; i++)
+		probe[i] = item_netns(d, &s->probes[i].place);
+	w->probe = probe;
+	w->canary_write = item_netns(d, &s->rpo.canary.write.place);
+	w->canary_read = item_netns(d, &s->rpo.canary.read.place);
+	w->query = item_netns(d, &s->rpo.query.action.place);
+	return 0;
+}
+
+const char **drill_places_for_steps(const struct drill *d, const struct scenario_step *steps,
+				    size_t n)
+{
+	const char **netns = calloc(n ? n : 1, sizeof(*netns));
+
+	for (size_t i = 0; netns && i < n; i++)
+		netns[i] = item_netns(d, &steps[i].place);
+	return netns;
 }
 
 int drill_places_refresh(struct drill *d, bool first, struct fd_error *err)

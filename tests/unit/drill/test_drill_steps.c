@@ -36,7 +36,7 @@ static void automated_in_order(void **state)
 		{ .name = (char *)"first", .run = (char *)"echo hello; exit 0" },
 		{ .name = (char *)"second", .run = (char *)"echo oops >&2; exit 3" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S, NULL);
 	struct store_lap lap;
 	size_t idx = 99;
 
@@ -111,7 +111,7 @@ static void automated_timeout_kills_group(void **state)
 	snprintf(pidfile, sizeof(pidfile), "/tmp/fdt-steps-%d.pid", (int)getpid());
 	unlink(pidfile);
 	snprintf(run, sizeof(run), "sleep 30 & echo $! > %s; wait", pidfile);
-	sr = step_runner_new(steps, 1, 0);
+	sr = step_runner_new(steps, 1, 0, NULL);
 	assert_non_null(sr);
 	assert_int_equal(step_runner_start(sr, t0, NULL), 0);
 	assert_int_equal(tick_until(sr, &lap, 5000), 0);
@@ -139,7 +139,7 @@ static void manual_marked(void **state)
 		{ .name = (char *)"by hand", .manual = true },
 		{ .name = (char *)"after", .run = (char *)"true" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S, NULL);
 	struct store_lap lap;
 	size_t idx;
 
@@ -165,7 +165,7 @@ static void manual_timeout(void **state)
 	struct scenario_step steps[] = {
 		{ .name = (char *)"by hand", .manual = true, .timeout_ns = 100 * MS },
 	};
-	struct step_runner *sr = step_runner_new(steps, 1, 0);
+	struct step_runner *sr = step_runner_new(steps, 1, 0, NULL);
 	struct store_lap lap;
 	int64_t t0 = 1000 * MS;
 
@@ -184,7 +184,7 @@ static void cancel_marks_rest(void **state)
 		{ .name = (char *)"slow", .run = (char *)"sleep 30" },
 		{ .name = (char *)"never", .run = (char *)"true" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 2, 0);
+	struct step_runner *sr = step_runner_new(steps, 2, 0, NULL);
 	const struct store_lap *laps;
 	size_t n;
 
@@ -213,7 +213,7 @@ static void failure_stops_the_rest(void **state)
 		{ .name = (char *)"promote", .run = (char *)"touch /nonexistent-should-not-run" },
 		{ .name = (char *)"by hand", .manual = true },
 	};
-	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S, NULL);
 	const struct store_lap *laps;
 	struct store_lap lap;
 	size_t n;
@@ -248,7 +248,7 @@ static void failure_continues(void **state)
 		{ .name = (char *)"fails", .run = (char *)"exit 2" },
 		{ .name = (char *)"runs anyway", .run = (char *)"exit 0" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S, NULL);
 	struct store_lap lap;
 
 	(void)state;
@@ -260,7 +260,7 @@ static void failure_continues(void **state)
 	assert_int_equal(step_runner_stopped_at(sr), -1);
 	step_runner_free(sr);
 
-	sr = step_runner_new(plain, 2, 10 * FD_NS_PER_S);
+	sr = step_runner_new(plain, 2, 10 * FD_NS_PER_S, NULL);
 	step_runner_set_stop_on_failure(sr, false);
 	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
 	assert_int_equal(tick_until(sr, &lap, 5000), 0);
@@ -277,7 +277,7 @@ static void manual_failed_and_skipped(void **state)
 		{ .name = (char *)"gate", .manual = true },
 		{ .name = (char *)"promote", .run = (char *)"true" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S, NULL);
 	struct store_lap lap;
 
 	(void)state;
@@ -299,7 +299,7 @@ static void manual_failed_and_skipped(void **state)
 
 static void no_steps(void **state)
 {
-	struct step_runner *sr = step_runner_new(NULL, 0, 0);
+	struct step_runner *sr = step_runner_new(NULL, 0, 0, NULL);
 	struct store_lap lap;
 
 	(void)state;
