@@ -13,6 +13,7 @@
 
 #include "drill.h"
 #include "drill_internal.h"
+#include "fd_netns.h"
 #include "scorer.h"
 
 static bool str_same(const char *a, const char *b)
@@ -30,6 +31,7 @@ static bool place_same(const struct scenario_place *a, const struct scenario_pla
 static int places_add(struct drill *d, const struct scenario_place *sp, struct fd_error *err)
 {
 	struct drill_item_place *grown;
+	char key[64], where[160];
 	int rc;
 
 	if (!scenario_place_set(sp) || drill_places_find(d, sp))
@@ -39,9 +41,16 @@ static int places_add(struct drill *d, const struct scenario_place *sp, struct f
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	d->places = grown;
 	grown[d->n_places].sp = sp;
+	drill_textf(where, sizeof(where), "%s:%d", d->s->path ? d->s->path : "scenario",
+		    sp->loc.line);
 	rc = drill_place_resolve_one(sp, &grown[d->n_places].place, err);
-	if (rc < 0)
+	/* a name is not looked at by the resolver: missing is an error here too */
+	if (rc == 0 && sp->netns)
+		rc = fd_netns_key(sp->netns, key, sizeof(key), err);
+	if (rc < 0) {
+		fd_error_prefix(err, "%s", where);
 		return rc;
+	}
 	d->n_places++;
 	return 0;
 }
