@@ -387,6 +387,9 @@ int drill_places_resolve(struct drill *d, struct fd_error *err);
 /* Each iteration: first, a "container" event per container place; later, each
  * container asked again, .changed set where it has a new pid and namespace. */
 int drill_places_refresh(struct drill *d, bool first, struct fd_error *err);
+/* The first iteration: a "place" event per probe, step and action with a
+ * place of its own ("from container web (/proc/8123/ns/net)"). */
+void drill_places_note(struct drill *d);
 /* The item's resolved place, or NULL: the scope's. */
 const struct drill_place *drill_places_find(const struct drill *d, const struct scenario_place *sp);
 /* Where this iteration's probes and RPO actions run, for scorer_new_in:

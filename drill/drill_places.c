@@ -126,6 +126,40 @@ const char **drill_places_for_steps(const struct drill *d, const struct scenario
 	return netns;
 }
 
+/* A "place" event: "from netns cli (/run/netns/cli)", for the evidence. */
+static void place_event(struct drill *d, const char *what, const char *name,
+			const struct scenario_place *sp)
+{
+	const struct drill_place *p = drill_places_find(d, sp);
+	char subject[160], desc[160], path[128], text[400];
+
+	if (!p)
+		return;
+	if (sp->netns_path || fd_netns_path(p->netns, path, sizeof(path), NULL) < 0)
+		path[0] = '\0';
+	drill_textf(subject, sizeof(subject), "%s%s%s", what, name ? " " : "", name ? name : "");
+	drill_textf(text, sizeof(text), "from %s%s%s%s",
+		    scenario_place_describe(sp, desc, sizeof(desc)), path[0] ? " (" : "", path,
+		    path[0] ? ")" : "");
+	drill_event(d, "place", subject, text);
+}
+
+void drill_places_note(struct drill *d)
+{
+	const struct scenario *s = d->s;
+
+	for (size_t i = 0; i < s->n_probes; i++)
+		place_event(d, "probe", s->probes[i].id, &s->probes[i].place);
+	for (size_t i = 0; i < s->n_steps; i++)
+		place_event(d, "step", s->steps[i].name, &s->steps[i].place);
+	for (size_t i = 0; i < s->n_failback_steps; i++)
+		place_event(d, "failback step", s->failback_steps[i].name,
+			    &s->failback_steps[i].place);
+	place_event(d, "canary write", NULL, &s->rpo.canary.write.place);
+	place_event(d, "canary read", NULL, &s->rpo.canary.read.place);
+	place_event(d, "rpo query", NULL, &s->rpo.query.action.place);
+}
+
 int drill_places_refresh(struct drill *d, bool first, struct fd_error *err)
 {
 	for (size_t i = 0; i < d->n_places; i++) {

@@ -178,6 +178,14 @@ for i in its:
     print(f"iteration {i['number']}: rpo_ms {i.get('rpo_ms')}, lost {i.get('lost_writes')}, acked {i.get('writes_acked')}")
 sys.exit(0 if all(i.get("lost_writes") == 0 and (i.get("writes_acked") or 0) > 0 for i in its) else 1)
 PY
+check
+n=$(q "select count(*) from events where kind = 'place'")
+[ "$n" -eq 9 ] || bad "place events: $n, want 9 (6 probes, the step, 2 canary actions): $(q "select subject || ': ' || detail from events where kind = 'place'")"
+check
+"$fd" --db "$tmp/pp.db" report evidence 1 -o "$tmp/ev.md" >/dev/null 2>"$tmp/ev.err" &&
+	grep -q "probe web.*from netns $cli (/run/netns/$cli)" "$tmp/ev.md" &&
+	grep -q "probe ctr.*from container web (/proc/$kpid/ns/net)" "$tmp/ev.md" ||
+	bad "evidence: where the probes ran is not in the report: $(cat "$tmp/ev.err"; grep -i "from " "$tmp/ev.md")"
 rules_empty() { # LABEL
 	for n in "$srv" "$cli"; do
 		check
