@@ -15,9 +15,11 @@
 #   a tcp probe with `pid:` of a process the step kills in iteration 1: in
 #   iteration 2 its namespace is gone and each sample fails with the reason.
 #   A probe without a place (in SRV) never sees the ingress drop.
-# Two iterations: probe-down and recovery in each. Then: a probe naming a
-# netns that does not exist is exit 3 before anything is recorded. After:
-# the rulesets of SRV and CLI empty, the host's unchanged.
+# Two iterations: probe-down and recovery in each. Then: with probes-from:
+# host, a probe with `netns: CLI` still runs there and one without runs here
+# (the test's namespace); a probe naming a netns that does not exist is
+# exit 3 before anything is recorded. After each: the rulesets of SRV and
+# CLI empty, the host's unchanged.
 # usage: test_probe_places.sh FIREDRILL
 set -u
 fd=$(realpath "$1")
@@ -197,6 +199,38 @@ rules_empty() { # LABEL
 		bad "$1: the host's ruleset changed"
 }
 rules_empty run
+
+# probes-from: host: a probe without a place runs here, one with a place there
+here_ino=$(stat -L -c %i /proc/self/ns/net)
+cat >"$tmp/host.yaml" <<YAML
+name: probe-places-from-host
+scope: { netns: $srv, probes-from: host }
+probes:
+  - { id: web, interval: 100ms, timeout: 300ms, netns: $cli, http: { url: "$url" } }
+  - id: here
+    interval: 200ms
+    command: { run: "readlink /proc/self/ns/net", stdout-match: 'net:\\[$here_ino\\]' }
+faults:
+  - id: cut
+    kind: drop
+    direction: ingress
+    duration: 2s
+    targets: { cidrs: [10.250.81.1/32], ports: [18081], protocol: tcp }
+steady-state: { probes: [web, here] }
+recovery: { all: [web], timeout: 15s }
+YAML
+"$fd" --db "$tmp/host.db" --json run "$tmp/host.yaml" >"$tmp/host.json" 2>"$tmp/host.err"
+rc=$?
+check
+[ $rc -eq 0 ] || bad "probes-from host: exit $rc: $(cat "$tmp/host.err")"
+check
+n=$(sqlite3 "$tmp/host.db" "select count(*) from events where kind = 'probe-down' and subject = 'web'")
+[ "$n" -ge 1 ] || bad "probes-from host: web never down: it did not run in CLI"
+check
+n=$(sqlite3 "$tmp/host.db" "select count(*) || ' ' || sum(ok) from samples where probe = 'here'")
+[ "${n% *}" -ge 5 ] && [ "${n% *}" = "${n#* }" ] ||
+	bad "probes-from host: here samples total/ok $n: the probe without a place did not run here"
+rules_empty probes-from-host
 
 # a probe whose namespace does not exist: exit 3 at setup, nothing recorded
 sed -e "s/netns: $cli, http/netns: fdt-pp-none-$$, http/" "$tmp/pp.yaml" >"$tmp/none.yaml"
