@@ -115,33 +115,15 @@ void step_runner_free(struct step_runner *sr)
 	free(sr);
 }
 
-/* The step's namespace opened (*fd -1 when it runs here), or why not. */
-static int open_netns(const char *name, int *fd, struct fd_error *err)
-{
-	char path[128];
-	int rc;
-
-	*fd = -1;
-	if (!name)
-		return 0;
-	rc = fd_netns_path(name, path, sizeof(path), err);
-	if (rc < 0)
-		return rc;
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0)
-		return fd_error_set(err, FD_ERR_ENV, -errno, "netns %s: %s", path, strerror(errno));
-	return 0;
-}
-
 static int spawn_step(struct step_runner *sr, const char *cmd, const char *netns,
 		      struct fd_error *err)
 {
 	int pipefd[2] = { -1, -1 }, rc;
 	struct fd_priv_spawn o = { .keep_caps = true };
 
-	rc = open_netns(netns, &o.netns_fd, err);
-	if (rc < 0)
-		return rc;
+	o.netns_fd = netns ? fd_netns_open(netns, err) : -1;
+	if (netns && o.netns_fd < 0)
+		return o.netns_fd;
 	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
 		rc = fd_error_set(err, FD_ERR_ENV, -errno, "pipe: %s", strerror(errno));
 		goto out;

@@ -31,6 +31,7 @@ static int place_get(struct scorer *sc, const char *path, struct scorer_place **
 {
 	struct scorer_place *pl;
 	char file[sizeof(pl->path)];
+	struct fd_error e = { 0 };
 	int rc;
 
 	*out = NULL;
@@ -47,9 +48,9 @@ static int place_get(struct scorer *sc, const char *path, struct scorer_place **
 	}
 	pl = &sc->places[sc->n_places++];
 	snprintf(pl->path, sizeof(pl->path), "%s", file);
-	pl->fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (pl->fd < 0)
-		snprintf(pl->why, sizeof(pl->why), "netns %s: %s", file, strerror(errno));
+	/* not an error of the scorer: each request there says why */
+	pl->fd = fd_netns_open(file, &e);
+	snprintf(pl->why, sizeof(pl->why), "%.*s", (int)sizeof(pl->why) - 1, e.msg);
 	*out = pl;
 	return 0;
 }

@@ -83,6 +83,13 @@ SH
 chmod +x "$tmp/bin/podman"
 
 url=http://10.250.81.2:18081/
+# the fault of both drills: SRV's ingress from CLI's address
+cut='faults:
+  - id: cut
+    kind: drop
+    direction: ingress
+    duration: 2s
+    targets: { cidrs: [10.250.81.1/32], ports: [18081], protocol: tcp }'
 cat >"$tmp/pp.yaml" <<YAML
 name: probe-places
 iterations: 2
@@ -98,12 +105,7 @@ probes:
   - { id: ctr, interval: 100ms, timeout: 300ms, container: web, tcp: { host: 10.250.81.2, port: 18081 } }
   - { id: gone, interval: 200ms, timeout: 300ms, pid: $gpid, tcp: { host: 10.250.81.2, port: 18081 } }
   - { id: inside, interval: 100ms, timeout: 300ms, http: { url: "$url" } }
-faults:
-  - id: cut
-    kind: drop
-    direction: ingress
-    duration: 2s
-    targets: { cidrs: [10.250.81.1/32], ports: [18081], protocol: tcp }
+$cut
 steady-state: { probes: [web, port, where, ctr, inside] }
 recovery:
   all: [web, port, ctr]
@@ -210,12 +212,7 @@ probes:
   - id: here
     interval: 200ms
     command: { run: "readlink /proc/self/ns/net", stdout-match: 'net:\\[$here_ino\\]' }
-faults:
-  - id: cut
-    kind: drop
-    direction: ingress
-    duration: 2s
-    targets: { cidrs: [10.250.81.1/32], ports: [18081], protocol: tcp }
+$cut
 steady-state: { probes: [web, here] }
 recovery: { all: [web], timeout: 15s }
 YAML
