@@ -60,6 +60,7 @@ struct step_runner *step_runner_new(const struct scenario_step *steps, size_t n,
 
 	if (!sr)
 		return NULL;
+	sr->out_fd = -1;
 	sr->laps = calloc(n ? n : 1, sizeof(*sr->laps));
 	sr->began = calloc(n ? n : 1, sizeof(*sr->began));
 	sr->state = calloc(n ? n : 1, sizeof(*sr->state));

@@ -1,6 +1,6 @@
 /* The runbook step runner: order, exit status, timeouts, manual laps (done,
  * failed, skipped), a failed step stopping the steps after it unless
- * on-failure: continue, cancel. */
+ * on-failure: continue, cancel, a step in a place of its own. */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -310,6 +310,37 @@ static void no_steps(void **state)
 	step_runner_free(sr);
 }
 
+/* A step's place: one that is gone fails the step with the reason; one
+ * that is there (root: entering it needs CAP_SYS_ADMIN) runs the step. */
+static void step_places(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"gone", .run = (char *)"true", .on_failure_continue = true },
+		{ .name = (char *)"here", .run = (char *)"readlink /proc/self/ns/net" },
+	};
+	const char *const netns[] = { "/proc/999999999/ns/net", "/proc/self/ns/net" };
+	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S, netns);
+	struct store_lap lap;
+	char ns[64] = "";
+	ssize_t n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
+
+	(void)state;
+	assert_non_null(sr);
+	assert_true(n > 0);
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	assert_int_equal(tick_until(sr, &lap, 5000), 0);
+	assert_false(lap.ok);
+	assert_string_equal(lap.detail, "netns /proc/999999999/ns/net: No such file or directory");
+	assert_int_equal(tick_until(sr, &lap, 5000), 1);
+	if (geteuid() == 0) {
+		assert_true(lap.ok);
+		assert_non_null(strstr(lap.detail, ns));
+	} else {
+		printf("skipped: not root, the step cannot enter a namespace (%s)\n", lap.detail);
+	}
+	step_runner_free(sr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +353,7 @@ int main(void)
 		cmocka_unit_test(failure_continues),
 		cmocka_unit_test(manual_failed_and_skipped),
 		cmocka_unit_test(no_steps),
+		cmocka_unit_test(step_places),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
