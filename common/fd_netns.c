@@ -96,6 +96,19 @@ int fd_netns_enter(const char *name, struct fd_error *err)
 	return rc;
 }
 
+int fd_netns_open(const char *name, struct fd_error *err)
+{
+	char path[PATH_MAX];
+	int fd, rc = fd_netns_path(name, path, sizeof(path), err);
+
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fd_error_set(err, FD_ERR_ENV, -errno, "netns %s: %s", path, strerror(errno));
+	return fd;
+}
+
 int fd_netns_key(const char *name, char *buf, size_t len, struct fd_error *err)
 {
 	char path[PATH_MAX];

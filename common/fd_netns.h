@@ -22,6 +22,10 @@ int fd_netns_enter(const char *name, struct fd_error *err);
 /* The file of NAME as fd_netns_enter() opens it, into buf. */
 int fd_netns_path(const char *name, char *buf, size_t len, struct fd_error *err);
 
+/* An O_RDONLY|O_CLOEXEC fd on NAME's file (to setns into later, from a
+ * thread or a forked child), or FD_ERR_ENV "netns PATH: REASON". */
+int fd_netns_open(const char *name, struct fd_error *err);
+
 /* "netns-INODE": one name for one namespace however it is reached (a lock's). */
 int fd_netns_key(const char *name, char *buf, size_t len, struct fd_error *err);
 

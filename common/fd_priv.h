@@ -6,15 +6,36 @@
 #ifndef FD_PRIV_H
 #define FD_PRIV_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
-/* Spawns "/bin/sh -c CMD" in its own process group, stdin /dev/null, stdout
- * OUT_FD, stderr ERR_FD, default signals, and NO capabilities: effective,
- * permitted, inheritable, ambient and bounding sets are all empty before
- * exec, so even a root shell gets none back. For probe and canary commands,
- * which are the scenario's, not the team's recovery actions.
- * Returns 0 or -errno. */
-int fd_priv_spawn_sh(pid_t *pid, const char *cmd, int out_fd, int err_fd);
+/* How fd_priv_spawn_sh starts a command. */
+struct fd_priv_spawn {
+	int out_fd, err_fd; /* its stdout and stderr (the same fd for both is fine) */
+	int netns_fd;       /* a network namespace to run in (entered after fork,
+			       before exec); -1: the caller's */
+	bool keep_caps;     /* runbook steps: the team's own commands get root's
+			       capabilities back at exec; false: none at all */
+};
+
+/*
+ * Spawns "/bin/sh -c CMD" in its own process group, stdin /dev/null,
+ * default signals, every fd above 2 closed. Without keep_caps it holds NO
+ * capabilities: effective, permitted, inheritable, ambient and bounding sets
+ * are all empty before exec, so even a root shell gets none back (probe and
+ * canary commands are the scenario's, not the team's recovery actions).
+ * A namespace the child cannot enter: it writes "netns: REASON" to its
+ * stderr and exits 126. Returns 0 or -errno.
+ */
+int fd_priv_spawn_sh(pid_t *pid, const char *cmd, const struct fd_priv_spawn *o);
+
+/*
+ * setns(fd, CLONE_NEWNET) with CAP_SYS_ADMIN made effective for the call
+ * when the thread holds it in its permitted set (a lowered drill thread),
+ * and the effective set as it was afterwards. Plain system calls only: a
+ * forked child may use it. Returns 0 or -errno.
+ */
+int fd_priv_setns(int fd);
 
 /* Drops every capability of the calling thread for good (the webhook
  * worker, report rendering). Capabilities are per thread on Linux. */

@@ -162,6 +162,8 @@ static int run_iteration(struct drill *d, unsigned number, struct drill_iteratio
 		rc = -1;
 		goto record;
 	}
+	if (number == 1)
+		drill_places_note(d);
 	rc = drill_probe_until_steady(d, why, sizeof(why), err);
 	if (rc == 0) {
 		it->outcome = drill_stop_requested(d) ? OUTCOME_ABORTED : OUTCOME_NOT_HEALTHY;

@@ -183,9 +183,11 @@ const char *step_state_name(enum step_state st); /* "pending", ..., "not-run" */
 
 /* Steps run in order; a step without its own timeout gets default_timeout_ns.
  * A failed step stops the steps after it unless it says on-failure: continue
- * (step_runner_set_stop_on_failure(sr, false): every step runs). */
+ * (step_runner_set_stop_on_failure(sr, false): every step runs). netns: n
+ * entries, each step's network namespace (a /run/netns name or a namespace
+ * file; NULL: here), copied; NULL: every step here. */
 struct step_runner *step_runner_new(const struct scenario_step *steps, size_t n,
-				    int64_t default_timeout_ns);
+				    int64_t default_timeout_ns, const char *const *netns);
 void step_runner_free(struct step_runner *sr); /* kills a running command */
 
 /* Starts the first step (T0). */
@@ -401,6 +403,7 @@ struct drill_place {
 };
 
 struct drill;
+struct scorer_places;
 int drill_container_resolve(const char *name, const char *engine, struct drill_container *c,
 			    struct fd_error *err);
 /* s's scope (or scope_netns, a sandbox's, when not NULL) into p. */
@@ -431,8 +434,18 @@ int drill_places_resolve(struct drill *d, struct fd_error *err);
 /* Each iteration: first, a "container" event per container place; later, each
  * container asked again, .changed set where it has a new pid and namespace. */
 int drill_places_refresh(struct drill *d, bool first, struct fd_error *err);
+/* The first iteration: a "place" event per probe, step and action with a
+ * place of its own ("from container web (/proc/8123/ns/net)"). */
+void drill_places_note(struct drill *d);
 /* The item's resolved place, or NULL: the scope's. */
 const struct drill_place *drill_places_find(const struct drill *d, const struct scenario_place *sp);
+/* Where this iteration's probes and RPO actions run, for scorer_new_in:
+ * w->probe is the caller's to free(), its strings d's. */
+int drill_places_for_scorer(const struct drill *d, struct scorer_places *w, struct fd_error *err);
+/* Each step's namespace, for step_runner_new (NULL entries: here); the
+ * caller frees the array, the strings are d's. NULL when out of memory. */
+const char **drill_places_for_steps(const struct drill *d, const struct scenario_step *steps,
+				    size_t n);
 void drill_places_free(struct drill *d);
 
 struct drill {

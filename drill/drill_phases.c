@@ -10,6 +10,7 @@
  *  - T0 is taken right after injector_apply() confirmed the faults.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "drill_internal.h"
@@ -76,16 +77,22 @@ static int steady_state(struct drill *d, char *why, size_t len, struct fd_error 
 /* Starts the iteration's probes and waits for the steady state (as steady_state()). */
 int drill_probe_until_steady(struct drill *d, char *why, size_t len, struct fd_error *err)
 {
+	struct scorer_places where;
 	int rc;
 
 	reset_tracks(d);
 	/* pcap handles open here, each iteration: then only file access stays
 	 * effective while probes, libcurl and the store run (fd_priv.h). */
+	rc = drill_places_for_scorer(d, &where, err);
+	if (rc < 0)
+		return rc;
 	fd_priv_raise();
-	rc = scorer_new(d->s, drill_on_sample, d, &d->sc, err);
+	/* each probe and action in its place as this iteration found it */
+	rc = scorer_new_in(d->s, &where, drill_on_sample, d, &d->sc, err);
 	if (rc == 0)
 		rc = scorer_start(d->sc, err);
 	fd_priv_lower();
+	free((void *)where.probe);
 	if (rc == 0)
 		rc = steady_state(d, why, len, err);
 	return rc;
@@ -213,6 +220,7 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 	const struct scenario *s = d->s;
 	int64_t deadline = d->t0 + s->recovery.timeout_ns, now;
 	struct recovery_result rr = { 0 };
+	const char **netns;
 	char why[256], dur[32];
 	size_t which;
 	int rc = 0;
@@ -220,7 +228,10 @@ int drill_watch(struct drill *d, struct drill_iteration *it, struct fd_error *er
 	drill_set_phase(d, DRILL_PHASE_WATCH);
 	d->watch_end = 0;
 	d->watch = scorer_watch_new(&s->recovery, s, d->t0);
-	d->steps = step_runner_new(s->steps, s->n_steps, s->recovery.timeout_ns);
+	netns = drill_places_for_steps(d, s->steps, s->n_steps);
+	d->steps = netns ? step_runner_new(s->steps, s->n_steps, s->recovery.timeout_ns, netns)
+		   : NULL;
+	free(netns);
 	d->detected_told = false;
 	if (!d->watch || !d->steps) {
 		scorer_watch_free(d->watch); /* the steps go with the iteration */
@@ -483,11 +494,15 @@ static int failback_steps(struct drill *d, bool *failed, struct fd_error *err)
 	const struct scenario *s = d->s;
 	struct step_runner *sr;
 	struct store_lap lap;
+	const char **netns;
 	int rc;
 
 	if (!s->n_failback_steps)
 		return 0;
-	sr = step_runner_new(s->failback_steps, s->n_failback_steps, s->failback.timeout_ns);
+	netns = drill_places_for_steps(d, s->failback_steps, s->n_failback_steps);
+	sr = netns ? step_runner_new(s->failback_steps, s->n_failback_steps, s->failback.timeout_ns,
+				     netns) : NULL;
+	free(netns);
 	if (!sr)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	step_runner_set_stop_on_failure(sr, false); /* the watch decides, not a step */

@@ -12,11 +12,15 @@
  * a "confirm the primary is down" gate must hold back "promote". The steps
  * it held back end as not run, never started (no lap in the store). A
  * skipped step does not stop the runbook: someone chose to skip it.
+ *
+ * A step with a place of its own runs in that network namespace: the
+ * child enters it after fork, before exec (fd_priv_spawn_sh), keeping
+ * root's capabilities as every step does. A namespace file that cannot be
+ * opened fails the step with the reason.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +28,9 @@
 #include <unistd.h>
 
 #include "drill_internal.h"
+#include "fd_netns.h"
+#include "fd_priv.h"
 #include "fd_time.h"
-
-extern char **environ;
 
 #define OUTPUT_TAIL 200
 
@@ -45,23 +49,29 @@ struct step_runner {
 	bool stop_on_failure; /* default true; the failback runs every step */
 	long stopped_at;      /* the failed step that stopped the runbook, -1 */
 	char spawn_error[256];
+	char **netns;         /* each step's namespace (NULL: here), owned */
 };
 
 struct step_runner *step_runner_new(const struct scenario_step *steps, size_t n,
-				    int64_t default_timeout_ns)
+				    int64_t default_timeout_ns, const char *const *netns)
 {
 	struct step_runner *sr = calloc(1, sizeof(*sr));
+	bool nomem = false;
 
 	if (!sr)
 		return NULL;
+	sr->out_fd = -1;
 	sr->laps = calloc(n ? n : 1, sizeof(*sr->laps));
 	sr->began = calloc(n ? n : 1, sizeof(*sr->began));
 	sr->state = calloc(n ? n : 1, sizeof(*sr->state));
-	if (!sr->laps || !sr->began || !sr->state) {
-		free(sr->laps);
-		free(sr->began);
-		free(sr->state);
-		free(sr);
+	sr->netns = calloc(n ? n : 1, sizeof(*sr->netns));
+	for (size_t i = 0; netns && sr->netns && i < n; i++) {
+		sr->netns[i] = netns[i] ? strdup(netns[i]) : NULL;
+		nomem = nomem || (netns[i] && !sr->netns[i]);
+	}
+	if (!sr->laps || !sr->began || !sr->state || !sr->netns || nomem) {
+		sr->n = n;
+		step_runner_free(sr);
 		return NULL;
 	}
 	sr->stop_on_failure = true;
@@ -97,51 +107,44 @@ void step_runner_free(struct step_runner *sr)
 	if (!sr)
 		return;
 	kill_running(sr);
+	for (size_t i = 0; sr->netns && i < sr->n; i++)
+		free(sr->netns[i]);
+	free(sr->netns);
 	free(sr->laps);
 	free(sr->began);
 	free(sr->state);
 	free(sr);
 }
 
-static int spawn_step(struct step_runner *sr, const char *cmd, struct fd_error *err)
+static int spawn_step(struct step_runner *sr, const char *cmd, const char *netns,
+		      struct fd_error *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t none, dfl;
-	char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
 	int pipefd[2] = { -1, -1 }, rc;
+	struct fd_priv_spawn o = { .keep_caps = true };
 
-	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0)
-		return fd_error_set(err, FD_ERR_ENV, -errno, "pipe: %s", strerror(errno));
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGINT);
-	sigaddset(&dfl, SIGTERM);
-	sigaddset(&dfl, SIGPIPE);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &dfl);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDERR_FILENO);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	rc = posix_spawn(&sr->pid, "/bin/sh", &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	o.netns_fd = netns ? fd_netns_open(netns, err) : -1;
+	if (netns && o.netns_fd < 0)
+		return o.netns_fd;
+	if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		rc = fd_error_set(err, FD_ERR_ENV, -errno, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	o.out_fd = o.err_fd = pipefd[1];
+	rc = fd_priv_spawn_sh(&sr->pid, cmd, &o);
 	close(pipefd[1]);
-	if (rc != 0) {
+	if (rc < 0) {
 		close(pipefd[0]);
 		sr->pid = 0;
-		return fd_error_set(err, FD_ERR_ENV, -rc, "runbook step: cannot run /bin/sh: %s",
-				    strerror(rc));
+		rc = fd_error_set(err, FD_ERR_ENV, rc, "runbook step: cannot run /bin/sh: %s",
+				  strerror(-rc));
+		goto out;
 	}
 	sr->out_fd = pipefd[0];
 	sr->tail[0] = '\0';
-	return 0;
+out:
+	if (o.netns_fd >= 0)
+		close(o.netns_fd);
+	return rc;
 }
 
 /* Keeps the last OUTPUT_TAIL bytes of the step's output. */
@@ -218,7 +221,7 @@ static void begin_step(struct step_runner *sr, int64_t now)
 	if (st->manual || !st->run)
 		return;
 	fd_error_clear(&e);
-	if (spawn_step(sr, st->run, &e) < 0)
+	if (spawn_step(sr, st->run, sr->netns[sr->cur], &e) < 0)
 		drill_textf(sr->spawn_error, sizeof(sr->spawn_error), "%s", e.msg);
 }
 

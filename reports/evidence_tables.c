@@ -85,6 +85,10 @@ static int scope(const struct report_evidence *ev, struct rp_table *t)
 		rc = table_row(t, false, "why this scope",
 			       ev->drill.scope_rationale[0] ? ev->drill.scope_rationale
 							    : "not stated (no scope-rationale)");
+	/* probes, steps and actions that ran somewhere else than the scope */
+	for (size_t i = 0; !rc && i < ev->n_events; i++)
+		if (strcmp(ev->events[i].kind, "place") == 0)
+			rc = table_row(t, false, ev->events[i].subject, ev->events[i].detail);
 	return rc;
 }
 

@@ -66,6 +66,15 @@ static void print_command(FILE *out, const struct scenario_command *c, const cha
 	fputc('\n', out);
 }
 
+/* "INDENTfrom container web" when the item has a place of its own. */
+static void print_place(FILE *out, const struct scenario_place *pl, const char *indent)
+{
+	char buf[160];
+
+	if (scenario_place_set(pl))
+		fprintf(out, "%sfrom %s\n", indent, scenario_place_describe(pl, buf, sizeof(buf)));
+}
+
 static void print_probe(FILE *out, const struct scenario_probe *p)
 {
 	char a[32], b[32], buf[FD_CIDR_STRLEN];
@@ -107,6 +116,7 @@ static void print_probe(FILE *out, const struct scenario_probe *p)
 	case PROBE_KIND_COUNT:
 		break;
 	}
+	print_place(out, &p->place, "       ");
 }
 
 static void print_probe_list(FILE *out, const struct scenario *s, const size_t *idx, size_t n,
@@ -143,6 +153,7 @@ static void print_action(FILE *out, const char *label, const struct scenario_act
 		print_http(out, &a->http, "      ");
 	else
 		print_command(out, &a->command, "      ");
+	print_place(out, &a->place, "      ");
 }
 
 static void print_header(FILE *out, const struct scenario *s)
@@ -285,23 +296,27 @@ void scenario_plan_print_steps(const struct scenario_plan *p, FILE *out)
 			s->probes[s->stop_if[i].probe].id, dur(s->stop_if[i].for_ns, a, sizeof(a)));
 	fprintf(out, "\n%d. recovery (RTO = start of the first stable window - T0)\n", step++);
 	print_criterion(out, s, &s->recovery);
-	for (size_t i = 0; i < s->n_steps; i++)
+	for (size_t i = 0; i < s->n_steps; i++) {
 		fprintf(out, "  step %zu: %s [%s%s%s], timeout %s%s\n", i + 1, s->steps[i].name,
 			s->steps[i].manual ? "manual" : "run: ",
 			s->steps[i].manual ? "" : s->steps[i].run, "",
 			dur(s->steps[i].timeout_ns, a, sizeof(a)),
 			s->steps[i].on_failure_continue ? ", on failure: continue"
 			: ", on failure: stop (the steps after it are not run)");
+		print_place(out, &s->steps[i].place, "    ");
+	}
 	print_rpo(out, &s->rpo, &step);
 	fprintf(out, "\n%d. revert every fault, in reverse order\n", step++);
 	if (s->has_failback) {
 		fprintf(out, "\n%d. failback (time until the primary serves again)\n", step++);
 		print_criterion(out, s, &s->failback);
-		for (size_t i = 0; i < s->n_failback_steps; i++)
+		for (size_t i = 0; i < s->n_failback_steps; i++) {
 			fprintf(out, "  failback step %zu: %s [run: %s], timeout %s\n", i + 1,
 				s->failback_steps[i].name, s->failback_steps[i].run,
 				dur(s->failback_steps[i].timeout_ns ? s->failback_steps[i].timeout_ns
 				    : s->failback.timeout_ns, a, sizeof(a)));
+			print_place(out, &s->failback_steps[i].place, "    ");
+		}
 	}
 	fprintf(out, "\n%d. record the iteration%s\n", step++,
 		s->iterations > 1 ? "; cool down, then repeat from 1" : "");

@@ -131,6 +131,27 @@ static json_t *command_json(const struct scenario_command *c)
 			 scenario_plan_str_or_null(c->stdout_match), "no_answer_exit", na);
 }
 
+/* o's "place" ({netns}, {netns_path}, {pid} or {container, engine}) when the
+ * item has one of its own; none otherwise, so older plans stay the same. */
+static json_t *with_place(json_t *o, const struct scenario_place *pl)
+{
+	json_t *v = NULL;
+
+	if (!o || !scenario_place_set(pl))
+		return o;
+	if (pl->netns)
+		v = json_pack("{s:s}", "netns", pl->netns);
+	else if (pl->netns_path)
+		v = json_pack("{s:s}", "netns_path", pl->netns_path);
+	else if (pl->pid)
+		v = json_pack("{s:I}", "pid", (json_int_t)pl->pid);
+	else
+		v = json_pack("{s:s, s:o}", "container", pl->container, "engine",
+			      scenario_plan_str_or_null(pl->engine));
+	json_object_set_new(o, "place", v);
+	return o;
+}
+
 static json_t *probe_json(const struct scenario_probe *p)
 {
 	const char *kind = scenario_probe_kind_name(p->kind);
@@ -167,15 +188,18 @@ static json_t *probe_json(const struct scenario_probe *p)
 	}
 	if (body)
 		json_object_set_new(o, kind, body);
-	return o;
+	return with_place(o, &p->place);
 }
 
 static json_t *action_json(const struct scenario_action *a)
 {
-	return json_pack("{s:s, s:o, s:o}", "kind", a->kind == ACTION_HTTP ? "http" : "command",
-			 a->kind == ACTION_HTTP ? "http" : "command",
-			 a->kind == ACTION_HTTP ? http_json(&a->http) : command_json(&a->command),
-			 "timeout_ms", scenario_plan_ms(a->timeout_ns));
+	return with_place(json_pack("{s:s, s:o, s:o}", "kind",
+				    a->kind == ACTION_HTTP ? "http" : "command",
+				    a->kind == ACTION_HTTP ? "http" : "command",
+				    a->kind == ACTION_HTTP ? http_json(&a->http)
+							   : command_json(&a->command),
+				    "timeout_ms", scenario_plan_ms(a->timeout_ns)),
+			  &a->place);
 }
 
 static json_t *criterion_json(const struct scenario *s, const struct scenario_criterion *c)
@@ -197,10 +221,11 @@ static json_t *failback_json(const struct scenario *s)
 	for (size_t i = 0; i < s->n_failback_steps; i++) {
 		const struct scenario_step *st = &s->failback_steps[i];
 
-		json_array_append_new(steps, json_pack("{s:i, s:s, s:s, s:o}", "step", (int)i + 1,
-						       "name", st->name, "run", st->run, "timeout_ms",
-						       scenario_plan_ms(st->timeout_ns ? st->timeout_ns
-							  : s->failback.timeout_ns)));
+		json_array_append_new(steps, with_place(json_pack("{s:i, s:s, s:s, s:o}", "step",
+							(int)i + 1, "name", st->name, "run", st->run,
+							"timeout_ms", scenario_plan_ms(st->timeout_ns
+							? st->timeout_ns : s->failback.timeout_ns)),
+							&st->place));
 	}
 	json_object_set_new(o, "steps", steps);
 	return o;
@@ -258,11 +283,13 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 							 s->probes[s->stop_if[i].probe].id, "for_ms",
 							 scenario_plan_ms(s->stop_if[i].for_ns)));
 	for (size_t i = 0; i < s->n_steps; i++)
-		json_array_append_new(steps, json_pack("{s:i, s:s, s:b, s:o, s:o, s:s}", "step", (int)i + 1,
+		json_array_append_new(steps, with_place(json_pack("{s:i, s:s, s:b, s:o, s:o, s:s}",
+						       "step", (int)i + 1,
 						       "name", s->steps[i].name, "manual", s->steps[i].manual,
 						       "run", scenario_plan_str_or_null(s->steps[i].run), "timeout_ms",
 						       scenario_plan_ms(s->steps[i].timeout_ns), "on_failure",
-						       s->steps[i].on_failure_continue ? "continue" : "stop"));
+						       s->steps[i].on_failure_continue ? "continue" : "stop"),
+						       &s->steps[i].place));
 	plan = json_pack("{s:i, s:s, s:s, s:s, s:o, s:s, s:i, s:o, s:{s:o, s:o}, s:o, s:{s:o},"
 			 " s:o, s:{s:o}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
 			 "plan_version", 1, "scenario", s->name, "path", s->path, "sha256", s->sha256,

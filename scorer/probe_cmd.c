@@ -8,6 +8,10 @@
  * stderr ("exit 1: psql: error: connection refused"). An exit status listed
  * in the command's no-answer-exit, or death by signal, is no answer at all
  * (like an HTTP request that could not connect), not a "no".
+ *
+ * A command with a place of its own runs there: the child enters the
+ * namespace after fork, before exec (fd_priv_spawn_sh), which posix_spawn
+ * could not do.
  */
 #include "scorer_int.h"
 
@@ -235,21 +239,29 @@ static void cmd_timeout(struct scorer *sc, struct tnode *t)
 }
 
 /* No capabilities in the probe: fd_priv_spawn_sh() (docs/drill.md). */
-static int spawn(struct cmd_job *j, const char *cmd, int out_w, int err_w)
+static int spawn(struct cmd_job *j, const struct scorer_place *pl, const char *cmd, int out_w,
+		 int err_w)
 {
-	return fd_priv_spawn_sh(&j->child, cmd, out_w, err_w);
+	const struct fd_priv_spawn o = {
+		.out_fd = out_w, .err_fd = err_w, .netns_fd = pl ? pl->fd : -1,
+	};
+
+	return fd_priv_spawn_sh(&j->child, cmd, &o);
 }
 
-int scorer_cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
-		  const struct tmpl *t, bool keep_out, job_done_fn done, void *cookie,
-		  int64_t *sent_ns)
+int scorer_cmd_job_start(struct scorer *sc, const struct scorer_place *pl,
+		  const struct scenario_command *c, int64_t timeout_ns, const struct tmpl *t,
+		  bool keep_out, job_done_fn done, void *cookie, int64_t *sent_ns)
 {
-	struct cmd_job *j = calloc(1, sizeof(*j));
+	struct cmd_job *j;
 	char *cmd = NULL;
 	int p[2] = { -1, -1 }, e[2] = { -1, -1 };
 	int rc;
 
 	*sent_ns = fd_mono_ns();
+	if (scorer_place_refused(sc, pl, done, cookie, sent_ns))
+		return 0;
+	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
 	j->out.ev.fd = j->err.ev.fd = j->pid.ev.fd = -1;
@@ -276,7 +288,7 @@ int scorer_cmd_job_start(struct scorer *sc, const struct scenario_command *c, in
 	}
 	j->sent_ns = fd_mono_ns();
 	*sent_ns = j->sent_ns;
-	rc = spawn(j, cmd, p[1], e[1]);
+	rc = spawn(j, pl, cmd, p[1], e[1]);
 	close(p[1]);
 	close(e[1]);
 	p[1] = e[1] = -1;

@@ -9,7 +9,9 @@
  * request is simply dropped when its thread returns, and the pool (threads
  * detached, reference counted) outlives the scorer if it has to.
  * Threads are created lazily from the loop's thread, so they resolve in the
- * network namespace the drill entered before starting the scorer.
+ * network namespace the drill entered before starting the scorer. A probe
+ * with a place of its own has a pool of its own, made while the loop's
+ * thread is inside that namespace (threads start in their creator's).
  */
 #include "fd_priv.h"
 #include "scorer_int.h"
@@ -28,8 +30,11 @@
 
 #define RESOLVER_THREADS 2
 
+struct resolver;
+
 struct rreq {
 	struct rreq *next;
+	struct resolver *r;
 	char *name;
 	int rc;
 	struct addrinfo *ai;
@@ -39,6 +44,7 @@ struct rreq {
 };
 
 struct resolver {
+	struct watch_ev ev;  /* its eventfd on the loop; first: the event finds it */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct rreq *todo, *todo_tail;
@@ -125,7 +131,7 @@ static void *resolver_main(void *arg)
 
 static void resolver_event(struct scorer *sc, struct watch_ev *ev, uint32_t events)
 {
-	struct resolver *r = sc->res;
+	struct resolver *r = (struct resolver *)ev;
 	struct rreq *list, *q, *rev = NULL;
 	uint64_t n;
 
@@ -151,27 +157,35 @@ static void resolver_event(struct scorer *sc, struct watch_ev *ev, uint32_t even
 	}
 }
 
-static int resolver_start(struct scorer *sc)
+/* A pool in *slot, its threads made inside pl (NULL: here). */
+static int resolver_start(struct scorer *sc, struct resolver **slot, const struct scorer_place *pl)
 {
-	struct resolver *r = calloc(1, sizeof(*r));
+	struct resolver *r;
 	pthread_attr_t attr;
 	pthread_t th;
-	int i;
+	int i, home, rc = scorer_place_enter(pl, &home);
 
-	if (!r)
+	if (rc < 0)
+		return rc;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		scorer_place_leave(home);
 		return -ENOMEM;
+	}
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
 	r->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	r->refs = 1;
 	if (r->efd < 0) {
+		rc = -errno;
 		resolver_unref(r);
-		return -errno;
+		scorer_place_leave(home);
+		return rc;
 	}
-	sc->res = r;
-	sc->res_ev.fd = r->efd;
-	sc->res_ev.fn = resolver_event;
-	scorer_loop_add(sc, &sc->res_ev, EPOLLIN);
+	*slot = r;
+	r->ev.fd = r->efd;
+	r->ev.fn = resolver_event;
+	scorer_loop_add(sc, &r->ev, EPOLLIN);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (i = 0; i < RESOLVER_THREADS; i++) {
@@ -185,6 +199,7 @@ static int resolver_start(struct scorer *sc)
 		}
 	}
 	pthread_attr_destroy(&attr);
+	scorer_place_leave(home);
 	return 0;
 }
 
@@ -199,12 +214,16 @@ void scorer_resolver_free(struct resolver *r)
 	resolver_unref(r);
 }
 
-struct rreq *scorer_resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie)
+struct rreq *scorer_resolver_submit(struct scorer *sc, struct scorer_place *pl, const char *name,
+				    resolve_fn cb, void *cookie)
 {
+	struct resolver **slot = pl ? &pl->res : &sc->res;
+	struct resolver *r;
 	struct rreq *q;
 
-	if (!sc->res && resolver_start(sc) < 0)
+	if (!*slot && resolver_start(sc, slot, pl) < 0)
 		return NULL;
+	r = *slot;
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return NULL;
@@ -215,22 +234,23 @@ struct rreq *scorer_resolver_submit(struct scorer *sc, const char *name, resolve
 	}
 	q->cb = cb;
 	q->cookie = cookie;
-	pthread_mutex_lock(&sc->res->mu);
-	if (sc->res->todo_tail)
-		sc->res->todo_tail->next = q;
+	q->r = r;
+	pthread_mutex_lock(&r->mu);
+	if (r->todo_tail)
+		r->todo_tail->next = q;
 	else
-		sc->res->todo = q;
-	sc->res->todo_tail = q;
-	pthread_cond_signal(&sc->res->cv);
-	pthread_mutex_unlock(&sc->res->mu);
+		r->todo = q;
+	r->todo_tail = q;
+	pthread_cond_signal(&r->cv);
+	pthread_mutex_unlock(&r->mu);
 	return q;
 }
 
-void scorer_resolver_abandon(struct scorer *sc, struct rreq *q)
+void scorer_resolver_abandon(struct rreq *q)
 {
-	pthread_mutex_lock(&sc->res->mu);
+	pthread_mutex_lock(&q->r->mu);
 	q->abandoned = true;
-	pthread_mutex_unlock(&sc->res->mu);
+	pthread_mutex_unlock(&q->r->mu);
 }
 
 /* ---- dns probes ---------------------------------------------------------- */
@@ -314,18 +334,21 @@ static void dns_timeout(struct scorer *sc, struct tnode *t)
 		free(j); /* the request itself dies with the pool */
 		return;
 	}
-	scorer_resolver_abandon(sc, j->rq);
+	scorer_resolver_abandon(j->rq);
 	j->rq = NULL;
 	scorer_detail_duration(detail, sizeof(detail), "dns: timeout after", j->p->timeout_ns);
 	dns_finish(sc, j, false, false, detail);
 }
 
-int scorer_dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn done,
-		  void *cookie, int64_t *sent_ns)
+int scorer_dns_job_start(struct scorer *sc, struct scorer_place *pl,
+		  const struct scenario_probe *p, job_done_fn done, void *cookie, int64_t *sent_ns)
 {
-	struct dns_job *j = calloc(1, sizeof(*j));
+	struct dns_job *j;
 
 	*sent_ns = fd_mono_ns();
+	if (scorer_place_refused(sc, pl, done, cookie, sent_ns))
+		return 0;
+	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
 	j->timer.fn = dns_timeout;
@@ -333,7 +356,7 @@ int scorer_dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_
 	j->sent_ns = *sent_ns;
 	j->done = done;
 	j->cookie = cookie;
-	j->rq = scorer_resolver_submit(sc, p->dns.name, dns_resolved, j);
+	j->rq = scorer_resolver_submit(sc, pl, p->dns.name, dns_resolved, j);
 	if (!j->rq) {
 		free(j);
 		return -ENOMEM;

@@ -26,6 +26,13 @@
  * with its options set, and the next request for the same probe takes it
  * back and is only re-added to the multi handle (templated requests are
  * reconfigured). That keeps allocations and option parsing off the send path.
+ *
+ * A request with a place of its own (scorer_place.c) gets its socket from
+ * CURLOPT_OPENSOCKETFUNCTION, created inside that namespace (curl's own
+ * close() is right for it). Host names are still resolved by curl in the
+ * loop thread's namespace. Such a request always opens a fresh connection
+ * and closes it after: curl's pool does not know namespaces, so a kept
+ * connection could be handed to a request of another place.
  */
 #include "scorer_int.h"
 
@@ -48,6 +55,8 @@ struct http_job {
 	CURL *easy;
 	struct curl_slist *headers;
 	const struct scenario_http *h; /* what easy is configured for */
+	const struct scorer_place *pl; /* where its socket is made; NULL: here */
+	char place_why[160];           /* the socket could not be made there: why */
 	int64_t timeout_ns;
 	bool templated;                /* per-request values: reconfigure before reuse */
 	int64_t sent_ns;
@@ -253,6 +262,10 @@ static void judge(struct scorer *sc, struct http_job *j, CURLcode res, struct jo
 	char a[32], b[32];
 	long status = 0;
 
+	if (j->place_why[0]) {
+		snprintf(r->detail, sizeof(r->detail), "%s", j->place_why);
+		return;
+	}
 	if (j->too_large) {
 		r->answered = true;
 		snprintf(r->detail, sizeof(r->detail), "body too large (> %zu bytes)",
@@ -503,18 +516,42 @@ static struct http_job *job_get(struct scorer *sc, const struct scenario_http *h
 	return j;
 }
 
-int scorer_http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
-		   const struct tmpl *t, enum http_conn conn, bool keep_body, job_done_fn done,
-		   void *cookie, int64_t *sent_ns)
+/* CURLOPT_OPENSOCKETFUNCTION of a request with a place: the socket made inside it. */
+static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct http_job *j = clientp;
+	int fd = scorer_place_socket(j->pl, a->family, a->socktype, a->protocol);
+
+	(void)purpose;
+	if (fd >= 0)
+		return fd;
+	snprintf(j->place_why, sizeof(j->place_why), "socket in netns %s: %s",
+		 j->pl ? j->pl->path : "?", strerror(-fd));
+	return CURL_SOCKET_BAD;
+}
+
+int scorer_http_job_start(struct scorer *sc, const struct scorer_place *pl,
+		   const struct scenario_http *h, int64_t timeout_ns, const struct tmpl *t,
+		   enum http_conn conn, bool keep_body, job_done_fn done, void *cookie,
+		   int64_t *sent_ns)
 {
 	int running, rc;
-	struct http_job *j = job_get(sc, h, timeout_ns, t, &rc);
+	struct http_job *j;
 
 	*sent_ns = fd_mono_ns();
+	if (scorer_place_refused(sc, pl, done, cookie, sent_ns))
+		return 0;
+	j = job_get(sc, h, timeout_ns, t, &rc);
 	if (!j)
 		return rc;
+	if (pl)
+		conn = HTTP_CONN_FRESH; /* curl's pool does not know namespaces */
 	curl_easy_setopt(j->easy, CURLOPT_FRESH_CONNECT, conn == HTTP_CONN_REUSE ? 0L : 1L);
 	curl_easy_setopt(j->easy, CURLOPT_FORBID_REUSE, conn == HTTP_CONN_FRESH ? 1L : 0L);
+	j->pl = pl;
+	j->place_why[0] = '\0';
+	curl_easy_setopt(j->easy, CURLOPT_OPENSOCKETFUNCTION, pl ? open_socket : NULL);
+	curl_easy_setopt(j->easy, CURLOPT_OPENSOCKETDATA, j);
 	j->keep = keep_body;
 	j->done = done;
 	j->cookie = cookie;

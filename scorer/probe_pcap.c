@@ -6,6 +6,11 @@
  * clocks read when the packets are handed over. To keep the sample stream
  * bounded, the first matching packet of each probe interval becomes a sample;
  * every packet is counted (scorer_probe_count).
+ *
+ * A probe with a place of its own opens its handle inside that namespace:
+ * the packet socket pcap_activate makes binds to that namespace's
+ * interface and stays there. A place that cannot be entered gives one
+ * failing sample at start, with the reason, and no capture.
  */
 #include "scorer_int.h"
 
@@ -87,6 +92,27 @@ static int activate_error(struct pcapp *pp, int rc, const char *ifc, struct fd_e
 			    pcap_statustostr(rc), why);
 }
 
+/* pcap_create and pcap_activate inside the probe's place, where it has one. */
+static int pcap_make(struct pcapp *pp, const char *ifc, char *ebuf, struct fd_error *err)
+{
+	int home, rc = scorer_place_enter(pp->pr->place, &home);
+
+	if (rc < 0)
+		return fd_error_set(err, FD_ERR_ENV, rc, "pcap on '%s': entering netns %s: %s", ifc,
+				    pp->pr->place->path, strerror(-rc));
+	pp->p = pcap_create(ifc, ebuf);
+	if (!pp->p) {
+		scorer_place_leave(home);
+		return fd_error_set(err, FD_ERR_ENV, -EIO, "pcap on '%s': %s", ifc, ebuf);
+	}
+	pcap_set_snaplen(pp->p, 256);
+	pcap_set_immediate_mode(pp->p, 1);
+	pp->nano = pcap_set_tstamp_precision(pp->p, PCAP_TSTAMP_PRECISION_NANO) == 0;
+	rc = pcap_activate(pp->p);
+	scorer_place_leave(home);
+	return rc < 0 ? activate_error(pp, rc, ifc, err) : 0;
+}
+
 int scorer_pcap_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err)
 {
 	const char *ifc = pr->p->pcap.interface;
@@ -102,15 +128,11 @@ int scorer_pcap_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *er
 	pp->ev.fd = -1;
 	pp->ev.fn = pcap_event;
 	pr->impl = pp;
-	pp->p = pcap_create(ifc, ebuf);
-	if (!pp->p)
-		return fd_error_set(err, FD_ERR_ENV, -EIO, "pcap on '%s': %s", ifc, ebuf);
-	pcap_set_snaplen(pp->p, 256);
-	pcap_set_immediate_mode(pp->p, 1);
-	pp->nano = pcap_set_tstamp_precision(pp->p, PCAP_TSTAMP_PRECISION_NANO) == 0;
-	rc = pcap_activate(pp->p);
+	if (pr->place && pr->place->fd < 0)
+		return 0; /* no capture: scorer_pcap_start says why */
+	rc = pcap_make(pp, ifc, ebuf, err);
 	if (rc < 0)
-		return activate_error(pp, rc, ifc, err);
+		return rc;
 	pp->nano = pcap_get_tstamp_precision(pp->p) == PCAP_TSTAMP_PRECISION_NANO;
 	if (pcap_compile(pp->p, &prog, pr->p->pcap.filter ? pr->p->pcap.filter : "", 1,
 			 PCAP_NETMASK_UNKNOWN) < 0)
@@ -133,11 +155,12 @@ void scorer_pcap_start(struct scorer *sc, struct probe_rt *pr)
 {
 	struct pcapp *pp = pr->impl;
 
-	(void)sc;
 	pp->start_ns = fd_mono_ns();
 	pp->next_emit_ns = pp->start_ns;
 	pp->unreported = 0;
 	pr->count = 0;
+	if (!pp->p && pr->place)
+		scorer_probe_emit(sc, pr, pp->start_ns, false, 0, pr->place->why);
 }
 
 void scorer_pcap_close(struct scorer *sc, struct probe_rt *pr)

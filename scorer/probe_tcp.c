@@ -1,7 +1,9 @@
 /*
  * tcp probes: a non-blocking connect within the probe's timeout. A host
  * name goes through the resolver pool first; the timeout covers both.
- * Only the first address of the answer is tried, as most clients do.
+ * Only the first address of the answer is tried, as most clients do. A
+ * probe with a place of its own creates its socket in that namespace
+ * (scorer_place.c) and resolves there.
  */
 #include "scorer_int.h"
 
@@ -19,6 +21,7 @@ struct tcp_job {
 	struct watch_ev ev;
 	struct tnode timer;
 	struct rreq *rq;
+	const struct scorer_place *pl;
 	uint16_t port;
 	int64_t sent_ns;
 	int64_t timeout_ns;
@@ -29,7 +32,7 @@ struct tcp_job {
 static void tcp_free(struct scorer *sc, struct tcp_job *j)
 {
 	if (sc && j->rq)
-		scorer_resolver_abandon(sc, j->rq);
+		scorer_resolver_abandon(j->rq);
 	if (j->ev.fd >= 0) {
 		if (sc)
 			scorer_loop_del(sc, &j->ev);
@@ -90,9 +93,9 @@ static void tcp_connect(struct scorer *sc, struct tcp_job *j, const struct addri
 
 	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
 	((struct sockaddr_in *)&ss)->sin_port = htons(j->port); /* same offset for v6 */
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = scorer_place_socket(j->pl, ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
-		snprintf(detail, sizeof(detail), "socket: %s", strerror(errno));
+		snprintf(detail, sizeof(detail), "socket: %s", strerror(-fd));
 		tcp_finish(sc, j, false, detail);
 		return;
 	}
@@ -124,16 +127,21 @@ static void tcp_resolved(struct scorer *sc, void *cookie, int rc, const struct a
 	tcp_connect(sc, j, ai);
 }
 
-int scorer_tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,
-		  job_done_fn done, void *cookie, int64_t *sent_ns)
+int scorer_tcp_job_start(struct scorer *sc, struct scorer_place *pl, const char *host,
+		  uint16_t port, int64_t timeout_ns, job_done_fn done, void *cookie,
+		  int64_t *sent_ns)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST };
 	struct addrinfo *ai = NULL;
-	struct tcp_job *j = calloc(1, sizeof(*j));
+	struct tcp_job *j;
 
 	*sent_ns = fd_mono_ns();
+	if (scorer_place_refused(sc, pl, done, cookie, sent_ns))
+		return 0;
+	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
+	j->pl = pl;
 	j->ev.fd = -1;
 	j->ev.fn = tcp_event;
 	j->timer.fn = tcp_timeout;
@@ -148,7 +156,7 @@ int scorer_tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int
 		freeaddrinfo(ai);
 		return 0;
 	}
-	j->rq = scorer_resolver_submit(sc, host, tcp_resolved, j);
+	j->rq = scorer_resolver_submit(sc, pl, host, tcp_resolved, j);
 	if (!j->rq) {
 		scorer_timer_disarm(sc, &j->timer);
 		free(j);

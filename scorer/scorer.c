@@ -153,6 +153,13 @@ int scorer_check_env(const struct scenario *s, struct fd_error *err)
 int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 	       struct scorer **out, struct fd_error *err)
 {
+	return scorer_new_in(s, NULL, on_sample, user, out, err);
+}
+
+int scorer_new_in(const struct scenario *s, const struct scorer_places *where,
+		  scorer_sample_fn on_sample, void *user, struct scorer **out,
+		  struct fd_error *err)
+{
 	struct scorer *sc = calloc(1, sizeof(*sc));
 	size_t i;
 	int rc;
@@ -165,7 +172,7 @@ int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 	sc->user = user;
 	sc->curl_due_ns = -1;
 	sc->tfd_armed_ns = -1;
-	sc->tfd = sc->ino_fd = sc->res_ev.fd = -1;
+	sc->tfd = sc->ino_fd = -1;
 	sc->epfd = -1;
 	rc = scorer_loop_open(sc, err);
 	if (rc < 0)
@@ -188,6 +195,11 @@ int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 	for (i = 0; i < s->n_probes; i++) {
 		sc->probes[i].p = &s->probes[i];
 		sc->probes[i].index = i;
+	}
+	rc = scorer_places_open(sc, where, err);
+	if (rc < 0)
+		goto fail;
+	for (i = 0; i < s->n_probes; i++) {
 		if (s->probes[i].kind == PROBE_LOG)
 			rc = scorer_log_open(sc, &sc->probes[i], err);
 		else if (s->probes[i].kind == PROBE_PCAP)
@@ -225,6 +237,7 @@ void scorer_free(struct scorer *sc)
 		t->fn(NULL, t); /* NULL scorer: release only */
 	}
 	scorer_resolver_free(sc->res);
+	scorer_places_close(sc);
 	scorer_sched_free(sc);
 	scorer_loop_flush(sc);
 	for (i = 0; i < sc->n_rx; i++) {

@@ -40,6 +40,28 @@ int scorer_check_env(const struct scenario *s, struct fd_error *err);
 /* Builds every probe of the scenario (curl multi, sockets, pcap handles). */
 int scorer_new(const struct scenario *s, scorer_sample_fn on_sample, void *user,
 	       struct scorer **out, struct fd_error *err);
+
+/*
+ * Where each probe and RPO action runs (docs/scorer.md, "Probe places"): a
+ * network namespace, as a name under /run/netns or a namespace file
+ * (/proc/N/ns/net), or NULL: the namespace of the thread that runs the
+ * scorer. Each file is opened once, at scorer_new_in; one that cannot be
+ * opened makes every request of that probe or action fail with the reason
+ * ("netns /proc/123/ns/net: No such file or directory"), not the scorer.
+ * Entering a namespace needs CAP_SYS_ADMIN in the thread's permitted set;
+ * it is made effective only around each entry.
+ */
+struct scorer_places {
+	const char *const *probe;  /* s->n_probes entries, or NULL: every probe here */
+	const char *canary_write;
+	const char *canary_read;
+	const char *query;
+};
+
+/* scorer_new, with each probe and action in its place (where NULL: all here). */
+int scorer_new_in(const struct scenario *s, const struct scorer_places *where,
+		  scorer_sample_fn on_sample, void *user, struct scorer **out,
+		  struct fd_error *err);
 void scorer_free(struct scorer *sc);
 
 /*

@@ -433,16 +433,31 @@ static int64_t action_timeout(const struct scenario_action *a)
 	return a->timeout_ns > 0 ? a->timeout_ns : ACTION_TIMEOUT_NS;
 }
 
+/* Where action a runs (scorer_new_in): its place, or NULL for here. */
+static const struct scorer_place *action_place(const struct scorer *sc,
+					       const struct scenario_action *a)
+{
+	const struct scenario_rpo *rpo = &sc->s->rpo;
+
+	if (a == &rpo->canary.write)
+		return sc->write_place;
+	if (a == &rpo->canary.read)
+		return sc->read_place;
+	return a == &rpo->query.action ? sc->query_place : NULL;
+}
+
 static void action_start(struct scorer *sc, const struct scenario_action *a,
 			 const struct tmpl *t, enum http_conn conn, bool keep, job_done_fn done,
 			 void *cookie, int64_t *sent, int *rc)
 {
+	const struct scorer_place *pl = action_place(sc, a);
+
 	if (a->kind == ACTION_HTTP)
-		*rc = scorer_http_job_start(sc, &a->http, action_timeout(a), t, conn, keep, done, cookie,
-				     sent);
+		*rc = scorer_http_job_start(sc, pl, &a->http, action_timeout(a), t, conn, keep, done,
+				     cookie, sent);
 	else
-		*rc = scorer_cmd_job_start(sc, &a->command, action_timeout(a), t, keep, done, cookie,
-				    sent);
+		*rc = scorer_cmd_job_start(sc, pl, &a->command, action_timeout(a), t, keep, done,
+				    cookie, sent);
 }
 
 static void canary_send(struct scorer *sc)

@@ -170,8 +170,11 @@ struct tmpl {
 #define SCORER_BODY_MAX ((size_t)1 << 20)
 #define SCORER_STDOUT_MAX ((size_t)64 << 10)
 
+struct scorer_place;
+
 struct probe_rt {
 	const struct scenario_probe *p;
+	struct scorer_place *place; /* where it runs; NULL: the loop thread's namespace */
 	size_t index;
 	struct sched sched;
 	bool has_state;
@@ -217,13 +220,15 @@ struct scorer {
 	int64_t skipped;
 	struct regex_entry *rx;
 	size_t n_rx;
-	struct resolver *res;
+	struct resolver *res;  /* resolver threads in the loop thread's namespace */
+	struct scorer_place *places; /* the namespaces of probes and actions (scorer_place.c) */
+	size_t n_places;
+	struct scorer_place *write_place, *read_place, *query_place; /* NULL: here */
 	void *http_jobs;       /* probe_http.c: requests in flight */
 	void *http_idle;       /* probe_http.c: finished easy handles kept for reuse */
 	size_t n_http_idle;
 	void **graveyard;      /* scorer_loop_defer_free() */
 	size_t n_grave, cap_grave;
-	struct watch_ev res_ev;
 	int ino_fd;
 	struct watch_ev ino_ev;
 
@@ -288,6 +293,32 @@ void scorer_probe_emit(struct scorer *sc, struct probe_rt *pr, int64_t sent_ns, 
 		int64_t latency_ns, const char *detail);
 void scorer_detail_duration(char *buf, size_t len, const char *what, int64_t ns);
 
+/* ---- places (scorer_place.c) --------------------------------------------- */
+
+/* A network namespace some probes or actions run in, opened once. */
+struct scorer_place {
+	char path[128];       /* the namespace file: /run/netns/NAME, /proc/N/ns/net */
+	int fd;               /* open on it; -1 when it could not be opened */
+	char why[200];        /* then: "netns /proc/123/ns/net: No such file or directory" */
+	struct resolver *res; /* resolver threads made inside it (lazily) */
+};
+
+/* The places w names, opened, and linked to the probes and actions. */
+int scorer_places_open(struct scorer *sc, const struct scorer_places *w, struct fd_error *err);
+void scorer_places_close(struct scorer *sc);
+/* The calling thread into pl (NULL: stays; *home -1), *home its way back. 0 or -errno. */
+int scorer_place_enter(const struct scorer_place *pl, int *home);
+void scorer_place_leave(int home);
+/* socket() created inside pl (NULL: here), close-on-exec; the fd or -errno. */
+int scorer_place_socket(const struct scorer_place *pl, int domain, int type, int proto);
+/*
+ * A place that could not be opened: done() is called at once with a
+ * failing result that is no answer, its detail the reason, and true is
+ * returned (the request is not started). False for NULL or a usable place.
+ */
+bool scorer_place_refused(struct scorer *sc, const struct scorer_place *pl, job_done_fn done,
+			  void *cookie, int64_t *sent_ns);
+
 /* ---- request kinds ------------------------------------------------------- */
 
 int scorer_http_init(struct scorer *sc, struct fd_error *err);
@@ -302,25 +333,29 @@ enum http_conn {
 
 /* Every headers-env variable of h set and usable, else FD_ERR_INPUT naming it. */
 int scorer_http_check_env(const struct scenario_http *h, struct fd_error *err);
-/* Starts one request; *sent_ns is its send stamp. */
-int scorer_http_job_start(struct scorer *sc, const struct scenario_http *h, int64_t timeout_ns,
-		   const struct tmpl *t, enum http_conn conn, bool keep_body, job_done_fn done,
-		   void *cookie, int64_t *sent_ns);
+/* Starts one request (in pl; NULL: here); *sent_ns is its send stamp. */
+int scorer_http_job_start(struct scorer *sc, const struct scorer_place *pl,
+		   const struct scenario_http *h, int64_t timeout_ns, const struct tmpl *t,
+		   enum http_conn conn, bool keep_body, job_done_fn done, void *cookie,
+		   int64_t *sent_ns);
 
-int scorer_tcp_job_start(struct scorer *sc, const char *host, uint16_t port, int64_t timeout_ns,
-		  job_done_fn done, void *cookie, int64_t *sent_ns);
-int scorer_dns_job_start(struct scorer *sc, const struct scenario_probe *p, job_done_fn done,
-		  void *cookie, int64_t *sent_ns);
+int scorer_tcp_job_start(struct scorer *sc, struct scorer_place *pl, const char *host,
+		  uint16_t port, int64_t timeout_ns, job_done_fn done, void *cookie,
+		  int64_t *sent_ns);
+int scorer_dns_job_start(struct scorer *sc, struct scorer_place *pl,
+		  const struct scenario_probe *p, job_done_fn done, void *cookie, int64_t *sent_ns);
 void scorer_resolver_free(struct resolver *r);
-/* Resolves name asynchronously; cb gets getaddrinfo's rc and list (freed after). */
+/* Resolves name asynchronously, in pl (NULL: here); cb gets getaddrinfo's rc
+ * and list (freed after). NULL when it cannot be queued. */
 typedef void (*resolve_fn)(struct scorer *sc, void *cookie, int rc, const struct addrinfo *ai);
 struct rreq;
-struct rreq *scorer_resolver_submit(struct scorer *sc, const char *name, resolve_fn cb, void *cookie);
-void scorer_resolver_abandon(struct scorer *sc, struct rreq *q);
+struct rreq *scorer_resolver_submit(struct scorer *sc, struct scorer_place *pl, const char *name,
+				    resolve_fn cb, void *cookie);
+void scorer_resolver_abandon(struct rreq *q);
 
-int scorer_cmd_job_start(struct scorer *sc, const struct scenario_command *c, int64_t timeout_ns,
-		  const struct tmpl *t, bool keep_out, job_done_fn done, void *cookie,
-		  int64_t *sent_ns);
+int scorer_cmd_job_start(struct scorer *sc, const struct scorer_place *pl,
+		  const struct scenario_command *c, int64_t timeout_ns, const struct tmpl *t,
+		  bool keep_out, job_done_fn done, void *cookie, int64_t *sent_ns);
 
 int scorer_log_open(struct scorer *sc, struct probe_rt *pr, struct fd_error *err);
 void scorer_log_start(struct scorer *sc, struct probe_rt *pr);

@@ -343,19 +343,19 @@ static void probe_send(struct scorer *sc, struct probe_rt *pr, int64_t due)
 	pr->starting = true;
 	switch (q ? p->kind : PROBE_LOG) {
 	case PROBE_HTTP:
-		rc = scorer_http_job_start(sc, &p->http, p->timeout_ns, NULL, probe_conn(pr), false,
-				    probe_done, q, &sent);
+		rc = scorer_http_job_start(sc, pr->place, &p->http, p->timeout_ns, NULL,
+				    probe_conn(pr), false, probe_done, q, &sent);
 		break;
 	case PROBE_TCP:
-		rc = scorer_tcp_job_start(sc, p->tcp.host, p->tcp.port, p->timeout_ns, probe_done, q,
-				   &sent);
+		rc = scorer_tcp_job_start(sc, pr->place, p->tcp.host, p->tcp.port, p->timeout_ns,
+				   probe_done, q, &sent);
 		break;
 	case PROBE_DNS:
-		rc = scorer_dns_job_start(sc, p, probe_done, q, &sent);
+		rc = scorer_dns_job_start(sc, pr->place, p, probe_done, q, &sent);
 		break;
 	case PROBE_COMMAND:
-		rc = scorer_cmd_job_start(sc, &p->command, p->timeout_ns, NULL, false, probe_done, q,
-				   &sent);
+		rc = scorer_cmd_job_start(sc, pr->place, &p->command, p->timeout_ns, NULL, false,
+				   probe_done, q, &sent);
 		break;
 	default:
 		break;

@@ -27,6 +27,14 @@
 #     iterations: its cgroup frozen (the v1 freezer here, cgroup.freeze on
 #     v2), probes fail, the revert thaws it, recovered; the journal rows
 #     name its cgroup; freezer.state THAWED after.
+#  4. compose (issue 15): a third container fdt-i15-web-PID, the client,
+#     in a namespace joined to the api's (10.250.87.0/24). The api's
+#     /cgi-bin/health answers 503 when it cannot reach the db. The fault is
+#     the api's as in 1 (scope {container: api}); the probes name
+#     `container: web`: an http probe of the api's health from the web
+#     container, and a command that is healthy only in the web's
+#     namespace. 2 iterations: probe-down and recovery each, a container
+#     event for the api and for the web each, both rulesets empty after.
 # At the end every fdt-i15-*-PID container and the image are removed, and
 # the test checks that nothing of them is left.
 #
@@ -47,11 +55,13 @@ tag=$$
 img=localhost/fdt-i15-bb:$tag
 api=fdt-i15-api-$tag
 db=fdt-i15-db-$tag
+web=fdt-i15-web-$tag
 # The containers join network namespaces this test makes (podman run
 # --network ns:PATH), so podman's bridge never adds firewall rules to the
 # host's own tables: api (10.250.88.1) and db (10.250.88.2) on a veth pair.
 nsapi=fdt-i15-api-$tag
 nsdb=fdt-i15-db-$tag
+nsweb=fdt-i15-web-$tag
 dbip=10.250.88.2
 opid=
 cat >"$tmp/containers.conf" <<'CONF'
@@ -63,10 +73,11 @@ CONF
 export CONTAINERS_CONF=$tmp/containers.conf
 cleanup() {
 	[ -n "$opid" ] && kill "$opid" 2>/dev/null
-	podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
+	podman rm -f -t 0 "$api" "$db" "$web" >/dev/null 2>&1
 	podman rmi -f "$img" >/dev/null 2>&1
 	ip netns del "$nsapi" 2>/dev/null
 	ip netns del "$nsdb" 2>/dev/null
+	ip netns del "$nsweb" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -81,6 +92,17 @@ cp "$bb" "$tmp/root/bin/busybox"
 ln -s busybox "$tmp/root/bin/sh"
 ln -s busybox "$tmp/root/bin/httpd"
 echo hi >"$tmp/root/www/index.html"
+# the api's health: 503 when the db does not answer within a second
+mkdir "$tmp/root/www/cgi-bin"
+cat >"$tmp/root/www/cgi-bin/health" <<SH
+#!/bin/sh
+if /bin/busybox timeout 1 /bin/busybox wget -q -O /dev/null http://$dbip:8080/; then
+	printf 'Content-Type: text/plain\r\n\r\nok\n'
+else
+	printf 'HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\n\r\nno db\n'
+fi
+SH
+chmod +x "$tmp/root/www/cgi-bin/health"
 tar -C "$tmp/root" -cf "$tmp/bb.tar" .
 podman import "$tmp/bb.tar" "$img" >/dev/null 2>"$tmp/import.err" ||
 	{ echo "skipped: podman import failed: $(tail -n1 "$tmp/import.err")"; exit 77; }
@@ -275,8 +297,85 @@ fi
 check
 ip netns exec "$nsapi" "$bb" wget -q -O /dev/null "http://127.0.0.1:8080/" || bad "pause: the api does not answer after the drill"
 
+# 4. compose: the api cut off from the db, probed from the web container
+web_rules_empty() { # LABEL
+	check
+	r=$(ip netns exec "$nsweb" nft list ruleset 2>&1)
+	[ -z "$r" ] || bad "$1: the web container's namespace keeps rules: $r"
+}
+ip netns add "$nsweb" &&
+	ip -n "$nsapi" link add eth1 type veth peer name eth0 netns "$nsweb" &&
+	ip -n "$nsapi" addr add 10.250.87.1/24 dev eth1 && ip -n "$nsweb" addr add 10.250.87.2/24 dev eth0 &&
+	ip -n "$nsapi" link set eth1 up && ip -n "$nsweb" link set lo up && ip -n "$nsweb" link set eth0 up ||
+	{ echo "FAIL: could not make the web's namespace"; exit 1; }
+check
+start "$web" --network "ns:/run/netns/$nsweb" || bad "compose: podman cannot run the web container: $(tail -n1 "$tmp/run.err")"
+web_ino=$(stat -L -c %i "/run/netns/$nsweb")
+ok=
+for _ in $(seq 50); do
+	ip netns exec "$nsweb" "$bb" timeout 2 "$bb" wget -q -O /dev/null "http://10.250.87.1:8080/cgi-bin/health" 2>/dev/null && { ok=1; break; }
+	sleep 0.1
+done
+if [ -z "$ok" ]; then
+	echo "skipped: compose: the web container does not get the api's health (busybox httpd CGI); case 4 not run"
+else
+	cat >"$tmp/compose.yaml" <<YAML
+name: podman-compose-api-cut-from-db
+scope: { container: $api }
+probes:
+  - id: health
+    container: $web
+    interval: 200ms
+    timeout: 1500ms
+    http: { url: "http://10.250.87.1:8080/cgi-bin/health" }
+  - id: where
+    container: $web
+    interval: 500ms
+    command: { run: "readlink /proc/self/ns/net", stdout-match: 'net:\\[$web_ino\\]' }
+faults:
+  - id: cut
+    kind: drop
+    duration: 2s
+    targets: { cidrs: [$dbip/32], ports: [8080], protocol: tcp }
+steady-state: { probes: [health, where] }
+recovery: { all: [health], timeout: 20s }
+iterations: 2
+YAML
+	"$fd" --db "$tmp/compose.db" --json run "$tmp/compose.yaml" >"$tmp/compose.json" 2>"$tmp/compose.err"
+	rc=$?
+	check
+	[ $rc -eq 0 ] || bad "compose: exit $rc: $(cat "$tmp/compose.err")"
+	check
+	python3 - "$tmp/compose.json" <<'PY' || bad "compose: not 2 recovered iterations"
+import json, sys
+its = json.load(open(sys.argv[1]))["iterations"]
+print("compose: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
+sys.exit(0 if len(its) == 2 and all(i["outcome"] == "recovered" for i in its) else 1)
+PY
+	check
+	n=$(sqlite3 "$tmp/compose.db" "select count(distinct iteration_id) from events where kind = 'probe-down' and subject = 'health'")
+	[ "$n" -eq 2 ] || bad "compose: health down in $n iterations, want 2 (the web did not see the api lose the db)"
+	check
+	n=$(sqlite3 "$tmp/compose.db" "select count(*) || ' ' || sum(ok) from samples where probe = 'where'")
+	[ "${n% *}" -ge 4 ] && [ "${n% *}" = "${n#* }" ] ||
+		bad "compose: where samples total/ok $n: not run in the web's namespace ($(sqlite3 "$tmp/compose.db" "select detail from samples where probe = 'where' and ok = 0 limit 1"))"
+	for c in "$api" "$web"; do
+		check
+		n=$(sqlite3 "$tmp/compose.db" "select count(*) from events where kind = 'container' and detail like 'podman $c: id %'")
+		[ "$n" -eq 2 ] || bad "compose: $n container events of $c, want one per iteration"
+	done
+	check
+	n=$(sqlite3 "$tmp/compose.db" "select count(*) from events where kind = 'place' and subject = 'probe health' and detail like 'from container $web (/proc/%/ns/net)'")
+	[ "$n" -eq 1 ] || bad "compose: no place event for the health probe: $(sqlite3 "$tmp/compose.db" "select subject, detail from events where kind = 'place'")"
+	check
+	n=$(sqlite3 "$tmp/compose.db" "select count(*) from faults where state = 'reverted' and netns = '/proc/$(pid_of "$api")/ns/net'")
+	[ "$n" -eq 2 ] || bad "compose: $n reverted journal rows in the api's namespace, want 2: $(sqlite3 "$tmp/compose.db" "select netns, state from faults")"
+	api_rules_empty compose
+	web_rules_empty compose
+fi
+
 # nothing left: the containers and the image removed
-podman rm -f -t 0 "$api" "$db" >/dev/null 2>&1
+podman rm -f -t 0 "$api" "$db" "$web" >/dev/null 2>&1
 podman rmi -f "$img" >/dev/null 2>&1
 check
 left=$(podman ps -a --format '{{.Names}}' | grep -e "^fdt-i15-.*-$tag\$")
@@ -286,7 +385,7 @@ podman image exists "$img" && bad "image left: $img"
 
 check
 [ "$(nft list ruleset 2>&1)" = "$host_rules_before" ] || bad "the host's own nft ruleset changed during the test"
-ip netns del "$nsapi"; ip netns del "$nsdb"
+ip netns del "$nsapi"; ip netns del "$nsdb"; ip netns del "$nsweb"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

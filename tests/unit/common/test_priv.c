@@ -25,7 +25,8 @@ static void probe_has_no_caps(void **state)
 	}
 	assert_int_equal(pipe(p), 0);
 	assert_int_equal(fd_priv_spawn_sh(&pid, "grep -E '^Cap(Eff|Prm|Bnd)' /proc/self/status",
-					  p[1], 2), 0);
+					  &(struct fd_priv_spawn){ .out_fd = p[1], .err_fd = 2,
+								   .netns_fd = -1 }), 0);
 	close(p[1]);
 	while ((n = read(p[0], buf + off, sizeof(buf) - 1 - (size_t)off)) > 0)
 		off += n;

@@ -1,6 +1,6 @@
 /* The runbook step runner: order, exit status, timeouts, manual laps (done,
  * failed, skipped), a failed step stopping the steps after it unless
- * on-failure: continue, cancel. */
+ * on-failure: continue, cancel, a step in a place of its own. */
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -36,7 +36,7 @@ static void automated_in_order(void **state)
 		{ .name = (char *)"first", .run = (char *)"echo hello; exit 0" },
 		{ .name = (char *)"second", .run = (char *)"echo oops >&2; exit 3" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S, NULL);
 	struct store_lap lap;
 	size_t idx = 99;
 
@@ -111,7 +111,7 @@ static void automated_timeout_kills_group(void **state)
 	snprintf(pidfile, sizeof(pidfile), "/tmp/fdt-steps-%d.pid", (int)getpid());
 	unlink(pidfile);
 	snprintf(run, sizeof(run), "sleep 30 & echo $! > %s; wait", pidfile);
-	sr = step_runner_new(steps, 1, 0);
+	sr = step_runner_new(steps, 1, 0, NULL);
 	assert_non_null(sr);
 	assert_int_equal(step_runner_start(sr, t0, NULL), 0);
 	assert_int_equal(tick_until(sr, &lap, 5000), 0);
@@ -139,7 +139,7 @@ static void manual_marked(void **state)
 		{ .name = (char *)"by hand", .manual = true },
 		{ .name = (char *)"after", .run = (char *)"true" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S, NULL);
 	struct store_lap lap;
 	size_t idx;
 
@@ -165,7 +165,7 @@ static void manual_timeout(void **state)
 	struct scenario_step steps[] = {
 		{ .name = (char *)"by hand", .manual = true, .timeout_ns = 100 * MS },
 	};
-	struct step_runner *sr = step_runner_new(steps, 1, 0);
+	struct step_runner *sr = step_runner_new(steps, 1, 0, NULL);
 	struct store_lap lap;
 	int64_t t0 = 1000 * MS;
 
@@ -184,7 +184,7 @@ static void cancel_marks_rest(void **state)
 		{ .name = (char *)"slow", .run = (char *)"sleep 30" },
 		{ .name = (char *)"never", .run = (char *)"true" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 2, 0);
+	struct step_runner *sr = step_runner_new(steps, 2, 0, NULL);
 	const struct store_lap *laps;
 	size_t n;
 
@@ -213,7 +213,7 @@ static void failure_stops_the_rest(void **state)
 		{ .name = (char *)"promote", .run = (char *)"touch /nonexistent-should-not-run" },
 		{ .name = (char *)"by hand", .manual = true },
 	};
-	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S, NULL);
 	const struct store_lap *laps;
 	struct store_lap lap;
 	size_t n;
@@ -248,7 +248,7 @@ static void failure_continues(void **state)
 		{ .name = (char *)"fails", .run = (char *)"exit 2" },
 		{ .name = (char *)"runs anyway", .run = (char *)"exit 0" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S, NULL);
 	struct store_lap lap;
 
 	(void)state;
@@ -260,7 +260,7 @@ static void failure_continues(void **state)
 	assert_int_equal(step_runner_stopped_at(sr), -1);
 	step_runner_free(sr);
 
-	sr = step_runner_new(plain, 2, 10 * FD_NS_PER_S);
+	sr = step_runner_new(plain, 2, 10 * FD_NS_PER_S, NULL);
 	step_runner_set_stop_on_failure(sr, false);
 	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
 	assert_int_equal(tick_until(sr, &lap, 5000), 0);
@@ -277,7 +277,7 @@ static void manual_failed_and_skipped(void **state)
 		{ .name = (char *)"gate", .manual = true },
 		{ .name = (char *)"promote", .run = (char *)"true" },
 	};
-	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S);
+	struct step_runner *sr = step_runner_new(steps, 3, 10 * FD_NS_PER_S, NULL);
 	struct store_lap lap;
 
 	(void)state;
@@ -299,7 +299,7 @@ static void manual_failed_and_skipped(void **state)
 
 static void no_steps(void **state)
 {
-	struct step_runner *sr = step_runner_new(NULL, 0, 0);
+	struct step_runner *sr = step_runner_new(NULL, 0, 0, NULL);
 	struct store_lap lap;
 
 	(void)state;
@@ -307,6 +307,37 @@ static void no_steps(void **state)
 	assert_int_equal(step_runner_start(sr, 0, NULL), 0);
 	assert_true(step_runner_finished(sr));
 	assert_int_equal(step_runner_tick(sr, 0, &lap), -1);
+	step_runner_free(sr);
+}
+
+/* A step's place: one that is gone fails the step with the reason; one
+ * that is there (root: entering it needs CAP_SYS_ADMIN) runs the step. */
+static void step_places(void **state)
+{
+	struct scenario_step steps[] = {
+		{ .name = (char *)"gone", .run = (char *)"true", .on_failure_continue = true },
+		{ .name = (char *)"here", .run = (char *)"readlink /proc/self/ns/net" },
+	};
+	const char *const netns[] = { "/proc/999999999/ns/net", "/proc/self/ns/net" };
+	struct step_runner *sr = step_runner_new(steps, 2, 10 * FD_NS_PER_S, netns);
+	struct store_lap lap;
+	char ns[64] = "";
+	ssize_t n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
+
+	(void)state;
+	assert_non_null(sr);
+	assert_true(n > 0);
+	assert_int_equal(step_runner_start(sr, fd_mono_ns(), NULL), 0);
+	assert_int_equal(tick_until(sr, &lap, 5000), 0);
+	assert_false(lap.ok);
+	assert_string_equal(lap.detail, "netns /proc/999999999/ns/net: No such file or directory");
+	assert_int_equal(tick_until(sr, &lap, 5000), 1);
+	if (geteuid() == 0) {
+		assert_true(lap.ok);
+		assert_non_null(strstr(lap.detail, ns));
+	} else {
+		printf("skipped: not root, the step cannot enter a namespace (%s)\n", lap.detail);
+	}
 	step_runner_free(sr);
 }
 
@@ -322,6 +353,7 @@ int main(void)
 		cmocka_unit_test(failure_continues),
 		cmocka_unit_test(manual_failed_and_skipped),
 		cmocka_unit_test(no_steps),
+		cmocka_unit_test(step_places),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

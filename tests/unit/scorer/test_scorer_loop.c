@@ -10,6 +10,8 @@
  * Commands: a failure keeps its exit status and first stderr line; a
  * no-answer exit (psql exit 2) leaves the RPO unknown, never lost; the RPO
  * query with {{t0}}, a record after T0 (unknown), retries on no answer.
+ * Places: a namespace that is gone fails every kind with the reason; one
+ * that is there is entered (root).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -522,6 +524,100 @@ static void dns_localhost(void **state)
 	free(b);
 }
 
+#define GONE_NS "/proc/999999999/ns/net"
+
+/*
+ * Probes in a place whose namespace file cannot be opened (the process is
+ * gone): no scorer error, every kind fails each sample with the reason.
+ */
+static void place_gone(void **state)
+{
+	static const char *const where[] = { GONE_NS, GONE_NS, GONE_NS, GONE_NS, GONE_NS };
+	static const char *const want = "netns " GONE_NS ": No such file or directory";
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+
+	(void)state;
+	n_got = 0;
+	sb_init(b);
+	p = sb_probe(b, PROBE_TCP, 100 * MS, 500 * MS);                 /* 0 */
+	p->tcp.host = (char *)"127.0.0.1";
+	p->tcp.port = closed_port();
+	p = sb_http(b, closed_port(), "/", 100 * MS, 500 * MS);         /* 1 */
+	p = sb_probe(b, PROBE_DNS, 100 * MS, 500 * MS);                 /* 2 */
+	p->dns.name = (char *)"localhost";
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 500 * MS);             /* 3 */
+	p->command.run = (char *)"true";
+	p = sb_probe(b, PROBE_PCAP, 100 * MS, 100 * MS);                /* 4 */
+	p->pcap.interface = (char *)"lo";
+	p->pcap.filter = (char *)"tcp";
+	assert_int_equal(scorer_new_in(&b->s, &(struct scorer_places){ .probe = where }, on_sample,
+				       NULL, &sc, &err), 0);
+	assert_int_equal(scorer_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 250 * MS, &err), 0);
+	for (size_t i = 0; i < 5; i++) {
+		bool ok = true;
+		const char *d = last_detail(i, &ok);
+
+		assert_non_null(d);
+		assert_false(ok);
+		assert_string_equal(d, want);
+	}
+	scorer_free(sc);
+	free(b);
+}
+
+/*
+ * A place the scorer enters (root: setns needs CAP_SYS_ADMIN): this very
+ * namespace by its file, so the answers are the ones from here. The
+ * socket (tcp, curl's), the resolver threads (dns) and the child
+ * (command) are each made through the place's path.
+ */
+static void place_entered(void **state)
+{
+	static const char *const where[] = { "/proc/self/ns/net", "/proc/self/ns/net",
+					     "/proc/self/ns/net", "/proc/self/ns/net" };
+	struct scen_build *b = calloc(1, sizeof(*b));
+	struct scorer *sc = NULL;
+	struct fd_error err = { 0 };
+	struct scenario_probe *p;
+	char run[128], ns[64];
+	ssize_t n;
+
+	(void)state;
+	if (geteuid() != 0) {
+		printf("skipped: not root (entering a namespace needs CAP_SYS_ADMIN)\n");
+		free(b);
+		skip();
+	}
+	n = readlink("/proc/self/ns/net", ns, sizeof(ns) - 1);
+	assert_true(n > 0);
+	ns[n] = '\0';
+	snprintf(run, sizeof(run), "test \"$(readlink /proc/self/ns/net)\" = '%s'", ns);
+	n_got = 0;
+	sb_init(b);
+	p = sb_probe(b, PROBE_TCP, 100 * MS, 500 * MS);                 /* 0 */
+	p->tcp.host = (char *)"127.0.0.1";
+	p->tcp.port = closed_port();
+	p = sb_probe(b, PROBE_DNS, 100 * MS, 2000 * MS);                /* 1 */
+	p->dns.name = (char *)"localhost";
+	p = sb_probe(b, PROBE_COMMAND, 100 * MS, 1000 * MS);            /* 2 */
+	p->command.run = run;
+	sb_http(b, closed_port(), "/", 100 * MS, 500 * MS);              /* 3 */
+	assert_int_equal(scorer_new_in(&b->s, &(struct scorer_places){ .probe = where }, on_sample,
+				       NULL, &sc, &err), 0);
+	assert_int_equal(scorer_start(sc, &err), 0);
+	assert_int_equal(scorer_poll(sc, fd_mono_ns() + 400 * MS, &err), 0);
+	expect_detail(0, false, "connect: Connection refused");
+	expect_detail(1, true, "answer ");
+	expect_detail(2, true, "exit 0");
+	expect_detail(3, false, "connect: "); /* the socket was made; only then refused */
+	scorer_free(sc);
+	free(b);
+}
+
 static void pcap_missing_interface(void **state)
 {
 	struct scen_build *b = calloc(1, sizeof(*b));
@@ -610,6 +706,8 @@ int main(void)
 		cmocka_unit_test(samples_in_send_order),
 		cmocka_unit_test(dns_localhost),
 		cmocka_unit_test(pcap_missing_interface),
+		cmocka_unit_test(place_gone),
+		cmocka_unit_test(place_entered),
 		cmocka_unit_test(bad_regex_is_input_error),
 		cmocka_unit_test(header_from_environment),
 	};
