@@ -20,7 +20,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "fd_netns.h"
 #include "fd_time.h"
 #include "fd_proc.h"
 #include "injector_int.h"
@@ -99,32 +98,20 @@ static int revert_row(const struct store_fault *row, struct fd_error *err)
 }
 
 /* Runs revert_row inside the row's namespace; a namespace gone took the
- * fault with it. */
+ * fault with it, except a kind undone by pid (reverted from here). */
 static int revert_in_netns(const struct store_fault *row, const char **note, struct fd_error *err)
 {
 	struct fd_error e = { 0 };
-	int home, rc;
+	int home = -1, rc;
 
-	if (!row->netns[0])
-		return revert_row(row, err);
-	home = fd_netns_current();
-	if (home < 0)
-		return fd_error_set(err, FD_ERR_ENV, home, "cannot open the current network namespace: %s",
-				    strerror(-home));
-	rc = fd_netns_enter(row->netns, &e);
-	if (rc == -ENOENT) {
-		*note = "network namespace gone: nothing left to revert";
-		rc = 0;
-	} else if (rc < 0) {
+	rc = inj_place_enter_revert(row->netns, row->kind, &home, note, err);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	rc = revert_row(row, err);
+	if (inj_place_leave(&home, &e) < 0 && rc == 0) {
 		*err = e;
-	} else {
-		rc = revert_row(row, err);
-		if (fd_netns_restore(home, &e) < 0 && rc == 0) {
-			*err = e;
-			rc = -EIO;
-		}
+		rc = -EIO;
 	}
-	close(home);
 	return rc;
 }
 
