@@ -199,6 +199,7 @@ static void print_faults(FILE *out, const struct scenario_plan *p, int *step)
 			scenario_fault_kind_name(f->kind), dur(f->duration_ns, a, sizeof(a)), f->loc.line,
 			f->loc.col);
 		scenario_plan_fault_text(out, f);
+		scenario_plan_place_text(out, &f->place);
 		scenario_plan_on_text(out, s, f);
 		fprintf(out, "       revert: %s\n", p->faults[i].revert ? p->faults[i].revert : "?");
 	}

@@ -71,6 +71,7 @@ static json_t *fault_json(const struct scenario *s, const struct scenario_plan_f
 
 	if (o) {
 		scenario_plan_fault_json(o, f);
+		scenario_plan_place_json(o, &f->place);
 		scenario_plan_on_json(o, s, f);
 	}
 	return o;
