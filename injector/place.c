@@ -21,8 +21,8 @@
 #include "fd_netns.h"
 #include "injector_int.h"
 
-/* 1 when the thread is in netns already, 0 when not, negative when netns
- * cannot be read (-ENOENT: gone). */
+/* 1 when the thread is in netns already, 0 when not (or it cannot be
+ * told), negative for a name that is not one. */
 static int place_here(const char *netns, struct fd_error *err)
 {
 	char path[PATH_MAX];
@@ -31,10 +31,8 @@ static int place_here(const char *netns, struct fd_error *err)
 
 	if (rc < 0)
 		return rc;
-	if (stat(path, &there) < 0)
-		return fd_error_set(err, FD_ERR_ENV, -errno, "network namespace %s: %s%s", path,
-				    strerror(errno), errno == ENOENT ? " (gone?)" : "");
-	if (stat("/proc/thread-self/ns/net", &here) < 0)
+	/* not there: fd_netns_enter says why, in its words */
+	if (stat(path, &there) < 0 || stat("/proc/thread-self/ns/net", &here) < 0)
 		return 0;
 	return there.st_dev == here.st_dev && there.st_ino == here.st_ino;
 }
