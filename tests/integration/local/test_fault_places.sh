@@ -19,7 +19,9 @@
 #  3. A kill with `container: ctr` on the fault through a stand-in podman
 #     whose container is a process in A in a cgroup of the test's: only the
 #     process in that cgroup is killed, not its twin with the same command
-#     line in the same namespace.
+#     line in the same namespace. Then a container whose process is alone
+#     in a namespace of its own, killed: the namespace goes with it, and
+#     the revert of the kill runs from the scope instead (inject exit 0).
 #  4. A fault in a namespace that does not exist: exit 3, nothing journaled.
 # usage: test_fault_places.sh FIREDRILL
 set -u
@@ -237,8 +239,8 @@ fi
 if [ -z "$cg" ] || ! mkdir "$cg" 2>/dev/null; then
 	echo "skipped: container kill (no cgroup of the test's own: ${cg:-no freezer or cgroup2})"
 	cg=
-	checks=$((checks + 3))
-	fails=$((fails + 3))
+	checks=$((checks + 5))
+	fails=$((fails + 5))
 else
 	victim="import time; time.sleep(600)  # fdt-fp-victim-$$"
 	# sessions of their own, as a container's are (firedrill refuses its
@@ -261,8 +263,11 @@ else
 # a test double of \`podman inspect --type container --format ... NAME\`
 [ "\$1" = inspect ] || exit 125
 for a; do last=\$a; done
-[ "\$last" = ctr ] || { echo "Error: no such container \$last" >&2; exit 125; }
-echo "c0ffee0123456789abcdef $ctr true localhost/fdt-fp:latest"
+case "\$last" in
+ctr) echo "c0ffee0123456789abcdef $ctr true localhost/fdt-fp:latest" ;;
+lone) echo "c0ffee0123456789abcdef \$(cat "$tmp/lone.pid") true localhost/fdt-fp:latest" ;;
+*) echo "Error: no such container \$last" >&2; exit 125 ;;
+esac
 SH
 	chmod +x "$tmp/bin/podman"
 	cat >"$tmp/kill.yaml" <<YAML
@@ -284,6 +289,23 @@ YAML
 	[ "$row" = "/proc/$ctr/ns/net $inside 1" ] || bad "container kill: journal row $row"
 	kill "$ctr" "$inside" "$twin" 2>/dev/null
 	wait "$ctr" "$inside" "$twin" 2>/dev/null
+	# alone in its namespace: killing it ends the namespace
+	unshare -n setsid python3 -c "import time; time.sleep(600)  # fdt-fp-lone-$$" &
+	lone=$!
+	pids="$pids $lone"
+	echo "$lone" >"$tmp/lone.pid"
+	echo "$lone" >"$cg/cgroup.procs"
+	sed -e 's/container: ctr/container: lone/' -e "s/fdt-fp-victim-$$/fdt-fp-lone-$$/" \
+		"$tmp/kill.yaml" >"$tmp/lone.yaml"
+	out=$(PATH=$tmp/bin:$PATH "$fd" --db "$tmp/lone.db" inject "$tmp/lone.yaml" 2>&1)
+	rc=$?
+	check
+	[ $rc -eq 0 ] || bad "lone container kill: exit $rc (its namespace went with it): $out"
+	check
+	row=$(sqlite3 "$tmp/lone.db" "select netns || ' ' || state from faults")
+	[ "$row" = "/proc/$lone/ns/net reverted" ] || bad "lone container kill: journal row $row"
+	kill "$lone" 2>/dev/null
+	wait "$lone" 2>/dev/null
 	rmdir "$cg" 2>/dev/null && cg=
 fi
 
