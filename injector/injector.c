@@ -583,19 +583,6 @@ static int nft_commit_group(struct injector *inj, size_t g, struct fd_error *err
 	return rc;
 }
 
-/* Every namespace's batch, all or none: when one fails, the tables of
- * those committed before it are removed (or, failing that, dropped by the
- * kernel as their sockets close). */
-static void nft_drop_all(struct injector *inj)
-{
-	for (size_t g = 0; g < inj->n_nft_ns; g++) {
-		inj_nft_remove(inj->nft_ns[g].nft, &(struct fd_error){ 0 });
-		inj_nft_free(inj->nft_ns[g].nft);
-		inj->nft_ns[g].nft = NULL;
-	}
-	inj->n_nft_ns = 0;
-}
-
 static int apply_nft(struct injector *inj, struct fd_error *err)
 {
 	int rc = 0;
@@ -606,10 +593,8 @@ static int apply_nft(struct injector *inj, struct fd_error *err)
 			rc = nft_group(inj, &inj->faults[i], err);
 	for (size_t g = 0; g < inj->n_nft_ns && rc == 0; g++)
 		rc = nft_commit_group(inj, g, err);
-	if (rc < 0) {
-		nft_drop_all(inj);
+	if (rc < 0) /* the rollback removes the tables committed before */
 		return rc;
-	}
 	for (size_t i = 0; i < inj->n; i++) {
 		struct inj_fault *x = &inj->faults[i];
 
