@@ -106,6 +106,8 @@ int injector_set_fault_place(struct injector *inj, size_t i, const char *netns, 
 	if (i >= inj->n)
 		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "injector: no fault %zu", i);
 	x = &inj->faults[i];
+	if (strcmp(x->netns, netns ? netns : "") == 0 && x->pid == (x->netns[0] ? pid : 0))
+		return 0; /* the same place again (a container that did not restart) */
 	rc = netns_settable(inj, netns, err);
 	if (rc < 0) {
 		fd_error_prefix(err, "fault %s", x->f->id);

@@ -259,6 +259,20 @@ void scenario_plan_place_text(FILE *out, const struct scenario_place *sp)
 			scenario_place_describe(sp, buf, sizeof(buf)));
 }
 
+void scenario_plan_place_keys(json_t *o, const struct scenario_place *sp)
+{
+	if (sp->netns)
+		json_object_set_new(o, "netns", json_string(sp->netns));
+	if (sp->netns_path)
+		json_object_set_new(o, "netns_path", json_string(sp->netns_path));
+	if (sp->pid)
+		json_object_set_new(o, "pid", json_integer(sp->pid));
+	if (sp->container)
+		json_object_set_new(o, "container", json_string(sp->container));
+	if (sp->engine)
+		json_object_set_new(o, "engine", json_string(sp->engine));
+}
+
 void scenario_plan_place_json(json_t *o, const struct scenario_place *sp)
 {
 	json_t *place;
@@ -268,15 +282,6 @@ void scenario_plan_place_json(json_t *o, const struct scenario_place *sp)
 		return;
 	}
 	place = json_object();
-	if (sp->netns)
-		json_object_set_new(place, "netns", json_string(sp->netns));
-	if (sp->netns_path)
-		json_object_set_new(place, "netns_path", json_string(sp->netns_path));
-	if (sp->pid)
-		json_object_set_new(place, "pid", json_integer(sp->pid));
-	if (sp->container)
-		json_object_set_new(place, "container", json_string(sp->container));
-	if (sp->engine)
-		json_object_set_new(place, "engine", json_string(sp->engine));
+	scenario_plan_place_keys(place, sp);
 	json_object_set_new(o, "place", place);
 }
