@@ -18,11 +18,11 @@
  *    removes the earlier ones' tables).
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -408,10 +408,14 @@ static int nft_remove_all(struct injector *inj, struct fd_error *err)
 
 	for (size_t g = 0; g < inj->n_nft_ns; g++) {
 		struct inj_nft_ns *ns = &inj->nft_ns[g];
-		int rc = ns->nft ? inj_nft_remove(ns->nft, err) : 0;
+		struct fd_error e = { 0 };
+		int rc = ns->nft ? inj_nft_remove(ns->nft, &e) : 0;
 
 		if (rc < 0) {
-			first = first ? first : rc;
+			if (first == 0) {
+				first = rc;
+				*err = e;
+			}
 			kept++;
 			continue;
 		}
