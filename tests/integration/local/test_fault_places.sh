@@ -13,7 +13,9 @@
 #     C's and the host's none, the route is in B only; the journal rows
 #     name each fault's own namespace; a blackholed flow is listed in A and
 #     in B; after, every ruleset and route as before.
-#  2. `firedrill inject --detach` of cut-a and hole-b, holder and guardian
+#  2. `firedrill inject --detach` of cut-a and hole-b; while it holds, an
+#     inject of a scenario without scope whose fault names A is refused
+#     (A's lock, exit 3) and journals nothing; holder and guardian
 #     SIGKILLed: the route stays in B; `firedrill revert` removes it (it
 #     enters B) and marks both rows reverted.
 #  3. A kill with `container: ctr` on the fault through a stand-in podman
@@ -216,6 +218,19 @@ check
 grep -q firedrill-guardian "/proc/${guardian:-0}/cmdline" 2>/dev/null || bad "no guardian of holder $holder"
 check
 case "$(ip netns exec "$A" nft list ruleset)" in *'"firedrill cut-a '*) ;; *) bad "inject: no cut-a in A" ;; esac
+cat >"$tmp/second.yaml" <<YAML
+name: fault-places-second
+faults:
+  - { id: again-a, kind: drop, netns: $A, duration: 5s, targets: { cidrs: [10.250.92.9/32] } }
+YAML
+out=$("$fd" --db "$tmp/second.db" inject "$tmp/second.yaml" 2>&1)
+rc=$?
+check
+{ [ $rc -eq 3 ] && echo "$out" | grep -q "scope \"$A\" is held by a live \`firedrill inject\` (pid $holder"; } ||
+	bad "a second inject into A while it is held: exit $rc: $out"
+check
+n=$(sqlite3 "$tmp/second.db" "select count(*) from faults" 2>/dev/null || echo 0)
+[ "$n" -eq 0 ] || bad "the refused second inject journaled $n rows"
 [ -n "$guardian" ] && [ -n "$holder" ] && kill -KILL "$guardian" "$holder"
 for _ in $(seq 100); do kill -0 "$holder" 2>/dev/null || break; sleep 0.05; done
 check
