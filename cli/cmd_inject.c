@@ -33,7 +33,8 @@ static void print_help(void)
 {
 	cli_print_usage(cli_find_command("inject"), stdout);
 	printf("\n"
-	       "Applies every fault of the scenario (inside scope.netns when set) and\n"
+	       "Applies every fault of the scenario (inside scope.netns when set, or in\n"
+	       "the fault's own netns, netns-path, pid or container) and\n"
 	       "holds them until the longest max duration ends, Ctrl-C, or\n"
 	       "`firedrill revert` from another shell; then reverts and lists the\n"
 	       "flows that hit drop/reject faults (hidden dependencies).\n"
@@ -43,7 +44,8 @@ static void print_help(void)
 	       "options:\n"
 	       "  --detach  leave a holder process in the background and return\n"
 	       "  --force   allow guarded targets (0.0.0.0/0, the default route's link, ...)\n\n"
-	       "While the faults are live the scope (scope.netns, else the host) is locked:\n"
+	       "While the faults are live the scope (scope.netns, else the host) and each\n"
+	       "fault's own namespace are locked:\n"
 	       "`firedrill run` or another inject on it is refused until this one ends.\n\n"
 	       "exit: 0 applied (and reverted), 2 bad scenario, 3 environment error\n"
 	       "      (also: the scope is held by a drill or another inject)\n");

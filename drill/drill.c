@@ -158,7 +158,9 @@ static int run_iteration(struct drill *d, unsigned number, struct drill_iteratio
 	if (number == 1)
 		drill_place_note(d);
 	if ((number > 1 && drill_place_refresh(d, err) < 0) ||
-	    drill_places_refresh(d, number == 1, err) < 0) {
+	    drill_places_refresh(d, number == 1, err) < 0 ||
+	    (number > 1 && drill_places_set_faults(d->inj, d->local ? d->local : d->s, d->places,
+						   d->n_places, err) < 0)) {
 		rc = -1;
 		goto record;
 	}
@@ -367,6 +369,8 @@ static int setup(struct drill *d, struct fd_error *err)
 	if (rc < 0)
 		return rc;
 	rc = drill_scope_lock(d->place.key[0] ? d->place.key : NULL, &d->lock_fd, err);
+	if (rc == 0) /* each fault's own place too */
+		rc = drill_places_lock(s, d->places, d->n_places, d->place.key, NULL, err);
 	if (rc < 0)
 		return rc;
 	if (!d->o->dry_run && has_manual_step(s)) {
@@ -405,6 +409,8 @@ static int setup(struct drill *d, struct fd_error *err)
 	rc = drill_fleet_local(d, &local, err);
 	if (rc == 0)
 		rc = injector_new(local, &io, &d->inj, err);
+	if (rc == 0)
+		rc = drill_places_set_faults(d->inj, local, d->places, d->n_places, err);
 	if (rc == 0)
 		rc = injector_prepare(d->inj, err);
 	if (s->probes_from_host && d->place.netns[0]) {

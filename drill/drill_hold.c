@@ -103,6 +103,8 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	struct injector *inj = NULL;
 	struct injector_opts io = { 0 };
 	struct drill_place place = { 0 };
+	struct drill_item_place *places = NULL; /* the faults' own */
+	size_t n_places = 0;
 	int lock_fd = -1, home_ns = -1, sigfd, rc;
 
 	memset(res, 0, sizeof(*res));
@@ -119,7 +121,11 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	if (rc == 0)
 		rc = drill_place_resolve(s, NULL, &place, err);
 	if (rc == 0)
+		rc = drill_places_resolve_faults(s, &places, &n_places, err);
+	if (rc == 0)
 		rc = drill_scope_hold(place.key[0] ? place.key : NULL, "inject", &lock_fd, err);
+	if (rc == 0)
+		rc = drill_places_lock(s, places, n_places, place.key, "inject", err);
 	if (rc == 0 && place.netns[0]) {
 		home_ns = fd_netns_current();
 		rc = fd_netns_enter(place.netns, err);
@@ -133,6 +139,8 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	io.force = o->force;
 	if (rc == 0)
 		rc = injector_new(s, &io, &inj, err);
+	if (rc == 0)
+		rc = drill_places_set_faults(inj, s, places, n_places, err);
 	if (rc == 0)
 		rc = injector_prepare(inj, err);
 	if (rc == 0)
@@ -156,6 +164,8 @@ out:
 	/* After the revert (or its failure, left to the guardian): the scope is
 	 * free again once nothing of ours can still be applied by us. */
 	drill_scope_release(lock_fd, place.key[0] ? place.key : NULL);
+	drill_places_unlock(places, n_places);
+	free(places);
 	injector_free(inj);
 	store_close(st);
 	if (home_ns >= 0) {

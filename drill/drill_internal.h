@@ -425,6 +425,7 @@ void drill_container_event(struct drill *d, const char *name, const struct drill
 struct drill_item_place {
 	const struct scenario_place *sp; /* the first item naming it (the same place is one) */
 	struct drill_place place;
+	int lock_fd; /* a fault's place: its scope lock (drill_places_lock); -1 none */
 };
 
 int drill_place_resolve_one(const struct scenario_place *sp, struct drill_place *p,
@@ -446,6 +447,20 @@ int drill_places_for_scorer(const struct drill *d, struct scorer_places *w, stru
  * caller frees the array, the strings are d's. NULL when out of memory. */
 const char **drill_places_for_steps(const struct drill *d, const struct scenario_step *steps,
 				    size_t n);
+/* The faults' places alone into *v (firedrill inject; a drill's come with
+ * drill_places_resolve). */
+int drill_places_resolve_faults(const struct scenario *s, struct drill_item_place **v, size_t *n,
+				struct fd_error *err);
+/* The scope lock of each fault's place not locked already (scope_key is
+ * the scope's, held by the caller); released by drill_places_unlock. */
+int drill_places_lock(const struct scenario *s, struct drill_item_place *v, size_t n,
+		      const char *scope_key, const char *holder, struct fd_error *err);
+void drill_places_unlock(struct drill_item_place *v, size_t n);
+/* Each fault of s (the injector's scenario) with a place of its own: its
+ * namespace and container pid to the injector (setup, and again after a
+ * container restarted). */
+int drill_places_set_faults(struct injector *inj, const struct scenario *s,
+			    struct drill_item_place *v, size_t n, struct fd_error *err);
 void drill_places_free(struct drill *d);
 
 struct drill {

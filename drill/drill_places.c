@@ -6,6 +6,10 @@
  * engine, as the scope's is: drill_scope.c) and again at each later
  * iteration, since a restarted container has a new pid and namespace. The
  * items find theirs with drill_places_find(); NULL means the scope's.
+ *
+ * A fault's place goes to the injector, which enters it for that fault's
+ * work; its namespace is locked as the scope's is (two drills must not
+ * break the same namespace at once), for `firedrill inject` too.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +18,7 @@
 #include "drill.h"
 #include "drill_internal.h"
 #include "fd_netns.h"
+#include "injector.h"
 #include "scorer.h"
 
 static bool str_same(const char *a, const char *b)
@@ -28,22 +33,35 @@ static bool place_same(const struct scenario_place *a, const struct scenario_pla
 	       str_same(a->engine, b->engine);
 }
 
-static int places_add(struct drill *d, const struct scenario_place *sp, struct fd_error *err)
+static struct drill_item_place *item_find(struct drill_item_place *v, size_t n,
+					  const struct scenario_place *sp)
+{
+	if (!scenario_place_set(sp))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (place_same(v[i].sp, sp))
+			return &v[i];
+	return NULL;
+}
+
+/* sp resolved into v unless there already; path names the scenario in errors. */
+static int places_add(const char *path, struct drill_item_place **v, size_t *n,
+		      const struct scenario_place *sp, struct fd_error *err)
 {
 	struct drill_item_place *grown;
 	char key[64], where[160];
 	int rc;
 
-	if (!scenario_place_set(sp) || drill_places_find(d, sp))
+	if (!scenario_place_set(sp) || item_find(*v, *n, sp))
 		return 0;
-	grown = realloc(d->places, (d->n_places + 1) * sizeof(*grown));
+	grown = realloc(*v, (*n + 1) * sizeof(*grown));
 	if (!grown)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
-	d->places = grown;
-	grown[d->n_places].sp = sp;
-	drill_textf(where, sizeof(where), "%s:%d", d->s->path ? d->s->path : "scenario",
-		    sp->loc.line);
-	rc = drill_place_resolve_one(sp, &grown[d->n_places].place, err);
+	*v = grown;
+	grown[*n].sp = sp;
+	grown[*n].lock_fd = -1;
+	drill_textf(where, sizeof(where), "%s:%d", path ? path : "scenario", sp->loc.line);
+	rc = drill_place_resolve_one(sp, &grown[*n].place, err);
 	/* a name is not looked at by the resolver: missing is an error here too */
 	if (rc == 0 && sp->netns)
 		rc = fd_netns_key(sp->netns, key, sizeof(key), err);
@@ -51,8 +69,18 @@ static int places_add(struct drill *d, const struct scenario_place *sp, struct f
 		fd_error_prefix(err, "%s", where);
 		return rc;
 	}
-	d->n_places++;
+	(*n)++;
 	return 0;
+}
+
+int drill_places_resolve_faults(const struct scenario *s, struct drill_item_place **v, size_t *n,
+				struct fd_error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < s->n_faults; i++)
+		rc = places_add(s->path, v, n, &s->faults[i].place, err);
+	return rc;
 }
 
 int drill_places_resolve(struct drill *d, struct fd_error *err)
@@ -68,27 +96,77 @@ int drill_places_resolve(struct drill *d, struct fd_error *err)
 				    "%s names places of its own (netns, netns-path, pid, container on a "
 				    "fault, probe, step or action); in a sandbox the sandbox is the only "
 				    "place: drop them", s->path ? s->path : "the scenario");
-	for (size_t i = 0; rc == 0 && i < s->n_faults; i++)
-		rc = places_add(d, &s->faults[i].place, err);
+	rc = drill_places_resolve_faults(s, &d->places, &d->n_places, err);
 	for (size_t i = 0; rc == 0 && i < s->n_probes; i++)
-		rc = places_add(d, &s->probes[i].place, err);
+		rc = places_add(s->path, &d->places, &d->n_places, &s->probes[i].place, err);
 	for (size_t i = 0; rc == 0 && i < s->n_steps; i++)
-		rc = places_add(d, &s->steps[i].place, err);
+		rc = places_add(s->path, &d->places, &d->n_places, &s->steps[i].place, err);
 	for (size_t i = 0; rc == 0 && i < s->n_failback_steps; i++)
-		rc = places_add(d, &s->failback_steps[i].place, err);
+		rc = places_add(s->path, &d->places, &d->n_places, &s->failback_steps[i].place, err);
 	for (size_t i = 0; rc == 0 && i < sizeof(each) / sizeof(each[0]); i++)
-		rc = places_add(d, each[i], err);
+		rc = places_add(s->path, &d->places, &d->n_places, each[i], err);
 	return rc;
 }
 
 const struct drill_place *drill_places_find(const struct drill *d, const struct scenario_place *sp)
 {
-	if (!scenario_place_set(sp))
-		return NULL;
-	for (size_t i = 0; i < d->n_places; i++)
-		if (place_same(d->places[i].sp, sp))
-			return &d->places[i].place;
-	return NULL;
+	const struct drill_item_place *it = item_find(d->places, d->n_places, sp);
+
+	return it ? &it->place : NULL;
+}
+
+/* Whether key is the scope's or locked already by an earlier item. */
+static bool key_held(const struct drill_item_place *v, size_t n, const char *key,
+		     const char *scope_key)
+{
+	if (strcmp(key, scope_key ? scope_key : "") == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].lock_fd >= 0 && strcmp(v[i].place.key, key) == 0)
+			return true;
+	return false;
+}
+
+int drill_places_lock(const struct scenario *s, struct drill_item_place *v, size_t n,
+		      const char *scope_key, const char *holder, struct fd_error *err)
+{
+	for (size_t i = 0; i < s->n_faults; i++) {
+		struct drill_item_place *it = item_find(v, n, &s->faults[i].place);
+		int rc;
+
+		if (!it || it->lock_fd >= 0 || key_held(v, n, it->place.key, scope_key))
+			continue;
+		rc = drill_scope_hold(it->place.key, holder, &it->lock_fd, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+void drill_places_unlock(struct drill_item_place *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		drill_scope_release(v[i].lock_fd, v[i].place.key);
+		v[i].lock_fd = -1;
+	}
+}
+
+int drill_places_set_faults(struct injector *inj, const struct scenario *s,
+			    struct drill_item_place *v, size_t n, struct fd_error *err)
+{
+	for (size_t i = 0; i < s->n_faults; i++) {
+		const struct drill_item_place *it = item_find(v, n, &s->faults[i].place);
+		const struct drill_place *p = it ? &it->place : NULL;
+		int rc;
+
+		if (!p)
+			continue;
+		rc = injector_set_fault_place(inj, i, p->netns,
+					      p->is_container ? (pid_t)p->container.pid : 0, err);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* The namespace an item runs in: its own place's; NULL: the drill thread's. */
@@ -190,6 +268,7 @@ int drill_places_refresh(struct drill *d, bool first, struct fd_error *err)
 
 void drill_places_free(struct drill *d)
 {
+	drill_places_unlock(d->places, d->n_places);
 	free(d->places);
 	d->places = NULL;
 	d->n_places = 0;

@@ -285,12 +285,17 @@ void drill_place_note(struct drill *d)
 		drill_container_event(d, d->s->container, &d->place.container, 0);
 }
 
+/* The faults in the scope's place (those with their own are the
+ * injector's to enter) are all undone by pid or cgroup. */
 static bool only_process_faults(const struct scenario *s)
 {
-	for (size_t i = 0; i < s->n_faults; i++)
+	for (size_t i = 0; i < s->n_faults; i++) {
+		if (scenario_place_set(&s->faults[i].place))
+			continue;
 		if (s->faults[i].kind != FAULT_KILL && s->faults[i].kind != FAULT_STOP &&
 		    s->faults[i].kind != FAULT_FREEZE && s->faults[i].kind != FAULT_PAUSE)
 			return false;
+	}
 	return s->n_faults > 0;
 }
 

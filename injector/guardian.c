@@ -31,8 +31,10 @@
  *
  * Without a db_path (no journal to read) the guardian is a plain fork,
  * started after apply, that reverts from the specs it inherited and goes
- * home at "R". It inherits the holder's network namespace, where the faults
- * are.
+ * home at "R". It inherits the holder's network namespace, where the
+ * scope's faults are; a row naming another namespace (a fault's own place)
+ * is reverted inside that one (place.c), and one whose namespace is gone
+ * took its fault along (a kind undone by pid is reverted from here).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +61,7 @@
 struct g_row {
 	int64_t id;        /* journal row; 0 without a journal */
 	const struct injector_driver *drv;
+	char netns[64];    /* the row's namespace; "" = the guardian's own */
 	const char *spec;  /* points into g_db.active (exec mode) or the holder's copy */
 	int64_t deadline_real;
 	bool done;
@@ -140,35 +143,40 @@ static void refresh(struct g_row *rows, size_t n, struct g_db *db)
 static void revert_row(struct g_row *r, struct g_db *db, const char *why)
 {
 	struct fd_error e = { 0 };
-	char detail[128];
+	const char *note = NULL;
+	char detail[160];
 	json_t *spec;
+	int home = -1, rc;
 
-	spec = json_loads(r->spec ? r->spec : "{}", 0, NULL);
-	if (spec && r->drv->revert(spec, &e) == 0) {
-		snprintf(detail, sizeof(detail), "reverted by the guardian (%s)", why);
+	rc = inj_place_enter_revert(r->netns, r->drv->name, &home, &note, &e);
+	if (rc < 0)
+		return; /* the row stays active: `firedrill revert` reports why */
+	spec = rc == 0 ? json_loads(r->spec ? r->spec : "{}", 0, NULL) : NULL;
+	if (rc == 1 || (spec && r->drv->revert(spec, &e) == 0)) {
+		snprintf(detail, sizeof(detail), "reverted by the guardian (%s)%s%s", why,
+			 note ? ": " : "", note ? note : "");
 		mark(db, r, detail);
 		r->done = true;
 	}
 	json_decref(spec);
+	inj_place_leave(&home, &e);
 }
 
-/* The holder is gone and its owner table with it: make sure, and mark. */
+/* The holder is gone and its owner tables with it: make sure, in each
+ * row's namespace, and mark. */
 static void nft_gone(struct g_row *rows, size_t n, struct g_db *db)
 {
-	struct fd_error e = { 0 };
-	bool any = false;
-
-	for (size_t i = 0; i < n; i++)
-		any |= !rows[i].done && rows[i].drv->kernel_expires;
-	if (!any)
-		return;
-	if (inj_nft_table_exists(&e) > 0)
-		inj_nft_table_delete(&e);
 	for (size_t i = 0; i < n; i++) {
-		if (!rows[i].done && rows[i].drv->kernel_expires) {
-			mark(db, &rows[i], "owner table removed by the kernel when the holder died");
-			rows[i].done = true;
-		}
+		struct fd_error e = { 0 };
+		int home = -1;
+
+		if (rows[i].done || !rows[i].drv->kernel_expires)
+			continue;
+		if (inj_place_enter(rows[i].netns, &home, &e) == 0 && inj_nft_table_exists(&e) > 0)
+			inj_nft_table_delete(&e);
+		inj_place_leave(&home, &e);
+		mark(db, &rows[i], "owner table removed by the kernel when the holder died");
+		rows[i].done = true;
 	}
 }
 
@@ -217,11 +225,14 @@ static void watch_rows(struct g_watch *w, char *list)
 		for (size_t i = 0; i < n_active; i++) {
 			const struct injector_driver *drv = injector_driver_by_name(active[i].kind);
 
-			if (active[i].id == id && drv)
-				w->rows[w->n++] = (struct g_row){
+			if (active[i].id == id && drv) {
+				w->rows[w->n] = (struct g_row){
 					.id = id, .drv = drv, .spec = active[i].spec,
 					.deadline_real = row_deadline(&active[i]),
 				};
+				snprintf(w->rows[w->n++].netns, sizeof(w->rows[0].netns), "%s",
+					 active[i].netns);
+			}
 		}
 	}
 	store_faults_free(w->db->active, w->db->n_active);
@@ -336,10 +347,11 @@ static void guardian_forked(struct injector *inj, int pidfd, int pipe_rd)
 
 		if (x->phase != INJ_APPLIED)
 			continue;
-		w.rows[w.n++] = (struct g_row){
+		w.rows[w.n] = (struct g_row){
 			.drv = x->drv, .spec = x->spec,
 			.deadline_real = now_real + (x->applied_mono + x->f->duration_ns - now_mono),
 		};
+		snprintf(w.rows[w.n++].netns, sizeof(w.rows[0].netns), "%s", x->netns);
 	}
 	guardian_loop(&w);
 	_exit(0);

@@ -12,16 +12,24 @@
  *  - This process holds the nft table (owner flag) from apply to revert;
  *    the guardian (guardian.c) watches it from before the first fault is
  *    touched and reverts the rest (PLANNED rows too) if it dies.
+ *  - A fault with a place of its own is prepared, applied and reverted
+ *    inside its namespace (place.c); the drop/reject faults are one batch
+ *    per namespace, all committed or none (a later namespace's failure
+ *    removes the earlier ones' tables).
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd_netns.h"
 #include "fd_time.h"
 #include "injector_int.h"
 
@@ -41,10 +49,12 @@ int injector_new(const struct scenario *s, const struct injector_opts *opts,
 	if (!inj)
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	inj->guardian_fd = -1;
+	inj->flow_epfd = -1;
 	inj->faults = calloc(s->n_faults ? s->n_faults : 1, sizeof(*inj->faults));
+	inj->nft_ns = calloc(s->n_faults ? s->n_faults : 1, sizeof(*inj->nft_ns));
 	inj->mark_rows = calloc(s->n_faults ? s->n_faults : 1, sizeof(*inj->mark_rows));
 	inj->mark_specs = calloc(s->n_faults ? s->n_faults : 1, sizeof(*inj->mark_specs));
-	if (!inj->faults || !inj->mark_rows || !inj->mark_specs) {
+	if (!inj->faults || !inj->nft_ns || !inj->mark_rows || !inj->mark_specs) {
 		injector_free(inj);
 		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
 	}
@@ -63,7 +73,9 @@ int injector_new(const struct scenario *s, const struct injector_opts *opts,
 	return 0;
 }
 
-int injector_set_netns(struct injector *inj, const char *netns, struct fd_error *err)
+/* Whether a namespace may be set now: one the journal can keep, and no
+ * fault applied in the old one. */
+static int netns_settable(const struct injector *inj, const char *netns, struct fd_error *err)
 {
 	if (netns && strlen(netns) >= sizeof(inj->netns))
 		return fd_error_set(err, FD_ERR_INPUT, -ENAMETOOLONG,
@@ -71,8 +83,38 @@ int injector_set_netns(struct injector *inj, const char *netns, struct fd_error 
 	if (inj->applied)
 		return fd_error_set(err, FD_ERR_INTERNAL, -EBUSY,
 				    "injector: the namespace cannot change while faults are applied");
+	return 0;
+}
+
+int injector_set_netns(struct injector *inj, const char *netns, struct fd_error *err)
+{
+	int rc = netns_settable(inj, netns, err);
+
+	if (rc < 0)
+		return rc;
 	snprintf(inj->netns, sizeof(inj->netns), "%s", netns ? netns : "");
 	inj->ctx.netns = inj->netns[0] ? inj->netns : NULL;
+	return 0;
+}
+
+int injector_set_fault_place(struct injector *inj, size_t i, const char *netns, pid_t pid,
+			     struct fd_error *err)
+{
+	struct inj_fault *x;
+	int rc;
+
+	if (i >= inj->n)
+		return fd_error_set(err, FD_ERR_INTERNAL, -EINVAL, "injector: no fault %zu", i);
+	x = &inj->faults[i];
+	if (strcmp(x->netns, netns ? netns : "") == 0 && x->pid == (x->netns[0] ? pid : 0))
+		return 0; /* the same place again (a container that did not restart) */
+	rc = netns_settable(inj, netns, err);
+	if (rc < 0) {
+		fd_error_prefix(err, "fault %s", x->f->id);
+		return rc;
+	}
+	snprintf(x->netns, sizeof(x->netns), "%s", netns ? netns : "");
+	x->pid = x->netns[0] ? pid : 0;
 	return 0;
 }
 
@@ -101,6 +143,61 @@ static void drop_states(struct injector *inj)
 	}
 }
 
+/* What fault x's driver sees: its own place's namespace and container
+ * instead of the scope's when it has one. */
+static struct driver_ctx fault_ctx(const struct injector *inj, const struct inj_fault *x)
+{
+	struct driver_ctx c = inj->ctx;
+
+	c.nft = NULL;
+	if (x->netns[0]) {
+		c.netns = x->netns;
+		c.scope_pid = x->pid;
+	}
+	return c;
+}
+
+static int revert_one(struct inj_fault *x, struct fd_error *err);
+
+enum fault_op { FAULT_OP_PREPARE, FAULT_OP_APPLY, FAULT_OP_REVERT };
+
+/* One driver call for fault x inside its own place (if it has one), and
+ * back to where the caller is. An apply that succeeded marks x APPLIED
+ * even when the way back fails (the rollback then undoes it). */
+static int fault_work(struct injector *inj, struct inj_fault *x, enum fault_op op,
+		      struct fd_error *err)
+{
+	struct driver_ctx c = fault_ctx(inj, x);
+	struct fd_error e = { 0 };
+	const char *note = NULL;
+	int home = -1, rc;
+
+	if (op == FAULT_OP_REVERT)
+		rc = inj_place_enter_revert(x->netns, x->drv->name, &home, &note, err);
+	else
+		rc = inj_place_enter(x->netns, &home, err);
+	if (rc < 0)
+		fd_error_prefix(err, "fault %s", x->f->id);
+	if (rc != 0) /* 1: its namespace is gone, and the fault with it */
+		return rc < 0 ? rc : 0;
+	if (op == FAULT_OP_PREPARE) {
+		rc = x->drv->prepare(x->f, &c, &x->state, err);
+	} else if (op == FAULT_OP_APPLY) {
+		rc = x->drv->apply(x->state, &c, err);
+		if (rc == 0) {
+			x->phase = INJ_APPLIED;
+			x->applied_mono = fd_mono_ns();
+		}
+	} else {
+		rc = revert_one(x, err);
+	}
+	if (inj_place_leave(&home, &e) < 0 && rc == 0) {
+		*err = e;
+		rc = -EIO;
+	}
+	return rc;
+}
+
 /* Every driver's prepare, against the system as it is now: targets
  * (processes, host names, prefix lists) are resolved here. */
 static int prepare_faults(struct injector *inj, struct fd_error *err)
@@ -121,7 +218,7 @@ static int prepare_faults(struct injector *inj, struct fd_error *err)
 					  "fault %s: no max duration (every fault needs one)", x->f->id);
 			break;
 		}
-		rc = x->drv->prepare(x->f, &inj->ctx, &x->state, err);
+		rc = fault_work(inj, x, FAULT_OP_PREPARE, err);
 		if (rc < 0)
 			break;
 		x->drv->describe(x->state, x->summary, sizeof(x->summary));
@@ -222,7 +319,7 @@ static int journal_plan_all(struct injector *inj, struct fd_error *err)
 		row->drill_id = inj->opts.drill_id;
 		snprintf(row->fault_id, sizeof(row->fault_id), "%s", x->f->id);
 		snprintf(row->kind, sizeof(row->kind), "%s", x->drv->name);
-		snprintf(row->netns, sizeof(row->netns), "%s", inj->netns);
+		snprintf(row->netns, sizeof(row->netns), "%s", x->netns[0] ? x->netns : inj->netns);
 		snprintf(row->detail, sizeof(row->detail), "%s", x->summary);
 		row->spec = x->spec;
 		row->planned_real_ns = now;
@@ -267,6 +364,23 @@ static void journal_write(struct injector *inj, enum journal_state s, const char
 	inj->n_mark = 0;
 }
 
+static void flows_free(struct injector *inj)
+{
+	for (size_t i = 0; i < inj->n_flowsrc; i++) {
+		inj_flowlog_free(inj->flowsrc[i].log);
+		free(inj->flowsrc[i].at);
+	}
+	free(inj->flowsrc);
+	inj->flowsrc = NULL;
+	inj->n_flowsrc = 0;
+	if (inj->flow_epfd >= 0)
+		close(inj->flow_epfd);
+	inj->flow_epfd = -1;
+	free(inj->flows);
+	inj->flows = NULL;
+	inj->n_flows = 0;
+}
+
 static int revert_one(struct inj_fault *x, struct fd_error *err)
 {
 	json_error_t jerr;
@@ -283,6 +397,44 @@ static int revert_one(struct inj_fault *x, struct fd_error *err)
 	return rc;
 }
 
+/* Deletes each namespace's table through its own socket (a netlink socket
+ * acts in the namespace it was opened in: nothing to enter) and queues the
+ * rows of the faults it held. A table that would not go stays, with its
+ * faults APPLIED. */
+static int nft_remove_all(struct injector *inj, struct fd_error *err)
+{
+	size_t kept = 0;
+	int first = 0;
+
+	for (size_t g = 0; g < inj->n_nft_ns; g++) {
+		struct inj_nft_ns *ns = &inj->nft_ns[g];
+		struct fd_error e = { 0 };
+		int rc = ns->nft ? inj_nft_remove(ns->nft, &e) : 0;
+
+		if (rc < 0) {
+			if (first == 0) {
+				first = rc;
+				*err = e;
+			}
+			kept++;
+			continue;
+		}
+		for (size_t k = 0; k < inj->n; k++) {
+			struct inj_fault *x = &inj->faults[k];
+
+			if (x->phase == INJ_APPLIED && is_nft_kind(x->f->kind) && x->nft_ns == g) {
+				journal_queue(inj, x, false);
+				x->phase = INJ_IDLE;
+			}
+		}
+		inj_nft_free(ns->nft);
+		ns->nft = NULL;
+	}
+	if (kept == 0)
+		inj->n_nft_ns = 0;
+	return first;
+}
+
 /* Undoes whatever is applied, in reverse order; rows become state s. */
 static int undo_all(struct injector *inj, enum journal_state s, const char *detail,
 		    struct fd_error *err)
@@ -295,7 +447,7 @@ static int undo_all(struct injector *inj, enum journal_state s, const char *deta
 
 		if (x->phase != INJ_APPLIED || is_nft_kind(x->f->kind))
 			continue;
-		rc = revert_one(x, &e);
+		rc = fault_work(inj, x, FAULT_OP_REVERT, &e);
 		if (rc < 0) {
 			if (first == 0) {
 				first = rc;
@@ -307,26 +459,11 @@ static int undo_all(struct injector *inj, enum journal_state s, const char *deta
 		journal_queue(inj, x, false);
 		x->phase = INJ_IDLE;
 	}
-	if (inj->nft) {
-		rc = inj_nft_remove(inj->nft, &e);
-		if (rc < 0 && first == 0) {
-			first = rc;
-			if (err)
-				*err = e;
-		}
-		for (size_t k = 0; rc == 0 && k < inj->n; k++) {
-			struct inj_fault *x = &inj->faults[k];
-
-			if (x->phase == INJ_APPLIED && is_nft_kind(x->f->kind)) {
-				journal_queue(inj, x, false);
-				x->phase = INJ_IDLE;
-			}
-		}
-		if (rc == 0) {
-			inj_nft_free(inj->nft);
-			inj->nft = NULL;
-			inj->ctx.nft = NULL;
-		}
+	rc = nft_remove_all(inj, &e);
+	if (rc < 0 && first == 0) {
+		first = rc;
+		if (err)
+			*err = e;
 	}
 	journal_write(inj, s, detail);
 	return first;
@@ -359,46 +496,114 @@ static void rollback(struct injector *inj, const struct fd_error *cause)
 	 * watch for it: it reverts it when this process lets go. */
 	if (undone == 0)
 		inj_guardian_release(inj);
-	inj_flowlog_free(inj->flows);
-	inj->flows = NULL;
+	flows_free(inj);
+}
+
+/* The namespace fault x's rules go into: a group per namespace (the same
+ * namespace reached by two names is one: one table, one socket). */
+static int nft_group(struct injector *inj, struct inj_fault *x, struct fd_error *err)
+{
+	char path[PATH_MAX] = "/proc/thread-self/ns/net";
+	struct inj_nft_ns *ns;
+	struct stat st;
+	int rc = x->netns[0] ? fd_netns_path(x->netns, path, sizeof(path), err) : 0;
+
+	if (rc < 0)
+		return rc;
+	if (stat(path, &st) < 0)
+		return fd_error_set(err, FD_ERR_ENV, -errno, "fault %s: network namespace %s: %s",
+				    x->f->id, path, strerror(errno));
+	for (size_t g = 0; g < inj->n_nft_ns; g++) {
+		if (inj->nft_ns[g].dev == st.st_dev && inj->nft_ns[g].ino == st.st_ino) {
+			x->nft_ns = g;
+			return 0;
+		}
+	}
+	ns = &inj->nft_ns[inj->n_nft_ns];
+	*ns = (struct inj_nft_ns){ .dev = st.st_dev, .ino = st.st_ino, .nft = inj_nft_new() };
+	if (!ns->nft)
+		return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
+	snprintf(ns->netns, sizeof(ns->netns), "%s", x->netns);
+	x->nft_ns = inj->n_nft_ns++;
+	return 0;
+}
+
+/* Best effort: without the log the faults still work, only the list of
+ * blackholed flows stays empty. One log per namespace, kept from the first
+ * apply on (the drill counts flows over all iterations). */
+static void flowsrc_open(struct injector *inj, const struct inj_nft_ns *ns)
+{
+	struct inj_flowlog *log = NULL;
+	struct inj_flowsrc *grown;
+
+	for (size_t i = 0; i < inj->n_flowsrc; i++)
+		if (inj->flowsrc[i].dev == ns->dev && inj->flowsrc[i].ino == ns->ino)
+			return;
+	if (inj_flowlog_open(&log, &(struct fd_error){ 0 }) < 0)
+		return;
+	grown = realloc(inj->flowsrc, (inj->n_flowsrc + 1) * sizeof(*grown));
+	if (!grown) {
+		inj_flowlog_free(log);
+		return;
+	}
+	inj->flowsrc = grown;
+	grown[inj->n_flowsrc++] = (struct inj_flowsrc){ .dev = ns->dev, .ino = ns->ino, .log = log };
+	/* one fd to poll for all of them */
+	if (inj->flow_epfd < 0)
+		inj->flow_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (inj->flow_epfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		if (epoll_ctl(inj->flow_epfd, EPOLL_CTL_ADD, inj_flowlog_fd(log), &ev) < 0) {
+			close(inj->flow_epfd); /* the first log's fd alone, then */
+			inj->flow_epfd = -1;
+		}
+	}
+}
+
+/* Inside namespace g: its faults staged into its batch, its flow log, the
+ * commit (the batch's socket opens here, and owns this namespace's table). */
+static int nft_commit_group(struct injector *inj, size_t g, struct fd_error *err)
+{
+	struct inj_nft_ns *ns = &inj->nft_ns[g];
+	struct fd_error e = { 0 };
+	int home = -1, rc = inj_place_enter(ns->netns, &home, err);
+
+	for (size_t i = 0; i < inj->n && rc == 0; i++) {
+		struct inj_fault *x = &inj->faults[i];
+		struct driver_ctx c = fault_ctx(inj, x);
+
+		if (!is_nft_kind(x->f->kind) || x->nft_ns != g)
+			continue;
+		c.nft = ns->nft;
+		rc = x->drv->apply(x->state, &c, err);
+	}
+	if (rc == 0)
+		flowsrc_open(inj, ns);
+	if (rc == 0)
+		rc = inj_nft_commit(ns->nft, err);
+	if (inj_place_leave(&home, &e) < 0 && rc == 0) {
+		*err = e;
+		rc = -EIO;
+	}
+	return rc;
 }
 
 static int apply_nft(struct injector *inj, struct fd_error *err)
 {
-	size_t staged = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < inj->n && rc == 0; i++) {
-		struct inj_fault *x = &inj->faults[i];
-
-		if (!is_nft_kind(x->f->kind))
-			continue;
-		if (!inj->nft) {
-			inj->nft = inj_nft_new();
-			if (!inj->nft)
-				return fd_error_set(err, FD_ERR_INTERNAL, -ENOMEM, "out of memory");
-			inj->ctx.nft = inj->nft;
-		}
-		rc = x->drv->apply(x->state, &inj->ctx, err);
-		staged++;
-	}
-	if (rc < 0 || staged == 0)
+	inj->n_nft_ns = 0;
+	for (size_t i = 0; i < inj->n && rc == 0; i++)
+		if (is_nft_kind(inj->faults[i].f->kind))
+			rc = nft_group(inj, &inj->faults[i], err);
+	/* this apply's senders are looked up again (another iteration, another sender) */
+	for (size_t i = 0; i < inj->n_flowsrc; i++)
+		inj_flowlog_new_apply(inj->flowsrc[i].log);
+	for (size_t g = 0; g < inj->n_nft_ns && rc == 0; g++)
+		rc = nft_commit_group(inj, g, err);
+	if (rc < 0) /* the rollback removes the tables committed before */
 		return rc;
-	/* Best effort: without the log the faults still work, only the list of
-	 * blackholed flows stays empty. */
-	if (!inj->flows) {
-		struct fd_error ignored = { 0 };
-
-		inj_flowlog_open(&inj->flows, &ignored);
-	}
-	inj_flowlog_new_apply(inj->flows);
-	rc = inj_nft_commit(inj->nft, err);
-	if (rc < 0) {
-		inj_nft_free(inj->nft);
-		inj->nft = NULL;
-		inj->ctx.nft = NULL;
-		return rc;
-	}
 	for (size_t i = 0; i < inj->n; i++) {
 		struct inj_fault *x = &inj->faults[i];
 
@@ -408,7 +613,8 @@ static int apply_nft(struct injector *inj, struct fd_error *err)
 			journal_queue(inj, x, false); /* its spec is the planned one */
 		}
 	}
-	journal_write(inj, JOURNAL_APPLIED, NULL);
+	if (inj->n_nft_ns)
+		journal_write(inj, JOURNAL_APPLIED, NULL);
 	return 0;
 }
 
@@ -432,11 +638,9 @@ int injector_apply(struct injector *inj, struct fd_error *err)
 
 		if (is_nft_kind(x->f->kind))
 			continue;
-		rc = x->drv->apply(x->state, &inj->ctx, err);
+		rc = fault_work(inj, x, FAULT_OP_APPLY, err);
 		if (rc < 0)
 			break;
-		x->phase = INJ_APPLIED;
-		x->applied_mono = fd_mono_ns();
 		if (refresh_spec(x, err) < 0) {
 			rc = -ENOMEM;
 			break;
@@ -488,9 +692,11 @@ void injector_free(struct injector *inj)
 			x->drv->free_state(x->state);
 		free(x->spec);
 	}
-	/* Closing the nft socket lets the kernel drop a still-held table. */
-	inj_nft_free(inj->nft);
-	inj_flowlog_free(inj->flows);
+	/* Closing the nft sockets lets the kernel drop a still-held table. */
+	for (size_t g = 0; g < inj->n_nft_ns; g++)
+		inj_nft_free(inj->nft_ns[g].nft);
+	free(inj->nft_ns);
+	flows_free(inj);
 	inj_guardian_free(inj); /* EOF: the guardian reverts what is left */
 	free(inj->faults);
 	free(inj->mark_rows);
@@ -501,7 +707,38 @@ void injector_free(struct injector *inj)
 
 int injector_flow_fd(const struct injector *inj)
 {
-	return inj_flowlog_fd(inj->flows);
+	if (inj->flow_epfd >= 0)
+		return inj->flow_epfd;
+	return inj->n_flowsrc ? inj_flowlog_fd(inj->flowsrc[0].log) : -1;
+}
+
+/* A log's flows into the one list: known ones updated where they are, new
+ * ones appended (on no memory they are appended at a later read). */
+static void flows_merge(struct injector *inj, struct inj_flowsrc *src)
+{
+	const struct injector_flow *f;
+	size_t n = inj_flowlog_flows(src->log, &f), add;
+	struct injector_flow *all;
+	size_t *at;
+
+	for (size_t i = 0; i < src->n_at && i < n; i++)
+		inj->flows[src->at[i]] = f[i];
+	if (n <= src->n_at)
+		return;
+	add = n - src->n_at;
+	all = realloc(inj->flows, (inj->n_flows + add) * sizeof(*all));
+	if (!all)
+		return;
+	inj->flows = all;
+	at = realloc(src->at, n * sizeof(*at));
+	if (!at)
+		return;
+	src->at = at;
+	for (size_t i = src->n_at; i < n; i++) {
+		all[inj->n_flows] = f[i];
+		at[i] = inj->n_flows++;
+	}
+	src->n_at = n;
 }
 
 int injector_read_flows(struct injector *inj)
@@ -509,12 +746,17 @@ int injector_read_flows(struct injector *inj)
 	/* a flow sent from the scope's container is named by its name */
 	struct inj_owner_scope scope = { inj->s->container, inj->ctx.scope_pid };
 
-	return inj_flowlog_read(inj->flows, &scope);
+	for (size_t i = 0; i < inj->n_flowsrc; i++) {
+		inj_flowlog_read(inj->flowsrc[i].log, &scope);
+		flows_merge(inj, &inj->flowsrc[i]);
+	}
+	return 0;
 }
 
 size_t injector_blackholed_flows(const struct injector *inj, const struct injector_flow **flows)
 {
-	return inj_flowlog_flows(inj->flows, flows);
+	*flows = inj->flows;
+	return inj->n_flows;
 }
 
 int64_t injector_deadline_mono_ns(const struct injector *inj)

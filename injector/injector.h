@@ -19,8 +19,11 @@
  *                       Idempotent.
  *   injector_free()     releases memory; does NOT revert.
  *
- * The caller must already be inside the scenario's network namespace
- * (fd_netns_enter) when it calls prepare/apply/revert.
+ * The caller must already be inside the scope's network namespace
+ * (fd_netns_enter) when it calls prepare/apply/revert. A fault with a
+ * place of its own (injector_set_fault_place) is the exception: the
+ * injector enters that fault's namespace for its work and comes back, so
+ * the caller needs CAP_SYS_ADMIN effective too.
  */
 #ifndef FD_INJECTOR_H
 #define FD_INJECTOR_H
@@ -68,6 +71,14 @@ FD_MUST_CHECK int injector_resolve(struct injector *inj, struct fd_error *err);
 int injector_set_netns(struct injector *inj, const char *netns, struct fd_error *err);
 /* ... and its new main process (injector_opts.scope_pid) for the next resolve. */
 void injector_set_scope_pid(struct injector *inj, pid_t pid);
+/* Fault i's own place (`netns:`, `netns-path:`, `pid:` or `container:` on
+ * the fault, resolved): netns is a /run/netns name or a namespace file
+ * (journaled, at most 63 characters; NULL: the scope's again), pid its
+ * container's main process (0: none; process faults then match in that
+ * container's cgroup, pause freezes it). Not while applied; a container
+ * that restarted is set again before the next resolve. */
+int injector_set_fault_place(struct injector *inj, size_t i, const char *netns, pid_t pid,
+			     struct fd_error *err);
 /* The drill row the journal rows name; set once it exists (prepare runs
  * before it, so that a refused fault leaves no drill row). */
 void injector_set_drill(struct injector *inj, int64_t drill_id);

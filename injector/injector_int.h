@@ -183,6 +183,21 @@ int inj_link_lookup(const struct scenario_fault *f, const struct driver_ctx *ctx
  * network namespace, touching nothing): 1 yes, 0 no, negative unknown. */
 int inj_qdisc_kind_supported(const char *kind);
 
+/* ---- a fault's own place (place.c) ----------------------------------------
+ * The injector enters a fault's namespace for that fault's work and comes
+ * back; *home is where it was (-1: nothing was entered, the thread is there
+ * already or netns is NULL/""). */
+int inj_place_enter(const char *netns, int *home, struct fd_error *err);
+int inj_place_leave(int *home, struct fd_error *err);
+/* Kinds undone by pid or cgroup path (kill, stop, freeze, pause): their
+ * revert needs no namespace. */
+bool inj_kind_by_pid(const char *kind);
+/* For a revert: enters netns; when it is gone, *note says so and returns 1
+ * (nothing left to revert), or 0 for a kind undone by pid (revert from
+ * here). Negative on any other error. */
+int inj_place_enter_revert(const char *netns, const char *kind, int *home, const char **note,
+			   struct fd_error *err);
+
 /* ---- the injector's state (injector.c, guardian.c, journal.c) ------------- */
 
 enum inj_phase { INJ_IDLE, INJ_PLANNED, INJ_APPLIED };
@@ -200,6 +215,32 @@ struct inj_fault {
 	int64_t row;          /* journal row id */
 	enum inj_phase phase;
 	int64_t applied_mono;
+	/* Its own place (injector_set_fault_place): the namespace entered for
+	 * its work and journaled, and its container's main process; "" and 0:
+	 * the injector's (the scope's). */
+	char netns[64];
+	pid_t pid;
+	size_t nft_ns;        /* drop/reject: its inj_nft_ns while applied */
+};
+
+/* The drop/reject faults of one namespace: one batch, committed while
+ * inside it (its socket owns that namespace's table). */
+struct inj_nft_ns {
+	char netns[64];       /* as entered; "" = the caller's */
+	dev_t dev;
+	ino_t ino;
+	struct inj_nft *nft;
+};
+
+/* The flow log of one namespace; its flows are copied into the injector's
+ * one list, at[i] being where its flow i went (the list only grows: the
+ * drill keeps counts by index). */
+struct inj_flowsrc {
+	dev_t dev;
+	ino_t ino;
+	struct inj_flowlog *log;
+	size_t *at;
+	size_t n_at;
 };
 
 struct injector {
@@ -212,8 +253,14 @@ struct injector {
 	size_t n;
 	bool prepared;
 	bool applied;
-	struct inj_nft *nft;        /* holds table inet firedrill while applied */
-	struct inj_flowlog *flows;
+	/* per namespace, table inet firedrill held while applied */
+	struct inj_nft_ns *nft_ns;
+	size_t n_nft_ns;
+	struct inj_flowsrc *flowsrc; /* per namespace, open from the first apply on */
+	size_t n_flowsrc;
+	int flow_epfd;              /* every flow log's fd: injector_flow_fd() */
+	struct injector_flow *flows; /* all namespaces' flows, in the order first seen */
+	size_t n_flows;
 	pid_t guardian_pid;
 	int guardian_fd;            /* write end of its pipe: one line per message */
 	pid_t guardian_holder;      /* the process that started it (its pidfd is of that one) */

@@ -99,31 +99,20 @@ static int revert_row(const struct store_fault *row, struct fd_error *err)
 }
 
 /* Runs revert_row inside the row's namespace; a namespace gone took the
- * fault with it. *stuck when this process could not come back (it joined a
- * rootless sandbox's user namespace on the way in). */
+ * fault with it, except a kind undone by pid (reverted from here). *stuck
+ * when this process could not come back (it joined a rootless sandbox's
+ * user namespace on the way in). */
 static int revert_in_netns(const struct store_fault *row, const char **note, bool *stuck,
 			   struct fd_error *err)
 {
 	struct fd_error e = { 0 };
-	int home, rc;
+	int home = -1, rc;
 
-	if (!row->netns[0])
-		return revert_row(row, err);
-	home = fd_netns_current();
-	if (home < 0)
-		return fd_error_set(err, FD_ERR_ENV, home, "cannot open the current network namespace: %s",
-				    strerror(-home));
-	rc = fd_netns_enter(row->netns, &e);
-	if (rc == -ENOENT) {
-		*note = "network namespace gone: nothing left to revert";
-		rc = 0;
-	} else if (rc < 0) {
-		*err = e;
-	} else {
-		rc = revert_row(row, err);
-		*stuck = fd_netns_restore(home, &e) < 0;
-	}
-	close(home);
+	rc = inj_place_enter_revert(row->netns, row->kind, &home, note, err);
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	rc = revert_row(row, err);
+	*stuck = inj_place_leave(&home, &e) < 0;
 	return rc;
 }
 

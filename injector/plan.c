@@ -14,7 +14,9 @@
 
 static int fault_guards(struct scenario_plan *p, const struct scenario_fault *f, unsigned guards)
 {
-	bool host_ns = !scenario_has_scope(p->s);
+	/* from the model: a fault in a place of its own or a scoped drill is
+	 * taken to be outside the host's namespace (prepare judges inside it) */
+	bool host_ns = !scenario_has_scope(p->s) && !scenario_place_set(&f->place);
 	char buf[FD_CIDR_STRLEN];
 	int rc = 0;
 

@@ -212,7 +212,9 @@ const char *inj_guard_cidr(const struct fd_cidr *c, bool host_ns)
 static int check_guards(const struct scenario_fault *f, const struct driver_ctx *ctx,
 			const struct inj_targets *t, struct fd_error *err)
 {
-	bool host_ns = ctx->netns == NULL && inj_in_host_netns();
+	/* judged where the fault applies: the thread is inside its place (a
+	 * netns-path or pid: place may be the host's own namespace) */
+	bool host_ns = inj_in_host_netns();
 
 	if (ctx->force)
 		return 0;

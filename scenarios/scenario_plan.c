@@ -210,6 +210,7 @@ static void print_faults(FILE *out, const struct scenario_plan *p, int *step)
 			scenario_fault_kind_name(f->kind), dur(f->duration_ns, a, sizeof(a)), f->loc.line,
 			f->loc.col);
 		scenario_plan_fault_text(out, f);
+		scenario_plan_place_text(out, &f->place);
 		scenario_plan_on_text(out, s, f);
 		fprintf(out, "       revert: %s\n", p->faults[i].revert ? p->faults[i].revert : "?");
 	}
@@ -381,6 +382,18 @@ static int warn(struct scenario_plan *p, size_t *cap, const char *fmt, ...)
 }
 
 /* What the model alone shows; the drivers' guards come from the injector. */
+/* Whether some fault applies where firedrill runs: no scope, and no place
+ * of its own. */
+static bool fault_where_firedrill_runs(const struct scenario *s)
+{
+	if (scenario_has_scope(s))
+		return false;
+	for (size_t i = 0; i < s->n_faults; i++)
+		if (!scenario_place_set(&s->faults[i].place))
+			return true;
+	return false;
+}
+
 static int plan_warnings(struct scenario_plan *p)
 {
 	const struct scenario *s = p->s;
@@ -393,7 +406,7 @@ static int plan_warnings(struct scenario_plan *p)
 		if (f->targets.n_hosts || f->targets.prefix_list)
 			rc |= warn(p, &cap, "fault %s: hosts and prefix lists are resolved at inject "
 				   "time, not in this plan", f->id);
-		if (f->link && !scenario_has_scope(s))
+		if (f->link && !scenario_has_scope(s) && !scenario_place_set(&f->place))
 			rc |= warn(p, &cap, "fault %s: a link carrying a default route is refused at "
 				   "prepare without --force", f->id);
 		if (f->kind == FAULT_KILL)
@@ -402,7 +415,7 @@ static int plan_warnings(struct scenario_plan *p)
 		if (f->kind == FAULT_EXEC && !f->revert_cmd)
 			rc |= warn(p, &cap, "fault %s: exec without a revert command", f->id);
 	}
-	if (rc == 0 && !scenario_has_scope(s))
+	if (rc == 0 && fault_where_firedrill_runs(s))
 		rc = warn(p, &cap, "no scope.netns: faults apply to the namespace firedrill runs in");
 	if (rc == 0 && s->n_steady_state == 0)
 		rc = warn(p, &cap, "no steady-state probes: faults are injected without a health check");

@@ -55,6 +55,12 @@ void scenario_plan_fault_text(FILE *out, const struct scenario_fault *f);
 void scenario_plan_on_text(FILE *out, const struct scenario *s, const struct scenario_fault *f);
 void scenario_plan_on_json(json_t *o, const struct scenario *s, const struct scenario_fault *f);
 void scenario_plan_fault_json(json_t *o, const struct scenario_fault *f);
+/* An item's own place ("in container db"; JSON "place": {"container": "db"});
+ * no text and "place": null when it has none (the scope's). */
+void scenario_plan_place_text(FILE *out, const struct scenario_place *sp);
+void scenario_plan_place_json(json_t *o, const struct scenario_place *sp);
+/* The keys sp names (netns, netns_path, pid, container, engine) into o. */
+void scenario_plan_place_keys(json_t *o, const struct scenario_place *sp);
 json_t *scenario_plan_ms(int64_t ns); /* whole ms as integers, else a real */
 json_t *scenario_plan_str_or_null(const char *s);
 json_t *scenario_plan_strings(char *const *v, size_t n);

@@ -190,7 +190,7 @@ static const struct {
 	[FAULT_STOP] = { process_text, process_json_set },
 	[FAULT_FREEZE] = { process_text, process_json_set },
 	[FAULT_EXEC] = { exec_text, exec_json },
-	[FAULT_PAUSE] = { NULL, NULL }, /* the scope's container is all it names */
+	[FAULT_PAUSE] = { NULL, NULL }, /* its container (its own or the scope's) is all it names */
 };
 
 void scenario_plan_fault_text(FILE *out, const struct scenario_fault *f)
@@ -246,4 +246,42 @@ void scenario_plan_on_json(json_t *o, const struct scenario *s, const struct sce
 			json_array_append_new(a, json_string(s->inventory.hosts[f->on_hosts[i]].name));
 	}
 	json_object_set_new(o, "on", a);
+}
+
+/* ---- where: a place of its own -------------------------------------------- */
+
+void scenario_plan_place_text(FILE *out, const struct scenario_place *sp)
+{
+	char buf[256];
+
+	if (scenario_place_set(sp))
+		fprintf(out, "       in %s (its own place, not the scope's)\n",
+			scenario_place_describe(sp, buf, sizeof(buf)));
+}
+
+void scenario_plan_place_keys(json_t *o, const struct scenario_place *sp)
+{
+	if (sp->netns)
+		json_object_set_new(o, "netns", json_string(sp->netns));
+	if (sp->netns_path)
+		json_object_set_new(o, "netns_path", json_string(sp->netns_path));
+	if (sp->pid)
+		json_object_set_new(o, "pid", json_integer(sp->pid));
+	if (sp->container)
+		json_object_set_new(o, "container", json_string(sp->container));
+	if (sp->engine)
+		json_object_set_new(o, "engine", json_string(sp->engine));
+}
+
+void scenario_plan_place_json(json_t *o, const struct scenario_place *sp)
+{
+	json_t *place;
+
+	if (!scenario_place_set(sp)) {
+		json_object_set_new(o, "place", json_null()); /* the scope's */
+		return;
+	}
+	place = json_object();
+	scenario_plan_place_keys(place, sp);
+	json_object_set_new(o, "place", place);
 }

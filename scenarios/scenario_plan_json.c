@@ -71,6 +71,7 @@ static json_t *fault_json(const struct scenario *s, const struct scenario_plan_f
 
 	if (o) {
 		scenario_plan_fault_json(o, f);
+		scenario_plan_place_json(o, &f->place);
 		scenario_plan_on_json(o, s, f);
 	}
 	return o;
@@ -310,15 +311,13 @@ json_t *scenario_plan_json(const struct scenario_plan *p)
 	/* keys of schema-5 scenarios, only when used: older plans stay byte-identical */
 	if (plan && (s->netns_path || s->scope_pid || s->container || s->probes_from_host)) {
 		json_t *scope = json_object_get(plan, "scope");
+		/* scope's keys read as a place; netns is in the object already */
+		const struct scenario_place sp = {
+			.netns_path = s->netns_path, .pid = s->scope_pid, .container = s->container,
+			.engine = s->engine,
+		};
 
-		if (s->netns_path)
-			json_object_set_new(scope, "netns_path", json_string(s->netns_path));
-		if (s->scope_pid)
-			json_object_set_new(scope, "pid", json_integer(s->scope_pid));
-		if (s->container)
-			json_object_set_new(scope, "container", json_string(s->container));
-		if (s->engine)
-			json_object_set_new(scope, "engine", json_string(s->engine));
+		scenario_plan_place_keys(scope, &sp);
 		json_object_set_new(scope, "probes_from",
 				    json_string(s->probes_from_host ? "host" : "scope"));
 	}

@@ -88,7 +88,7 @@ int inj_link_lookup(const struct scenario_fault *f, const struct driver_ctx *ctx
 	*ifindex = rtnl_link_get_ifindex(link);
 	*up = (rtnl_link_get_flags(link) & IFF_UP) != 0;
 	rc = 0;
-	if (!ctx->force && (rtnl_link_get_flags(link) & IFF_LOOPBACK) && ctx->netns == NULL &&
+	if (!ctx->force && (rtnl_link_get_flags(link) & IFF_LOOPBACK) &&
 	    inj_in_host_netns())
 		rc = fd_error_set(err, FD_ERR_INPUT, -EPERM,
 				  "fault %s: link \"%s\" is the host's loopback (guarded; use --force or scope the drill to a namespace)",

@@ -2,8 +2,8 @@
  * pause: a container's cgroup frozen, as `podman pause` / `docker pause`
  * do, but journaled and guarded by firedrill: the guardian and `firedrill
  * revert` thaw it if firedrill dies. It is the freeze driver applied to the
- * cgroup of the scope's container (driver_ctx.scope_pid, its main
- * process): cgroup v2 `cgroup.freeze`, or on v1 and hybrid hosts the
+ * cgroup of the fault's own container, else the scope's (driver_ctx.scope_pid,
+ * its main process): cgroup v2 `cgroup.freeze`, or on v1 and hybrid hosts the
  * freezer controller's `freezer.state` at the container's freezer cgroup
  * (freeze.c picks, and refuses a root cgroup or one holding firedrill).
  * The journal spec is freeze's, so the revert is freeze's thaw.
@@ -21,8 +21,8 @@ static int pause_prepare(const struct scenario_fault *f, const struct driver_ctx
 	*state = NULL;
 	if (!ctx || ctx->scope_pid <= 0)
 		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
-				    "fault %s: pause freezes a container's cgroup; it needs scope: "
-				    "{container: NAME}", f->id);
+				    "fault %s: pause freezes a container's cgroup; it needs container: "
+				    "NAME on the fault or scope: {container: NAME}", f->id);
 	memset(&g.process, 0, sizeof(g.process));
 	g.process.pid = ctx->scope_pid;
 	g.cgroup = NULL;

@@ -9,6 +9,10 @@
  *
  * Also the journal batches the core relies on (one transaction per
  * injection's plan, per group of state changes): all rows or none.
+ *
+ * And faults with places of their own: one nft batch per namespace,
+ * committed inside it, all or none (the second namespace's batch failing
+ * removes the first's table).
  */
 #include <errno.h>
 #include <sched.h>
@@ -421,6 +425,115 @@ static void test_rollback_call_n(void **state)
 	temp_store_close(st);
 }
 
+/* ---- one nft batch per namespace ---- */
+
+/* A child alone in a new network namespace (its /proc/PID/ns/net is the
+ * place), until killed. */
+static pid_t netns_holder(void)
+{
+	int p[2];
+	pid_t pid;
+	char c = 0;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		c = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	assert_int_equal(c, 'y');
+	return pid;
+}
+
+/* Whether table inet firedrill exists in netns ("" = here). */
+static bool table_in(const char *netns)
+{
+	struct fd_error e = { 0 };
+	int home = -1, rc;
+
+	assert_int_equal(inj_place_enter(netns, &home, &e), 0);
+	rc = inj_nft_table_exists(&e);
+	assert_int_equal(inj_place_leave(&home, &e), 0);
+	assert_true(rc >= 0);
+	return rc == 1;
+}
+
+static void test_nft_per_namespace(void **state)
+{
+	struct fixture x = { 0 };
+	struct fd_error e = { 0 };
+	struct store *st;
+	char ns[2][64];
+	pid_t holder[2];
+	struct scenario_fault *f;
+
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0) {
+		fprintf(stderr, "skipped: needs root to unshare a network namespace\n");
+		skip();
+	}
+	for (int i = 0; i < 2; i++) {
+		holder[i] = netns_holder();
+		snprintf(ns[i], sizeof(ns[i]), "/proc/%d/ns/net", (int)holder[i]);
+	}
+	f = add(&x, FAULT_DROP, "drop-1");
+	targets(&x, f, "10.250.97.0/24", NULL);
+	f = add(&x, FAULT_REJECT, "reject-2");
+	targets(&x, f, "10.250.98.0/24", NULL);
+	st = temp_store();
+	/* n = 0: all applied; 1: the first batch fails; 2: the second fails
+	 * after the first was committed, which must then be removed */
+	for (int n = 0; n <= 2; n++) {
+		struct injector_opts o = { .store = st, .no_guardian = true };
+		struct injector *inj = NULL;
+		struct store_fault *rows = NULL;
+		size_t nrows = 0;
+		int rc;
+
+		assert_int_equal(injector_new(&x.s, &o, &inj, &e), 0);
+		for (size_t i = 0; i < 2; i++)
+			assert_int_equal(injector_set_fault_place(inj, i, ns[i], 0, &e), 0);
+		if (injector_prepare(inj, &e) < 0)
+			fail_msg("prepare: %s", e.msg);
+		injector_seam_fail_at(n);
+		rc = injector_apply(inj, &e);
+		injector_seam_fail_at(0);
+		assert_int_equal(store_journal_list_active(st, &rows, &nrows, &e), 0);
+		if (n == 0) {
+			assert_int_equal(rc, 0);
+			assert_true(table_in(ns[0]) && table_in(ns[1]));
+			assert_false(table_in(""));
+			assert_true(injector_flow_fd(inj) >= 0);
+			assert_int_equal(nrows, 2);
+			for (size_t r = 0; r < nrows; r++) /* each row names its own */
+				assert_string_equal(rows[r].netns,
+						    ns[strcmp(rows[r].fault_id, "drop-1") == 0 ? 0 : 1]);
+			assert_int_equal(injector_revert(inj, &e), 0);
+		} else {
+			assert_int_not_equal(rc, 0);
+			assert_non_null(strstr(e.msg, n == 1 ? "fault drop-1" : "fault reject-2"));
+			assert_int_equal(nrows, 0);
+		}
+		store_faults_free(rows, nrows);
+		assert_false(table_in(ns[0]));
+		assert_false(table_in(ns[1]));
+		injector_free(inj);
+	}
+	for (int i = 0; i < 2; i++) {
+		kill(holder[i], SIGKILL);
+		waitpid(holder[i], NULL, 0);
+	}
+	temp_store_close(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +543,7 @@ int main(void)
 		cmocka_unit_test(test_guards),
 		cmocka_unit_test(test_resolve_again),
 		cmocka_unit_test(test_rollback_call_n),
+		cmocka_unit_test(test_nft_per_namespace),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
