@@ -195,7 +195,7 @@ for f in cut-a:10.250.92.2:10.250.92.1:18081 cut-b:10.250.93.2:10.250.93.1:18083
 	dst=${rest%%:*}
 	port=${rest#*:}
 	check
-	n=$(sqlite3 "$tmp/two.db" "select count(*) from events where kind = 'blackholed-flow' and subject like '%$src%$dst%$port%' and detail like '%fault $id'")
+	n=$(sqlite3 "$tmp/two.db" "select count(*) from events where kind = 'blackholed-flow' and subject like '%$src%$dst%$port%' and (detail like '%fault $id' or detail like '%fault $id, sender %')")
 	[ "$n" -ge 1 ] || bad "$id: no blackholed flow $src -> $dst:$port: $(sqlite3 "$tmp/two.db" "select subject, detail from events where kind like 'blackholed%'")"
 done
 all_as_before run
