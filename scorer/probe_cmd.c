@@ -235,7 +235,10 @@ static void cmd_timeout(struct scorer *sc, struct tnode *t)
 	}
 	j->timed_out = true;
 	kill(-j->child, SIGKILL);
-	/* The pidfd reports the exit; the result is built there. */
+	/* The pidfd reports the exit; the result is built there. Until then the
+	 * timer stays armed, so that a scorer freed first still finds (and
+	 * frees) the job: a fired timer is on no list. */
+	scorer_timer_arm(sc, &j->timer, fd_mono_ns() + FD_NS_PER_S);
 }
 
 /* No capabilities in the probe: fd_priv_spawn_sh() (docs/drill.md). */
