@@ -61,10 +61,7 @@ dd=$tmp/docker
 sock=$dd/docker.sock
 opid=
 dpid=
-fails=0
-checks=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { checks=$((checks + 1)); }
+. "$(dirname "$0")/local_lib.sh"
 
 # What a dockerd with its defaults would change: tables, routes, links
 # (docker0, veths), addresses, forwarding.
@@ -435,5 +432,4 @@ host_after=$(host_state)
 [ "$host_after" = "$host_before" ] ||
 	bad "the host's tables, routes, links or forwarding changed: $(printf '%s\n' "$host_before" >"$tmp/h0"; printf '%s\n' "$host_after" >"$tmp/h1"; diff "$tmp/h0" "$tmp/h1")"
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+local_end

@@ -28,10 +28,8 @@
 # usage: test_fault_places.sh FIREDRILL
 set -u
 fd=$(realpath "$1")
-[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (network namespaces)"; exit 77; }
-for c in ip nft python3 sqlite3 setsid; do
-	command -v $c >/dev/null || { echo "skipped: $c missing"; exit 77; }
-done
+. "$(dirname "$0")/local_lib.sh"
+local_need_root ip nft python3 sqlite3 setsid
 tmp=$(mktemp -d)
 A=fdt-fp-a-$$
 B=fdt-fp-b-$$
@@ -46,10 +44,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-fails=0
-checks=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { checks=$((checks + 1)); }
 
 host_rules_before=$(nft list ruleset 2>/dev/null | sha256sum)
 for n in "$A" "$B" "$C"; do ip netns add "$n" || { echo "cannot make namespaces"; exit 1; }; done
@@ -272,19 +266,7 @@ else
 	pids="$pids $twin"
 	sleep 0.3
 	echo "$ctr" >"$cg/cgroup.procs" && echo "$inside" >"$cg/cgroup.procs"
-	mkdir "$tmp/bin"
-	cat >"$tmp/bin/podman" <<SH
-#!/bin/sh
-# a test double of \`podman inspect --type container --format ... NAME\`
-[ "\$1" = inspect ] || exit 125
-for a; do last=\$a; done
-case "\$last" in
-ctr) echo "c0ffee0123456789abcdef $ctr true localhost/fdt-fp:latest" ;;
-lone) echo "c0ffee0123456789abcdef \$(cat "$tmp/lone.pid") true localhost/fdt-fp:latest" ;;
-*) echo "Error: no such container \$last" >&2; exit 125 ;;
-esac
-SH
-	chmod +x "$tmp/bin/podman"
+	local_stand_in_podman "$tmp/bin" ctr=$ctr lone="$tmp/lone.pid"
 	cat >"$tmp/kill.yaml" <<YAML
 name: fault-places-kill
 scope: { netns: $C }
@@ -338,5 +320,4 @@ n=$(sqlite3 "$tmp/nope.db" "select (select count(*) from drills) + (select count
 echo "a missing namespace: $(sed -n 1p "$tmp/nope.err")"
 all_as_before end
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+local_end

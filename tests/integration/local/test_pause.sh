@@ -21,10 +21,8 @@
 # usage: test_pause.sh FIREDRILL
 set -u
 fd=$(realpath "$1")
-[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (cgroups and network namespaces)"; exit 77; }
-for c in ip python3 sqlite3; do
-	command -v $c >/dev/null || { echo "skipped: $c missing"; exit 77; }
-done
+. "$(dirname "$0")/local_lib.sh"
+local_need_root ip python3 sqlite3
 v1mp=$(awk '$3 == "cgroup" && $4 ~ /(^|,)freezer(,|$)/ { print $2; exit }' /proc/self/mounts)
 v2mp=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 tmp=$(mktemp -d)
@@ -59,25 +57,13 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-fails=0
-checks=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { checks=$((checks + 1)); }
 q() { sqlite3 -cmd ".timeout 5000" "$@"; }
 
 ip netns add "$ns" || { echo "cannot make namespace $ns"; exit 1; }
 ip -n "$ns" link set lo up
 mkdir "$tmp/www" "$tmp/bin" && echo ok >"$tmp/www/index.html"
 export FIREDRILL_RUN_DIR=$tmp/run
-# a test double of `podman inspect --type container --format ... fdt-pause`
-cat >"$tmp/bin/podman" <<SH
-#!/bin/sh
-[ "\$1" = inspect ] || exit 125
-for a; do last=\$a; done
-[ "\$last" = fdt-pause ] || { echo "Error: no such container \$last" >&2; exit 125; }
-echo "fdtpause0123456789 \$(cat $tmp/server.pid) true localhost/fdt-pause:test"
-SH
-chmod +x "$tmp/bin/podman"
+local_stand_in_podman "$tmp/bin" fdt-pause="$tmp/server.pid"
 
 answers() { # the server answers within 1 s
 	ip netns exec "$ns" python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/', timeout=1)" 2>/dev/null
@@ -293,5 +279,4 @@ else
 fi
 [ "$ran" -gt 0 ] || { echo "skipped: no freezer of either version"; exit 77; }
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+local_end

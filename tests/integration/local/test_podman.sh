@@ -81,10 +81,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-fails=0
-checks=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { checks=$((checks + 1)); }
+. "$(dirname "$0")/local_lib.sh"
 
 # the image: busybox-static and a page
 mkdir -p "$tmp/root/bin" "$tmp/root/www"
@@ -387,5 +384,4 @@ check
 [ "$(nft list ruleset 2>&1)" = "$host_rules_before" ] || bad "the host's own nft ruleset changed during the test"
 ip netns del "$nsapi"; ip netns del "$nsdb"; ip netns del "$nsweb"
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+local_end

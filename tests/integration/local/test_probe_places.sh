@@ -23,10 +23,8 @@
 # usage: test_probe_places.sh FIREDRILL
 set -u
 fd=$(realpath "$1")
-[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (network namespaces)"; exit 77; }
-for c in ip nft python3 sqlite3; do
-	command -v $c >/dev/null || { echo "skipped: $c missing"; exit 77; }
-done
+. "$(dirname "$0")/local_lib.sh"
+local_need_root ip nft python3 sqlite3
 tmp=$(mktemp -d)
 srv=fdt-pp-srv-$$
 cli=fdt-pp-cli-$$
@@ -40,10 +38,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-fails=0
-checks=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { checks=$((checks + 1)); }
 q() { sqlite3 "$tmp/pp.db" "$1"; }
 
 host_rules_before=$(nft list ruleset 2>/dev/null | sha256sum)
@@ -71,16 +65,7 @@ cli_ino=$(stat -L -c %i "/run/netns/$cli")
 srv_ino=$(stat -L -c %i "/run/netns/$srv")
 export FIREDRILL_RUN_DIR=$tmp/run
 
-mkdir "$tmp/bin"
-cat >"$tmp/bin/podman" <<SH
-#!/bin/sh
-# a test double of \`podman inspect --type container --format ... NAME\`
-[ "\$1" = inspect ] || exit 125
-for a; do last=\$a; done
-[ "\$last" = web ] || { echo "Error: no such container \$last" >&2; exit 125; }
-echo "c0ffee0123456789abcdef $kpid true localhost/fdt-pp-web:latest"
-SH
-chmod +x "$tmp/bin/podman"
+local_stand_in_podman "$tmp/bin" web=$kpid
 
 url=http://10.250.81.2:18081/
 # the fault of both drills: SRV's ingress from CLI's address
@@ -155,7 +140,7 @@ check
 n=$(q "select count(distinct iteration_id) from samples where probe = 'wire' and ok = 1")
 [ "$n" -eq 2 ] || bad "wire: packets on v-cli in $n iterations, want 2 ($(q "select detail from samples where probe = 'wire' limit 1"))"
 check
-n=$(q "select count(*) from events where kind = 'container' and detail like 'podman web: id c0ffee012345, pid $kpid, image localhost/fdt-pp-web:latest%'")
+n=$(q "select count(*) from events where kind = 'container' and detail like 'podman web: id c0ffee012345, pid $kpid, image localhost/fdt-web:test%'")
 [ "$n" -eq 2 ] || bad "container: $n events, want one per iteration"
 check
 n=$(q "select count(*) from samples s join iterations i on i.id = s.iteration_id where s.probe = 'gone' and i.number = 2 and s.ok = 0 and s.detail = 'netns /proc/$gpid/ns/net: No such file or directory'")
@@ -243,5 +228,4 @@ n=$(sqlite3 "$tmp/none.db" "select (select count(*) from drills) + (select count
 [ "$n" -eq 0 ] || bad "missing netns: $n drill or journal rows"
 rules_empty missing-netns
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+local_end

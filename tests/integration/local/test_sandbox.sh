@@ -42,10 +42,7 @@ cleanup() {
 	rm -rf "$h"
 }
 trap cleanup EXIT INT TERM
-fails=0
-checks=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { checks=$((checks + 1)); }
+. "$(dirname "$0")/local_lib.sh"
 # the binary where the user can read it (the build tree may be private)
 cp "$fd" "$h/firedrill"
 mkdir "$h/www" && echo ok >"$h/www/index.html"
@@ -217,5 +214,4 @@ check
 [ $rc -eq 0 ] && grep -qx "nothing to revert" "$h/rev2.out" ||
 	bad "a second revert --sandbox: exit $rc: $(cat "$h/rev2.out")"
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+local_end

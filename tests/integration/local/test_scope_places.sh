@@ -19,10 +19,8 @@
 # usage: test_scope_places.sh FIREDRILL
 set -u
 fd=$(realpath "$1")
-[ "$(id -u)" -eq 0 ] || { echo "skipped: needs root (network namespaces)"; exit 77; }
-for c in ip nft python3 sqlite3; do
-	command -v $c >/dev/null || { echo "skipped: $c missing"; exit 77; }
-done
+. "$(dirname "$0")/local_lib.sh"
+local_need_root ip nft python3 sqlite3
 tmp=$(mktemp -d)
 srv=fdt-i15s-srv-$$
 cli=fdt-i15s-cli-$$
@@ -34,10 +32,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-fails=0
-checks=0
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-check() { checks=$((checks + 1)); }
 
 host_rules_before=$(nft list ruleset 2>/dev/null | sha256sum)
 ip netns add "$srv" && ip netns add "$cli" || { echo "cannot make namespaces"; exit 1; }
@@ -126,16 +120,7 @@ ns=$(sqlite3 "$tmp/path.db" "select netns || ' ' || state from faults")
 srv_rules_empty netns-path
 
 # 3. a container through a stand-in engine
-mkdir "$tmp/bin"
-cat >"$tmp/bin/podman" <<SH
-#!/bin/sh
-# a test double of \`podman inspect --type container --format ... NAME\`
-[ "\$1" = inspect ] || exit 125
-for a; do last=\$a; done
-[ "\$last" = web ] || { echo "Error: no such container \$last" >&2; exit 125; }
-echo "f00dfeedcafe0123456789 $spid true localhost/fdt-web:latest"
-SH
-chmod +x "$tmp/bin/podman"
+local_stand_in_podman "$tmp/bin" web=$spid
 sed -e "s/scope: { pid: $spid }/scope: { container: web }/" -e 's/name: scope-pid/name: scope-container/' \
 	"$tmp/pid.yaml" >"$tmp/ctr.yaml"
 echo "iterations: 2" >>"$tmp/ctr.yaml"
@@ -144,7 +129,7 @@ rc=$?
 check
 [ $rc -eq 0 ] || bad "container: exit $rc: $(cat "$tmp/ctr.err")"
 check
-n=$(sqlite3 "$tmp/ctr.db" "select count(*) from events where kind = 'container' and detail like 'podman web: id f00dfeedcafe, pid $spid, image localhost/fdt-web:latest%'")
+n=$(sqlite3 "$tmp/ctr.db" "select count(*) from events where kind = 'container' and detail like 'podman web: id c0ffee012345, pid $spid, image localhost/fdt-web:test%'")
 [ "$n" -eq 2 ] || bad "container: $n container events, want one per iteration: $(sqlite3 "$tmp/ctr.db" "select detail from events where kind = 'container'")"
 srv_rules_empty container
 sed -e 's/container: web/container: nope/' "$tmp/ctr.yaml" >"$tmp/nope.yaml"
@@ -160,5 +145,4 @@ n=$(sqlite3 "$tmp/nope.db" "select (select count(*) from drills) + (select count
 [ "$n" -eq 0 ] || bad "missing container: $n drill or journal rows"
 echo "engine stand-in answered: $(sed -n 1p "$tmp/nope.err")"
 
-echo "$checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+local_end
