@@ -741,12 +741,29 @@ static void flows_merge(struct injector *inj, struct inj_flowsrc *src)
 	src->n_at = n;
 }
 
+/* The container a namespace's senders are named by when it is theirs: a
+ * drop/reject fault's own container there, else the scope's. */
+static struct inj_owner_scope flowsrc_scope(const struct injector *inj,
+					    const struct inj_flowsrc *src)
+{
+	for (size_t i = 0; i < inj->n; i++) {
+		const struct inj_fault *x = &inj->faults[i];
+		const struct inj_nft_ns *ns;
+
+		if (!is_nft_kind(x->f->kind) || !x->f->place.container || x->nft_ns >= inj->n_nft_ns)
+			continue;
+		ns = &inj->nft_ns[x->nft_ns];
+		if (ns->dev == src->dev && ns->ino == src->ino)
+			return (struct inj_owner_scope){ x->f->place.container, x->pid };
+	}
+	return (struct inj_owner_scope){ inj->s->container, inj->ctx.scope_pid };
+}
+
 int injector_read_flows(struct injector *inj)
 {
-	/* a flow sent from the scope's container is named by its name */
-	struct inj_owner_scope scope = { inj->s->container, inj->ctx.scope_pid };
-
 	for (size_t i = 0; i < inj->n_flowsrc; i++) {
+		struct inj_owner_scope scope = flowsrc_scope(inj, &inj->flowsrc[i]);
+
 		inj_flowlog_read(inj->flowsrc[i].log, &scope);
 		flows_merge(inj, &inj->flowsrc[i]);
 	}

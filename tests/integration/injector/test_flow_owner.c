@@ -95,12 +95,12 @@ static void cgroup_remove(void)
  * The sender: moves itself into the container's cgroup, then becomes
  * python3 as uid 65534, which connects and waits in SYN_SENT.
  */
-static pid_t spawn_sender(void)
+static pid_t spawn_sender_to(uint16_t port, bool connect)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		char procs[600], me[24];
+		char procs[600], me[24], code[256];
 		int fd;
 
 		if (cgroup[0]) {
@@ -111,16 +111,22 @@ static pid_t spawn_sender(void)
 				_exit(3);
 			close(fd);
 		}
+		/* without connect: the container's main process, asleep */
+		snprintf(code, sizeof(code),
+			 connect ? "import socket\ns = socket.socket()\ns.settimeout(60)\n"
+				   "s.connect(('" EGRESS "', %u))\n"
+				 : "import time\ntime.sleep(60 + %u * 0)\n",
+			 (unsigned)port);
 		execl("/usr/bin/setpriv", "setpriv", "--reuid", "65534", "--regid", "65534",
-		      "--clear-groups", "--", "/usr/bin/python3", "-c",
-		      "import socket\n"
-		      "s = socket.socket()\n"
-		      "s.settimeout(60)\n"
-		      "s.connect(('" EGRESS "', 8080))\n",
-		      (char *)NULL);
+		      "--clear-groups", "--", "/usr/bin/python3", "-c", code, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
+}
+
+static pid_t spawn_sender(void)
+{
+	return spawn_sender_to(8080, true);
 }
 
 /* A TCP connect from this process (src bound when given); the socket, or -1. */
@@ -395,6 +401,73 @@ out:
 	store_close(st);
 }
 
+/*
+ * A drop fault with a container of its own (no scope container): a flow
+ * its container sends is named by the fault's container, found by the id
+ * of the fault's container's main process.
+ */
+static void test_fault_container(void)
+{
+	static const uint16_t ports[] = { 8082 };
+	struct fixture x = { 0 };
+	struct injector_opts o = { .db_path = db_path, .no_guardian = true };
+	struct injector *inj = NULL;
+	struct store *st = NULL;
+	struct fd_error e = { 0 };
+	struct wait_flows w = { .ports = ports, .n = 1 };
+	const struct injector_flow *f;
+	pid_t main_pid = -1, sender = -1;
+	int rc;
+
+	if (!cgroup[0]) {
+		fprintf(stderr, "skipped: the fault container check (no cgroup hierarchy to make here)\n");
+		return;
+	}
+	fault(&x, 0, DIRECTION_EGRESS, EGRESS, PROTOCOL_TCP, 8082, 0);
+	x.f[0].place.container = (char *)"fo-db";
+	x.s.faults = x.f;
+	x.s.n_faults = 1;
+	x.s.path = (char *)"test.yaml";
+	x.s.netns = ns;
+	main_pid = spawn_sender_to(0, false);
+	FDT_REQUIRE(main_pid > 0, out, "fork: %s", strerror(errno));
+	rc = store_open(db_path, &st, &e);
+	FDT_REQUIRE(rc == 0, out, "store: %s", e.msg);
+	o.store = st;
+	rc = injector_new(&x.s, &o, &inj, &e);
+	if (rc == 0)
+		rc = injector_set_fault_place(inj, 0, ns, main_pid, &e);
+	if (rc == 0)
+		rc = injector_prepare(inj, &e);
+	if (rc == 0)
+		rc = injector_apply(inj, &e);
+	FDT_REQUIRE(rc == 0, out, "inject: %s", e.msg);
+	sender = spawn_sender_to(8082, true);
+	FDT_REQUIRE(sender > 0, out, "fork: %s", strerror(errno));
+	w.inj = inj;
+	FDT_CHECK(fdt_wait_until(flows_seen, &w, 10000, 20), "8082: no flow in 10 s");
+	f = flow_to(inj, 8082);
+	if (f) {
+		char text[400];
+
+		fprintf(stderr, "8082: %s\n", fd_flow_owner_format(&f->owner, text, sizeof(text)));
+		FDT_CHECK(f->owner.pid == sender, "8082: pid %d, want the sender %d", (int)f->owner.pid,
+			  (int)sender);
+		FDT_CHECK(strcmp(f->owner.container_name, "fo-db") == 0,
+			  "8082: container name '%s', want the fault's fo-db (%s)",
+			  f->owner.container_name, text);
+	}
+out:
+	fdt_child_stop(sender);
+	fdt_child_stop(main_pid);
+	if (inj) {
+		rc = injector_revert(inj, &e);
+		FDT_CHECK(rc == 0, "revert: %s", e.msg);
+		injector_free(inj);
+	}
+	store_close(st);
+}
+
 int main(void)
 {
 	struct fd_error e = { 0 };
@@ -416,8 +489,10 @@ int main(void)
 	home_ns = fd_netns_current();
 	if (fd_netns_enter(ns, &e) < 0)
 		FDT_CHECK(0, "enter %s: %s", ns, e.msg);
-	else
+	else {
 		test_owners();
+		test_fault_container();
+	}
 	if (home_ns >= 0)
 		fd_netns_restore(home_ns, NULL);
 	cgroup_remove();
