@@ -6,6 +6,8 @@
 #   local_stand_in_podman DIR NAME=PID...      DIR/podman answers `podman inspect` for each
 #                                              NAME: "ID PID true IMAGE"; PID may be a file
 #                                              holding it (read at each inspect)
+#   local_recovered LABEL N JSON               prints "LABEL: outcome (RTO ms), ..." of a
+#                                              --json run; 0 when N iterations, all recovered
 #   local_end                                  "N checks, M failed"; the status to exit with
 
 fails=0
@@ -43,6 +45,15 @@ local_stand_in_podman() {
 		echo 'esac'
 	} >"$dir/podman"
 	chmod +x "$dir/podman"
+}
+
+local_recovered() { # LABEL N JSON
+	python3 - "$@" <<'PY'
+import json, sys
+its = json.load(open(sys.argv[3]))["iterations"]
+print(sys.argv[1] + ": " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
+sys.exit(0 if len(its) == int(sys.argv[2]) and all(i["outcome"] == "recovered" for i in its) else 1)
+PY
 }
 
 local_end() {

@@ -62,6 +62,7 @@ sock=$dd/docker.sock
 opid=
 dpid=
 . "$(dirname "$0")/local_lib.sh"
+. "$(dirname "$0")/local_containers.sh"
 
 # What a dockerd with its defaults would change: tables, routes, links
 # (docker0, veths), addresses, forwarding.
@@ -192,13 +193,7 @@ run "$db" --network "container:$sbdb" "$img" /bin/httpd -f -p 8080 -h /www ||
 	{ echo "skipped: docker cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
 run "$api" --restart=always --network "container:$sbapi" "$img" /bin/httpd -f -p 8080 -h /www ||
 	{ echo "skipped: docker cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
-api_pid=$(pid_of "$api")
-ok=
-for _ in $(seq 50); do
-	timeout 2 nsenter -t "$api_pid" -n "$bb" wget -q -O /dev/null "http://$dbip:8080/" 2>/dev/null && { ok=1; break; }
-	sleep 0.1
-done
-[ -n "$ok" ] || { echo "skipped: the api container cannot reach the db container at $dbip:8080"; exit 77; }
+containers_api_reaches_db
 check
 [ "$(readlink "/proc/$api_pid/ns/net")" = "$(readlink "/proc/$sa/ns/net")" ] ||
 	bad "the api container is not in its sandbox's network namespace"
@@ -216,153 +211,33 @@ api_rules_empty() { # LABEL
 	r=$(nsenter -t "$(pid_of "$sbapi")" -n nft list ruleset 2>&1)
 	[ -z "$r" ] || bad "$1: the api container's namespace keeps rules: $r"
 }
-recovered() { # LABEL N JSON
-	python3 - "$@" <<'PY'
-import json, sys
-its = json.load(open(sys.argv[3]))["iterations"]
-print(sys.argv[1] + ": " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
-sys.exit(0 if len(its) == int(sys.argv[2]) and all(i["outcome"] == "recovered" for i in its) else 1)
-PY
-}
+
+api_answers() { timeout 5 nsenter -t "$sa" -n "$bb" wget -q -O /dev/null "http://127.0.0.1:8080/"; }
 
 # 1. the api container's egress to the db container dropped
-cat >"$tmp/drop.yaml" <<YAML
-name: docker-api-cut-from-db
-scope: { container: $api, engine: docker }
-probes:
-  - id: db
-    interval: 200ms
-    timeout: 1500ms
-    command: { run: "$bb wget -q -O /dev/null http://$dbip:8080/" }
-faults:
-  - id: cut
-    kind: drop
-    duration: 2s
-    targets: { cidrs: [$dbip/32], ports: [8080], protocol: tcp }
-steady-state: { probes: [db] }
-recovery: { all: [db], timeout: 20s }
-iterations: 3
-YAML
-check
-"$fd" validate "$tmp/drop.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate drop: $(cat "$tmp/v.err")"
-"$fd" --db "$tmp/drop.db" --json run "$tmp/drop.yaml" >"$tmp/drop.json" 2>"$tmp/drop.err"
-rc=$?
-check
-[ $rc -eq 0 ] || bad "drop: exit $rc: $(cat "$tmp/drop.err")"
-check
-recovered drop 3 "$tmp/drop.json" || bad "drop: not 3 recovered iterations"
-check
-n=$(sqlite3 "$tmp/drop.db" "select count(distinct iteration_id) from events where kind = 'probe-down'")
-[ "$n" -eq 3 ] || bad "drop: probe-down in $n iterations, want 3 (the drop was not in effect)"
-check
-n=$(sqlite3 "$tmp/drop.db" "select count(*) from events where kind = 'container' and detail like 'docker $api: id %, pid $api_pid, image $img'")
-[ "$n" -eq 3 ] || bad "drop: $n container events, want 3: $(sqlite3 "$tmp/drop.db" "select detail from events where kind = 'container'")"
-check
-n=$(sqlite3 "$tmp/drop.db" "select count(*) from faults where state = 'reverted' and netns = '/proc/$api_pid/ns/net'")
-[ "$n" -eq 3 ] || bad "drop: $n reverted journal rows in the api's namespace, want 3: $(sqlite3 "$tmp/drop.db" "select netns, state from faults")"
-api_rules_empty drop
+containers_drop docker "{ container: $api, engine: docker }" 8080
 
-# 2. kill the api's httpd: Docker restarts it; the host's twin lives
-command -v bash >/dev/null && command -v setsid >/dev/null && command -v pgrep >/dev/null ||
-	{ echo "FAIL: cannot start the host's httpd (bash, setsid, pgrep)"; exit 1; }
-nsenter -t "$sa" -n setsid bash -c "exec -a /bin/httpd $bb -f -p 8081 -h $tmp/root/www" \
-	</dev/null >/dev/null 2>&1 &
-sleep 0.5
-opid=$(pgrep -f -x "/bin/httpd -f -p 8081 -h $tmp/root/www" | head -n1)
-ostart=$(cut -d' ' -f22 "/proc/$opid/stat" 2>/dev/null)
-check
-tr '\0' ' ' <"/proc/$opid/cmdline" | grep -q "^/bin/httpd -f -p 8081 " ||
-	bad "kill: the host's httpd twin is not running: $(tr '\0' ' ' <"/proc/$opid/cmdline" 2>&1)"
-cat >"$tmp/kill.yaml" <<YAML
-name: docker-kill-api
-scope: { container: $api, engine: docker }
-probes:
-  - { id: api, interval: 200ms, timeout: 1s, http: { url: "http://127.0.0.1:8080/" } }
-faults:
-  - id: crash
-    kind: kill
-    signal: KILL
-    duration: 10s
-    process: { match: '^/bin/httpd\x00-f\x00-p\x00' }
-steady-state: { probes: [api] }
-recovery: { all: [api], timeout: 30s }
-iterations: 3
-YAML
-p0=$(pid_of "$api")
-"$fd" --db "$tmp/kill.db" --json run "$tmp/kill.yaml" >"$tmp/kill.json" 2>"$tmp/kill.err"
-rc=$?
-check
-[ $rc -eq 0 ] || bad "kill: exit $rc: $(cat "$tmp/kill.err")"
-check
-recovered kill 3 "$tmp/kill.json" || bad "kill: not 3 recovered iterations"
-check
-n=$(sqlite3 "$tmp/kill.db" "select count(*) from events where kind = 'container' and detail like 'docker $api: % (a new pid: restarted)'")
-[ "$n" -eq 2 ] || bad "kill: $n iterations found the container restarted, want 2: $(sqlite3 "$tmp/kill.db" "select detail from events where kind = 'container'")"
-check
-n=$(sqlite3 "$tmp/kill.db" "select count(distinct json_extract(spec, '\$.procs[0].pid')) from faults where state = 'reverted'")
-[ "$n" -eq 3 ] || bad "kill: $n distinct pids killed, want 3: $(sqlite3 "$tmp/kill.db" "select spec from faults")"
-check
-n=$(sqlite3 "$tmp/kill.db" "select count(*) from faults where json_array_length(json_extract(spec, '\$.procs')) != 1")
-[ "$n" -eq 0 ] || bad "kill: a fault matched more than the container's httpd: $(sqlite3 "$tmp/kill.db" "select spec from faults")"
-check
-[ "$(cut -d' ' -f22 "/proc/$opid/stat" 2>/dev/null)" = "$ostart" ] ||
-	bad "kill: the host's httpd (pid $opid, same command line, outside the container) was killed"
-check
-p3=$(pid_of "$api")
-n=$(docker inspect --type container --format '{{.RestartCount}}' "$api" 2>&1)
-[ -n "$p3" ] && [ "$p3" != "$p0" ] && [ "$p3" -gt 0 ] && [ "$n" = 3 ] ||
-	bad "kill: the api container is not running again (pid $p3, was $p0), or Docker did not restart it 3 times ($n)"
-api_rules_empty kill
-kill "$opid" 2>/dev/null
-opid=
+# 2. kill the api's httpd: Docker restarts it (3 times, by its own count);
+# the host's twin lives
+kill_more() {
+	n=$(docker inspect --type container --format '{{.RestartCount}}' "$api" 2>&1)
+	[ "$n" = 3 ]
+	more_ok=$?
+	more=", or Docker did not restart it 3 times ($n)"
+}
+containers_kill docker "{ container: $api, engine: docker }" "docker $api: % (a new pid: restarted)" "$sa"
 
-# 3. pause the api container: its cgroup frozen, thawed by the revert
-cat >"$tmp/pause.yaml" <<YAML
-name: docker-pause-api
-scope: { container: $api, engine: docker }
-probes:
-  - { id: api, interval: 200ms, timeout: 500ms, http: { url: "http://127.0.0.1:8080/" } }
-faults:
-  - id: freeze-api
-    kind: pause
-    duration: 2s
-steady-state: { probes: [api] }
-recovery: { all: [api], timeout: 20s }
-iterations: 2
-YAML
-check
-"$fd" validate "$tmp/pause.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate pause: $(cat "$tmp/v.err")"
-"$fd" --db "$tmp/pause.db" --json run "$tmp/pause.yaml" >"$tmp/pause.json" 2>"$tmp/pause.err"
-rc=$?
-check
-[ $rc -eq 0 ] || bad "pause: exit $rc: $(cat "$tmp/pause.err")"
-check
-recovered pause 2 "$tmp/pause.json" || bad "pause: not 2 recovered iterations"
-check
-n=$(sqlite3 "$tmp/pause.db" "select count(distinct iteration_id) from events where kind = 'probe-down'")
-[ "$n" -eq 2 ] || bad "pause: probe-down in $n iterations, want 2 (the container was not frozen)"
-ppid_api=$(pid_of "$api")
-cg=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$ppid_api/cgroup")
-[ -n "$cg" ] && [ "$cg" != / ] || cg=$(sed -n 's/^0:://p' "/proc/$ppid_api/cgroup")
-check
-case "$cg" in
-*"$(docker inspect --type container --format '{{.Id}}' "$api")"*) ;;
-*) bad "pause: the api's cgroup $cg does not name its container id" ;;
-esac
-check
-n=$(sqlite3 "$tmp/pause.db" "select count(*) from faults where kind = 'pause' and state = 'reverted' and spec like '%$cg%'")
-[ "$n" -eq 2 ] || bad "pause: $n reverted journal rows naming the container's cgroup $cg, want 2: $(sqlite3 "$tmp/pause.db" "select kind, state, spec from faults")"
-check
-if [ -e "/sys/fs/cgroup/freezer$cg/freezer.state" ]; then
-	st=$(cat "/sys/fs/cgroup/freezer$cg/freezer.state")
-	[ "$st" = THAWED ] || bad "pause: the container's freezer.state is $st after the drill"
-elif [ -e "/sys/fs/cgroup$cg/cgroup.freeze" ]; then
-	[ "$(cat "/sys/fs/cgroup$cg/cgroup.freeze")" = 0 ] || bad "pause: the container's cgroup.freeze is not 0"
-else
-	bad "pause: no freezer found for the container's cgroup $cg"
-fi
-check
-timeout 5 nsenter -t "$sa" -n "$bb" wget -q -O /dev/null "http://127.0.0.1:8080/" || bad "pause: the api does not answer after the drill"
+# 3. pause the api container: its cgroup frozen, thawed by the revert; the
+# cgroup (/docker/ID under the v1 freezer, else the v2 one) names its id
+pause_more() {
+	[ -n "$cg" ] && [ "$cg" != / ] || cg=$(sed -n 's/^0:://p' "/proc/$(pid_of "$api")/cgroup")
+	check
+	case "$cg" in
+	*"$(docker inspect --type container --format '{{.Id}}' "$api")"*) ;;
+	*) bad "pause: the api's cgroup $cg does not name its container id" ;;
+	esac
+}
+containers_pause docker "{ container: $api, engine: docker }"
 
 # Docker's error paths: exit 3 before anything is journaled
 errcase() { # LABEL WANT-TEXT SCENARIO-ENGINE-LINE [env...]

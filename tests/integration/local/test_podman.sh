@@ -82,6 +82,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 . "$(dirname "$0")/local_lib.sh"
+. "$(dirname "$0")/local_containers.sh"
 
 # the image: busybox-static and a page
 mkdir -p "$tmp/root/bin" "$tmp/root/www"
@@ -117,13 +118,7 @@ start() { # NAME [podman run options]
 pid_of() { podman inspect --format '{{.State.Pid}}' "$1" 2>/dev/null; }
 start "$db" --network "ns:/run/netns/$nsdb" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
 start "$api" --restart=always --network "ns:/run/netns/$nsapi" || { echo "skipped: podman cannot run a container here: $(tail -n1 "$tmp/run.err")"; exit 77; }
-api_pid=$(pid_of "$api")
-ok=
-for _ in $(seq 50); do
-	timeout 2 nsenter -t "$api_pid" -n "$bb" wget -q -O /dev/null "http://$dbip:8080/" 2>/dev/null && { ok=1; break; }
-	sleep 0.1
-done
-[ -n "$ok" ] || { echo "skipped: the api container cannot reach the db container at $dbip:8080"; exit 77; }
+containers_api_reaches_db
 export FIREDRILL_RUN_DIR=$tmp/run
 
 api_rules_empty() { # LABEL
@@ -133,166 +128,35 @@ api_rules_empty() { # LABEL
 	[ -z "$r" ] || bad "$1: the api container's namespace keeps rules: $r"
 }
 
-# 1. the api container's egress to the db container dropped
-cat >"$tmp/drop.yaml" <<YAML
-name: podman-api-cut-from-db
-scope: { container: $api }
-probes:
-  - id: db
-    interval: 200ms
-    timeout: 1500ms
-    command: { run: "$bb wget -q -O /dev/null http://$dbip:8080/" }
-faults:
-  - id: cut
-    kind: drop
-    duration: 2s
-    targets: { cidrs: [$dbip/32], ports: [8080, 8081], protocol: tcp }
-steady-state: { probes: [db] }
-recovery: { all: [db], timeout: 20s }
-iterations: 3
-YAML
-# A process of the container itself (in its cgroup) calls db:8081 (nobody
-# listens: refused at once, until the drop holds its SYN): the flow's sender.
+api_answers() { ip netns exec "$nsapi" "$bb" wget -q -O /dev/null "http://127.0.0.1:8080/"; }
+
+# 1. the api container's egress to the db container dropped (also 8081:
+# the flows below). A process of the container itself (in its cgroup) calls
+# db:8081 (nobody listens: refused at once, until the drop holds its SYN):
+# the flow's sender.
 podman exec -d "$api" /bin/sh -c "while :; do /bin/busybox wget -q -O /dev/null http://$dbip:8081/; /bin/busybox sleep 1; done" \
 	>/dev/null 2>"$tmp/exec.err" || bad "podman exec the api's caller: $(cat "$tmp/exec.err")"
-check
-"$fd" validate "$tmp/drop.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate drop: $(cat "$tmp/v.err")"
-"$fd" --db "$tmp/drop.db" --json run "$tmp/drop.yaml" >"$tmp/drop.json" 2>"$tmp/drop.err"
-rc=$?
-check
-[ $rc -eq 0 ] || bad "drop: exit $rc: $(cat "$tmp/drop.err")"
-check
-python3 - "$tmp/drop.json" <<'PY' || bad "drop: not 3 recovered iterations"
-import json, sys
-its = json.load(open(sys.argv[1]))["iterations"]
-print("drop: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
-sys.exit(0 if len(its) == 3 and all(i["outcome"] == "recovered" for i in its) else 1)
-PY
-check
-n=$(sqlite3 "$tmp/drop.db" "select count(distinct iteration_id) from events where kind = 'probe-down'")
-[ "$n" -eq 3 ] || bad "drop: probe-down in $n iterations, want 3 (the drop was not in effect)"
-check
-n=$(sqlite3 "$tmp/drop.db" "select count(*) from events where kind = 'container' and detail like 'podman $api: id %, pid $api_pid, image $img'")
-[ "$n" -eq 3 ] || bad "drop: $n container events, want 3: $(sqlite3 "$tmp/drop.db" "select detail from events where kind = 'container'")"
-check
-n=$(sqlite3 "$tmp/drop.db" "select count(*) from faults where state = 'reverted' and netns = '/proc/$api_pid/ns/net'")
-[ "$n" -eq 3 ] || bad "drop: $n reverted journal rows in the api's namespace, want 3: $(sqlite3 "$tmp/drop.db" "select netns, state from faults")"
-check
-# Who sent the blackholed flows, per iteration: the container's busybox to
-# 8081 (named by the scope's name, its full id beside), and the probe to 8080,
-# run by firedrill in the api's namespace but not in its cgroup: no container.
-api_id=$(podman inspect --format '{{.Id}}' "$api")
-n=$(sqlite3 "$tmp/drop.db" "select count(*) from flows where dport = 8081 and owner_comm = 'busybox'
-	and owner_container = '$api_id' and owner_container_name = '$api' and owner_uid = 0")
-[ "$n" -eq 3 ] || bad "drop: $n flows to 8081 sent by the api container's busybox, want 3: $(sqlite3 "$tmp/drop.db" "select iteration_id, flow, owner_pid, owner_comm, owner_container_name, owner_unknown from flows")"
-check
-n=$(sqlite3 "$tmp/drop.db" "select count(*) from flows where dport = 8080 and owner_pid is not null and owner_container is null")
-[ "$n" -eq 3 ] || bad "drop: $n flows to 8080 sent from outside the container, want 3: $(sqlite3 "$tmp/drop.db" "select iteration_id, flow, owner_pid, owner_comm, owner_container, owner_unknown from flows")"
-echo "drop flows: $(sqlite3 "$tmp/drop.db" "select group_concat(flow || ' from ' || coalesce(owner_comm || ' ' || coalesce(owner_container_name, 'host'), owner_unknown), '; ') from flows where iteration_id = (select min(iteration_id) from flows)")"
-api_rules_empty drop
+drop_more() {
+	check
+	# Who sent the blackholed flows, per iteration: the container's busybox to
+	# 8081 (named by the scope's name, its full id beside), and the probe to 8080,
+	# run by firedrill in the api's namespace but not in its cgroup: no container.
+	api_id=$(podman inspect --format '{{.Id}}' "$api")
+	n=$(sqlite3 "$tmp/drop.db" "select count(*) from flows where dport = 8081 and owner_comm = 'busybox'
+		and owner_container = '$api_id' and owner_container_name = '$api' and owner_uid = 0")
+	[ "$n" -eq 3 ] || bad "drop: $n flows to 8081 sent by the api container's busybox, want 3: $(sqlite3 "$tmp/drop.db" "select iteration_id, flow, owner_pid, owner_comm, owner_container_name, owner_unknown from flows")"
+	check
+	n=$(sqlite3 "$tmp/drop.db" "select count(*) from flows where dport = 8080 and owner_pid is not null and owner_container is null")
+	[ "$n" -eq 3 ] || bad "drop: $n flows to 8080 sent from outside the container, want 3: $(sqlite3 "$tmp/drop.db" "select iteration_id, flow, owner_pid, owner_comm, owner_container, owner_unknown from flows")"
+	echo "drop flows: $(sqlite3 "$tmp/drop.db" "select group_concat(flow || ' from ' || coalesce(owner_comm || ' ' || coalesce(owner_container_name, 'host'), owner_unknown), '; ') from flows where iteration_id = (select min(iteration_id) from flows)")"
+}
+containers_drop podman "{ container: $api }" "8080, 8081"
 
-# 2. kill the api's httpd: the engine restarts it; the host's twin lives
-command -v bash >/dev/null && command -v setsid >/dev/null && command -v pgrep >/dev/null ||
-	{ echo "FAIL: cannot start the host's httpd (bash, setsid, pgrep)"; exit 1; }
-nsenter -t "$(pid_of "$api")" -n setsid bash -c "exec -a /bin/httpd $bb -f -p 8081 -h $tmp/root/www" \
-	</dev/null >/dev/null 2>&1 &
-sleep 0.5
-opid=$(pgrep -f -x "/bin/httpd -f -p 8081 -h $tmp/root/www" | head -n1)
-ostart=$(cut -d' ' -f22 "/proc/$opid/stat" 2>/dev/null)
-check
-tr '\0' ' ' <"/proc/$opid/cmdline" | grep -q "^/bin/httpd -f -p 8081 " ||
-	bad "kill: the host's httpd twin is not running: $(tr '\0' ' ' <"/proc/$opid/cmdline" 2>&1)"
-cat >"$tmp/kill.yaml" <<YAML
-name: podman-kill-api
-scope: { container: $api }
-probes:
-  - { id: api, interval: 200ms, timeout: 1s, http: { url: "http://127.0.0.1:8080/" } }
-faults:
-  - id: crash
-    kind: kill
-    signal: KILL
-    duration: 10s
-    process: { match: '^/bin/httpd\x00-f\x00-p\x00' }
-steady-state: { probes: [api] }
-recovery: { all: [api], timeout: 30s }
-iterations: 3
-YAML
-p0=$(pid_of "$api")
-"$fd" --db "$tmp/kill.db" --json run "$tmp/kill.yaml" >"$tmp/kill.json" 2>"$tmp/kill.err"
-rc=$?
-check
-[ $rc -eq 0 ] || bad "kill: exit $rc: $(cat "$tmp/kill.err")"
-check
-python3 - "$tmp/kill.json" <<'PY' || bad "kill: not 3 recovered iterations"
-import json, sys
-its = json.load(open(sys.argv[1]))["iterations"]
-print("kill: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
-sys.exit(0 if len(its) == 3 and all(i["outcome"] == "recovered" for i in its) else 1)
-PY
-check
-n=$(sqlite3 "$tmp/kill.db" "select count(*) from events where kind = 'container' and detail like '% (a new pid: restarted)'")
-[ "$n" -eq 2 ] || bad "kill: $n iterations found the container restarted, want 2: $(sqlite3 "$tmp/kill.db" "select detail from events where kind = 'container'")"
-check
-n=$(sqlite3 "$tmp/kill.db" "select count(distinct json_extract(spec, '\$.procs[0].pid')) from faults where state = 'reverted'")
-[ "$n" -eq 3 ] || bad "kill: $n distinct pids killed, want 3: $(sqlite3 "$tmp/kill.db" "select spec from faults")"
-check
-n=$(sqlite3 "$tmp/kill.db" "select count(*) from faults where json_array_length(json_extract(spec, '\$.procs')) != 1")
-[ "$n" -eq 0 ] || bad "kill: a fault matched more than the container's httpd: $(sqlite3 "$tmp/kill.db" "select spec from faults")"
-check
-[ "$(cut -d' ' -f22 "/proc/$opid/stat" 2>/dev/null)" = "$ostart" ] ||
-	bad "kill: the host's httpd (pid $opid, same command line, outside the container) was killed"
-check
-p3=$(pid_of "$api")
-[ -n "$p3" ] && [ "$p3" != "$p0" ] && [ "$p3" -gt 0 ] || bad "kill: the api container is not running again (pid $p3, was $p0)"
-api_rules_empty kill
-kill "$opid" 2>/dev/null
-opid=
+# 2. kill the api's httpd: podman restarts it; the host's twin lives
+containers_kill podman "{ container: $api }" "% (a new pid: restarted)" "$(pid_of "$api")"
 
 # 3. pause the api container: its cgroup frozen, thawed by the revert
-cat >"$tmp/pause.yaml" <<YAML
-name: podman-pause-api
-scope: { container: $api }
-probes:
-  - { id: api, interval: 200ms, timeout: 500ms, http: { url: "http://127.0.0.1:8080/" } }
-faults:
-  - id: freeze-api
-    kind: pause
-    duration: 2s
-steady-state: { probes: [api] }
-recovery: { all: [api], timeout: 20s }
-iterations: 2
-YAML
-check
-"$fd" validate "$tmp/pause.yaml" >/dev/null 2>"$tmp/v.err" || bad "validate pause: $(cat "$tmp/v.err")"
-"$fd" --db "$tmp/pause.db" --json run "$tmp/pause.yaml" >"$tmp/pause.json" 2>"$tmp/pause.err"
-rc=$?
-check
-[ $rc -eq 0 ] || bad "pause: exit $rc: $(cat "$tmp/pause.err")"
-check
-python3 - "$tmp/pause.json" <<'PY' || bad "pause: not 2 recovered iterations"
-import json, sys
-its = json.load(open(sys.argv[1]))["iterations"]
-print("pause: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
-sys.exit(0 if len(its) == 2 and all(i["outcome"] == "recovered" for i in its) else 1)
-PY
-check
-n=$(sqlite3 "$tmp/pause.db" "select count(distinct iteration_id) from events where kind = 'probe-down'")
-[ "$n" -eq 2 ] || bad "pause: probe-down in $n iterations, want 2 (the container was not frozen)"
-cg=$(sed -n 's/^[0-9]*:freezer://p' "/proc/$(pid_of "$api")/cgroup")
-check
-n=$(sqlite3 "$tmp/pause.db" "select count(*) from faults where kind = 'pause' and state = 'reverted' and spec like '%$cg%'")
-[ "$n" -eq 2 ] || bad "pause: $n reverted journal rows naming the container's cgroup $cg, want 2: $(sqlite3 "$tmp/pause.db" "select kind, state, spec from faults")"
-check
-if [ -e "/sys/fs/cgroup/freezer$cg/freezer.state" ]; then
-	st=$(cat "/sys/fs/cgroup/freezer$cg/freezer.state")
-	[ "$st" = THAWED ] || bad "pause: the container's freezer.state is $st after the drill"
-elif [ -e "/sys/fs/cgroup$cg/cgroup.freeze" ]; then
-	[ "$(cat "/sys/fs/cgroup$cg/cgroup.freeze")" = 0 ] || bad "pause: the container's cgroup.freeze is not 0"
-else
-	bad "pause: no freezer found for the container's cgroup $cg"
-fi
-check
-ip netns exec "$nsapi" "$bb" wget -q -O /dev/null "http://127.0.0.1:8080/" || bad "pause: the api does not answer after the drill"
+containers_pause podman "{ container: $api }"
 
 # 4. compose: the api cut off from the db, probed from the web container
 web_rules_empty() { # LABEL
@@ -338,17 +202,7 @@ steady-state: { probes: [health, where] }
 recovery: { all: [health], timeout: 20s }
 iterations: 2
 YAML
-	"$fd" --db "$tmp/compose.db" --json run "$tmp/compose.yaml" >"$tmp/compose.json" 2>"$tmp/compose.err"
-	rc=$?
-	check
-	[ $rc -eq 0 ] || bad "compose: exit $rc: $(cat "$tmp/compose.err")"
-	check
-	python3 - "$tmp/compose.json" <<'PY' || bad "compose: not 2 recovered iterations"
-import json, sys
-its = json.load(open(sys.argv[1]))["iterations"]
-print("compose: " + ", ".join(f"{i['outcome']} (RTO {i['rto_ms']} ms)" for i in its))
-sys.exit(0 if len(its) == 2 and all(i["outcome"] == "recovered" for i in its) else 1)
-PY
+	containers_run compose 2
 	check
 	n=$(sqlite3 "$tmp/compose.db" "select count(distinct iteration_id) from events where kind = 'probe-down' and subject = 'health'")
 	[ "$n" -eq 2 ] || bad "compose: health down in $n iterations, want 2 (the web did not see the api lose the db)"
