@@ -1,6 +1,7 @@
 /*
- * firedrill inject FILE [--detach] [--force]: apply a scenario's faults and
- * hold them (manual game days).
+ * firedrill inject FILE [--detach] [--force] [--sandbox PID|NAME]: apply a
+ * scenario's faults and hold them (manual game days). --sandbox joins a
+ * rootless sandbox first, as `run --sandbox` does (drill_sandbox_join).
  *
  * The process that applied the faults holds them (it owns the nft table):
  * in the foreground until the longest max duration ends, Ctrl-C/SIGTERM
@@ -43,7 +44,11 @@ static void print_help(void)
 	       "checked only when present (validate --inject checks a file this way).\n\n"
 	       "options:\n"
 	       "  --detach  leave a holder process in the background and return\n"
-	       "  --force   allow guarded targets (0.0.0.0/0, the default route's link, ...)\n\n"
+	       "  --force   allow guarded targets (0.0.0.0/0, the default route's link, ...)\n"
+	       "  --sandbox PID|NAME  inject inside a `firedrill sandbox` (docs/local.md):\n"
+	       "            joins its user and network namespace first, as `run --sandbox`\n"
+	       "            does, so it needs no root; the scenario must name no scope and\n"
+	       "            no place of its own. Undo with `firedrill revert --sandbox`.\n\n"
 	       "While the faults are live the scope (scope.netns, else the host) and each\n"
 	       "fault's own namespace are locked:\n"
 	       "`firedrill run` or another inject on it is refused until this one ends.\n\n"
@@ -105,8 +110,8 @@ static void on_holding(void *user, const char *netns, int64_t remaining_ns)
 }
 
 /* Everything after the fork (or without one): returns the exit code. */
-static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bool detach,
-			   FILE *out)
+static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force,
+			   const char *scope_netns, bool detach, FILE *out)
 {
 	struct inject_out io = { .out = out, .detach = detach };
 	struct drill_hold_opts o;
@@ -118,6 +123,7 @@ static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bo
 	drill_hold_opts_init(&o);
 	o.db_path = ctx->db_path;
 	o.force = force || ctx->force;
+	o.scope_netns = scope_netns;
 	o.on_applied = on_applied;
 	o.on_holding = on_holding;
 	o.user = &io;
@@ -145,7 +151,8 @@ static int inject_and_hold(struct cli_ctx *ctx, const char *file, bool force, bo
 	return rc;
 }
 
-static int detach_and_run(struct cli_ctx *ctx, const char *file, bool force)
+static int detach_and_run(struct cli_ctx *ctx, const char *file, bool force,
+			  const char *scope_netns)
 {
 	struct fd_error err = { 0 };
 	bool held = false;
@@ -160,7 +167,7 @@ static int detach_and_run(struct cli_ctx *ctx, const char *file, bool force)
 	if (pid == 0) {
 		FILE *out = fdopen(fd, "w");
 
-		_exit(out ? inject_and_hold(ctx, file, force, true, out) : EXIT_ENV);
+		_exit(out ? inject_and_hold(ctx, file, force, scope_netns, true, out) : EXIT_ENV);
 	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		char *nul = memchr(buf, '\0', (size_t)n);
@@ -182,7 +189,8 @@ static int detach_and_run(struct cli_ctx *ctx, const char *file, bool force)
 
 int cmd_inject(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *file = NULL;
+	const char *file = NULL, *sandbox = NULL;
+	char sandbox_ns[64] = "";
 	bool detach = false, force = false;
 
 	for (int i = 1; i < argc; i++) {
@@ -193,6 +201,10 @@ int cmd_inject(struct cli_ctx *ctx, int argc, char **argv)
 			detach = true;
 		} else if (strcmp(argv[i], "--force") == 0) {
 			force = true;
+		} else if (strcmp(argv[i], "--sandbox") == 0 && i + 1 < argc) {
+			sandbox = argv[++i];
+		} else if (strcmp(argv[i], "--sandbox") == 0) {
+			return cli_usage_error("inject", "--sandbox needs the sandbox's PID or NAME");
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			return cli_usage_error("inject", "unknown option \"%s\"", argv[i]);
 		} else if (file) {
@@ -203,7 +215,13 @@ int cmd_inject(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (!file)
 		return cli_usage_error("inject", "needs a scenario FILE");
+	if (sandbox) { /* single-threaded still, as joining a user namespace needs */
+		struct fd_error err = { 0 };
+
+		if (drill_sandbox_join(sandbox, sandbox_ns, sizeof(sandbox_ns), &err) < 0)
+			return cli_report_error(&err);
+	}
 	if (detach)
-		return detach_and_run(ctx, file, force);
-	return inject_and_hold(ctx, file, force, false, stdout);
+		return detach_and_run(ctx, file, force, sandbox ? sandbox_ns : NULL);
+	return inject_and_hold(ctx, file, force, sandbox ? sandbox_ns : NULL, false, stdout);
 }

@@ -16,7 +16,7 @@ const struct cli_command cli_commands[] = {
 	{ "validate", cmd_validate, "[--inject] FILE...", "check scenario files; print every error with file:line:col" },
 	{ "plan", cmd_plan, "FILE", "print exactly what a drill would inject, probe and measure; touch nothing" },
 	{ "run", cmd_run, "FILE [--iterations N] [--env NAME] [--operator NAME] [--role ROLE=NAME]... [--dry-run] [--sign KEY] [--war-room [ADDR:PORT]] [--sandbox PID|NAME]", "run a drill and record every iteration" },
-	{ "inject", cmd_inject, "FILE [--detach]", "apply a scenario's faults and hold them (manual game days)" },
+	{ "inject", cmd_inject, "FILE [--detach] [--sandbox PID|NAME]", "apply a scenario's faults and hold them (manual game days)" },
 	{ "revert", cmd_revert, "[--sandbox PID|NAME]", "undo every fault the journal says is still applied" },
 	{ "status", cmd_status, "", "list faults applied now, with time left before expiry" },
 	{ "lap", cmd_lap, "[NOTE] | --failed REASON | --skipped REASON | --note TEXT",

@@ -292,6 +292,9 @@ void drill_result_free(struct drill_result *res);
 struct drill_hold_opts {
 	const char *db_path;        /* required */
 	bool force;                 /* allow guarded targets */
+	/* a joined sandbox's netns (inject --sandbox): the scope, with the
+	 * scenario naming none and no place of its own; NULL: its scope */
+	const char *scope_netns;
 	/* once per fault, after all are applied */
 	void (*on_applied)(void *user, const char *fault_id, const char *summary);
 	/* then once, as the hold begins: netns may be NULL; remaining_ns is the

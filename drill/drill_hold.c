@@ -119,9 +119,9 @@ int drill_hold(const struct scenario *s, const struct drill_hold_opts *o,
 	rc = store_open(o->db_path, &st, err);
 	/* Before anything is journaled: a refused hold touches nothing. */
 	if (rc == 0)
-		rc = drill_place_resolve(s, NULL, &place, err);
+		rc = drill_place_resolve(s, o->scope_netns, &place, err);
 	if (rc == 0)
-		rc = drill_places_resolve_faults(s, &places, &n_places, err);
+		rc = drill_places_resolve_faults(s, o->scope_netns, &places, &n_places, err);
 	if (rc == 0)
 		rc = drill_scope_hold(place.key[0] ? place.key : NULL, "inject", &lock_fd, err);
 	if (rc == 0)

@@ -448,9 +448,10 @@ int drill_places_for_scorer(const struct drill *d, struct scorer_places *w, stru
 const char **drill_places_for_steps(const struct drill *d, const struct scenario_step *steps,
 				    size_t n);
 /* The faults' places alone into *v (firedrill inject; a drill's come with
- * drill_places_resolve). */
-int drill_places_resolve_faults(const struct scenario *s, struct drill_item_place **v, size_t *n,
-				struct fd_error *err);
+ * drill_places_resolve). With scope_netns (a sandbox's) a scenario naming
+ * any place of its own is refused. */
+int drill_places_resolve_faults(const struct scenario *s, const char *scope_netns,
+				struct drill_item_place **v, size_t *n, struct fd_error *err);
 /* The scope lock of each fault's place not locked already (scope_key is
  * the scope's, held by the caller); released by drill_places_unlock. */
 int drill_places_lock(const struct scenario *s, struct drill_item_place *v, size_t n,

@@ -73,11 +73,16 @@ static int places_add(const char *path, struct drill_item_place **v, size_t *n,
 	return 0;
 }
 
-int drill_places_resolve_faults(const struct scenario *s, struct drill_item_place **v, size_t *n,
-				struct fd_error *err)
+int drill_places_resolve_faults(const struct scenario *s, const char *scope_netns,
+				struct drill_item_place **v, size_t *n, struct fd_error *err)
 {
 	int rc = 0;
 
+	if (scope_netns && scenario_has_places(s)) /* the whole scenario's: probes, steps too */
+		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
+				    "%s names places of its own (netns, netns-path, pid, container on a "
+				    "fault, probe, step or action); in a sandbox the sandbox is the only "
+				    "place: drop them", s->path ? s->path : "the scenario");
 	for (size_t i = 0; rc == 0 && i < s->n_faults; i++)
 		rc = places_add(s->path, v, n, &s->faults[i].place, err);
 	return rc;
@@ -91,12 +96,7 @@ int drill_places_resolve(struct drill *d, struct fd_error *err)
 	};
 	int rc = 0;
 
-	if (d->o->scope_netns && scenario_has_places(s))
-		return fd_error_set(err, FD_ERR_INPUT, -EINVAL,
-				    "%s names places of its own (netns, netns-path, pid, container on a "
-				    "fault, probe, step or action); in a sandbox the sandbox is the only "
-				    "place: drop them", s->path ? s->path : "the scenario");
-	rc = drill_places_resolve_faults(s, &d->places, &d->n_places, err);
+	rc = drill_places_resolve_faults(s, d->o->scope_netns, &d->places, &d->n_places, err);
 	for (size_t i = 0; rc == 0 && i < s->n_probes; i++)
 		rc = places_add(s->path, &d->places, &d->n_places, &s->probes[i].place, err);
 	for (size_t i = 0; rc == 0 && i < s->n_steps; i++)

@@ -15,7 +15,12 @@
 # answering) and leaves a row of another place applied, saying so; a second
 # one has nothing to do. Before it, `firedrill revert` without --sandbox
 # reverts the first row, cannot come back out of the sandbox and stops
-# there (exit 3, naming --sandbox), the other rows untouched. Skipped (77)
+# there (exit 3, naming --sandbox), the other rows untouched. Then `inject
+# --sandbox web --detach` of a 60 s drop: held (the table in the sandbox's
+# ruleset, the service silent), scenarios with a scope or a place of their
+# own refused (exit 2, nothing journaled), `revert --sandbox web` ends it
+# (the holder gone, the ruleset empty, the service answering), and a
+# freeze refused as run --sandbox refuses it (exit 3). Skipped (77)
 # without root to make the user, or when user namespaces are disabled.
 # usage: test_sandbox.sh FIREDRILL
 set -u
@@ -33,13 +38,14 @@ fi
 u=fdt-sbx-$$
 h=$(mktemp -d /tmp/fdt-sbx-home.XXXXXX)
 useradd -M -d "$h" -s /bin/sh "$u" || { echo "cannot create user $u"; exit 1; }
+uid=$(id -u "$u")
 sbx=
 cleanup() {
 	[ -n "$sbx" ] && kill "$sbx" 2>/dev/null
 	pkill -u "$u" 2>/dev/null # only the test's own user's processes
 	sleep 0.2
 	userdel "$u" 2>/dev/null
-	rm -rf "$h"
+	rm -rf "$h" "/tmp/firedrill-$uid" # its run directory: locks, sandbox records
 }
 trap cleanup EXIT INT TERM
 . "$(dirname "$0")/local_lib.sh"
@@ -68,7 +74,7 @@ as_user() { (cd "$h" && runuser -u "$u" -- env -i PATH=/usr/bin:/bin HOME="$h" X
 as_user ./firedrill sandbox --name web -- python3 -m http.server 18081 --bind 127.0.0.1 --directory www \
 	>"$h/sbx.out" 2>"$h/sbx.err" &
 for _ in $(seq 50); do
-	sbx=$(cat /tmp/firedrill-"$(id -u "$u")"/sandbox-web.pid 2>/dev/null) && [ -n "$sbx" ] &&
+	sbx=$(cat /tmp/firedrill-"$uid"/sandbox-web.pid 2>/dev/null) && [ -n "$sbx" ] &&
 		nsenter -t "$sbx" -n python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:18081/", timeout=1)' 2>/dev/null && break
 	sleep 0.1
 done
@@ -213,5 +219,69 @@ rc=$?
 check
 [ $rc -eq 0 ] && grep -qx "nothing to revert" "$h/rev2.out" ||
 	bad "a second revert --sandbox: exit $rc: $(cat "$h/rev2.out")"
+
+
+# inject --sandbox: a manual game day in the sandbox, held by a detached
+# holder until `revert --sandbox`; the scenario's drop held for 60 s
+sed -e 's/name: sandbox-drop/name: sandbox-inject/' -e 's/duration: 2s/duration: 60s/' \
+	"$h/drop.yaml" >"$h/inj.yaml"
+# with a scope, or a fault of its own place: the sandbox is the only place
+sed -e 's/name: sandbox-drop/name: sandbox-scoped/' -e '/^faults:/i\
+scope: { netns-path: /proc/1/ns/net }' "$h/drop.yaml" >"$h/scoped.yaml"
+sed -e 's/name: sandbox-drop/name: sandbox-placed/' -e 's/kind: drop/kind: drop\
+    netns-path: \/proc\/1\/ns\/net/' "$h/drop.yaml" >"$h/placed.yaml"
+chown "$u" "$h/inj.yaml" "$h/scoped.yaml" "$h/placed.yaml"
+answers() { nsenter -t "$sbx" -n python3 -c 'import urllib.request; urllib.request.urlopen("http://127.0.0.1:18081/", timeout=1)' 2>/dev/null; }
+as_user ./firedrill --db inj.db inject --sandbox web --detach inj.yaml >"$h/inj.out" 2>&1
+rc=$?
+echo "inject --sandbox: $(cat "$h/inj.out")"
+check
+[ $rc -eq 0 ] && grep -q "^holding in namespace /proc/$sbx/ns/net" "$h/inj.out" ||
+	bad "inject --sandbox --detach: exit $rc: $(cat "$h/inj.out")"
+check
+nsenter -t "$sbx" -n nft list ruleset 2>&1 | grep -q "^table" ||
+	bad "inject --sandbox: no table in the sandbox's ruleset while held"
+check
+answers && bad "inject --sandbox: the service answers while its port is dropped"
+ih=$(as_user sqlite3 -cmd ".timeout 5000" inj.db "select distinct holder_pid from faults" 2>/dev/null)
+check
+[ "$(as_user sqlite3 -cmd ".timeout 5000" inj.db "select netns || ' ' || state from faults" 2>/dev/null)" = "/proc/$sbx/ns/net applied" ] ||
+	bad "inject --sandbox: journal row: $(as_user sqlite3 inj.db "select netns, state from faults" 2>&1)"
+as_user ./firedrill --db inj.db inject --sandbox web scoped.yaml >"$h/sc.out" 2>&1
+rc=$?
+echo "inject --sandbox, a scenario with a scope: $(cat "$h/sc.out")"
+check
+[ $rc -eq 2 ] && grep -q "has its own scope; a sandbox replaces none" "$h/sc.out" ||
+	bad "inject --sandbox of a scenario with its own scope: exit $rc: $(cat "$h/sc.out")"
+as_user ./firedrill --db inj.db inject --sandbox web placed.yaml >"$h/pl.out" 2>&1
+rc=$?
+check
+[ $rc -eq 2 ] && grep -q "names places of its own" "$h/pl.out" ||
+	bad "inject --sandbox of a fault with a place of its own: exit $rc: $(cat "$h/pl.out")"
+as_user ./firedrill --db inj.db revert --sandbox web >"$h/irev.out" 2>&1
+rc=$?
+check
+[ $rc -eq 0 ] || bad "revert --sandbox of the inject: exit $rc: $(cat "$h/irev.out")"
+for _ in $(seq 50); do kill -0 "${ih:-0}" 2>/dev/null || break; sleep 0.1; done
+check
+[ -n "$ih" ] && ! kill -0 "$ih" 2>/dev/null || bad "the inject's holder ($ih) did not end with the revert"
+check
+r=$(nsenter -t "$sbx" -n nft list ruleset 2>&1)
+[ -z "$r" ] || bad "inject reverted: the sandbox's ruleset is not empty: $r"
+check
+answers || bad "inject reverted: the service does not answer"
+check
+[ "$(as_user sqlite3 -cmd ".timeout 5000" inj.db "select state from faults" 2>/dev/null)" = reverted ] ||
+	bad "inject reverted: the row is $(as_user sqlite3 inj.db "select state from faults" 2>&1)"
+
+# a freeze (cgroup) refused as run --sandbox refuses it (once the scope is free)
+as_user ./firedrill --db inj.db inject --sandbox web freeze.yaml >"$h/ifr.out" 2>&1
+rc=$?
+check
+[ $rc -eq 3 ] && grep -q "sandbox" "$h/ifr.out" && grep -qi "cgroup" "$h/ifr.out" ||
+	bad "inject --sandbox of a freeze: exit $rc, want 3 naming the cgroup: $(cat "$h/ifr.out")"
+check
+[ "$(as_user sqlite3 -cmd ".timeout 5000" inj.db "select count(*) from faults" 2>/dev/null)" = 1 ] ||
+	bad "the refused injects journaled: $(as_user sqlite3 inj.db "select fault_id, state from faults" 2>&1)"
 
 local_end

@@ -89,7 +89,9 @@ mkdir "$tmp/run"
 echo 1 >"$tmp/run/sandbox-web.pid"
 FIREDRILL_RUN_DIR=$tmp/run want "sandbox name" web "$fd" revert --sandbox ""
 FIREDRILL_RUN_DIR=$tmp/run want "sandbox name for run" web "$fd" run --sandbox w
+FIREDRILL_RUN_DIR=$tmp/run want "sandbox name for inject" web "$fd" inject --sandbox w
 want "revert flag" --sandbox "$fd" revert --sa
+want "inject flag" --sandbox "$fd" inject --sa
 
 # zsh and fish: their files parse (when the shell is here)
 if [ $# -ge 6 ]; then
