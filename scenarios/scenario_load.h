@@ -171,7 +171,9 @@ int scenario_place_engine(struct lctx *c, const struct ynode *v, void *obj);
 	{ "container", scenario_place_container, 0, (applies), false },     \
 	{ "engine", scenario_place_engine, 0, (applies), false }
 #define SCENARIO_PLACE_N_KEYS 5
-/* "netns", "netns-path", "pid", "container", "engine", NULL: the places first. */
+/* The place keys, the places first, for a key list's initializer. */
+#define SCENARIO_PLACE_KEY_NAMES "netns", "netns-path", "pid", "container", "engine"
+/* SCENARIO_PLACE_KEY_NAMES, NULL. */
 extern const char *const scenario_place_keys[SCENARIO_PLACE_N_KEYS + 1];
 /* After the walk: at most one place in map, engine only with container;
  * what names the item in the message ("scope", "fault"). */

@@ -115,7 +115,7 @@ int scenario_place_engine(struct lctx *c, const struct ynode *v, void *obj)
 }
 
 const char *const scenario_place_keys[SCENARIO_PLACE_N_KEYS + 1] = {
-	"netns", "netns-path", "pid", "container", "engine", NULL,
+	SCENARIO_PLACE_KEY_NAMES, NULL,
 };
 
 static const field_fn place_fns[SCENARIO_PLACE_N_KEYS] = {

@@ -14,11 +14,10 @@
 #define ACTION_TIMEOUT_DEFAULT (5 * FD_NS_PER_S)
 
 /* Keys an action takes beside its request, per place (NULL-terminated). */
-#define PLACE_KEYS "netns", "netns-path", "pid", "container", "engine"
-static const char *const write_keys[] = { "timeout", PLACE_KEYS, NULL };
+static const char *const write_keys[] = { "timeout", SCENARIO_PLACE_KEY_NAMES, NULL };
 static const char *const read_keys[] = { "timeout", "value-json", "value-match", "expect-value",
-					 PLACE_KEYS, NULL };
-static const char *const query_keys[] = { "timeout", "value-match", PLACE_KEYS, NULL };
+					 SCENARIO_PLACE_KEY_NAMES, NULL };
+static const char *const query_keys[] = { "timeout", "value-match", SCENARIO_PLACE_KEY_NAMES, NULL };
 
 /*
  * An HTTP request (url: ...) or a command (run: ...), written inline, plus
