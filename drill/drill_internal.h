@@ -415,6 +415,11 @@ int drill_place_refresh(struct drill *d, struct fd_error *err);
 void drill_place_note(struct drill *d);
 int drill_place_in(struct drill *d, struct fd_error *err);
 void drill_place_out(struct drill *d);
+/* A container place asked of its engine again (its "container" event): 1
+ * when it restarted (p's netns and container now the new ones), 0 when not,
+ * negative on error. */
+int drill_container_follow(struct drill *d, const char *name, const char *engine,
+			   struct drill_place *p, struct fd_error *err);
 /* The timeline's "container" event: id, pid, image, "(a new pid: restarted)"
  * when old_pid (0: none known) differs. */
 void drill_container_event(struct drill *d, const char *name, const struct drill_container *c,

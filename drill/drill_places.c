@@ -243,7 +243,6 @@ int drill_places_refresh(struct drill *d, bool first, struct fd_error *err)
 	for (size_t i = 0; i < d->n_places; i++) {
 		struct drill_place *p = &d->places[i].place;
 		const struct scenario_place *sp = d->places[i].sp;
-		struct drill_container c;
 		int rc;
 
 		p->changed = false;
@@ -253,15 +252,10 @@ int drill_places_refresh(struct drill *d, bool first, struct fd_error *err)
 			drill_container_event(d, sp->container, &p->container, 0);
 			continue;
 		}
-		rc = drill_container_resolve(sp->container, sp->engine, &c, err);
+		rc = drill_container_follow(d, sp->container, sp->engine, p, err);
 		if (rc < 0)
 			return rc;
-		drill_container_event(d, sp->container, &c, p->container.pid);
-		if (c.pid != p->container.pid) {
-			snprintf(p->netns, sizeof(p->netns), "%s", c.netns);
-			p->changed = true;
-		}
-		p->container = c;
+		p->changed = rc == 1;
 	}
 	return 0;
 }

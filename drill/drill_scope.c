@@ -234,37 +234,47 @@ int drill_place_leave(struct drill *d, struct fd_error *err)
 }
 
 /* Each later iteration: the container again, and its new namespace. */
-int drill_place_refresh(struct drill *d, struct fd_error *err)
+int drill_container_follow(struct drill *d, const char *name, const char *engine,
+			   struct drill_place *p, struct fd_error *err)
 {
 	struct drill_container c;
+	bool restarted;
+	int rc = drill_container_resolve(name, engine, &c, err);
+
+	if (rc < 0)
+		return rc;
+	drill_container_event(d, name, &c, p->container.pid);
+	restarted = c.pid != p->container.pid;
+	if (restarted)
+		snprintf(p->netns, sizeof(p->netns), "%s", c.netns);
+	p->container = c;
+	return restarted;
+}
+
+int drill_place_refresh(struct drill *d, struct fd_error *err)
+{
 	int rc;
 
 	if (!d->place.is_container)
 		return 0;
-	rc = drill_container_resolve(d->s->container, d->s->engine, &c, err);
+	rc = drill_container_follow(d, d->s->container, d->s->engine, &d->place, err);
+	if (rc <= 0)
+		return rc;
+	rc = injector_set_netns(d->inj, d->place.netns, err);
 	if (rc < 0)
 		return rc;
-	drill_container_event(d, d->s->container, &c, d->place.container.pid);
-	if (c.pid != d->place.container.pid) {
-		snprintf(d->place.netns, sizeof(d->place.netns), "%s", c.netns);
-		rc = injector_set_netns(d->inj, c.netns, err);
+	injector_set_scope_pid(d->inj, (pid_t)d->place.container.pid);
+	/* probes from the scope follow the container to its new namespace */
+	if (!d->s->probes_from_host) {
+		fd_priv_raise(); /* setns: the drill thread lowered its capabilities */
+		rc = drill_place_enter(d, err);
+		fd_priv_lower();
 		if (rc < 0)
 			return rc;
-		injector_set_scope_pid(d->inj, (pid_t)c.pid);
-		/* probes from the scope follow the container to its new namespace */
-		if (!d->s->probes_from_host) {
-			fd_priv_raise(); /* setns: the drill thread lowered its capabilities */
-			rc = drill_place_enter(d, err);
-			fd_priv_lower();
-			if (rc < 0)
-				return rc;
-		}
 	}
-	d->place.container = c;
 	return 0;
 }
 
-/* The first iteration's container, as setup found it. */
 /* "podman db: id 4f2a..., pid 8123, image ..." (and whether it restarted). */
 void drill_container_event(struct drill *d, const char *name, const struct drill_container *c,
 			   long old_pid)
@@ -279,6 +289,7 @@ void drill_container_event(struct drill *d, const char *name, const struct drill
 	drill_event(d, "container", name, text);
 }
 
+/* The first iteration's container, as setup found it. */
 void drill_place_note(struct drill *d)
 {
 	if (d->place.is_container)
